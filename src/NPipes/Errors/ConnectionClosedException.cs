@@ -1,0 +1,15 @@
+namespace NPipes;
+
+/// <summary>The connection was closed (by either side) before the operation could complete.</summary>
+public sealed class ConnectionClosedException : NPipesException
+{
+    /// <summary>Creates the exception with the reason the connection ended.</summary>
+    public ConnectionClosedException(DisconnectReason reason, Exception? innerException = null)
+        : base($"The pipe connection is closed ({reason}).", innerException)
+    {
+        Reason = reason;
+    }
+
+    /// <summary>Why the connection ended.</summary>
+    public DisconnectReason Reason { get; }
+}

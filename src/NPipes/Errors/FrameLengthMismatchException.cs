@@ -1,0 +1,19 @@
+namespace NPipes;
+
+/// <summary>A frame's MessageLength is not its DataLength + 8: the bytes are not an npipes frame.</summary>
+public sealed class FrameLengthMismatchException : FrameException
+{
+    /// <summary>Creates the exception for the two lengths read.</summary>
+    public FrameLengthMismatchException(uint messageLength, uint dataLength)
+        : base($"Malformed frame: MessageLength is {messageLength} but DataLength + 8 is {(ulong)dataLength + 8}.")
+    {
+        MessageLength = messageLength;
+        DataLength = dataLength;
+    }
+
+    /// <summary>The MessageLength field as read.</summary>
+    public uint MessageLength { get; }
+
+    /// <summary>The DataLength field as read.</summary>
+    public uint DataLength { get; }
+}

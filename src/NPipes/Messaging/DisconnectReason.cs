@@ -1,0 +1,26 @@
+namespace NPipes;
+
+/// <summary>Why a <see cref="PipeConnection"/> ended.</summary>
+public enum DisconnectReason
+{
+    /// <summary>The connection is still open.</summary>
+    None = 0,
+
+    /// <summary>This side closed it.</summary>
+    LocalClose,
+
+    /// <summary>The peer closed the pipe cleanly, between frames.</summary>
+    PeerClosed,
+
+    /// <summary>The peer closed the pipe, or died, in the middle of a frame.</summary>
+    PeerDiedMidFrame,
+
+    /// <summary>The peer sent bytes that are not a valid frame (bad lengths, oversized, CRC mismatch, invalid text).</summary>
+    ProtocolError,
+
+    /// <summary>An operation was cancelled or timed out part-way through a frame, so the stream lost frame sync and was closed.</summary>
+    Aborted,
+
+    /// <summary>An I/O error on the pipe (for example a broken pipe on write).</summary>
+    IOError,
+}

@@ -1,0 +1,124 @@
+using NPipes.Messaging;
+using NPipes.Transport;
+
+namespace NPipes;
+
+/// <summary>
+/// npipes 1.0.1's API in C#: one message per connection, either side may start first. Unlike npipes, errors are typed
+/// exceptions (never printed and swallowed), and every call takes a timeout (<see cref="NPipesOptions.Timeout"/>) and a
+/// cancellation token.
+/// </summary>
+/// <example>
+/// <code>
+/// new Ipc().SendMessage("Hello", crc: true);            // one process
+/// string text = new Ipc().ReceiveMessage(crc: true);     // another
+/// </code>
+/// </example>
+public sealed class Ipc
+{
+    /// <summary>Creates the facade for a pipe name (npipes' default is IPC_PIPE_DEFAULT).</summary>
+    /// <exception cref="ArgumentException">The name is not valid on this platform.</exception>
+    public Ipc(string pipeName = NPipes.PipeName.Default, NPipesOptions? options = null)
+    {
+        NPipes.PipeName.Validate(pipeName);
+        Name = pipeName;
+        Options = options ?? NPipesOptions.Default;
+    }
+
+    /// <summary>The pipe name.</summary>
+    public string Name { get; }
+
+    /// <summary>The options: frame format (byte order, encoding, payload limit), timeout and access.</summary>
+    public NPipesOptions Options { get; }
+
+    /// <summary>The text of the last message sent or received; empty before the first.</summary>
+    public string Message { get; private set; } = "";
+
+    /// <summary>Sends one message, as npipes' <c>send_message</c>: creates the pipe and waits for a reader, or connects to a waiting one.</summary>
+    /// <param name="text">The message text, encoded with the configured encoding.</param>
+    /// <param name="crc">Whether to carry the payload's CRC-32 (else the field is 0).</param>
+    /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
+    /// <exception cref="FrameTooLargeException">The text exceeds the payload limit; nothing was sent.</exception>
+    /// <exception cref="TimeoutException">The other side did not come within the timeout.</exception>
+    /// <exception cref="ConnectionClosedException">The pipe broke during the write.</exception>
+    public void SendMessage(string text, bool crc = false) => SendMessageAsync(text, crc, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>Receives one message, as npipes' <c>receive_message</c>: connects to a waiting sender, or creates the pipe and waits for one.</summary>
+    /// <param name="crc">Whether to check the frame's CRC-32.</param>
+    /// <returns>The message text.</returns>
+    /// <exception cref="CrcMismatchException">The CRC did not match; no text is returned.</exception>
+    /// <exception cref="FrameException">The frame was invalid, or the sender died mid-frame.</exception>
+    /// <exception cref="TimeoutException">No sender came within the timeout.</exception>
+    public string ReceiveMessage(bool crc = false) => ReceiveMessageAsync(crc, CancellationToken.None).GetAwaiter().GetResult();
+
+    /// <summary>Asynchronous <see cref="SendMessage"/>.</summary>
+    /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
+    /// <exception cref="TimeoutException">The other side did not come within the timeout.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public async Task SendMessageAsync(string text, bool crc = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        NPipesOptions options = Options.WithCrc(crc);
+        FrameCodec.CheckPayloadLength(FrameCodec.GetByteCount(text, options.Frame), options.Frame); // fail before waiting for a peer
+        await WithDeadlineAsync("Sending", options, async token =>
+        {
+            (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
+            using (listener)
+            await using (var connection = new PipeConnection(stream, Name, options))
+            {
+                await connection.SendAsync(text, token).ConfigureAwait(false);
+                connection.WaitForDrain();
+            }
+            Message = text;
+            return 0;
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Asynchronous <see cref="ReceiveMessage"/>.</summary>
+    /// <exception cref="CrcMismatchException">The CRC did not match; no text is returned.</exception>
+    /// <exception cref="FrameException">The frame was invalid, or the sender died mid-frame.</exception>
+    /// <exception cref="TimeoutException">No sender came within the timeout.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public Task<string> ReceiveMessageAsync(bool crc = false, CancellationToken cancellationToken = default)
+    {
+        NPipesOptions options = Options.WithCrc(crc);
+        return WithDeadlineAsync("Receiving", options, async token =>
+        {
+            (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
+            using (listener)
+            {
+                while (true)
+                {
+                    await using var connection = new PipeConnection(stream, Name, options);
+                    using PipeMessage? message = await connection.ReceiveAsync(token).ConfigureAwait(false);
+                    if (message is not null)
+                    {
+                        string text = message.GetText();
+                        Message = text;
+                        return text;
+                    }
+                    if (listener is null)
+                    {
+                        throw new ConnectionClosedException(DisconnectReason.PeerClosed);
+                    }
+                    // A client that left without sending (a probe, an aborted sender): wait for the real one.
+                    stream = await listener.AcceptAsync(token).ConfigureAwait(false);
+                }
+            }
+        }, cancellationToken);
+    }
+
+    private async Task<T> WithDeadlineAsync<T>(string what, NPipesOptions options, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken)
+    {
+        var deadline = Deadline.After(options.Timeout);
+        using CancellationTokenSource? cts = deadline.Link(cancellationToken, out CancellationToken token);
+        try
+        {
+            return await body(token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested && token.IsCancellationRequested)
+        {
+            throw new TimeoutException(deadline.Expired($"{what} on pipe '{Name}'").Message, e);
+        }
+    }
+}

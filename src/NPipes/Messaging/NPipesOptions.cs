@@ -1,0 +1,30 @@
+namespace NPipes;
+
+/// <summary>Options for connections, servers and the <see cref="Ipc"/> facade. Immutable; share freely.</summary>
+public sealed record NPipesOptions
+{
+    /// <summary>Every default: npipes 1.0.1's frame format, current-user-only access, no timeout.</summary>
+    public static NPipesOptions Default { get; } = new();
+
+    /// <summary>The frame format: byte order, text encoding, CRC and payload limit.</summary>
+    public FrameOptions Frame { get; init; } = FrameOptions.Default;
+
+    /// <summary>
+    /// How long connecting (or, for <see cref="Ipc"/>, meeting the other side) may take.
+    /// Default <see cref="Timeout.InfiniteTimeSpan"/>: wait as npipes does.
+    /// </summary>
+    public TimeSpan Timeout { get; init; } = System.Threading.Timeout.InfiniteTimeSpan;
+
+    /// <summary>
+    /// Only processes of the current OS user may connect (and, as a client, only to a server of the current user).
+    /// On by default. Setting it to false is the explicit opt-out: on Unix the socket file is made mode 0666, on Windows
+    /// the pipe gets the default security descriptor.
+    /// </summary>
+    public bool CurrentUserOnly { get; init; } = true;
+
+    /// <summary>Windows pipe buffer size, in and out. 65536, as npipes uses; 0 makes Wine and some Windows versions stall writers.</summary>
+    public int PipeBufferSize { get; init; } = 65536;
+
+    /// <summary>These options with the frame's CRC switched on or off.</summary>
+    public NPipesOptions WithCrc(bool crc) => Frame.Crc == crc ? this : this with { Frame = Frame with { Crc = crc } };
+}

@@ -1,0 +1,26 @@
+namespace NPipes.Transport;
+
+/// <summary>A pipe server: holds the name and hands out connected streams, one per client.</summary>
+internal abstract class PipeListener : IDisposable
+{
+    protected PipeListener(string name) => Name = name;
+
+    /// <summary>The pipe name this listener holds.</summary>
+    public string Name { get; }
+
+    /// <summary>Creates a server on <paramref name="name"/>.</summary>
+    /// <exception cref="PipeNameInUseException">Another live server holds the name.</exception>
+    public static PipeListener Create(string name, ListenOptions options)
+    {
+        PipeName.Validate(name);
+        return OperatingSystem.IsWindows()
+            ? WindowsPipeListener.Listen(name, options)
+            : UnixPipeListener.Listen(name, options);
+    }
+
+    /// <summary>Waits for the next client and returns its connected stream.</summary>
+    public abstract ValueTask<Stream> AcceptAsync(CancellationToken cancellationToken);
+
+    /// <summary>Stops listening and releases the name.</summary>
+    public abstract void Dispose();
+}

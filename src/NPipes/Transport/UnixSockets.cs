@@ -1,0 +1,96 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using System.Runtime.Versioning;
+
+namespace NPipes.Transport;
+
+/// <summary>AF_UNIX helpers: bind, liveness, access mode and peer credentials.</summary>
+[UnsupportedOSPlatform("windows")]
+internal static partial class UnixSockets
+{
+    private const int SolSocket = 1;      // Linux SOL_SOCKET
+    private const int SoPeerCred = 17;    // Linux SO_PEERCRED: struct ucred { pid_t pid; uid_t uid; gid_t gid; }
+    private const int SolLocal = 0;       // macOS SOL_LOCAL
+    private const int LocalPeerCred = 1;  // macOS LOCAL_PEERCRED: struct xucred { u_int cr_version; uid_t cr_uid; ... }
+
+    public static Socket CreateSocket() => new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+
+    /// <summary>Binds; false when the path already exists.</summary>
+    public static bool TryBind(Socket socket, string path)
+    {
+        try
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether a server is listening on <paramref name="path"/>. On Linux this reads /proc/net/unix, so the live server
+    /// sees nothing; elsewhere it makes (and drops) a connection.
+    /// </summary>
+    public static bool IsListening(string path)
+    {
+        if (OperatingSystem.IsLinux() && File.Exists("/proc/net/unix"))
+        {
+            const int AcceptConnections = 0x10000; // __SO_ACCEPTCON in the Flags column
+            foreach (string line in File.ReadLines("/proc/net/unix"))
+            {
+                string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length >= 8 && f[7] == path
+                    && int.TryParse(f[3], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int flags)
+                    && (flags & AcceptConnections) != 0)
+                {
+                    return true;
+                }
+            }
+            return false;
+        }
+        using Socket probe = CreateSocket();
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            return true;
+        }
+        catch (SocketException e)
+        {
+            return e.SocketErrorCode != SocketError.ConnectionRefused;
+        }
+    }
+
+    /// <summary>Current-user-only: mode 0600. Opt-out: 0666, so any local user may connect.</summary>
+    public static void SetAccess(string path, bool currentUserOnly) =>
+        File.SetUnixFileMode(path, currentUserOnly
+            ? UnixFileMode.UserRead | UnixFileMode.UserWrite
+            : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
+
+    /// <summary>Whether the process at the other end of <paramref name="socket"/> runs as this process's effective user.</summary>
+    public static bool PeerIsCurrentUser(Socket socket) => GetPeerUid(socket) == geteuid();
+
+    /// <summary>The effective user id of the peer of a connected AF_UNIX socket.</summary>
+    public static uint GetPeerUid(Socket socket)
+    {
+        Span<byte> buffer = stackalloc byte[76];
+        if (OperatingSystem.IsLinux())
+        {
+            socket.GetRawSocketOption(SolSocket, SoPeerCred, buffer[..12]);
+        }
+        else
+        {
+            socket.GetRawSocketOption(SolLocal, LocalPeerCred, buffer);
+        }
+        // uid sits at offset 4 in both struct ucred (Linux) and struct xucred (macOS).
+        return MemoryMarshal.Read<uint>(buffer[4..]);
+    }
+
+    /// <summary>This process's effective user id.</summary>
+    public static uint CurrentUid => geteuid();
+
+    [LibraryImport("libc", EntryPoint = "geteuid")]
+    private static partial uint geteuid();
+}
