@@ -1,0 +1,40 @@
+namespace NPipes.Tests;
+
+/// <summary>Shared helpers: every test gets its own random pipe name and a bounded wait.</summary>
+internal static class TestPipes
+{
+    /// <summary>A fresh pipe name no other test uses.</summary>
+    public static string NewName() => "npt_" + Guid.NewGuid().ToString("N")[..16];
+
+    /// <summary>The longest any single pipe operation in a test may take before the test fails instead of hanging.</summary>
+    public static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+
+    /// <summary>Options with a bounded timeout so a broken test fails rather than hangs.</summary>
+    public static NPipesOptions Options(FrameOptions? frame = null) => new() { Frame = frame ?? FrameOptions.Default, Timeout = Patience };
+
+    /// <summary>The repository's ../shared folder (CI has it beside the checkout).</summary>
+    public static string SharedDir
+    {
+        get
+        {
+            string? env = Environment.GetEnvironmentVariable("NPIPES_SHARED");
+            return !string.IsNullOrEmpty(env) ? env : Path.Combine(Directory.GetParent(RepoRoot)!.FullName, "shared");
+        }
+    }
+
+    /// <summary>The repository root.</summary>
+    public static string RepoRoot
+    {
+        get
+        {
+            for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "NPipes.slnx")))
+                {
+                    return dir.FullName;
+                }
+            }
+            throw new DirectoryNotFoundException("Cannot find the repository root (NPipes.slnx).");
+        }
+    }
+}
