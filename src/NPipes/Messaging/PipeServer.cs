@@ -32,7 +32,6 @@ public sealed class PipeServer : IAsyncDisposable
     private readonly ConcurrentDictionary<PipeConnection, Task> _handlers = new();
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _acceptLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Lock _stopGate = new();
     private readonly Timer? _watchdog;
     private Task? _stopTask;
     private int _active;
@@ -221,7 +220,8 @@ public sealed class PipeServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops gracefully: stops accepting and releases the name at once, fires <see cref="Stopping"/>, lets connections
+    /// Stops gracefully: fires <see cref="Stopping"/> before returning, stops accepting and releases the name as soon as an
+    /// accept in progress has ended (promptly), fires <see cref="Stopping"/>, lets connections
     /// finish for up to <paramref name="drainTimeout"/>, then closes the rest (their pending I/O fails with
     /// <see cref="ConnectionClosedException"/>, reason <see cref="DisconnectReason.LocalClose"/>) and waits for handlers to
     /// return. Calling it again returns the same stop.
@@ -229,19 +229,42 @@ public sealed class PipeServer : IAsyncDisposable
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired; the stop carries on in the background.</exception>
     public Task StopAsync(TimeSpan drainTimeout, CancellationToken cancellationToken = default)
     {
-        lock (_stopGate)
+        if (drainTimeout != Timeout.InfiniteTimeSpan)
         {
-            _stopTask ??= StopCoreAsync(drainTimeout);
+            ArgumentOutOfRangeException.ThrowIfLessThan(drainTimeout, TimeSpan.Zero);
         }
-        return _stopTask.WaitAsync(cancellationToken);
+        Task? stop = Volatile.Read(ref _stopTask);
+        if (stop is null)
+        {
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            stop = Interlocked.CompareExchange(ref _stopTask, done.Task, null) ?? done.Task;
+            if (stop == done.Task)
+            {
+                // The first caller starts the stop on its own thread, outside any lock, so Stopping has fired when this returns.
+                _ = RunStopAsync(drainTimeout, done);
+            }
+        }
+        return stop.WaitAsync(cancellationToken);
     }
 
     /// <summary>Stops with <see cref="PipeServerOptions.DrainTimeout"/>; see <see cref="StopAsync"/>.</summary>
     public async ValueTask DisposeAsync() => await StopAsync(Options.DrainTimeout, CancellationToken.None).ConfigureAwait(false);
 
+    private async Task RunStopAsync(TimeSpan drainTimeout, TaskCompletionSource done)
+    {
+        try
+        {
+            await StopCoreAsync(drainTimeout).ConfigureAwait(false);
+            done.SetResult();
+        }
+        catch (Exception e)
+        {
+            done.SetException(e);
+        }
+    }
+
     private async Task StopCoreAsync(TimeSpan drainTimeout)
     {
-        await Task.Yield(); // never run the stop (and the Stopping callbacks) on the caller's lock
         try
         {
             _stopping.Cancel();
@@ -250,7 +273,9 @@ public sealed class PipeServer : IAsyncDisposable
         {
             ReportError(null, e);
         }
-        await _acceptLock.WaitAsync().ConfigureAwait(false); // any accept in progress has seen the cancellation
+        // Release the name as soon as an accept in progress has seen the cancellation (disposing under it could leave a
+        // Windows instance created after the dispose, holding the name).
+        await _acceptLock.WaitAsync().ConfigureAwait(false);
         _listener.Dispose();
         _acceptLock.Release();
         if (Volatile.Read(ref _running) == 1)
