@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NPipes.Messaging;
 using NPipes.Transport;
 
@@ -106,6 +107,33 @@ public sealed class Ipc
                 }
             }
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Receives messages for as long as the caller enumerates, across as many connections as it takes: npipes senders
+    /// bring one message per connection, a persistent client may bring many on one. Connections are served one after
+    /// another, each read to its end. The timeout (<see cref="NPipesOptions.Timeout"/>) applies to each wait for a sender.
+    /// Dispose each message (or use its text) before taking the next one.
+    /// </summary>
+    /// <exception cref="FrameException">A frame was invalid or the sender died mid-frame.</exception>
+    /// <exception cref="TimeoutException">No sender came within the timeout.</exception>
+    public async IAsyncEnumerable<PipeMessage> ReceiveMessagesAsync(bool crc = false, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        NPipesOptions options = Options.WithCrc(crc);
+        while (true)
+        {
+            (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", options,
+                async token => await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            using (listener)
+            await using (var connection = new PipeConnection(stream, Name, options))
+            {
+                while (await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)
+                {
+                    Message = message.GetText();
+                    yield return message;
+                }
+            }
+        }
     }
 
     private async Task<T> WithDeadlineAsync<T>(string what, NPipesOptions options, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken)
