@@ -63,15 +63,21 @@ public sealed class Ipc
         FrameCodec.CheckPayloadLength(FrameCodec.GetByteCount(text, options.Frame), options.Frame); // fail before waiting for a peer
         await WithDeadlineAsync("Sending", options, async token =>
         {
-            (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
-            using (listener)
-            await using (var connection = new PipeConnection(stream, Name, options))
+            while (true)
             {
-                await connection.SendAsync(text, token).ConfigureAwait(false);
-                connection.WaitForDrain();
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
+                using (listener)
+                await using (var connection = new PipeConnection(stream, Name, options))
+                {
+                    await connection.SendAsync(text, token).ConfigureAwait(false);
+                    // Done only when the receiver has read it; a connection reset unread is retried, never reported as sent.
+                    if (await connection.ConfirmReadAsync(token).ConfigureAwait(false))
+                    {
+                        Message = text;
+                        return 0;
+                    }
+                }
             }
-            Message = text;
-            return 0;
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -125,12 +131,25 @@ public sealed class Ipc
             (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", options,
                 async token => await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             using (listener)
-            await using (var connection = new PipeConnection(stream, Name, options))
             {
-                while (await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)
+                while (true)
                 {
-                    Message = message.GetText();
-                    yield return message;
+                    await using (var connection = new PipeConnection(stream, Name, options))
+                    {
+                        while (await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)
+                        {
+                            Message = message.GetText();
+                            yield return message;
+                        }
+                    }
+                    if (listener is null)
+                    {
+                        break; // we were the client: meet the next sender afresh
+                    }
+                    // We hold the pipe: keep it, so senders already queued on it are served, not dropped.
+                    PipeListener server = listener;
+                    stream = await WithDeadlineAsync("Receiving", options,
+                        async token => await server.AcceptAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 }
             }
         }
