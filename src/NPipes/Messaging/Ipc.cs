@@ -91,25 +91,28 @@ public sealed class Ipc
         NPipesOptions options = Options.WithCrc(crc);
         return WithDeadlineAsync("Receiving", options, async token =>
         {
-            (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
-            using (listener)
+            while (true)
             {
-                while (true)
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
+                using (listener)
                 {
-                    await using var connection = new PipeConnection(stream, Name, options);
-                    using PipeMessage? message = await connection.ReceiveAsync(token).ConfigureAwait(false);
-                    if (message is not null)
+                    while (true)
                     {
-                        string text = message.GetText();
-                        Message = text;
-                        return text;
+                        await using var connection = new PipeConnection(stream, Name, options);
+                        using PipeMessage? message = await ReceiveFirstAsync(connection, token).ConfigureAwait(false);
+                        if (message is not null)
+                        {
+                            string text = message.GetText();
+                            Message = text;
+                            return text;
+                        }
+                        if (listener is null)
+                        {
+                            break; // the server we met closed without a message for us: meet afresh
+                        }
+                        // A client that left without sending (a probe, an aborted sender): wait for the real one.
+                        stream = await listener.AcceptAsync(token).ConfigureAwait(false);
                     }
-                    if (listener is null)
-                    {
-                        throw new ConnectionClosedException(DisconnectReason.PeerClosed);
-                    }
-                    // A client that left without sending (a probe, an aborted sender): wait for the real one.
-                    stream = await listener.AcceptAsync(token).ConfigureAwait(false);
                 }
             }
         }, cancellationToken);
@@ -136,10 +139,12 @@ public sealed class Ipc
                 {
                     await using (var connection = new PipeConnection(stream, Name, options))
                     {
-                        while (await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)
+                        PipeMessage? message = await ReceiveFirstAsync(connection, cancellationToken).ConfigureAwait(false);
+                        while (message is not null)
                         {
                             Message = message.GetText();
                             yield return message;
+                            message = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
                         }
                     }
                     if (listener is null)
@@ -152,6 +157,22 @@ public sealed class Ipc
                         async token => await server.AcceptAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The first message on a fresh connection, or null when it ended before any frame began: cleanly, or reset by a
+    /// server that closed with this connection still queued (Unix). Either way nothing was lost, so the caller meets again.
+    /// </summary>
+    private static async ValueTask<PipeMessage?> ReceiveFirstAsync(PipeConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConnectionClosedException e) when (e.Reason == DisconnectReason.IOError)
+        {
+            return null;
         }
     }
 
