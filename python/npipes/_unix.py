@@ -99,19 +99,28 @@ class Stream:
     def finish(self, deadline):
         """Say we are done writing; wait until the peer closes its end.
 
-        A reset here (rather than EOF) means the peer never read our frame.
+        Returns how many bytes the peer sent meanwhile (a receiver sends
+        none).  A reset (rather than EOF) means the peer never read our frame.
         """
         try:
             self._sock.shutdown(socket.SHUT_WR)
         except OSError as exc:
             if exc.errno != errno.ENOTCONN:
                 raise
-        buf = bytearray(65536)
-        while self.recv_into(buf, deadline):
-            pass
+        return _drain(self, deadline)
 
     def close(self):
         self._sock.close()
+
+
+def _drain(stream, deadline):
+    """Read and discard until EOF; return the number of bytes discarded."""
+    buf, total = memoryview(bytearray(65536)), 0
+    while True:
+        n = stream.recv_into(buf, deadline)
+        if not n:
+            return total
+        total += n
 
 
 def _probe(path, deadline):

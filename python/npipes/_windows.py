@@ -106,12 +106,16 @@ class Stream:
     def finish(self, deadline):
         """Wait until the peer closes its end (it has read our frame).
 
-        A message pipe cannot be half-closed, so unlike on Unix we only wait
-        for ERROR_BROKEN_PIPE, discarding anything the peer writes.
+        A message pipe cannot be half-closed, so unlike on Unix we just
+        read until ERROR_BROKEN_PIPE; returns how many bytes the peer sent
+        meanwhile (a receiver sends none).
         """
-        buf = bytearray(BUFFER_SIZE)
-        while self.recv_into(memoryview(buf), deadline):
-            pass
+        buf, total = memoryview(bytearray(BUFFER_SIZE)), 0
+        while True:
+            n = self.recv_into(buf, deadline)
+            if not n:
+                return total
+            total += n
 
     def close(self):
         handle, self._handle = self._handle, None

@@ -100,8 +100,9 @@ class Connection:
 
     # -- lifetime --------------------------------------------------------
     def _finish(self, deadline):
-        """Wait until the peer has closed (after reading what we sent)."""
-        self._live().finish(deadline)
+        """Wait until the peer has closed (after reading what we sent);
+        return the number of bytes it sent meanwhile (discarded)."""
+        return self._live().finish(deadline)
 
     def _live(self):
         if self._stream is None:

@@ -65,12 +65,15 @@ class IPC:
             with self._connection(self._meet(deadline), crc) as conn:
                 try:
                     conn._live().send(frame, deadline)
-                    conn._finish(deadline)
-                    return True
+                    if conn._finish(deadline) == 0:
+                        return True
+                    # The peer wrote to us, so it is not a receiver (most
+                    # likely another sender): our frame was not taken.
                 except (ConnectionResetError, BrokenPipeError):
                     # Dropped before reading our frame (e.g. a server that
-                    # closed with us still in its backlog): meet again.
-                    continue
+                    # closed with us still in its backlog).
+                    pass
+                # Meet again.
 
     def _receive(self, crc):
         """Receive one frame; return ``(payload bytes, CRC field)``."""

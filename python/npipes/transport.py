@@ -9,7 +9,8 @@ Both modules provide the same small interface:
 - ``Server.create(name, allow_other_users, backlog)`` with
   ``accept(deadline)`` -> Stream and ``close()``;
 - ``Stream`` with ``recv_into(view, deadline)``, ``send(frame, deadline)``,
-  ``finish(deadline)`` (wait for the peer to close) and ``close()``.
+  ``finish(deadline)`` (wait for the peer to close; returns how many bytes
+  it sent meanwhile) and ``close()``.
 """
 
 import sys
