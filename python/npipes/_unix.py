@@ -113,6 +113,17 @@ class Stream:
         self._sock.close()
 
 
+def _readable(fds, timeout):
+    """The subset of *fds* readable within *timeout* seconds (None: wait)."""
+    if hasattr(select, 'poll'):            # no FD_SETSIZE limit
+        poller = select.poll()
+        for fd in fds:
+            poller.register(fd, select.POLLIN)
+        ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
+        return {fd for fd, _ in poller.poll(ms)}
+    return set(select.select(fds, [], [], timeout)[0])
+
+
 def _drain(stream, deadline):
     """Read and discard until EOF; return the number of bytes discarded."""
     buf, total = memoryview(bytearray(65536)), 0
@@ -265,19 +276,23 @@ class Server:
             if check_owner:
                 left = _OWNER_CHECK if left is None else min(left, _OWNER_CHECK)
             sock = self._sock
-            if sock is None:
-                raise NPipesError('server is closed')
-            ready, _, _ = select.select([sock, self._wake_r], [], [], left)
-            if self._sock is None:
-                raise NPipesError('server is closed')
-            if sock not in ready:
-                if check_owner and not self.owns_path():
-                    raise _Lost()
-                continue
             try:
+                if sock is None:
+                    raise OSError(errno.EBADF, 'closed')
+                ready = _readable((sock.fileno(), self._wake_r), left)
+                if self._sock is None:
+                    raise OSError(errno.EBADF, 'closed')
+                if sock.fileno() not in ready:
+                    if check_owner and not self.owns_path():
+                        raise _Lost()
+                    continue
                 conn, _ = sock.accept()
             except (BlockingIOError, InterruptedError, ConnectionAbortedError):
                 continue
+            except (OSError, ValueError):
+                if self._sock is None:         # closed by another thread
+                    raise NPipesError('server is closed') from None
+                raise
             if self._peer_allowed(conn):
                 return Stream(conn)
             conn.close()
