@@ -17,12 +17,6 @@ class Deadline:
         self.timeout = timeout
         self._end = None if timeout is None else time.monotonic() + timeout
 
-    @classmethod
-    def of(cls, timeout_or_deadline):
-        if isinstance(timeout_or_deadline, Deadline):
-            return timeout_or_deadline
-        return cls(timeout_or_deadline)
-
     def remaining(self, what='operation'):
         """Seconds left (None = unlimited); raise PipeTimeoutError if none."""
         if self._end is None:

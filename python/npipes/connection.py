@@ -85,6 +85,11 @@ class Connection:
         """
         return self._recv(Deadline(timeout))
 
+    @property
+    def last_crc(self):
+        """The CRC field of the last frame received (None before any)."""
+        return self._decoder.last_crc
+
     def recv_text(self, timeout=None):
         """Receive one frame and decode it strictly (DecodeError if invalid)."""
         return to_text(self.recv(timeout), self.encoding)
@@ -99,11 +104,6 @@ class Connection:
             else reply
 
     # -- lifetime --------------------------------------------------------
-    def _finish(self, deadline):
-        """Wait until the peer has closed (after reading what we sent);
-        return the number of bytes it sent meanwhile (discarded)."""
-        return self._live().finish(deadline)
-
     def _live(self):
         if self._stream is None:
             raise NPipesError('connection is closed')

@@ -49,11 +49,6 @@ class IPC:
         return transport.rendezvous(self.pipe, deadline,
                                     self.allow_other_users)
 
-    def _connection(self, stream, crc):
-        return Connection(stream, crc=crc, endian=self.endian,
-                          encoding=self.encoding,
-                          max_payload=self.max_payload)
-
     def _send(self, data, crc):
         payload = to_payload(data, self.encoding)
         self.__msg_parser.data = data
@@ -62,29 +57,30 @@ class IPC:
         self.__msg = frame
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline):
-            with self._connection(self._meet(deadline), crc) as conn:
-                try:
-                    conn._live().send(frame, deadline)
-                    if conn._finish(deadline) == 0:
-                        return True
-                    # The peer wrote to us, so it is not a receiver (most
-                    # likely another sender): our frame was not taken.
-                except (ConnectionResetError, BrokenPipeError):
-                    # Dropped before reading our frame (e.g. a server that
-                    # closed with us still in its backlog).
-                    pass
-                # Meet again.
+            stream = self._meet(deadline)
+            try:
+                stream.send(frame, deadline)
+                if stream.finish(deadline) == 0:
+                    return True
+                # The peer wrote to us, so it is not a receiver (most likely
+                # another sender): our frame was not taken.  Meet again.
+            except (ConnectionResetError, BrokenPipeError):
+                pass    # dropped unread (we sat in a closing server's backlog)
+            finally:
+                stream.close()
 
     def _receive(self, crc):
         """Receive one frame; return ``(payload bytes, CRC field)``."""
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline):
-            with self._connection(self._meet(deadline), crc) as conn:
+            with Connection(self._meet(deadline), crc=crc,
+                            endian=self.endian, encoding=self.encoding,
+                            max_payload=self.max_payload) as conn:
                 try:
                     payload = conn._recv(deadline)
                 except ConnectionClosedError:
                     continue        # peer left before sending anything
-                return payload, conn._decoder.last_crc
+                return payload, conn.last_crc
 
     def send_message(self, data, crc=False) -> bool:
         """Send *data* (str) as one frame; True on success."""
