@@ -63,7 +63,7 @@ internal static class UnixPipeConnector
             throw new UnauthorizedAccessException(
                 $"The server on pipe '{name}' runs as another user; refused because current-user-only is on (NPipesOptions.CurrentUserOnly).");
         }
-        return new NetworkStream(socket, ownsSocket: true);
+        return new UnixSocketStream(socket);
     }
 
     /// <summary>No file (ENOENT), a stale file (ECONNREFUSED), or a full backlog (EAGAIN): not connected, try again.</summary>

@@ -81,7 +81,7 @@ internal sealed class UnixPipeListener : PipeListener
             Socket client = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
             if (!_currentUserOnly || UnixSockets.PeerIsCurrentUser(client))
             {
-                return new NetworkStream(client, ownsSocket: true);
+                return new UnixSocketStream(client);
             }
             // Another user got through (a permissive umask let them connect before the mode was set): drop them.
             client.Dispose();
