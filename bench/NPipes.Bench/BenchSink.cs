@@ -23,5 +23,5 @@ internal sealed class BenchSink
         }
     }
 
-    public static ValueTask FlushAsync(PipeConnection connection) => ValueTask.CompletedTask;
+    public static ValueTask FlushAsync(PipeConnection connection) => connection.FlushAsync();
 }

@@ -6,7 +6,7 @@ namespace NPipes.Messaging;
 /// Writes frames to a stream, one writer at a time. Each frame is encoded into one pooled buffer and written with a
 /// single write, so on Windows every frame is exactly one pipe message (what npipes 1.0.1 reads).
 /// </summary>
-internal sealed class FrameWriter : IDisposable
+internal sealed class FrameWriter : IFrameWriter
 {
     private readonly Stream _stream;
     private readonly SemaphoreSlim _lock = new(1, 1);
@@ -74,6 +74,23 @@ internal sealed class FrameWriter : IDisposable
         {
             _lock.Release();
         }
+    }
+
+    /// <summary>Always null: a failed write throws to its caller.</summary>
+    public Exception? Failure => null;
+
+    /// <summary>Nothing is ever queued: every write completes on the stream before returning.</summary>
+    public ValueTask PushAsync(bool sync) => default;
+
+    /// <inheritdoc cref="PushAsync"/>
+    public ValueTask FlushAsync(bool sync, CancellationToken cancellationToken) => default;
+
+    /// <inheritdoc cref="PushAsync"/>
+    public ValueTask FlushForCloseAsync(bool sync, TimeSpan stall) => default;
+
+    /// <inheritdoc cref="PushAsync"/>
+    public void Close()
+    {
     }
 
     public void Dispose() => _lock.Dispose();

@@ -11,6 +11,9 @@ internal sealed class IdleWatchStream(Stream inner) : Stream
 {
     private long _readSince; // Stopwatch timestamp while a read waits; 0 when none does
 
+    /// <summary>The wrapped stream.</summary>
+    public Stream Inner => inner;
+
     /// <summary>How long the current read has been waiting, or zero when no read is waiting.</summary>
     public TimeSpan ReadWaiting
     {

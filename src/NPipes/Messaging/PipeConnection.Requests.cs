@@ -200,7 +200,7 @@ public sealed partial class PipeConnection
             }
             try
             {
-                await SendCoreAsync(payload, text, sync, cancellationToken).ConfigureAwait(false);
+                await SendCoreAsync(payload, text, push: true, sync, cancellationToken).ConfigureAwait(false);
             }
             catch
             {

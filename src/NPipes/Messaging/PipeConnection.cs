@@ -9,11 +9,23 @@ namespace NPipes;
 /// serialised, each frame written whole. Errors are typed; after a frame error or an interruption mid-frame the
 /// connection closes itself (the stream has lost frame sync) and <see cref="DisconnectReason"/> says why.
 /// </summary>
+/// <remarks>
+/// <para>Delivery contract of sends. On Unix (a byte stream) a send encodes its frame into the connection's send queue
+/// and completes once the frame is queued, in order; queued frames are written in few large writes (by a background
+/// flush, or at once by a request, a receive, <see cref="FlushAsync"/> or disposal). A completed
+/// <see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/> therefore means "queued in order on this connection",
+/// not "written": a later write failure is reported by the next call on the connection (as
+/// <see cref="ConnectionClosedException"/> whose inner exception is the cause) and by <see cref="DisconnectReason"/>
+/// (<see cref="NPipes.DisconnectReason.IOError"/>). A send waits only while 256 KiB are queued (backpressure). Payloads
+/// of 32 KiB or more are not copied: the send returns once the frame has been written. Dispose writes what is queued
+/// first. On Windows every frame is one write (one pipe message, as npipes reads) and a send completes when it is
+/// written.</para>
+/// </remarks>
 public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
 {
     private readonly Stream _stream;
     private readonly FrameReader _reader;
-    private readonly FrameWriter _writer;
+    private readonly IFrameWriter _writer;
     private int _reading;
     private int _reason;
 
@@ -23,7 +35,8 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         PipeName = pipeName;
         Options = options;
         _reader = new FrameReader(stream);
-        _writer = new FrameWriter(stream);
+        // Windows pipes are message mode: one write per frame. Unix sockets are byte streams: frames are coalesced.
+        _writer = OperatingSystem.IsWindows() ? new FrameWriter(stream) : new CoalescingFrameWriter(stream, _ => Close(DisconnectReason.IOError));
     }
 
     /// <summary>Connects to the server on <paramref name="pipeName"/>, waiting up to <see cref="NPipesOptions.Timeout"/> for one to appear.</summary>
@@ -56,12 +69,51 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// <summary>Whether the connection is still open.</summary>
     public bool IsConnected => DisconnectReason == DisconnectReason.None;
 
-    /// <summary>Sends one binary message.</summary>
+    /// <summary>
+    /// Sends one binary message: completes once the frame is queued in order on the connection (on Unix; see the
+    /// delivery contract in the remarks of <see cref="PipeConnection"/>). The payload may be reused as soon as this completes.
+    /// </summary>
     /// <exception cref="FrameTooLargeException">The payload exceeds the maximum; nothing was sent.</exception>
-    /// <exception cref="ConnectionClosedException">The connection is closed or broke during the write.</exception>
+    /// <exception cref="ConnectionClosedException">The connection is closed, broke during the write, or an earlier queued write failed (the inner exception says how).</exception>
     /// <exception cref="OperationCanceledException">Cancelled; if the frame was partly written the connection is closed.</exception>
     public ValueTask SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
-        SendCoreAsync(payload, null, sync: false, cancellationToken);
+        SendCoreAsync(payload, null, push: false, sync: false, cancellationToken);
+
+    /// <summary>
+    /// Waits until every message sent before this call has been written to the pipe (handed to the operating system).
+    /// Sends are queued and written in the background on Unix; this is how to know they went out. A no-op on Windows.
+    /// </summary>
+    /// <exception cref="ConnectionClosedException">The connection is closed, or a queued write failed (the inner exception says how).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; what is queued stays queued.</exception>
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        try
+        {
+            await _writer.FlushAsync(sync: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException && e is not NPipesException)
+        {
+            Close(DisconnectReason.IOError);
+            throw new ConnectionClosedException(DisconnectReason, _writer.Failure ?? e);
+        }
+    }
+
+    /// <summary>Synchronous twin of <see cref="FlushAsync"/>.</summary>
+    /// <exception cref="ConnectionClosedException">The connection is closed, or a queued write failed.</exception>
+    public void Flush()
+    {
+        ThrowIfClosed();
+        try
+        {
+            _writer.FlushAsync(sync: true, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException && e is not NPipesException)
+        {
+            Close(DisconnectReason.IOError);
+            throw new ConnectionClosedException(DisconnectReason, _writer.Failure ?? e);
+        }
+    }
 
     /// <summary>Sends one text message in the configured encoding.</summary>
     /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
@@ -70,13 +122,13 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     public ValueTask SendAsync(string text, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(text);
-        return SendCoreAsync(default, text, sync: false, cancellationToken);
+        return SendCoreAsync(default, text, push: false, sync: false, cancellationToken);
     }
 
     /// <summary>Synchronous twin of <see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.</summary>
     /// <exception cref="FrameTooLargeException">The payload exceeds the maximum; nothing was sent.</exception>
     /// <exception cref="ConnectionClosedException">The connection is closed or broke during the write.</exception>
-    public void Send(ReadOnlyMemory<byte> payload) => SendCoreAsync(payload, null, sync: true, default).GetAwaiter().GetResult();
+    public void Send(ReadOnlyMemory<byte> payload) => SendCoreAsync(payload, null, push: false, sync: true, default).GetAwaiter().GetResult();
 
     /// <summary>Synchronous twin of <see cref="SendAsync(string, CancellationToken)"/>.</summary>
     /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
@@ -84,7 +136,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     public void Send(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        SendCoreAsync(default, text, sync: true, default).GetAwaiter().GetResult();
+        SendCoreAsync(default, text, push: false, sync: true, default).GetAwaiter().GetResult();
     }
 
     /// <summary>Receives the next message, or null when the peer closed cleanly between frames. Dispose the message to recycle its buffer.</summary>
@@ -126,20 +178,36 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Closes the connection.</summary>
+    /// <summary>How long closing waits for queued frames when the peer takes none of them.</summary>
+    private static readonly TimeSpan CloseFlushStall = TimeSpan.FromSeconds(1);
+
+    /// <summary>Writes what is queued (giving up if the peer takes nothing for a second), then closes the connection.</summary>
     public void Dispose()
+    {
+        if (IsConnected)
+        {
+            _writer.FlushForCloseAsync(sync: true, CloseFlushStall).GetAwaiter().GetResult();
+        }
+        CloseLocally();
+    }
+
+    /// <summary>Writes what is queued (giving up if the peer takes nothing for a second), then closes the connection.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (IsConnected)
+        {
+            await _writer.FlushForCloseAsync(sync: false, CloseFlushStall).ConfigureAwait(false);
+        }
+        CloseLocally();
+    }
+
+    private void CloseLocally()
     {
         Interlocked.CompareExchange(ref _reason, (int)DisconnectReason.LocalClose, (int)DisconnectReason.None);
         _stream.Dispose();
+        _writer.Close();
         _writer.Dispose();
         OnClosed();
-    }
-
-    /// <summary>Closes the connection.</summary>
-    public ValueTask DisposeAsync()
-    {
-        Dispose();
-        return ValueTask.CompletedTask;
     }
 
     /// <summary>
@@ -171,6 +239,14 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         }
         try
         {
+            await _writer.FlushAsync(sync: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (IOException)
+        {
+            return false;
+        }
+        try
+        {
             network.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
             byte[] sink = new byte[256];
             while (await network.ReadAsync(sink, cancellationToken).ConfigureAwait(false) > 0)
@@ -185,7 +261,9 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         }
     }
 
-    private async ValueTask SendCoreAsync(ReadOnlyMemory<byte> payload, string? text, bool sync, CancellationToken cancellationToken)
+    /// <summary>Writes or queues one frame; <paramref name="push"/> (requests) gets it moving at once instead of on the background flush.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendCoreAsync(ReadOnlyMemory<byte> payload, string? text, bool push, bool sync, CancellationToken cancellationToken)
     {
         ThrowIfClosed();
         try
@@ -198,6 +276,10 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
             {
                 await _writer.WriteTextAsync(text, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
             }
+            if (push)
+            {
+                await _writer.PushAsync(sync).ConfigureAwait(false);
+            }
         }
         catch (OperationCanceledException) when (_writer.InFrame)
         {
@@ -207,10 +289,11 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         catch (Exception e) when (e is IOException or ObjectDisposedException && e is not NPipesException)
         {
             Close(DisconnectReason.IOError);
-            throw new ConnectionClosedException(DisconnectReason, e);
+            throw new ConnectionClosedException(DisconnectReason, _writer.Failure ?? e);
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<PipeMessage?> ReceiveCoreAsync(bool sync, CancellationToken cancellationToken)
     {
         if (Interlocked.Exchange(ref _reading, 1) == 1)
@@ -224,6 +307,8 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
                 return null;
             }
             ThrowIfClosed();
+            // Frames queued by earlier sends go out before this read can wait for the peer (who may be waiting for them).
+            await _writer.PushAsync(sync).ConfigureAwait(false);
             PipeMessage? message = await _reader.ReadAsync(Options.Frame, sync, cancellationToken).ConfigureAwait(false);
             if (message is null)
             {
@@ -257,6 +342,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         if (Interlocked.CompareExchange(ref _reason, (int)reason, (int)DisconnectReason.None) == (int)DisconnectReason.None)
         {
             _stream.Dispose();
+            _writer.Close();
             OnClosed();
         }
     }
@@ -266,7 +352,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         DisconnectReason reason = DisconnectReason;
         if (reason != DisconnectReason.None)
         {
-            throw new ConnectionClosedException(reason);
+            throw new ConnectionClosedException(reason, _writer.Failure is { } failure and not ObjectDisposedException ? failure : null);
         }
     }
 }

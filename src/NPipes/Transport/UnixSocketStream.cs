@@ -67,6 +67,72 @@ internal sealed partial class UnixSocketStream : NetworkStream
     /// </summary>
     public int TryWrite(ReadOnlySpan<byte> buffer) => Direct && !buffer.IsEmpty ? Transfer(buffer, send: true, wait: false) : 0;
 
+    /// <summary>
+    /// Sends as much of the three buffers, in order, as the socket takes in one call (sendmsg) without blocking, or
+    /// with <paramref name="wait"/> polls until it takes something. Returns how many bytes went (0: none, would block).
+    /// </summary>
+    public unsafe int TryWriteGather(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<byte> third, bool wait)
+    {
+        if (!Direct)
+        {
+            return 0;
+        }
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        SafeHandle handle = Socket.SafeHandle;
+        bool added = false;
+        try
+        {
+            handle.DangerousAddRef(ref added);
+            int fd = (int)handle.DangerousGetHandle();
+            fixed (byte* a = first)
+            fixed (byte* b = second)
+            fixed (byte* c = third)
+            {
+                Native.IoVec* iov = stackalloc Native.IoVec[3];
+                iov[0] = new Native.IoVec { Base = a, Length = (nuint)first.Length };
+                iov[1] = new Native.IoVec { Base = b, Length = (nuint)second.Length };
+                iov[2] = new Native.IoVec { Base = c, Length = (nuint)third.Length };
+                var message = new Native.MsgHdr { Iov = iov, IovLen = 3 };
+                while (true)
+                {
+                    nint n = Native.sendmsg(fd, &message, MsgDontWait | MsgNoSignal);
+                    if (n >= 0)
+                    {
+                        return (int)n;
+                    }
+                    int errno = Marshal.GetLastPInvokeError();
+                    if (errno == EINTR)
+                    {
+                        continue;
+                    }
+                    if (errno != EAGAIN)
+                    {
+                        throw new IOException($"sendmsg failed: {Marshal.GetPInvokeErrorMessage(errno)}", new SocketException((int)ToSocketError(errno)));
+                    }
+                    if (!wait)
+                    {
+                        return 0;
+                    }
+                    var poll = new Native.PollFd { Fd = fd, Events = PollOut };
+                    while (Native.poll(&poll, 1, -1) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+                    {
+                    }
+                    if (_disposed)
+                    {
+                        throw new ObjectDisposedException(nameof(UnixSocketStream), "The connection was closed while a write was waiting.");
+                    }
+                }
+            }
+        }
+        finally
+        {
+            if (added)
+            {
+                handle.DangerousRelease();
+            }
+        }
+    }
+
     private int ReadDirect(Span<byte> buffer)
     {
         if (buffer.IsEmpty)
@@ -156,6 +222,28 @@ internal sealed partial class UnixSocketStream : NetworkStream
             public short Events;
             public short Revents;
         }
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct IoVec
+        {
+            public byte* Base;
+            public nuint Length;
+        }
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct MsgHdr
+        {
+            public void* Name;
+            public int NameLength;
+            public IoVec* Iov;
+            public nuint IovLen;
+            public void* Control;
+            public nuint ControlLength;
+            public int Flags;
+        }
+
+        [LibraryImport("libc", SetLastError = true)]
+        public static partial nint sendmsg(int fd, MsgHdr* message, int flags);
 
         [LibraryImport("libc", SetLastError = true)]
         public static partial nint recv(int fd, byte* buffer, nint length, int flags);

@@ -1,0 +1,30 @@
+namespace NPipes.Messaging;
+
+/// <summary>How a connection writes frames: <see cref="FrameWriter"/> (one write per frame, Windows message mode) or
+/// <see cref="CoalescingFrameWriter"/> (queued frames coalesced into few large writes, Unix byte streams).</summary>
+internal interface IFrameWriter : IDisposable
+{
+    /// <summary>True while a frame has been partly written by a call that can be cancelled: an interruption now leaves the stream out of sync.</summary>
+    bool InFrame { get; }
+
+    /// <summary>The error that ended an earlier (possibly background) write, or null.</summary>
+    Exception? Failure { get; }
+
+    /// <summary>Writes or queues one frame.</summary>
+    ValueTask WriteAsync(ReadOnlyMemory<byte> payload, FrameOptions options, bool sync, CancellationToken cancellationToken);
+
+    /// <summary>Writes or queues one text frame.</summary>
+    ValueTask WriteTextAsync(string text, FrameOptions options, bool sync, CancellationToken cancellationToken);
+
+    /// <summary>Gets queued frames moving now, without waiting for the peer (before a read, after a request).</summary>
+    ValueTask PushAsync(bool sync);
+
+    /// <summary>Waits until every frame queued before the call has been written to the stream.</summary>
+    ValueTask FlushAsync(bool sync, CancellationToken cancellationToken);
+
+    /// <summary>Before closing: writes what is queued, giving up when no byte could be written for <paramref name="stall"/>.</summary>
+    ValueTask FlushForCloseAsync(bool sync, TimeSpan stall);
+
+    /// <summary>The connection closed: nothing more will be written; waiting senders fail.</summary>
+    void Close();
+}
