@@ -309,10 +309,9 @@ public static class BenchRunner
             await using PipeConnection np = await PipeConnection.ConnectAsync(npName, PeerRoles.Options(crc), ct);
             var rawSender = new RawSender(raw, size);
             var npSender = new NPipesSender(np, size);
-            // Warm-up batch (about 32 MiB), which also calibrates each side's batch to last about options.Seconds.
-            long warm = Math.Clamp((32L << 20) / size, 32, 100_000);
-            long rawCount = Calibrate((await rawSender.RunAsync(warm)).Rate);
-            long npCount = Calibrate((await npSender.RunAsync(warm)).Rate);
+            // Warm-up (JIT tiering reaches the CRC and copy loops), which also calibrates each side's batch to last about options.Seconds.
+            long rawCount = Calibrate(await WarmUpAsync(async n => (await rawSender.RunAsync(n)).Rate, size));
+            long npCount = Calibrate(await WarmUpAsync(async n => (await npSender.RunAsync(n)).Rate, size));
             List<double> rawRates = [], npRates = [];
             for (int i = 0; i < options.EffectiveRuns; i++)
             {
@@ -322,6 +321,20 @@ public static class BenchRunner
             double mb = size / 1e6;
             Print(figure, npRates, rawRates, "msgs/s",
                 $" npipes_MBps={PeerRoles.Format(Median(npRates) * mb)} raw_MBps={PeerRoles.Format(Median(rawRates) * mb)} npipes_msgs_per_run={npCount} raw_msgs_per_run={rawCount}");
+        }
+
+        /// <summary>Runs batches for about options.Seconds (at least 3 batches); returns the last batch's rate.</summary>
+        private async Task<double> WarmUpAsync(Func<long, Task<double>> batch, int size)
+        {
+            long count = Math.Clamp((8L << 20) / size, 16, 50_000);
+            var clock = Stopwatch.StartNew();
+            double rate = 0;
+            for (int i = 0; i < 3 || clock.Elapsed.TotalSeconds < options.Seconds; i++)
+            {
+                rate = await batch(count);
+                count = Math.Max(count, (long)(rate * options.Seconds / 4));
+            }
+            return rate;
         }
 
         private long Calibrate(double rate) => (long)Math.Clamp(rate * options.Seconds, 64, 50_000_000);

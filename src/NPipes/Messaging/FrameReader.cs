@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace NPipes.Messaging;
 
@@ -20,8 +21,22 @@ internal sealed class FrameReader : IDisposable
     /// <summary>True while part of a frame has been consumed: an interruption now leaves the stream out of sync.</summary>
     public bool InFrame { get; private set; }
 
+    /// <summary>One frame read: its payload (in a pooled array, or in the caller's buffer writer), or Length -1 at a clean end of stream.</summary>
+    public readonly record struct Frame(byte[]? Pooled, int Length, uint Crc);
+
     /// <summary>The next message, or null at a clean end of stream (between frames).</summary>
     public async ValueTask<PipeMessage?> ReadAsync(FrameOptions options, bool sync, CancellationToken cancellationToken)
+    {
+        Frame frame = await ReadFrameAsync(options, null, sync, cancellationToken).ConfigureAwait(false);
+        return frame.Length < 0 ? null : new PipeMessage(frame.Pooled ?? [], frame.Length, options, frame.Crc);
+    }
+
+    /// <summary>
+    /// Reads the next frame. With <paramref name="destination"/>, the payload is written into it (and advanced past) and
+    /// nothing is allocated; without, it goes into a pooled array the caller owns. Length -1: clean end of stream.
+    /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    public async ValueTask<Frame> ReadFrameAsync(FrameOptions options, IBufferWriter<byte>? destination, bool sync, CancellationToken cancellationToken)
     {
         FrameHeader header;
         while (!FrameCodec.TryReadHeader(_buffer.AsSpan(_start, _end - _start), options, out header))
@@ -29,7 +44,7 @@ internal sealed class FrameReader : IDisposable
             if (!await FillAsync(sync, cancellationToken).ConfigureAwait(false))
             {
                 int partial = _end - _start;
-                return partial == 0 ? null : throw new IncompleteFrameException(partial, 0);
+                return partial == 0 ? new Frame(null, -1, 0) : throw new IncompleteFrameException(partial, 0);
             }
         }
         if (header.DataLength > Array.MaxLength)
@@ -39,7 +54,8 @@ internal sealed class FrameReader : IDisposable
         InFrame = true;
         _start += FrameCodec.HeaderLength;
         int length = (int)header.DataLength;
-        byte[] payload = length == 0 ? [] : ArrayPool<byte>.Shared.Rent(length);
+        byte[]? pooled = destination is null && length > 0 ? ArrayPool<byte>.Shared.Rent(length) : null;
+        Memory<byte> payload = destination is not null ? destination.GetMemory(length)[..length] : pooled is null ? Memory<byte>.Empty : pooled.AsMemory(0, length);
         try
         {
             int filled = 0;
@@ -49,14 +65,14 @@ internal sealed class FrameReader : IDisposable
                 if (buffered > 0)
                 {
                     int n = Math.Min(buffered, length - filled);
-                    _buffer.AsSpan(_start, n).CopyTo(payload.AsSpan(filled));
+                    _buffer.AsSpan(_start, n).CopyTo(payload.Span[filled..]);
                     _start += n;
                     filled += n;
                 }
                 else if (length - filled >= BufferSize / 2)
                 {
                     // Large remainder: read into the payload itself, skipping a copy.
-                    Memory<byte> rest = payload.AsMemory(filled, length - filled);
+                    Memory<byte> rest = payload[filled..];
                     int n = sync ? _stream.Read(rest.Span) : await _stream.ReadAsync(rest, cancellationToken).ConfigureAwait(false);
                     filled += n > 0 ? n : throw new IncompleteFrameException(FrameCodec.HeaderLength + filled, header.FrameLength);
                 }
@@ -76,22 +92,24 @@ internal sealed class FrameReader : IDisposable
             _start += FrameCodec.CrcLength;
             if (options.Crc)
             {
-                FrameCodec.VerifyCrc(FrameCodec.ComputeCrc(payload.AsSpan(0, length)), crc);
+                FrameCodec.VerifyCrc(FrameCodec.ComputeCrc(payload.Span), crc);
             }
             InFrame = false;
-            return new PipeMessage(payload, length, options, crc);
+            destination?.Advance(length);
+            return new Frame(pooled, length, crc);
         }
         catch
         {
-            if (length > 0)
+            if (pooled is not null)
             {
-                ArrayPool<byte>.Shared.Return(payload);
+                ArrayPool<byte>.Shared.Return(pooled);
             }
             throw;
         }
     }
 
     /// <summary>Reads more bytes into the buffer; false at end of stream.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> FillAsync(bool sync, CancellationToken cancellationToken)
     {
         if (_start == _end)

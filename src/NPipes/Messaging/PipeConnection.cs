@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using NPipes.Messaging;
 using NPipes.Transport;
@@ -145,6 +146,32 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// <exception cref="OperationCanceledException">Cancelled; if part of a frame had been read the connection is closed.</exception>
     /// <exception cref="InvalidOperationException">Another receive is in progress.</exception>
     public ValueTask<PipeMessage?> ReceiveAsync(CancellationToken cancellationToken = default) => ReceiveCoreAsync(sync: false, cancellationToken);
+
+    /// <summary>
+    /// Receives the next message's payload into <paramref name="destination"/> (appended and advanced past, as an
+    /// <see cref="IBufferWriter{T}"/> does) and returns its length, or -1 when the peer closed cleanly between frames.
+    /// With a reused writer (for example an <see cref="ArrayBufferWriter{T}"/> whose written count is reset per message)
+    /// receiving allocates nothing. Errors and the one-reader rule are as for <see cref="ReceiveAsync"/>; on an error
+    /// nothing is advanced.
+    /// </summary>
+    /// <exception cref="FrameException">The peer sent an invalid frame or died mid-frame; the connection is closed.</exception>
+    /// <exception cref="ConnectionClosedException">The connection was already closed, or broke.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; if part of a frame had been read the connection is closed.</exception>
+    /// <exception cref="InvalidOperationException">Another receive is in progress.</exception>
+    public async ValueTask<int> ReceiveIntoAsync(IBufferWriter<byte> destination, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return (await ReceiveFrameAsync(destination, sync: false, cancellationToken).ConfigureAwait(false)).Length;
+    }
+
+    /// <summary>Synchronous twin of <see cref="ReceiveIntoAsync"/>.</summary>
+    /// <exception cref="FrameException">The peer sent an invalid frame or died mid-frame; the connection is closed.</exception>
+    /// <exception cref="ConnectionClosedException">The connection was already closed, or broke.</exception>
+    public int ReceiveInto(IBufferWriter<byte> destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        return ReceiveFrameAsync(destination, sync: true, default).GetAwaiter().GetResult().Length;
+    }
 
     /// <summary>Synchronous twin of <see cref="ReceiveAsync"/>.</summary>
     /// <exception cref="FrameException">The peer sent an invalid frame or died mid-frame; the connection is closed.</exception>
@@ -296,6 +323,13 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<PipeMessage?> ReceiveCoreAsync(bool sync, CancellationToken cancellationToken)
     {
+        FrameReader.Frame frame = await ReceiveFrameAsync(null, sync, cancellationToken).ConfigureAwait(false);
+        return frame.Length < 0 ? null : new PipeMessage(frame.Pooled ?? [], frame.Length, Options.Frame, frame.Crc);
+    }
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<FrameReader.Frame> ReceiveFrameAsync(IBufferWriter<byte>? destination, bool sync, CancellationToken cancellationToken)
+    {
         if (Interlocked.Exchange(ref _reading, 1) == 1)
         {
             throw new InvalidOperationException("Another receive is in progress: a connection has one reader at a time.");
@@ -304,17 +338,17 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         {
             if (DisconnectReason == DisconnectReason.PeerClosed)
             {
-                return null;
+                return new FrameReader.Frame(null, -1, 0);
             }
             ThrowIfClosed();
             // Frames queued by earlier sends go out before this read can wait for the peer (who may be waiting for them).
             await _writer.PushAsync(sync).ConfigureAwait(false);
-            PipeMessage? message = await _reader.ReadAsync(Options.Frame, sync, cancellationToken).ConfigureAwait(false);
-            if (message is null)
+            FrameReader.Frame frame = await _reader.ReadFrameAsync(Options.Frame, destination, sync, cancellationToken).ConfigureAwait(false);
+            if (frame.Length < 0)
             {
                 Close(DisconnectReason.PeerClosed);
             }
-            return message;
+            return frame;
         }
         catch (FrameException e)
         {
