@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Threading.Tasks.Sources;
 using NPipes.Transport;
@@ -30,6 +31,13 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
 
     private const int InitialCapacity = 4 * 1024;
 
+    /// <summary>
+    /// A frame sent after the connection has been quiet this long is written at once (one non-blocking send) instead of
+    /// waiting for the background flush: a lone message or a reply in a ping-pong then costs no thread hop, while sends in
+    /// quick succession (a loop) are coalesced.
+    /// </summary>
+    private static readonly long QuietTicks = Stopwatch.Frequency / 100_000; // 10 µs
+
     private readonly Stream _stream;
     private readonly UnixSocketStream? _socket;
     private readonly Action<Exception> _onFailure;
@@ -50,6 +58,7 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
     private volatile bool _inFrame;
     private ValueTask _backgroundWrite;
     private int _backgroundCount;
+    private long _lastSend;
 
     public CoalescingFrameWriter(Stream stream, Action<Exception> onFailure)
     {
@@ -106,6 +115,8 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
     {
         int payloadLength = text is null ? payload.Length : byteCount;
         int frameLength = FrameCodec.Overhead + payloadLength;
+        long now = Stopwatch.GetTimestamp();
+        Exception? failed = null;
         lock (_gate)
         {
             ThrowIfFailed();
@@ -130,8 +141,38 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
             }
             _queued += frameLength;
             _enqueued += frameLength;
-            ScheduleLocked();
-            return true;
+            bool quiet = now - _lastSend > QuietTicks;
+            _lastSend = now;
+            if (quiet && !_writing && _queued == frameLength && _socket is not null && UnixSocketStream.Direct)
+            {
+                try
+                {
+                    ConsumeLocked(_socket.TryWrite(_queue.AsSpan(0, _queued)));
+                }
+                catch (Exception e)
+                {
+                    failed = e;
+                }
+            }
+            if (failed is null)
+            {
+                ScheduleLocked();
+                return true;
+            }
+        }
+        Fail(failed);
+        throw new IOException("The write failed; see the inner exception.", failed);
+    }
+
+    /// <summary>The first <paramref name="sent"/> queued bytes were written directly.</summary>
+    private void ConsumeLocked(int sent)
+    {
+        if (sent > 0)
+        {
+            _queue.AsSpan(sent, _queued - sent).CopyTo(_queue);
+            _queued -= sent;
+            _written += sent;
+            SignalLocked();
         }
     }
 
@@ -420,14 +461,7 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
             {
                 try
                 {
-                    int sent = _socket.TryWrite(_queue.AsSpan(0, _queued));
-                    if (sent > 0)
-                    {
-                        _queue.AsSpan(sent, _queued - sent).CopyTo(_queue);
-                        _queued -= sent;
-                        _written += sent;
-                        SignalLocked();
-                    }
+                    ConsumeLocked(_socket.TryWrite(_queue.AsSpan(0, _queued)));
                     ScheduleLocked();
                     return default;
                 }

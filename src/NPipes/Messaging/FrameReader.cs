@@ -15,6 +15,7 @@ internal sealed class FrameReader : IDisposable
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     private int _start;
     private int _end;
+    private bool _large; // the last payload was read straight into its destination: read only the small fields ahead of the next one
 
     public FrameReader(Stream stream) => _stream = stream;
 
@@ -41,7 +42,7 @@ internal sealed class FrameReader : IDisposable
         FrameHeader header;
         while (!FrameCodec.TryReadHeader(_buffer.AsSpan(_start, _end - _start), options, out header))
         {
-            if (!await FillAsync(sync, cancellationToken).ConfigureAwait(false))
+            if (!await FillAsync(sync, cancellationToken, _large ? FrameCodec.HeaderLength - (_end - _start) : int.MaxValue).ConfigureAwait(false))
             {
                 int partial = _end - _start;
                 return partial == 0 ? new Frame(null, -1, 0) : throw new IncompleteFrameException(partial, 0);
@@ -81,9 +82,12 @@ internal sealed class FrameReader : IDisposable
                     throw new IncompleteFrameException(FrameCodec.HeaderLength + filled, header.FrameLength);
                 }
             }
+            // After a large payload, read just the CRC and the next header, so that a large next payload again goes
+            // straight into its destination instead of through the read buffer (one copy less).
+            _large = length >= BufferSize / 2;
             while (_end - _start < FrameCodec.CrcLength)
             {
-                if (!await FillAsync(sync, cancellationToken).ConfigureAwait(false))
+                if (!await FillAsync(sync, cancellationToken, _large ? FrameCodec.CrcLength + FrameCodec.HeaderLength - (_end - _start) : int.MaxValue).ConfigureAwait(false))
                 {
                     throw new IncompleteFrameException(FrameCodec.HeaderLength + length + _end - _start, header.FrameLength);
                 }
@@ -110,7 +114,7 @@ internal sealed class FrameReader : IDisposable
 
     /// <summary>Reads more bytes into the buffer; false at end of stream.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> FillAsync(bool sync, CancellationToken cancellationToken)
+    private async ValueTask<bool> FillAsync(bool sync, CancellationToken cancellationToken, int max = int.MaxValue)
     {
         if (_start == _end)
         {
@@ -122,9 +126,10 @@ internal sealed class FrameReader : IDisposable
             _end -= _start;
             _start = 0;
         }
+        int room = Math.Min(_buffer.Length - _end, Math.Max(1, max));
         int n = sync
-            ? _stream.Read(_buffer, _end, _buffer.Length - _end)
-            : await _stream.ReadAsync(_buffer.AsMemory(_end), cancellationToken).ConfigureAwait(false);
+            ? _stream.Read(_buffer, _end, room)
+            : await _stream.ReadAsync(_buffer.AsMemory(_end, room), cancellationToken).ConfigureAwait(false);
         _end += n;
         return n > 0;
     }
