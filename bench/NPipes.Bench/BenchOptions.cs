@@ -15,7 +15,7 @@ public sealed record BenchOptions
     /// <summary>Whether this is the short mode (shorter measurements, 3 runs).</summary>
     public bool IsQuick { get; init; }
 
-    /// <summary>Runs per figure (the printed value is their median). At least 3; default 3 quick, 5 full.</summary>
+    /// <summary>Runs per figure (the printed value is their median). At least 3; default 5 quick, 9 full.</summary>
     public int Runs { get; init; }
 
     /// <summary>Only these figures (exact names); empty for all.</summary>
@@ -32,10 +32,10 @@ public sealed record BenchOptions
     /// <summary>Arguments placed before <see cref="BenchRunner.PeerArgument"/> when re-launching this program (e.g. <c>["bench"]</c> for a CLI verb).</summary>
     public IReadOnlyList<string> PeerPrefix { get; init; } = [];
 
-    internal int EffectiveRuns => Math.Max(3, Runs > 0 ? Runs : IsQuick ? 3 : 5);
+    internal int EffectiveRuns => Math.Max(3, Runs > 0 ? Runs : IsQuick ? 5 : 9);
 
     /// <summary>Seconds each measurement lasts (a run of a rate figure).</summary>
-    internal double Seconds => IsQuick ? 0.4 : 1.5;
+    internal double Seconds => IsQuick ? 0.4 : 1.0;
 
     /// <summary>Parses the command line of the bench program.</summary>
     public static bool TryParse(string[] args, [NotNullWhen(true)] out BenchOptions? options, [NotNullWhen(false)] out string? error)
