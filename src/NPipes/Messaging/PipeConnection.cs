@@ -86,6 +86,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// </summary>
     /// <exception cref="ConnectionClosedException">The connection is closed, or a queued write failed (the inner exception says how).</exception>
     /// <exception cref="OperationCanceledException">Cancelled while waiting; what is queued stays queued.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         ThrowIfClosed();
@@ -158,6 +159,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// <exception cref="ConnectionClosedException">The connection was already closed, or broke.</exception>
     /// <exception cref="OperationCanceledException">Cancelled; if part of a frame had been read the connection is closed.</exception>
     /// <exception cref="InvalidOperationException">Another receive is in progress.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<int> ReceiveIntoAsync(IBufferWriter<byte> destination, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(destination);
