@@ -15,6 +15,7 @@ internal sealed class FrameReader : IDisposable
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     private int _start;
     private int _end;
+    private readonly System.IO.Hashing.Crc32 _crc = new(); // large payloads are checked piece by piece as they arrive
     private bool _large; // the last payload was read straight into its destination: read only the small fields ahead of the next one
 
     public FrameReader(Stream stream) => _stream = stream;
@@ -60,8 +61,21 @@ internal sealed class FrameReader : IDisposable
         try
         {
             int filled = 0;
+            // A large payload's CRC is computed piece by piece, each piece right after it lands (still in cache, and
+            // while the sender is still producing the rest) instead of in a second pass over the whole payload.
+            bool incremental = options.Crc && length >= BufferSize / 2;
+            int hashed = 0;
+            if (incremental)
+            {
+                _crc.Reset();
+            }
             while (filled < length)
             {
+                if (incremental && filled - hashed >= 16 * 1024)
+                {
+                    _crc.Append(payload.Span[hashed..filled]);
+                    hashed = filled;
+                }
                 int buffered = _end - _start;
                 if (buffered > 0)
                 {
@@ -94,7 +108,12 @@ internal sealed class FrameReader : IDisposable
             }
             uint crc = FrameCodec.ReadUInt32(_buffer.AsSpan(_start, FrameCodec.CrcLength), options.ByteOrder);
             _start += FrameCodec.CrcLength;
-            if (options.Crc)
+            if (incremental)
+            {
+                _crc.Append(payload.Span[hashed..]);
+                FrameCodec.VerifyCrc(_crc.GetCurrentHashAsUInt32(), crc);
+            }
+            else if (options.Crc)
             {
                 FrameCodec.VerifyCrc(FrameCodec.ComputeCrc(payload.Span), crc);
             }

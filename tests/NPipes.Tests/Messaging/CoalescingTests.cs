@@ -262,4 +262,23 @@ public class CoalescingTests
             Assert.Equal(DisconnectReason.PeerClosed, peer.DisconnectReason);
         }
     }
+
+    [Theory]
+    [InlineData(40_000)]
+    [InlineData(3 * 1024 * 1024)]
+    public async Task A_large_payload_with_a_wrong_crc_is_refused(int size)
+    {
+        // The sender has CRC off (writes 0), the receiver checks: a large payload is checked piece by piece as it arrives.
+        string name = TestPipes.NewName();
+        await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = Servers.Crc(), DrainTimeout = TimeSpan.Zero });
+        ValueTask<PipeConnection> accepting = server.AcceptAsync(Ct);
+        await using PipeConnection client = await PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct);
+        await using PipeConnection peer = await accepting.Within();
+        byte[] payload = new byte[size];
+        new Random(size).NextBytes(payload);
+        Task sending = client.SendAsync(payload, Ct).AsTask();
+        await Assert.ThrowsAsync<CrcMismatchException>(async () => await peer.ReceiveAsync(Ct).Within());
+        Assert.Equal(DisconnectReason.ProtocolError, peer.DisconnectReason);
+        await Task.WhenAny(sending).Within(); // the sender may or may not see the close; it must not hang
+    }
 }
