@@ -92,6 +92,28 @@ public class RequestTests
     }
 
     [Fact]
+    public async Task Sync_and_async_requests_from_several_threads_share_one_connection()
+    {
+        string name = TestPipes.NewName();
+        (PipeServer server, Task running) = Servers.StartEcho(name);
+        await using (server)
+        {
+            await using PipeConnection client = await PipeConnection.ConnectAsync(name, Servers.Crc(), Ct);
+            Task[] workers = Enumerable.Range(0, 4).Select(t => Task.Factory.StartNew(() =>
+            {
+                for (int i = 0; i < 200; i++)
+                {
+                    string request = $"{t}:{i}";
+                    string reply = t % 2 == 0 ? client.Request(request) : client.RequestAsync(request, Ct).AsTask().GetAwaiter().GetResult();
+                    Assert.Equal(request, reply);
+                }
+            }, Ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+            await Task.WhenAll(workers).Within();
+        }
+        await running.Within();
+    }
+
+    [Fact]
     public async Task Cancelling_a_written_request_closes_the_connection_and_fails_every_request_in_flight()
     {
         string name = TestPipes.NewName();
