@@ -186,6 +186,23 @@ public class RequestTests
     }
 
     [Fact]
+    public async Task A_garbage_reply_fails_its_request_with_the_frame_error_and_the_rest_as_closed()
+    {
+        string name = TestPipes.NewName();
+        using var listener = NPipes.Transport.PipeListener.Create(name, new NPipes.Transport.ListenOptions(true, 65536, -1));
+        Task<Stream> accepting = listener.AcceptAsync(Ct).AsTask();
+        await using PipeConnection client = await PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct);
+        await using Stream raw = await accepting.Within();
+        Task<string> first = client.RequestAsync("1", Ct).AsTask();
+        Task<string> second = client.RequestAsync("2", Ct).AsTask();
+        await raw.WriteAsync(new byte[] { 0, 0, 0, 9, 0, 0, 0, 2 }, Ct); // MessageLength 9 with DataLength 2: not a frame
+
+        await Assert.ThrowsAsync<FrameLengthMismatchException>(() => first.Within());
+        ConnectionClosedException e = await Assert.ThrowsAsync<ConnectionClosedException>(() => second.Within());
+        Assert.Equal(DisconnectReason.ProtocolError, e.Reason);
+    }
+
+    [Fact]
     public async Task Requests_in_flight_fail_when_the_server_closes()
     {
         string name = TestPipes.NewName();
