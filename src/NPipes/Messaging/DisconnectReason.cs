@@ -23,4 +23,7 @@ public enum DisconnectReason
 
     /// <summary>An I/O error on the pipe (for example a broken pipe on write).</summary>
     IOError,
+
+    /// <summary>A receive waited longer than the server's idle timeout (<see cref="PipeServerOptions.IdleTimeout"/>) for the peer's next bytes.</summary>
+    IdleTimeout,
 }

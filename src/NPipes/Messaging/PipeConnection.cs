@@ -9,7 +9,7 @@ namespace NPipes;
 /// serialised, each frame written whole. Errors are typed; after a frame error or an interruption mid-frame the
 /// connection closes itself (the stream has lost frame sync) and <see cref="DisconnectReason"/> says why.
 /// </summary>
-public sealed class PipeConnection : IAsyncDisposable, IDisposable
+public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
 {
     private readonly Stream _stream;
     private readonly FrameReader _reader;
@@ -132,6 +132,7 @@ public sealed class PipeConnection : IAsyncDisposable, IDisposable
         Interlocked.CompareExchange(ref _reason, (int)DisconnectReason.LocalClose, (int)DisconnectReason.None);
         _stream.Dispose();
         _writer.Dispose();
+        OnClosed();
     }
 
     /// <summary>Closes the connection.</summary>
@@ -256,6 +257,7 @@ public sealed class PipeConnection : IAsyncDisposable, IDisposable
         if (Interlocked.CompareExchange(ref _reason, (int)reason, (int)DisconnectReason.None) == (int)DisconnectReason.None)
         {
             _stream.Dispose();
+            OnClosed();
         }
     }
 

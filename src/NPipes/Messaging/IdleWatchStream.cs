@@ -1,0 +1,78 @@
+using System.Diagnostics;
+
+namespace NPipes.Messaging;
+
+/// <summary>
+/// A pass-through stream that records when a read started waiting, so the server's watchdog can close a connection
+/// whose peer went quiet. One timestamp per connection instead of a timer per read keeps the fast path allocation-free.
+/// Writes pass straight through, so on Windows each frame is still one write (one pipe message).
+/// </summary>
+internal sealed class IdleWatchStream(Stream inner) : Stream
+{
+    private long _readSince; // Stopwatch timestamp while a read waits; 0 when none does
+
+    /// <summary>How long the current read has been waiting, or zero when no read is waiting.</summary>
+    public TimeSpan ReadWaiting
+    {
+        get
+        {
+            long since = Volatile.Read(ref _readSince);
+            return since == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(since);
+        }
+    }
+
+    public override bool CanRead => true;
+    public override bool CanWrite => true;
+    public override bool CanSeek => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+    public override int Read(Span<byte> buffer)
+    {
+        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
+        try
+        {
+            return inner.Read(buffer);
+        }
+        finally
+        {
+            Volatile.Write(ref _readSince, 0);
+        }
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
+        try
+        {
+            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _readSince, 0);
+        }
+    }
+
+    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
+    public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+    public override void Flush() => inner.Flush();
+    public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            inner.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}

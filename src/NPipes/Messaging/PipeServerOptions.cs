@@ -1,0 +1,46 @@
+namespace NPipes;
+
+/// <summary>Options for a <see cref="PipeServer"/>. Immutable; share freely.</summary>
+public sealed record PipeServerOptions
+{
+    /// <summary>Every default: 1024 connections, no idle timeout, 5 s drain on dispose.</summary>
+    public static PipeServerOptions Default { get; } = new();
+
+    private readonly int _maxConnections = 1024;
+    private readonly TimeSpan _idleTimeout = Timeout.InfiniteTimeSpan;
+    private readonly TimeSpan _drainTimeout = TimeSpan.FromSeconds(5);
+
+    /// <summary>Options for each accepted connection: frame format, access (current user only by default), buffer size.</summary>
+    public NPipesOptions Connection { get; init; } = NPipesOptions.Default;
+
+    /// <summary>
+    /// How many connections may be open at once (default 1024). A client beyond the limit is accepted and closed at once,
+    /// without a byte sent; see <see cref="PipeServer"/> for exactly what that client sees.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int MaxConnections
+    {
+        get => _maxConnections;
+        init => _maxConnections = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "At least one connection must be allowed.");
+    }
+
+    /// <summary>
+    /// How long a receive on a server connection may wait for the peer's next bytes before the server closes that
+    /// connection with <see cref="DisconnectReason.IdleTimeout"/>. It only counts while a read is waiting (a handler busy
+    /// with its own work is not idle). Default <see cref="Timeout.InfiniteTimeSpan"/>: never.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative (other than infinite).</exception>
+    public TimeSpan IdleTimeout
+    {
+        get => _idleTimeout;
+        init => _idleTimeout = value == Timeout.InfiniteTimeSpan || value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Use a positive timeout or Timeout.InfiniteTimeSpan.");
+    }
+
+    /// <summary>How long <see cref="PipeServer.DisposeAsync"/> (and a cancelled <see cref="PipeServer.RunAsync"/>) lets connections finish before closing them. Default 5 s.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative (other than infinite).</exception>
+    public TimeSpan DrainTimeout
+    {
+        get => _drainTimeout;
+        init => _drainTimeout = value == Timeout.InfiniteTimeSpan || value >= TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Use a non-negative timeout or Timeout.InfiniteTimeSpan.");
+    }
+}
