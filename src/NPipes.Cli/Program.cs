@@ -7,6 +7,8 @@ var root = new RootCommand("npipes: npipes 1.0.1-compatible messages over named 
 {
     SendCommand.Create(),
     ReceiveCommand.Create(),
+    EchoCommand.Create(),
+    RequestCommand.Create(),
     FrameCommand.Create(),
     DemoCommand.Create(),
 };
