@@ -205,21 +205,38 @@ class Server:
     """A listening socket bound to a pipe's path (the path is removed on close)."""
 
     def __init__(self, path, allow_other_users=False, backlog=_BACKLOG):
-        """Bind *path*; raise OSError(EADDRINUSE) if it already exists."""
+        """Serve *path*; raise OSError(EADDRINUSE) if it already exists.
+
+        The socket is bound to a private temporary name in the same
+        directory, made to listen, and only then hard-linked to *path*
+        (link() fails if *path* exists).  So the file at *path* accepts
+        connections from the moment it appears: a refused connect there
+        really means a dead server, and we know our file's inode.
+        """
         self.path = path
         self.allow_other_users = allow_other_users
         mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
+            # Shorter than any pipe path in the same directory.
+            tmp = os.path.join(os.path.dirname(path),
+                               f'.np{os.urandom(4).hex()}')
             with _umask_lock:     # umask is process-wide: bind with 0o177
                 old = os.umask(0o777 & ~mode)
                 try:
-                    sock.bind(path)
+                    sock.bind(tmp)
                 finally:
                     os.umask(old)
-            st = os.lstat(path)
+            try:
+                sock.listen(backlog)
+                st = os.lstat(tmp)
+                os.link(tmp, path)
+            except FileExistsError:
+                raise OSError(errno.EADDRINUSE, 'address in use', path) \
+                    from None
+            finally:
+                os.unlink(tmp)
             self._id = (st.st_dev, st.st_ino)
-            sock.listen(backlog)
             sock.setblocking(False)
         except BaseException:
             sock.close()
