@@ -180,5 +180,27 @@ class FrameErrorTests(unittest.TestCase):
                          [bytes([i]) * i for i in range(50)])
 
 
+class ErrorHierarchyTests(unittest.TestCase):
+
+    def test_every_error_is_an_npipes_error(self):
+        from npipes import errors
+        names = ['PipeTimeoutError', 'PipeNameError', 'PipeNameInUseError',
+                 'FrameError', 'FrameTooLargeError', 'IncompleteFrameError',
+                 'ConnectionClosedError', 'CrcMismatchError', 'EncodingError',
+                 'DecodeError', 'EncodeError']
+        for name in names:
+            with self.subTest(name):
+                self.assertTrue(issubclass(getattr(errors, name),
+                                           errors.NPipesError))
+        for sub, base in (('PipeTimeoutError', TimeoutError),
+                          ('PipeNameError', ValueError),
+                          ('ConnectionClosedError', EOFError),
+                          ('FrameTooLargeError', errors.FrameError),
+                          ('IncompleteFrameError', errors.FrameError),
+                          ('DecodeError', ValueError)):
+            with self.subTest(sub):
+                self.assertTrue(issubclass(getattr(errors, sub), base))
+
+
 if __name__ == '__main__':
     unittest.main()
