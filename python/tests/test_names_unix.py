@@ -153,6 +153,22 @@ class SocketFileTests(unittest.TestCase):
             self.assertIs(got['ok'], True)
             self.assertEqual(os.lstat(self.path).st_ino, ino)
 
+    def test_one_shot_server_whose_file_is_replaced_reconnects(self):
+        # .NET's NamedPipeServerStream unlinks the path before binding; a
+        # waiting IPC server that loses its file must find the new server.
+        got = {}
+        t = threading.Thread(target=lambda: got.setdefault(
+            'ok', IPC(self.name, timeout=T).send_message('found you')))
+        t.start()
+        support.wait_for_path(self.path)
+        os.unlink(self.path)                    # what .NET would do ...
+        with Listener(self.name) as thief:      # ... then bind + listen
+            with thief.accept(timeout=T) as conn:
+                self.assertEqual(conn.recv_text(timeout=T), 'found you')
+            t.join(T)
+            self.assertIs(got['ok'], True)
+            self.assertTrue(os.path.exists(self.path))   # not removed by IPC
+
     def test_not_a_socket_is_left_alone(self):
         with open(self.path, 'w') as f:
             f.write('not a socket')
