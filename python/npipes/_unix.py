@@ -17,7 +17,7 @@ import sys
 import threading
 import weakref
 
-from ._util import Deadline, backoff, check_name
+from ._util import Deadline, backoff, check_name, drain
 from .consts import (MAX_SOCKET_PATH_BSD, MAX_SOCKET_PATH_LINUX,
                      SOCKET_MODE_PRIVATE, SOCKET_MODE_SHARED,
                      UNIX_SOCKET_PREFIX)
@@ -107,7 +107,7 @@ class Stream:
         except OSError as exc:
             if exc.errno != errno.ENOTCONN:
                 raise
-        return _drain(self, deadline)
+        return drain(self, deadline)
 
     def close(self):
         self._sock.close()
@@ -122,16 +122,6 @@ def _readable(fds, timeout):
         ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
         return {fd for fd, _ in poller.poll(ms)}
     return set(select.select(fds, [], [], timeout)[0])
-
-
-def _drain(stream, deadline):
-    """Read and discard until EOF; return the number of bytes discarded."""
-    buf, total = memoryview(bytearray(65536)), 0
-    while True:
-        n = stream.recv_into(buf, deadline)
-        if not n:
-            return total
-        total += n
 
 
 def _probe(path, deadline):
@@ -197,6 +187,56 @@ def _remove_stale(path, st, deadline):
     return None
 
 
+def _bind(sock, path, mode):
+    with _umask_lock:        # umask is process-wide: bind with 0o177 / 0o111
+        old = os.umask(0o777 & ~mode)
+        try:
+            sock.bind(path)
+        finally:
+            os.umask(old)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
+                  errno.EMLINK}
+
+
+def _publish(path, mode, backlog):
+    """Return ``(listening socket, lstat of its file)`` served at *path*.
+
+    The socket is bound to a private temporary name in the same directory,
+    made to listen, and only then hard-linked to *path* (link() fails if
+    *path* exists), so the file at *path* accepts connections from the
+    moment it appears: a refused connect there really means a dead server.
+    Where hard links are refused, *path* is bound directly and listened on
+    at once.  Raises OSError(EADDRINUSE) if *path* exists.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        # '.np' + 8 hex digits: shorter than any pipe path in this directory.
+        tmp = os.path.join(os.path.dirname(path), f'.np{os.urandom(4).hex()}')
+        _bind(sock, tmp, mode)
+        try:
+            sock.listen(backlog)
+            st = os.lstat(tmp)
+            os.link(tmp, path)
+            return sock, st
+        except FileExistsError:
+            raise OSError(errno.EADDRINUSE, 'address in use', path) from None
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+        finally:
+            os.unlink(tmp)
+        sock.close()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        _bind(sock, path, mode)
+        sock.listen(backlog)
+        return sock, os.lstat(path)
+    except BaseException:
+        sock.close()
+        raise
+
+
 class _Lost(Exception):
     """Our socket file was removed or replaced by someone else."""
 
@@ -205,42 +245,13 @@ class Server:
     """A listening socket bound to a pipe's path (the path is removed on close)."""
 
     def __init__(self, path, allow_other_users=False, backlog=_BACKLOG):
-        """Serve *path*; raise OSError(EADDRINUSE) if it already exists.
-
-        The socket is bound to a private temporary name in the same
-        directory, made to listen, and only then hard-linked to *path*
-        (link() fails if *path* exists).  So the file at *path* accepts
-        connections from the moment it appears: a refused connect there
-        really means a dead server, and we know our file's inode.
-        """
+        """Serve *path*; raise OSError(EADDRINUSE) if it already exists."""
         self.path = path
         self.allow_other_users = allow_other_users
         mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            # Shorter than any pipe path in the same directory.
-            tmp = os.path.join(os.path.dirname(path),
-                               f'.np{os.urandom(4).hex()}')
-            with _umask_lock:     # umask is process-wide: bind with 0o177
-                old = os.umask(0o777 & ~mode)
-                try:
-                    sock.bind(tmp)
-                finally:
-                    os.umask(old)
-            try:
-                sock.listen(backlog)
-                st = os.lstat(tmp)
-                os.link(tmp, path)
-            except FileExistsError:
-                raise OSError(errno.EADDRINUSE, 'address in use', path) \
-                    from None
-            finally:
-                os.unlink(tmp)
-            self._id = (st.st_dev, st.st_ino)
-            sock.setblocking(False)
-        except BaseException:
-            sock.close()
-            raise
+        sock, st = _publish(path, mode, backlog)
+        sock.setblocking(False)
+        self._id = (st.st_dev, st.st_ino)      # to recognise our own file
         self._sock = sock
         self._uid = os.getuid()
         self._wake_r, self._wake_w = os.pipe()

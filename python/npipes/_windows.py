@@ -12,7 +12,7 @@ import math
 
 import _winapi
 
-from ._util import backoff, check_name
+from ._util import backoff, check_name, drain
 from .consts import BUFFER_SIZE, WINDOWS_PIPE_PREFIX
 from .errors import NPipesError, PipeNameInUseError, PipeTimeoutError
 
@@ -110,12 +110,7 @@ class Stream:
         read until ERROR_BROKEN_PIPE; returns how many bytes the peer sent
         meanwhile (a receiver sends none).
         """
-        buf, total = memoryview(bytearray(BUFFER_SIZE)), 0
-        while True:
-            n = self.recv_into(buf, deadline)
-            if not n:
-                return total
-            total += n
+        return drain(self, deadline)
 
     def close(self):
         handle, self._handle = self._handle, None

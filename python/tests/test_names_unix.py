@@ -191,6 +191,17 @@ class SocketFileTests(unittest.TestCase):
         self.assertEqual(IPC(self.name, timeout=T).receive_message(), 'm')
         t.join(T)
 
+    def test_without_hard_links(self):
+        import errno
+        with mock.patch('os.link', side_effect=OSError(errno.EPERM, 'no')):
+            with Listener(self.name) as listener:
+                self.assertEqual(stat.S_IMODE(os.lstat(self.path).st_mode), 0o600)
+                with connect(self.name, timeout=T) as c, \
+                        listener.accept(timeout=T) as s:
+                    c.send('linkless')
+                    self.assertEqual(s.recv_text(timeout=T), 'linkless')
+            self.exchange('linkless ipc')
+
     def test_allow_other_users_mode_0666(self):
         with Listener(self.name, allow_other_users=True):
             self.assertEqual(stat.S_IMODE(os.lstat(self.path).st_mode), 0o666)
