@@ -44,17 +44,20 @@ def _millis(deadline, what, forever=_winapi.INFINITE):
 
 
 def _finish(ov, err, deadline, what):
-    """Wait for an overlapped operation; cancel it if the wait fails.
+    """Wait for an overlapped operation started with result *err*.
 
     Returns ``(bytes transferred, error code)`` from GetOverlappedResult.
+    On timeout the operation is cancelled; if it completed meanwhile its
+    result is returned (so no data read at the last moment is lost),
+    otherwise PipeTimeoutError is raised.
     """
     if err == ERROR_IO_PENDING:
         try:
-            res = _winapi.WaitForMultipleObjects([ov.event], False,
-                                                 _millis(deadline, what))
-            if res == _winapi.WAIT_TIMEOUT:
-                raise PipeTimeoutError(
-                    f'{what} timed out after {deadline.timeout} s')
+            ms = _millis(deadline, what)
+            timed_out = _winapi.WaitForMultipleObjects(
+                [ov.event], False, ms) == _winapi.WAIT_TIMEOUT
+        except PipeTimeoutError:
+            timed_out = True
         except BaseException:
             ov.cancel()
             try:
@@ -62,6 +65,13 @@ def _finish(ov, err, deadline, what):
             except OSError:
                 pass
             raise
+        if timed_out:
+            ov.cancel()
+            n, err = ov.GetOverlappedResult(True)
+            if err == ERROR_OPERATION_ABORTED:
+                raise PipeTimeoutError(
+                    f'{what} timed out after {deadline.timeout} s')
+            return n, err
     return ov.GetOverlappedResult(True)
 
 
