@@ -75,7 +75,8 @@ def _parser():
     r.add_argument('--count', type=_positive, default=1,
                    help='number of messages (default 1)')
     r.add_argument('--json', action='store_true', help='print one JSON '
-                   'object per message: {"text", "bytes", "crc"}')
+                   'object per message: {"text", "bytes": payload length, '
+                   '"crc": CRC field as 8 hex digits}')
     e = sub.add_parser('echo', help='serve clients, answering every frame '
                        'with the same payload, until SIGTERM/Ctrl-C')
     common(e, timeout=False)
@@ -110,7 +111,8 @@ def _run(args):
     for _ in range(args.count):
         payload, crc = ipc._receive(args.crc)
         text = to_text(payload, args.encoding)
-        print(json.dumps({'text': text, 'bytes': len(payload), 'crc': crc})
+        print(json.dumps({'text': text, 'bytes': len(payload),
+                          'crc': f'{crc:08x}'}, separators=(',', ':'))
               if args.json else text, flush=True)
     return EXIT_OK
 

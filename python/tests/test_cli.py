@@ -100,9 +100,9 @@ class CliTests(unittest.TestCase):
         code, out, err = support.finish(rx)
         self.assertEqual(code, 0, err)
         self.assertEqual([json.loads(line) for line in out.splitlines()],
-                         [{'text': 'a', 'bytes': 1, 'crc': 0},
-                          {'text': 'β', 'bytes': 2, 'crc': 0},
-                          {'text': '', 'bytes': 0, 'crc': 0}])
+                         [{'text': 'a', 'bytes': 1, 'crc': '00000000'},
+                          {'text': 'β', 'bytes': 2, 'crc': '00000000'},
+                          {'text': '', 'bytes': 0, 'crc': '00000000'}])
 
     def test_echo_until_sigterm(self):
         p = support.spawn_cli('echo', self.name, '--crc')

@@ -108,7 +108,7 @@ class IpcAcrossProcesses(unittest.TestCase):
         code, out, err = support.finish(rx)
         self.assertEqual(code, 0, err)
         self.assertEqual([json.loads(line) for line in out.splitlines()],
-                         [{'text': t, 'bytes': 3, 'crc': zlib.crc32(t.encode())}
+                         [{'text': t, 'bytes': 3, 'crc': f'{zlib.crc32(t.encode()):08x}'}
                           for t in ('one', 'two')])
 
 
