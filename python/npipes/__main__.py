@@ -83,9 +83,9 @@ def _parser():
     return p
 
 
-def _read_stdin():
-    text = sys.stdin.read()
-    return text[:-1] if text.endswith('\n') else text
+def _read_stdin(encoding):
+    """All of standard input, byte for byte, decoded strictly (as the .NET CLI)."""
+    return to_text(sys.stdin.buffer.read(), encoding)
 
 
 def _run(args):
@@ -105,7 +105,7 @@ def _run(args):
     ipc = IPC(args.name, encoding=args.encoding, endian=args.byte_order,
               timeout=args.timeout)
     if args.command == 'send':
-        text = _read_stdin() if args.text == '-' else args.text
+        text = _read_stdin(args.encoding) if args.text == '-' else args.text
         ipc.send_message(text, crc=args.crc)
         return EXIT_OK
     for _ in range(args.count):

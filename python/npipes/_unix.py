@@ -15,6 +15,7 @@ import stat
 import struct
 import sys
 import threading
+import time
 import weakref
 
 from ._util import Deadline, backoff, check_name, drain
@@ -28,7 +29,13 @@ __all__ = ['temp_dir', 'pipe_address', 'connect', 'rendezvous', 'Server',
            'Stream', 'peer_uid']
 
 _BACKLOG = 64
-_STALE_RECHECK = 0.01    # a refused connect is re-tried once before unlinking
+# A refused socket file is probed again every _STALE_RECHECK seconds for
+# _STALE_GRACE seconds (_STALE_GRACE_YOUNG if it is younger than _YOUNG
+# seconds: maybe a server between bind() and listen()) before it is unlinked.
+_STALE_RECHECK = 0.01
+_STALE_GRACE = 0.01
+_STALE_GRACE_YOUNG = 0.25
+_YOUNG = 2.0
 _OWNER_CHECK = 0.2       # a rendezvous server re-checks its file this often
 _umask_lock = threading.Lock()
 
@@ -164,19 +171,26 @@ def _probe(path, deadline):
 def _remove_stale(path, st, deadline):
     """Unlink *path* if it is still the same dead socket file as *st*.
 
-    Called only after a refused connect; tries once more after a short
-    pause (a server between bind() and listen() also refuses), and never
-    removes a file that was replaced in between.
+    Called only after a refused connect.  A server that binds and then
+    listens (as .NET's does) also refuses in between, so the file is probed
+    again after a pause (longer for a file made in the last seconds), and a
+    file that was replaced meanwhile is never removed.  Returns a connected
+    socket if the server turned out to be alive, else None.
     """
     if not stat.S_ISSOCK(st.st_mode):
         raise PipeNameInUseError(f'{path} exists and is not a socket')
-    deadline.sleep(_STALE_RECHECK)
-    sock, again = _probe(path, deadline)
-    if sock is not None:
-        return sock
-    if not isinstance(again, os.stat_result) or \
-            (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):
-        return None
+    young = time.time() - st.st_ctime < _YOUNG
+    end = time.monotonic() + (_STALE_GRACE_YOUNG if young else _STALE_GRACE)
+    while True:
+        deadline.sleep(_STALE_RECHECK)
+        sock, again = _probe(path, deadline)
+        if sock is not None:
+            return sock
+        if not isinstance(again, os.stat_result) or \
+                (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):
+            return None
+        if time.monotonic() >= end:
+            break
     try:
         os.unlink(path)
     except FileNotFoundError:

@@ -97,8 +97,9 @@ def dotnet_cli():
     if env:
         return shlex.split(env), None
     for config in ('Release', 'Debug'):
-        dll = REPO / 'src' / 'NPipes.Cli' / 'bin' / config / 'net10.0' / 'npipes.dll'
-        if dll.is_file():
-            return ['dotnet', str(dll)], None
-    return None, ('.NET CLI not found: set NPIPES_CLI or build '
-                  'src/NPipes.Cli (bin/Release|Debug/net10.0/npipes.dll)')
+        for dll_name in ('npipes.dll', 'NPipes.Cli.dll'):
+            dll = REPO / 'src' / 'NPipes.Cli' / 'bin' / config / 'net10.0' / dll_name
+            if dll.is_file():
+                return ['dotnet', str(dll)], None
+    return None, ('.NET CLI not found: set NPIPES_CLI or build src/NPipes.Cli '
+                  '(bin/Release|Debug/net10.0/npipes.dll or NPipes.Cli.dll)')

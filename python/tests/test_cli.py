@@ -89,7 +89,7 @@ class CliTests(unittest.TestCase):
                                     stdin='stdin text\n')
         self.assertEqual(code, 0, err)
         t.join(10)
-        self.assertEqual(got, ['argv text', 'stdin text'])
+        self.assertEqual(got, ['argv text', 'stdin text\n'])    # byte for byte
 
     def test_receive_count_and_json(self):
         rx = support.spawn_cli('receive', self.name, '--count', '3',

@@ -123,6 +123,36 @@ class SocketFileTests(unittest.TestCase):
                 self.assertEqual(s.recv_text(timeout=T), 'hi')
         self.assertFalse(os.path.exists(self.path))
 
+    def test_server_between_bind_and_listen_is_not_stale(self):
+        # .NET binds, sets the mode, then listens: a refused connect to a
+        # brand-new file must not get it unlinked.
+        from npipes import _unix
+        from npipes.connection import Connection
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(self.path)
+        ino = os.lstat(self.path).st_ino
+        refused, real_probe = threading.Event(), _unix._probe
+
+        def probe(path, deadline):
+            result = real_probe(path, deadline)
+            if isinstance(result[1], os.stat_result):
+                refused.set()
+            return result
+        got = {}
+        with mock.patch.object(_unix, '_probe', probe):
+            t = threading.Thread(target=lambda: got.setdefault(
+                'ok', IPC(self.name, timeout=T).send_message('patience')))
+            t.start()
+            self.assertTrue(refused.wait(T))
+            srv.listen(1)
+            srv.settimeout(T)
+            with Connection(_unix.Stream(srv.accept()[0])) as conn:
+                self.assertEqual(conn.recv_text(timeout=T), 'patience')
+            t.join(T)
+        self.assertIs(got['ok'], True)
+        self.assertEqual(os.lstat(self.path).st_ino, ino)
+
     def test_socket_left_by_killed_process(self):
         import subprocess
         p = support.spawn_python(HOLDER, self.name, stdin=subprocess.PIPE)
