@@ -149,6 +149,10 @@ class FrameErrorTests(unittest.TestCase):
         with self.assertRaises(CrcMismatchError) as cm:
             decode_frame(bytes(frame), crc=True)
         self.assertEqual(cm.exception.received, 0xF7D18982)
+        import pickle
+        again = pickle.loads(pickle.dumps(cm.exception))
+        self.assertEqual((again.received, str(again)),
+                         (0xF7D18982, str(cm.exception)))
         # with CRC off the field is not checked (npipes semantics)
         self.assertEqual(decode_frame(bytes(frame))[0], b'HEllo')
 
