@@ -91,6 +91,28 @@ def wait_for_path(path, proc=None, timeout=CHILD_TIMEOUT):
         time.sleep(0.005)
 
 
+def serve_raw(name, frame, timeout=CHILD_TIMEOUT):
+    """Serve pipe *name* once in a thread: accept, write *frame* as is, close.
+
+    For feeding a receiver bytes no well-behaved sender would write.
+    Returns the started thread.
+    """
+    import threading
+    from npipes._util import Deadline
+    server = transport.Server.create(name)
+
+    def serve():
+        try:
+            stream = server.accept(Deadline(timeout))
+            stream.send(frame, Deadline(timeout))
+            stream.close()
+        finally:
+            server.close()
+    t = threading.Thread(target=serve)
+    t.start()
+    return t
+
+
 def dotnet_cli():
     """The .NET CLI command prefix, or (None, reason)."""
     env = os.environ.get('NPIPES_CLI')
