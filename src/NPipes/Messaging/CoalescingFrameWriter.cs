@@ -31,6 +31,9 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
 
     private const int InitialCapacity = 4 * 1024;
 
+    /// <summary>How much of a very large payload is hashed and written at a time when CRC is on.</summary>
+    private const int CrcChunk = 128 * 1024;
+
     /// <summary>
     /// A frame sent after the connection has been quiet this long is written at once (one non-blocking send) instead of
     /// waiting for the background flush: a lone message or a reply in a ping-pong then costs no thread hop, while sends in
@@ -43,6 +46,7 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
     private readonly Action<Exception> _onFailure;
     private readonly object _gate = new();
     private readonly byte[] _edges = new byte[FrameCodec.HeaderLength + FrameCodec.CrcLength]; // used by the owner only
+    private readonly System.IO.Hashing.Crc32 _sendCrc = new(); // used by the owner only
     private readonly List<Waiter> _waiters = [];
     private readonly Stack<Waiter> _idleWaiters = new();
     private readonly Action _onBackgroundWriteCompleted;
@@ -198,7 +202,10 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteDirectAsync(ReadOnlyMemory<byte> payload, FrameOptions options, bool sync, CancellationToken cancellationToken)
     {
-        uint crc = options.Crc ? FrameCodec.ComputeCrc(payload.Span) : 0;
+        // A very large payload with CRC is hashed chunk by chunk just before each chunk is written, so the hashing overlaps
+        // with the peer reading the previous chunk instead of delaying the whole frame (and each chunk is still in cache).
+        bool chunked = options.Crc && payload.Length >= 2 * CrcChunk;
+        uint crc = options.Crc && !chunked ? FrameCodec.ComputeCrc(payload.Span) : 0;
         while (true)
         {
             lock (_gate)
@@ -221,39 +228,30 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
                 _enqueued += frameLength;
             }
             FrameCodec.WriteHeader(_edges, (uint)payload.Length, options.ByteOrder);
-            FrameCodec.WriteCrcField(_edges.AsSpan(FrameCodec.HeaderLength), crc, options.ByteOrder);
             ReadOnlyMemory<byte> header = _edges.AsMemory(0, FrameCodec.HeaderLength);
             ReadOnlyMemory<byte> trailer = _edges.AsMemory(FrameCodec.HeaderLength, FrameCodec.CrcLength);
             _inFrame = true;
-            int sent = 0;
-            if (_socket is not null)
+            if (chunked)
             {
-                // One gather write for header, payload and CRC; what the socket does not take at once follows below.
-                sent = _socket.TryWriteGather(header.Span, payload.Span, trailer.Span, wait: sync);
-                while (sync && sent < frameLength)
+                _sendCrc.Reset();
+                for (int offset = 0; offset < payload.Length;)
                 {
-                    Advance(sent, header, payload, trailer, out ReadOnlyMemory<byte> a, out ReadOnlyMemory<byte> b, out ReadOnlyMemory<byte> c);
-                    sent += _socket.TryWriteGather(a.Span, b.Span, c.Span, wait: true);
+                    int n = Math.Min(CrcChunk, payload.Length - offset);
+                    ReadOnlyMemory<byte> chunk = payload.Slice(offset, n);
+                    _sendCrc.Append(chunk.Span);
+                    offset += n;
+                    bool last = offset == payload.Length;
+                    if (last)
+                    {
+                        FrameCodec.WriteCrcField(_edges.AsSpan(FrameCodec.HeaderLength), _sendCrc.GetCurrentHashAsUInt32(), options.ByteOrder);
+                    }
+                    await WriteGatherAsync(offset == n ? header : default, chunk, last ? trailer : default, sync, cancellationToken).ConfigureAwait(false);
                 }
             }
-            if (sent < frameLength)
+            else
             {
-                Advance(sent, header, payload, trailer, out ReadOnlyMemory<byte> a, out ReadOnlyMemory<byte> b, out ReadOnlyMemory<byte> c);
-                foreach (ReadOnlyMemory<byte> part in (ReadOnlyMemory<byte>[])[a, b, c])
-                {
-                    if (part.IsEmpty)
-                    {
-                        continue;
-                    }
-                    if (sync)
-                    {
-                        _stream.Write(part.Span);
-                    }
-                    else
-                    {
-                        await _stream.WriteAsync(part, cancellationToken).ConfigureAwait(false);
-                    }
-                }
+                FrameCodec.WriteCrcField(_edges.AsSpan(FrameCodec.HeaderLength), crc, options.ByteOrder);
+                await WriteGatherAsync(header, payload, trailer, sync, cancellationToken).ConfigureAwait(false);
             }
             _inFrame = false;
             lock (_gate)
@@ -270,6 +268,44 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
         {
             ReleaseOwnership();
         }
+    }
+
+    /// <summary>Writes three buffers in order: one gather write (sendmsg) for what the socket takes at once, then the rest.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask WriteGatherAsync(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte> trailer, bool sync, CancellationToken cancellationToken)
+    {
+        int total = header.Length + payload.Length + trailer.Length;
+        int sent = 0;
+        if (_socket is not null)
+        {
+            sent = _socket.TryWriteGather(header.Span, payload.Span, trailer.Span, wait: sync);
+            while (sync && sent < total)
+            {
+                Advance(sent, header, payload, trailer, out ReadOnlyMemory<byte> a, out ReadOnlyMemory<byte> b, out ReadOnlyMemory<byte> c);
+                sent += _socket.TryWriteGather(a.Span, b.Span, c.Span, wait: true);
+            }
+        }
+        if (sent < total)
+        {
+            Advance(sent, header, payload, trailer, out ReadOnlyMemory<byte> a, out ReadOnlyMemory<byte> b, out ReadOnlyMemory<byte> c);
+            await WritePartAsync(a, sync, cancellationToken).ConfigureAwait(false);
+            await WritePartAsync(b, sync, cancellationToken).ConfigureAwait(false);
+            await WritePartAsync(c, sync, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private ValueTask WritePartAsync(ReadOnlyMemory<byte> part, bool sync, CancellationToken cancellationToken)
+    {
+        if (part.IsEmpty)
+        {
+            return default;
+        }
+        if (sync)
+        {
+            _stream.Write(part.Span);
+            return default;
+        }
+        return _stream.WriteAsync(part, cancellationToken);
     }
 
     /// <summary>The parts of header + payload + trailer left after the first <paramref name="sent"/> bytes.</summary>
