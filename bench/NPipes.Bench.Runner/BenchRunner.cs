@@ -106,6 +106,11 @@ public static class BenchRunner
             {
                 line += $" raw_min={PeerRoles.Format(raw.Min())} raw_max={PeerRoles.Format(raw.Max())}";
             }
+            line += " npipes_runs=" + string.Join(',', npipes.Select(PeerRoles.Format));
+            if (raw is not null)
+            {
+                line += " raw_runs=" + string.Join(',', raw.Select(PeerRoles.Format));
+            }
             output.WriteLine(line + extra);
             output.Flush();
         }
@@ -132,8 +137,8 @@ public static class BenchRunner
             var npClient = new NPipesPinger(np);
             Func<double, Task<double>> rawRun = sync ? s => Task.Run(() => rawClient.RunSync(s)) : rawClient.RunAsync;
             Func<double, Task<double>> npRun = sync ? s => Task.Run(() => npClient.RunSync(s)) : npClient.RunAsync;
-            await rawRun(options.Seconds / 2); // warm up both (JIT, tiering) before measuring
-            await npRun(options.Seconds / 2);
+            await rawRun(Math.Max(1.0, options.Seconds)); // warm up both (JIT, tiering) before measuring
+            await npRun(Math.Max(1.0, options.Seconds));
             List<double> rawRates = [], npRates = [];
             for (int i = 0; i < options.EffectiveRuns; i++)
             {
@@ -317,6 +322,9 @@ public static class BenchRunner
             {
                 rawRates.Add((await rawSender.RunAsync(rawCount)).Rate);
                 npRates.Add((await npSender.RunAsync(npCount)).Rate);
+                // Keep each batch near the run length as the rates settle.
+                rawCount = Calibrate(Median(rawRates));
+                npCount = Calibrate(Median(npRates));
             }
             double mb = size / 1e6;
             Print(figure, npRates, rawRates, "msgs/s",
@@ -329,7 +337,7 @@ public static class BenchRunner
             long count = Math.Clamp((8L << 20) / size, 16, 50_000);
             var clock = Stopwatch.StartNew();
             double rate = 0;
-            for (int i = 0; i < 3 || clock.Elapsed.TotalSeconds < options.Seconds; i++)
+            for (int i = 0; i < 3 || clock.Elapsed.TotalSeconds < Math.Max(1.0, 2 * options.Seconds); i++)
             {
                 rate = await batch(count);
                 count = Math.Max(count, (long)(rate * options.Seconds / 4));
