@@ -31,9 +31,6 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
 
     private const int InitialCapacity = 4 * 1024;
 
-    /// <summary>How much of a very large payload is hashed and written at a time when CRC is on.</summary>
-    private const int CrcChunk = 128 * 1024;
-
     /// <summary>
     /// A frame sent after the connection has been quiet this long is written at once (one non-blocking send) instead of
     /// waiting for the background flush: a lone message or a reply in a ping-pong then costs no thread hop, while sends in
@@ -46,7 +43,6 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
     private readonly Action<Exception> _onFailure;
     private readonly object _gate = new();
     private readonly byte[] _edges = new byte[FrameCodec.HeaderLength + FrameCodec.CrcLength]; // used by the owner only
-    private readonly System.IO.Hashing.Crc32 _sendCrc = new(); // used by the owner only
     private readonly List<Waiter> _waiters = [];
     private readonly Stack<Waiter> _idleWaiters = new();
     private readonly Action _onBackgroundWriteCompleted;
@@ -202,10 +198,7 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteDirectAsync(ReadOnlyMemory<byte> payload, FrameOptions options, bool sync, CancellationToken cancellationToken)
     {
-        // A very large payload with CRC is hashed chunk by chunk just before each chunk is written, so the hashing overlaps
-        // with the peer reading the previous chunk instead of delaying the whole frame (and each chunk is still in cache).
-        bool chunked = options.Crc && payload.Length >= 2 * CrcChunk;
-        uint crc = options.Crc && !chunked ? FrameCodec.ComputeCrc(payload.Span) : 0;
+        uint crc = options.Crc ? FrameCodec.ComputeCrc(payload.Span) : 0;
         while (true)
         {
             lock (_gate)
@@ -231,28 +224,8 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
             ReadOnlyMemory<byte> header = _edges.AsMemory(0, FrameCodec.HeaderLength);
             ReadOnlyMemory<byte> trailer = _edges.AsMemory(FrameCodec.HeaderLength, FrameCodec.CrcLength);
             _inFrame = true;
-            if (chunked)
-            {
-                _sendCrc.Reset();
-                for (int offset = 0; offset < payload.Length;)
-                {
-                    int n = Math.Min(CrcChunk, payload.Length - offset);
-                    ReadOnlyMemory<byte> chunk = payload.Slice(offset, n);
-                    _sendCrc.Append(chunk.Span);
-                    offset += n;
-                    bool last = offset == payload.Length;
-                    if (last)
-                    {
-                        FrameCodec.WriteCrcField(_edges.AsSpan(FrameCodec.HeaderLength), _sendCrc.GetCurrentHashAsUInt32(), options.ByteOrder);
-                    }
-                    await WriteGatherAsync(offset == n ? header : default, chunk, last ? trailer : default, sync, cancellationToken).ConfigureAwait(false);
-                }
-            }
-            else
-            {
-                FrameCodec.WriteCrcField(_edges.AsSpan(FrameCodec.HeaderLength), crc, options.ByteOrder);
-                await WriteGatherAsync(header, payload, trailer, sync, cancellationToken).ConfigureAwait(false);
-            }
+            FrameCodec.WriteCrcField(_edges.AsSpan(FrameCodec.HeaderLength), crc, options.ByteOrder);
+            await WriteGatherAsync(header, payload, trailer, sync, cancellationToken).ConfigureAwait(false);
             _inFrame = false;
             lock (_gate)
             {
