@@ -1,0 +1,2 @@
+namespace NPipes.WindowsTests;
+public class Probe { [Fact] public void P() { Assert.SkipWhen(false, "x"); Assert.SkipUnless(true, "y"); } }
