@@ -59,8 +59,10 @@ phase_end
 # ---------------------------------------------------------------- 2. publish
 phase_start "publish win-x64"
 rm -rf "$PUB"
+# Own obj/bin under $OUT (--artifacts-path): never shares tests/.../obj with a Linux build running alongside
+# (a concurrent restore without the RID once left a publish that could not load System.Runtime.dll).
 if ! dotnet publish "$PROJECT" -c Release -r win-x64 --self-contained -o "$PUB" \
-      -p:InvariantGlobalization=true -nologo -v quiet >"$OUT/publish.log" 2>&1; then
+      --artifacts-path "$OUT/artifacts" -p:InvariantGlobalization=true -nologo -v quiet >"$OUT/publish.log" 2>&1; then
   tail -n 40 "$OUT/publish.log" >&2
   summary_fail "dotnet publish failed (see $OUT/publish.log)"
 fi
@@ -69,8 +71,9 @@ phase_end
 
 # ---------------------------------------------------------------- 3. Wine prefix
 export WINEPREFIX="$PREFIX" WINEDEBUG=-all WINEARCH=win64
-# No Mono / Gecko installers (there is no internet, and .NET is self-contained anyway).
-export WINEDLLOVERRIDES="mscoree=;mshtml="
+# No Mono / Gecko installers (there is no internet, and .NET is self-contained anyway), and no winedbg:
+# an unhandled exception then ends the process instead of dumping registers and maybe waiting.
+export WINEDLLOVERRIDES="mscoree=;mshtml=;winedbg.exe=d"
 kill_wineserver() { timeout 30 wineserver -k >/dev/null 2>&1 || true; }
 trap kill_wineserver EXIT
 
