@@ -71,16 +71,18 @@ phase_end
 
 # ---------------------------------------------------------------- 3. Wine prefix
 export WINEPREFIX="$PREFIX" WINEDEBUG=-all WINEARCH=win64
-# No Mono / Gecko installers (there is no internet, and .NET is self-contained anyway), and no winedbg:
-# an unhandled exception then ends the process instead of dumping registers and maybe waiting.
-export WINEDLLOVERRIDES="mscoree=;mshtml=;winedbg.exe=d"
+# No winedbg: an unhandled exception then ends the process instead of dumping registers and maybe waiting.
+# No Gecko (mshtml). Do NOT disable mscoree for the test run: Wine's loader needs it to map IL-only
+# assemblies (System.Runtime.dll, ...) into a 64-bit process ("Could not load ... Module not found").
+export WINEDLLOVERRIDES="mshtml=;winedbg.exe=d"
 kill_wineserver() { timeout 30 wineserver -k >/dev/null 2>&1 || true; }
 trap kill_wineserver EXIT
 
 phase_start "wine prefix"
 if [ ! -f "$PREFIX/system.reg" ]; then
   mkdir -p "$PREFIX"
-  timeout 120 wineboot -i >"$OUT/wineboot.log" 2>&1 || { cat "$OUT/wineboot.log" >&2; summary_fail "wineboot -i failed"; }
+  # mscoree disabled only here, so wineboot does not look for a wine-mono installer (there is no internet).
+  WINEDLLOVERRIDES="mscoree=;mshtml=;winedbg.exe=d" timeout 120 wineboot -i >"$OUT/wineboot.log" 2>&1 || { cat "$OUT/wineboot.log" >&2; summary_fail "wineboot -i failed"; }
   timeout 60 wineserver -w >/dev/null 2>&1 || true
 fi
 phase_end
@@ -99,7 +101,7 @@ done
 phase_start "test run under wine"
 rm -f "$REPORT"
 # shellcheck disable=SC2086
-timeout -k 10 "$RUN_TIMEOUT" wine "$EXE" -noLogo -noColor -xml "$(to_windows_path "$REPORT")" ${WINE_LANE_FILTER:-} \
+timeout -k 10 "$RUN_TIMEOUT" wine "$EXE" -noLogo -noColor -result-xml "$(to_windows_path "$REPORT")" ${WINE_LANE_FILTER:-} \
   </dev/null 2>&1 | tee "$LOG" | tr -d '\r'
 RUN_RC=${PIPESTATUS[0]}
 kill_wineserver
