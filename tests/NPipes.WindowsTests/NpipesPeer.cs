@@ -37,8 +37,10 @@ public static class NpipesPeer
 
     /// <summary>npipes' send_message: create, wait for the client, one write, close.</summary>
     /// <param name="onCreated">Called right after CreateNamedPipe succeeded (before ConnectNamedPipe blocks).</param>
+    /// <param name="beforeWrite">Called after ConnectNamedPipe, before WriteFile: lets a test hold the peer until
+    /// its other end is ready (e.g. has set message read mode). Makes no kernel32 call of its own.</param>
     /// <returns>The number of bytes WriteFile reported written.</returns>
-    public static unsafe int Send(string name, byte[] frame, Action? onCreated = null)
+    public static unsafe int Send(string name, byte[] frame, Action? onCreated = null, Action? beforeWrite = null)
     {
         IntPtr h = CreateNpipesPipe(name);
         if (h == INVALID_HANDLE_VALUE)
@@ -47,6 +49,7 @@ public static class NpipesPeer
         {
             onCreated?.Invoke();
             Connect(h);
+            beforeWrite?.Invoke();
             uint written;
             bool ok;
             fixed (byte* p = frame)
@@ -102,9 +105,17 @@ public static class NpipesPeer
         }
     }
 
-    /// <summary><see cref="Send"/> on a dedicated thread. <paramref name="created"/> is set once the pipe exists.</summary>
-    public static Task<int> SendAsync(string name, byte[] frame, ManualResetEventSlim? created = null) =>
-        Task.Factory.StartNew(() => Send(name, frame, () => created?.Set()),
+    /// <summary>
+    /// <see cref="Send"/> on a dedicated thread. <paramref name="created"/> is set once the pipe exists; if
+    /// <paramref name="writeGate"/> is given, the peer waits for it (after connecting) before its WriteFile.
+    /// </summary>
+    public static Task<int> SendAsync(string name, byte[] frame, ManualResetEventSlim? created = null,
+        ManualResetEventSlim? writeGate = null) =>
+        Task.Factory.StartNew(() => Send(name, frame, () => created?.Set(), () =>
+            {
+                if (writeGate is not null && !writeGate.Wait(TimeSpan.FromSeconds(20)))
+                    throw new TimeoutException("guard expired waiting for the write gate");
+            }),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary><see cref="Receive"/> on a dedicated thread. <paramref name="ready"/> is set once the handle exists.</summary>

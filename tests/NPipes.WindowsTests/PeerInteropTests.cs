@@ -35,11 +35,13 @@ public class PeerInteropTests
         byte[] frame = Frame.Encode(data, bigEndian, crc);
 
         using var created = new ManualResetEventSlim();
-        Task<int> peer = NpipesPeer.SendAsync(name, frame, created);
+        using var clientReady = new ManualResetEventSlim();
+        Task<int> peer = NpipesPeer.SendAsync(name, frame, created, clientReady);
         Wait(created, "peer CreateNamedPipe");
 
         using var client = Client(name);
         ConnectMessageMode(client);
+        clientReady.Set(); // message read mode is set before the peer writes (see ReadModeSetAfterPeerClosed)
         byte[] message = ReadMessage(client);
 
         Assert.Equal(frame.Length, await Within(peer));
@@ -58,9 +60,15 @@ public class PeerInteropTests
         byte[] frame = Frame.Encode(data, bigEndian, crc);
 
         using var client = Client(name);
+        using var clientReady = new ManualResetEventSlim();
         // The client starts first: Connect(timeout) keeps looking for the pipe until the peer creates it.
-        Task<byte[]> reader = OnThread(() => { ConnectMessageMode(client); return ReadMessage(client); });
-        Task<int> peer = NpipesPeer.SendAsync(name, frame);
+        Task<byte[]> reader = OnThread(() =>
+        {
+            ConnectMessageMode(client);
+            clientReady.Set();
+            return ReadMessage(client);
+        });
+        Task<int> peer = NpipesPeer.SendAsync(name, frame, writeGate: clientReady);
 
         byte[] message = await Within(reader);
         Assert.Equal(frame.Length, await Within(peer));
@@ -180,15 +188,53 @@ public class PeerInteropTests
         byte[] frame = Frame.Encode(data, bigEndian: true, crc: true);
 
         using var created = new ManualResetEventSlim();
-        Task<int> peer = NpipesPeer.SendAsync(name, frame, created);
+        using var clientReady = new ManualResetEventSlim();
+        Task<int> peer = NpipesPeer.SendAsync(name, frame, created, clientReady);
         Wait(created, "peer CreateNamedPipe");
         using var client = Client(name);
         ConnectMessageMode(client);
+        clientReady.Set();
 
         Assert.Equal(frame.Length, await Within(peer)); // WriteFile done AND handle closed
         byte[] message = ReadMessage(client);
         Assert.Equal(frame, message);
         Assert.Equal(data, Frame.Decode(message, true, true));
+    }
+
+    /// <summary>
+    /// The race a real reader of npipes faces: npipes may write AND close before the reader has switched its
+    /// handle to message read mode. Here that order is forced: the client connects (byte read mode), the peer
+    /// writes and closes, only then the client sets ReadMode = Message and reads. Records what happens; the
+    /// frame must be readable either way (falling back to byte mode if setting the read mode fails).
+    /// </summary>
+    [Fact]
+    public async Task ReadModeSetAfterPeerClosed_FrameStillReadable()
+    {
+        Require.Windows();
+        string name = NewName();
+        byte[] data = Text("written and closed before the reader set message mode");
+        byte[] frame = Frame.Encode(data, bigEndian: true, crc: true);
+
+        using var created = new ManualResetEventSlim();
+        Task<int> peer = NpipesPeer.SendAsync(name, frame, created);
+        Wait(created, "peer CreateNamedPipe");
+        using var client = Client(name);
+        client.Connect(ConnectGuardMs);
+        Assert.Equal(frame.Length, await Within(peer)); // written and closed
+
+        Exception? modeError = Record.Exception(() => client.ReadMode = PipeTransmissionMode.Message);
+        byte[] got = modeError is null ? ReadMessage(client) : ReadToEnd(client);
+        TestContext.Current.TestOutputHelper?.WriteLine(
+            $"{WineDetect.Describe()}: setting ReadMode after the peer closed: " +
+            (modeError is null ? "worked" : $"{modeError.GetType().Name}: {modeError.Message}"));
+        Assert.Equal(data, Frame.Decode(got, true, true));
+    }
+
+    private static byte[] ReadToEnd(PipeStream pipe)
+    {
+        using var ms = new MemoryStream();
+        pipe.CopyTo(ms);
+        return ms.ToArray();
     }
 
     // ---------------------------------------------------------------- a message bigger than npipes' read
