@@ -75,6 +75,9 @@ export WINEPREFIX="$PREFIX" WINEDEBUG=-all WINEARCH=win64
 # No Gecko (mshtml). Do NOT disable mscoree for the test run: Wine's loader needs it to map IL-only
 # assemblies (System.Runtime.dll, ...) into a 64-bit process ("Could not load ... Module not found").
 export WINEDLLOVERRIDES="mshtml=;winedbg.exe=d"
+# .NET W^X (double-mapped JIT memory) is unreliable under Wine 8: "Internal CLR error (0x80131506)" in
+# DynamicResolver+DestroyScout.Finalize after a few hundred pipe round trips. Turn it off.
+export DOTNET_EnableWriteXorExecute=0
 kill_wineserver() { timeout 30 wineserver -k >/dev/null 2>&1 || true; }
 trap kill_wineserver EXIT
 
@@ -124,12 +127,15 @@ except Exception as e:  # truncated or broken report
     print("windows: 0 passed, 0 failed, 0 skipped")
     sys.exit(1)
 passed = failed = skipped = 0
-skips, fails = [], []
+skips, fails, notes = [], [], []
 for t in root.iter("test"):
     r = t.get("result")
     name = t.get("name", "?")
     if r == "Pass":
         passed += 1
+        out = (t.findtext("output") or "").strip()
+        if out:
+            notes.append((name, out))
     elif r == "Skip":
         skipped += 1
         reason = (t.findtext("reason") or "").strip()
@@ -139,6 +145,11 @@ for t in root.iter("test"):
         msg = (t.findtext("failure/message") or r or "").strip().splitlines()
         fails.append((name, msg[0] if msg else ""))
 errors = sum(1 for _ in root.iter("error"))
+if notes:
+    print("test notes (observations the tests recorded):")
+    for n, o in notes:
+        for line in o.splitlines():
+            print(f"  {n.split('.')[-1]}: {line}")
 if fails:
     print("failed tests:")
     for n, m in fails:

@@ -42,25 +42,31 @@ public static class NpipesPeer
     /// <returns>The number of bytes WriteFile reported written.</returns>
     public static unsafe int Send(string name, byte[] frame, Action? onCreated = null, Action? beforeWrite = null)
     {
+        HangTrace.Step("send: CreateNamedPipe");
         IntPtr h = CreateNpipesPipe(name);
         if (h == INVALID_HANDLE_VALUE)
             throw new Win32Exception(Marshal.GetLastPInvokeError(), $"CreateNamedPipe({PipePath(name)})");
         try
         {
             onCreated?.Invoke();
+            HangTrace.Step("send: ConnectNamedPipe");
             Connect(h);
+            HangTrace.Step("send: connected");
             beforeWrite?.Invoke();
+            HangTrace.Step("send: WriteFile");
             uint written;
             bool ok;
             fixed (byte* p = frame)
                 ok = WriteFile(h, p, (uint)frame.Length, out written, IntPtr.Zero);
             if (!ok)
                 throw new Win32Exception(Marshal.GetLastPInvokeError(), "WriteFile");
+            HangTrace.Step($"send: wrote {written}");
             return (int)written;
         }
         finally
         {
             CloseHandle(h); // npipes just closes: no FlushFileBuffers, no DisconnectNamedPipe
+            HangTrace.Step("send: closed");
         }
     }
 
@@ -69,6 +75,7 @@ public static class NpipesPeer
     public static unsafe PeerReceipt Receive(string name, Action<bool>? onReady = null)
     {
         bool created = true;
+        HangTrace.Step("receive: CreateNamedPipe");
         IntPtr h = CreateNpipesPipe(name);
         if (h == INVALID_HANDLE_VALUE)
         {
@@ -76,6 +83,7 @@ public static class NpipesPeer
             if (err != ERROR_PIPE_BUSY)
                 throw new Win32Exception(err, $"CreateNamedPipe({PipePath(name)})");
             created = false;
+            HangTrace.Step("receive: 231, CreateFile");
             h = CreateFile(PipePath(name), GENERIC_READ | GENERIC_WRITE, 0, IntPtr.Zero, OPEN_EXISTING, 0, IntPtr.Zero);
             if (h == INVALID_HANDLE_VALUE)
                 throw new Win32Exception(Marshal.GetLastPInvokeError(), $"CreateFile({PipePath(name)})");
@@ -90,18 +98,24 @@ public static class NpipesPeer
             }
             onReady?.Invoke(created);
             if (created)
+            {
+                HangTrace.Step("receive: ConnectNamedPipe");
                 Connect(h);
+            }
+            HangTrace.Step("receive: ReadFile");
             var buffer = new byte[BufferSize];
             uint read;
             bool ok;
             fixed (byte* p = buffer)
                 ok = ReadFile(h, p, BufferSize, out read, IntPtr.Zero);
             int readError = ok ? 0 : Marshal.GetLastPInvokeError();
+            HangTrace.Step($"receive: read {read}, error {readError}");
             return new PeerReceipt(buffer.AsSpan(0, (int)read).ToArray(), readError, created);
         }
         finally
         {
             CloseHandle(h);
+            HangTrace.Step("receive: closed");
         }
     }
 

@@ -29,8 +29,11 @@ public static class Pipes
     /// <summary>Connects (waiting for the pipe to appear, up to the guard) and switches to message read mode.</summary>
     public static void ConnectMessageMode(NamedPipeClientStream client)
     {
+        HangTrace.Step("client: Connect");
         client.Connect(ConnectGuardMs);
+        HangTrace.Step("client: set ReadMode");
         client.ReadMode = PipeTransmissionMode.Message;
+        HangTrace.Step("client: message mode");
     }
 
     /// <summary>Reads ONE pipe message (until IsMessageComplete), in reads of at most 65536 bytes.</summary>
@@ -40,7 +43,9 @@ public static class Pipes
         var buffer = new byte[BufferSize];
         do
         {
+            HangTrace.Step("Read");
             int n = pipe.Read(buffer, 0, buffer.Length);
+            HangTrace.Step($"read {n}, complete={pipe.IsMessageComplete}");
             if (n == 0)
                 break; // other end closed
             ms.Write(buffer, 0, n);
@@ -89,9 +94,19 @@ public static class Pipes
         Task.Factory.StartNew(work, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
 
     /// <summary>Awaits a task under the safety guard.</summary>
-    public static Task<T> Within<T>(Task<T> task) => task.WaitAsync(Guard, TestContext.Current.CancellationToken);
+    public static async Task<T> Within<T>(Task<T> task, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(task))] string? what = null)
+    {
+        HangTrace.Step("await " + what);
+        try { return await task.WaitAsync(Guard, TestContext.Current.CancellationToken); }
+        finally { HangTrace.Step($"awaited {what}: {task.Status}"); }
+    }
 
-    public static Task Within(Task task) => task.WaitAsync(Guard, TestContext.Current.CancellationToken);
+    public static async Task Within(Task task, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(task))] string? what = null)
+    {
+        HangTrace.Step("await " + what);
+        try { await task.WaitAsync(Guard, TestContext.Current.CancellationToken); }
+        finally { HangTrace.Step($"awaited {what}: {task.Status}"); }
+    }
 
     /// <summary>Waits for an event under the safety guard.</summary>
     public static void Wait(ManualResetEventSlim e, string what)

@@ -40,7 +40,10 @@ public static class WineDetect
 public static class Require
 {
     /// <summary>Skips (visibly) unless the process runs on Windows or Wine: these tests use kernel32 named pipes.</summary>
-    public static void Windows() =>
+    public static void Windows()
+    {
+        HangTrace.Step("test " + TestContext.Current.Test?.TestDisplayName);
         Assert.SkipUnless(OperatingSystem.IsWindows(),
             $"Windows named-pipe test: runs only on Windows or under Wine (.ci/wine-lane.sh), not on {RuntimeInformation.OSDescription}");
+    }
 }
