@@ -53,7 +53,9 @@ if ! command -v wine >/dev/null 2>&1; then
   fi
   command -v wine >/dev/null 2>&1 || summary_fail "wine64 installed but no 'wine' program on PATH"
 fi
-echo "wine: $(wine --version 2>/dev/null)"
+WINE_VERSION="$(wine --version 2>/dev/null)"
+export WINE_VERSION   # shown by the tests in skip reasons (they do not call wine_get_version: see WineDetect.cs)
+echo "wine: $WINE_VERSION"
 phase_end
 
 # ---------------------------------------------------------------- 2. publish

@@ -1,20 +1,33 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace NPipes.WindowsTests;
 
 /// <summary>
 /// Diagnostics for hangs under Wine: tests and the peer record steps; a watchdog thread prints the last steps
-/// to standard error if nothing has been recorded for a while (the lane's `timeout` then ends the process).
-/// Recording is cheap and never waits.
+/// to standard error if nothing has been recorded for <see cref="QuietMs"/>, then ends the process at once with
+/// exit code <see cref="HangExitCode"/> (TerminateProcess: works even when the runtime itself is wedged).
+/// .ci/wine-lane.sh treats that code as "the run hung" and retries. Recording is cheap and never waits.
+/// Rare whole-process hangs (all threads idle, after a test's last await) were seen under Wine 8 + .NET 10;
+/// they are Wine/runtime trouble, not the pipes: a test's own failure is reported by its guards
+/// (<see cref="Pipes.Guard"/>, shorter than <see cref="QuietMs"/>), not by this watchdog.
 /// </summary>
-public static class HangTrace
+public static partial class HangTrace
 {
+    [LibraryImport("kernel32.dll")]
+    private static partial IntPtr GetCurrentProcess();
+
+    [LibraryImport("kernel32.dll")]
+    [return: MarshalAs(UnmanagedType.Bool)]
+    private static partial bool TerminateProcess(IntPtr hProcess, uint uExitCode);
+
     private static readonly ConcurrentQueue<string> steps = new();
     private static long lastTick = Environment.TickCount64;
     private static long dumpedAt = -1;
     private const int Keep = 60;
-    private const int QuietMs = 12_000;
+    public const int QuietMs = 15_000;
+    public const int HangExitCode = 99;
 
     public static void Step(string what, [CallerMemberName] string? caller = null)
     {
@@ -41,6 +54,11 @@ public static class HangTrace
                     Console.Error.WriteLine($"[hang-trace] no progress for {QuietMs / 1000}s; last steps:");
                     foreach (string s in steps.ToArray())
                         Console.Error.WriteLine("[hang-trace]   " + s);
+                    Console.Error.WriteLine($"[hang-trace] ending the process with exit code {HangExitCode}");
+                    Console.Error.Flush();
+                    if (OperatingSystem.IsWindows())
+                        TerminateProcess(GetCurrentProcess(), HangExitCode);
+                    Environment.Exit(HangExitCode);
                 }
             }
         })

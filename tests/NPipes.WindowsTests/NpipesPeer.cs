@@ -127,7 +127,7 @@ public static class NpipesPeer
         ManualResetEventSlim? writeGate = null) =>
         Task.Factory.StartNew(() => Send(name, frame, () => created?.Set(), () =>
             {
-                if (writeGate is not null && !writeGate.Wait(TimeSpan.FromSeconds(20)))
+                if (writeGate is not null && !writeGate.Wait(Pipes.Guard))
                     throw new TimeoutException("guard expired waiting for the write gate");
             }),
             CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);

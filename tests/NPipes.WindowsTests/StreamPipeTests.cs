@@ -64,7 +64,7 @@ public class StreamPipeTests
     {
         Require.Windows();
         Assert.SkipWhen(WineDetect.IsWine,
-            $"Wine {WineDetect.Version} does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE (PipeOptions.FirstPipeInstance): " +
+            $"{WineDetect.Version} does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE (PipeOptions.FirstPipeInstance): " +
             "a second instance is simply created. Runs on real Windows.");
         string name = NewName();
         using var first = Server(name, maxInstances: 2);

@@ -13,9 +13,9 @@ public static class Pipes
     public const int BufferSize = 65536;
 
     /// <summary>Safety net only (a hang becomes a failure instead of a stuck lane); never a timing assertion.</summary>
-    public static readonly TimeSpan Guard = TimeSpan.FromSeconds(20);
+    public static readonly TimeSpan Guard = TimeSpan.FromSeconds(10);
 
-    public const int ConnectGuardMs = 20_000;
+    public const int ConnectGuardMs = 10_000;
 
     /// <summary>A fresh random pipe name per test.</summary>
     public static string NewName() => "npipes-wt-" + Guid.NewGuid().ToString("N");
