@@ -7,20 +7,25 @@ namespace NPipes.WindowsTests;
 public class FrameTests
 {
     [Fact]
-    public void Crc32OfHello() =>
+    public async Task Crc32OfHello()
+    {
+        await WineSafe.AsyncBody;
         Assert.Equal(0xF7D18982u, System.IO.Hashing.Crc32.HashToUInt32("Hello"u8));
+    }
 
     [Fact]
-    public void HelloBigEndianWithCrc()
+    public async Task HelloBigEndianWithCrc()
     {
+        await WineSafe.AsyncBody;
         byte[] frame = Frame.Encode("Hello"u8, bigEndian: true, crc: true);
         Assert.Equal("0000000d0000000548656c6c6ff7d18982", Convert.ToHexStringLower(frame));
         Assert.Equal("Hello"u8.ToArray(), Frame.Decode(frame, true, true));
     }
 
     [Fact]
-    public void Decode_RejectsBadCrcAndBadLengths()
+    public async Task Decode_RejectsBadCrcAndBadLengths()
     {
+        await WineSafe.AsyncBody;
         byte[] frame = Frame.Encode("Hello"u8, bigEndian: false, crc: true);
         frame[^1] ^= 1;
         Assert.Throws<InvalidDataException>(() => Frame.Decode(frame, false, true));
@@ -36,8 +41,9 @@ public class FrameTests
     /// outside the lane the test looks for ../shared relative to the repository.
     /// </summary>
     [Fact]
-    public void MatchesNpipesVectors()
+    public async Task MatchesNpipesVectors()
     {
+        await WineSafe.AsyncBody;
         string? path = FindVectors();
         Assert.SkipWhen(path is null, "npipes-1.0.1-frames.json not found (set NPIPES_VECTORS or keep ../shared beside the repo)");
         using var doc = JsonDocument.Parse(File.ReadAllText(path!));

@@ -66,3 +66,16 @@ public static partial class HangTrace
         t.Start();
     }
 }
+
+/// <summary>Conventions that keep the tests safe under Wine.</summary>
+public static class WineSafe
+{
+    /// <summary>
+    /// Every test method is <c>async Task</c> and starts with <c>await WineSafe.AsyncBody;</c> if it has no other
+    /// await. Reason: under Wine 8 + .NET 10 an exception thrown out of a SYNCHRONOUS test method (a failed
+    /// assertion, or Assert.Skip) unwinds through xunit's reflection invoke and can hang the whole process
+    /// (every time with DOTNET_TieredCompilation=0, now and then without). In an async method the exception is
+    /// captured in the returned Task instead, and xunit reports it normally.
+    /// </summary>
+    public static Task AsyncBody => Task.CompletedTask;
+}

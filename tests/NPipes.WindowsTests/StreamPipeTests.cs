@@ -36,8 +36,9 @@ public class StreamPipeTests
     }
 
     [Fact]
-    public void ConnectWithTimeout_ToMissingPipe_ThrowsTimeoutException()
+    public async Task ConnectWithTimeout_ToMissingPipe_ThrowsTimeoutException()
     {
+        await WineSafe.AsyncBody;
         Require.Windows();
         using var client = Client(NewName());
         Assert.Throws<TimeoutException>(() => client.Connect(200));
@@ -46,8 +47,9 @@ public class StreamPipeTests
 
     /// <summary>Beyond maxNumberOfServerInstances, creating another instance fails with 231 (all pipe instances are busy).</summary>
     [Fact]
-    public void SecondInstanceBeyondMax_FailsWithError231()
+    public async Task SecondInstanceBeyondMax_FailsWithError231()
     {
+        await WineSafe.AsyncBody;
         Require.Windows();
         string name = NewName();
         using var first = Server(name, maxInstances: 1);
@@ -60,8 +62,9 @@ public class StreamPipeTests
     /// Wine 8 does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE, so this test skips there with the reason.
     /// </summary>
     [Fact]
-    public void FirstPipeInstance_RefusesAnExistingName()
+    public async Task FirstPipeInstance_RefusesAnExistingName()
     {
+        await WineSafe.AsyncBody;
         Require.Windows();
         Assert.SkipWhen(WineDetect.IsWine,
             $"{WineDetect.Version} does not enforce FILE_FLAG_FIRST_PIPE_INSTANCE (PipeOptions.FirstPipeInstance): " +
@@ -79,8 +82,9 @@ public class StreamPipeTests
     /// enforcing the flag (then the skip can go). Skips on real Windows.
     /// </summary>
     [Fact]
-    public void Wine_DoesNotEnforceFirstPipeInstance()
+    public async Task Wine_DoesNotEnforceFirstPipeInstance()
     {
+        await WineSafe.AsyncBody;
         Require.Windows();
         Assert.SkipUnless(WineDetect.IsWine, "documents a Wine quirk; not applicable on real Windows");
         string name = NewName();
