@@ -11,7 +11,8 @@
 #
 # Environment knobs (all optional):
 #   WINE_LANE_OUT        output folder                (default: <repo>/.ci/out/wine)
-#   WINE_LANE_TIMEOUT    seconds for the test run     (default: 150)
+#   WINE_LANE_TIMEOUT    seconds for one test run     (default: 60)
+#   WINE_LANE_ATTEMPTS   runs tried if a run hangs    (default: 2)
 #   WINE_LANE_FILTER     extra runner arguments, e.g. "-class NPipes.WindowsTests.PeerInteropTests"
 set -uo pipefail
 
@@ -21,7 +22,7 @@ PUB="$OUT/publish"
 PREFIX="$OUT/wineprefix"
 REPORT="$OUT/windows-tests.xml"
 LOG="$OUT/run.log"
-RUN_TIMEOUT="${WINE_LANE_TIMEOUT:-150}"
+RUN_TIMEOUT="${WINE_LANE_TIMEOUT:-60}"
 PROJECT="$REPO/tests/NPipes.WindowsTests/NPipes.WindowsTests.csproj"
 EXE="$PUB/NPipes.WindowsTests.exe"
 
@@ -104,14 +105,21 @@ for cand in "$REPO/../shared/vectors/npipes-1.0.1-frames.json" "$REPO/shared/vec
 done
 
 phase_start "test run under wine"
-rm -f "$REPORT"
-# shellcheck disable=SC2086
-timeout -k 10 "$RUN_TIMEOUT" wine "$EXE" -noLogo -noColor -result-xml "$(to_windows_path "$REPORT")" ${WINE_LANE_FILTER:-} \
-  </dev/null 2>&1 | tee "$LOG" | tr -d '\r'
-RUN_RC=${PIPESTATUS[0]}
-kill_wineserver
+# A run that HANGS (the test exe's watchdog ends it with exit code 99 after 15 s without progress, or
+# `timeout` does) or leaves no report is retried once, and says so. A run with failing tests is not retried.
+ATTEMPTS="${WINE_LANE_ATTEMPTS:-2}"
+for attempt in $(seq 1 "$ATTEMPTS"); do
+  rm -f "$REPORT"
+  # shellcheck disable=SC2086
+  timeout -k 10 "$RUN_TIMEOUT" wine "$EXE" -noLogo -noColor -result-xml "$(to_windows_path "$REPORT")" ${WINE_LANE_FILTER:-} \
+    </dev/null 2>&1 | tee "$LOG" | tr -d '\r'
+  RUN_RC=${PIPESTATUS[0]}
+  kill_wineserver
+  if [ -s "$REPORT" ] && [ "$RUN_RC" != 99 ] && [ "$RUN_RC" != 124 ]; then break; fi
+  echo "wine-lane: attempt $attempt of $ATTEMPTS HUNG or left no report (exit code $RUN_RC)$( [ "$RUN_RC" = 99 ] && echo ': watchdog, see [hang-trace] above')"
+done
 phase_end
-echo "test exe exit code: $RUN_RC$( [ "$RUN_RC" = 124 ] && echo ' (timed out)')"
+echo "test exe exit code: $RUN_RC$( [ "$RUN_RC" = 124 ] && echo ' (timed out)')$( [ "$RUN_RC" = 99 ] && echo ' (hang watchdog)')"
 
 echo "== wine-lane timings: ${TIMINGS[*]}; total $(( $(date +%s) - T0 ))s"
 
