@@ -15,7 +15,6 @@ internal sealed class FrameReader : IDisposable
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     private int _start;
     private int _end;
-    private readonly System.IO.Hashing.Crc32 _crc = new(); // large payloads are checked piece by piece as they arrive
     private bool _large; // the last payload was read straight into its destination: read only the small fields ahead of the next one
 
     public FrameReader(Stream stream) => _stream = stream;
@@ -61,21 +60,8 @@ internal sealed class FrameReader : IDisposable
         try
         {
             int filled = 0;
-            // A large payload's CRC is computed piece by piece, each piece right after it lands (still in cache, and
-            // while the sender is still producing the rest) instead of in a second pass over the whole payload.
-            bool incremental = options.Crc && length >= BufferSize / 2;
-            int hashed = 0;
-            if (incremental)
-            {
-                _crc.Reset();
-            }
             while (filled < length)
             {
-                if (incremental && filled - hashed >= 16 * 1024)
-                {
-                    _crc.Append(payload.Span[hashed..filled]);
-                    hashed = filled;
-                }
                 int buffered = _end - _start;
                 if (buffered > 0)
                 {
@@ -108,12 +94,9 @@ internal sealed class FrameReader : IDisposable
             }
             uint crc = FrameCodec.ReadUInt32(_buffer.AsSpan(_start, FrameCodec.CrcLength), options.ByteOrder);
             _start += FrameCodec.CrcLength;
-            if (incremental)
-            {
-                _crc.Append(payload.Span[hashed..]);
-                FrameCodec.VerifyCrc(_crc.GetCurrentHashAsUInt32(), crc);
-            }
-            else if (options.Crc)
+            // The whole payload is hashed once it is in: the transfer runs at full speed, and this hash overlaps the
+            // sender's hashing of its next payload (hashing piece by piece as data arrives measured slower).
+            if (options.Crc)
             {
                 FrameCodec.VerifyCrc(FrameCodec.ComputeCrc(payload.Span), crc);
             }
