@@ -38,3 +38,22 @@ internal static class TestPipes
         }
     }
 }
+
+/// <summary>Waiting for a condition another task brings about, bounded, without a fixed sleep.</summary>
+internal static class Until
+{
+    /// <summary>Polls <paramref name="condition"/> until it holds; fails the test if it does not within <see cref="TestPipes.Patience"/>.</summary>
+    public static async Task TrueAsync(Func<bool> condition, string what)
+    {
+        var deadline = DateTime.UtcNow + TestPipes.Patience;
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "Timed out waiting for " + what);
+            await Task.Yield();
+            await Task.Delay(1);
+        }
+    }
+
+    /// <summary>Waits until the pipe's server exists (on Unix its socket file appears).</summary>
+    public static Task PipeExistsAsync(string name) => TrueAsync(() => File.Exists(PipeName.GetPath(name)), $"pipe '{name}' to be created");
+}

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using NPipes.Messaging;
 using NPipes.Transport;
 
@@ -62,15 +63,21 @@ public sealed class Ipc
         FrameCodec.CheckPayloadLength(FrameCodec.GetByteCount(text, options.Frame), options.Frame); // fail before waiting for a peer
         await WithDeadlineAsync("Sending", options, async token =>
         {
-            (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
-            using (listener)
-            await using (var connection = new PipeConnection(stream, Name, options))
+            while (true)
             {
-                await connection.SendAsync(text, token).ConfigureAwait(false);
-                connection.WaitForDrain();
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
+                using (listener)
+                await using (var connection = new PipeConnection(stream, Name, options))
+                {
+                    await connection.SendAsync(text, token).ConfigureAwait(false);
+                    // Done only when the receiver has read it; a connection reset unread is retried, never reported as sent.
+                    if (await connection.ConfirmReadAsync(token).ConfigureAwait(false))
+                    {
+                        Message = text;
+                        return 0;
+                    }
+                }
             }
-            Message = text;
-            return 0;
         }, cancellationToken).ConfigureAwait(false);
     }
 
@@ -84,28 +91,89 @@ public sealed class Ipc
         NPipesOptions options = Options.WithCrc(crc);
         return WithDeadlineAsync("Receiving", options, async token =>
         {
-            (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
+            while (true)
+            {
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
+                using (listener)
+                {
+                    while (true)
+                    {
+                        await using var connection = new PipeConnection(stream, Name, options);
+                        using PipeMessage? message = await ReceiveFirstAsync(connection, token).ConfigureAwait(false);
+                        if (message is not null)
+                        {
+                            string text = message.GetText();
+                            Message = text;
+                            return text;
+                        }
+                        if (listener is null)
+                        {
+                            break; // the server we met closed without a message for us: meet afresh
+                        }
+                        // A client that left without sending (a probe, an aborted sender): wait for the real one.
+                        stream = await listener.AcceptAsync(token).ConfigureAwait(false);
+                    }
+                }
+            }
+        }, cancellationToken);
+    }
+
+    /// <summary>
+    /// Receives messages for as long as the caller enumerates, across as many connections as it takes: npipes senders
+    /// bring one message per connection, a persistent client may bring many on one. Connections are served one after
+    /// another, each read to its end. The timeout (<see cref="NPipesOptions.Timeout"/>) applies to each wait for a sender.
+    /// Dispose each message (or use its text) before taking the next one.
+    /// </summary>
+    /// <exception cref="FrameException">A frame was invalid or the sender died mid-frame.</exception>
+    /// <exception cref="TimeoutException">No sender came within the timeout.</exception>
+    public async IAsyncEnumerable<PipeMessage> ReceiveMessagesAsync(bool crc = false, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        NPipesOptions options = Options.WithCrc(crc);
+        while (true)
+        {
+            (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", options,
+                async token => await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             using (listener)
             {
                 while (true)
                 {
-                    await using var connection = new PipeConnection(stream, Name, options);
-                    using PipeMessage? message = await connection.ReceiveAsync(token).ConfigureAwait(false);
-                    if (message is not null)
+                    await using (var connection = new PipeConnection(stream, Name, options))
                     {
-                        string text = message.GetText();
-                        Message = text;
-                        return text;
+                        PipeMessage? message = await ReceiveFirstAsync(connection, cancellationToken).ConfigureAwait(false);
+                        while (message is not null)
+                        {
+                            Message = message.GetText();
+                            yield return message;
+                            message = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                        }
                     }
                     if (listener is null)
                     {
-                        throw new ConnectionClosedException(DisconnectReason.PeerClosed);
+                        break; // we were the client: meet the next sender afresh
                     }
-                    // A client that left without sending (a probe, an aborted sender): wait for the real one.
-                    stream = await listener.AcceptAsync(token).ConfigureAwait(false);
+                    // We hold the pipe: keep it, so senders already queued on it are served, not dropped.
+                    PipeListener server = listener;
+                    stream = await WithDeadlineAsync("Receiving", options,
+                        async token => await server.AcceptAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 }
             }
-        }, cancellationToken);
+        }
+    }
+
+    /// <summary>
+    /// The first message on a fresh connection, or null when it ended before any frame began: cleanly, or reset by a
+    /// server that closed with this connection still queued (Unix). Either way nothing was lost, so the caller meets again.
+    /// </summary>
+    private static async ValueTask<PipeMessage?> ReceiveFirstAsync(PipeConnection connection, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConnectionClosedException e) when (e.Reason == DisconnectReason.IOError)
+        {
+            return null;
+        }
     }
 
     private async Task<T> WithDeadlineAsync<T>(string what, NPipesOptions options, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken)

@@ -142,19 +142,46 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Windows: waits until the peer has read everything written, so closing does not discard it (no-op elsewhere).</summary>
-    internal void WaitForDrain()
+    /// <summary>
+    /// For one-message-per-connection senders: returns true once the peer has read what was written and closed, false
+    /// when the connection was reset unread (on Unix, a receiver that closed its listener while this connection still
+    /// sat in the accept backlog), in which case the message was not delivered and may be sent again.
+    /// Unix: half-closes and waits for the peer's end of stream. Windows: waits for the pipe to drain.
+    /// </summary>
+    internal async ValueTask<bool> ConfirmReadAsync(CancellationToken cancellationToken)
     {
-        if (OperatingSystem.IsWindows() && _stream is System.IO.Pipes.PipeStream { IsConnected: true } pipe)
+        if (_stream is System.IO.Pipes.PipeStream pipe)
         {
-            try
+            if (OperatingSystem.IsWindows() && pipe.IsConnected)
             {
-                pipe.WaitForPipeDrain();
+                try
+                {
+                    pipe.WaitForPipeDrain();
+                }
+                catch (IOException)
+                {
+                    // The peer has already read and closed: nothing left to drain.
+                }
             }
-            catch (IOException)
+            return true;
+        }
+        if (_stream is not System.Net.Sockets.NetworkStream network)
+        {
+            return true;
+        }
+        try
+        {
+            network.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            byte[] sink = new byte[256];
+            while (await network.ReadAsync(sink, cancellationToken).ConfigureAwait(false) > 0)
             {
-                // The peer has already read and closed: nothing left to drain.
+                // A receiver sends nothing back; anything here is ignored until it closes.
             }
+            return true;
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
+        {
+            return false;
         }
     }
 

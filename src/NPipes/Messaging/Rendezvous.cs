@@ -104,13 +104,14 @@ internal static class Rendezvous
         }
     }
 
+    [UnsupportedOSPlatform("windows")]
     private static void TryDelete(string path)
     {
         try
         {
-            File.Delete(path);
+            UnixSockets.DeleteStaleSocket(path);
         }
-        catch (IOException)
+        catch (IOException e) when (e is not NPipesException)
         {
             // Someone else removed or replaced it: the next connect attempt tells.
         }

@@ -34,7 +34,7 @@ internal sealed class UnixPipeListener : PipeListener
                 {
                     throw new PipeNameInUseException(name);
                 }
-                File.Delete(path);
+                UnixSockets.DeleteStaleSocket(path);
                 if (!UnixSockets.TryBind(socket, path))
                 {
                     throw new PipeNameInUseException(name);

@@ -63,6 +63,32 @@ internal static partial class UnixSockets
         }
     }
 
+    /// <summary>
+    /// Deletes a socket file nobody listens on (left by a dead server). Anything that is not a socket (a regular file
+    /// someone put there) is never deleted: that is an error naming the path.
+    /// </summary>
+    /// <exception cref="NPipesException">The path is not a socket.</exception>
+    public static void DeleteStaleSocket(string path)
+    {
+        try
+        {
+            // Opening a socket file fails with ENXIO; anything that opens is not ours to delete.
+            using (File.OpenHandle(path, FileMode.Open, FileAccess.Read))
+            {
+            }
+        }
+        catch (FileNotFoundException)
+        {
+            return;
+        }
+        catch (IOException)
+        {
+            File.Delete(path);
+            return;
+        }
+        throw new NPipesException($"'{path}' exists and is not a socket; NPipes will not delete it. Remove it or choose another pipe name.");
+    }
+
     /// <summary>Current-user-only: mode 0600. Opt-out: 0666, so any local user may connect.</summary>
     public static void SetAccess(string path, bool currentUserOnly) =>
         File.SetUnixFileMode(path, currentUserOnly

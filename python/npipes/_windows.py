@@ -1,0 +1,272 @@
+"""Pipes on Windows: ``\\\\.\\pipe\\N`` named pipes through ``_winapi``.
+
+Same pipe shape as npipes 1.0.1: duplex, message type, message read mode,
+wait mode, 65536-byte buffers, one WriteFile per frame.  Handles are opened
+overlapped so that every wait can honour a timeout (as in
+multiprocessing.connection).  A read smaller than the pipe message gets
+ERROR_MORE_DATA; the rest of the message stays queued and the next read
+continues it, so frames larger than one read (or than 64 KiB) work.
+"""
+
+import math
+
+import _winapi
+
+from ._util import backoff, check_name
+from .consts import BUFFER_SIZE, WINDOWS_PIPE_PREFIX
+from .errors import NPipesError, PipeNameInUseError, PipeTimeoutError
+
+__all__ = ['pipe_address', 'connect', 'rendezvous', 'Server', 'Stream']
+
+ERROR_FILE_NOT_FOUND = 2
+ERROR_ACCESS_DENIED = 5
+ERROR_BROKEN_PIPE = 109
+ERROR_SEM_TIMEOUT = 121
+ERROR_PIPE_BUSY = 231
+ERROR_NO_DATA = 232
+ERROR_PIPE_NOT_CONNECTED = 233
+ERROR_MORE_DATA = 234
+ERROR_OPERATION_ABORTED = 995
+ERROR_IO_PENDING = 997
+PIPE_REJECT_REMOTE_CLIENTS = 0x00000008
+NMPWAIT_WAIT_FOREVER = 0xFFFFFFFF
+_EOF_ERRORS = (ERROR_BROKEN_PIPE, ERROR_PIPE_NOT_CONNECTED, ERROR_NO_DATA)
+
+
+def pipe_address(name):
+    """``\\\\.\\pipe\\<name>`` (validated)."""
+    return WINDOWS_PIPE_PREFIX + check_name(name)
+
+
+def _millis(deadline, what, forever=_winapi.INFINITE):
+    left = deadline.remaining(what)
+    return forever if left is None else max(1, math.ceil(left * 1000))
+
+
+def _finish(ov, err, deadline, what):
+    """Wait for an overlapped operation; cancel it if the wait fails.
+
+    Returns ``(bytes transferred, error code)`` from GetOverlappedResult.
+    """
+    if err == ERROR_IO_PENDING:
+        try:
+            res = _winapi.WaitForMultipleObjects([ov.event], False,
+                                                 _millis(deadline, what))
+            if res == _winapi.WAIT_TIMEOUT:
+                raise PipeTimeoutError(
+                    f'{what} timed out after {deadline.timeout} s')
+        except BaseException:
+            ov.cancel()
+            try:
+                ov.GetOverlappedResult(True)
+            except OSError:
+                pass
+            raise
+    return ov.GetOverlappedResult(True)
+
+
+class Stream:
+    """A connected pipe handle (server or client end) carrying frames."""
+
+    def __init__(self, handle):
+        self._handle = handle
+
+    def recv_into(self, view, deadline):
+        """Read up to len(view) bytes of the current pipe message (0 = EOF)."""
+        while True:
+            try:
+                ov, err = _winapi.ReadFile(self._handle, len(view),
+                                           overlapped=True)
+            except OSError as exc:
+                if exc.winerror in _EOF_ERRORS:
+                    return 0
+                raise
+            n, err = _finish(ov, err, deadline, 'receive')
+            if err in _EOF_ERRORS:
+                return 0
+            if err == ERROR_OPERATION_ABORTED:
+                raise OSError('pipe handle was closed during a read')
+            # err is 0, or ERROR_MORE_DATA: the rest of this pipe message
+            # is still queued and the next read continues it.
+            if n:
+                view[:n] = ov.getbuffer()
+                return n
+            # A zero-length pipe message is not end of file: read on.
+
+    def send(self, frame, deadline):
+        """Write one whole frame with ONE WriteFile (one pipe message)."""
+        ov, err = _winapi.WriteFile(self._handle, frame, overlapped=True)
+        n, err = _finish(ov, err, deadline, 'send')
+        if err == ERROR_OPERATION_ABORTED:
+            raise BrokenPipeError('pipe handle was closed during a write')
+        if err or n != len(frame):
+            raise OSError(f'short pipe write: {n} of {len(frame)} bytes '
+                          f'(error {err})')
+
+    def finish(self, deadline):
+        """Wait until the peer closes its end (it has read our frame).
+
+        A message pipe cannot be half-closed, so unlike on Unix we just
+        read until ERROR_BROKEN_PIPE; returns how many bytes the peer sent
+        meanwhile (a receiver sends none).
+        """
+        buf, total = memoryview(bytearray(BUFFER_SIZE)), 0
+        while True:
+            n = self.recv_into(buf, deadline)
+            if not n:
+                return total
+            total += n
+
+    def close(self):
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            _winapi.CloseHandle(handle)
+
+
+class Server:
+    """Instances of one pipe name waiting for clients.
+
+    The first instance is created with FILE_FLAG_FIRST_PIPE_INSTANCE, so a
+    name another process already serves raises PipeNameInUseError.
+    ``allow_other_users`` is accepted for symmetry with Unix and ignored:
+    the pipe gets Windows' default security descriptor, and remote clients
+    are always rejected.
+    """
+
+    def __init__(self, path, allow_other_users=False,
+                 max_instances=_winapi.PIPE_UNLIMITED_INSTANCES):
+        self.path = path
+        self.allow_other_users = allow_other_users
+        self._max_instances = max_instances
+        self._ov = None
+        self._pending = self._new_instance(first=True)
+
+    @classmethod
+    def create(cls, name, allow_other_users=False, backlog=None):
+        """Serve pipe *name* to any number of clients (one at a time per accept)."""
+        return cls(pipe_address(name), allow_other_users)
+
+    def _new_instance(self, first):
+        flags = _winapi.PIPE_ACCESS_DUPLEX | _winapi.FILE_FLAG_OVERLAPPED
+        if first:
+            flags |= _winapi.FILE_FLAG_FIRST_PIPE_INSTANCE
+        try:
+            return _winapi.CreateNamedPipe(
+                self.path, flags,
+                _winapi.PIPE_TYPE_MESSAGE | _winapi.PIPE_READMODE_MESSAGE
+                | _winapi.PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
+                self._max_instances, BUFFER_SIZE, BUFFER_SIZE, 0,
+                _winapi.NULL)
+        except OSError as exc:
+            if exc.winerror in (ERROR_ACCESS_DENIED, ERROR_PIPE_BUSY):
+                raise PipeNameInUseError(
+                    f'pipe {self.path} already exists (error '
+                    f'{exc.winerror})') from exc
+            raise
+
+    @property
+    def closed(self):
+        return self._pending is None
+
+    def accept(self, deadline, check_owner=False):
+        """Wait (ConnectNamedPipe) for one client; return its Stream."""
+        handle = self._pending
+        if handle is None:
+            raise NPipesError('server is closed')
+        try:
+            ov = _winapi.ConnectNamedPipe(handle, overlapped=True)
+        except OSError as exc:
+            # ERROR_NO_DATA: a client connected, wrote and closed already;
+            # its data is still readable from this instance.
+            if exc.winerror != ERROR_NO_DATA:
+                raise
+        else:
+            self._ov = ov
+            try:
+                _, err = _finish(ov, ERROR_IO_PENDING, deadline,
+                                 'waiting for a client')
+            except OSError:
+                if self._pending is None:
+                    raise NPipesError('server is closed') from None
+                raise
+            finally:
+                self._ov = None
+            if err == ERROR_OPERATION_ABORTED or self._pending is None:
+                raise NPipesError('server is closed')
+        self._pending = (self._new_instance(first=False)
+                         if self._max_instances != 1 else None)
+        return Stream(handle)
+
+    def close(self):
+        handle, self._pending = self._pending, None
+        ov = self._ov
+        if ov is not None:
+            ov.cancel()              # wakes a thread blocked in accept()
+        if handle is not None:
+            _winapi.CloseHandle(handle)
+
+
+def _open(path, deadline):
+    """CreateFile the pipe as a client; None if no instance exists."""
+    while True:
+        try:
+            handle = _winapi.CreateFile(
+                path, _winapi.GENERIC_READ | _winapi.GENERIC_WRITE, 0,
+                _winapi.NULL, _winapi.OPEN_EXISTING,
+                _winapi.FILE_FLAG_OVERLAPPED, _winapi.NULL)
+        except OSError as exc:
+            if exc.winerror == ERROR_FILE_NOT_FOUND:
+                return None
+            if exc.winerror != ERROR_PIPE_BUSY:
+                raise
+            # Every instance is busy: wait until one is free, then retry.
+            try:
+                _winapi.WaitNamedPipe(path, _millis(deadline, 'connect',
+                                                    NMPWAIT_WAIT_FOREVER))
+            except OSError as exc2:
+                if exc2.winerror == ERROR_SEM_TIMEOUT:
+                    raise PipeTimeoutError(f'connect to {path} timed out '
+                                           f'(all instances busy)') from None
+                if exc2.winerror != ERROR_FILE_NOT_FOUND:
+                    raise
+            continue
+        try:
+            _winapi.SetNamedPipeHandleState(
+                handle, _winapi.PIPE_READMODE_MESSAGE, None, None)
+        except BaseException:
+            _winapi.CloseHandle(handle)
+            raise
+        return handle
+
+
+def connect(name, deadline):
+    """Connect to the server of pipe *name*, waiting for it to appear."""
+    path = pipe_address(name)
+    for _ in backoff(deadline):
+        handle = _open(path, deadline)
+        if handle is not None:
+            return Stream(handle)
+        deadline.remaining(f'connect to pipe {name!r}')
+
+
+def rendezvous(name, deadline, allow_other_users=False):
+    """Meet the other side of pipe *name*, whichever starts first.
+
+    Connect if an instance exists; otherwise create the pipe (ONE instance,
+    first-instance flag, like npipes) and wait for one client.  Losing the
+    creation race (PipeNameInUseError) means the peer just created it: go
+    back to connecting.
+    """
+    path = pipe_address(name)
+    for _ in backoff(deadline):
+        handle = _open(path, deadline)
+        if handle is not None:
+            return Stream(handle)
+        try:
+            server = Server(path, allow_other_users, max_instances=1)
+        except PipeNameInUseError:
+            continue
+        try:
+            return server.accept(deadline)
+        finally:
+            server.close()

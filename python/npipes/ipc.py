@@ -1,0 +1,108 @@
+"""npipes 1.0.1's ``IPC``: one text message per pipe connection."""
+
+from . import transport
+from ._util import Deadline, backoff
+from .connection import Connection
+from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
+                     IPC_FIFO_NAME)
+from .errors import ConnectionClosedError
+from .message import Message, crc32, to_payload, to_text
+
+__all__ = ['IPC']
+
+
+class IPC:
+    """Send or receive one message per connection on pipe *pipe_name*.
+
+    Either side may start first (or both at once): whoever finds nobody
+    serving the name becomes the server for one connection.  The sender
+    writes its frame and waits for the receiver to close; the receiver
+    reads one frame and closes.
+
+    Differences from npipes 1.0.1 (see README): errors raise typed
+    exceptions unless ``raise_errors=False``, which gives npipes' return
+    values (False / '') without printing anything (the exception is kept in
+    ``last_error``); the CRC is computed over the encoded payload bytes.
+    """
+
+    def __init__(self, pipe_name=IPC_FIFO_NAME, encoding=DEFAULT_ENCODING,
+                 endian=DEFAULT_ENDIAN, timeout=None, raise_errors=True,
+                 max_payload=DEFAULT_MAX_PAYLOAD, allow_other_users=False):
+        self.pipe = pipe_name
+        self.encoding = encoding
+        self.endian = endian
+        self.timeout = timeout
+        self.raise_errors = raise_errors
+        self.max_payload = max_payload
+        self.allow_other_users = allow_other_users
+        self.last_error = None
+        self.__msg_parser = Message(encoding=encoding, endian=endian,
+                                    max_payload=max_payload)
+        self.__msg = ''
+
+    @property
+    def message(self):
+        """Like npipes: the frame bytes after a send, the text after a receive."""
+        return self.__msg
+
+    def _meet(self, deadline):
+        return transport.rendezvous(self.pipe, deadline,
+                                    self.allow_other_users)
+
+    def _send(self, data, crc):
+        payload = to_payload(data, self.encoding)
+        self.__msg_parser.data = data
+        self.__msg_parser.crc32 = crc32(payload) if crc else 0
+        frame = self.__msg_parser.encapsulate_msg()
+        self.__msg = frame
+        deadline = Deadline(self.timeout)
+        for _ in backoff(deadline):
+            stream = self._meet(deadline)
+            try:
+                stream.send(frame, deadline)
+                if stream.finish(deadline) == 0:
+                    return True
+                # The peer wrote to us, so it is not a receiver (most likely
+                # another sender): our frame was not taken.  Meet again.
+            except (ConnectionResetError, BrokenPipeError):
+                pass    # dropped unread (we sat in a closing server's backlog)
+            finally:
+                stream.close()
+
+    def _receive(self, crc):
+        """Receive one frame; return ``(payload bytes, CRC field)``."""
+        deadline = Deadline(self.timeout)
+        for _ in backoff(deadline):
+            with Connection(self._meet(deadline), crc=crc,
+                            endian=self.endian, encoding=self.encoding,
+                            max_payload=self.max_payload) as conn:
+                try:
+                    payload = conn._recv(deadline)
+                except ConnectionClosedError:
+                    continue        # peer left before sending anything
+                return payload, conn.last_crc
+
+    def send_message(self, data, crc=False) -> bool:
+        """Send *data* (str) as one frame; True on success."""
+        try:
+            return self._send(data, crc)
+        except Exception as exc:
+            if self.raise_errors:
+                raise
+            self.last_error = exc
+            return False
+
+    def receive_message(self, crc=False) -> str:
+        """Receive one frame and return its text ('' on failure if
+        ``raise_errors=False``)."""
+        try:
+            payload, _ = self._receive(crc)
+            text = to_text(payload, self.encoding)
+        except Exception as exc:
+            self.__msg = ''
+            if self.raise_errors:
+                raise
+            self.last_error = exc
+            return ''
+        self.__msg = text
+        return text

@@ -1,0 +1,32 @@
+"""Picks the platform's pipe implementation.
+
+Both modules provide the same small interface:
+
+- ``pipe_address(name)`` -> the socket path / ``\\\\.\\pipe\\`` path;
+- ``connect(name, deadline)`` -> Stream (client; waits for a server);
+- ``rendezvous(name, deadline, allow_other_users)`` -> Stream (client if
+  someone serves the name, else a one-connection server);
+- ``Server.create(name, allow_other_users, backlog)`` with
+  ``accept(deadline)`` -> Stream and ``close()``;
+- ``Stream`` with ``recv_into(view, deadline)``, ``send(frame, deadline)``,
+  ``finish(deadline)`` (wait for the peer to close; returns how many bytes
+  it sent meanwhile) and ``close()``.
+"""
+
+import sys
+
+if sys.platform == 'win32':
+    from . import _windows as _impl
+    PLATFORM = 'windows'
+else:
+    from . import _unix as _impl
+    PLATFORM = 'unix'
+
+pipe_address = _impl.pipe_address
+connect = _impl.connect
+rendezvous = _impl.rendezvous
+Server = _impl.Server
+Stream = _impl.Stream
+
+__all__ = ['PLATFORM', 'pipe_address', 'connect', 'rendezvous', 'Server',
+           'Stream']

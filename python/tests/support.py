@@ -1,0 +1,104 @@
+"""Helpers shared by the tests: pipe names, child processes, paths."""
+
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+import unittest
+import uuid
+from pathlib import Path
+
+PYTHON_DIR = Path(__file__).resolve().parents[1]          # <repo>/python
+REPO = PYTHON_DIR.parent
+CHILD_TIMEOUT = 20          # seconds; a hung child fails the test, not the run
+
+if str(PYTHON_DIR) not in sys.path:
+    sys.path.insert(0, str(PYTHON_DIR))
+
+from npipes import transport  # noqa: E402
+
+IS_UNIX = transport.PLATFORM == 'unix'
+
+
+def pipe_name():
+    """A fresh random pipe name for one test."""
+    return f'npt_{uuid.uuid4().hex[:12]}'
+
+
+def shared_dir():
+    """``<repo>/../shared`` (or $NPIPES_SHARED); None if neither exists."""
+    for candidate in (REPO.parent / 'shared', os.environ.get('NPIPES_SHARED')):
+        if candidate and Path(candidate, 'vectors').is_dir():
+            return Path(candidate)
+    return None
+
+
+def load_vectors():
+    d = shared_dir()
+    if d is None:
+        raise unittest.SkipTest('shared vectors not found: no ../shared '
+                                'beside the repo and NPIPES_SHARED unset')
+    with open(d / 'vectors' / 'npipes-1.0.1-frames.json', encoding='utf-8') as f:
+        return json.load(f)['cases']
+
+
+def child_env():
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        [str(PYTHON_DIR)] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
+    return env
+
+
+def spawn_python(code, *args, stdin=None):
+    """Start ``python -c code args...`` with npipes importable."""
+    return subprocess.Popen([sys.executable, '-c', code, *map(str, args)],
+                            stdin=stdin, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=child_env())
+
+
+def spawn_cli(*args):
+    """Start ``python -m npipes args...``."""
+    return subprocess.Popen([sys.executable, '-m', 'npipes', *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=child_env())
+
+
+def finish(proc, timeout=CHILD_TIMEOUT):
+    """Wait for *proc*; return (returncode, stdout, stderr); kill if hung."""
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        raise AssertionError(f'child hung; stderr: {err!r}')
+    return proc.returncode, out, err
+
+
+def wait_for_path(path, proc=None, timeout=CHILD_TIMEOUT):
+    """Wait until *path* exists (a server is listening there).
+
+    Not a sleep-as-synchronisation: it polls for the condition and fails
+    if the child dies or the time runs out.
+    """
+    end = time.monotonic() + timeout
+    while not os.path.exists(path):
+        if proc is not None and proc.poll() is not None:
+            raise AssertionError(f'child exited early: {finish(proc)}')
+        if time.monotonic() > end:
+            raise AssertionError(f'{path} did not appear')
+        time.sleep(0.005)
+
+
+def dotnet_cli():
+    """The .NET CLI command prefix, or (None, reason)."""
+    env = os.environ.get('NPIPES_CLI')
+    if env:
+        return shlex.split(env), None
+    for config in ('Release', 'Debug'):
+        dll = REPO / 'src' / 'NPipes.Cli' / 'bin' / config / 'net10.0' / 'npipes.dll'
+        if dll.is_file():
+            return ['dotnet', str(dll)], None
+    return None, ('.NET CLI not found: set NPIPES_CLI or build '
+                  'src/NPipes.Cli (bin/Release|Debug/net10.0/npipes.dll)')

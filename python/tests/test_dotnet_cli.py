@@ -1,0 +1,136 @@
+"""Cross-language tests against the .NET CLI ``npipes``.
+
+The CLI is found through $NPIPES_CLI (a command prefix, shlex-split, e.g.
+``dotnet /path/npipes.dll``), else ``<repo>/src/NPipes.Cli/bin/{Release,Debug}
+/net10.0/npipes.dll`` run with ``dotnet``; without it every test here is
+skipped with the reason.  (``NPIPES_CLI="python3 -m npipes"`` runs them
+against this package's own CLI, which follows the same contract.)
+"""
+
+import json
+import subprocess
+import threading
+import unittest
+import zlib
+
+from tests import support
+from npipes import transport
+from npipes._util import Deadline
+from npipes.connection import connect
+from npipes.ipc import IPC
+from npipes.message import encode_frame
+
+T = 20      # .NET start-up included
+CASES = [(endian, crc) for endian in ('big', 'little') for crc in (False, True)]
+
+
+class DotnetCliTests(unittest.TestCase):
+
+    def setUp(self):
+        self.cli, reason = support.dotnet_cli()
+        if self.cli is None:
+            self.skipTest(reason)
+        self.name = support.pipe_name()
+
+    def start(self, *args):
+        return subprocess.Popen([*self.cli, *map(str, args)],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, encoding='utf-8',
+                                env=support.child_env())
+
+    @staticmethod
+    def flags(endian, crc):
+        return ['--byte-order', endian] + (['--crc'] if crc else [])
+
+    def test_python_send_cli_receive(self):
+        for endian, crc in CASES:
+            with self.subTest(endian=endian, crc=crc):
+                name, text = support.pipe_name(), f'py->cli {endian} {crc}'
+                rx = self.start('receive', name, *self.flags(endian, crc),
+                                '--timeout', T)
+                self.assertTrue(IPC(name, endian=endian, timeout=T)
+                                .send_message(text, crc=crc))
+                code, out, err = support.finish(rx, T + 10)
+                self.assertEqual((code, out), (0, text + '\n'), err)
+
+    def test_cli_send_python_receive(self):
+        for endian, crc in CASES:
+            with self.subTest(endian=endian, crc=crc):
+                name, text = support.pipe_name(), f'cli->py {endian} {crc}'
+                tx = self.start('send', name, text, *self.flags(endian, crc),
+                                '--timeout', T)
+                got = IPC(name, endian=endian, timeout=T).receive_message(crc=crc)
+                self.assertEqual(got, text)
+                code, out, err = support.finish(tx, T + 10)
+                self.assertEqual(code, 0, err)
+
+    def test_cli_receive_count_json(self):
+        rx = self.start('receive', self.name, '--count', 3, '--crc', '--json',
+                        '--encoding', 'latin-1', '--timeout', T)
+        texts = ['one', 'café', 'x' * 70000]        # the last > 64 KiB
+        for text in texts:
+            self.assertTrue(IPC(self.name, encoding='latin-1', timeout=T)
+                            .send_message(text, crc=True))
+        code, out, err = support.finish(rx, T + 10)
+        self.assertEqual(code, 0, err)
+        rows = [json.loads(line) for line in out.splitlines()]
+        self.assertEqual([r['text'] for r in rows], texts)
+        for row, text in zip(rows, texts):
+            self.assertEqual(set(row), {'text', 'bytes', 'crc'})
+            self.assertEqual(row['crc'], zlib.crc32(text.encode('latin-1')))
+
+    def test_cli_rejects_bad_crc_exit_4(self):
+        rx = self.start('receive', self.name, '--crc', '--timeout', T)
+        frame = bytearray(encode_frame(b'Hello', crc=True))
+        frame[-1] ^= 1
+        stream = transport.rendezvous(self.name, Deadline(T))
+        try:
+            stream.send(bytes(frame), Deadline(T))
+        finally:
+            code, out, err = support.finish(rx, T + 10)
+            stream.close()
+        self.assertEqual((code, out), (4, ''), err)
+        self.assertEqual(len(err.strip().splitlines()), 1, err)
+
+    def test_cli_receive_timeout_exit_3(self):
+        rx = self.start('receive', self.name, '--timeout', '0.5')
+        code, out, err = support.finish(rx, T + 10)
+        self.assertEqual(code, 3, err)
+
+    def test_connection_with_cli_echo(self):
+        echo = self.start('echo', self.name, '--crc')
+        try:
+            with connect(self.name, timeout=T, crc=True) as c:   # poll-connect
+                for i in range(10):
+                    c.send(f'message {i}')
+                for i in range(10):
+                    self.assertEqual(c.recv_text(timeout=T), f'message {i}')
+                self.assertEqual(c.request('a request', timeout=T), 'a request')
+                big = bytes(range(256)) * 4096                  # 1 MiB
+                self.assertEqual(c.request(big, timeout=T), big)
+                # a second client at the same time
+                with connect(self.name, timeout=T, crc=True) as c2:
+                    self.assertEqual(c2.request(b'second', timeout=T), b'second')
+                    self.assertEqual(c.request(b'first', timeout=T), b'first')
+        finally:
+            echo.terminate()            # SIGTERM on Unix
+            try:
+                echo.communicate(timeout=T)
+            except subprocess.TimeoutExpired:
+                echo.kill()
+                echo.communicate()
+                self.fail('echo did not stop on SIGTERM')
+
+    def test_connection_with_cli_echo_little_endian(self):
+        echo = self.start('echo', self.name, '--byte-order', 'little')
+        try:
+            with connect(self.name, timeout=T, endian='little') as c:
+                for i in range(5):
+                    self.assertEqual(c.request(f'le {i}', timeout=T), f'le {i}')
+        finally:
+            echo.terminate()
+            echo.communicate(timeout=T)
+
+
+if __name__ == '__main__':
+    unittest.main()

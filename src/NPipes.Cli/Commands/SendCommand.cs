@@ -1,0 +1,27 @@
+using System.CommandLine;
+
+namespace NPipes.Cli.Commands;
+
+/// <summary><c>npipes send NAME TEXT</c>: one message with npipes' semantics.</summary>
+internal static class SendCommand
+{
+    public static Command Create()
+    {
+        var common = new CommonOptions();
+        var name = new Argument<string>("NAME") { Description = "The pipe name." };
+        var text = new Argument<string>("TEXT") { Description = "The message text; '-' reads standard input byte for byte." };
+        var command = new Command("send", "Send one message: connect to a waiting receiver, or create the pipe and wait for one (as npipes' send_message).")
+        {
+            name, text,
+        };
+        common.AddTo(command);
+        command.SetAction(async (result, ct) =>
+        {
+            NPipesOptions options = common.Pipe(result);
+            string message = CommonOptions.ReadText(result.GetValue(text)!, options.Frame);
+            await new Ipc(result.GetValue(name)!, options).SendMessageAsync(message, options.Frame.Crc, ct).ConfigureAwait(false);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
