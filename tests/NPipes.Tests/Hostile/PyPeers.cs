@@ -74,7 +74,7 @@ internal static class PyPeers
     /// <summary>Starts python3 with a script; <paramref name="asUser"/> runs it as that uid/gid via setpriv.</summary>
     public static Process Start(string python, string script, string[] args, (int Uid, int Gid)? asUser = null)
     {
-        var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        var psi = new ProcessStartInfo { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = "/" };
         if (asUser is { } user)
         {
             psi.FileName = "setpriv";
