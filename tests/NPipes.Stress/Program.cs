@@ -238,12 +238,19 @@ internal static partial class Stress
         {
             await using (connection)
             {
-                while (await connection.ReceiveAsync(stopping) is { } request)
+                try
                 {
-                    using (request)
+                    while (await connection.ReceiveAsync(stopping) is { } request)
                     {
-                        await connection.SendAsync(request.Payload, stopping);
+                        using (request)
+                        {
+                            await connection.SendAsync(request.Payload, stopping);
+                        }
                     }
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    // The server stopped while this handler waited for a next request.
                 }
             }
             if (Interlocked.Increment(ref finished) == Interlocked.Read(ref target))
@@ -332,14 +339,21 @@ internal static partial class Stress
         server.Error += (_, e) => serverErrors.Add($"{e.Exception.GetType().Name}: {e.Exception.Message}");
         Task running = server.RunAsync(async (connection, stopping) =>
         {
-            while (await connection.ReceiveAsync(stopping) is { } request)
+            try
             {
-                using (request)
+                while (await connection.ReceiveAsync(stopping) is { } request)
                 {
-                    Interlocked.Increment(ref serverReceived);
-                    await connection.SendAsync(request.Payload, CancellationToken.None);
-                    Interlocked.Increment(ref serverSent);
+                    using (request)
+                    {
+                        Interlocked.Increment(ref serverReceived);
+                        await connection.SendAsync(request.Payload, CancellationToken.None);
+                        Interlocked.Increment(ref serverSent);
+                    }
                 }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // The server stopped while this handler waited for a next request that was never coming.
             }
         });
         long mismatches = 0;

@@ -145,12 +145,19 @@ public class FaultTests
         {
             await using (connection)
             {
-                while (await connection.ReceiveAsync(stopping) is { } request)
+                try
                 {
-                    using (request)
+                    while (await connection.ReceiveAsync(stopping) is { } request)
                     {
-                        await connection.SendAsync(request.Payload, stopping);
+                        using (request)
+                        {
+                            await connection.SendAsync(request.Payload, stopping);
+                        }
                     }
+                }
+                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+                {
+                    // The server stopped while this handler waited for a next request.
                 }
             }
             if (Interlocked.Increment(ref finished) == Volatile.Read(ref target))

@@ -22,14 +22,21 @@ public class LoadTests
         server.Error += (_, e) => { lock (errors) { errors.Add(e.Exception); } };
         Task running = server.RunAsync(async (connection, stopping) =>
         {
-            while (await connection.ReceiveAsync(stopping) is { } request)
+            try
             {
-                using (request)
+                while (await connection.ReceiveAsync(stopping) is { } request)
                 {
-                    Interlocked.Increment(ref serverReceived);
-                    await connection.SendAsync(request.Payload, CancellationToken.None);
-                    Interlocked.Increment(ref serverSent);
+                    using (request)
+                    {
+                        Interlocked.Increment(ref serverReceived);
+                        await connection.SendAsync(request.Payload, CancellationToken.None);
+                        Interlocked.Increment(ref serverSent);
+                    }
                 }
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                // The server stopped while this handler waited for a next request that was never coming.
             }
         }, ct);
         await using (server)

@@ -102,16 +102,20 @@ public class SlowPeerTests
             }
         }, Ct);
 
-        for (int c = 0; c < 8; c++)
+        PipeConnection[] clients = await Task.WhenAll(Enumerable.Range(0, 8).Select(_ => PipeConnection.ConnectAsync(name, Options, Ct))).Within();
+        await Task.WhenAll(clients.Select(async (client, c) =>
         {
-            await using PipeConnection client = await PipeConnection.ConnectAsync(name, Options, Ct);
             for (int i = 0; i < 10; i++)
             {
                 await Hostiles.RoundTripAsync(client, $"{c}/{i}");
             }
-        }
+        })).Within();
         Assert.Empty(server.Errors);
-        Assert.Equal(3, server.Server.ActiveConnections);
+        Assert.Equal(3 + clients.Length, server.Server.ActiveConnections); // the stuck three hold only their own
+        foreach (PipeConnection client in clients)
+        {
+            await client.DisposeAsync();
+        }
         Assert.False(flood.IsCompleted); // still stuck: without a write timeout only the drain deadline would end it
         await server.DisposeAsync();
         await flood.Within();
