@@ -90,6 +90,7 @@ public class HostileFrameTests
             Assert.Empty(await Hostiles.ReadToCloseAsync(hostile)); // closed without a reply
         }
         long allocated = Hostiles.AllocatedBytes() - allocatedBefore;
+        TestContext.Current.SendDiagnosticMessage($"{attack}: {allocated:N0} bytes allocated by the process");
         Assert.True(allocated < AllocationBound, $"{attack}: the process allocated {allocated:N0} bytes handling it (bound {AllocationBound:N0})");
 
         Assert.True(healthy.IsConnected);
