@@ -43,12 +43,11 @@ public sealed class PipeServer : IAsyncDisposable
         PipeName = pipeName;
         Options = options;
         _listener = listener;
-        if (options.IdleTimeout != Timeout.InfiniteTimeSpan || options.WriteTimeout != Timeout.InfiniteTimeSpan)
+        if (options.IdleTimeout != Timeout.InfiniteTimeSpan || options.WriteTimeout != Timeout.InfiniteTimeSpan || options.FrameTimeout != Timeout.InfiniteTimeSpan)
         {
             // One timer scans every connection, a few times per timeout: cheaper than a timer per read.
-            long shortest = Math.Min(
-                options.IdleTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : options.IdleTimeout.Ticks,
-                options.WriteTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : options.WriteTimeout.Ticks);
+            static long Ticks(TimeSpan t) => t == Timeout.InfiniteTimeSpan ? long.MaxValue : t.Ticks;
+            long shortest = Math.Min(Ticks(options.IdleTimeout), Math.Min(Ticks(options.WriteTimeout), Ticks(options.FrameTimeout)));
             TimeSpan period = TimeSpan.FromTicks(Math.Clamp(shortest / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
             _watchdog = new Timer(static s => ((PipeServer)s!).CloseIdleConnections(), this, period, period);
         }
@@ -376,6 +375,11 @@ public sealed class PipeServer : IAsyncDisposable
     {
         foreach ((PipeConnection connection, IdleWatchStream? watch) in _connections)
         {
+            if (Options.FrameTimeout != Timeout.InfiniteTimeSpan && connection.FrameInProgress >= Options.FrameTimeout)
+            {
+                connection.CloseWith(DisconnectReason.FrameTimeout);
+                continue;
+            }
             if (watch is null)
             {
                 continue;

@@ -10,6 +10,7 @@ public sealed record PipeServerOptions
     private readonly TimeSpan _idleTimeout = Timeout.InfiniteTimeSpan;
     private readonly TimeSpan _drainTimeout = TimeSpan.FromSeconds(5);
     private readonly TimeSpan _writeTimeout = Timeout.InfiniteTimeSpan;
+    private readonly TimeSpan _frameTimeout = Timeout.InfiniteTimeSpan;
 
     /// <summary>Options for each accepted connection: frame format, access (current user only by default), buffer size.</summary>
     public NPipesOptions Connection { get; init; } = NPipesOptions.Default;
@@ -48,6 +49,19 @@ public sealed record PipeServerOptions
     {
         get => _writeTimeout;
         init => _writeTimeout = value == Timeout.InfiniteTimeSpan || value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Use a positive timeout or Timeout.InfiniteTimeSpan.");
+    }
+
+    /// <summary>
+    /// How long one frame may take to arrive in full, from its first byte, before the server closes the connection with
+    /// <see cref="DisconnectReason.FrameTimeout"/>. Bounds a peer that trickles bytes just fast enough to never be idle
+    /// (<see cref="IdleTimeout"/> restarts with every byte). Allow for the largest message at the slowest sender you accept.
+    /// Default <see cref="Timeout.InfiniteTimeSpan"/>: never.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative (other than infinite).</exception>
+    public TimeSpan FrameTimeout
+    {
+        get => _frameTimeout;
+        init => _frameTimeout = value == Timeout.InfiniteTimeSpan || value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Use a positive timeout or Timeout.InfiniteTimeSpan.");
     }
 
     /// <summary>How long <see cref="PipeServer.DisposeAsync"/> (and a cancelled <see cref="PipeServer.RunAsync"/>) lets connections finish before closing them. Default 5 s.</summary>

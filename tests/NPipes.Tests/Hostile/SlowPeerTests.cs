@@ -122,8 +122,50 @@ public class SlowPeerTests
     }
 
     [Fact]
-    public void Write_timeout_is_off_by_default_and_must_be_positive()
+    public async Task A_peer_trickling_a_frame_byte_by_byte_is_closed_by_the_frame_timeout()
     {
+        string name = TestPipes.NewName();
+        // The idle timeout alone never fires here: each byte restarts it. The frame timeout bounds the whole frame.
+        await using var server = new RecordingServer(name, new PipeServerOptions
+        {
+            Connection = Options, IdleTimeout = TimeSpan.FromSeconds(5), FrameTimeout = TimeSpan.FromMilliseconds(500),
+        });
+        await using PipeConnection healthy = await PipeConnection.ConnectAsync(name, Options, Ct);
+        await Hostiles.RoundTripAsync(healthy, "before");
+
+        using Socket drip = await Hostiles.RawAsync(name);
+        byte[] frame = Hostiles.Frame(new byte[1000], Options.Frame);
+        Task trickle = Task.Run(async () =>
+        {
+            try
+            {
+                foreach (byte b in frame) // one byte every 20 ms: 20 s for the frame, never 5 s idle
+                {
+                    await drip.SendAsync(new[] { b }, SocketFlags.None, Ct);
+                    await Task.Delay(20, Ct);
+                }
+            }
+            catch (SocketException)
+            {
+                // Closed by the server mid-trickle.
+            }
+        }, Ct);
+
+        PipeServerErrorEventArgs error = await server.NextErrorAsync();
+        Assert.Equal(DisconnectReason.FrameTimeout, error.Connection!.DisconnectReason);
+        Assert.Equal(DisconnectReason.FrameTimeout, Assert.IsType<ConnectionClosedException>(error.Exception).Reason);
+        await trickle.Within();
+        Assert.Empty(await Hostiles.ReadToCloseAsync(drip));
+
+        await Hostiles.RoundTripAsync(healthy, "after"); // whole frames are never subject to it
+        Assert.Single(server.Errors);
+    }
+
+    [Fact]
+    public void Write_and_frame_timeouts_are_off_by_default_and_must_be_positive()
+    {
+        Assert.Equal(System.Threading.Timeout.InfiniteTimeSpan, PipeServerOptions.Default.FrameTimeout);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new PipeServerOptions { FrameTimeout = TimeSpan.Zero });
         Assert.Equal(System.Threading.Timeout.InfiniteTimeSpan, PipeServerOptions.Default.WriteTimeout);
         Assert.Throws<ArgumentOutOfRangeException>(() => new PipeServerOptions { WriteTimeout = TimeSpan.Zero });
         Assert.Throws<ArgumentOutOfRangeException>(() => new PipeServerOptions { WriteTimeout = TimeSpan.FromSeconds(-2) });
