@@ -10,7 +10,6 @@ import codecs
 import json
 import signal
 import sys
-import threading
 
 from .errors import (EncodingError, FrameError, CrcMismatchError,
                      PipeNameError, PipeTimeoutError)
@@ -76,24 +75,26 @@ def _parser():
     r.add_argument('--count', type=_positive, default=1,
                    help='number of messages (default 1)')
     r.add_argument('--json', action='store_true', help='print one JSON '
-                   'object per message: {"text", "bytes", "crc"}')
+                   'object per message: {"text", "bytes": payload length, '
+                   '"crc": CRC field as 8 hex digits}')
     e = sub.add_parser('echo', help='serve clients, answering every frame '
                        'with the same payload, until SIGTERM/Ctrl-C')
     common(e, timeout=False)
     return p
 
 
-def _read_stdin():
-    text = sys.stdin.read()
-    return text[:-1] if text.endswith('\n') else text
+def _read_stdin(encoding):
+    """All of standard input, byte for byte, decoded strictly (as the .NET CLI)."""
+    return to_text(sys.stdin.buffer.read(), encoding)
 
 
 def _run(args):
     if args.command == 'echo':
         listener = Listener(args.name, crc=args.crc, endian=args.byte_order,
                             encoding=args.encoding)
-        stop = lambda *_: threading.Thread(target=listener.close).start()
-        signal.signal(signal.SIGTERM, stop)
+        # close() takes no locks, so it is safe in a signal handler; the
+        # accept() it interrupts then sees the listener closed.
+        signal.signal(signal.SIGTERM, lambda *_: listener.close())
         try:
             listener.serve_forever(echo_handler)
         except KeyboardInterrupt:
@@ -104,13 +105,14 @@ def _run(args):
     ipc = IPC(args.name, encoding=args.encoding, endian=args.byte_order,
               timeout=args.timeout)
     if args.command == 'send':
-        text = _read_stdin() if args.text == '-' else args.text
+        text = _read_stdin(args.encoding) if args.text == '-' else args.text
         ipc.send_message(text, crc=args.crc)
         return EXIT_OK
     for _ in range(args.count):
         payload, crc = ipc._receive(args.crc)
         text = to_text(payload, args.encoding)
-        print(json.dumps({'text': text, 'bytes': len(payload), 'crc': crc})
+        print(json.dumps({'text': text, 'bytes': len(payload),
+                          'crc': f'{crc:08x}'}, separators=(',', ':'))
               if args.json else text, flush=True)
     return EXIT_OK
 

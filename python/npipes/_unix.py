@@ -15,9 +15,10 @@ import stat
 import struct
 import sys
 import threading
+import time
 import weakref
 
-from ._util import Deadline, backoff, check_name
+from ._util import Deadline, backoff, check_name, drain
 from .consts import (MAX_SOCKET_PATH_BSD, MAX_SOCKET_PATH_LINUX,
                      SOCKET_MODE_PRIVATE, SOCKET_MODE_SHARED,
                      UNIX_SOCKET_PREFIX)
@@ -28,7 +29,13 @@ __all__ = ['temp_dir', 'pipe_address', 'connect', 'rendezvous', 'Server',
            'Stream', 'peer_uid']
 
 _BACKLOG = 64
-_STALE_RECHECK = 0.01    # a refused connect is re-tried once before unlinking
+# A refused socket file is probed again every _STALE_RECHECK seconds for
+# _STALE_GRACE seconds (_STALE_GRACE_YOUNG if it is younger than _YOUNG
+# seconds: maybe a server between bind() and listen()) before it is unlinked.
+_STALE_RECHECK = 0.01
+_STALE_GRACE = 0.01
+_STALE_GRACE_YOUNG = 0.25
+_YOUNG = 2.0
 _OWNER_CHECK = 0.2       # a rendezvous server re-checks its file this often
 _umask_lock = threading.Lock()
 
@@ -107,7 +114,7 @@ class Stream:
         except OSError as exc:
             if exc.errno != errno.ENOTCONN:
                 raise
-        return _drain(self, deadline)
+        return drain(self, deadline)
 
     def close(self):
         self._sock.close()
@@ -122,16 +129,6 @@ def _readable(fds, timeout):
         ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
         return {fd for fd, _ in poller.poll(ms)}
     return set(select.select(fds, [], [], timeout)[0])
-
-
-def _drain(stream, deadline):
-    """Read and discard until EOF; return the number of bytes discarded."""
-    buf, total = memoryview(bytearray(65536)), 0
-    while True:
-        n = stream.recv_into(buf, deadline)
-        if not n:
-            return total
-        total += n
 
 
 def _probe(path, deadline):
@@ -174,19 +171,26 @@ def _probe(path, deadline):
 def _remove_stale(path, st, deadline):
     """Unlink *path* if it is still the same dead socket file as *st*.
 
-    Called only after a refused connect; tries once more after a short
-    pause (a server between bind() and listen() also refuses), and never
-    removes a file that was replaced in between.
+    Called only after a refused connect.  A server that binds and then
+    listens (as .NET's does) also refuses in between, so the file is probed
+    again after a pause (longer for a file made in the last seconds), and a
+    file that was replaced meanwhile is never removed.  Returns a connected
+    socket if the server turned out to be alive, else None.
     """
     if not stat.S_ISSOCK(st.st_mode):
         raise PipeNameInUseError(f'{path} exists and is not a socket')
-    deadline.sleep(_STALE_RECHECK)
-    sock, again = _probe(path, deadline)
-    if sock is not None:
-        return sock
-    if not isinstance(again, os.stat_result) or \
-            (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):
-        return None
+    young = time.time() - st.st_ctime < _YOUNG
+    end = time.monotonic() + (_STALE_GRACE_YOUNG if young else _STALE_GRACE)
+    while True:
+        deadline.sleep(_STALE_RECHECK)
+        sock, again = _probe(path, deadline)
+        if sock is not None:
+            return sock
+        if not isinstance(again, os.stat_result) or \
+                (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):
+            return None
+        if time.monotonic() >= end:
+            break
     try:
         os.unlink(path)
     except FileNotFoundError:
@@ -197,6 +201,56 @@ def _remove_stale(path, st, deadline):
     return None
 
 
+def _bind(sock, path, mode):
+    with _umask_lock:        # umask is process-wide: bind with 0o177 / 0o111
+        old = os.umask(0o777 & ~mode)
+        try:
+            sock.bind(path)
+        finally:
+            os.umask(old)
+
+
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
+                  errno.EMLINK}
+
+
+def _publish(path, mode, backlog):
+    """Return ``(listening socket, lstat of its file)`` served at *path*.
+
+    The socket is bound to a private temporary name in the same directory,
+    made to listen, and only then hard-linked to *path* (link() fails if
+    *path* exists), so the file at *path* accepts connections from the
+    moment it appears: a refused connect there really means a dead server.
+    Where hard links are refused, *path* is bound directly and listened on
+    at once.  Raises OSError(EADDRINUSE) if *path* exists.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        # '.np' + 8 hex digits: shorter than any pipe path in this directory.
+        tmp = os.path.join(os.path.dirname(path), f'.np{os.urandom(4).hex()}')
+        _bind(sock, tmp, mode)
+        try:
+            sock.listen(backlog)
+            st = os.lstat(tmp)
+            os.link(tmp, path)
+            return sock, st
+        except FileExistsError:
+            raise OSError(errno.EADDRINUSE, 'address in use', path) from None
+        except OSError as exc:
+            if exc.errno not in _NO_HARD_LINKS:
+                raise
+        finally:
+            os.unlink(tmp)
+        sock.close()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        _bind(sock, path, mode)
+        sock.listen(backlog)
+        return sock, os.lstat(path)
+    except BaseException:
+        sock.close()
+        raise
+
+
 class _Lost(Exception):
     """Our socket file was removed or replaced by someone else."""
 
@@ -205,25 +259,13 @@ class Server:
     """A listening socket bound to a pipe's path (the path is removed on close)."""
 
     def __init__(self, path, allow_other_users=False, backlog=_BACKLOG):
-        """Bind *path*; raise OSError(EADDRINUSE) if it already exists."""
+        """Serve *path*; raise OSError(EADDRINUSE) if it already exists."""
         self.path = path
         self.allow_other_users = allow_other_users
         mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            with _umask_lock:     # umask is process-wide: bind with 0o177
-                old = os.umask(0o777 & ~mode)
-                try:
-                    sock.bind(path)
-                finally:
-                    os.umask(old)
-            st = os.lstat(path)
-            self._id = (st.st_dev, st.st_ino)
-            sock.listen(backlog)
-            sock.setblocking(False)
-        except BaseException:
-            sock.close()
-            raise
+        sock, st = _publish(path, mode, backlog)
+        sock.setblocking(False)
+        self._id = (st.st_dev, st.st_ino)      # to recognise our own file
         self._sock = sock
         self._uid = os.getuid()
         self._wake_r, self._wake_w = os.pipe()

@@ -54,3 +54,13 @@ def backoff(deadline, first=0.002, cap=0.05):
         yield
         deadline.sleep(delay)
         delay = min(delay * 2, cap)
+
+
+def drain(stream, deadline):
+    """Read and discard from *stream* until EOF; return the bytes discarded."""
+    buf, total = memoryview(bytearray(65536)), 0
+    while True:
+        n = stream.recv_into(buf, deadline)
+        if not n:
+            return total
+        total += n

@@ -12,7 +12,7 @@ import math
 
 import _winapi
 
-from ._util import backoff, check_name
+from ._util import backoff, check_name, drain
 from .consts import BUFFER_SIZE, WINDOWS_PIPE_PREFIX
 from .errors import NPipesError, PipeNameInUseError, PipeTimeoutError
 
@@ -44,17 +44,20 @@ def _millis(deadline, what, forever=_winapi.INFINITE):
 
 
 def _finish(ov, err, deadline, what):
-    """Wait for an overlapped operation; cancel it if the wait fails.
+    """Wait for an overlapped operation started with result *err*.
 
     Returns ``(bytes transferred, error code)`` from GetOverlappedResult.
+    On timeout the operation is cancelled; if it completed meanwhile its
+    result is returned (so no data read at the last moment is lost),
+    otherwise PipeTimeoutError is raised.
     """
     if err == ERROR_IO_PENDING:
         try:
-            res = _winapi.WaitForMultipleObjects([ov.event], False,
-                                                 _millis(deadline, what))
-            if res == _winapi.WAIT_TIMEOUT:
-                raise PipeTimeoutError(
-                    f'{what} timed out after {deadline.timeout} s')
+            ms = _millis(deadline, what)
+            timed_out = _winapi.WaitForMultipleObjects(
+                [ov.event], False, ms) == _winapi.WAIT_TIMEOUT
+        except PipeTimeoutError:
+            timed_out = True
         except BaseException:
             ov.cancel()
             try:
@@ -62,6 +65,13 @@ def _finish(ov, err, deadline, what):
             except OSError:
                 pass
             raise
+        if timed_out:
+            ov.cancel()
+            n, err = ov.GetOverlappedResult(True)
+            if err == ERROR_OPERATION_ABORTED:
+                raise PipeTimeoutError(
+                    f'{what} timed out after {deadline.timeout} s')
+            return n, err
     return ov.GetOverlappedResult(True)
 
 
@@ -110,12 +120,7 @@ class Stream:
         read until ERROR_BROKEN_PIPE; returns how many bytes the peer sent
         meanwhile (a receiver sends none).
         """
-        buf, total = memoryview(bytearray(BUFFER_SIZE)), 0
-        while True:
-            n = self.recv_into(buf, deadline)
-            if not n:
-                return total
-            total += n
+        return drain(self, deadline)
 
     def close(self):
         handle, self._handle = self._handle, None

@@ -42,6 +42,9 @@ class CrcMismatchError(NPipesError):
         self.received = received
         self.computed = computed
 
+    def __reduce__(self):               # picklable across processes
+        return type(self), (self.received, self.computed)
+
 
 class EncodingError(NPipesError, ValueError):
     """Text cannot be converted with the configured encoding."""

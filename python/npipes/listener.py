@@ -45,7 +45,8 @@ class Listener:
 
         The connection is closed when the handler returns; a
         ConnectionClosedError from the handler (the client left) ends it
-        quietly, any other exception propagates in its thread.
+        quietly, any other exception propagates in its thread.  Returns the
+        handler threads still running (daemon threads), to join if wanted.
         """
         threads = []
         while True:

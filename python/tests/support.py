@@ -91,14 +91,37 @@ def wait_for_path(path, proc=None, timeout=CHILD_TIMEOUT):
         time.sleep(0.005)
 
 
+def serve_raw(name, frame, timeout=CHILD_TIMEOUT):
+    """Serve pipe *name* once in a thread: accept, write *frame* as is, close.
+
+    For feeding a receiver bytes no well-behaved sender would write.
+    Returns the started thread.
+    """
+    import threading
+    from npipes._util import Deadline
+    server = transport.Server.create(name)
+
+    def serve():
+        try:
+            stream = server.accept(Deadline(timeout))
+            stream.send(frame, Deadline(timeout))
+            stream.close()
+        finally:
+            server.close()
+    t = threading.Thread(target=serve)
+    t.start()
+    return t
+
+
 def dotnet_cli():
     """The .NET CLI command prefix, or (None, reason)."""
     env = os.environ.get('NPIPES_CLI')
     if env:
         return shlex.split(env), None
     for config in ('Release', 'Debug'):
-        dll = REPO / 'src' / 'NPipes.Cli' / 'bin' / config / 'net10.0' / 'npipes.dll'
-        if dll.is_file():
-            return ['dotnet', str(dll)], None
-    return None, ('.NET CLI not found: set NPIPES_CLI or build '
-                  'src/NPipes.Cli (bin/Release|Debug/net10.0/npipes.dll)')
+        for dll_name in ('npipes.dll', 'NPipes.Cli.dll'):
+            dll = REPO / 'src' / 'NPipes.Cli' / 'bin' / config / 'net10.0' / dll_name
+            if dll.is_file():
+                return ['dotnet', str(dll)], None
+    return None, ('.NET CLI not found: set NPIPES_CLI or build src/NPipes.Cli '
+                  '(bin/Release|Debug/net10.0/npipes.dll or NPipes.Cli.dll)')

@@ -47,19 +47,6 @@ class CliTests(unittest.TestCase):
                 self.assertOneLineError(err)
                 self.assertIn('timed out', err)
 
-    def _serve_raw(self, frame):
-        from npipes._util import Deadline
-        server = transport.Server.create(self.name)
-
-        def serve():
-            stream = server.accept(Deadline(10))
-            stream.send(frame, Deadline(10))
-            stream.close()
-            server.close()
-        t = threading.Thread(target=serve)
-        t.start()
-        self.addCleanup(t.join)
-
     def test_data_errors_exit_4(self):
         bad_crc = bytearray(encode_frame(b'Hello', crc=True))
         bad_crc[-1] ^= 1
@@ -69,7 +56,7 @@ class CliTests(unittest.TestCase):
                                      ['--byte-order', 'little'])):
             with self.subTest(label):
                 self.name = support.pipe_name()
-                self._serve_raw(frame)
+                self.addCleanup(support.serve_raw(self.name, frame).join)
                 code, out, err = self.run_cli('receive', self.name,
                                               '--timeout', '10', *extra)
                 self.assertEqual((code, out), (4, ''), err)
@@ -89,7 +76,7 @@ class CliTests(unittest.TestCase):
                                     stdin='stdin text\n')
         self.assertEqual(code, 0, err)
         t.join(10)
-        self.assertEqual(got, ['argv text', 'stdin text'])
+        self.assertEqual(got, ['argv text', 'stdin text\n'])    # byte for byte
 
     def test_receive_count_and_json(self):
         rx = support.spawn_cli('receive', self.name, '--count', '3',
@@ -100,9 +87,9 @@ class CliTests(unittest.TestCase):
         code, out, err = support.finish(rx)
         self.assertEqual(code, 0, err)
         self.assertEqual([json.loads(line) for line in out.splitlines()],
-                         [{'text': 'a', 'bytes': 1, 'crc': 0},
-                          {'text': 'β', 'bytes': 2, 'crc': 0},
-                          {'text': '', 'bytes': 0, 'crc': 0}])
+                         [{'text': 'a', 'bytes': 1, 'crc': '00000000'},
+                          {'text': 'β', 'bytes': 2, 'crc': '00000000'},
+                          {'text': '', 'bytes': 0, 'crc': '00000000'}])
 
     def test_echo_until_sigterm(self):
         p = support.spawn_cli('echo', self.name, '--crc')

@@ -10,6 +10,7 @@ against this package's own CLI, which follows the same contract.)
 import json
 import subprocess
 import threading
+import time
 import unittest
 import zlib
 
@@ -17,6 +18,7 @@ from tests import support
 from npipes import transport
 from npipes._util import Deadline
 from npipes.connection import connect
+from npipes.errors import PipeTimeoutError
 from npipes.ipc import IPC
 from npipes.message import encode_frame
 
@@ -37,6 +39,22 @@ class DotnetCliTests(unittest.TestCase):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 text=True, encoding='utf-8',
                                 env=support.child_env())
+
+    def connect_to_echo(self, echo, **options):
+        """Poll-connect to the CLI's echo server (no sleeps: connect waits)."""
+        end = time.monotonic() + T
+        while True:
+            try:
+                return connect(self.name, timeout=0.25, **options)
+            except PipeTimeoutError:
+                if echo.poll() is not None:
+                    _, err = echo.communicate()
+                    if echo.returncode == 2:        # usage: no such command
+                        self.skipTest('the CLI has no working "echo" command '
+                                      f'(exit 2): {" ".join(err.split())[:120]}')
+                    self.fail(f'echo exited with {echo.returncode}: {err}')
+                if time.monotonic() > end:
+                    self.fail('the echo server never appeared')
 
     @staticmethod
     def flags(endian, crc):
@@ -68,16 +86,25 @@ class DotnetCliTests(unittest.TestCase):
         rx = self.start('receive', self.name, '--count', 3, '--crc', '--json',
                         '--encoding', 'latin-1', '--timeout', T)
         texts = ['one', 'café', 'x' * 70000]        # the last > 64 KiB
-        for text in texts:
-            self.assertTrue(IPC(self.name, encoding='latin-1', timeout=T)
+        sent = []
+
+        def send_all():         # while we read the CLI's output (> 64 KiB)
+            for text in texts:
+                sent.append(IPC(self.name, encoding='latin-1', timeout=T)
                             .send_message(text, crc=True))
+        sender = threading.Thread(target=send_all)
+        sender.start()
         code, out, err = support.finish(rx, T + 10)
+        sender.join(T)
+        self.assertEqual(sent, [True] * 3)
         self.assertEqual(code, 0, err)
         rows = [json.loads(line) for line in out.splitlines()]
         self.assertEqual([r['text'] for r in rows], texts)
         for row, text in zip(rows, texts):
             self.assertEqual(set(row), {'text', 'bytes', 'crc'})
-            self.assertEqual(row['crc'], zlib.crc32(text.encode('latin-1')))
+            self.assertEqual(row['bytes'], len(text))
+            # the CRC field as 8 lowercase hex digits
+            self.assertEqual(row['crc'], f"{zlib.crc32(text.encode('latin-1')):08x}")
 
     def test_cli_rejects_bad_crc_exit_4(self):
         rx = self.start('receive', self.name, '--crc', '--timeout', T)
@@ -100,7 +127,7 @@ class DotnetCliTests(unittest.TestCase):
     def test_connection_with_cli_echo(self):
         echo = self.start('echo', self.name, '--crc')
         try:
-            with connect(self.name, timeout=T, crc=True) as c:   # poll-connect
+            with self.connect_to_echo(echo, crc=True) as c:
                 for i in range(10):
                     c.send(f'message {i}')
                 for i in range(10):
@@ -124,7 +151,7 @@ class DotnetCliTests(unittest.TestCase):
     def test_connection_with_cli_echo_little_endian(self):
         echo = self.start('echo', self.name, '--byte-order', 'little')
         try:
-            with connect(self.name, timeout=T, endian='little') as c:
+            with self.connect_to_echo(echo, endian='little') as c:
                 for i in range(5):
                     self.assertEqual(c.request(f'le {i}', timeout=T), f'le {i}')
         finally:

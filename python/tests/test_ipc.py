@@ -108,7 +108,7 @@ class IpcAcrossProcesses(unittest.TestCase):
         code, out, err = support.finish(rx)
         self.assertEqual(code, 0, err)
         self.assertEqual([json.loads(line) for line in out.splitlines()],
-                         [{'text': t, 'bytes': 3, 'crc': zlib.crc32(t.encode())}
+                         [{'text': t, 'bytes': 3, 'crc': f'{zlib.crc32(t.encode()):08x}'}
                           for t in ('one', 'two')])
 
 
@@ -192,27 +192,14 @@ class IpcInProcess(unittest.TestCase):
         with self.assertRaises(PipeNameError):
             IPC('', timeout=1).receive_message()
 
-    def _serve_raw(self, frame):
-        server = transport.Server.create(self.name)
-
-        def serve():
-            from npipes._util import Deadline
-            stream = server.accept(Deadline(10))
-            stream.send(frame, Deadline(10))
-            stream.close()
-            server.close()
-        t = threading.Thread(target=serve)
-        t.start()
-        return t
-
     def test_crc_mismatch_raises_never_returns_data(self):
         frame = bytearray(encode_frame(b'Hello', crc=True))
         frame[8] ^= 1
-        t = self._serve_raw(bytes(frame))
+        t = support.serve_raw(self.name, bytes(frame))
         with self.assertRaises(CrcMismatchError):
             IPC(self.name, timeout=10).receive_message(crc=True)
         t.join()
-        t = self._serve_raw(bytes(frame))
+        t = support.serve_raw(self.name, bytes(frame))
         ipc = IPC(self.name, timeout=10, raise_errors=False)
         self.assertEqual(ipc.receive_message(crc=True), '')
         self.assertEqual(ipc.message, '')
@@ -220,7 +207,7 @@ class IpcInProcess(unittest.TestCase):
         t.join()
 
     def test_decode_error(self):
-        t = self._serve_raw(encode_frame(b'caf\xe9'))
+        t = support.serve_raw(self.name, encode_frame(b'caf\xe9'))
         with self.assertRaises(DecodeError):
             IPC(self.name, timeout=10).receive_message()
         t.join()

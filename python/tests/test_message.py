@@ -149,6 +149,10 @@ class FrameErrorTests(unittest.TestCase):
         with self.assertRaises(CrcMismatchError) as cm:
             decode_frame(bytes(frame), crc=True)
         self.assertEqual(cm.exception.received, 0xF7D18982)
+        import pickle
+        again = pickle.loads(pickle.dumps(cm.exception))
+        self.assertEqual((again.received, str(again)),
+                         (0xF7D18982, str(cm.exception)))
         # with CRC off the field is not checked (npipes semantics)
         self.assertEqual(decode_frame(bytes(frame))[0], b'HEllo')
 
@@ -178,6 +182,28 @@ class FrameErrorTests(unittest.TestCase):
         blob = b''.join(encode_frame(bytes([i]) * i, crc=True) for i in range(50))
         self.assertEqual(FrameDecoder(crc=True).feed(blob),
                          [bytes([i]) * i for i in range(50)])
+
+
+class ErrorHierarchyTests(unittest.TestCase):
+
+    def test_every_error_is_an_npipes_error(self):
+        from npipes import errors
+        names = ['PipeTimeoutError', 'PipeNameError', 'PipeNameInUseError',
+                 'FrameError', 'FrameTooLargeError', 'IncompleteFrameError',
+                 'ConnectionClosedError', 'CrcMismatchError', 'EncodingError',
+                 'DecodeError', 'EncodeError']
+        for name in names:
+            with self.subTest(name):
+                self.assertTrue(issubclass(getattr(errors, name),
+                                           errors.NPipesError))
+        for sub, base in (('PipeTimeoutError', TimeoutError),
+                          ('PipeNameError', ValueError),
+                          ('ConnectionClosedError', EOFError),
+                          ('FrameTooLargeError', errors.FrameError),
+                          ('IncompleteFrameError', errors.FrameError),
+                          ('DecodeError', ValueError)):
+            with self.subTest(sub):
+                self.assertTrue(issubclass(getattr(errors, sub), base))
 
 
 if __name__ == '__main__':

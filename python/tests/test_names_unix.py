@@ -123,6 +123,36 @@ class SocketFileTests(unittest.TestCase):
                 self.assertEqual(s.recv_text(timeout=T), 'hi')
         self.assertFalse(os.path.exists(self.path))
 
+    def test_server_between_bind_and_listen_is_not_stale(self):
+        # .NET binds, sets the mode, then listens: a refused connect to a
+        # brand-new file must not get it unlinked.
+        from npipes import _unix
+        from npipes.connection import Connection
+        srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(srv.close)
+        srv.bind(self.path)
+        ino = os.lstat(self.path).st_ino
+        refused, real_probe = threading.Event(), _unix._probe
+
+        def probe(path, deadline):
+            result = real_probe(path, deadline)
+            if isinstance(result[1], os.stat_result):
+                refused.set()
+            return result
+        got = {}
+        with mock.patch.object(_unix, '_probe', probe):
+            t = threading.Thread(target=lambda: got.setdefault(
+                'ok', IPC(self.name, timeout=T).send_message('patience')))
+            t.start()
+            self.assertTrue(refused.wait(T))
+            srv.listen(1)
+            srv.settimeout(T)
+            with Connection(_unix.Stream(srv.accept()[0])) as conn:
+                self.assertEqual(conn.recv_text(timeout=T), 'patience')
+            t.join(T)
+        self.assertIs(got['ok'], True)
+        self.assertEqual(os.lstat(self.path).st_ino, ino)
+
     def test_socket_left_by_killed_process(self):
         import subprocess
         p = support.spawn_python(HOLDER, self.name, stdin=subprocess.PIPE)
@@ -153,6 +183,22 @@ class SocketFileTests(unittest.TestCase):
             self.assertIs(got['ok'], True)
             self.assertEqual(os.lstat(self.path).st_ino, ino)
 
+    def test_one_shot_server_whose_file_is_replaced_reconnects(self):
+        # .NET's NamedPipeServerStream unlinks the path before binding; a
+        # waiting IPC server that loses its file must find the new server.
+        got = {}
+        t = threading.Thread(target=lambda: got.setdefault(
+            'ok', IPC(self.name, timeout=T).send_message('found you')))
+        t.start()
+        support.wait_for_path(self.path)
+        os.unlink(self.path)                    # what .NET would do ...
+        with Listener(self.name) as thief:      # ... then bind + listen
+            with thief.accept(timeout=T) as conn:
+                self.assertEqual(conn.recv_text(timeout=T), 'found you')
+            t.join(T)
+            self.assertIs(got['ok'], True)
+            self.assertTrue(os.path.exists(self.path))   # not removed by IPC
+
     def test_not_a_socket_is_left_alone(self):
         with open(self.path, 'w') as f:
             f.write('not a socket')
@@ -174,6 +220,17 @@ class SocketFileTests(unittest.TestCase):
         self.assertEqual(stat.S_IMODE(os.lstat(self.path).st_mode), 0o600)
         self.assertEqual(IPC(self.name, timeout=T).receive_message(), 'm')
         t.join(T)
+
+    def test_without_hard_links(self):
+        import errno
+        with mock.patch('os.link', side_effect=OSError(errno.EPERM, 'no')):
+            with Listener(self.name) as listener:
+                self.assertEqual(stat.S_IMODE(os.lstat(self.path).st_mode), 0o600)
+                with connect(self.name, timeout=T) as c, \
+                        listener.accept(timeout=T) as s:
+                    c.send('linkless')
+                    self.assertEqual(s.recv_text(timeout=T), 'linkless')
+            self.exchange('linkless ipc')
 
     def test_allow_other_users_mode_0666(self):
         with Listener(self.name, allow_other_users=True):

@@ -148,6 +148,20 @@ class WindowsModelTests(unittest.TestCase):
                 with self.assertRaises(ConnectionClosedError):
                     s.send('to nobody')
 
+    def test_recv_timeout_keeps_partial_frame(self):
+        from npipes._util import Deadline
+        with Listener(self.name) as listener:
+            with connect(self.name, timeout=T) as c, \
+                    listener.accept(timeout=T) as s:
+                with self.assertRaises(PipeTimeoutError):
+                    s.recv(timeout=0.05)
+                frame = encode_frame(b'late', crc=False)
+                c._stream.send(frame[:9], Deadline(T))
+                with self.assertRaises(PipeTimeoutError):
+                    s.recv(timeout=0.05)
+                c._stream.send(frame[9:], Deadline(T))
+                self.assertEqual(s.recv(timeout=T), b'late')
+
     def test_ipc_timeout(self):
         with self.assertRaises(PipeTimeoutError):
             IPC(self.name, timeout=0.05).receive_message()

@@ -76,5 +76,10 @@ internal sealed class FrameWriter : IDisposable
         }
     }
 
-    public void Dispose() => _lock.Dispose();
+    // The lock is deliberately not disposed: a writer blocked on the stream must still release it, and writers queued
+    // behind it must wake and fail on the closed stream (a disposed SemaphoreSlim would leave them waiting forever).
+    // SemaphoreSlim holds no unmanaged resource unless its wait handle is used, which it is not here.
+    public void Dispose()
+    {
+    }
 }

@@ -144,7 +144,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
 
     /// <summary>
     /// For one-message-per-connection senders: returns true once the peer has read what was written and closed, false
-    /// when the connection was reset unread (on Unix, a receiver that closed its listener while this connection still
+    /// when the peer wrote back (it is another sender, not a receiver) or the connection was reset unread (on Unix, a receiver that closed its listener while this connection still
     /// sat in the accept backlog), in which case the message was not delivered and may be sent again.
     /// Unix: half-closes and waits for the peer's end of stream. Windows: waits for the pipe to drain.
     /// </summary>
@@ -172,12 +172,16 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         try
         {
             network.Socket.Shutdown(System.Net.Sockets.SocketShutdown.Send);
+            // A receiver sends nothing back and closes once it has read. A peer that writes is not a receiver (two
+            // senders met): our frame was not taken, so report it undelivered and let the caller meet again.
             byte[] sink = new byte[256];
-            while (await network.ReadAsync(sink, cancellationToken).ConfigureAwait(false) > 0)
+            int wroteBack = 0;
+            int n;
+            while ((n = await network.ReadAsync(sink, cancellationToken).ConfigureAwait(false)) > 0)
             {
-                // A receiver sends nothing back; anything here is ignored until it closes.
+                wroteBack += n;
             }
-            return true;
+            return wroteBack == 0;
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException)
         {

@@ -223,10 +223,10 @@ public sealed class PipeServer : IAsyncDisposable
 
     /// <summary>
     /// Stops gracefully: fires <see cref="Stopping"/> before returning, stops accepting and releases the name as soon as an
-    /// accept in progress has ended (promptly), fires <see cref="Stopping"/>, lets connections
-    /// finish for up to <paramref name="drainTimeout"/>, then closes the rest (their pending I/O fails with
+    /// accept in progress has ended (promptly), lets connections finish for up to <paramref name="drainTimeout"/>, then closes the rest (their pending I/O fails with
     /// <see cref="ConnectionClosedException"/>, reason <see cref="DisconnectReason.LocalClose"/>) and waits for handlers to
-    /// return. Calling it again returns the same stop.
+    /// return. Calling it again returns the same stop. Do not await it from inside a handler: the stop waits for that
+    /// handler to return (fire it and return instead).
     /// </summary>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired; the stop carries on in the background.</exception>
     public Task StopAsync(TimeSpan drainTimeout, CancellationToken cancellationToken = default)

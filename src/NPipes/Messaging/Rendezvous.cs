@@ -25,6 +25,7 @@ internal static class Rendezvous
     {
         string path = PipeName.GetPath(name);
         var backoff = TimeSpan.FromMilliseconds(1);
+        long refusedSince = 0; // when the file first refused us; it must keep refusing before we call it stale
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -37,11 +38,20 @@ internal static class Rendezvous
             catch (SocketException e) when (UnixPipeConnector.IsNoServer(e))
             {
                 socket.Dispose();
-                // A refused connect means a file nobody listens on: left by a dead server. Reclaim it, re-checking first.
-                if (UnixPipeConnector.IsRefused(e) && !UnixSockets.IsListening(path))
+                // A file that keeps refusing was left by a dead server: reclaim it. A live server refuses only for the
+                // moment between its bind and its listen, so one refusal is not enough.
+                if (UnixPipeConnector.IsRefused(e))
                 {
+                    long now = Environment.TickCount64;
+                    refusedSince = refusedSince == 0 ? now : refusedSince;
+                    if (now - refusedSince < UnixSockets.StaleAfter.TotalMilliseconds || UnixSockets.IsListening(path))
+                    {
+                        await Task.Delay(backoff, cancellationToken).ConfigureAwait(false);
+                        continue;
+                    }
                     TryDelete(path);
                 }
+                refusedSince = 0;
             }
             catch
             {

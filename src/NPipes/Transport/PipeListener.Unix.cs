@@ -30,7 +30,7 @@ internal sealed class UnixPipeListener : PipeListener
             if (!UnixSockets.TryBind(socket, path))
             {
                 // The file exists. Reclaim it only when nothing listens on it (a server that died without cleaning up).
-                if (UnixSockets.IsListening(path))
+                if (!UnixSockets.IsStale(path))
                 {
                     throw new PipeNameInUseException(name);
                 }
@@ -40,8 +40,8 @@ internal sealed class UnixPipeListener : PipeListener
                     throw new PipeNameInUseException(name);
                 }
             }
-            UnixSockets.SetAccess(path, options.CurrentUserOnly);
             socket.Listen(512);
+            UnixSockets.SetAccess(path, options.CurrentUserOnly);
             return new UnixPipeListener(name, socket, path, options.CurrentUserOnly);
         }
         catch
@@ -63,8 +63,9 @@ internal sealed class UnixPipeListener : PipeListener
                 socket.Dispose();
                 return null;
             }
-            UnixSockets.SetAccess(path, options.CurrentUserOnly);
+            // Listen before anything else, so the file refuses connections for as short a time as possible.
             socket.Listen(512);
+            UnixSockets.SetAccess(path, options.CurrentUserOnly);
             return new UnixPipeListener(name, socket, path, options.CurrentUserOnly);
         }
         catch

@@ -63,6 +63,21 @@ internal static partial class UnixSockets
         }
     }
 
+    /// <summary>How long a socket file must refuse connections before it counts as left by a dead server. A live server
+    /// binds before it listens, so a file can refuse for a moment while its owner is alive.</summary>
+    public static readonly TimeSpan StaleAfter = TimeSpan.FromMilliseconds(10);
+
+    /// <summary>Whether nobody listens on <paramref name="path"/>, now and still after <see cref="StaleAfter"/>.</summary>
+    public static bool IsStale(string path)
+    {
+        if (IsListening(path))
+        {
+            return false;
+        }
+        Thread.Sleep(StaleAfter); // only on the rare stale path: a server between bind and listen gets its moment
+        return !IsListening(path);
+    }
+
     /// <summary>
     /// Deletes a socket file nobody listens on (left by a dead server). Anything that is not a socket (a regular file
     /// someone put there) is never deleted: that is an error naming the path.

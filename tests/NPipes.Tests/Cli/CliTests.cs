@@ -101,6 +101,34 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Echo_serves_concurrent_clients_and_request_prints_the_reply()
+    {
+        string name = TestPipes.NewName();
+        using var echo = CliProcess.Start("echo", name, "--crc", "--byte-order", "little");
+        var options = TestPipes.Options(new FrameOptions { Crc = true, ByteOrder = ByteOrder.LittleEndian });
+        var clients = Enumerable.Range(0, 4).Select(async c =>
+        {
+            await using var conn = await PipeConnection.ConnectAsync(name, options, TestContext.Current.CancellationToken);
+            for (int i = 0; i < 50; i++)
+            {
+                Assert.Equal($"c{c} m{i}", await conn.RequestAsync($"c{c} m{i}", TestContext.Current.CancellationToken));
+            }
+        });
+        await Task.WhenAll(clients);
+        var (code, stdout, stderr) = await CliProcess.RunAsync("request", name, "via the CLI", "--crc", "--byte-order", "little", "--timeout", "20");
+        Assert.True(code == 0, stderr);
+        Assert.Equal("via the CLI", stdout.Trim());
+    }
+
+    [Fact]
+    public async Task Request_to_a_missing_server_exits_3()
+    {
+        var (code, _, stderr) = await CliProcess.RunAsync("request", TestPipes.NewName(), "anyone?", "--timeout", "0.3");
+        Assert.Equal(3, code);
+        Assert.Contains("TimeoutException", stderr);
+    }
+
+    [Fact]
     public async Task Demo_runs_and_says_OK()
     {
         var (code, stdout, stderr) = await CliProcess.RunAsync("demo");

@@ -39,6 +39,23 @@ public class JsonTests
     }
 
     [Fact]
+    public async Task Typed_server_helper_answers_typed_requests()
+    {
+        string name = TestPipes.NewName();
+        await using var server = PipeServer.Listen(name, new PipeServerOptions { Connection = TestPipes.Options() });
+        Task running = server.ServeRequestsAsync((Order? order, CancellationToken _) => ValueTask.FromResult(new Receipt(order!.Id, order.Price, true)),
+            TestJsonContext.Default.Order, TestJsonContext.Default.Receipt, Ct);
+        await using PipeConnection client = await PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct);
+        for (int i = 0; i < 10; i++)
+        {
+            Receipt? receipt = await client.RequestAsync(Sample with { Id = i }, TestJsonContext.Default.Order, TestJsonContext.Default.Receipt, Ct);
+            Assert.Equal(new Receipt(i, Sample.Price, true), receipt);
+        }
+        await server.StopAsync(TimeSpan.Zero, Ct);
+        await running.Within();
+    }
+
+    [Fact]
     public async Task Send_and_receive_typed_messages_both_ways()
     {
         string name = TestPipes.NewName();

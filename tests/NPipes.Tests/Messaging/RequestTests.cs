@@ -92,6 +92,28 @@ public class RequestTests
     }
 
     [Fact]
+    public async Task Sync_and_async_requests_from_several_threads_share_one_connection()
+    {
+        string name = TestPipes.NewName();
+        (PipeServer server, Task running) = Servers.StartEcho(name);
+        await using (server)
+        {
+            await using PipeConnection client = await PipeConnection.ConnectAsync(name, Servers.Crc(), Ct);
+            Task[] workers = Enumerable.Range(0, 4).Select(t => Task.Factory.StartNew(() =>
+            {
+                for (int i = 0; i < 200; i++)
+                {
+                    string request = $"{t}:{i}";
+                    string reply = t % 2 == 0 ? client.Request(request) : client.RequestAsync(request, Ct).AsTask().GetAwaiter().GetResult();
+                    Assert.Equal(request, reply);
+                }
+            }, Ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+            await Task.WhenAll(workers).Within();
+        }
+        await running.Within();
+    }
+
+    [Fact]
     public async Task Cancelling_a_written_request_closes_the_connection_and_fails_every_request_in_flight()
     {
         string name = TestPipes.NewName();
@@ -161,6 +183,23 @@ public class RequestTests
             Assert.Equal("fits", await client.RequestAsync("fits", Ct));
         }
         await running.Within();
+    }
+
+    [Fact]
+    public async Task A_garbage_reply_fails_its_request_with_the_frame_error_and_the_rest_as_closed()
+    {
+        string name = TestPipes.NewName();
+        using var listener = NPipes.Transport.PipeListener.Create(name, new NPipes.Transport.ListenOptions(true, 65536, -1));
+        Task<Stream> accepting = listener.AcceptAsync(Ct).AsTask();
+        await using PipeConnection client = await PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct);
+        await using Stream raw = await accepting.Within();
+        Task<string> first = client.RequestAsync("1", Ct).AsTask();
+        Task<string> second = client.RequestAsync("2", Ct).AsTask();
+        await raw.WriteAsync(new byte[] { 0, 0, 0, 9, 0, 0, 0, 2 }, Ct); // MessageLength 9 with DataLength 2: not a frame
+
+        await Assert.ThrowsAsync<FrameLengthMismatchException>(() => first.Within());
+        ConnectionClosedException e = await Assert.ThrowsAsync<ConnectionClosedException>(() => second.Within());
+        Assert.Equal(DisconnectReason.ProtocolError, e.Reason);
     }
 
     [Fact]

@@ -221,6 +221,26 @@ public class ServerTests
     }
 
     [Fact]
+    public async Task Cancelling_the_run_token_stops_the_server_and_frees_the_name()
+    {
+        string name = TestPipes.NewName();
+        using var cancel = new CancellationTokenSource();
+        await using var server = PipeServer.Listen(name, new PipeServerOptions { Connection = TestPipes.Options() });
+        Task running = server.ServeRequestsAsync((string request, CancellationToken _) => ValueTask.FromResult(request), cancel.Token);
+        await using (PipeConnection client = await PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct))
+        {
+            Assert.Equal("x", await client.RequestAsync("x", Ct));
+            cancel.Cancel();
+            await running.Within(); // returns normally once stopped and drained
+            Assert.Null(await client.ReceiveAsync(Ct).Within()); // the idle connection was closed
+        }
+        await using (PipeServer.Listen(name, new PipeServerOptions { Connection = TestPipes.Options() }))
+        {
+            // the name is free again
+        }
+    }
+
+    [Fact]
     public async Task Pull_based_accept_hands_out_connections_until_stopped()
     {
         string name = TestPipes.NewName();

@@ -1,0 +1,378 @@
+using NPipes.Transport;
+
+namespace NPipes;
+
+/// <summary>
+/// A client of a <see cref="PipeServer"/> (or any npipes peer) that can reconnect automatically after losing its
+/// connection, with exponential backoff (<see cref="PipeClientOptions"/>).
+/// </summary>
+/// <remarks>
+/// <para>Delivery contract, exactly:</para>
+/// <list type="bullet">
+/// <item>A send that completed means the whole frame was handed to the operating system's pipe buffer. It does not mean
+/// the peer read it, let alone processed it: if the connection is lost afterwards, the message may or may not have been
+/// processed, and the client cannot tell.</item>
+/// <item>A send that threw was not delivered, as far as the client knows: either nothing was written, or a partial frame
+/// was written and the connection closed, so the peer sees a truncated frame and must discard it.</item>
+/// <item>A request that threw may or may not have been processed by the server (its frame may have been written); its
+/// reply, if any, is lost with the connection.</item>
+/// <item>Reconnecting never re-sends anything, so nothing is delivered twice by this client. Retrying is the caller's
+/// decision, and only safe for operations the server can receive twice.</item>
+/// <item>Order is kept within one connection only. Messages sent after a reconnection travel on a new connection; the
+/// server may handle them concurrently with the tail of the old one.</item>
+/// <item>The client learns of a loss only through an operation (there is no background reader or heartbeat), so
+/// <see cref="State"/> can read <see cref="PipeClientState.Connected"/> while the server is already gone.</item>
+/// </list>
+/// <para>Operations issued while reconnecting wait for the new connection, up to <see cref="NPipesOptions.Timeout"/> of
+/// <see cref="PipeClientOptions.Connection"/> or until their token fires.</para>
+/// </remarks>
+public sealed class PipeClient : IAsyncDisposable, IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly CancellationTokenSource _closing = new();
+    private TaskCompletionSource<PipeConnection> _ready = NewReady();
+    private PipeConnection? _current;
+    private PipeClientState _state;
+    private DisconnectReason _lastReason;
+    private bool _everConnected;
+
+    /// <summary>Creates a client for <paramref name="pipeName"/>; call <see cref="ConnectAsync"/> to connect.</summary>
+    /// <exception cref="ArgumentException">The name is not valid.</exception>
+    public PipeClient(string pipeName, PipeClientOptions? options = null)
+    {
+        NPipes.PipeName.Validate(pipeName);
+        PipeName = pipeName;
+        Options = options ?? PipeClientOptions.Default;
+    }
+
+    /// <summary>Raised on every state change, on the thread that caused it. Handlers must not block.</summary>
+    public event EventHandler<PipeClientStateChangedEventArgs>? StateChanged;
+
+    /// <summary>The pipe name.</summary>
+    public string PipeName { get; }
+
+    /// <summary>The options in force.</summary>
+    public PipeClientOptions Options { get; }
+
+    /// <summary>The state, as far as the client has observed.</summary>
+    public PipeClientState State
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _state;
+            }
+        }
+    }
+
+    /// <summary>The current connection, or null when not connected. Do not dispose it; use it for the typed extensions.</summary>
+    public PipeConnection? Connection
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _current;
+            }
+        }
+    }
+
+    /// <summary>Connects, waiting up to <see cref="NPipesOptions.Timeout"/> for a server. Returns at once if connected; waits if a reconnection is in progress.</summary>
+    /// <exception cref="TimeoutException">No server accepted in time (the client stays <see cref="PipeClientState.Disconnected"/>).</exception>
+    /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    public async Task ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        ObjectDisposedException.ThrowIf(State == PipeClientState.Closed, this);
+        // Only the caller that moves the client out of Disconnected connects; any other waits for its result.
+        if (TryTransition(PipeClientState.Disconnected, PipeClientState.Connecting))
+        {
+            try
+            {
+                using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
+                Adopt(await PipeConnection.ConnectAsync(PipeName, Options.Connection, linked.Token).ConfigureAwait(false));
+            }
+            catch (Exception e)
+            {
+                TaskCompletionSource<PipeConnection> failed;
+                lock (_gate)
+                {
+                    failed = _ready;
+                    _ready = NewReady();
+                }
+                TryTransition(PipeClientState.Connecting, PipeClientState.Disconnected);
+                failed.TrySetException(e); // callers that were waiting on this attempt fail with it too
+                if (_closing.IsCancellationRequested)
+                {
+                    throw new ObjectDisposedException(nameof(PipeClient), e);
+                }
+                throw;
+            }
+        }
+        await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends one binary message on the current connection. See the class remarks for what completion means.</summary>
+    /// <exception cref="ConnectionClosedException">The connection was lost; the message was not delivered (reconnection starts if enabled).</exception>
+    /// <exception cref="FrameTooLargeException">The payload exceeds the limit; nothing was sent.</exception>
+    /// <exception cref="InvalidOperationException">Never connected: call <see cref="ConnectAsync"/> first.</exception>
+    public async ValueTask SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
+    {
+        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await connection.SendAsync(payload, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (!connection.IsConnected)
+        {
+            Lost(connection);
+            throw;
+        }
+    }
+
+    /// <summary>Sends one text message on the current connection.</summary>
+    /// <exception cref="ConnectionClosedException">The connection was lost; the message was not delivered.</exception>
+    /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
+    public async ValueTask SendAsync(string text, CancellationToken cancellationToken = default)
+    {
+        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await connection.SendAsync(text, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (!connection.IsConnected)
+        {
+            Lost(connection);
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Receives the next message on the current connection; null when that connection ended cleanly (with automatic
+    /// reconnection on, the next call uses the new connection).
+    /// </summary>
+    /// <exception cref="ConnectionClosedException">The connection was lost.</exception>
+    /// <exception cref="FrameException">The peer sent an invalid frame; the connection is closed.</exception>
+    public async ValueTask<PipeMessage?> ReceiveAsync(CancellationToken cancellationToken = default)
+    {
+        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            PipeMessage? message = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+            if (message is null)
+            {
+                Lost(connection);
+            }
+            return message;
+        }
+        catch when (!connection.IsConnected)
+        {
+            Lost(connection);
+            throw;
+        }
+    }
+
+    /// <summary>Request/response on the current connection; see <see cref="PipeConnection.RequestAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.
+    /// A request that fails is never re-sent.</summary>
+    /// <exception cref="ConnectionClosedException">The connection was lost; the request may or may not have been processed.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; if the request had been written the connection is closed (and reconnection starts).</exception>
+    public async ValueTask<PipeMessage> RequestAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken = default)
+    {
+        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await connection.RequestAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (!connection.IsConnected)
+        {
+            Lost(connection);
+            throw;
+        }
+    }
+
+    /// <summary>Text request/response on the current connection. A request that fails is never re-sent.</summary>
+    /// <exception cref="ConnectionClosedException">The connection was lost; the request may or may not have been processed.</exception>
+    public async ValueTask<string> RequestAsync(string request, CancellationToken cancellationToken = default)
+    {
+        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await connection.RequestAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        catch when (!connection.IsConnected)
+        {
+            Lost(connection);
+            throw;
+        }
+    }
+
+    /// <summary>Closes the connection and stops reconnecting; waiting operations fail with <see cref="ObjectDisposedException"/>.</summary>
+    public void Dispose()
+    {
+        PipeConnection? current;
+        TaskCompletionSource<PipeConnection> ready;
+        lock (_gate)
+        {
+            if (_state == PipeClientState.Closed)
+            {
+                return;
+            }
+            current = _current;
+            _current = null;
+            ready = _ready;
+        }
+        _closing.Cancel();
+        current?.Dispose();
+        ready.TrySetException(new ObjectDisposedException(nameof(PipeClient)));
+        SetState(PipeClientState.Closed, current?.DisconnectReason ?? DisconnectReason.None);
+    }
+
+    /// <summary>Closes the connection and stops reconnecting.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Dispose();
+        return ValueTask.CompletedTask;
+    }
+
+    private static TaskCompletionSource<PipeConnection> NewReady() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private async ValueTask<PipeConnection> GetConnectionAsync(CancellationToken cancellationToken)
+    {
+        Task<PipeConnection> ready;
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_state == PipeClientState.Closed, this);
+            if (_current is { } current)
+            {
+                return current;
+            }
+            if (_state == PipeClientState.Disconnected)
+            {
+                throw _everConnected
+                    ? new ConnectionClosedException(_lastReason)
+                    : new InvalidOperationException("The client is not connected: call ConnectAsync first.");
+            }
+            ready = _ready.Task;
+        }
+        TimeSpan timeout = Options.Connection.Timeout;
+        try
+        {
+            return await (timeout == Timeout.InfiniteTimeSpan ? ready.WaitAsync(cancellationToken) : ready.WaitAsync(timeout, cancellationToken)).ConfigureAwait(false);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"Not reconnected to pipe '{PipeName}' within {timeout.TotalSeconds:0.###} s.", e);
+        }
+    }
+
+    /// <summary>Makes <paramref name="connection"/> current (or drops it if the client was disposed meanwhile).</summary>
+    private void Adopt(PipeConnection connection)
+    {
+        TaskCompletionSource<PipeConnection> ready;
+        lock (_gate)
+        {
+            if (_state == PipeClientState.Closed)
+            {
+                connection.Dispose();
+                return;
+            }
+            _current = connection;
+            _everConnected = true;
+            ready = _ready;
+        }
+        SetState(PipeClientState.Connected, DisconnectReason.None);
+        ready.TrySetResult(connection);
+    }
+
+    /// <summary>The connection ended: forget it and, if enabled, reconnect in the background. Nothing is re-sent.</summary>
+    private void Lost(PipeConnection connection)
+    {
+        bool reconnect;
+        lock (_gate)
+        {
+            if (_current != connection || _state == PipeClientState.Closed)
+            {
+                return; // another operation already handled this loss
+            }
+            _current = null;
+            _lastReason = connection.DisconnectReason == DisconnectReason.None ? DisconnectReason.PeerClosed : connection.DisconnectReason;
+            if (_ready.Task.IsCompleted)
+            {
+                _ready = NewReady();
+            }
+            reconnect = Options.AutoReconnect;
+        }
+        connection.Dispose();
+        SetState(PipeClientState.Disconnected, _lastReason);
+        if (reconnect && TryTransition(PipeClientState.Disconnected, PipeClientState.Connecting))
+        {
+            _ = ReconnectAsync();
+        }
+    }
+
+    private async Task ReconnectAsync()
+    {
+        TimeSpan delay = Options.InitialReconnectDelay;
+        NPipesOptions once = Options.Connection with { Timeout = TimeSpan.Zero }; // one attempt each time; the backoff does the waiting
+        CancellationToken closing = _closing.Token;
+        while (!closing.IsCancellationRequested)
+        {
+            try
+            {
+                Adopt(await PipeConnection.ConnectAsync(PipeName, once, closing).ConfigureAwait(false));
+                return;
+            }
+            catch (OperationCanceledException) when (closing.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception e) when (e is TimeoutException or IOException or UnauthorizedAccessException)
+            {
+                // No server yet (or not one we may talk to): try again after the backoff.
+            }
+            try
+            {
+                await Task.Delay(delay, closing).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            delay = delay * 2 < Options.MaxReconnectDelay ? delay * 2 : Options.MaxReconnectDelay;
+        }
+    }
+
+    private void SetState(PipeClientState state, DisconnectReason reason)
+    {
+        PipeClientState previous;
+        lock (_gate)
+        {
+            previous = _state;
+            if (previous == state || previous == PipeClientState.Closed)
+            {
+                return;
+            }
+            _state = state;
+        }
+        RaiseStateChanged(previous, state, reason);
+    }
+
+    /// <summary>Moves from <paramref name="from"/> to <paramref name="to"/> atomically; false if the state was not <paramref name="from"/>.</summary>
+    private bool TryTransition(PipeClientState from, PipeClientState to)
+    {
+        lock (_gate)
+        {
+            if (_state != from)
+            {
+                return false;
+            }
+            _state = to;
+        }
+        RaiseStateChanged(from, to, DisconnectReason.None);
+        return true;
+    }
+
+    private void RaiseStateChanged(PipeClientState previous, PipeClientState current, DisconnectReason reason) =>
+        StateChanged?.Invoke(this, new PipeClientStateChangedEventArgs(previous, current, reason));
+}
