@@ -105,6 +105,59 @@ public class FaultTests
     }
 
     [Fact]
+    public async Task A_reconnecting_PipeClient_fails_requests_in_flight_at_a_kill_then_waits_for_the_restarted_server()
+    {
+        RequirePython();
+        string name = TestPipes.NewName();
+        string path = PipeName.GetPath(name);
+        Process server = PyPeers.Start(Python, PyPeers.EchoServer, [path]);
+        try
+        {
+            Assert.Equal("listening", await PyPeers.FirstLineAsync(server));
+            await using var client = new PipeClient(name, new PipeClientOptions
+            {
+                Connection = Servers.Crc(),
+                InitialReconnectDelay = TimeSpan.FromMilliseconds(5),
+                MaxReconnectDelay = TimeSpan.FromMilliseconds(50),
+            });
+            await client.ConnectAsync(Ct).Within();
+            Assert.Equal("one", await client.RequestAsync("one", Ct).AsTask().Within());
+
+            PyPeers.KillHard(server);
+            // Requests into the dead connection fail with a typed error (and are never re-sent); those issued once the
+            // client has seen the loss wait for the reconnection. Nothing else can finish while no server runs.
+            Task<string>[] requests = [.. Enumerable.Range(0, 4).Select(i => client.RequestAsync($"r{i}", Ct).AsTask())];
+            Task<string> first = await Task.WhenAny(requests).Within();
+            await Assert.ThrowsAsync<ConnectionClosedException>(() => first);
+
+            server.Dispose();
+            server = PyPeers.Start(Python, PyPeers.EchoServer, [path]);
+            Assert.Equal("listening", await PyPeers.FirstLineAsync(server));
+            for (int i = 0; i < requests.Length; i++)
+            {
+                try
+                {
+                    Assert.Equal($"r{i}", await requests[i].Within()); // waited, then answered: its own reply
+                }
+                catch (ConnectionClosedException)
+                {
+                    // Sent into the dead connection: failed, typed.
+                }
+            }
+            Assert.Equal("after", await client.RequestAsync("after", Ct).AsTask().Within());
+        }
+        finally
+        {
+            if (!server.HasExited)
+            {
+                PyPeers.KillHard(server);
+            }
+            server.Dispose();
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
     public async Task Requests_in_flight_when_the_server_stops_fail_with_ConnectionClosedException()
     {
         string name = TestPipes.NewName();
