@@ -232,12 +232,17 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
             if (message is null)
             {
                 Close(DisconnectReason.PeerClosed);
+                ThrowIfClosedLocally(DisconnectReason.PeerClosed, null);
             }
             return message;
         }
         catch (FrameException e)
         {
             Close(e is IncompleteFrameException ? DisconnectReason.PeerDiedMidFrame : DisconnectReason.ProtocolError);
+            if (e is IncompleteFrameException)
+            {
+                ThrowIfClosedLocally(DisconnectReason.PeerDiedMidFrame, e);
+            }
             throw;
         }
         catch (OperationCanceledException) when (_reader.InFrame)
@@ -262,6 +267,19 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         {
             _stream.Dispose();
             OnClosed();
+        }
+    }
+
+    /// <summary>
+    /// An end of stream seen after this side had closed the connection (Dispose, idle or write timeout) is that close, not
+    /// the peer's: a socket closed under a pending receive can end it with 0 bytes. Report the real reason.
+    /// </summary>
+    private void ThrowIfClosedLocally(DisconnectReason peerReason, Exception? innerException)
+    {
+        DisconnectReason reason = DisconnectReason;
+        if (reason != peerReason)
+        {
+            throw new ConnectionClosedException(reason, innerException);
         }
     }
 
