@@ -38,26 +38,20 @@ internal static partial class Stress
         {
             case "fuzz": return Fuzz(o);
             case "kill-clients": return await KillClientsAsync(o);
-#if !NO_PIPE_CLIENT
             case "kill-server": return await KillServerAsync(o);
-#endif
             case "churn": return await ChurnAsync(o);
             case "load": return await LoadAsync(o);
             case "all":
                 int failed = 0;
                 failed += Fuzz(o) == 0 ? 0 : 1;
                 failed += await KillClientsAsync(o) == 0 ? 0 : 1;
-#if !NO_PIPE_CLIENT
                 failed += await KillServerAsync(o) == 0 ? 0 : 1;
-#endif
                 failed += await ChurnAsync(o) == 0 ? 0 : 1;
                 failed += await LoadAsync(o) == 0 ? 0 : 1;
                 Console.WriteLine(failed == 0 ? "all scenarios passed" : $"{failed} scenario(s) FAILED");
                 return failed == 0 ? 0 : 1;
             case "child-half-frame": return ChildHalfFrame(args[1]);
-#if !NO_PIPE_CLIENT
             case "child-server": return await ChildServerAsync(args[1], args[2]);
-#endif
             default:
                 Console.Error.WriteLine($"unknown scenario '{args[0]}' (try --help)");
                 return 2;
