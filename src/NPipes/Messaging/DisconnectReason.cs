@@ -26,4 +26,10 @@ public enum DisconnectReason
 
     /// <summary>A receive waited longer than the server's idle timeout (<see cref="PipeServerOptions.IdleTimeout"/>) for the peer's next bytes.</summary>
     IdleTimeout,
+
+    /// <summary>A send waited longer than the server's write timeout (<see cref="PipeServerOptions.WriteTimeout"/>) because the peer did not read.</summary>
+    WriteTimeout,
+
+    /// <summary>A frame took longer than the server's frame timeout (<see cref="PipeServerOptions.FrameTimeout"/>) to arrive in full: a peer trickling bytes.</summary>
+    FrameTimeout,
 }

@@ -19,11 +19,23 @@ internal sealed class FrameReader : IDisposable
 
     public FrameReader(Stream stream) => _stream = stream;
 
+    private long _frameStarted; // Stopwatch timestamp of a frame's first byte while it is incomplete; 0 between frames
+
     /// <summary>True while part of a frame has been consumed: an interruption now leaves the stream out of sync.</summary>
     public bool InFrame { get; private set; }
 
     /// <summary>One frame read: its payload (in a pooled array, or in the caller's buffer writer), or Length -1 at a clean end of stream.</summary>
     public readonly record struct Frame(byte[]? Pooled, int Length, uint Crc);
+
+    /// <summary>How long the frame being read has been arriving since its first byte; zero between frames.</summary>
+    public TimeSpan FrameInProgress
+    {
+        get
+        {
+            long since = Volatile.Read(ref _frameStarted);
+            return since == 0 ? TimeSpan.Zero : System.Diagnostics.Stopwatch.GetElapsedTime(since);
+        }
+    }
 
     /// <summary>The next message, or null at a clean end of stream (between frames).</summary>
     public async ValueTask<PipeMessage?> ReadAsync(FrameOptions options, bool sync, CancellationToken cancellationToken)
@@ -42,11 +54,19 @@ internal sealed class FrameReader : IDisposable
         FrameHeader header;
         while (!FrameCodec.TryReadHeader(_buffer.AsSpan(_start, _end - _start), options, out header))
         {
+            if (_end > _start && Volatile.Read(ref _frameStarted) == 0)
+            {
+                Volatile.Write(ref _frameStarted, System.Diagnostics.Stopwatch.GetTimestamp());
+            }
             if (!await FillAsync(sync, cancellationToken, _large ? FrameCodec.HeaderLength - (_end - _start) : int.MaxValue).ConfigureAwait(false))
             {
                 int partial = _end - _start;
                 return partial == 0 ? new Frame(null, -1, 0) : throw new IncompleteFrameException(partial, 0);
             }
+        }
+        if (Volatile.Read(ref _frameStarted) == 0)
+        {
+            Volatile.Write(ref _frameStarted, System.Diagnostics.Stopwatch.GetTimestamp());
         }
         if (header.DataLength > Array.MaxLength)
         {
@@ -101,6 +121,7 @@ internal sealed class FrameReader : IDisposable
                 FrameCodec.VerifyCrc(FrameCodec.ComputeCrc(payload.Span), crc);
             }
             InFrame = false;
+            Volatile.Write(ref _frameStarted, 0);
             destination?.Advance(length);
             return new Frame(pooled, length, crc);
         }

@@ -10,6 +10,7 @@ namespace NPipes.Messaging;
 internal sealed class IdleWatchStream(Stream inner) : Stream
 {
     private long _readSince; // Stopwatch timestamp while a read waits; 0 when none does
+    private long _writeSince; // Stopwatch timestamp while a write waits; 0 when none does
 
     /// <summary>The wrapped stream.</summary>
     public Stream Inner => inner;
@@ -20,6 +21,16 @@ internal sealed class IdleWatchStream(Stream inner) : Stream
         get
         {
             long since = Volatile.Read(ref _readSince);
+            return since == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(since);
+        }
+    }
+
+    /// <summary>How long the current write has been blocked, or zero when no write is in progress.</summary>
+    public TimeSpan WriteWaiting
+    {
+        get
+        {
+            long since = Volatile.Read(ref _writeSince);
             return since == 0 ? TimeSpan.Zero : Stopwatch.GetElapsedTime(since);
         }
     }
@@ -61,10 +72,36 @@ internal sealed class IdleWatchStream(Stream inner) : Stream
         }
     }
 
-    public override void Write(byte[] buffer, int offset, int count) => inner.Write(buffer, offset, count);
-    public override void Write(ReadOnlySpan<byte> buffer) => inner.Write(buffer);
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => inner.WriteAsync(buffer, offset, count, cancellationToken);
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => inner.WriteAsync(buffer, cancellationToken);
+    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+    public override void Write(ReadOnlySpan<byte> buffer)
+    {
+        Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
+        try
+        {
+            inner.Write(buffer);
+        }
+        finally
+        {
+            Volatile.Write(ref _writeSince, 0);
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
+        try
+        {
+            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _writeSince, 0);
+        }
+    }
     public override void Flush() => inner.Flush();
     public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();

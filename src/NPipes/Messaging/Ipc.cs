@@ -44,7 +44,11 @@ public sealed class Ipc
     /// <exception cref="ConnectionClosedException">The pipe broke during the write.</exception>
     public void SendMessage(string text, bool crc = false) => SendMessageAsync(text, crc, CancellationToken.None).GetAwaiter().GetResult();
 
-    /// <summary>Receives one message, as npipes' <c>receive_message</c>: connects to a waiting sender, or creates the pipe and waits for one.</summary>
+    /// <summary>
+    /// Receives one message, as npipes' <c>receive_message</c>: connects to a waiting sender, or (on Unix) creates the
+    /// pipe and waits for one. On Windows a receiver started alone waits for the sender to create the pipe, because
+    /// npipes 1.0.1's sender can only create it; so npipes senders work whichever side starts first.
+    /// </summary>
     /// <param name="crc">Whether to check the frame's CRC-32.</param>
     /// <returns>The message text.</returns>
     /// <exception cref="CrcMismatchException">The CRC did not match; no text is returned.</exception>
@@ -65,7 +69,7 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, receiver: false, token).ConfigureAwait(false);
                 using (listener)
                 await using (var connection = new PipeConnection(stream, Name, options))
                 {
@@ -93,7 +97,7 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, receiver: true, token).ConfigureAwait(false);
                 using (listener)
                 {
                     while (true)
@@ -132,7 +136,7 @@ public sealed class Ipc
         while (true)
         {
             (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", options,
-                async token => await Rendezvous.MeetAsync(Name, options, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                async token => await Rendezvous.MeetAsync(Name, options, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             using (listener)
             {
                 while (true)

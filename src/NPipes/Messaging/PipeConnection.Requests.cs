@@ -109,6 +109,9 @@ public sealed partial class PipeConnection
         }
     }
 
+    /// <summary>How long the frame being received has been arriving since its first byte; zero between frames (server watchdog).</summary>
+    internal TimeSpan FrameInProgress => _reader.FrameInProgress;
+
     /// <summary>Closes with a given reason (used by the server's idle watchdog).</summary>
     internal void CloseWith(DisconnectReason reason) => Close(reason);
 

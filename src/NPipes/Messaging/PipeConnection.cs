@@ -353,12 +353,17 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
             if (frame.Length < 0)
             {
                 Close(DisconnectReason.PeerClosed);
+                ThrowIfClosedLocally(DisconnectReason.PeerClosed, null);
             }
             return frame;
         }
         catch (FrameException e)
         {
             Close(e is IncompleteFrameException ? DisconnectReason.PeerDiedMidFrame : DisconnectReason.ProtocolError);
+            if (e is IncompleteFrameException)
+            {
+                ThrowIfClosedLocally(DisconnectReason.PeerDiedMidFrame, e);
+            }
             throw;
         }
         catch (OperationCanceledException) when (_reader.InFrame)
@@ -384,6 +389,19 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
             _stream.Dispose();
             _writer.Close();
             OnClosed();
+        }
+    }
+
+    /// <summary>
+    /// An end of stream seen after this side had closed the connection (Dispose, idle or write timeout) is that close, not
+    /// the peer's: a socket closed under a pending receive can end it with 0 bytes. Report the real reason.
+    /// </summary>
+    private void ThrowIfClosedLocally(DisconnectReason peerReason, Exception? innerException)
+    {
+        DisconnectReason reason = DisconnectReason;
+        if (reason != peerReason)
+        {
+            throw new ConnectionClosedException(reason, innerException);
         }
     }
 

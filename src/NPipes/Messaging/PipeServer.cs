@@ -43,10 +43,12 @@ public sealed class PipeServer : IAsyncDisposable
         PipeName = pipeName;
         Options = options;
         _listener = listener;
-        if (options.IdleTimeout != Timeout.InfiniteTimeSpan)
+        if (options.IdleTimeout != Timeout.InfiniteTimeSpan || options.WriteTimeout != Timeout.InfiniteTimeSpan || options.FrameTimeout != Timeout.InfiniteTimeSpan)
         {
             // One timer scans every connection, a few times per timeout: cheaper than a timer per read.
-            TimeSpan period = TimeSpan.FromTicks(Math.Clamp(options.IdleTimeout.Ticks / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
+            static long Ticks(TimeSpan t) => t == Timeout.InfiniteTimeSpan ? long.MaxValue : t.Ticks;
+            long shortest = Math.Min(Ticks(options.IdleTimeout), Math.Min(Ticks(options.WriteTimeout), Ticks(options.FrameTimeout)));
+            TimeSpan period = TimeSpan.FromTicks(Math.Clamp(shortest / 4, TimeSpan.TicksPerMillisecond * 10, TimeSpan.TicksPerSecond));
             _watchdog = new Timer(static s => ((PipeServer)s!).CloseIdleConnections(), this, period, period);
         }
     }
@@ -308,7 +310,7 @@ public sealed class PipeServer : IAsyncDisposable
 
     private PipeConnection Track(Stream stream)
     {
-        IdleWatchStream? watch = Options.IdleTimeout == Timeout.InfiniteTimeSpan ? null : new IdleWatchStream(stream);
+        IdleWatchStream? watch = Options.IdleTimeout == Timeout.InfiniteTimeSpan && Options.WriteTimeout == Timeout.InfiniteTimeSpan ? null : new IdleWatchStream(stream);
         var connection = new PipeConnection(watch ?? stream, PipeName, Options.Connection);
         _connections[connection] = watch;
         connection.SetClosedCallback(OnConnectionClosed);
@@ -373,9 +375,22 @@ public sealed class PipeServer : IAsyncDisposable
     {
         foreach ((PipeConnection connection, IdleWatchStream? watch) in _connections)
         {
-            if (watch is not null && watch.ReadWaiting >= Options.IdleTimeout)
+            if (Options.FrameTimeout != Timeout.InfiniteTimeSpan && connection.FrameInProgress >= Options.FrameTimeout)
+            {
+                connection.CloseWith(DisconnectReason.FrameTimeout);
+                continue;
+            }
+            if (watch is null)
+            {
+                continue;
+            }
+            if (Options.IdleTimeout != Timeout.InfiniteTimeSpan && watch.ReadWaiting >= Options.IdleTimeout)
             {
                 connection.CloseWith(DisconnectReason.IdleTimeout);
+            }
+            else if (Options.WriteTimeout != Timeout.InfiniteTimeSpan && watch.WriteWaiting >= Options.WriteTimeout)
+            {
+                connection.CloseWith(DisconnectReason.WriteTimeout);
             }
         }
     }

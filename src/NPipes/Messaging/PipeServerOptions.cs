@@ -9,6 +9,8 @@ public sealed record PipeServerOptions
     private readonly int _maxConnections = 1024;
     private readonly TimeSpan _idleTimeout = Timeout.InfiniteTimeSpan;
     private readonly TimeSpan _drainTimeout = TimeSpan.FromSeconds(5);
+    private readonly TimeSpan _writeTimeout = Timeout.InfiniteTimeSpan;
+    private readonly TimeSpan _frameTimeout = Timeout.InfiniteTimeSpan;
 
     /// <summary>Options for each accepted connection: frame format, access (current user only by default), buffer size.</summary>
     public NPipesOptions Connection { get; init; } = NPipesOptions.Default;
@@ -34,6 +36,32 @@ public sealed record PipeServerOptions
     {
         get => _idleTimeout;
         init => _idleTimeout = value == Timeout.InfiniteTimeSpan || value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Use a positive timeout or Timeout.InfiniteTimeSpan.");
+    }
+
+    /// <summary>
+    /// How long a send on a server connection may stay blocked because the peer does not read (its receive buffer and
+    /// the pipe's are full) before the server closes that connection with <see cref="DisconnectReason.WriteTimeout"/>;
+    /// the blocked send then fails with <see cref="ConnectionClosedException"/>. It bounds one whole frame's write, so
+    /// allow for the largest message at the slowest reader you accept. Default <see cref="Timeout.InfiniteTimeSpan"/>: never.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative (other than infinite).</exception>
+    public TimeSpan WriteTimeout
+    {
+        get => _writeTimeout;
+        init => _writeTimeout = value == Timeout.InfiniteTimeSpan || value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Use a positive timeout or Timeout.InfiniteTimeSpan.");
+    }
+
+    /// <summary>
+    /// How long one frame may take to arrive in full, from its first byte, before the server closes the connection with
+    /// <see cref="DisconnectReason.FrameTimeout"/>. Bounds a peer that trickles bytes just fast enough to never be idle
+    /// (<see cref="IdleTimeout"/> restarts with every byte). Allow for the largest message at the slowest sender you accept.
+    /// Default <see cref="Timeout.InfiniteTimeSpan"/>: never.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is zero or negative (other than infinite).</exception>
+    public TimeSpan FrameTimeout
+    {
+        get => _frameTimeout;
+        init => _frameTimeout = value == Timeout.InfiniteTimeSpan || value > TimeSpan.Zero ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "Use a positive timeout or Timeout.InfiniteTimeSpan.");
     }
 
     /// <summary>How long <see cref="PipeServer.DisposeAsync"/> (and a cancelled <see cref="PipeServer.RunAsync"/>) lets connections finish before closing them. Default 5 s.</summary>

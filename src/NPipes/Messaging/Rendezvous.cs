@@ -11,12 +11,16 @@ namespace NPipes.Messaging;
 /// </summary>
 internal static class Rendezvous
 {
-    /// <summary>A connected stream, plus the listener when this side became the server (to accept again if a client leaves empty-handed).</summary>
-    public static async ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, NPipesOptions options, CancellationToken cancellationToken)
+    /// <summary>
+    /// A connected stream, plus the listener when this side became the server (to accept again if a client leaves
+    /// empty-handed). <paramref name="receiver"/>: on Windows a receiver never creates the pipe but waits for the sender
+    /// to, because npipes 1.0.1's sender can only create it (it fails with error 231 if the pipe exists).
+    /// </summary>
+    public static async ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, NPipesOptions options, bool receiver, CancellationToken cancellationToken)
     {
         var listen = new ListenOptions(options.CurrentUserOnly, options.PipeBufferSize, MaxInstances: 1);
         return OperatingSystem.IsWindows()
-            ? await MeetWindowsAsync(name, options, listen, cancellationToken).ConfigureAwait(false)
+            ? await MeetWindowsAsync(name, options, listen, receiver, cancellationToken).ConfigureAwait(false)
             : await MeetUnixAsync(name, options, listen, cancellationToken).ConfigureAwait(false);
     }
 
@@ -79,7 +83,7 @@ internal static class Rendezvous
     }
 
     [SupportedOSPlatform("windows")]
-    private static async ValueTask<(Stream, PipeListener?)> MeetWindowsAsync(string name, NPipesOptions options, ListenOptions listen, CancellationToken cancellationToken)
+    private static async ValueTask<(Stream, PipeListener?)> MeetWindowsAsync(string name, NPipesOptions options, ListenOptions listen, bool receiver, CancellationToken cancellationToken)
     {
         while (true)
         {
@@ -87,6 +91,10 @@ internal static class Rendezvous
             WindowsPipeListener listener;
             try
             {
+                if (receiver)
+                {
+                    throw new PipeNameInUseException(name); // a receiver only ever connects: see MeetAsync
+                }
                 listener = WindowsPipeListener.Listen(name, listen);
             }
             catch (PipeNameInUseException)

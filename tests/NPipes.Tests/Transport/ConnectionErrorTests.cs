@@ -65,11 +65,12 @@ public class ConnectionErrorTests
         {
             byte[] prefix = new byte[4];
             BinaryPrimitives.WriteUInt32BigEndian(prefix, 0xFFFFFFFF);
-            long before = GC.GetAllocatedBytesForCurrentThread();
+            long before = GC.GetTotalAllocatedBytes();
             await raw.SendAsync(prefix, TestContext.Current.CancellationToken); // only 4 bytes: refused without waiting for more
             await Assert.ThrowsAsync<FrameTooLargeException>(async () => await server.ReceiveAsync(TestContext.Current.CancellationToken));
             Assert.Equal(DisconnectReason.ProtocolError, server.DisconnectReason);
-            Assert.True(GC.GetTotalAllocatedBytes() - before < 64L * 1024 * 1024, "no allocation anywhere near the claimed 4 GiB");
+            // Process-wide (other tests run alongside), so the bound is loose; the Hostile suite measures it in isolation.
+            Assert.True(GC.GetTotalAllocatedBytes() - before < 1L << 30, "no allocation anywhere near the claimed 4 GiB");
         }
     }
 
