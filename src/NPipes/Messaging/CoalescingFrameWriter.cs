@@ -251,12 +251,9 @@ internal sealed class CoalescingFrameWriter : IFrameWriter, IThreadPoolWorkItem
         int sent = 0;
         if (_socket is not null)
         {
-            sent = _socket.TryWriteGather(header.Span, payload.Span, trailer.Span, wait: sync);
-            while (sync && sent < total)
-            {
-                Advance(sent, header, payload, trailer, out ReadOnlyMemory<byte> a, out ReadOnlyMemory<byte> b, out ReadOnlyMemory<byte> c);
-                sent += _socket.TryWriteGather(a.Span, b.Span, c.Span, wait: true);
-            }
+            // Never blocks here: what the socket does not take at once goes through the stream below, so a server's
+            // write watchdog (IdleWatchStream) sees a write that waits for the peer.
+            sent = _socket.TryWriteGather(header.Span, payload.Span, trailer.Span, wait: false);
         }
         if (sent < total)
         {

@@ -281,4 +281,39 @@ public class CoalescingTests
         Assert.Equal(DisconnectReason.ProtocolError, peer.DisconnectReason);
         await Task.WhenAny(sending).Within(); // the sender may or may not see the close; it must not hang
     }
+
+    [Theory]
+    [InlineData(100)]      // queued, written by the background flush
+    [InlineData(64 * 1024)] // written in place by the caller
+    public async Task A_sync_sender_blocked_by_a_peer_that_never_reads_is_closed_by_the_write_timeout(int size)
+    {
+        string name = TestPipes.NewName();
+        await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions
+        {
+            Connection = TestPipes.Options(),
+            WriteTimeout = TimeSpan.FromMilliseconds(300),
+            DrainTimeout = TimeSpan.Zero,
+        });
+        ValueTask<PipeConnection> accepting = server.AcceptAsync(Ct);
+        await using PipeConnection deaf = await PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct); // never reads
+        await using PipeConnection connection = await accepting.Within();
+        byte[] payload = new byte[size];
+        Task<ConnectionClosedException> sending = Task.Run(() =>
+        {
+            while (true)
+            {
+                try
+                {
+                    connection.Send(payload);
+                }
+                catch (ConnectionClosedException e)
+                {
+                    return e;
+                }
+            }
+        }, Ct);
+        ConnectionClosedException error = await sending.Within();
+        Assert.Equal(DisconnectReason.WriteTimeout, error.Reason);
+        Assert.Equal(DisconnectReason.WriteTimeout, connection.DisconnectReason);
+    }
 }
