@@ -13,6 +13,12 @@ public static class CliApp
     /// <summary>Parses <paramref name="args"/>, runs the command and returns its exit code.</summary>
     public static async Task<int> RunAsync(string[] args, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Length > 0 && args[0] == NPipes.Bench.BenchRunner.PeerArgument)
+        {
+            // npipes bench re-launches this program as its peer process.
+            return await NPipes.Bench.BenchRunner.RunPeerAsync(args[1..]).ConfigureAwait(false);
+        }
         var root = new RootCommand("npipes: npipes 1.0.1-compatible messages over named pipes (Windows pipes, Unix domain sockets elsewhere).")
         {
             SendCommand.Create(),
@@ -20,6 +26,7 @@ public static class CliApp
             EchoCommand.Create(),
             RequestCommand.Create(),
             FrameCommand.Create(),
+            BenchCommand.Create(),
             DemoCommand.Create(),
         };
 

@@ -129,6 +129,22 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Bench_prints_one_figure_line_in_the_documented_format()
+    {
+        // Format only: figures are for the benchmark program, never asserted in tests.
+        var (code, stdout, stderr) = await CliProcess.RunAsync("bench", "--only", "alloc_per_msg_send");
+        Assert.True(code == 0, stderr);
+        string line = stdout.Split('\n').Single(l => l.StartsWith("alloc_per_msg_send ", StringComparison.Ordinal));
+        Assert.Matches(@"^alloc_per_msg_send npipes=[0-9.]+ unit=bytes/msg runs=3 ", line);
+    }
+
+    [Fact]
+    public async Task Bench_refuses_fewer_than_three_runs()
+    {
+        Assert.Equal(2, (await CliProcess.RunAsync("bench", "--runs", "1")).Code);
+    }
+
+    [Fact]
     public async Task Demo_runs_and_says_OK()
     {
         var (code, stdout, stderr) = await CliProcess.RunAsync("demo");
