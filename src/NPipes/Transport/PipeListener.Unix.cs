@@ -21,44 +21,23 @@ internal sealed class UnixPipeListener : PipeListener
         _currentUserOnly = currentUserOnly;
     }
 
-    public static UnixPipeListener Listen(string name, ListenOptions options)
-    {
-        string path = PipeName.GetPath(name);
-        Socket socket = UnixSockets.CreateSocket();
-        try
-        {
-            if (!UnixSockets.TryBind(socket, path))
-            {
-                // The file exists. Reclaim it only when nothing listens on it (a server that died without cleaning up).
-                if (!UnixSockets.IsStale(path))
-                {
-                    throw new PipeNameInUseException(name);
-                }
-                UnixSockets.DeleteStaleSocket(path);
-                if (!UnixSockets.TryBind(socket, path))
-                {
-                    throw new PipeNameInUseException(name);
-                }
-            }
-            socket.Listen(512);
-            UnixSockets.SetAccess(path, options.CurrentUserOnly);
-            return new UnixPipeListener(name, socket, path, options.CurrentUserOnly);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    public static UnixPipeListener Listen(string name, ListenOptions options) =>
+        Bind(name, options, reclaimStale: true) ?? throw new PipeNameInUseException(name);
 
-    /// <summary>Creates a listener on a path already known to be free, or fails (no reclaiming): used by rendezvous.</summary>
-    public static UnixPipeListener? TryCreateFresh(string name, ListenOptions options)
+    /// <summary>Creates a listener on a path already known to be free, or returns null (no reclaiming): used by rendezvous.</summary>
+    public static UnixPipeListener? TryCreateFresh(string name, ListenOptions options) => Bind(name, options, reclaimStale: false);
+
+    /// <summary>Binds and listens; null when the path is taken (and, with <paramref name="reclaimStale"/>, not stale).</summary>
+    private static UnixPipeListener? Bind(string name, ListenOptions options, bool reclaimStale)
     {
         string path = PipeName.GetPath(name);
         Socket socket = UnixSockets.CreateSocket();
         try
         {
-            if (!UnixSockets.TryBind(socket, path))
+            // The file exists: reclaim it only when nothing listens on it (a server that died without cleaning up).
+            bool bound = UnixSockets.TryBind(socket, path)
+                || (reclaimStale && UnixSockets.IsStale(path) && DeleteThenBind(socket, path));
+            if (!bound)
             {
                 socket.Dispose();
                 return null;
@@ -73,6 +52,12 @@ internal sealed class UnixPipeListener : PipeListener
             socket.Dispose();
             throw;
         }
+    }
+
+    private static bool DeleteThenBind(Socket socket, string path)
+    {
+        UnixSockets.DeleteStaleSocket(path);
+        return UnixSockets.TryBind(socket, path);
     }
 
     public override async ValueTask<Stream> AcceptAsync(CancellationToken cancellationToken)
