@@ -232,20 +232,7 @@ internal static partial class Stress
         {
             await using (connection)
             {
-                try
-                {
-                    while (await connection.ReceiveAsync(stopping) is { } request)
-                    {
-                        using (request)
-                        {
-                            await connection.SendAsync(request.Payload, stopping);
-                        }
-                    }
-                }
-                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-                {
-                    // The server stopped while this handler waited for a next request.
-                }
+                await EchoLoop.RunAsync(connection, stopping);
             }
             if (Interlocked.Increment(ref finished) == Interlocked.Read(ref target))
             {
@@ -333,22 +320,8 @@ internal static partial class Stress
         server.Error += (_, e) => serverErrors.Add($"{e.Exception.GetType().Name}: {e.Exception.Message}");
         Task running = server.RunAsync(async (connection, stopping) =>
         {
-            try
-            {
-                while (await connection.ReceiveAsync(stopping) is { } request)
-                {
-                    using (request)
-                    {
-                        Interlocked.Increment(ref serverReceived);
-                        await connection.SendAsync(request.Payload, CancellationToken.None);
-                        Interlocked.Increment(ref serverSent);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                // The server stopped while this handler waited for a next request that was never coming.
-            }
+            await EchoLoop.RunAsync(connection, stopping,
+                () => Interlocked.Increment(ref serverReceived), () => Interlocked.Increment(ref serverSent));
         });
         long mismatches = 0;
         try

@@ -100,26 +100,9 @@ internal sealed partial class UnixSocketStream : NetworkStream
                     {
                         return (int)n;
                     }
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EINTR)
-                    {
-                        continue;
-                    }
-                    if (errno != EAGAIN)
-                    {
-                        throw new IOException($"sendmsg failed: {Marshal.GetPInvokeErrorMessage(errno)}", new SocketException((int)ToSocketError(errno)));
-                    }
-                    if (!wait)
+                    if (!RetryAfter(Marshal.GetLastPInvokeError(), "sendmsg", fd, PollOut, wait))
                     {
                         return 0;
-                    }
-                    var poll = new Native.PollFd { Fd = fd, Events = PollOut };
-                    while (Native.poll(&poll, 1, -1) < 0 && Marshal.GetLastPInvokeError() == EINTR)
-                    {
-                    }
-                    if (_disposed)
-                    {
-                        throw new ObjectDisposedException(nameof(UnixSocketStream), "The connection was closed while a write was waiting.");
                     }
                 }
             }
@@ -131,6 +114,33 @@ internal sealed partial class UnixSocketStream : NetworkStream
                 handle.DangerousRelease();
             }
         }
+    }
+
+    /// <summary>
+    /// After a failed non-blocking call: true to try the call again (interrupted, or would block and <paramref name="wait"/>
+    /// polled until the socket is ready), false when it would block and the caller does not wait. Other errors throw.
+    /// </summary>
+    private unsafe bool RetryAfter(int errno, string call, int fd, short events, bool wait)
+    {
+        if (errno == EINTR)
+        {
+            return true;
+        }
+        if (errno != EAGAIN)
+        {
+            throw new IOException($"{call} failed: {Marshal.GetPInvokeErrorMessage(errno)}", new SocketException((int)ToSocketError(errno)));
+        }
+        if (!wait)
+        {
+            return false;
+        }
+        var poll = new Native.PollFd { Fd = fd, Events = events };
+        while (Native.poll(&poll, 1, -1) < 0 && Marshal.GetLastPInvokeError() == EINTR)
+        {
+        }
+        // Dispose from another thread shuts the socket down, which wakes poll: report the close, not a spurious retry.
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        return true;
     }
 
     private int ReadDirect(Span<byte> buffer)
@@ -166,26 +176,9 @@ internal sealed partial class UnixSocketStream : NetworkStream
                     {
                         return (int)n;
                     }
-                    int errno = Marshal.GetLastPInvokeError();
-                    if (errno == EINTR)
-                    {
-                        continue;
-                    }
-                    if (errno != EAGAIN)
-                    {
-                        throw new IOException($"{(send ? "send" : "recv")} failed: {Marshal.GetPInvokeErrorMessage(errno)}", new SocketException((int)ToSocketError(errno)));
-                    }
-                    if (!wait)
+                    if (!RetryAfter(Marshal.GetLastPInvokeError(), send ? "send" : "recv", fd, send ? PollOut : PollIn, wait))
                     {
                         return 0;
-                    }
-                    var poll = new Native.PollFd { Fd = fd, Events = send ? PollOut : PollIn };
-                    while (Native.poll(&poll, 1, -1) < 0 && Marshal.GetLastPInvokeError() == EINTR)
-                    {
-                    }
-                    if (_disposed)
-                    {
-                        throw new ObjectDisposedException(nameof(UnixSocketStream), "The connection was closed while an operation was waiting.");
                     }
                 }
             }

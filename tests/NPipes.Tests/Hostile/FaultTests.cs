@@ -198,20 +198,7 @@ public class FaultTests
         {
             await using (connection)
             {
-                try
-                {
-                    while (await connection.ReceiveAsync(stopping) is { } request)
-                    {
-                        using (request)
-                        {
-                            await connection.SendAsync(request.Payload, stopping);
-                        }
-                    }
-                }
-                catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-                {
-                    // The server stopped while this handler waited for a next request.
-                }
+                await EchoLoop.RunAsync(connection, stopping);
             }
             if (Interlocked.Increment(ref finished) == Volatile.Read(ref target))
             {

@@ -22,22 +22,8 @@ public class LoadTests
         server.Error += (_, e) => { lock (errors) { errors.Add(e.Exception); } };
         Task running = server.RunAsync(async (connection, stopping) =>
         {
-            try
-            {
-                while (await connection.ReceiveAsync(stopping) is { } request)
-                {
-                    using (request)
-                    {
-                        Interlocked.Increment(ref serverReceived);
-                        await connection.SendAsync(request.Payload, CancellationToken.None);
-                        Interlocked.Increment(ref serverSent);
-                    }
-                }
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                // The server stopped while this handler waited for a next request that was never coming.
-            }
+            await EchoLoop.RunAsync(connection, stopping,
+                () => Interlocked.Increment(ref serverReceived), () => Interlocked.Increment(ref serverSent));
         }, ct);
         await using (server)
         {
