@@ -11,8 +11,10 @@ namespace NPipes;
 internal static class FrameCrc
 {
     /// <summary>
-    /// The shortest input the 512-bit kernel takes. Below it System.IO.Hashing (128-bit folding, no set-up) is as fast:
-    /// measured with the benchmark's crc32 figure on an AMD EPYC (Zen 4).
+    /// The shortest input the 512-bit kernel takes. Below it System.IO.Hashing (128-bit folding, no set-up) is as fast
+    /// or faster: the kernel's fixed cost (the final reduction of the folded value) is about 10 ns. Measured on this
+    /// project's AMD EPYC, best of 300 batches: System.IO.Hashing 1.5x faster at 64 bytes, level at 160-224, the kernel
+    /// 1.3x faster at 256, 1.9x at 512, 4x at 64 KiB.
     /// </summary>
     internal const int AcceleratedMinimum = 256;
 
