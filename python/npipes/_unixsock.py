@@ -166,5 +166,6 @@ class Stream:
                 raise
         return drain(self, deadline)
 
+    @typed_os_errors
     def close(self):
         self._sock.close()

@@ -63,7 +63,7 @@ class IPC:
         frame = self.__msg_parser.encapsulate_msg()
         self.__msg = frame
         deadline = Deadline(self.timeout)
-        for _ in backoff(deadline):
+        for _ in backoff(deadline, f'send on pipe {self.pipe!r}'):
             stream = self._meet(deadline)
             try:
                 stream.send(frame, deadline)
@@ -79,7 +79,7 @@ class IPC:
     def _receive(self, crc):
         """Receive one frame; return ``(payload bytes, CRC field)``."""
         deadline = Deadline(self.timeout)
-        for _ in backoff(deadline):
+        for _ in backoff(deadline, f'receive on pipe {self.pipe!r}'):
             with Connection(self._meet(deadline), crc=crc,
                             endian=self.endian, encoding=self.encoding,
                             max_payload=self.max_payload) as conn:
