@@ -146,11 +146,11 @@ def _publish(path, mode, backlog):
         sock.close()
         raise
     finally:
-        for remove in (os.unlink, os.rmdir):
-            try:
-                remove(tmp if remove is os.unlink else private)
-            except FileNotFoundError:
-                pass
+        try:
+            os.unlink(tmp)                 # the link at *path* stays
+        except FileNotFoundError:
+            pass                           # never bound (fallback)
+        os.rmdir(private)
 
 
 def _bind_in_place(sock, path, mode, backlog):
@@ -226,20 +226,19 @@ class Server:
         path = pipe_address(name)
         deadline = deadline or Deadline(None)
         mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
-        for _ in backoff(deadline):
+        for _ in backoff(deadline, f'claiming pipe {name!r}'):
             found = knock(path)
             if found.status == CONNECTED:
                 found.sock.close()         # a probe: not a byte exchanged
             if found.status in (CONNECTED, BUSY, DENIED):
+                holder = ('another user' if found.status == DENIED
+                          else 'a live server')
                 raise PipeNameInUseError(
-                    f'pipe {name!r} is already served by a live server '
-                    f'({path}, uid {found.st.st_uid})')
-            if found.status == REFUSED:
-                verdict = _prove_stale(path, found, deadline)
-                if verdict == _LIVE:
-                    continue               # report it next round
-                if verdict == _CHANGED:
-                    continue
+                    f'pipe {name!r} is held by {holder} ({path}, uid '
+                    f'{found.st.st_uid}); npipes never takes a name over')
+            if found.status == REFUSED and \
+                    _prove_stale(path, found, deadline) != _REMOVED:
+                continue                   # live or changed: look again
             try:
                 sock, our_id = _publish(path, mode, backlog)
             except FileExistsError:
