@@ -189,6 +189,7 @@ class ErrorHierarchyTests(unittest.TestCase):
     def test_every_error_is_an_npipes_error(self):
         from npipes import errors
         names = ['PipeTimeoutError', 'PipeNameError', 'PipeNameInUseError',
+                 'PipePathOccupiedError', 'PipeAccessError', 'PipeOSError',
                  'FrameError', 'FrameTooLargeError', 'IncompleteFrameError',
                  'ConnectionClosedError', 'CrcMismatchError', 'EncodingError',
                  'DecodeError', 'EncodeError']
@@ -201,9 +202,26 @@ class ErrorHierarchyTests(unittest.TestCase):
                           ('ConnectionClosedError', EOFError),
                           ('FrameTooLargeError', errors.FrameError),
                           ('IncompleteFrameError', errors.FrameError),
+                          ('CrcMismatchError', errors.FrameError),  # as .NET
+                          ('PipeAccessError', PermissionError),
+                          ('PipeOSError', OSError),
                           ('DecodeError', ValueError)):
             with self.subTest(sub):
                 self.assertTrue(issubclass(getattr(errors, sub), base))
+
+
+    def test_errors_survive_pickling(self):
+        import pickle
+        from npipes import errors
+        for exc in (errors.CrcMismatchError(1, 2),
+                    errors.PipePathOccupiedError('/tmp/x', 'FIFO'),
+                    errors.PipeAccessError('no', path='/tmp/x', uid=7),
+                    errors.PipeOSError(20, 'Not a directory', '/tmp/f'),
+                    errors.ConnectionClosedError('gone', reason='idle timeout')):
+            with self.subTest(type(exc).__name__):
+                back = pickle.loads(pickle.dumps(exc))
+                self.assertEqual((type(back), str(back), vars(back)),
+                                 (type(exc), str(exc), vars(exc)))
 
 
 if __name__ == '__main__':
