@@ -4,7 +4,7 @@
 # Set NPIPES_SKIP_WINE=1 to leave out the Windows lane (it installs Wine on first use).
 #
 # It fails closed. A lane counts as one failed test more (and says why on a "!!" line) when it
-#   - runs longer than its time limit (NPIPES_LANE_TIMEOUT=SECONDS overrides every lane's limit),
+#   - runs longer than its time limit (NPIPES_LANE_TIMEOUT=SECONDS overrides every lane's own),
 #   - prints no summary, or a summary of 0 tests,
 #   - exits non-zero although its summary shows no failure.
 # xunit's "Not Run" (a test neither run nor skipped with a reason) counts as failed, in every lane.
@@ -23,8 +23,12 @@ passed=0; failed=0; skipped=0; broken=()
 count_xunit() { # LOG RC
   local s total errors fails skips notrun
   s=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+, Not Run: [0-9]+' "$1" | tail -n 1)
-  [ -n "$s" ] || return 0
+  if [ -z "$s" ]; then
+    if grep -qE '^\s+\S+\s+Total: 0$' "$1"; then echo "0 0 0"; fi # xunit's summary when no test matched
+    return 0
+  fi
   read -r total errors fails skips notrun < <(sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/' <<<"$s")
+  [ "$notrun" -eq 0 ] || echo "!! $notrun test(s) Not Run (neither run nor skipped with a reason): counted as failed" >&2
   echo "$((total - errors - fails - skips - notrun)) $((errors + fails + notrun)) $skips"
 }
 
@@ -52,8 +56,10 @@ lane() {
   read -r p f s <<<"${counts:-0 0 0}"
   echo "== $label: $p passed, $f failed, $s skipped (exit code $rc)"
   passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
-  if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+  if [ "$rc" -eq 124 ]; then
     broken+=("$label: timed out after ${limit}s"); failed=$((failed + 1))
+  elif [ "$rc" -eq 137 ]; then
+    broken+=("$label: killed (SIGKILL: still running ${limit}s + 30s after its limit, or killed from outside)"); failed=$((failed + 1))
   elif [ -z "$counts" ]; then
     broken+=("$label: no summary (exit code $rc)"); failed=$((failed + 1))
   elif [ $((p + f + s)) -eq 0 ]; then
@@ -64,7 +70,7 @@ lane() {
 }
 
 echo "== building (Release)"
-if ! timeout -k 30 "${NPIPES_LANE_TIMEOUT:-900}" dotnet build NPipes.slnx -c Release -nologo -clp:ErrorsOnly </dev/null; then
+if ! timeout -k 30 900 dotnet build NPipes.slnx -c Release -nologo -clp:ErrorsOnly </dev/null; then
   echo "!! build failed"; echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1
 fi
 

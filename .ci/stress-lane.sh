@@ -26,12 +26,23 @@ if [ ! -x "$exe" ]; then
   exit 1
 fi
 
+# A scenario runs under its own `timeout`, which leads a process group of its own (the scenario and the processes it
+# starts); if this script is stopped (test.sh's lane limit), that group is stopped with it rather than left running.
+log=$(mktemp)
+inner=""
+trap 'rm -f "$log"' EXIT
+trap '[ -n "$inner" ] && kill -TERM -- "-$inner" "$inner" 2>/dev/null; exit 143' TERM INT
+
 passed=0; failed=0
 for s in "${scenarios[@]}"; do
   name=${s%% *}
   start=$(date +%s)
   # shellcheck disable=SC2086  # the options are words
-  output=$(timeout -k 10 "$per_scenario" "$exe" $s </dev/null 2>&1); rc=$?
+  timeout -k 10 "$per_scenario" "$exe" $s </dev/null >"$log" 2>&1 &
+  inner=$!
+  wait "$inner"; rc=$?
+  inner=""
+  output=$(cat "$log")
   echo "$output"
   took=$(( $(date +%s) - start ))
   if [ "$rc" -eq 0 ] && grep -qxF "[$name] PASS" <<<"$output"; then
