@@ -1,4 +1,4 @@
-"""Frames: the shared npipes 1.0.1 vectors, and every frame error."""
+"""Frames: the npipes 1.0.1 vectors (tests/vectors), and every frame error."""
 
 import struct
 import unittest
@@ -21,6 +21,15 @@ class VectorTests(unittest.TestCase):
 
     def test_vectors_present(self):
         self.assertGreaterEqual(len(self.cases), 8)
+
+    def test_repo_copy_equals_the_shared_reference(self):
+        reference = support.shared_vectors()
+        if reference is None:
+            self.skipTest('no reference copy to cross-check: ../shared/vectors '
+                          'is absent beside the repo and NPIPES_SHARED unset')
+        self.assertEqual(support.VECTORS.read_bytes(), reference.read_bytes(),
+                         f'{support.VECTORS} differs from {reference}: copy '
+                         'the reference into the repository')
 
     def test_encapsulate_matches_vectors(self):
         for case in self.cases:

@@ -270,7 +270,7 @@ class SocketFileTests(unittest.TestCase):
                     if allow:
                         t.join(T)
                         with got['conn'] as conn:
-                            conn.send(conn.recv())
+                            conn.send(conn.recv(timeout=T), timeout=T)
                     code, out, err = support.finish(child)
                     self.assertEqual((code, out.strip()), (0, expected), err)
                     if not allow:
