@@ -70,11 +70,13 @@ internal sealed class CliProcess : IDisposable
 
     public static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => Start(args).ExitAsync();
 
+    /// <summary>Kills the process (SIGKILL on Unix) if it is still running, and waits (bounded) until it is gone.</summary>
     public void Dispose()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(TimeSpan.FromSeconds(10));
         }
         _process.Dispose();
     }
