@@ -149,6 +149,9 @@ public sealed partial class PipeConnection
         }
     }
 
+    /// <summary>Whether the reader's pooled buffer has gone back to the pool (tests).</summary>
+    internal bool IsReaderReturned => Volatile.Read(ref _reading) == ReaderReleased;
+
     /// <summary>Returns the reader's pooled buffer once the connection is closed and no receive is using it.</summary>
     private void ReleaseReader()
     {
