@@ -25,9 +25,10 @@ internal sealed class Interruption : IDisposable
             {
                 _registrations.Add(PosixSignalRegistration.Create(signal, OnSignal));
             }
-            catch (PlatformNotSupportedException)
+            catch (Exception e) when (e is PlatformNotSupportedException or IOException or System.ComponentModel.Win32Exception)
             {
-                // Not a signal this system delivers (Windows has no SIGTERM): nothing to handle.
+                // A signal this system does not deliver, or a console without signal support (an in-process host):
+                // there is nothing to handle; the caller's token still stops the command.
             }
         }
     }
