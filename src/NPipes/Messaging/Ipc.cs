@@ -69,7 +69,7 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, receiver: false, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: false, token).ConfigureAwait(false);
                 using (listener)
                 await using (var connection = new PipeConnection(stream, Name, options))
                 {
@@ -97,7 +97,7 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, receiver: true, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false);
                 using (listener)
                 {
                     while (true)
@@ -136,7 +136,7 @@ public sealed class Ipc
         while (true)
         {
             (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", options,
-                async token => await Rendezvous.MeetAsync(Name, options, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                async token => await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             using (listener)
             {
                 while (true)

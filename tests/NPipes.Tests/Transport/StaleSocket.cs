@@ -20,5 +20,5 @@ internal static class StaleSocket
 /// <summary>Test access to the transport's liveness check.</summary>
 internal static class UnixSocketsProbe
 {
-    public static bool IsListening(string path) => !OperatingSystem.IsWindows() && NPipes.Transport.UnixSockets.IsListening(path);
+    public static bool IsListening(string path) => !OperatingSystem.IsWindows() && NPipes.Transport.UnixSockets.Probe(path) == NPipes.Transport.ProbeResult.Live;
 }

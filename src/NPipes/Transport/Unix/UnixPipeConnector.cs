@@ -4,9 +4,10 @@ using System.Runtime.Versioning;
 namespace NPipes.Transport;
 
 /// <summary>
-/// Unix client: connects an AF_UNIX socket to .NET's path for the name. Instead of the BCL's spinning
-/// <c>Connect(timeout)</c> (dotnet/runtime#25751), a missing or refusing server is retried with a short backoff until
-/// the deadline, and cancellation is honoured at every step.
+/// Doc §7, the Unix client: until the deadline, lstat the path (anything but a socket fails at once), connect, and on
+/// no file, a refusal or a full backlog back off (1 ms doubling to 50 ms) and try again; connected, apply the peer
+/// rule. Instead of the BCL's spinning <c>Connect(timeout)</c> (dotnet/runtime#25751), cancellation is honoured at
+/// every step. A client never removes anything.
 /// </summary>
 [UnsupportedOSPlatform("windows")]
 internal static class UnixPipeConnector
@@ -15,13 +16,22 @@ internal static class UnixPipeConnector
 
     public static async ValueTask<Stream> ConnectAsync(string name, bool currentUserOnly, Deadline deadline, CancellationToken cancellationToken)
     {
+        string path = PipeName.GetPath(name);
         var backoff = TimeSpan.FromMilliseconds(1);
         while (true)
         {
-            Socket? socket = await TryConnectOnceAsync(name, cancellationToken).ConfigureAwait(false);
-            if (socket is not null)
+            PathStatus seen = PathStatus.Of(path);
+            if (!seen.IsMissing)
             {
-                return Verify(socket, currentUserOnly, name);
+                if (!seen.MaybeSocket)
+                {
+                    throw seen.Occupied(path);
+                }
+                Socket? socket = await TryConnectAsync(name, path, cancellationToken).ConfigureAwait(false);
+                if (socket is not null)
+                {
+                    return UnixPeer.Admit(socket, currentUserOnly, name);
+                }
             }
             if (deadline.HasExpired)
             {
@@ -33,19 +43,22 @@ internal static class UnixPipeConnector
         }
     }
 
-    /// <summary>One attempt: the connected socket, or null when no server is listening (no file, or a stale one).</summary>
-    public static async ValueTask<Socket?> TryConnectOnceAsync(string name, CancellationToken cancellationToken)
+    /// <summary>
+    /// One connect: the connected socket, or null when no server takes it now (the file vanished, refuses, or has a full
+    /// backlog). Another user's private socket (EACCES/EPERM) is an access error at once.
+    /// </summary>
+    public static async ValueTask<Socket?> TryConnectAsync(string name, string path, CancellationToken cancellationToken)
     {
         Socket socket = UnixSockets.CreateSocket();
         try
         {
-            await socket.ConnectAsync(new UnixDomainSocketEndPoint(PipeName.GetPath(name)), cancellationToken).ConfigureAwait(false);
+            await socket.ConnectAsync(new UnixDomainSocketEndPoint(path), cancellationToken).ConfigureAwait(false);
             return socket;
         }
-        catch (SocketException e) when (IsNoServer(e))
+        catch (SocketException e) when (UnixSockets.Classify(e) is ProbeResult result)
         {
             socket.Dispose();
-            return null;
+            return result == ProbeResult.Denied ? throw UnixPeer.Denied(name, path, e) : null;
         }
         catch
         {
@@ -53,24 +66,4 @@ internal static class UnixPipeConnector
             throw;
         }
     }
-
-    /// <summary>Checks the server's user when current-user-only is on and wraps the socket as a stream.</summary>
-    public static Stream Verify(Socket socket, bool currentUserOnly, string name)
-    {
-        if (currentUserOnly && !UnixSockets.PeerIsCurrentUser(socket))
-        {
-            socket.Dispose();
-            throw new UnauthorizedAccessException(
-                $"The server on pipe '{name}' runs as another user; refused because current-user-only is on (NPipesOptions.CurrentUserOnly).");
-        }
-        return new UnixSocketStream(socket);
-    }
-
-    /// <summary>No file (ENOENT), a stale file (ECONNREFUSED), or a full backlog (EAGAIN): not connected, try again.</summary>
-    internal static bool IsNoServer(SocketException e) => e.SocketErrorCode is SocketError.AddressNotAvailable
-        or SocketError.ConnectionRefused or SocketError.TryAgain or SocketError.WouldBlock
-        || e.NativeErrorCode == 2 /* ENOENT, where the PAL does not map it */;
-
-    /// <summary>Whether the failure means a file exists but nobody listens on it.</summary>
-    internal static bool IsRefused(SocketException e) => e.SocketErrorCode == SocketError.ConnectionRefused;
 }

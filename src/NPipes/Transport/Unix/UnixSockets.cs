@@ -1,108 +1,65 @@
-using System.Globalization;
+using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
 namespace NPipes.Transport;
 
-/// <summary>AF_UNIX helpers: bind, liveness, access mode and peer credentials.</summary>
-[UnsupportedOSPlatform("windows")]
-internal static partial class UnixSockets
+/// <summary>What a liveness probe found at a socket path (doc §5).</summary>
+internal enum ProbeResult
 {
-    private const int SolSocket = 1;      // Linux SOL_SOCKET
-    private const int SoPeerCred = 17;    // Linux SO_PEERCRED: struct ucred { pid_t pid; uid_t uid; gid_t gid; }
-    private const int SolLocal = 0;       // macOS SOL_LOCAL
-    private const int LocalPeerCred = 1;  // macOS LOCAL_PEERCRED: struct xucred { u_int cr_version; uid_t cr_uid; ... }
+    /// <summary>It accepted (or its backlog is full): a server is there.</summary>
+    Live,
+    /// <summary>ECONNREFUSED: nobody listens on it (or it is not a socket at all).</summary>
+    Refused,
+    /// <summary>Nothing at the path any more.</summary>
+    Missing,
+    /// <summary>EACCES/EPERM: another user's socket we may not connect to.</summary>
+    Denied,
+}
 
+/// <summary>AF_UNIX helpers: sockets, liveness probes, file mode, peer credentials.</summary>
+[UnsupportedOSPlatform("windows")]
+internal static class UnixSockets
+{
     public static Socket CreateSocket() => new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
 
-    /// <summary>Binds; false when the path already exists.</summary>
-    public static bool TryBind(Socket socket, string path)
-    {
-        try
-        {
-            socket.Bind(new UnixDomainSocketEndPoint(path));
-            return true;
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-        {
-            return false;
-        }
-    }
+    /// <summary>This process's effective user id.</summary>
+    public static uint CurrentUid => UnixNative.geteuid();
 
     /// <summary>
-    /// Whether a server is listening on <paramref name="path"/>. On Linux this reads /proc/net/unix, so the live server
-    /// sees nothing; elsewhere it makes (and drops) a connection.
+    /// One liveness probe: a non-blocking connect (a blocking one would wait on a full backlog), closed at once before
+    /// a byte is written or read.
     /// </summary>
-    public static bool IsListening(string path)
+    public static ProbeResult Probe(string path)
     {
-        if (OperatingSystem.IsLinux() && File.Exists("/proc/net/unix"))
-        {
-            const int AcceptConnections = 0x10000; // __SO_ACCEPTCON in the Flags column
-            foreach (string line in File.ReadLines("/proc/net/unix"))
-            {
-                string[] f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-                if (f.Length >= 8 && f[7] == path
-                    && int.TryParse(f[3], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int flags)
-                    && (flags & AcceptConnections) != 0)
-                {
-                    return true;
-                }
-            }
-            return false;
-        }
         using Socket probe = CreateSocket();
+        probe.Blocking = false;
         try
         {
             probe.Connect(new UnixDomainSocketEndPoint(path));
-            return true;
+            return ProbeResult.Live;
         }
         catch (SocketException e)
         {
-            return e.SocketErrorCode != SocketError.ConnectionRefused;
+            return Classify(e) ?? throw new IOException($"Cannot probe '{path}': {e.Message}", e);
         }
     }
 
-    /// <summary>How long a socket file must refuse connections before it counts as left by a dead server. A live server
-    /// binds before it listens, so a file can refuse for a moment while its owner is alive.</summary>
-    public static readonly TimeSpan StaleAfter = TimeSpan.FromMilliseconds(10);
-
-    /// <summary>Whether nobody listens on <paramref name="path"/>, now and still after <see cref="StaleAfter"/>.</summary>
-    public static bool IsStale(string path)
+    /// <summary>What a failed connect means for liveness; null for an error outside the protocol.</summary>
+    public static ProbeResult? Classify(SocketException e) => e.SocketErrorCode switch
     {
-        if (IsListening(path))
+        SocketError.WouldBlock or SocketError.TryAgain or SocketError.InProgress or SocketError.IOPending => ProbeResult.Live,
+        SocketError.ConnectionRefused => ProbeResult.Refused,
+        SocketError.AddressNotAvailable => ProbeResult.Missing, // ENOENT as .NET maps it
+        SocketError.AccessDenied => ProbeResult.Denied,
+        _ => e.NativeErrorCode switch
         {
-            return false;
-        }
-        Thread.Sleep(StaleAfter); // only on the rare stale path: a server between bind and listen gets its moment
-        return !IsListening(path);
-    }
-
-    /// <summary>
-    /// Deletes a socket file nobody listens on (left by a dead server). Anything that is not a socket (a regular file
-    /// someone put there) is never deleted: that is an error naming the path.
-    /// </summary>
-    /// <exception cref="NPipesException">The path is not a socket.</exception>
-    public static void DeleteStaleSocket(string path)
-    {
-        try
-        {
-            // Opening a socket file fails with ENXIO; anything that opens is not ours to delete.
-            using (File.OpenHandle(path, FileMode.Open, FileAccess.Read))
-            {
-            }
-        }
-        catch (FileNotFoundException)
-        {
-            return;
-        }
-        catch (IOException)
-        {
-            File.Delete(path);
-            return;
-        }
-        throw new NPipesException($"'{path}' exists and is not a socket; NPipes will not delete it. Remove it or choose another pipe name.");
-    }
+            UnixNative.ENOENT or UnixNative.ENOTDIR => ProbeResult.Missing,
+            UnixNative.EACCES or UnixNative.EPERM => ProbeResult.Denied,
+            _ => null,
+        },
+    };
 
     /// <summary>Current-user-only: mode 0600. Opt-out: 0666, so any local user may connect.</summary>
     public static void SetAccess(string path, bool currentUserOnly) =>
@@ -110,28 +67,51 @@ internal static partial class UnixSockets
             ? UnixFileMode.UserRead | UnixFileMode.UserWrite
             : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
 
-    /// <summary>Whether the process at the other end of <paramref name="socket"/> runs as this process's effective user.</summary>
-    public static bool PeerIsCurrentUser(Socket socket) => GetPeerUid(socket) == geteuid();
-
-    /// <summary>The effective user id of the peer of a connected AF_UNIX socket.</summary>
-    public static uint GetPeerUid(Socket socket)
+    /// <summary>
+    /// The effective user id of the peer of a connected AF_UNIX socket, from the kernel; null when it cannot be read
+    /// (which the peer rule treats as a refusal).
+    /// </summary>
+    public static uint? PeerUid(Socket socket)
     {
         Span<byte> buffer = stackalloc byte[76];
-        if (OperatingSystem.IsLinux())
+        try
         {
-            socket.GetRawSocketOption(SolSocket, SoPeerCred, buffer[..12]);
+            if (OperatingSystem.IsLinux())
+            {
+                // SO_PEERCRED: struct ucred { pid_t pid; uid_t uid; gid_t gid; }. SOL_SOCKET is 1 and SO_PEERCRED 17 on
+                // every Linux architecture .NET runs on except ppc64le (21).
+                int option = RuntimeInformation.ProcessArchitecture == Architecture.Ppc64le ? 21 : 17;
+                return socket.GetRawSocketOption(1, option, buffer[..12]) >= 8 ? MemoryMarshal.Read<uint>(buffer[4..]) : null;
+            }
+            if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
+            {
+                // LOCAL_PEERCRED at SOL_LOCAL: struct xucred { u_int cr_version; uid_t cr_uid; ... }, version 0.
+                int length = socket.GetRawSocketOption(0, 1, buffer);
+                return length >= 8 && MemoryMarshal.Read<uint>(buffer) == 0 ? MemoryMarshal.Read<uint>(buffer[4..]) : null;
+            }
+            return null;
         }
-        else
+        catch (SocketException)
         {
-            socket.GetRawSocketOption(SolLocal, LocalPeerCred, buffer);
+            return null;
         }
-        // uid sits at offset 4 in both struct ucred (Linux) and struct xucred (macOS).
-        return MemoryMarshal.Read<uint>(buffer[4..]);
     }
+}
 
-    /// <summary>This process's effective user id.</summary>
-    public static uint CurrentUid => geteuid();
+/// <summary>
+/// An AF_UNIX address that .NET's <see cref="Socket"/> does not remember as a file it bound. A socket bound to a
+/// <see cref="UnixDomainSocketEndPoint"/> unlinks that path when disposed, whatever is there by then (a successor's
+/// socket, say); the endpoint protocol unlinks only the file it recorded (doc §9), so it binds through this instead.
+/// </summary>
+internal sealed class UnownedUnixEndPoint(string path) : EndPoint
+{
+    private readonly UnixDomainSocketEndPoint _address = new(path);
 
-    [LibraryImport("libc", EntryPoint = "geteuid")]
-    private static partial uint geteuid();
+    public override AddressFamily AddressFamily => AddressFamily.Unix;
+
+    public override SocketAddress Serialize() => _address.Serialize();
+
+    public override EndPoint Create(SocketAddress socketAddress) => _address.Create(socketAddress);
+
+    public override string ToString() => _address.ToString();
 }
