@@ -44,7 +44,7 @@ public class EndpointTests
         using var live = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         live.Bind(new UnixDomainSocketEndPoint(temp));
         live.Listen(8);
-        Run("ln", temp, path);
+        Planted.Run("ln", temp, path);
         File.Delete(temp);
         try
         {
@@ -208,14 +208,6 @@ public class EndpointTests
         }
     }
 
-    /// <summary>Device, inode and mode of the file at <paramref name="path"/>, from python3's os.lstat.</summary>
-    internal static string Inode(string path) =>
-        Planted.Python("import os, sys\nst = os.lstat(sys.argv[1])\nprint(st.st_dev, st.st_ino, oct(st.st_mode), st.st_uid)", path);
-
-    private static void Run(string program, params string[] args)
-    {
-        using Process p = Process.Start(program, args);
-        Assert.True(p.WaitForExit(TestPipes.Patience), program + " did not exit");
-        Assert.Equal(0, p.ExitCode);
-    }
+    /// <summary>Device, inode, type and mode, and owner of the file at <paramref name="path"/>, from coreutils' stat (lstat).</summary>
+    internal static string Inode(string path) => Planted.Run("stat", "-c", "%d %i %f %u", path).Trim();
 }

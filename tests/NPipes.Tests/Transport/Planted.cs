@@ -5,7 +5,7 @@ namespace NPipes.Tests.Transport;
 
 /// <summary>
 /// Something planted at a pipe's path that is not a pipe's socket, as another program (or an attacker) could leave it,
-/// with a snapshot of it taken by python3's <c>os.lstat</c> (not by the code under test) to prove it is left exactly as
+/// with a snapshot of it taken by coreutils' <c>stat</c> (lstat; not the code under test) to prove it is left exactly as
 /// it was: same device and inode, mode, owner, link count, size, times, content or link target.
 /// </summary>
 internal sealed class Planted : IDisposable
@@ -76,27 +76,30 @@ internal sealed class Planted : IDisposable
         return planted;
     }
 
-    /// <summary>Everything lstat says about the path, plus its content (regular file), target (symlink) or entries (directory).</summary>
-    public string Snapshot() => Python(SnapshotScript, Path);
-
-    private const string SnapshotScript = """
-        import hashlib, os, stat, sys
-        p = sys.argv[1]
-        st = os.lstat(p)
-        out = [st.st_dev, st.st_ino, oct(st.st_mode), st.st_uid, st.st_nlink, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
-        if stat.S_ISLNK(st.st_mode): out.append(os.readlink(p))
-        elif stat.S_ISREG(st.st_mode):
-            with open(p, 'rb') as f: out.append(hashlib.sha256(f.read()).hexdigest())
-        elif stat.S_ISDIR(st.st_mode): out.append(sorted(os.listdir(p)))
-        print(out)
-        """;
+    /// <summary>Everything lstat says about the path, plus its content (regular file) or entries (directory).</summary>
+    public string Snapshot()
+    {
+        // coreutils stat looks with lstat: device, inode, type and mode, owner, links, size, mtime, ctime (any chmod,
+        // link or rename moves it), and for a symbolic link its target.
+        string snapshot = Run("stat", "-c", "%d %i %f %u %h %s %y %z %N", Path);
+        if (_what is "regular file" or "locked file")
+        {
+            snapshot += Run("sha256sum", Path); // reads without taking the flock
+        }
+        else if (_what == "directory")
+        {
+            snapshot += string.Join(",", Directory.GetFileSystemEntries(Path).Order(StringComparer.Ordinal));
+        }
+        return snapshot;
+    }
 
     public void Dispose()
     {
         if (_what == "FIFO")
         {
-            // A build that opened the FIFO for reading is blocked in open(); opening the write end frees it.
-            Python("import os, sys\ntry: os.close(os.open(sys.argv[1], os.O_WRONLY | os.O_NONBLOCK))\nexcept OSError: pass", Path);
+            // A build that opened the FIFO for reading is blocked in open(); opening it read-write (which never blocks
+            // on Linux) frees it.
+            Run("sh", "-c", ": <> \"$1\"", "sh", Path);
         }
         foreach (IDisposable held in _held)
         {
@@ -116,28 +119,20 @@ internal sealed class Planted : IDisposable
         }
     }
 
-    internal static string Python(string script, params string[] args)
+    /// <summary>Runs a program to its end (bounded) and returns its standard output.</summary>
+    internal static string Run(string program, params string[] args)
     {
-        var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add("-c");
-        psi.ArgumentList.Add(script);
+        var psi = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in args)
         {
             psi.ArgumentList.Add(a);
         }
         using Process p = Process.Start(psi)!;
+        Task<string> error = p.StandardError.ReadToEndAsync();
         string output = p.StandardOutput.ReadToEnd();
-        string error = p.StandardError.ReadToEnd();
-        Assert.True(p.WaitForExit(TestPipes.Patience), "python3 did not exit");
-        Assert.True(p.ExitCode == 0, "python3 failed: " + error);
-        return output.Trim();
-    }
-
-    private static void Run(string program, params string[] args)
-    {
-        using Process p = Process.Start(program, args);
         Assert.True(p.WaitForExit(TestPipes.Patience), program + " did not exit");
-        Assert.Equal(0, p.ExitCode);
+        Assert.True(p.ExitCode == 0, $"{program} failed: {error.Result}");
+        return output;
     }
 
     /// <summary>A child process holding an exclusive flock on a file until disposed.</summary>
@@ -149,8 +144,9 @@ internal sealed class Planted : IDisposable
 
         public static LockHolder Start(string path)
         {
-            var psi = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardInput = true };
-            foreach (string a in new[] { "-c", "import fcntl, sys\nf = open(sys.argv[1], 'rb')\nfcntl.flock(f, fcntl.LOCK_EX)\nprint('locked', flush=True)\nsys.stdin.read()", path })
+            // util-linux flock takes the lock, then runs the shell, which says so and waits for its input to end.
+            var psi = new ProcessStartInfo("flock") { RedirectStandardOutput = true, RedirectStandardInput = true };
+            foreach (string a in new[] { "-x", path, "sh", "-c", "echo locked; exec cat >/dev/null" })
             {
                 psi.ArgumentList.Add(a);
             }

@@ -118,6 +118,28 @@ public class SecondUserTests
     }
 
     [Fact]
+    public async Task A_client_of_another_user_is_dropped_unread_by_a_listener_which_goes_on_accepting()
+    {
+        (string python, var user) = SecondUser.Require();
+        string name = TestPipes.NewName();
+        using var listener = (UnixPipeListener)PipeListener.Create(name, new ListenOptions(true, 65536, -1));
+        Task<Stream> accepting = listener.AcceptAsync(Ct).AsTask();
+        File.SetUnixFileMode(PipeName.GetPath(name), (UnixFileMode)0b110_110_110); // only the peer check stands in the way
+
+        using (Process intruder = PyPeers.Start(python, PyPeers.ProbeClient, [PipeName.GetPath(name)], user))
+        {
+            Assert.Equal("closed", await PyPeers.FirstLineAsync(intruder));
+        }
+        Assert.Equal(1, listener.RefusedPeers);
+        Assert.False(accepting.IsCompleted);
+
+        await using PipeConnection client = await PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct);
+        await client.SendAsync("mine", Ct);
+        await using var server = new PipeConnection(await accepting.WaitAsync(TestPipes.Patience, Ct), name, TestPipes.Options());
+        Assert.Equal("mine", await server.ReceiveTextAsync(Ct).AsTask().WaitAsync(TestPipes.Patience, Ct));
+    }
+
+    [Fact]
     public async Task A_client_of_another_user_is_dropped_by_a_rendezvous_server_which_goes_on_waiting()
     {
         (string python, var user) = SecondUser.Require();

@@ -41,7 +41,7 @@ internal static class UnixNameClaim
     /// One turn of claiming: the listener, or null when the path changed under us (free it was, taken it is now, or a
     /// stale file was just removed): look again.
     /// </summary>
-    public static async ValueTask<UnixPipeListener?> TryClaimAsync(string name, string path, ListenOptions options, CancellationToken cancellationToken)
+    private static async ValueTask<UnixPipeListener?> TryClaimAsync(string name, string path, ListenOptions options, CancellationToken cancellationToken)
     {
         PathStatus seen = PathStatus.Of(path);
         if (seen.IsMissing)
@@ -58,8 +58,11 @@ internal static class UnixNameClaim
             : throw StaleSocketRule.InUse(name, path, verdict, seen);
     }
 
-    /// <summary>Publishes a listening socket at the free <paramref name="path"/>; null if something appeared there first.</summary>
-    private static UnixPipeListener? Publish(string name, string path, ListenOptions options)
+    /// <summary>
+    /// Step 2: publishes a listening socket at <paramref name="path"/>, last seen free; null if something appeared
+    /// there first (EEXIST: for a rendezvous, the other side just claimed it).
+    /// </summary>
+    public static UnixPipeListener? Publish(string name, string path, ListenOptions options)
     {
         string directory = Directory.CreateTempSubdirectory(".npipes-").FullName; // mkdtemp: mode 0700, ours alone
         string temporary = Path.Combine(directory, "s");

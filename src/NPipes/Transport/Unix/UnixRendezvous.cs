@@ -27,7 +27,7 @@ internal static class UnixRendezvous
             PathStatus seen = PathStatus.Of(path);
             if (seen.IsMissing)
             {
-                UnixPipeListener? listener = await UnixNameClaim.TryClaimAsync(name, path, options, cancellationToken).ConfigureAwait(false);
+                UnixPipeListener? listener = UnixNameClaim.Publish(name, path, options);
                 if (listener is not null)
                 {
                     Stream? stream = await AcceptWhileOwnedAsync(listener, cancellationToken).ConfigureAwait(false);
