@@ -70,7 +70,7 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, receiver: false, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: false, token).ConfigureAwait(false);
                 using (listener)
                 await using (var connection = new PipeConnection(stream, Name, options))
                 {
@@ -108,7 +108,7 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, receiver: true, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false);
                 using (listener)
                 {
                     while (true)
@@ -149,7 +149,7 @@ public sealed class Ipc
         while (true)
         {
             (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", deadline,
-                async token => await Rendezvous.MeetAsync(Name, options, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                async token => await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             using (listener)
             {
                 while (true)
