@@ -17,6 +17,9 @@ internal interface ITransportStream
     /// <summary>Non-blocking sends on the caller's thread (the Linux socket path), or null where the transport has none.</summary>
     IDirectSend? DirectSend { get; }
 
+    /// <summary>Non-blocking receives on the caller's thread (the Linux socket path), or null where the transport has none.</summary>
+    IDirectReceive? DirectReceive => null;
+
     /// <summary>
     /// For one-message-per-connection senders, once everything has been written to the stream: waits until the peer has
     /// taken it. True when the peer read and closed (or, on a message pipe, drained it); false when the peer wrote back
@@ -36,4 +39,25 @@ internal interface IDirectSend
     /// <summary>Sends as much of the three buffers, in order, as the transport takes in one call without blocking; returns how many bytes went.</summary>
     /// <exception cref="IOException">The connection is broken.</exception>
     int TrySendGather(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<byte> third);
+}
+
+/// <summary>
+/// Receives that do not wait for the peer: what has arrived is taken at once, on the caller's thread (no socket-engine
+/// round trip, no thread hop). A caller that gets nothing waits through the stream, so whatever watches the stream's
+/// reads (a server's idle watchdog) still sees every wait.
+/// </summary>
+internal interface IDirectReceive
+{
+    /// <summary>
+    /// Takes what has arrived, up to <paramref name="first"/>.Length + <paramref name="second"/>.Length bytes, filling
+    /// <paramref name="first"/> before <paramref name="second"/>, in one call. With <paramref name="spin"/>, when nothing
+    /// is there yet it may keep trying for a few tens of microseconds (never longer; not at all where that is unlikely to
+    /// pay), so that a reply about to arrive is taken on this thread instead of after a wake-up.
+    /// </summary>
+    /// <returns>The number of bytes taken; 0 at end of stream; -1 when nothing was taken (nothing had arrived, or the
+    /// transport left looking to the stream because nothing ever has lately): the caller reads through the stream.</returns>
+    /// <exception cref="ArgumentException">Both buffers are empty.</exception>
+    /// <exception cref="IOException">The connection is broken.</exception>
+    /// <exception cref="ObjectDisposedException">The stream was closed.</exception>
+    int TryReceive(Span<byte> first, Span<byte> second, bool spin);
 }

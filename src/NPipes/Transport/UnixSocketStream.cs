@@ -5,9 +5,9 @@ namespace NPipes.Transport;
 
 /// <summary>
 /// The Unix connection stream: a <see cref="NetworkStream"/> over a connected AF_UNIX socket, a byte stream (no message
-/// boundaries). On Linux its synchronous Read and Write, and the non-blocking sends it offers as
-/// <see cref="DirectSend"/>, go straight to the socket on the calling thread (<see cref="LinuxSocketIO"/>); on other Unix
-/// systems it is a plain <see cref="NetworkStream"/> and offers no direct send.
+/// boundaries). On Linux its synchronous Read and Write, and the non-blocking sends and receives it offers as
+/// <see cref="DirectSend"/> and <see cref="DirectReceive"/>, go straight to the socket on the calling thread (<see cref="LinuxSocketIO"/>); on other Unix
+/// systems it is a plain <see cref="NetworkStream"/> and offers neither.
 /// </summary>
 [UnsupportedOSPlatform("windows")]
 internal sealed class UnixSocketStream : NetworkStream, ITransportStream
@@ -19,6 +19,8 @@ internal sealed class UnixSocketStream : NetworkStream, ITransportStream
     public bool IsMessageMode => false;
 
     public IDirectSend? DirectSend => _linux;
+
+    public IDirectReceive? DirectReceive => _linux;
 
     public override int Read(byte[] buffer, int offset, int count)
     {

@@ -4,7 +4,7 @@ using System.Runtime.InteropServices;
 namespace NPipes.Transport;
 
 /// <summary>
-/// recv/send/sendmsg/poll on a connected socket, on the calling thread, for Linux only: the flag values (MSG_DONTWAIT,
+/// recv/recvmsg/send/sendmsg/poll on a connected socket, on the calling thread, for Linux only: the flag values (MSG_DONTWAIT,
 /// MSG_NOSIGNAL), errno values and the msghdr layout below are Linux's (glibc and musl). <see cref="TryCreate"/> returns
 /// null on every other system, which then takes the portable <see cref="Socket"/> path; so this code cannot run where
 /// its constants would be wrong.
@@ -16,7 +16,7 @@ namespace NPipes.Transport;
 /// another thread still interrupts a blocked call: the socket's handle is referenced for the duration, so its close shuts
 /// the socket down, which wakes poll().
 /// </remarks>
-internal sealed partial class LinuxSocketIO : IDirectSend
+internal sealed partial class LinuxSocketIO : IDirectSend, IDirectReceive
 {
     private const int EINTR = 4;
     private const int EAGAIN = 11;
@@ -27,6 +27,7 @@ internal sealed partial class LinuxSocketIO : IDirectSend
 
     private readonly Socket _socket;
     private volatile bool _closed;
+    private bool _nothingThere; // the last direct receive found nothing: a blocking read that follows waits first
 
     private LinuxSocketIO(Socket socket) => _socket = socket;
 
@@ -43,7 +44,10 @@ internal sealed partial class LinuxSocketIO : IDirectSend
         {
             return 0;
         }
-        int n = Transfer(buffer, send: false, wait: true);
+        // A direct receive just found nothing (the reader gave up on it): wait before trying, not after a futile recv.
+        bool waitFirst = _nothingThere;
+        _nothingThere = false;
+        int n = Transfer(buffer, send: false, wait: true, waitFirst);
         if (n == 0 && _closed)
         {
             throw new ObjectDisposedException(nameof(UnixSocketStream), "The connection was closed while a read was waiting.");
@@ -104,7 +108,7 @@ internal sealed partial class LinuxSocketIO : IDirectSend
     }
 
     /// <summary>One recv or send; with <paramref name="wait"/>, polls until the socket is ready. Returns bytes moved (0 = end of stream for a read, would-block for a non-waiting send).</summary>
-    private unsafe int Transfer(ReadOnlySpan<byte> buffer, bool send, bool wait)
+    private unsafe int Transfer(ReadOnlySpan<byte> buffer, bool send, bool wait, bool waitFirst = false)
     {
         ObjectDisposedException.ThrowIf(_closed, typeof(UnixSocketStream));
         SafeHandle handle = _socket.SafeHandle;
@@ -113,6 +117,10 @@ internal sealed partial class LinuxSocketIO : IDirectSend
         {
             handle.DangerousAddRef(ref added);
             int fd = (int)handle.DangerousGetHandle();
+            if (waitFirst)
+            {
+                WaitReady(fd, send ? PollOut : PollIn);
+            }
             fixed (byte* p = buffer)
             {
                 while (true)
@@ -156,13 +164,19 @@ internal sealed partial class LinuxSocketIO : IDirectSend
         {
             return false;
         }
+        WaitReady(fd, events);
+        return true;
+    }
+
+    /// <summary>Waits in poll() until the socket is ready for <paramref name="events"/> (or closed, or in error: the next call reports it).</summary>
+    private unsafe void WaitReady(int fd, short events)
+    {
         var poll = new Native.PollFd { Fd = fd, Events = events };
         while (Native.poll(&poll, 1, -1) < 0 && Marshal.GetLastPInvokeError() == EINTR)
         {
         }
         // Dispose from another thread shuts the socket down, which wakes poll: report the close, not a spurious retry.
         ObjectDisposedException.ThrowIf(_closed, typeof(UnixSocketStream));
-        return true;
     }
 
     private static SocketError ToSocketError(int errno) => errno switch
@@ -205,6 +219,9 @@ internal sealed partial class LinuxSocketIO : IDirectSend
 
         [LibraryImport("libc", SetLastError = true)]
         public static partial nint sendmsg(int fd, MsgHdr* message, int flags);
+
+        [LibraryImport("libc", SetLastError = true)]
+        public static partial nint recvmsg(int fd, MsgHdr* message, int flags);
 
         [LibraryImport("libc", SetLastError = true)]
         public static partial nint recv(int fd, byte* buffer, nint length, int flags);
