@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using NPipes.Transport;
 
 namespace NPipes.Messaging;
 
@@ -8,21 +9,38 @@ namespace NPipes.Messaging;
 /// read straight into its own pooled array. One implementation serves the sync and async paths (the sync path runs
 /// the same state machine to completion without awaiting).
 /// </summary>
+/// <remarks>
+/// With a direct receive (the Linux socket path), bytes that have already arrived are taken on the caller's thread, a
+/// wait for a reply about to arrive may spin briefly there, and only then does a read park on the stream (the socket
+/// engine, or poll for a synchronous read). The rest of a large payload and the small fields after it (CRC field, next
+/// header) arrive in one receive.
+/// </remarks>
 internal sealed class FrameReader : IDisposable
 {
     private const int BufferSize = 64 * 1024;
+    private const int Trailer = FrameCodec.CrcLength + FrameCodec.HeaderLength; // what follows a payload: its CRC field, the next header
     private readonly Stream _stream;
+    private readonly IDirectReceive? _direct;
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     private int _start;
     private int _end;
     private bool _large; // the last payload was read straight into its destination: read only the small fields ahead of the next one
 
-    public FrameReader(Stream stream) => _stream = stream;
+    /// <param name="stream">What the reader waits on (the transport stream, or a watching wrapper around it).</param>
+    /// <param name="direct">The transport's non-blocking receives, or null.</param>
+    public FrameReader(Stream stream, IDirectReceive? direct = null)
+    {
+        _stream = stream;
+        _direct = direct;
+    }
 
     private long _frameStarted; // Stopwatch timestamp of a frame's first byte while it is incomplete; 0 between frames
 
     /// <summary>True while part of a frame has been consumed: an interruption now leaves the stream out of sync.</summary>
     public bool InFrame { get; private set; }
+
+    /// <summary>Nothing more has been read ahead: the peer has sent no further bytes we know of (it may be waiting for an answer).</summary>
+    public bool Drained => _start == _end;
 
     /// <summary>One frame read: its payload (in a pooled array, or in the caller's buffer writer), or Length -1 at a clean end of stream.</summary>
     public readonly record struct Frame(byte[]? Pooled, int Length, uint Crc);
@@ -92,9 +110,20 @@ internal sealed class FrameReader : IDisposable
                 }
                 else if (length - filled >= BufferSize / 2)
                 {
-                    // Large remainder: read into the payload itself, skipping a copy.
+                    // Large remainder: read into the payload itself, skipping a copy; with a direct receive, the fields
+                    // after it (CRC, next header) come in the same call, into the emptied read buffer.
                     Memory<byte> rest = payload[filled..];
-                    int n = sync ? _stream.Read(rest.Span) : await _stream.ReadAsync(rest, cancellationToken).ConfigureAwait(false);
+                    _start = _end = 0;
+                    int n = UseDirect(sync, cancellationToken) ? _direct!.TryReceive(rest.Span, _buffer.AsSpan(0, Trailer), spin: true) : -1;
+                    if (n > rest.Length)
+                    {
+                        _end = n - rest.Length;
+                        n = rest.Length;
+                    }
+                    else if (n < 0)
+                    {
+                        n = sync ? _stream.Read(rest.Span) : await _stream.ReadAsync(rest, cancellationToken).ConfigureAwait(false);
+                    }
                     filled += n > 0 ? n : throw new IncompleteFrameException(FrameCodec.HeaderLength + filled, header.FrameLength);
                 }
                 else if (!await FillAsync(sync, cancellationToken).ConfigureAwait(false))
@@ -107,7 +136,7 @@ internal sealed class FrameReader : IDisposable
             _large = length >= BufferSize / 2;
             while (_end - _start < FrameCodec.CrcLength)
             {
-                if (!await FillAsync(sync, cancellationToken, _large ? FrameCodec.CrcLength + FrameCodec.HeaderLength - (_end - _start) : int.MaxValue).ConfigureAwait(false))
+                if (!await FillAsync(sync, cancellationToken, _large ? Trailer - (_end - _start) : int.MaxValue).ConfigureAwait(false))
                 {
                     throw new IncompleteFrameException(FrameCodec.HeaderLength + length + _end - _start, header.FrameLength);
                 }
@@ -150,12 +179,20 @@ internal sealed class FrameReader : IDisposable
             _start = 0;
         }
         int room = Math.Min(_buffer.Length - _end, Math.Max(1, max));
-        int n = sync
-            ? _stream.Read(_buffer, _end, room)
-            : await _stream.ReadAsync(_buffer.AsMemory(_end, room), cancellationToken).ConfigureAwait(false);
+        int n = UseDirect(sync, cancellationToken) ? _direct!.TryReceive(_buffer.AsSpan(_end, room), default, spin: true) : -1;
+        if (n < 0)
+        {
+            n = sync
+                ? _stream.Read(_buffer, _end, room)
+                : await _stream.ReadAsync(_buffer.AsMemory(_end, room), cancellationToken).ConfigureAwait(false);
+        }
         _end += n;
         return n > 0;
     }
+
+    /// <summary>Whether to try the direct receive first (an async read already cancelled goes to the stream, which reports it).</summary>
+    private bool UseDirect(bool sync, CancellationToken cancellationToken) =>
+        _direct is not null && (sync || !cancellationToken.IsCancellationRequested);
 
     public void Dispose()
     {

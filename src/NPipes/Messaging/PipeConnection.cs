@@ -48,7 +48,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         _transport = transport;
         PipeName = pipeName;
         Options = options;
-        _reader = new FrameReader(stream);
+        _reader = new FrameReader(stream, transport?.DirectReceive);
         if (transport is { IsMessageMode: true })
         {
             _writer = new FrameWriter(stream); // one write per frame: one message per frame
