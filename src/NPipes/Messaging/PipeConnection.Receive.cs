@@ -116,6 +116,10 @@ public sealed partial class PipeConnection
                 Close(DisconnectReason.PeerClosed);
                 ThrowIfClosedLocally(DisconnectReason.PeerClosed, null);
             }
+            else if (_reader.Drained)
+            {
+                _queue?.AnswerDue();
+            }
             return frame;
         }
         catch (FrameException e)

@@ -94,6 +94,8 @@ internal sealed class CoalescingFrameWriter : IQueuedFrameWriter
         return PushAsOwnerAsync(sync);
     }
 
+    public void AnswerDue() => _queue.AnswerDue();
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask PushAsOwnerAsync(bool sync)
     {

@@ -28,6 +28,12 @@ internal interface IQueuedFrameWriter : IFrameWriter
     /// <summary>Gets queued frames moving now, without waiting for the peer (before a read, after a request).</summary>
     ValueTask PushAsync(bool sync);
 
+    /// <summary>
+    /// A frame was received and the peer has sent nothing after it: the peer probably waits for an answer, so the next
+    /// frame is written at once instead of being held for coalescing.
+    /// </summary>
+    void AnswerDue();
+
     /// <summary>Waits until every frame queued before the call has been written to the stream.</summary>
     ValueTask FlushAsync(bool sync, CancellationToken cancellationToken);
 

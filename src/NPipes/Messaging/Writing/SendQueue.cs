@@ -21,9 +21,10 @@ internal sealed partial class SendQueue
     public const int QueueLimit = 256 * 1024;
 
     /// <summary>
-    /// A frame sent after the connection has been quiet this long is written at once (one non-blocking send) instead of
-    /// waiting for the background flush: a lone message or a reply in a ping-pong then costs no thread hop, while sends in
-    /// quick succession (a loop) are coalesced.
+    /// A frame sent after the connection has been quiet this long, or as the answer to a frame the peer sent last
+    /// (<see cref="AnswerDue"/>), is written at once (one non-blocking send) instead of waiting for the background flush:
+    /// a lone message or a reply in a ping-pong then costs no thread hop, while sends in quick succession (a loop, replies
+    /// to pipelined requests) are coalesced.
     /// </summary>
     private static readonly long QuietTicks = Stopwatch.Frequency / 100_000; // 10 µs
 
@@ -38,6 +39,7 @@ internal sealed partial class SendQueue
     private bool _scheduled;      // a background flush is queued on the thread pool
     private Exception? _failure;
     private long _lastSend;
+    private volatile bool _answerDue; // a frame arrived with nothing after it: the next frame is an answer someone waits for
 
     public SendQueue(Stream stream, IDirectSend? direct, Action<Exception> onFailure)
     {
@@ -85,8 +87,9 @@ internal sealed partial class SendQueue
             }
             _buffer.Append(payload, text, byteCount, crc, options, QueueLimit);
             _enqueued += frameLength;
-            bool quiet = now - _lastSend > QuietTicks;
+            bool quiet = now - _lastSend > QuietTicks || _answerDue;
             _lastSend = now;
+            _answerDue = false;
             if (quiet && !_writing && _buffer.Count == frameLength && _direct is not null)
             {
                 failed = SendDirectLocked();
@@ -100,6 +103,9 @@ internal sealed partial class SendQueue
         Fail(failed);
         throw new IOException("The write failed; see the inner exception.", failed);
     }
+
+    /// <summary>The peer sent a frame and nothing after it: write the next frame at once, as after a quiet spell.</summary>
+    public void AnswerDue() => _answerDue = true;
 
     /// <summary>
     /// Gets what is queued moving without waiting for the peer: with a direct send, one non-blocking send of the whole
