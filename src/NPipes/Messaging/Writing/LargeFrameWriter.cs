@@ -63,20 +63,41 @@ internal sealed class LargeFrameWriter(SendQueue queue, Stream stream)
         }
     }
 
-    /// <summary>Writes three buffers in order: one non-blocking gather send for what the transport takes at once, then the rest through the stream.</summary>
+    /// <summary>
+    /// Writes three buffers in order: non-blocking gather sends as long as the transport takes bytes, and when it is full,
+    /// the next part through the stream (which waits for room), then gather sends again.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteGatherAsync(ReadOnlyMemory<byte> header, ReadOnlyMemory<byte> payload, ReadOnlyMemory<byte> trailer, bool sync, CancellationToken cancellationToken)
     {
         int total = header.Length + payload.Length + trailer.Length;
-        // Never blocks here: what the transport does not take at once goes through the stream below, so a server's
-        // write watchdog (IdleWatchStream) sees a write that waits for the peer.
-        int sent = queue.Direct?.TrySendGather(header.Span, payload.Span, trailer.Span) ?? 0;
-        if (sent < total)
+        int sent = 0;
+        while (true)
         {
-            Advance(sent, header, payload, trailer, out ReadOnlyMemory<byte> a, out ReadOnlyMemory<byte> b, out ReadOnlyMemory<byte> c);
-            await WritePartAsync(a, sync, cancellationToken).ConfigureAwait(false);
-            await WritePartAsync(b, sync, cancellationToken).ConfigureAwait(false);
-            await WritePartAsync(c, sync, cancellationToken).ConfigureAwait(false);
+            ReadOnlyMemory<byte> a, b, c;
+            if (queue.Direct is { } direct)
+            {
+                // A partial send means the peer's socket was full a moment ago; the peer is usually reading meanwhile, so
+                // send the rest again at once: payload and CRC field then go in one call instead of two stream writes.
+                int n;
+                do
+                {
+                    Advance(sent, header, payload, trailer, out a, out b, out c);
+                    n = direct.TrySendGather(a.Span, b.Span, c.Span);
+                    sent += n;
+                }
+                while (n > 0 && sent < total);
+            }
+            if (sent == total)
+            {
+                return;
+            }
+            // The transport is full: the waiting is done by the stream, so that a server's write watchdog
+            // (IdleWatchStream) sees a write that waits for the peer.
+            Advance(sent, header, payload, trailer, out a, out b, out c);
+            ReadOnlyMemory<byte> part = !a.IsEmpty ? a : !b.IsEmpty ? b : c;
+            await WritePartAsync(part, sync, cancellationToken).ConfigureAwait(false);
+            sent += part.Length;
         }
     }
 
