@@ -122,7 +122,7 @@ class Proc:
         self._p.stdin.close()
 
     def describe(self):
-        state = ('killed after its bound' if self.killed
+        state = ('killed by the test' if self.killed
                  else f'exit {self._p.poll()}')
         shown = ' '.join(a if len(a) < 60 else a[:20] + '...'
                          for a in self.argv[-7:])
