@@ -70,6 +70,11 @@ internal sealed class UnixPipeListener : PipeListener
                 return new UnixSocketStream(client);
             }
             // Another user got through (a permissive umask let them connect before the mode was set): drop them.
+            if (AccessRefused is { } refused)
+            {
+                (int pid, uint uid) = UnixSockets.GetPeerCredentials(client);
+                refused(pid, uid);
+            }
             client.Dispose();
         }
     }

@@ -113,6 +113,18 @@ internal static partial class UnixSockets
     /// <summary>Whether the process at the other end of <paramref name="socket"/> runs as this process's effective user.</summary>
     public static bool PeerIsCurrentUser(Socket socket) => GetPeerUid(socket) == geteuid();
 
+    /// <summary>The peer's process id (Linux; -1 elsewhere) and effective user id, for logs.</summary>
+    public static (int Pid, uint Uid) GetPeerCredentials(Socket socket)
+    {
+        Span<byte> ucred = stackalloc byte[12];
+        if (!OperatingSystem.IsLinux())
+        {
+            return (-1, GetPeerUid(socket));
+        }
+        socket.GetRawSocketOption(SolSocket, SoPeerCred, ucred);
+        return (MemoryMarshal.Read<int>(ucred), MemoryMarshal.Read<uint>(ucred[4..]));
+    }
+
     /// <summary>The effective user id of the peer of a connected AF_UNIX socket.</summary>
     public static uint GetPeerUid(Socket socket)
     {
