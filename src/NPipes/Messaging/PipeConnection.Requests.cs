@@ -1,3 +1,4 @@
+using NPipes.Diagnostics;
 using NPipes.Messaging;
 
 namespace NPipes;
@@ -99,6 +100,9 @@ public sealed partial class PipeConnection
         return reply.GetText();
     }
 
+    /// <summary>What this connection reports (counts, frame errors, close), on its pipe's logger and meter.</summary>
+    internal ConnectionTelemetry Telemetry { get; }
+
     /// <summary>Lets a server learn when the connection closes, whoever closed it. Runs at once if it already has.</summary>
     internal void SetClosedCallback(Action<PipeConnection> callback)
     {
@@ -123,6 +127,7 @@ public sealed partial class PipeConnection
             return;
         }
         FailPendingRequests();
+        Telemetry.Closed(DisconnectReason);
         Interlocked.Exchange(ref _closedCallback, null)?.Invoke(this);
     }
 
@@ -140,6 +145,7 @@ public sealed partial class PipeConnection
         using CancellationTokenSource? timer = timeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(timeout);
         using CancellationTokenSource? linked = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         CancellationToken token = linked?.Token ?? cancellationToken;
+        using RequestScope scope = Telemetry.Pipe.StartRequest(server: false);
         var slot = new ReplySlot();
         try
         {
@@ -159,6 +165,7 @@ public sealed partial class PipeConnection
                 PipeMessage reply = await ReceiveCoreAsync(sync, CancellationToken.None).ConfigureAwait(false)
                     ?? throw new ConnectionClosedException(DisconnectReason);
                 PassTurn(slot);
+                scope.Complete();
                 return reply;
             }
         }

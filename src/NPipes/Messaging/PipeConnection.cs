@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using NPipes.Diagnostics;
 using NPipes.Messaging;
 using NPipes.Transport;
 
@@ -30,8 +31,9 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     private int _reading;
     private int _reason;
 
-    internal PipeConnection(Stream stream, string pipeName, NPipesOptions options)
+    internal PipeConnection(Stream stream, string pipeName, NPipesOptions options, PipeTelemetry? telemetry = null)
     {
+        Telemetry = (telemetry ?? PipeTelemetry.For(pipeName, options)).Open(stream);
         _stream = stream;
         PipeName = pipeName;
         Options = options;
@@ -48,8 +50,14 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     public static async Task<PipeConnection> ConnectAsync(string pipeName, NPipesOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= NPipesOptions.Default;
+        return await ConnectCoreAsync(pipeName, options, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Connects, reporting through <paramref name="telemetry"/> (a client's) instead of the options' own.</summary>
+    internal static async Task<PipeConnection> ConnectCoreAsync(string pipeName, NPipesOptions options, PipeTelemetry? telemetry, CancellationToken cancellationToken)
+    {
         Stream stream = await PipeConnector.ConnectAsync(pipeName, options.CurrentUserOnly, options.Timeout, cancellationToken).ConfigureAwait(false);
-        return new PipeConnection(stream, pipeName, options);
+        return new PipeConnection(stream, pipeName, options, telemetry);
     }
 
     /// <summary>Synchronous twin of <see cref="ConnectAsync"/>.</summary>
@@ -313,6 +321,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
             {
                 await _writer.PushAsync(sync).ConfigureAwait(false);
             }
+            Telemetry.Sent(payload, text, Options.Frame);
         }
         catch (OperationCanceledException) when (_writer.InFrame)
         {
@@ -350,6 +359,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
             // Frames queued by earlier sends go out before this read can wait for the peer (who may be waiting for them).
             await _writer.PushAsync(sync).ConfigureAwait(false);
             FrameReader.Frame frame = await _reader.ReadFrameAsync(Options.Frame, destination, sync, cancellationToken).ConfigureAwait(false);
+            Telemetry.Received(frame.Length);
             if (frame.Length < 0)
             {
                 Close(DisconnectReason.PeerClosed);
@@ -364,6 +374,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
             {
                 ThrowIfClosedLocally(DisconnectReason.PeerDiedMidFrame, e);
             }
+            Telemetry.FrameError(e);
             throw;
         }
         catch (OperationCanceledException) when (_reader.InFrame)
