@@ -73,7 +73,8 @@ internal sealed class PipeTelemetry
 
     /// <summary>
     /// The server contained an error. A frame error or a broken connection was already reported by the connection itself
-    /// (frame error, closed); invalid text surfaces here, from the text request handler; anything else is the handler's own.
+    /// (frame error, closed); invalid text surfaces here, from the text request handler; a cancellation is a handler
+    /// giving up on stop; anything else is the handler's own.
     /// </summary>
     public void Failed(ConnectionTelemetry? connection, Exception error)
     {
@@ -84,6 +85,8 @@ internal sealed class PipeTelemetry
                 break;
             case FrameException or ConnectionClosedException when connection is not null:
                 break;
+            case OperationCanceledException:
+                break; // a handler giving up because the server is stopping: expected, not a failure
             default:
                 if (connection is null)
                 {
