@@ -76,32 +76,38 @@ public sealed class NPipesHostedServer : IHostedService, IAsyncDisposable
             return;
         }
         Task stopped = Task.WhenAll(server.StopAsync(server.Options.DrainTimeout, CancellationToken.None), _serving);
-        using (cancellationToken.Register(static s => ((NPipesHostedServer)s!).Abort(), this))
+        try
         {
-            try
-            {
-                await stopped.WaitAsync(cancellationToken).ConfigureAwait(false); // the server contains handler errors: no throw
-                return;
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                // The host's deadline: Abort ran; give the cancelled handlers a moment to return.
-            }
+            await stopped.WaitAsync(cancellationToken).ConfigureAwait(false); // the server contains handler errors: no throw
+            return;
         }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The host's deadline. (Aborting here, not in a token callback: the wait above may resume inside the
+            // token's callbacks and unregister one that has not run yet.)
+        }
+        Abort(log: true);
         if (await Task.WhenAny(stopped, Task.Delay(AbortGrace, CancellationToken.None)).ConfigureAwait(false) != stopped)
         {
             HostingLog.HandlersOutlivedShutdown(_logger, PipeName);
         }
     }
 
-    /// <summary>Stops (without a host deadline, only the drain timeout) and releases the name.</summary>
+    /// <summary>
+    /// Stops at once if the host did not stop it: stops accepting, cancels the handlers' tokens, closes the connections,
+    /// and waits a moment for the handlers to return.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Server is { } server)
         {
-            await server.DisposeAsync().ConfigureAwait(false);
+            Task stopped = server.StopAsync(server.Options.DrainTimeout, CancellationToken.None);
+            if (!stopped.IsCompleted)
+            {
+                Abort(log: false);
+                await Task.WhenAny(stopped, Task.Delay(AbortGrace, CancellationToken.None)).ConfigureAwait(false);
+            }
         }
-        _abort.Dispose();
     }
 
     /// <summary>Runs a connection handler, keeping the connection where the shutdown deadline can close it.</summary>
@@ -135,9 +141,12 @@ public sealed class NPipesHostedServer : IHostedService, IAsyncDisposable
     }
 
     /// <summary>The host's deadline: cancel the handlers' tokens and close the connections still open.</summary>
-    private void Abort()
+    private void Abort(bool log)
     {
-        HostingLog.ShutdownDeadline(_logger, PipeName, _connections.Count);
+        if (log)
+        {
+            HostingLog.ShutdownDeadline(_logger, PipeName, _connections.Count);
+        }
         _abort.Cancel();
         foreach (PipeConnection connection in _connections.Keys)
         {
