@@ -29,6 +29,18 @@ else
   add ".NET" $((total - errors - fails - skips - notrun)) $((errors + fails)) $((skips + notrun))
 fi
 
+echo "== .NET hosting tests"
+# NPipes.Hosting in a real host, logs/metrics/activities, and samples/WorkerService called by samples/python_client.py.
+hosting_log="$out/hosting-tests.log"
+tests/NPipes.Hosting.Tests/bin/Release/net10.0/NPipes.Hosting.Tests -noColor 2>&1 | tee "$hosting_log" | grep -E '\[FAIL\]|\[SKIP\]|^\s+(Assert|System\.|Expected|Actual)' || true
+summary=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+' "$hosting_log" | tail -n 1)
+if [ -z "$summary" ]; then
+  broken+=(".NET hosting tests produced no summary"); failed=$((failed + 1))
+else
+  read -r total errors fails skips notrun < <(echo "$summary" | sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/')
+  add ".NET hosting" $((total - errors - fails - skips - notrun)) $((errors + fails)) $((skips + notrun))
+fi
+
 echo "== Python tests"
 if [ -f python/run_tests.py ]; then
   py_log="$out/python-tests.log"
