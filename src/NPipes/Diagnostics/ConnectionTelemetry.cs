@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 namespace NPipes.Diagnostics;
@@ -15,11 +16,8 @@ internal sealed class ConnectionTelemetry
     private readonly NPipesMetrics _metrics;
     private int _closed;
 
-    // Sends may run concurrently (any number of writers), so they add atomically; receives have one reader at a time.
-    internal long MessagesSent;
-    internal long BytesSent;
-    internal long MessagesReceived;
-    internal long BytesReceived;
+    /// <summary>The counts: written by this connection's sender(s) and reader, summed by <see cref="PipeCounts"/>.</summary>
+    internal Counters Tally;
 
     public ConnectionTelemetry(PipeTelemetry pipe, Stream stream)
     {
@@ -61,15 +59,15 @@ internal sealed class ConnectionTelemetry
     {
         if (length >= 0 && _metrics.CountReceives)
         {
-            Volatile.Write(ref MessagesReceived, MessagesReceived + 1);
-            Volatile.Write(ref BytesReceived, BytesReceived + FrameCodec.Overhead + length);
+            Volatile.Write(ref Tally.MessagesReceived, Tally.MessagesReceived + 1);
+            Volatile.Write(ref Tally.BytesReceived, Tally.BytesReceived + FrameCodec.Overhead + length);
         }
     }
 
     private void CountSent(int length)
     {
-        Interlocked.Increment(ref MessagesSent);
-        Interlocked.Add(ref BytesSent, FrameCodec.Overhead + length);
+        Interlocked.Increment(ref Tally.MessagesSent);
+        Interlocked.Add(ref Tally.BytesSent, FrameCodec.Overhead + length);
     }
 
     /// <summary>The peer sent an invalid frame (or the connection's text could not be decoded).</summary>
@@ -97,5 +95,26 @@ internal sealed class ConnectionTelemetry
             _metrics.ConnectionDuration.Record(seconds, Pipe.Counts.Tag, new KeyValuePair<string, object?>(NPipesTags.DisconnectReason, NPipesTags.Of(reason)));
             NPipesLog.ConnectionClosed(Pipe.Logger, Id, Pipe.PipeName, reason, seconds);
         }
+    }
+
+    /// <summary>
+    /// Sent and received counts on separate cache lines: a connection's sender and reader are usually different threads,
+    /// and sharing a line would make each message move it between cores. Sends may run concurrently (any number of
+    /// writers), so they add atomically; receives have one reader at a time.
+    /// </summary>
+    [StructLayout(LayoutKind.Explicit, Size = 224)]
+    internal struct Counters
+    {
+        [FieldOffset(64)]
+        public long MessagesSent;
+
+        [FieldOffset(72)]
+        public long BytesSent;
+
+        [FieldOffset(144)]
+        public long MessagesReceived;
+
+        [FieldOffset(152)]
+        public long BytesReceived;
     }
 }

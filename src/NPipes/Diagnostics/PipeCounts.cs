@@ -51,9 +51,9 @@ internal sealed class PipeCounts(string pipeName)
 
     private static Totals Add(Totals sum, ConnectionTelemetry c) => sum with
     {
-        MessagesSent = sum.MessagesSent + Volatile.Read(ref c.MessagesSent),
-        BytesSent = sum.BytesSent + Volatile.Read(ref c.BytesSent),
-        MessagesReceived = sum.MessagesReceived + Volatile.Read(ref c.MessagesReceived),
-        BytesReceived = sum.BytesReceived + Volatile.Read(ref c.BytesReceived),
+        MessagesSent = sum.MessagesSent + Volatile.Read(ref c.Tally.MessagesSent),
+        BytesSent = sum.BytesSent + Volatile.Read(ref c.Tally.BytesSent),
+        MessagesReceived = sum.MessagesReceived + Volatile.Read(ref c.Tally.MessagesReceived),
+        BytesReceived = sum.BytesReceived + Volatile.Read(ref c.Tally.BytesReceived),
     };
 }
