@@ -21,6 +21,7 @@ public static class BenchRunner
         "pingpong_16B_async", "pingpong_16B_sync",
         "oneway_64B", "oneway_1KiB", "oneway_64KiB", "oneway_1MiB", "oneway_64KiB_nocrc", "oneway_1MiB_nocrc",
         "clients_32_pingpong", "alloc_per_msg_send", "alloc_per_msg_receive",
+        "listener_pingpong_16B", "listener_oneway_64B",
     ];
 
     internal const int PingSize = 16;
@@ -67,8 +68,14 @@ public static class BenchRunner
             {
                 await Guard("alloc_per_msg", AllocAsync);
             }
+            // A MeterListener on the meter "NPipes" vs none, in-process (ListenerFigures.cs): npipes= with, raw= without.
+            await Figure("listener_pingpong_16B", async () => PrintPair("listener_pingpong_16B", await ListenerFigures.PingPongAsync(options, ct), "roundtrips/s"));
+            await Figure("listener_oneway_64B", async () => PrintPair("listener_oneway_64B", await ListenerFigures.OneWayAsync(options, ct), "msgs/s"));
             return _failures == 0 ? 0 : 1;
         }
+
+        private void PrintPair(string figure, (List<double> With, List<double> Without) rates, string unit) =>
+            Print(figure, rates.With, rates.Without, unit, " base=no_listener");
 
         private async Task Figure(string name, Func<Task> run)
         {
