@@ -74,8 +74,9 @@ public static class BenchRunner
             return _failures == 0 ? 0 : 1;
         }
 
-        private void PrintPair(string figure, (List<double> With, List<double> Without) rates, string unit) =>
-            Print(figure, rates.With, rates.Without, unit, " base=no_listener");
+        private void PrintPair(string figure, ListenerFigures.Pair pair, string unit) =>
+            Print(figure, pair.With, pair.Without, unit,
+                $" base=no_listener npipes_cpu_us_per_op={Median(pair.CpuWith):F3} raw_cpu_us_per_op={Median(pair.CpuWithout):F3} cpu_ratio={Median(pair.CpuWith) / Median(pair.CpuWithout):F3}");
 
         private async Task Figure(string name, Func<Task> run)
         {

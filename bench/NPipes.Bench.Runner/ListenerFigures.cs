@@ -14,7 +14,7 @@ namespace NPipes.Bench;
 internal static class ListenerFigures
 {
     /// <summary>Round trips/s of 16-byte requests (RequestAsync against ServeRequestsAsync): with a listener, without.</summary>
-    public static async Task<(List<double> With, List<double> Without)> PingPongAsync(BenchOptions options, CancellationToken ct)
+    public static async Task<Pair> PingPongAsync(BenchOptions options, CancellationToken ct)
     {
         string name = $"npb_lpp_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..6]}";
         await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = PeerRoles.Options(crc: true), DrainTimeout = TimeSpan.Zero });
@@ -44,7 +44,7 @@ internal static class ListenerFigures
     }
 
     /// <summary>Messages/s of 64-byte one-way sends on one connection, received and counted in this process: with a listener, without.</summary>
-    public static async Task<(List<double> With, List<double> Without)> OneWayAsync(BenchOptions options, CancellationToken ct)
+    public static async Task<Pair> OneWayAsync(BenchOptions options, CancellationToken ct)
     {
         string name = $"npb_low_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..6]}";
         await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = PeerRoles.Options(crc: true), DrainTimeout = TimeSpan.Zero });
@@ -80,34 +80,43 @@ internal static class ListenerFigures
         return await AlternateAsync(options, Run);
     }
 
+    /// <summary>Rates with and without a listener, and the CPU time (this process, all threads) per operation in each window.</summary>
+    public sealed record Pair(List<double> With, List<double> Without, List<double> CpuWith, List<double> CpuWithout);
+
     /// <summary>Warms up, then measures with and without a listener alternately, starting with a different one each run.</summary>
-    private static async Task<(List<double> With, List<double> Without)> AlternateAsync(BenchOptions options, Func<double, Task<double>> run)
+    private static async Task<Pair> AlternateAsync(BenchOptions options, Func<double, Task<double>> run)
     {
         await run(Math.Max(1.0, options.Seconds));
         using (new SummingListener())
         {
             await run(Math.Max(1.0, options.Seconds) / 2);
         }
-        List<double> with = [], without = [];
+        var pair = new Pair([], [], [], []);
         for (int i = 0; i < options.EffectiveRuns; i++)
         {
             for (int half = 0; half < 2; half++)
             {
-                if ((i + half) % 2 == 0)
+                bool listen = (i + half) % 2 == 1;
+                using SummingListener? listener = listen ? new SummingListener() : null;
+                // CPU time per operation barely depends on what else runs on the machine, unlike the rate.
+                TimeSpan cpu = Process.GetCurrentProcess().TotalProcessorTime;
+                long start = Stopwatch.GetTimestamp();
+                double rate = await run(options.Seconds);
+                double operations = rate * Stopwatch.GetElapsedTime(start).TotalSeconds;
+                double cpuMicroseconds = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / operations;
+                (listen ? pair.With : pair.Without).Add(rate);
+                (listen ? pair.CpuWith : pair.CpuWithout).Add(cpuMicroseconds);
+                if (listener is not null)
                 {
-                    without.Add(await run(options.Seconds));
-                    continue;
-                }
-                using var listener = new SummingListener();
-                with.Add(await run(options.Seconds));
-                listener.Collect();
-                if (listener.Measurements == 0)
-                {
-                    throw new InvalidOperationException("the listener saw no measurement: the instruments were not enabled");
+                    listener.Collect();
+                    if (listener.Measurements == 0)
+                    {
+                        throw new InvalidOperationException("the listener saw no measurement: the instruments were not enabled");
+                    }
                 }
             }
         }
-        return (with, without);
+        return pair;
     }
 
     /// <summary>Listens to every instrument of the meter "NPipes" and adds up what it is told, as an exporter's aggregation would.</summary>
