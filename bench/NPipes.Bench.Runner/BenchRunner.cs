@@ -10,7 +10,7 @@ namespace NPipes.Bench;
 /// (this program re-launched). Each figure prints one line:
 /// <c>FIGURE npipes=V raw=V ratio=npipes/raw unit=U runs=N ...</c>, values being medians of the runs.
 /// </summary>
-public static class BenchRunner
+public static partial class BenchRunner
 {
     /// <summary>The first argument that makes this program (or a host routing to <see cref="RunPeerAsync"/>) a peer.</summary>
     public const string PeerArgument = "--bench-peer";
@@ -20,7 +20,7 @@ public static class BenchRunner
     [
         "pingpong_16B_async", "pingpong_16B_sync",
         "oneway_64B", "oneway_1KiB", "oneway_64KiB", "oneway_1MiB", "oneway_64KiB_nocrc", "oneway_1MiB_nocrc",
-        "clients_32_pingpong", "alloc_per_msg_send", "alloc_per_msg_receive",
+        "clients_32_pingpong", "alloc_per_msg_send", "alloc_per_msg_receive", "crc32_64KiB", "crc32_1MiB",
         "listener_pingpong_16B", "listener_oneway_64B",
     ];
 
@@ -40,7 +40,7 @@ public static class BenchRunner
         return await runner.RunAllAsync();
     }
 
-    private sealed class Runner(BenchOptions options, TextWriter output, CancellationToken ct)
+    private sealed partial class Runner(BenchOptions options, TextWriter output, CancellationToken ct)
     {
         private readonly Dictionary<string, double> _singleClient = [];
         private int _failures;
@@ -68,6 +68,8 @@ public static class BenchRunner
             {
                 await Guard("alloc_per_msg", AllocAsync);
             }
+            await Figure("crc32_64KiB", () => CrcAsync("crc32_64KiB", 64 * 1024));
+            await Figure("crc32_1MiB", () => CrcAsync("crc32_1MiB", 1024 * 1024));
             // A MeterListener on the meter "NPipes" vs none, in-process (ListenerFigures.cs): npipes= with, raw= without.
             await Figure("listener_pingpong_16B", async () => PrintPair("listener_pingpong_16B", await ListenerFigures.PingPongAsync(options, ct), "roundtrips/s"));
             await Figure("listener_oneway_64B", async () => PrintPair("listener_oneway_64B", await ListenerFigures.OneWayAsync(options, ct), "msgs/s"));

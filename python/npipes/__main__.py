@@ -11,8 +11,8 @@ import json
 import signal
 import sys
 
-from .errors import (EncodingError, FrameError, CrcMismatchError,
-                     PipeNameError, PipeTimeoutError)
+from .errors import (EncodingError, FrameError, PipeNameError,
+                     PipeTimeoutError)
 from .ipc import IPC
 from .listener import Listener, echo_handler
 from .message import to_text
@@ -88,10 +88,16 @@ def _read_stdin(encoding):
     return to_text(sys.stdin.buffer.read(), encoding)
 
 
+def _connection_error(conn, exc):
+    """echo: one client's failure is one line on stderr; serving goes on."""
+    print(f'npipes: connection error: {exc}'.replace('\n', ' '),
+          file=sys.stderr, flush=True)
+
+
 def _run(args):
     if args.command == 'echo':
         listener = Listener(args.name, crc=args.crc, endian=args.byte_order,
-                            encoding=args.encoding)
+                            encoding=args.encoding, on_error=_connection_error)
         # close() takes no locks, so it is safe in a signal handler; the
         # accept() it interrupts then sees the listener closed.
         signal.signal(signal.SIGTERM, lambda *_: listener.close())
@@ -132,7 +138,7 @@ def main(argv=None):
 def _exit_code(exc):
     if isinstance(exc, PipeTimeoutError):
         return EXIT_TIMEOUT
-    if isinstance(exc, (FrameError, CrcMismatchError, EncodingError)):
+    if isinstance(exc, (FrameError, EncodingError)):
         return EXIT_DATA
     if isinstance(exc, PipeNameError):
         return EXIT_USAGE

@@ -1,9 +1,12 @@
-"""Small helpers shared by the platform transports: deadlines, names."""
+"""Small helpers shared by the platform transports: deadlines, names,
+back-off, and turning OSError into npipes' typed errors."""
 
+import functools
 import time
 
 from .consts import RESERVED_PIPE_NAME
-from .errors import PipeNameError, PipeTimeoutError
+from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
+                     PipeNameError, PipeOSError, PipeTimeoutError)
 
 
 class Deadline:
@@ -26,33 +29,51 @@ class Deadline:
             raise PipeTimeoutError(f'{what} timed out after {self.timeout} s')
         return left
 
-    def sleep(self, seconds):
-        """Sleep *seconds*, but not past the deadline (for retry back-off)."""
-        left = self.remaining()
-        time.sleep(seconds if left is None else min(seconds, left))
+    def sleep(self, seconds, what='operation'):
+        """Sleep *seconds*, but not past the deadline (PipeTimeoutError if
+        the deadline comes first)."""
+        end = time.monotonic() + seconds
+        while True:
+            left = self.remaining(what)
+            pause = end - time.monotonic()
+            if pause <= 0:
+                return
+            time.sleep(pause if left is None else min(pause, left))
 
 
 def check_name(name):
-    """Validate a pipe name (rules common to every platform)."""
+    """Validate a pipe name: the rules shared by every platform and by the
+    .NET library (docs/unix-endpoint.md, section 1).  Path length is
+    checked by the platform module."""
     if not isinstance(name, str):
         raise PipeNameError(f'pipe name must be a str, got {type(name).__name__}')
     if not name:
         raise PipeNameError('pipe name must not be empty')
+    try:
+        name.encode('utf-8')
+    except UnicodeEncodeError:
+        raise PipeNameError(f'pipe name {name!r} is not valid Unicode (it '
+                            f'holds a lone surrogate)') from None
     for bad, label in (('/', "'/'"), ('\\', "'\\\\'"), ('\0', 'NUL')):
         if bad in name:
             raise PipeNameError(f'pipe name {name!r} must not contain {label}')
-    if name == RESERVED_PIPE_NAME:
-        raise PipeNameError(f'pipe name {name!r} is reserved (by .NET)')
+    if name in ('.', '..'):
+        raise PipeNameError(f'{name!r} is not a pipe name')
+    # .NET compares with OrdinalIgnoreCase, which folds by upper case.
+    if name.upper() == RESERVED_PIPE_NAME.upper():
+        raise PipeNameError(f'pipe name {name!r} is reserved (by .NET: '
+                            f"'{RESERVED_PIPE_NAME}' in any letter case)")
     return name
 
 
-def backoff(deadline, first=0.002, cap=0.05):
-    """Yield forever, sleeping (exponentially longer, up to *cap*) between
-    rounds; used while polling for a server that is not there yet."""
+def backoff(deadline, what='operation', first=0.001, cap=0.05):
+    """Yield forever, sleeping (1 ms doubling up to *cap*) between rounds;
+    used while polling for a server that is not there yet.  *what* names
+    the operation in the PipeTimeoutError raised at the deadline."""
     delay = first
     while True:
         yield
-        deadline.sleep(delay)
+        deadline.sleep(delay, what)
         delay = min(delay * 2, cap)
 
 
@@ -64,3 +85,32 @@ def drain(stream, deadline):
         if not n:
             return total
         total += n
+
+
+_CLOSED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+def typed_os_error(exc):
+    """The npipes error to raise for *exc* (an OSError not raised by npipes)."""
+    if isinstance(exc, NPipesError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return PipeTimeoutError(f'timed out: {exc}')
+    if isinstance(exc, _CLOSED):
+        return ConnectionClosedError(f'peer closed the pipe ({exc.strerror or exc})')
+    if isinstance(exc, PermissionError):
+        return PipeAccessError(f'access refused: {exc}', path=exc.filename)
+    return PipeOSError(exc.errno, exc.strerror or str(exc), exc.filename)
+
+
+def typed_os_errors(func):
+    """Decorator: an OSError escaping *func* leaves as a typed npipes error."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except OSError as exc:
+            if isinstance(exc, NPipesError):
+                raise
+            raise typed_os_error(exc) from exc
+    return wrapper

@@ -12,9 +12,10 @@ import math
 
 import _winapi
 
-from ._util import backoff, check_name, drain
+from ._util import backoff, check_name, drain, typed_os_errors
 from .consts import BUFFER_SIZE, WINDOWS_PIPE_PREFIX
-from .errors import NPipesError, PipeNameInUseError, PipeTimeoutError
+from .errors import (NPipesError, PipeNameError, PipeNameInUseError,
+                     PipeTimeoutError)
 
 __all__ = ['pipe_address', 'connect', 'rendezvous', 'Server', 'Stream']
 
@@ -33,9 +34,19 @@ NMPWAIT_WAIT_FOREVER = 0xFFFFFFFF
 _EOF_ERRORS = (ERROR_BROKEN_PIPE, ERROR_PIPE_NOT_CONNECTED, ERROR_NO_DATA)
 
 
+#: The longest full pipe path (``\\.\pipe\`` and the name), in UTF-16
+#: code units, as .NET checks it.
+MAX_PIPE_PATH_CHARS = 256
+
+
 def pipe_address(name):
     """``\\\\.\\pipe\\<name>`` (validated)."""
-    return WINDOWS_PIPE_PREFIX + check_name(name)
+    path = WINDOWS_PIPE_PREFIX + check_name(name)
+    length = len(path.encode('utf-16-le')) // 2
+    if length > MAX_PIPE_PATH_CHARS:
+        raise PipeNameError(f'the pipe path would be {length} characters; '
+                            f'Windows allows at most {MAX_PIPE_PATH_CHARS}')
+    return path
 
 
 def _millis(deadline, what, forever=_winapi.INFINITE):
@@ -81,6 +92,7 @@ class Stream:
     def __init__(self, handle):
         self._handle = handle
 
+    @typed_os_errors
     def recv_into(self, view, deadline):
         """Read up to len(view) bytes of the current pipe message (0 = EOF)."""
         while True:
@@ -103,6 +115,7 @@ class Stream:
                 return n
             # A zero-length pipe message is not end of file: read on.
 
+    @typed_os_errors
     def send(self, frame, deadline):
         """Write one whole frame with ONE WriteFile (one pipe message)."""
         ov, err = _winapi.WriteFile(self._handle, frame, overlapped=True)
@@ -113,6 +126,7 @@ class Stream:
             raise OSError(f'short pipe write: {n} of {len(frame)} bytes '
                           f'(error {err})')
 
+    @typed_os_errors
     def finish(self, deadline):
         """Wait until the peer closes its end (it has read our frame).
 
@@ -147,6 +161,7 @@ class Server:
         self._pending = self._new_instance(first=True)
 
     @classmethod
+    @typed_os_errors
     def create(cls, name, allow_other_users=False, backlog=None):
         """Serve pipe *name* to any number of clients (one at a time per accept)."""
         return cls(pipe_address(name), allow_other_users)
@@ -173,6 +188,7 @@ class Server:
     def closed(self):
         return self._pending is None
 
+    @typed_os_errors
     def accept(self, deadline, check_owner=False):
         """Wait (ConnectNamedPipe) for one client; return its Stream."""
         handle = self._pending
@@ -202,6 +218,7 @@ class Server:
                          if self._max_instances != 1 else None)
         return Stream(handle)
 
+    @typed_os_errors
     def close(self):
         handle, self._pending = self._pending, None
         ov = self._ov
@@ -244,8 +261,13 @@ def _open(path, deadline):
         return handle
 
 
-def connect(name, deadline):
-    """Connect to the server of pipe *name*, waiting for it to appear."""
+@typed_os_errors
+def connect(name, deadline, allow_other_users=False):
+    """Connect to the server of pipe *name*, waiting for it to appear.
+
+    ``allow_other_users`` is accepted for symmetry with Unix: ``_winapi``
+    offers no call to read the server's user, so no check is made here.
+    """
     path = pipe_address(name)
     for _ in backoff(deadline):
         handle = _open(path, deadline)
@@ -254,6 +276,7 @@ def connect(name, deadline):
         deadline.remaining(f'connect to pipe {name!r}')
 
 
+@typed_os_errors
 def rendezvous(name, deadline, allow_other_users=False):
     """Meet the other side of pipe *name*, whichever starts first.
 

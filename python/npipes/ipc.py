@@ -17,7 +17,14 @@ class IPC:
     Either side may start first (or both at once): whoever finds nobody
     serving the name becomes the server for one connection.  The sender
     writes its frame and waits for the receiver to close; the receiver
-    reads one frame and closes.
+    reads one frame and closes.  ``timeout`` bounds each whole call
+    (meeting the peer and moving the frame).
+
+    The peer must be the current user, whichever side serves: a server of
+    another user is refused (PipeAccessError) before a byte is written or
+    read, and never retried; a client of another user is dropped.
+    ``allow_other_users=True`` lifts both checks (and makes a socket file
+    this side creates mode 0666).
 
     Differences from npipes 1.0.1 (see README): errors raise typed
     exceptions unless ``raise_errors=False``, which gives npipes' return
@@ -56,7 +63,7 @@ class IPC:
         frame = self.__msg_parser.encapsulate_msg()
         self.__msg = frame
         deadline = Deadline(self.timeout)
-        for _ in backoff(deadline):
+        for _ in backoff(deadline, f'send on pipe {self.pipe!r}'):
             stream = self._meet(deadline)
             try:
                 stream.send(frame, deadline)
@@ -64,7 +71,7 @@ class IPC:
                     return True
                 # The peer wrote to us, so it is not a receiver (most likely
                 # another sender): our frame was not taken.  Meet again.
-            except (ConnectionResetError, BrokenPipeError):
+            except ConnectionClosedError:
                 pass    # dropped unread (we sat in a closing server's backlog)
             finally:
                 stream.close()
@@ -72,7 +79,7 @@ class IPC:
     def _receive(self, crc):
         """Receive one frame; return ``(payload bytes, CRC field)``."""
         deadline = Deadline(self.timeout)
-        for _ in backoff(deadline):
+        for _ in backoff(deadline, f'receive on pipe {self.pipe!r}'):
             with Connection(self._meet(deadline), crc=crc,
                             endian=self.endian, encoding=self.encoding,
                             max_payload=self.max_payload) as conn:

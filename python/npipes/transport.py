@@ -3,14 +3,18 @@
 Both modules provide the same small interface:
 
 - ``pipe_address(name)`` -> the socket path / ``\\\\.\\pipe\\`` path;
-- ``connect(name, deadline)`` -> Stream (client; waits for a server);
+- ``connect(name, deadline, allow_other_users)`` -> Stream (client; waits
+  for a server, which must be the current user unless allowed);
 - ``rendezvous(name, deadline, allow_other_users)`` -> Stream (client if
   someone serves the name, else a one-connection server);
 - ``Server.create(name, allow_other_users, backlog)`` with
-  ``accept(deadline)`` -> Stream and ``close()``;
+  ``accept(deadline)`` -> Stream, ``close()`` and ``on_refused`` (called
+  with the uid of each peer dropped as another user; Unix only);
 - ``Stream`` with ``recv_into(view, deadline)``, ``send(frame, deadline)``,
   ``finish(deadline)`` (wait for the peer to close; returns how many bytes
   it sent meanwhile) and ``close()``.
+
+Every OSError leaving them is a typed npipes error (``_util.typed_os_errors``).
 """
 
 import sys

@@ -100,9 +100,6 @@ public sealed partial class PipeConnection
         return reply.GetText();
     }
 
-    /// <summary>What this connection reports (counts, frame errors, close), on its pipe's logger and meter.</summary>
-    internal ConnectionTelemetry Telemetry { get; }
-
     /// <summary>Lets a server learn when the connection closes, whoever closed it. Runs at once if it already has.</summary>
     internal void SetClosedCallback(Action<PipeConnection> callback)
     {

@@ -19,7 +19,7 @@ internal static class WindowsPipeConnector
         {
             int timeoutMs = deadline.IsInfinite ? Timeout.Infinite : (int)Math.Min(int.MaxValue, deadline.Remaining.TotalMilliseconds);
             await client.ConnectAsync(timeoutMs, cancellationToken).ConfigureAwait(false);
-            return client;
+            return new WindowsPipeStream(client);
         }
         catch (TimeoutException e)
         {

@@ -1,11 +1,17 @@
 using System.Buffers;
 
-namespace NPipes.Messaging;
+namespace NPipes.Messaging.Writing;
 
 /// <summary>
 /// Writes frames to a stream, one writer at a time. Each frame is encoded into one pooled buffer and written with a
-/// single write, so on Windows every frame is exactly one pipe message (what npipes 1.0.1 reads).
+/// single write before the send returns, so on a message pipe every frame is exactly one message (what npipes 1.0.1 reads).
+/// Nothing is ever queued, so there is nothing to flush; a failed write throws to its caller.
 /// </summary>
+/// <remarks>
+/// The lock is deliberately never disposed: a writer blocked on the stream must still release it, and writers queued
+/// behind it must wake and fail on the closed stream (a disposed SemaphoreSlim would leave them waiting forever).
+/// SemaphoreSlim holds no unmanaged resource unless its wait handle is used, which it is not here.
+/// </remarks>
 internal sealed class FrameWriter : IFrameWriter
 {
     private readonly Stream _stream;
@@ -74,29 +80,5 @@ internal sealed class FrameWriter : IFrameWriter
         {
             _lock.Release();
         }
-    }
-
-    /// <summary>Always null: a failed write throws to its caller.</summary>
-    public Exception? Failure => null;
-
-    /// <summary>Nothing is ever queued: every write completes on the stream before returning.</summary>
-    public ValueTask PushAsync(bool sync) => default;
-
-    /// <inheritdoc cref="PushAsync"/>
-    public ValueTask FlushAsync(bool sync, CancellationToken cancellationToken) => default;
-
-    /// <inheritdoc cref="PushAsync"/>
-    public ValueTask FlushForCloseAsync(bool sync, TimeSpan stall) => default;
-
-    /// <inheritdoc cref="PushAsync"/>
-    public void Close()
-    {
-    }
-
-    // The lock is deliberately not disposed: a writer blocked on the stream must still release it, and writers queued
-    // behind it must wake and fail on the closed stream (a disposed SemaphoreSlim would leave them waiting forever).
-    // SemaphoreSlim holds no unmanaged resource unless its wait handle is used, which it is not here.
-    public void Dispose()
-    {
     }
 }

@@ -40,7 +40,7 @@ internal sealed class WindowsPipeListener : PipeListener
         {
             _next = CreateInstance(Name, _options, first: false);
         }
-        return instance;
+        return new WindowsPipeStream(instance);
     }
 
     public override void Dispose()

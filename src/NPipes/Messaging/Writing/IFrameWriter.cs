@@ -1,20 +1,29 @@
-namespace NPipes.Messaging;
+namespace NPipes.Messaging.Writing;
 
-/// <summary>How a connection writes frames: <see cref="FrameWriter"/> (one write per frame, Windows message mode) or
-/// <see cref="CoalescingFrameWriter"/> (queued frames coalesced into few large writes, Unix byte streams).</summary>
-internal interface IFrameWriter : IDisposable
+/// <summary>
+/// How a connection writes frames. <see cref="FrameWriter"/> writes each frame with one write before returning (message
+/// pipes); <see cref="CoalescingFrameWriter"/> also queues (<see cref="IQueuedFrameWriter"/>).
+/// </summary>
+internal interface IFrameWriter
 {
     /// <summary>True while a frame has been partly written by a call that can be cancelled: an interruption now leaves the stream out of sync.</summary>
     bool InFrame { get; }
-
-    /// <summary>The error that ended an earlier (possibly background) write, or null.</summary>
-    Exception? Failure { get; }
 
     /// <summary>Writes or queues one frame.</summary>
     ValueTask WriteAsync(ReadOnlyMemory<byte> payload, FrameOptions options, bool sync, CancellationToken cancellationToken);
 
     /// <summary>Writes or queues one text frame.</summary>
     ValueTask WriteTextAsync(string text, FrameOptions options, bool sync, CancellationToken cancellationToken);
+}
+
+/// <summary>
+/// A frame writer whose sends may complete before their bytes are written (byte streams): queued frames go out in few
+/// large writes, from a background flush or from a caller that needs them out now.
+/// </summary>
+internal interface IQueuedFrameWriter : IFrameWriter
+{
+    /// <summary>The error that ended an earlier (possibly background) write, or null.</summary>
+    Exception? Failure { get; }
 
     /// <summary>Gets queued frames moving now, without waiting for the peer (before a read, after a request).</summary>
     ValueTask PushAsync(bool sync);
