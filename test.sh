@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The README's test command: builds everything and runs every lane (.NET, Python, the stress scenarios CI-sized, the
+# The README's test command: builds everything and runs every lane (.NET, .NET hosting, Python, the stress scenarios CI-sized, the
 # Windows suite under Wine), then prints one closing line: "tests: N passed, N failed, N skipped" (the sum over lanes).
 # Set NPIPES_SKIP_WINE=1 to leave out the Windows lane (it installs Wine on first use).
 #
@@ -76,6 +76,10 @@ fi
 
 lane ".NET tests" 900 count_xunit show_failures \
   tests/NPipes.Tests/bin/Release/net10.0/NPipes.Tests -noColor -parallel collections
+
+# NPipes.Hosting in a real host, logs/metrics/activities, and samples/WorkerService called by samples/python_client.py.
+lane ".NET hosting tests" 600 count_xunit show_failures \
+  tests/NPipes.Hosting.Tests/bin/Release/net10.0/NPipes.Hosting.Tests -noColor
 
 lane "Python tests" 600 "count_tagged python" show_tail \
   env NPIPES_CLI="dotnet $PWD/src/NPipes.Cli/bin/Release/net10.0/NPipes.Cli.dll" python3 python/run_tests.py
