@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent      # python/
 GENERATOR = 'npipes_backend'
 TAG = 'py3-none-any'
 # Files and directories copied into the sdist (besides PKG-INFO).
-SDIST_ITEMS = ('pyproject.toml', 'README.md', 'run_tests.py',
+SDIST_ITEMS = ('pyproject.toml', 'README.md', 'mypy.ini', 'run_tests.py',
                '_build_backend', 'npipes', 'tests')
 SUPPORTED_KEYS = {'name', 'version', 'description', 'readme',
                   'requires-python', 'license', 'classifiers', 'scripts',

@@ -164,7 +164,7 @@ class BackendTests(unittest.TestCase):
         with tarfile.open(self.out / name) as tf:
             names = tf.getnames()
         base = f'{DIST}-{VERSION}/'
-        for member in ('PKG-INFO', 'pyproject.toml', 'README.md',
+        for member in ('PKG-INFO', 'pyproject.toml', 'README.md', 'mypy.ini',
                        '_build_backend/npipes_backend.py', 'npipes/__init__.py',
                        'npipes/py.typed'):
             self.assertIn(base + member, names)
