@@ -1,7 +1,10 @@
 """A server for one pipe name that accepts many clients."""
 
+from __future__ import annotations
+
 import logging
 import threading
+from typing import Any, Callable, Dict, List, Optional
 
 from . import transport
 from ._util import Deadline
@@ -16,6 +19,12 @@ __all__ = ['Listener', 'echo_handler']
 log = logging.getLogger('npipes')
 
 DEFAULT_MAX_CONNECTIONS = 1024
+
+#: ``on_error(connection, exception)``; the connection is None when the
+#: error is the listener's own (accepting failed).
+ErrorCallback = Callable[[Optional[Connection], BaseException], None]
+#: ``handler(connection)`` for :meth:`Listener.serve_forever`.
+Handler = Callable[[Connection], None]
 
 
 class Listener:
@@ -37,11 +46,15 @@ class Listener:
     the ``'npipes'`` logger, never printed; the other connections go on.
     """
 
-    def __init__(self, name=DEFAULT_PIPE_NAME, *, crc=False,
-                 endian=DEFAULT_ENDIAN, encoding=DEFAULT_ENCODING,
-                 max_payload=DEFAULT_MAX_PAYLOAD, allow_other_users=False,
-                 backlog=64, max_connections=DEFAULT_MAX_CONNECTIONS,
-                 idle_timeout=None, frame_timeout=None, on_error=None):
+    def __init__(self, name: str = DEFAULT_PIPE_NAME, *, crc: bool = False,
+                 endian: str = DEFAULT_ENDIAN,
+                 encoding: str = DEFAULT_ENCODING,
+                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                 allow_other_users: bool = False, backlog: int = 64,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 idle_timeout: Optional[float] = None,
+                 frame_timeout: Optional[float] = None,
+                 on_error: Optional[ErrorCallback] = None) -> None:
         struct_prefix(endian)            # reject a bad endian up front
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ValueError(f'max_connections must be an int >= 1, got '
@@ -49,7 +62,7 @@ class Listener:
         self.name = name
         self.max_connections = max_connections
         self.on_error = on_error
-        self._options = dict(
+        self._options: Dict[str, Any] = dict(
             crc=crc, endian=endian, encoding=encoding,
             max_payload=max_payload,
             idle_timeout=_positive_or_none('idle_timeout', idle_timeout),
@@ -61,36 +74,36 @@ class Listener:
         self._server = transport.Server.create(name, allow_other_users,
                                                backlog)
         self._server.on_refused = self._peer_refused
-        self.address = self._server.path
+        self.address: str = self._server.path
 
     # -- counters ----------------------------------------------------------
     @property
-    def active_connections(self):
+    def active_connections(self) -> int:
         """Connections handed out and not yet closed."""
         return self._active
 
     @property
-    def refused_connections(self):
+    def refused_connections(self) -> int:
         """Clients closed at once because max_connections were open."""
         return self._refused
 
     @property
-    def refused_peers(self):
+    def refused_peers(self) -> int:
         """Clients dropped because they run as another user (Unix)."""
         return self._refused_peers
 
-    def _peer_refused(self, uid):
+    def _peer_refused(self, uid: Optional[int]) -> None:
         with self._lock:
             self._refused_peers += 1
         log.warning('%s: dropped a client of %s (current user only)',
                     self.address, 'unknown uid' if uid is None else f'uid {uid}')
 
-    def _released(self):
+    def _released(self) -> None:
         with self._lock:
             self._active -= 1
 
     # -- accepting ---------------------------------------------------------
-    def accept(self, timeout=None):
+    def accept(self, timeout: Optional[float] = None) -> Connection:
         """Wait up to *timeout* seconds (None: forever) for a client."""
         deadline = Deadline(timeout)
         while True:
@@ -107,7 +120,7 @@ class Listener:
             log.warning('%s: refused a client: %d connections open '
                         '(max_connections)', self.address, self.max_connections)
         try:
-            conn = Connection(stream, **self._options)
+            conn: Connection = Connection(stream, **self._options)
         except BaseException:
             stream.close()
             self._released()
@@ -115,7 +128,7 @@ class Listener:
         conn._on_close = self._released
         return conn
 
-    def serve_forever(self, handler):
+    def serve_forever(self, handler: Handler) -> List[threading.Thread]:
         """Run ``handler(conn)`` in a new thread for every client until
         :meth:`close` is called (from another thread or a signal handler).
 
@@ -126,7 +139,7 @@ class Listener:
         handler threads than ``max_connections``.  Returns the handler
         threads still running (daemon threads), to join if wanted.
         """
-        threads = []
+        threads: List[threading.Thread] = []
         while True:
             try:
                 conn = self.accept()
@@ -141,7 +154,7 @@ class Listener:
             threads = [x for x in threads if x.is_alive()] + [t]
         return [x for x in threads if x.is_alive()]
 
-    def _run_handler(self, handler, conn):
+    def _run_handler(self, handler: Handler, conn: Connection) -> None:
         with conn:
             try:
                 handler(conn)
@@ -153,7 +166,8 @@ class Listener:
             except Exception as exc:
                 self._report(conn, exc)
 
-    def _report(self, conn, exc):
+    def _report(self, conn: Optional[Connection],
+                exc: BaseException) -> None:
         if isinstance(exc, NPipesError):
             log.warning('%s: connection error: %s', self.address, exc)
         else:
@@ -168,23 +182,23 @@ class Listener:
 
     # -- lifetime ----------------------------------------------------------
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._server.closed
 
-    def close(self):
+    def close(self) -> None:
         self._server.close()
 
-    def __enter__(self):
+    def __enter__(self) -> Listener:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f'<{type(self).__name__} {self.address!r}>'
 
 
-def echo_handler(conn):
+def echo_handler(conn: Connection) -> None:
     """Answer every frame with the same payload until the client leaves."""
     while True:
         conn.send(conn.recv())
