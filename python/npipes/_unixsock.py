@@ -204,33 +204,42 @@ class Stream:
 
     def send(self, frame: Buffer, deadline: Deadline) -> None:
         """Write one whole frame (ConnectionClosedError if the peer left)."""
-        self.send_parts((memoryview(frame).cast('B'),), deadline)
+        try:
+            if deadline.timeout is None:
+                self._sock.sendall(frame, _MSG_NOSIGNAL)
+            else:
+                self._send_all([memoryview(frame).cast('B')], deadline)
+        except NPipesError:
+            raise
+        except OSError as exc:
+            raise typed_os_error(exc) from exc
 
     def send_parts(self, parts: Sequence[Buffer], deadline: Deadline) -> None:
         """Write one frame given in parts (e.g. header, payload, CRC field)
         with gathering writes: the parts are not copied into one buffer.
 
         Each part's len() must be its size in bytes (bytes, bytearray or a
-        memoryview of bytes).
+        memoryview of bytes).  For a small frame one joined buffer and
+        :meth:`send` cost less (sendmsg measured ~2 us more per call).
         """
         try:
-            flags = _MSG_NOSIGNAL
-            if deadline.timeout is not None:
-                flags |= _MSG_DONTWAIT
-            sent = 0
-            while True:
-                try:
-                    sent = self._sock.sendmsg(parts, (), flags)
-                except BlockingIOError:
-                    self._wait(True, deadline, 'send')
-                    continue
-                if sent == sum(map(len, parts)):
-                    return
-                parts = _unsent(parts, sent)
+            self._send_all(parts, deadline)
         except NPipesError:
             raise
         except OSError as exc:
             raise typed_os_error(exc) from exc
+
+    def _send_all(self, parts: Sequence[Buffer], deadline: Deadline) -> None:
+        flags = _MSG_NOSIGNAL
+        if deadline.timeout is not None:
+            flags |= _MSG_DONTWAIT
+        while parts:
+            try:
+                sent = self._sock.sendmsg(parts, (), flags)
+            except BlockingIOError:
+                self._wait(True, deadline, 'send')
+                continue
+            parts = _unsent(parts, sent)
 
     @typed_os_errors
     def finish(self, deadline: Deadline) -> int:
