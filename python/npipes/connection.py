@@ -44,17 +44,15 @@ def _positive_or_none(name: str,
     return value
 
 
-def _deadline(timeout: Optional[float]) -> Deadline:
-    return _FOREVER if timeout is None else Deadline(timeout)
-
-
 class Connection:
     """Frames over one connected pipe (either end).
 
     ``send`` writes one frame per call; ``recv`` returns one payload per
     call, however the frame was split by the transport.  Payloads above
     ``max_payload`` are refused from the header, before allocation, and
-    memory grows only with the bytes that arrive.  With ``crc=True`` frames
+    memory grows only with the bytes that arrive (an 8 KiB read buffer; a
+    larger payload in pieces at most twice what arrived, of which up to
+    1 MiB is kept for the next one).  With ``crc=True`` frames
     carry a CRC-32 and received ones are checked (CrcMismatchError; the
     connection stays usable).
 
@@ -140,7 +138,7 @@ class Connection:
         trailer = frame.field.pack(zlib.crc32(payload) if self.crc else 0)
         if size > _GATHER_FROM and self._send_parts is not None:
             self._send_parts((header, payload, trailer), deadline)
-        else:                     # one write per frame (Windows pipe message)
+        else:       # small, or one write per frame (a Windows pipe message)
             stream.send(header + payload + trailer, deadline)
 
     def send(self, data: Union[str, Buffer],
@@ -148,7 +146,8 @@ class Connection:
         """Send one frame; *data* is bytes, or str (encoded strictly).
 
         ConnectionClosedError if the peer has gone (never SIGPIPE)."""
-        self._send(data, _deadline(timeout))
+        deadline = _FOREVER if timeout is None else Deadline(timeout)
+        self._send(data, deadline)
 
     # -- receiving -------------------------------------------------------
     def _read_deadline(self, deadline: Deadline
@@ -229,7 +228,8 @@ class Connection:
         PipeTimeoutError after *timeout* seconds (a partly received frame
         is kept, and the next call continues it).
         """
-        return self._recv(_FOREVER if timeout is None else Deadline(timeout))
+        deadline = _FOREVER if timeout is None else Deadline(timeout)
+        return self._recv(deadline)
 
     @property
     def last_crc(self) -> Optional[int]:
