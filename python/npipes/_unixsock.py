@@ -217,10 +217,8 @@ class Stream:
     def send_parts(self, parts: Sequence[Buffer], deadline: Deadline) -> None:
         """Write one frame given in parts (e.g. header, payload, CRC field)
         with gathering writes: the parts are not copied into one buffer.
-
-        Each part's len() must be its size in bytes (bytes, bytearray or a
-        memoryview of bytes).  For a small frame one joined buffer and
-        :meth:`send` cost less (sendmsg measured ~2 us more per call).
+        For a small frame one joined buffer and :meth:`send` cost less
+        (sendmsg measured ~2 us more per call).
         """
         try:
             self._send_all(parts, deadline)
