@@ -10,6 +10,11 @@ Every message is checked: ping-pong replies must equal their request (which carr
 receivers check each message's length and sequence number and the library checks CRC-32; a batch ends only when
 the receiver acknowledges that it counted every message.
 
+`npipes_cpu_us=C/P raw_cpu_us=C/P` give the CPU time per operation of the measuring client (its measured windows)
+and of the Python peer (all its operations, warm-up included; absent for the .NET peer), in microseconds: unlike the
+rates they hardly move when other jobs share the machine. The one-way CRC line adds `crc32_MBps`, what zlib.crc32
+does on 1 MiB in this process (best of 5): each side must hash every byte at that speed.
+
     python3 bench/python/npipes_bench.py [--quick] [--runs N] [--only FIG,FIG] [--dotnet-peer 'CMD ...']
 
 --dotnet-peer is the command that starts a .NET bench peer (the benchmark program followed by --bench-peer); without
@@ -26,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'python'))
@@ -42,8 +48,14 @@ SEQ = struct.Struct('<I')
 
 
 # ---- peers (run in their own process: `npipes_bench.py --peer ROLE ADDRESS [crc]`) ----
+# A peer prints `ready` once it listens; when its client leaves it prints `cpu SECONDS` (its CPU time since `ready`)
+# and exits.
+
+_CPU_AT_READY = [0.0]
+
 
 def _ready():
+    _CPU_AT_READY[0] = time.process_time()
     sys.stdout.write('ready\n')
     sys.stdout.flush()
 
@@ -117,9 +129,11 @@ def peer_np_sink(name, crc):
 # ---- the measuring side ----
 
 class Peer:
-    """A peer process; `ready` on its stdout means it listens."""
+    """A peer process; `ready` on its stdout means it listens. `cpu` is its CPU seconds after `ready` (None for a
+    peer that does not report it, e.g. the .NET one)."""
 
     def __init__(self, argv):
+        self.cpu = None
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if line != 'ready':
@@ -127,15 +141,15 @@ class Peer:
             raise RuntimeError(f'peer {argv!r} did not start: {line!r}')
 
     def close(self):
+        """Close its stdin (a .NET peer stops then; a Python one when its client left) and collect `cpu`."""
         try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(10)
+            out, _ = self.proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            out, _ = self.proc.communicate()
+        for line in out.splitlines():
+            if line.startswith('cpu '):
+                self.cpu = float(line.split()[1])
 
 
 def python_peer(role, address, crc=None):
@@ -149,11 +163,43 @@ def raw_client(path):
     return sock
 
 
+class Side:
+    """One side of a figure (npipes or raw): its rates per window, and the operations and client CPU time of all its
+    windows (warm-up included, as the peer's CPU time is)."""
+
+    def __init__(self, run):
+        self.run = run            # run(seconds) -> operations done
+        self.rates, self.ops, self.cpu, self.measured_ops, self.measured_cpu = [], 0, 0.0, 0, 0.0
+
+    def window(self, seconds, measured=True):
+        cpu, start = time.process_time(), time.perf_counter()
+        ops = self.run(seconds)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        self.ops += ops
+        if measured:
+            self.rates.append(ops / elapsed)
+            self.measured_ops += ops
+            self.measured_cpu += cpu
+
+    def cpu_us(self, peer):
+        """`client/peer` CPU microseconds per operation (peer: all its operations since `ready`)."""
+        client = f'{self.measured_cpu / self.measured_ops * 1e6:.1f}'
+        return client + ('' if peer.cpu is None else f'/{peer.cpu / self.ops * 1e6:.1f}')
+
+
+def measure(runs, seconds, np_side, raw_side):
+    """A warm-up window each, then `runs` windows each, alternating."""
+    np_side.window(seconds / 2, measured=False)
+    raw_side.window(seconds / 2, measured=False)
+    for _ in range(runs):
+        raw_side.window(seconds)
+        np_side.window(seconds)
+
+
 def pingpong_raw(sock, seconds):
     buf, reply = bytearray(PING), bytearray(PING)
     view = memoryview(reply)
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         SEQ.pack_into(buf, 0, n)
         sock.sendall(buf)
@@ -161,20 +207,19 @@ def pingpong_raw(sock, seconds):
             raise RuntimeError(f'raw ping-pong: reply {n} wrong')
         n += 1
         if n % 64 == 0 and time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 def pingpong_np(conn, seconds):
     buf = bytearray(PING)
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         SEQ.pack_into(buf, 0, n)
         if conn.request(bytes(buf)) != buf:
             raise RuntimeError(f'npipes ping-pong: reply {n} wrong')
         n += 1
         if n % 64 == 0 and time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 def _messages(size):
@@ -188,7 +233,6 @@ def _messages(size):
 
 def oneway_raw(sock, seconds, msgs):
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     ack = bytearray(len(ACK))
     while True:
         sock.sendall(struct.pack('<II', len(msgs), len(msgs[0])))
@@ -198,12 +242,11 @@ def oneway_raw(sock, seconds, msgs):
             raise RuntimeError('raw one-way: no acknowledgement')
         n += len(msgs)
         if time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 def oneway_np(conn, seconds, msgs):
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         conn.send(struct.pack('<II', len(msgs), len(msgs[0])))
         for m in msgs:
@@ -212,21 +255,34 @@ def oneway_np(conn, seconds, msgs):
             raise RuntimeError('npipes one-way: no acknowledgement')
         n += len(msgs)
         if time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
-def report(figure, np_rates, raw_rates, unit, extra=''):
+def report(figure, np_side, raw_side, np_peer, raw_peer, unit, extra=''):
+    np_rates, raw_rates = np_side.rates, raw_side.rates
     n, r = statistics.median(np_rates), statistics.median(raw_rates)
     fmt = lambda v: f'{v:.0f}' if v >= 100 else f'{v:.2f}'  # noqa: E731
     line = (f'{figure} npipes={fmt(n)} raw={fmt(r)} ratio={n / r:.2f} unit={unit} runs={len(np_rates)} '
             f'npipes_min={fmt(min(np_rates))} npipes_max={fmt(max(np_rates))} '
             f'raw_min={fmt(min(raw_rates))} raw_max={fmt(max(raw_rates))} '
-            f'npipes_runs={",".join(map(fmt, np_rates))} raw_runs={",".join(map(fmt, raw_rates))}')
+            f'npipes_runs={",".join(map(fmt, np_rates))} raw_runs={",".join(map(fmt, raw_rates))} '
+            f'npipes_cpu_us={np_side.cpu_us(np_peer)} raw_cpu_us={raw_side.cpu_us(raw_peer)}')
     print(line + (' ' + extra if extra else ''), flush=True)
 
 
 def _name():
     return f'npb_{os.getpid()}_{os.urandom(4).hex()}'
+
+
+def crc32_mbps(size=ONEWAY):
+    """zlib.crc32 throughput in this process (MB/s, best of 5), the bound of a CRC-checked transfer."""
+    data, best = os.urandom(size), float('inf')
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(16):
+            zlib.crc32(data)
+        best = min(best, (time.perf_counter() - start) / 16)
+    return size / best / 1e6
 
 
 def figure_pingpong(runs, seconds, crc, figure):
@@ -239,21 +295,18 @@ def figure_pingpong(runs, seconds, crc, figure):
         try:
             sock = raw_client(raw_path)
             conn = npipes.connect(name, timeout=10, crc=crc)
-            np_rates, raw_rates = [], []
-            pingpong_np(conn, seconds / 2)     # warm-up
-            pingpong_raw(sock, seconds / 2)
-            for _ in range(runs):
-                raw_rates.append(pingpong_raw(sock, seconds))
-                np_rates.append(pingpong_np(conn, seconds))
+            np_side = Side(lambda t: pingpong_np(conn, t))
+            raw_side = Side(lambda t: pingpong_raw(sock, t))
+            measure(runs, seconds, np_side, raw_side)
             sock.close()
             conn.close()
         finally:
             raw_peer.close()
             np_peer.close()
-    report(figure, np_rates, raw_rates, 'roundtrips/s', f'crc={"on" if crc else "off"}')
+    report(figure, np_side, raw_side, np_peer, raw_peer, 'roundtrips/s', f'crc={"on" if crc else "off"}')
 
 
-def figure_oneway(runs, seconds, crc):
+def figure_oneway(runs, seconds, crc, figure):
     msgs = _messages(ONEWAY)
     with tempfile.TemporaryDirectory() as tmp:
         raw_path = os.path.join(tmp, 'raw.sock')
@@ -263,20 +316,19 @@ def figure_oneway(runs, seconds, crc):
         try:
             sock = raw_client(raw_path)
             conn = npipes.connect(name, timeout=10, crc=crc, max_payload=2 * ONEWAY)
-            oneway_np(conn, seconds / 2, msgs)
-            oneway_raw(sock, seconds / 2, msgs)
-            np_rates, raw_rates = [], []
-            for _ in range(runs):
-                raw_rates.append(oneway_raw(sock, seconds, msgs))
-                np_rates.append(oneway_np(conn, seconds, msgs))
+            np_side = Side(lambda t: oneway_np(conn, t, msgs))
+            raw_side = Side(lambda t: oneway_raw(sock, t, msgs))
+            measure(runs, seconds, np_side, raw_side)
             sock.close()
             conn.close()
         finally:
             raw_peer.close()
             np_peer.close()
     mb = ONEWAY / 1e6
-    report('py_oneway_1MiB' + ('' if crc else '_nocrc'), np_rates, raw_rates, 'msgs/s',
-           f'npipes_MBps={statistics.median(np_rates) * mb:.0f} raw_MBps={statistics.median(raw_rates) * mb:.0f}')
+    report(figure, np_side, raw_side, np_peer, raw_peer, 'msgs/s',
+           f'npipes_MBps={statistics.median(np_side.rates) * mb:.0f} '
+           f'raw_MBps={statistics.median(raw_side.rates) * mb:.0f} crc={"on" if crc else "off"}'
+           + (f' crc32_MBps={crc32_mbps():.0f}' if crc else ''))
 
 
 def figure_dotnet_pingpong(runs, seconds, dotnet_peer):
@@ -289,21 +341,19 @@ def figure_dotnet_pingpong(runs, seconds, dotnet_peer):
     try:
         sock = raw_client(npipes.transport.pipe_address(raw_name))
         conn = npipes.connect(np_name, timeout=10, crc=True)
-        pingpong_np(conn, seconds / 2)
-        pingpong_raw(sock, seconds / 2)
-        np_rates, raw_rates = [], []
-        for _ in range(runs):
-            raw_rates.append(pingpong_raw(sock, seconds))
-            np_rates.append(pingpong_np(conn, seconds))
+        np_side = Side(lambda t: pingpong_np(conn, t))
+        raw_side = Side(lambda t: pingpong_raw(sock, t))
+        measure(runs, seconds, np_side, raw_side)
         sock.close()
         conn.close()
     finally:
         np_peer.close()
         raw_peer.close()
-    report('py_dotnet_pingpong_16B', np_rates, raw_rates, 'roundtrips/s', 'crc=on peer=dotnet')
+    report('py_dotnet_pingpong_16B', np_side, raw_side, np_peer, raw_peer, 'roundtrips/s', 'crc=on peer=dotnet')
 
 
-FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_oneway_1MiB', 'py_dotnet_pingpong_16B']
+FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
+           'py_dotnet_pingpong_16B']
 
 
 def main(argv):
@@ -322,6 +372,7 @@ def main(argv):
              'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc)}[role]()
         except (ConnectionError, BrokenPipeError):
             pass
+        print(f'cpu {time.process_time() - _CPU_AT_READY[0]:.6f}', flush=True)
         return 0
     runs = max(3, a.runs or (5 if a.quick else 9))
     seconds = 0.4 if a.quick else 1.0
@@ -333,7 +384,8 @@ def main(argv):
     jobs = [
         ('py_pingpong_16B', lambda: figure_pingpong(runs, seconds, True, figure='py_pingpong_16B')),
         ('py_pingpong_16B_nocrc', lambda: figure_pingpong(runs, seconds, False, figure='py_pingpong_16B_nocrc')),
-        ('py_oneway_1MiB', lambda: figure_oneway(runs, seconds, True)),
+        ('py_oneway_1MiB', lambda: figure_oneway(runs, seconds, True, 'py_oneway_1MiB')),
+        ('py_oneway_1MiB_nocrc', lambda: figure_oneway(runs, seconds, False, 'py_oneway_1MiB_nocrc')),
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),
     ]
     for figure, job in jobs:
