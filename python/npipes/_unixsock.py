@@ -14,7 +14,7 @@ import socket
 import stat
 import struct
 import sys
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
 from ._util import Deadline, drain, typed_os_error, typed_os_errors
 from .errors import NPipesError, PipePathOccupiedError
@@ -48,6 +48,18 @@ class Knock(NamedTuple):
     sock: Optional[socket.socket]
     st: Optional[os.stat_result]
 
+    def connected(self) -> socket.socket:
+        """The connected socket (status CONNECTED)."""
+        if self.sock is None:
+            raise RuntimeError(f'knock status {self.status}: no socket')
+        return self.sock
+
+    def stat(self) -> os.stat_result:
+        """The file's lstat (every status but GONE)."""
+        if self.st is None:
+            raise RuntimeError(f'knock status {self.status}: no file')
+        return self.st
+
 
 _KINDS = ((stat.S_ISLNK, 'symbolic link'), (stat.S_ISFIFO, 'FIFO'),
           (stat.S_ISDIR, 'directory'), (stat.S_ISREG, 'regular file'),
@@ -60,6 +72,14 @@ def file_kind(st: os.stat_result) -> str:
         if test(st.st_mode):
             return kind
     return 'socket' if stat.S_ISSOCK(st.st_mode) else 'file of unknown kind'
+
+
+@overload
+def ident(st: os.stat_result) -> Tuple[int, int]: ...
+@overload
+def ident(st: None) -> None: ...
+@overload
+def ident(st: Optional[os.stat_result]) -> Optional[Tuple[int, int]]: ...
 
 
 def ident(st: Optional[os.stat_result]) -> Optional[Tuple[int, int]]:
