@@ -28,6 +28,7 @@ public static class CliApp
             FrameCommand.Create(),
             BenchCommand.Create(),
             DemoCommand.Create(),
+            RpcCommand.Create(),
         };
 
         ParseResult parsed = root.Parse(args);
