@@ -167,7 +167,7 @@ public class CallTests
     }
 
     [Fact]
-    public async Task A_10_MiB_argument_round_trips_with_crc_and_an_oversized_one_is_refused_before_sending()
+    public async Task A_10_MiB_argument_arrives_intact_with_crc()
     {
         await using RunningServer server = Rpc.Serve<TestTarget>();
         using JsonRpc client = await Rpc.ConnectAsync(server.Name, crc: true);
@@ -179,12 +179,21 @@ public class CallTests
                 span[i] = (char)('a' + r.Next(26));
             }
         });
-        Assert.Equal(big, await client.InvokeWithCancellationAsync<string>("echo", [big], Rpc.Ct).Bounded());
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(big);
+        long[] measured = await client.InvokeWithCancellationAsync<long[]>("measure", [big], Rpc.Ct).Bounded();
+        Assert.Equal([utf8.Length, FrameCodec.ComputeCrc(utf8)], measured);
+    }
 
-        // Above the 16 MiB payload limit: refused here, nothing written, the connection stays usable.
-        string tooBig = new('x', 17 * 1024 * 1024);
-        await Assert.ThrowsAsync<FrameTooLargeException>(() => client.InvokeWithCancellationAsync<string>("echo", [tooBig], Rpc.Ct).Bounded());
+    [Fact]
+    public async Task A_message_over_the_payload_limit_is_refused_before_sending_and_the_connection_stays_usable()
+    {
+        var frame = Rpc.Options().Frame with { MaxPayloadLength = 64 * 1024 };
+        await using RunningServer server = Rpc.Serve<TestTarget>(new PipeServerOptions { Connection = Rpc.Options() with { Frame = frame } });
+        PipeConnection connection = await PipeConnection.ConnectAsync(server.Name, Rpc.Options() with { Frame = frame }, Rpc.Ct);
+        using JsonRpc client = connection.AttachJsonRpc();
+        await Assert.ThrowsAsync<FrameTooLargeException>(() => client.InvokeWithCancellationAsync<string>("echo", [new string('x', 64 * 1024)], Rpc.Ct).Bounded());
         Assert.Equal("after", await client.InvokeWithCancellationAsync<string>("echo", ["after"], Rpc.Ct).Bounded());
+        Assert.Empty(server.Errors); // nothing of the refused message reached the server
     }
 
     [Fact]

@@ -18,6 +18,14 @@ public sealed class TestTarget
     [JsonRpcMethod("echo")]
     public string Echo(string text) => text;
 
+    /// <summary>The length and CRC-32 of <paramref name="text"/>'s UTF-8 bytes, so a large argument need not travel back.</summary>
+    [JsonRpcMethod("measure")]
+    public long[] Measure(string text)
+    {
+        byte[] utf8 = System.Text.Encoding.UTF8.GetBytes(text);
+        return [utf8.Length, FrameCodec.ComputeCrc(utf8)];
+    }
+
     [JsonRpcMethod("add")]
     public double Add(double a, double b) => a + b;
 
