@@ -29,6 +29,17 @@ else
   add ".NET" $((total - errors - fails - skips - notrun)) $((errors + fails)) $((skips + notrun))
 fi
 
+echo "== .NET JSON-RPC tests"
+rpc_log="$out/jsonrpc-tests.log"
+tests/NPipes.JsonRpc.Tests/bin/Release/net10.0/NPipes.JsonRpc.Tests -noColor -parallel collections 2>&1 | tee "$rpc_log" | grep -E '\[FAIL\]|\[SKIP\]|^\s+(Assert|System\.|Expected|Actual)' || true
+summary=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+' "$rpc_log" | tail -n 1)
+if [ -z "$summary" ]; then
+  broken+=(".NET JSON-RPC tests produced no summary"); failed=$((failed + 1))
+else
+  read -r total errors fails skips notrun < <(echo "$summary" | sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/')
+  add ".NET JSON-RPC" $((total - errors - fails - skips - notrun)) $((errors + fails)) $((skips + notrun))
+fi
+
 echo "== Python tests"
 if [ -f python/run_tests.py ]; then
   py_log="$out/python-tests.log"
