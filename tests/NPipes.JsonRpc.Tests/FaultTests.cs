@@ -128,6 +128,24 @@ public class FaultTests
     }
 
     [Fact]
+    public async Task A_response_to_a_request_never_sent_is_a_protocol_violation_that_ends_the_connection()
+    {
+        string name = Rpc.NewName();
+        await using RawPeer peer = RawPeer.Listen(name, Rpc.Options().Frame);
+        var (rpc, _, disconnects) = await ConnectToRawAsync(peer, name);
+        using (rpc)
+        {
+            Task<string>[] calls = StartCalls(rpc, 2);
+            await peer.ReadMessageAsync();
+            await peer.ReadMessageAsync();
+            await peer.WriteFrameAsync("""{"jsonrpc":"2.0","id":987654,"result":"not yours"}""");
+            await AllLostAsync(calls);
+            await rpc.Completion.ContinueWith(_ => { }, TaskScheduler.Default).Bounded();
+            Assert.Equal(DisconnectedReason.RemoteProtocolViolation, Assert.Single(disconnects).Reason);
+        }
+    }
+
+    [Fact]
     public async Task A_server_closing_mid_call_fails_every_pending_call()
     {
         var target = new TestTarget();

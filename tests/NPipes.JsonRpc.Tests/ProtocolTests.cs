@@ -131,8 +131,39 @@ public class ProtocolTests
         }
     }
 
+    [Fact]
+    public void The_documented_example_frame_is_what_the_codec_writes()
+    {
+        byte[] payload = Encoding.UTF8.GetBytes("""{"jsonrpc":"2.0","id":1,"method":"add","params":[1,2]}""");
+        byte[] frame = new byte[FrameCodec.Overhead + payload.Length];
+        FrameCodec.Write(frame, payload, new FrameOptions { Crc = true });
+        Assert.Equal(
+            "0000003e00000036" + "7b226a736f6e727063223a22322e30222c226964223a312c226d6574686f64223a22616464222c22706172616d73223a5b312c325d7d" + "bdee685c",
+            Convert.ToHexStringLower(frame));
+    }
+
+    [Fact]
+    public async Task A_cancel_request_for_an_unknown_id_is_ignored()
+    {
+        var (server, client) = await StartAsync();
+        await using (server)
+        await using (client)
+        {
+            await SendAsync(client, """{"jsonrpc":"2.0","method":"$/cancelRequest","params":{"id":999}}""");
+            await SendAsync(client, """{"jsonrpc":"2.0","id":"s1","method":"echo","params":["fine"]}""");
+            JsonObject reply = await ReceiveAsync(client);
+            Assert.Equal("s1", (string?)reply["id"]);
+            Assert.Equal("fine", (string?)reply["result"]);
+        }
+    }
+
     [Theory]
     [InlineData("not json")]
+    [InlineData("")]
+    [InlineData("\uFEFF{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"echo\",\"params\":[\"bom\"]}")]
+    [InlineData("""{"jsonrpc":"2.0","id":1.5,"method":"echo","params":["x"]}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1,"method":"echo","params":"x"}""")]
+    [InlineData("""{"jsonrpc":"2.0","id":1}""")]
     [InlineData("[1,2]")]
     [InlineData("""[{"jsonrpc":"2.0","id":1,"method":"echo","params":["batch"]}]""")]
     public async Task A_payload_that_is_not_one_json_object_closes_the_connection_and_is_reported(string payload)
