@@ -10,7 +10,7 @@ namespace NPipes.Bench;
 /// (this program re-launched). Each figure prints one line:
 /// <c>FIGURE npipes=V raw=V ratio=npipes/raw unit=U runs=N ...</c>, values being medians of the runs.
 /// </summary>
-public static class BenchRunner
+public static partial class BenchRunner
 {
     /// <summary>The first argument that makes this program (or a host routing to <see cref="RunPeerAsync"/>) a peer.</summary>
     public const string PeerArgument = "--bench-peer";
@@ -20,7 +20,7 @@ public static class BenchRunner
     [
         "pingpong_16B_async", "pingpong_16B_sync",
         "oneway_64B", "oneway_1KiB", "oneway_64KiB", "oneway_1MiB", "oneway_64KiB_nocrc", "oneway_1MiB_nocrc",
-        "clients_32_pingpong", "alloc_per_msg_send", "alloc_per_msg_receive",
+        "clients_32_pingpong", "alloc_per_msg_send", "alloc_per_msg_receive", "rpc_pingpong",
     ];
 
     internal const int PingSize = 16;
@@ -39,7 +39,7 @@ public static class BenchRunner
         return await runner.RunAllAsync();
     }
 
-    private sealed class Runner(BenchOptions options, TextWriter output, CancellationToken ct)
+    private sealed partial class Runner(BenchOptions options, TextWriter output, CancellationToken ct)
     {
         private readonly Dictionary<string, double> _singleClient = [];
         private int _failures;
@@ -67,6 +67,7 @@ public static class BenchRunner
             {
                 await Guard("alloc_per_msg", AllocAsync);
             }
+            await Figure("rpc_pingpong", RpcPingPongAsync);
             return _failures == 0 ? 0 : 1;
         }
 

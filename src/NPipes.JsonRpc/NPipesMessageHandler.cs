@@ -33,6 +33,8 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
     private ArrayBufferWriter<byte> _inbound = new();
     private ArrayBufferWriter<byte> _outbound = new();
     private IJsonRpcMessageBufferManager? _reserved; // the message that still reads from _inbound
+    private CancellationTokenSource? _linked; // the caller's read token joined with _stopReading; JsonRpc passes the same token to every read
+    private CancellationToken _linkedFor;
     private InboundRequests? _inboundRequests;
 
     /// <summary>Creates a handler over <paramref name="connection"/>.</summary>
@@ -94,16 +96,13 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
         }
         _inbound.ResetWrittenCount();
         int length;
-        using (CancellationTokenSource? linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopReading.Token) : null)
+        try
         {
-            try
-            {
-                length = await Connection.ReceiveIntoAsync(_inbound, linked?.Token ?? _stopReading.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (_inboundRequests?.Stopped == true && !cancellationToken.IsCancellationRequested)
-            {
-                return null; // a graceful stop: nothing outstanding, so end here as if the peer had closed
-            }
+            length = await Connection.ReceiveIntoAsync(_inbound, ReadToken(cancellationToken)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (_inboundRequests?.Stopped == true && !cancellationToken.IsCancellationRequested)
+        {
+            return null; // a graceful stop: nothing outstanding, so end here as if the peer had closed
         }
         if (length < 0)
         {
@@ -116,6 +115,22 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
         }
         _reserved = message as IJsonRpcMessageBufferManager;
         return message;
+    }
+
+    /// <summary>A token that fires with <paramref name="cancellationToken"/> or when reading must stop; the join is made once per caller token, not per read.</summary>
+    private CancellationToken ReadToken(CancellationToken cancellationToken)
+    {
+        if (!cancellationToken.CanBeCanceled)
+        {
+            return _stopReading.Token;
+        }
+        if (_linked is null || _linkedFor != cancellationToken)
+        {
+            _linked?.Dispose();
+            _linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _stopReading.Token);
+            _linkedFor = cancellationToken;
+        }
+        return _linked.Token;
     }
 
     /// <inheritdoc/>
@@ -166,6 +181,13 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
 
     /// <summary>A send on a closed connection fails as a pending call does when the connection goes: with StreamJsonRpc's type.</summary>
     private static ConnectionLostException Lost(ConnectionClosedException e) => new($"The pipe connection is closed ({e.Reason}).", e);
+
+    /// <inheritdoc/>
+    protected override void DisposeReader()
+    {
+        _linked?.Dispose(); // called once the last read has completed
+        base.DisposeReader();
+    }
 
     /// <inheritdoc/>
     protected override void Dispose(bool disposing)
