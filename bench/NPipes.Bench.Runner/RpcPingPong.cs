@@ -27,8 +27,9 @@ public static partial class BenchRunner
             using JsonRpc np = connection.AttachJsonRpc();
             var rawPinger = new RpcPinger(raw);
             var npPinger = new RpcPinger(np);
-            await rawPinger.RunAsync(Math.Max(1.0, options.Seconds)); // warm up both (JIT, tiering)
-            await npPinger.RunAsync(Math.Max(1.0, options.Seconds));
+            // Warm up both, longer than the frame ping-pong: StreamJsonRpc's call path is much more code to tier up.
+            await rawPinger.RunAsync(Math.Max(2.0, 2 * options.Seconds));
+            await npPinger.RunAsync(Math.Max(2.0, 2 * options.Seconds));
             List<double> rawRates = [], npRates = [];
             for (int i = 0; i < options.EffectiveRuns; i++)
             {
