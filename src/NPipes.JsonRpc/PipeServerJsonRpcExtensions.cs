@@ -7,14 +7,23 @@ public static class PipeServerJsonRpcExtensions
 {
     /// <summary>
     /// Accepts clients and serves each with its own <see cref="JsonRpc"/> whose target is <paramref name="createTarget"/>'s
-    /// result for that connection; see <see cref="ServeJsonRpcAsync(PipeServer, Action{JsonRpc, PipeConnection}, Func{IJsonRpcMessageFormatter}?, CancellationToken)"/>.
+    /// result for that connection; see <see cref="ServeJsonRpcAsync(PipeServer, Action{JsonRpc, PipeConnection}, Func{IJsonRpcMessageFormatter}, CancellationToken)"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">The server is already running.</exception>
     public static Task ServeJsonRpcAsync(this PipeServer server, Func<PipeConnection, object> createTarget, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(createTarget);
-        return server.ServeJsonRpcAsync((rpc, connection) => rpc.AddLocalRpcTarget(createTarget(connection)), null, cancellationToken);
+        return server.ServeJsonRpcAsync((rpc, connection) => rpc.AddLocalRpcTarget(createTarget(connection)), cancellationToken);
     }
+
+    /// <summary>
+    /// Accepts clients and serves each with its own <see cref="JsonRpc"/>, which <paramref name="configure"/> sets up;
+    /// messages use the default <see cref="SystemTextJsonFormatter"/>. See
+    /// <see cref="ServeJsonRpcAsync(PipeServer, Action{JsonRpc, PipeConnection}, Func{IJsonRpcMessageFormatter}, CancellationToken)"/>.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The server is already running.</exception>
+    public static Task ServeJsonRpcAsync(this PipeServer server, Action<JsonRpc, PipeConnection> configure, CancellationToken cancellationToken = default) =>
+        server.ServeJsonRpcAsync(configure, static () => new SystemTextJsonFormatter(), cancellationToken);
 
     /// <summary>
     /// Accepts clients and serves each with its own <see cref="JsonRpc"/>, which <paramref name="configure"/> sets up
@@ -31,20 +40,21 @@ public static class PipeServerJsonRpcExtensions
     /// </remarks>
     /// <param name="server">The server.</param>
     /// <param name="configure">Sets up each connection's <see cref="JsonRpc"/>, e.g. <c>rpc.AddLocalRpcTarget(...)</c>.</param>
-    /// <param name="createFormatter">Makes each connection's formatter; default <see cref="SystemTextJsonFormatter"/>.</param>
+    /// <param name="createFormatter">Makes each connection's formatter (docs/rpc.md's peers expect <see cref="SystemTextJsonFormatter"/>'s UTF-8 JSON).</param>
     /// <param name="cancellationToken">Stops the server (with its drain timeout) when it fires.</param>
     /// <exception cref="InvalidOperationException">The server is already running.</exception>
-    public static Task ServeJsonRpcAsync(this PipeServer server, Action<JsonRpc, PipeConnection> configure, Func<IJsonRpcMessageFormatter>? createFormatter = null, CancellationToken cancellationToken = default)
+    public static Task ServeJsonRpcAsync(this PipeServer server, Action<JsonRpc, PipeConnection> configure, Func<IJsonRpcMessageFormatter> createFormatter, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(configure);
+        ArgumentNullException.ThrowIfNull(createFormatter);
         return server.RunAsync((connection, stopping) => ServeConnectionAsync(connection, configure, createFormatter, stopping), cancellationToken);
     }
 
-    private static async Task ServeConnectionAsync(PipeConnection connection, Action<JsonRpc, PipeConnection> configure, Func<IJsonRpcMessageFormatter>? createFormatter, CancellationToken stopping)
+    private static async Task ServeConnectionAsync(PipeConnection connection, Action<JsonRpc, PipeConnection> configure, Func<IJsonRpcMessageFormatter> createFormatter, CancellationToken stopping)
     {
         // The server owns the connection: it closes it (writing out queued responses) when this returns.
-        var handler = new NPipesMessageHandler(connection, createFormatter?.Invoke(), leaveOpen: true);
+        var handler = new NPipesMessageHandler(connection, createFormatter(), leaveOpen: true);
         handler.TrackInboundRequests();
         using var rpc = new JsonRpc(handler);
         configure(rpc, connection);

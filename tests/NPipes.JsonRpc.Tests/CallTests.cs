@@ -197,6 +197,18 @@ public class CallTests
     }
 
     [Fact]
+    public async Task The_handler_carries_any_formatters_bytes_here_messagepack()
+    {
+        string name = Rpc.NewName();
+        await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = Rpc.Options() });
+        Task serving = server.ServeJsonRpcAsync((rpc, _) => rpc.AddLocalRpcTarget(new TestTarget()), () => new MessagePackFormatter(), Rpc.Ct);
+        PipeConnection connection = await PipeConnection.ConnectAsync(name, Rpc.Options(), Rpc.Ct);
+        using JsonRpc client = connection.CreateJsonRpc(new MessagePackFormatter());
+        client.StartListening();
+        Assert.Equal("packed", await client.InvokeWithCancellationAsync<string>("echo", ["packed"], Rpc.Ct).Bounded());
+    }
+
+    [Fact]
     public async Task A_pipe_client_gets_a_json_rpc_and_a_new_one_on_its_next_connection_after_a_loss()
     {
         var connections = new List<PipeConnection>();

@@ -30,7 +30,7 @@ internal static class Rpc
                 errors.Add(e.Exception);
             }
         };
-        Task serving = server.ServeJsonRpcAsync(configure, cancellationToken: CancellationToken.None);
+        Task serving = server.ServeJsonRpcAsync(configure, CancellationToken.None);
         return new RunningServer(name, server, serving, errors);
     }
 
