@@ -164,8 +164,9 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
 
     /// <summary>
     /// Waits until the frames sent so far have been handed to the operating system (a send on Unix only queues its
-    /// frame). Without it a reply could wait for the connection's background flush: measured several times slower in a
-    /// ping-pong.
+    /// frame; a frame after a quiet spell is written at once, others by a background flush on the thread pool). This
+    /// is <see cref="MessageHandlerBase.WriteAsync"/>'s contract, reports a failed write to the call that made it, and
+    /// measured no slower than leaving frames to the background flush (less CPU per call in a ping-pong).
     /// </summary>
     protected override async ValueTask FlushAsync(CancellationToken cancellationToken)
     {
