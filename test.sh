@@ -1,69 +1,103 @@
 #!/usr/bin/env bash
-# The README's test command: builds everything and runs every suite (.NET, Python, Windows under Wine),
-# then prints one closing line: "tests: N passed, N failed, N skipped" (the sum over all suites).
+# The README's test command: builds everything and runs every lane (.NET, .NET hosting, Python, mypy --strict on the
+# Python package, the stress scenarios CI-sized, the Windows suite under Wine), then prints one closing line:
+# "tests: N passed, N failed, N skipped" (the sum over lanes).
 # Set NPIPES_SKIP_WINE=1 to leave out the Windows lane (it installs Wine on first use).
+#
+# It fails closed. A lane counts as one failed test more (and says why on a "!!" line) when it
+#   - runs longer than its time limit (NPIPES_LANE_TIMEOUT=SECONDS overrides every lane's own),
+#   - prints no summary, or a summary of 0 tests,
+#   - exits non-zero although its summary shows no failure.
+# xunit's "Not Run" (a test neither run nor skipped with a reason) counts as failed, in every lane.
+#
+# Adding a lane is one `lane` call: a label, a time limit, a counter, and the command. The counter gets the lane's log
+# and exit code and prints "PASSED FAILED SKIPPED" (or nothing when it finds no summary):
+#   count_xunit     an xunit v3 test executable ("Total: N, Errors: N, Failed: N, Skipped: N, Not Run: N")
+#   count_tagged T  a line "T: N passed, N failed, N skipped" (Python, mypy, stress and Wine lanes print one)
+#   count_exit      a tool whose only verdict is its exit code (one test: passed when it exits 0)
 set -uo pipefail
 cd "$(dirname "$0")"
 out=.ci/out
 mkdir -p "$out"
 passed=0; failed=0; skipped=0; broken=()
 
-add() { # add SUITE PASSED FAILED SKIPPED
-  echo "== $1: $2 passed, $3 failed, $4 skipped"
-  passed=$((passed + $2)); failed=$((failed + $3)); skipped=$((skipped + $4))
+count_xunit() { # LOG RC
+  local s total errors fails skips notrun
+  s=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+, Not Run: [0-9]+' "$1" | tail -n 1)
+  if [ -z "$s" ]; then
+    if grep -qE '^\s+\S+\s+Total: 0$' "$1"; then echo "0 0 0"; fi # xunit's summary when no test matched
+    return 0
+  fi
+  read -r total errors fails skips notrun < <(sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/' <<<"$s")
+  [ "$notrun" -eq 0 ] || echo "!! $notrun test(s) Not Run (neither run nor skipped with a reason): counted as failed" >&2
+  echo "$((total - errors - fails - skips - notrun)) $((errors + fails + notrun)) $skips"
+}
+
+count_tagged() { # TAG LOG RC
+  grep -E "^$1: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped\$" "$2" | tail -n 1 | sed -E 's/.*: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/'
+}
+
+count_exit() { # LOG RC
+  if [ "$2" -eq 0 ]; then echo "1 0 0"; else echo "0 1 0"; fi
+}
+
+# What a lane shows on the console while it runs (its whole output is in .ci/out/<lane>.log).
+show_failures() { grep -E '\[FAIL\]|\[SKIP\]|^\s+(Assert|System\.|Expected|Actual)' || true; }
+show_tail() { tail -n 15; }
+
+# lane LABEL SECONDS "COUNTER [ARGS]" SHOW COMMAND... : runs COMMAND (stdin /dev/null) under `timeout`, adds its counts.
+lane() {
+  local label=$1 limit=${NPIPES_LANE_TIMEOUT:-$2} counter=$3 show=$4; shift 4
+  local log rc counts p f s
+  log="$out/$(tr 'A-Z' 'a-z' <<<"$label" | sed -E 's/[^a-z0-9]+/-/g; s/^-|-$//g').log"
+  echo "== $label (limit ${limit}s; log $log)"
+  timeout -k 30 "$limit" "$@" </dev/null 2>&1 | tee "$log" | "$show"
+  rc=${PIPESTATUS[0]}
+  counts=$($counter "$log" "$rc")
+  read -r p f s <<<"${counts:-0 0 0}"
+  echo "== $label: $p passed, $f failed, $s skipped (exit code $rc)"
+  passed=$((passed + p)); failed=$((failed + f)); skipped=$((skipped + s))
+  if [ "$rc" -eq 124 ]; then
+    broken+=("$label: timed out after ${limit}s"); failed=$((failed + 1))
+  elif [ "$rc" -eq 137 ]; then
+    broken+=("$label: killed (SIGKILL: still running ${limit}s + 30s after its limit, or killed from outside)"); failed=$((failed + 1))
+  elif [ -z "$counts" ]; then
+    broken+=("$label: no summary (exit code $rc)"); failed=$((failed + 1))
+  elif [ $((p + f + s)) -eq 0 ]; then
+    broken+=("$label: ran 0 tests"); failed=$((failed + 1))
+  elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    broken+=("$label: exit code $rc although no test failed"); failed=$((failed + 1))
+  fi
 }
 
 echo "== building (Release)"
-if ! dotnet build NPipes.slnx -c Release -nologo -clp:ErrorsOnly; then
-  echo "build failed"; echo "tests: 0 passed, 1 failed"; exit 1
+if ! timeout -k 30 900 dotnet build NPipes.slnx -c Release -nologo -clp:ErrorsOnly </dev/null; then
+  echo "!! build failed"; echo "tests: 0 passed, 1 failed, 0 skipped"; exit 1
 fi
 
-echo "== .NET tests"
-dotnet_log="$out/dotnet-tests.log"
-tests/NPipes.Tests/bin/Release/net10.0/NPipes.Tests -noColor -parallel collections 2>&1 | tee "$dotnet_log" | grep -E '\[FAIL\]|\[SKIP\]|^\s+(Assert|System\.|Expected|Actual)' || true
-summary=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+' "$dotnet_log" | tail -n 1)
-if [ -z "$summary" ]; then
-  broken+=(".NET tests produced no summary"); failed=$((failed + 1))
-else
-  read -r total errors fails skips notrun < <(echo "$summary" | sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/')
-  add ".NET" $((total - errors - fails - skips - notrun)) $((errors + fails)) $((skips + notrun))
-fi
+lane ".NET tests" 900 count_xunit show_failures \
+  tests/NPipes.Tests/bin/Release/net10.0/NPipes.Tests -noColor -parallel collections
 
-echo "== .NET JSON-RPC tests"
-rpc_log="$out/jsonrpc-tests.log"
-tests/NPipes.JsonRpc.Tests/bin/Release/net10.0/NPipes.JsonRpc.Tests -noColor -parallel collections 2>&1 | tee "$rpc_log" | grep -E '\[FAIL\]|\[SKIP\]|^\s+(Assert|System\.|Expected|Actual)' || true
-summary=$(grep -E 'Total: [0-9]+, Errors: [0-9]+, Failed: [0-9]+, Skipped: [0-9]+' "$rpc_log" | tail -n 1)
-if [ -z "$summary" ]; then
-  broken+=(".NET JSON-RPC tests produced no summary"); failed=$((failed + 1))
-else
-  read -r total errors fails skips notrun < <(echo "$summary" | sed -E 's/.*Total: ([0-9]+), Errors: ([0-9]+), Failed: ([0-9]+), Skipped: ([0-9]+), Not Run: ([0-9]+).*/\1 \2 \3 \4 \5/')
-  add ".NET JSON-RPC" $((total - errors - fails - skips - notrun)) $((errors + fails)) $((skips + notrun))
-fi
+# NPipes.JsonRpc: StreamJsonRpc over npipes frames, its protocol (docs/rpc.md) and npipes rpc serve|call.
+lane ".NET JSON-RPC tests" 600 count_xunit show_failures \
+  tests/NPipes.JsonRpc.Tests/bin/Release/net10.0/NPipes.JsonRpc.Tests -noColor -parallel collections
 
-echo "== Python tests"
-if [ -f python/run_tests.py ]; then
-  py_log="$out/python-tests.log"
-  NPIPES_CLI="dotnet $PWD/src/NPipes.Cli/bin/Release/net10.0/NPipes.Cli.dll" python3 python/run_tests.py 2>&1 | tee "$py_log" | tail -n 15
-  line=$(grep -E '^python: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$py_log" | tail -n 1)
-  if [ -z "$line" ]; then
-    broken+=("Python tests produced no summary"); failed=$((failed + 1))
-  else
-    read -r p f s < <(echo "$line" | sed -E 's/python: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/')
-    add "Python" "$p" "$f" "$s"
-  fi
-fi
+# NPipes.Hosting in a real host, logs/metrics/activities, and samples/WorkerService called by samples/python_client.py.
+lane ".NET hosting tests" 600 count_xunit show_failures \
+  tests/NPipes.Hosting.Tests/bin/Release/net10.0/NPipes.Hosting.Tests -noColor
 
-if [ -f .ci/wine-lane.sh ] && [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
-  echo "== Windows tests under Wine"
-  win_log="$out/windows-tests.log"
-  bash .ci/wine-lane.sh 2>&1 | tee "$win_log" | tail -n 15
-  line=$(grep -E '^windows: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped' "$win_log" | tail -n 1)
-  if [ -z "$line" ]; then
-    broken+=("Windows lane produced no summary"); failed=$((failed + 1))
-  else
-    read -r p f s < <(echo "$line" | sed -E 's/windows: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped.*/\1 \2 \3/')
-    add "Windows (Wine)" "$p" "$f" "$s"
-  fi
+lane "Python tests" 600 "count_tagged python" show_tail \
+  env NPIPES_CLI="dotnet $PWD/src/NPipes.Cli/bin/Release/net10.0/NPipes.Cli.dll" python3 python/run_tests.py
+
+lane "Python types (mypy --strict)" 300 "count_tagged mypy" show_tail \
+  bash .ci/mypy-lane.sh
+
+lane "Stress scenarios (CI-sized)" 300 "count_tagged stress" show_tail \
+  bash .ci/stress-lane.sh
+
+if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
+  lane "Windows tests under Wine" 1200 "count_tagged windows" show_tail \
+    bash .ci/wine-lane.sh
 fi
 
 for b in "${broken[@]}"; do echo "!! $b"; done

@@ -98,13 +98,8 @@ phase_end
 # ---------------------------------------------------------------- 4. run the tests
 to_windows_path() { printf 'Z:%s' "$(printf '%s' "$1" | tr '/' '\\')"; }
 
-# Test vectors from ../shared (read by the test exe through Wine's Z: drive).
-for cand in "$REPO/../shared/vectors/npipes-1.0.1-frames.json" "$REPO/shared/vectors/npipes-1.0.1-frames.json"; do
-  if [ -f "$cand" ]; then
-    export NPIPES_VECTORS="$(to_windows_path "$(cd "$(dirname "$cand")" && pwd)/$(basename "$cand")")"
-    break
-  fi
-done
+# The repository's test vectors (tests/vectors), read by the test exe through Wine's Z: drive.
+export NPIPES_VECTORS="$(to_windows_path "$REPO/tests/vectors/npipes-1.0.1-frames.json")"
 
 phase_start "test run under wine"
 # A run that HANGS (the test exe's watchdog ends it with exit code 99 after 15 s without progress, or

@@ -7,21 +7,29 @@ Compatible imports: ``from npipes.ipc import IPC``,
 :mod:`npipes.errors`.
 """
 
+import logging as _logging
+
 from .connection import Connection, connect
 from .errors import (ConnectionClosedError, CrcMismatchError, DecodeError,
                      EncodeError, EncodingError, FrameError,
                      FrameTooLargeError, IncompleteFrameError, NPipesError,
-                     PipeNameError, PipeNameInUseError, PipeTimeoutError)
+                     PipeAccessError, PipeNameError, PipeNameInUseError,
+                     PipeOSError, PipePathOccupiedError, PipeTimeoutError)
 from .ipc import IPC
 from .listener import Listener
 from .message import Message
 from .transport import pipe_address
 
-__version__ = '1.0.1.post1'
+__version__ = '0.2.0'
+
+# A library logs, the application decides where it goes: nothing is printed
+# unless the application configures logging.
+_logging.getLogger('npipes').addHandler(_logging.NullHandler())
 
 __all__ = ['IPC', 'Message', 'Connection', 'connect', 'Listener',
            'pipe_address', 'NPipesError', 'PipeTimeoutError',
-           'PipeNameError', 'PipeNameInUseError', 'FrameError',
+           'PipeNameError', 'PipeNameInUseError', 'PipePathOccupiedError',
+           'PipeAccessError', 'PipeOSError', 'FrameError',
            'FrameTooLargeError', 'IncompleteFrameError',
            'ConnectionClosedError', 'CrcMismatchError', 'EncodingError',
            'DecodeError', 'EncodeError']

@@ -1,126 +1,202 @@
-"""Pipes on Linux and macOS: the AF_UNIX stream sockets .NET uses.
+"""Pipes on Linux and macOS: the endpoint protocol of docs/unix-endpoint.md.
 
-A pipe named N is the socket file ``<temp dir>/CoreFxPipe_N``, where the
-temp dir follows .NET's ``Path.GetTempPath()``: ``$TMPDIR`` if set and not
-empty (with a trailing '/'), else ``/tmp/``.  Socket files are created with
-mode 0600 (current user only) and servers drop peers of another uid,
-unless ``allow_other_users=True`` (mode 0666, no uid check).
+A pipe named N is the socket file ``<temp dir>/CoreFxPipe_N`` (.NET's
+``Path.GetTempPath()``).  Section numbers below (§) are that document's.
+In short: only a socket at the path is ever touched (anything else is a
+PipePathOccupiedError at once); a server publishes its socket already
+listening and already 0600 by hard-linking it from a private directory;
+a socket file is stale only if two connects 50 ms apart are refused and it
+is ours; every connection's peer must be the current user (PipeAccessError
+for a client, a silent drop for a server) unless ``allow_other_users``;
+a server removes only the file it published.
 """
+
+from __future__ import annotations
 
 import errno
 import os
 import select
 import socket
 import stat
-import struct
 import sys
-import threading
-import time
+import tempfile
 import weakref
+from typing import Callable, Collection, Optional, Set, Tuple, Type, TypeVar
 
-from ._util import Deadline, backoff, check_name, drain
+from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
+                        Stream, ident, knock, peer_uid)
+from ._util import Deadline, backoff, check_name, typed_os_errors
 from .consts import (MAX_SOCKET_PATH_BSD, MAX_SOCKET_PATH_LINUX,
                      SOCKET_MODE_PRIVATE, SOCKET_MODE_SHARED,
                      UNIX_SOCKET_PREFIX)
-from .errors import NPipesError, PipeNameError, PipeNameInUseError, \
-    PipeTimeoutError
+from .errors import NPipesError, PipeAccessError, PipeNameError, \
+    PipeNameInUseError
 
 __all__ = ['temp_dir', 'pipe_address', 'connect', 'rendezvous', 'Server',
            'Stream', 'peer_uid']
 
 _BACKLOG = 64
-# A refused socket file is probed again every _STALE_RECHECK seconds for
-# _STALE_GRACE seconds (_STALE_GRACE_YOUNG if it is younger than _YOUNG
-# seconds: maybe a server between bind() and listen()) before it is unlinked.
-_STALE_RECHECK = 0.01
-_STALE_GRACE = 0.01
-_STALE_GRACE_YOUNG = 0.25
-_YOUNG = 2.0
-_OWNER_CHECK = 0.2       # a rendezvous server re-checks its file this often
-_umask_lock = threading.Lock()
+_STALE_GAP = 0.05        # §5: two refusals at least this far apart
+_OWNER_CHECK = 0.2       # §8: a rendezvous server re-checks its file this often
+_LIVE, _CHANGED, _REMOVED = 'live', 'changed', 'removed'
+_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
+                  errno.EMLINK}
+#: (st_dev, st_ino) of a file: see _unixsock.ident.
+FileId = Tuple[int, int]
+_S = TypeVar('_S', bound='Server')
+
+_LIMIT = (MAX_SOCKET_PATH_LINUX if sys.platform.startswith('linux')
+          else MAX_SOCKET_PATH_BSD)
 
 
-def temp_dir():
-    """.NET's Path.GetTempPath() on Unix."""
+def temp_dir() -> str:
+    """.NET's Path.GetTempPath() on Unix (§2)."""
     tmp = os.environ.get('TMPDIR') or '/tmp/'
     return tmp if tmp.endswith('/') else tmp + '/'
 
 
-def pipe_address(name):
-    """The socket path for pipe *name* (validated)."""
+def pipe_address(name: str) -> str:
+    """The socket path for pipe *name* (validated: §1, §2)."""
     check_name(name)
     path = temp_dir() + UNIX_SOCKET_PREFIX + name
-    limit = (MAX_SOCKET_PATH_LINUX if sys.platform.startswith('linux')
-             else MAX_SOCKET_PATH_BSD)
     size = len(os.fsencode(path))
-    if size > limit:
+    if size > _LIMIT:
+        most = _LIMIT - (size - len(name.encode('utf-8')))
         raise PipeNameError(f'socket path {path!r} is {size} bytes; AF_UNIX '
-                            f'allows at most {limit} bytes (shorten the name '
+                            f'allows at most {_LIMIT} bytes, so the name may '
+                            f'be at most {most} bytes here (shorten the name '
                             f'or $TMPDIR)')
     return path
 
 
-def peer_uid(sock):
-    """The uid of a connected AF_UNIX peer, or None where it cannot be read."""
-    if hasattr(socket, 'SO_PEERCRED'):                       # Linux
-        fmt = '3i'                                           # pid, uid, gid
-        raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                              struct.calcsize(fmt))
-        return struct.unpack(fmt, raw)[1]
-    if sys.platform == 'darwin' or 'bsd' in sys.platform:
-        # getsockopt(SOL_LOCAL=0, LOCAL_PEERCRED=1) -> struct xucred
-        # {u_int cr_version; uid_t cr_uid; short cr_ngroups; gid_t[16]}
-        raw = sock.getsockopt(0, 1, 76)
-        return struct.unpack_from('=II', raw)[1]
-    return None
+def _check_peer(sock: socket.socket, path: str,
+                allow_other_users: bool) -> None:
+    """§6, client side: the server must be us; raise PipeAccessError if not."""
+    if allow_other_users:
+        return
+    uid: Optional[int] = peer_uid(sock)
+    ours = os.geteuid()
+    if uid != ours:
+        sock.close()
+        who = 'an unknown user' if uid is None else f'uid {uid}'
+        raise PipeAccessError(f'{path} is served by {who}, not by this user '
+                              f'(uid {ours}); refused before sending or '
+                              f'reading anything', path=path, uid=uid)
 
 
-class Stream:
-    """A connected socket carrying npipes frames."""
+def _denied(path: str, st: os.stat_result) -> PipeAccessError:
+    return PipeAccessError(f'{path} is a socket of uid {st.st_uid} that this '
+                           f'user may not connect to', path=path,
+                           uid=st.st_uid)
 
-    def __init__(self, sock):
-        self._sock = sock
-        sock.setblocking(True)
 
-    def _timed(self, deadline, what):
-        self._sock.settimeout(deadline.remaining(what))
+def _prove_stale(path: str, first: Knock, deadline: Deadline) -> str:
+    """§5: after a refused connect to *first* (a Knock), is the file stale?
 
-    def recv_into(self, view, deadline):
-        """Read into *view*; return the count (0 at EOF)."""
-        self._timed(deadline, 'receive')
+    Returns _LIVE, _CHANGED (something else is there now: look again) or
+    _REMOVED (it was stale and ours, and is unlinked).  Another user's file
+    is never removed: PipeNameInUseError.
+    """
+    owner: int = first.st.st_uid
+    if owner != os.geteuid():
+        raise PipeNameInUseError(f'{path} is a socket of uid {owner} that '
+                                 f'nobody accepts on; it is not ours to '
+                                 f'remove')
+    deadline.sleep(_STALE_GAP, 'proving a socket file stale')
+    second = knock(path)
+    if second.status == CONNECTED:
+        second.sock.close()                # a probe: not a byte exchanged
+    if second.status in (CONNECTED, BUSY, DENIED):
+        return _LIVE
+    if second.status == GONE or ident(second.st) != ident(first.st):
+        return _CHANGED
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return _CHANGED
+    if not stat.S_ISSOCK(st.st_mode) or ident(st) != ident(first.st):
+        return _CHANGED
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+    return _REMOVED
+
+
+def _publish(path: str, mode: int,
+             backlog: int) -> Tuple[socket.socket, FileId]:
+    """§4.2: return ``(listening socket, (dev, ino))`` published at *path*.
+
+    The socket is bound in a fresh private (0700) directory beside *path*,
+    given *mode*, made to listen, and only then hard-linked to *path*, so the
+    file there accepts connections, with its final mode, from the moment it
+    appears.  Raises FileExistsError if anything is at *path*.  Where hard
+    links are refused (or the private path would be too long for AF_UNIX)
+    *path* is bound directly (§4.3).
+    """
+    private = tempfile.mkdtemp(prefix='.npipes-', dir=os.path.dirname(path))
+    tmp = os.path.join(private, 's')
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        if len(os.fsencode(tmp)) <= _LIMIT:
+            sock.bind(tmp)
+            os.chmod(tmp, mode)            # inside our 0700 directory
+            sock.listen(backlog)
+            st = os.lstat(tmp)
+            try:
+                os.link(tmp, path)
+                our_id: FileId = ident(st)
+                return sock, our_id
+            except OSError as exc:
+                if exc.errno not in _NO_HARD_LINKS:
+                    raise
+            sock.close()
+            sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        return sock, _bind_in_place(sock, path, mode, backlog)
+    except BaseException:
+        sock.close()
+        raise
+    finally:
         try:
-            return self._sock.recv_into(view)
-        except TimeoutError:
-            raise PipeTimeoutError(
-                f'receive timed out after {deadline.timeout} s') from None
+            os.unlink(tmp)                 # the link at *path* stays
+        except FileNotFoundError:
+            pass                           # never bound (fallback)
+        os.rmdir(private)
 
-    def send(self, frame, deadline):
-        """Write one whole frame."""
-        self._timed(deadline, 'send')
+
+def _bind_in_place(sock: socket.socket, path: str, mode: int,
+                   backlog: int) -> FileId:
+    """§4.3: bind *path* itself, set its mode, listen at once."""
+    try:
+        sock.bind(path)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise FileExistsError(errno.EEXIST, 'exists', path) from None
+        raise
+    st = os.lstat(path)
+    if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid():
+        raise FileExistsError(errno.EEXIST, 'replaced after bind', path)
+    os.chmod(path, mode)
+    sock.listen(backlog)
+    our_id: FileId = ident(st)
+    return our_id
+
+
+def _release(path: str, sock: socket.socket, our_id: FileId) -> None:
+    """§9: close, then unlink *path* only if it is still the file we made."""
+    sock.close()
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISSOCK(st.st_mode) and ident(st) == our_id:
         try:
-            self._sock.sendall(frame)
-        except TimeoutError:
-            raise PipeTimeoutError(
-                f'send timed out after {deadline.timeout} s') from None
-
-    def finish(self, deadline):
-        """Say we are done writing; wait until the peer closes its end.
-
-        Returns how many bytes the peer sent meanwhile (a receiver sends
-        none).  A reset (rather than EOF) means the peer never read our frame.
-        """
-        try:
-            self._sock.shutdown(socket.SHUT_WR)
-        except OSError as exc:
-            if exc.errno != errno.ENOTCONN:
-                raise
-        return drain(self, deadline)
-
-    def close(self):
-        self._sock.close()
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
-def _readable(fds, timeout):
+def _readable(fds: Collection[int], timeout: Optional[float]) -> Set[int]:
     """The subset of *fds* readable within *timeout* seconds (None: wait)."""
     if hasattr(select, 'poll'):            # no FD_SETSIZE limit
         poller = select.poll()
@@ -131,187 +207,83 @@ def _readable(fds, timeout):
     return set(select.select(fds, [], [], timeout)[0])
 
 
-def _probe(path, deadline):
-    """Try to connect to *path*.
-
-    Returns ``(sock, None)`` when connected, ``(None, st)`` when the file
-    exists but nobody accepts (``st`` is its lstat), ``(None, None)`` when
-    there is no file, and ``(None, 'busy')`` when the server's backlog is full.
-    """
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return None, None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        sock.settimeout(deadline.remaining('connect'))
-        sock.connect(path)
-    except FileNotFoundError:
-        sock.close()
-        return None, None
-    except ConnectionRefusedError:
-        sock.close()
-        return None, st
-    except BlockingIOError:
-        sock.close()
-        return None, 'busy'
-    except TimeoutError:
-        sock.close()
-        raise PipeTimeoutError(f'connect to {path} timed out') from None
-    except PermissionError as exc:
-        sock.close()
-        raise PipeNameInUseError(f'{path} exists and is not accessible to '
-                                 f'this user ({exc.strerror})') from exc
-    except BaseException:
-        sock.close()
-        raise
-    return sock, None
-
-
-def _remove_stale(path, st, deadline):
-    """Unlink *path* if it is still the same dead socket file as *st*.
-
-    Called only after a refused connect.  A server that binds and then
-    listens (as .NET's does) also refuses in between, so the file is probed
-    again after a pause (longer for a file made in the last seconds), and a
-    file that was replaced meanwhile is never removed.  Returns a connected
-    socket if the server turned out to be alive, else None.
-    """
-    if not stat.S_ISSOCK(st.st_mode):
-        raise PipeNameInUseError(f'{path} exists and is not a socket')
-    young = time.time() - st.st_ctime < _YOUNG
-    end = time.monotonic() + (_STALE_GRACE_YOUNG if young else _STALE_GRACE)
-    while True:
-        deadline.sleep(_STALE_RECHECK)
-        sock, again = _probe(path, deadline)
-        if sock is not None:
-            return sock
-        if not isinstance(again, os.stat_result) or \
-                (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino):
-            return None
-        if time.monotonic() >= end:
-            break
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
-    except PermissionError as exc:
-        raise PipeNameInUseError(f'stale socket {path} belongs to another '
-                                 f'user and cannot be removed') from exc
-    return None
-
-
-def _bind(sock, path, mode):
-    with _umask_lock:        # umask is process-wide: bind with 0o177 / 0o111
-        old = os.umask(0o777 & ~mode)
-        try:
-            sock.bind(path)
-        finally:
-            os.umask(old)
-
-
-_NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
-                  errno.EMLINK}
-
-
-def _publish(path, mode, backlog):
-    """Return ``(listening socket, lstat of its file)`` served at *path*.
-
-    The socket is bound to a private temporary name in the same directory,
-    made to listen, and only then hard-linked to *path* (link() fails if
-    *path* exists), so the file at *path* accepts connections from the
-    moment it appears: a refused connect there really means a dead server.
-    Where hard links are refused, *path* is bound directly and listened on
-    at once.  Raises OSError(EADDRINUSE) if *path* exists.
-    """
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    try:
-        # '.np' + 8 hex digits: shorter than any pipe path in this directory.
-        tmp = os.path.join(os.path.dirname(path), f'.np{os.urandom(4).hex()}')
-        _bind(sock, tmp, mode)
-        try:
-            sock.listen(backlog)
-            st = os.lstat(tmp)
-            os.link(tmp, path)
-            return sock, st
-        except FileExistsError:
-            raise OSError(errno.EADDRINUSE, 'address in use', path) from None
-        except OSError as exc:
-            if exc.errno not in _NO_HARD_LINKS:
-                raise
-        finally:
-            os.unlink(tmp)
-        sock.close()
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        _bind(sock, path, mode)
-        sock.listen(backlog)
-        return sock, os.lstat(path)
-    except BaseException:
-        sock.close()
-        raise
-
-
 class _Lost(Exception):
     """Our socket file was removed or replaced by someone else."""
 
 
 class Server:
-    """A listening socket bound to a pipe's path (the path is removed on close)."""
+    """A listening socket published at a pipe's path (§4), removed on close
+    only if still ours (§9).  Peers of another user are dropped (§6) unless
+    ``allow_other_users``; ``on_refused(uid)``, if set, hears of each."""
 
-    def __init__(self, path, allow_other_users=False, backlog=_BACKLOG):
-        """Serve *path*; raise OSError(EADDRINUSE) if it already exists."""
+    def __init__(self, path: str, sock: socket.socket, our_id: FileId,
+                 allow_other_users: bool = False) -> None:
         self.path = path
         self.allow_other_users = allow_other_users
-        mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
-        sock, st = _publish(path, mode, backlog)
+        self.on_refused: Optional[Callable[[Optional[int]], None]] = None
+        self._id = our_id
+        self._sock: Optional[socket.socket] = sock
         sock.setblocking(False)
-        self._id = (st.st_dev, st.st_ino)      # to recognise our own file
-        self._sock = sock
-        self._uid = os.getuid()
         self._wake_r, self._wake_w = os.pipe()
+        # The read end lives as long as the object: a thread may still be
+        # polling it when close() runs (closing the write end wakes it).
         weakref.finalize(self, os.close, self._wake_r)
 
     @classmethod
-    def create(cls, name, allow_other_users=False, backlog=_BACKLOG):
-        """Serve pipe *name*; PipeNameInUseError if a live server has it."""
+    @typed_os_errors
+    def create(cls: Type[_S], name: str, allow_other_users: bool = False,
+               backlog: int = _BACKLOG,
+               deadline: Optional[Deadline] = None) -> _S:
+        """Serve pipe *name* (§4): PipeNameInUseError if a live server (or
+        another user's socket) has it, PipePathOccupiedError if the path
+        holds something that is not a socket; our own stale file is
+        removed."""
         path = pipe_address(name)
-        deadline = Deadline(None)
-        while True:
-            sock, st = _probe(path, deadline)
-            if sock is not None or st == 'busy':
-                if sock is not None:
-                    sock.close()
-                raise PipeNameInUseError(f'pipe {name!r} is already served '
-                                         f'by another process ({path})')
-            if st is not None:
-                sock = _remove_stale(path, st, deadline)
-                if sock is not None:
-                    sock.close()
-                    continue          # it came alive: report it next round
+        deadline = deadline or Deadline(None)
+        mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
+        for _ in backoff(deadline, f'claiming pipe {name!r}'):
+            found = knock(path)
+            if found.status == CONNECTED:
+                found.sock.close()         # a probe: not a byte exchanged
+            if found.status in (CONNECTED, BUSY, DENIED):
+                holder = ('another user' if found.status == DENIED
+                          else 'a live server')
+                raise PipeNameInUseError(
+                    f'pipe {name!r} is held by {holder} ({path}, uid '
+                    f'{found.st.st_uid}); npipes never takes a name over')
+            if found.status == REFUSED and \
+                    _prove_stale(path, found, deadline) != _REMOVED:
+                continue                   # live or changed: look again
             try:
-                return cls(path, allow_other_users, backlog)
-            except OSError as exc:
-                if exc.errno != errno.EADDRINUSE:
-                    raise
+                sock, our_id = _publish(path, mode, backlog)
+            except FileExistsError:
+                continue
+            return cls(path, sock, our_id, allow_other_users)
+        raise AssertionError('unreachable: backoff() never ends')
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._sock is None
 
-    def owns_path(self):
+    def owns_path(self) -> bool:
         try:
             st = os.lstat(self.path)
         except FileNotFoundError:
             return False
-        return (st.st_dev, st.st_ino) == self._id
+        return stat.S_ISSOCK(st.st_mode) and ident(st) == self._id
 
-    def _peer_allowed(self, conn):
+    def _peer_allowed(self, conn: socket.socket) -> bool:
         if self.allow_other_users:
             return True
-        uid = peer_uid(conn)
-        return uid is None or uid == self._uid
+        uid: Optional[int] = peer_uid(conn)
+        if uid == os.geteuid():
+            return True
+        if self.on_refused is not None:
+            self.on_refused(uid)
+        return False
 
-    def accept(self, deadline, check_owner=False):
+    @typed_os_errors
+    def accept(self, deadline: Deadline, check_owner: bool = False) -> Stream:
         """Wait for one client of this user; return its Stream."""
         while True:
             left = deadline.remaining('waiting for a client')
@@ -337,58 +309,67 @@ class Server:
                 raise
             if self._peer_allowed(conn):
                 return Stream(conn)
-            conn.close()
+            conn.close()                   # §6: silently, not a byte read
 
-    def close(self):
+    @typed_os_errors
+    def close(self) -> None:
         """Stop listening and remove the socket file (if still ours)."""
         sock, self._sock = self._sock, None
         if sock is None:
             return
         try:
-            if self.owns_path():
-                os.unlink(self.path)
-        except FileNotFoundError:
-            pass
+            _release(self.path, sock, self._id)
         finally:
-            sock.close()
             os.close(self._wake_w)    # wakes a thread blocked in accept()
 
 
-def connect(name, deadline):
-    """Connect to the server of pipe *name*, waiting for it to appear."""
+@typed_os_errors
+def connect(name: str, deadline: Deadline,
+            allow_other_users: bool = False) -> Stream:
+    """§7: connect to the server of pipe *name*, waiting for it to appear;
+    the server must be this user (§6).  A client never removes anything."""
     path = pipe_address(name)
-    for _ in backoff(deadline):
-        sock, _st = _probe(path, deadline)
-        if sock is not None:
-            return Stream(sock)
-        deadline.remaining(f'connect to pipe {name!r}')
+    for _ in backoff(deadline, f'connect to pipe {name!r}'):
+        found = knock(path)
+        if found.status == CONNECTED:
+            _check_peer(found.sock, path, allow_other_users)
+            return Stream(found.sock)
+        if found.status == DENIED:
+            raise _denied(path, found.st)
+    raise AssertionError('unreachable: backoff() never ends')
 
 
-def rendezvous(name, deadline, allow_other_users=False):
-    """Meet the other side of pipe *name*, whichever starts first.
+@typed_os_errors
+def rendezvous(name: str, deadline: Deadline,
+               allow_other_users: bool = False) -> Stream:
+    """§8: meet the other side of pipe *name*, whichever starts first.
 
-    Connect if someone serves the name; otherwise (no file, or a stale file
-    nobody accepts on) become the server for one connection.
+    Connect if someone serves the name (a stale file of ours is proven
+    stale and removed); otherwise become the server for one connection.
     """
     path = pipe_address(name)
-    for _ in backoff(deadline):
-        sock, st = _probe(path, deadline)
-        if sock is None and st != 'busy':
-            if st is not None:
-                sock = _remove_stale(path, st, deadline)
-        if sock is not None:
-            return Stream(sock)
-        if st == 'busy':
+    mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
+    for _ in backoff(deadline, f'meeting the peer on pipe {name!r}'):
+        found = knock(path)
+        if found.status == CONNECTED:
+            _check_peer(found.sock, path, allow_other_users)
+            return Stream(found.sock)
+        if found.status == DENIED:
+            raise _denied(path, found.st)
+        if found.status == BUSY:
+            continue
+        if found.status == REFUSED and \
+                _prove_stale(path, found, deadline) != _REMOVED:
             continue
         try:
-            server = Server(path, allow_other_users, backlog=1)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                continue            # someone else just became the server
-            raise
+            sock, our_id = _publish(path, mode, backlog=1)
+        except FileExistsError:
+            continue                # the other side just claimed it
+        server = Server(path, sock, our_id, allow_other_users)
         try:
             return server.accept(deadline, check_owner=True)
         except _Lost:
             continue
         finally:
             server.close()
+    raise AssertionError('unreachable: backoff() never ends')

@@ -1,9 +1,23 @@
-"""Small helpers shared by the platform transports: deadlines, names."""
+"""Small helpers shared by the platform transports: deadlines, names,
+back-off, and turning OSError into npipes' typed errors."""
 
+from __future__ import annotations
+
+import functools
 import time
+from typing import (Any, Callable, Iterator, Optional, Protocol, TypeVar,
+                    cast)
 
 from .consts import RESERVED_PIPE_NAME
-from .errors import PipeNameError, PipeTimeoutError
+from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
+                     PipeNameError, PipeOSError, PipeTimeoutError)
+
+
+_F = TypeVar('_F', bound=Callable[..., Any])
+
+
+class _Readable(Protocol):
+    def recv_into(self, view: memoryview, deadline: Deadline) -> int: ...
 
 
 class Deadline:
@@ -11,13 +25,14 @@ class Deadline:
 
     __slots__ = ('timeout', '_end')
 
-    def __init__(self, timeout=None):
+    def __init__(self, timeout: Optional[float] = None) -> None:
         if timeout is not None and timeout < 0:
             raise ValueError(f'timeout must be >= 0 or None, got {timeout!r}')
         self.timeout = timeout
-        self._end = None if timeout is None else time.monotonic() + timeout
+        self._end: Optional[float] = (None if timeout is None
+                                      else time.monotonic() + timeout)
 
-    def remaining(self, what='operation'):
+    def remaining(self, what: str = 'operation') -> Optional[float]:
         """Seconds left (None = unlimited); raise PipeTimeoutError if none."""
         if self._end is None:
             return None
@@ -26,37 +41,56 @@ class Deadline:
             raise PipeTimeoutError(f'{what} timed out after {self.timeout} s')
         return left
 
-    def sleep(self, seconds):
-        """Sleep *seconds*, but not past the deadline (for retry back-off)."""
-        left = self.remaining()
-        time.sleep(seconds if left is None else min(seconds, left))
+    def sleep(self, seconds: float, what: str = 'operation') -> None:
+        """Sleep *seconds*, but not past the deadline (PipeTimeoutError if
+        the deadline comes first)."""
+        end = time.monotonic() + seconds
+        while True:
+            left = self.remaining(what)
+            pause = end - time.monotonic()
+            if pause <= 0:
+                return
+            time.sleep(pause if left is None else min(pause, left))
 
 
-def check_name(name):
-    """Validate a pipe name (rules common to every platform)."""
+def check_name(name: str) -> str:
+    """Validate a pipe name: the rules shared by every platform and by the
+    .NET library (docs/unix-endpoint.md, section 1).  Path length is
+    checked by the platform module."""
     if not isinstance(name, str):
         raise PipeNameError(f'pipe name must be a str, got {type(name).__name__}')
     if not name:
         raise PipeNameError('pipe name must not be empty')
+    try:
+        name.encode('utf-8')
+    except UnicodeEncodeError:
+        raise PipeNameError(f'pipe name {name!r} is not valid Unicode (it '
+                            f'holds a lone surrogate)') from None
     for bad, label in (('/', "'/'"), ('\\', "'\\\\'"), ('\0', 'NUL')):
         if bad in name:
             raise PipeNameError(f'pipe name {name!r} must not contain {label}')
-    if name == RESERVED_PIPE_NAME:
-        raise PipeNameError(f'pipe name {name!r} is reserved (by .NET)')
+    if name in ('.', '..'):
+        raise PipeNameError(f'{name!r} is not a pipe name')
+    # .NET compares with OrdinalIgnoreCase, which folds by upper case.
+    if name.upper() == RESERVED_PIPE_NAME.upper():
+        raise PipeNameError(f'pipe name {name!r} is reserved (by .NET: '
+                            f"'{RESERVED_PIPE_NAME}' in any letter case)")
     return name
 
 
-def backoff(deadline, first=0.002, cap=0.05):
-    """Yield forever, sleeping (exponentially longer, up to *cap*) between
-    rounds; used while polling for a server that is not there yet."""
+def backoff(deadline: Deadline, what: str = 'operation', first: float = 0.001,
+            cap: float = 0.05) -> Iterator[None]:
+    """Yield forever, sleeping (1 ms doubling up to *cap*) between rounds;
+    used while polling for a server that is not there yet.  *what* names
+    the operation in the PipeTimeoutError raised at the deadline."""
     delay = first
     while True:
         yield
-        deadline.sleep(delay)
+        deadline.sleep(delay, what)
         delay = min(delay * 2, cap)
 
 
-def drain(stream, deadline):
+def drain(stream: _Readable, deadline: Deadline) -> int:
     """Read and discard from *stream* until EOF; return the bytes discarded."""
     buf, total = memoryview(bytearray(65536)), 0
     while True:
@@ -64,3 +98,32 @@ def drain(stream, deadline):
         if not n:
             return total
         total += n
+
+
+_CLOSED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
+
+
+def typed_os_error(exc: OSError) -> NPipesError:
+    """The npipes error to raise for *exc* (an OSError not raised by npipes)."""
+    if isinstance(exc, NPipesError):
+        return exc
+    if isinstance(exc, TimeoutError):
+        return PipeTimeoutError(f'timed out: {exc}')
+    if isinstance(exc, _CLOSED):
+        return ConnectionClosedError(f'peer closed the pipe ({exc.strerror or exc})')
+    if isinstance(exc, PermissionError):
+        return PipeAccessError(f'access refused: {exc}', path=exc.filename)
+    return PipeOSError(exc.errno, exc.strerror or str(exc), exc.filename)
+
+
+def typed_os_errors(func: _F) -> _F:
+    """Decorator: an OSError escaping *func* leaves as a typed npipes error."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except OSError as exc:
+            if isinstance(exc, NPipesError):
+                raise
+            raise typed_os_error(exc) from exc
+    return cast(_F, wrapper)

@@ -24,6 +24,9 @@ __all__ = ['Message', 'FrameDecoder', 'crc32', 'struct_prefix',
 
 #: Largest payload the 32-bit MessageLength field can describe.
 _MAX_WIRE_PAYLOAD = MAX_U32 - HEADER_SIZE
+#: A frame body larger than this is received in chunks of this size, so
+#: memory follows the bytes that arrived, not the length announced.
+_CHUNK = 64 * 1024
 
 
 def struct_prefix(endian):
@@ -130,10 +133,12 @@ class FrameDecoder:
 
     Either fill the buffer returned by :meth:`want` in place (e.g. with
     ``sock.recv_into``) and report the count to :meth:`advance`, or hand it
-    bytes with :meth:`feed`.  The 8-byte header is checked before the
-    payload buffer (exactly DataLength + 4 bytes) is allocated.  After a
-    CrcMismatchError the stream is still in step; after a FrameError it is
-    not, and the decoder refuses further input.
+    bytes with :meth:`feed`.  The 8-byte header is checked before anything
+    else is allocated, and memory then grows with what arrives, never with
+    what the header announces: a frame up to 64 KiB gets its exact buffer,
+    a larger one is read in 64 KiB chunks appended to its body.  After a
+    CrcMismatchError the stream is still in step; after any other
+    FrameError it is not, and the decoder refuses further input.
     """
 
     def __init__(self, crc=False, endian=DEFAULT_ENDIAN,
@@ -149,6 +154,7 @@ class FrameDecoder:
         self._buf = bytearray(HEADER_SIZE)
         self._filled = 0
         self._data_length = None      # None while reading the header
+        self._body = None             # large frames: the bytes so far
 
     @property
     def in_frame(self):
@@ -156,27 +162,41 @@ class FrameDecoder:
         return self._filled > 0 or self._data_length is not None
 
     def want(self):
-        """A writable view of the bytes still needed for the current stage."""
+        """A writable view of (some of) the bytes still needed."""
         if self._broken:
             raise FrameError(f'stream is out of step after: {self._broken}')
+        if self._body is not None:
+            left = self._data_length + TRAILER_SIZE - len(self._body)
+            return memoryview(self._buf)[:min(left, len(self._buf))]
         return memoryview(self._buf)[self._filled:]
 
     def advance(self, n):
         """Record *n* bytes written into :meth:`want`; return a payload or None."""
+        if self._body is not None:
+            self._body += memoryview(self._buf)[:n]
+            if len(self._body) < self._data_length + TRAILER_SIZE:
+                return None
+            return self._complete(self._body)
         self._filled += n
         if self._filled < len(self._buf):
             return None
-        if self._data_length is None:
-            try:
-                self._data_length = parse_header(self._buf, self._prefix,
-                                                 self.max_payload)
-            except FrameError as exc:
-                self._broken = exc
-                raise
-            self._buf = bytearray(self._data_length + TRAILER_SIZE)
-            self._filled = 0
-            return None
-        body, n = self._buf, self._data_length
+        if self._data_length is not None:
+            return self._complete(self._buf)
+        try:
+            self._data_length = parse_header(self._buf, self._prefix,
+                                             self.max_payload)
+        except FrameError as exc:
+            self._broken = exc
+            raise
+        need = self._data_length + TRAILER_SIZE
+        self._buf = bytearray(min(need, _CHUNK))
+        self._filled = 0
+        if need > _CHUNK:
+            self._body = bytearray()
+        return None
+
+    def _complete(self, body):
+        n = self._data_length
         self._start()
         payload = bytes(memoryview(body)[:n])
         (received,) = struct.unpack(self._prefix + 'I', body[n:])
@@ -193,9 +213,9 @@ class FrameDecoder:
         data = memoryview(data).cast('B')
         out = []
         while data:
-            view = self.want()
-            k = min(len(view), len(data))
-            view[:k] = data[:k]
+            with self.want() as view:
+                k = min(len(view), len(data))
+                view[:k] = data[:k]
             data = data[k:]
             payload = self.advance(k)
             if payload is not None:

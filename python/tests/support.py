@@ -27,20 +27,21 @@ def pipe_name():
     return f'npt_{uuid.uuid4().hex[:12]}'
 
 
-def shared_dir():
-    """``<repo>/../shared`` (or $NPIPES_SHARED); None if neither exists."""
-    for candidate in (REPO.parent / 'shared', os.environ.get('NPIPES_SHARED')):
-        if candidate and Path(candidate, 'vectors').is_dir():
-            return Path(candidate)
+VECTORS = REPO / 'tests' / 'vectors' / 'npipes-1.0.1-frames.json'
+
+
+def shared_vectors():
+    """The reference copy of VECTORS in ``<repo>/../shared`` (or
+    $NPIPES_SHARED); None if there is none."""
+    for candidate in (os.environ.get('NPIPES_SHARED'), REPO.parent / 'shared'):
+        if candidate and Path(candidate, 'vectors', VECTORS.name).is_file():
+            return Path(candidate, 'vectors', VECTORS.name)
     return None
 
 
 def load_vectors():
-    d = shared_dir()
-    if d is None:
-        raise unittest.SkipTest('shared vectors not found: no ../shared '
-                                'beside the repo and NPIPES_SHARED unset')
-    with open(d / 'vectors' / 'npipes-1.0.1-frames.json', encoding='utf-8') as f:
+    """The npipes 1.0.1 frame vectors: the repository's own copy."""
+    with open(VECTORS, encoding='utf-8') as f:
         return json.load(f)['cases']
 
 
@@ -74,6 +75,13 @@ def finish(proc, timeout=CHILD_TIMEOUT):
         out, err = proc.communicate()
         raise AssertionError(f'child hung; stderr: {err!r}')
     return proc.returncode, out, err
+
+
+def join(thread, timeout=CHILD_TIMEOUT):
+    """Join *thread*; fail the test if it is still running after *timeout*."""
+    thread.join(timeout)
+    if thread.is_alive():
+        raise AssertionError(f'thread {thread.name} still running after {timeout} s')
 
 
 def wait_for_path(path, proc=None, timeout=CHILD_TIMEOUT):

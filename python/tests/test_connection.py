@@ -37,8 +37,7 @@ class EchoServerTests(unittest.TestCase):
 
     def tearDown(self):
         self.listener.close()
-        self.thread.join(T)
-        self.assertFalse(self.thread.is_alive(), 'serve_forever did not stop')
+        support.join(self.thread, T)          # serve_forever stops on close
 
     def test_many_messages_one_connection(self):
         with connect(self.name, timeout=T, crc=True) as c:
@@ -72,7 +71,7 @@ class EchoServerTests(unittest.TestCase):
         for t in threads:
             t.start()
         for t in threads:
-            t.join(T)
+            support.join(t, T)
         self.assertEqual(errors, [])
         for p in procs:
             code, out, err = support.finish(p)
@@ -101,7 +100,7 @@ class ConnectionErrorTests(unittest.TestCase):
             'c', connect(self.name, timeout=T, **client_options)))
         t.start()
         server = self.listener.accept(timeout=T)
-        t.join(T)
+        support.join(t, T)
         self.addCleanup(server.close)
         self.addCleanup(result['c'].close)
         return server, result['c']
@@ -200,7 +199,7 @@ class ConnectionErrorTests(unittest.TestCase):
         t.start()
         with Listener(name) as listener:
             with listener.accept(timeout=T) as server:
-                t.join(T)
+                support.join(t, T)
                 with got['c'] as client:
                     client.send('ping')
                     self.assertEqual(server.recv_text(timeout=T), 'ping')

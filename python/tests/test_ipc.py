@@ -49,7 +49,7 @@ def run_threads(*targets):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(support.CHILD_TIMEOUT)
+        support.join(t)
     if errors:
         raise errors[0]
     return results
@@ -198,19 +198,19 @@ class IpcInProcess(unittest.TestCase):
         t = support.serve_raw(self.name, bytes(frame))
         with self.assertRaises(CrcMismatchError):
             IPC(self.name, timeout=10).receive_message(crc=True)
-        t.join()
+        support.join(t)
         t = support.serve_raw(self.name, bytes(frame))
         ipc = IPC(self.name, timeout=10, raise_errors=False)
         self.assertEqual(ipc.receive_message(crc=True), '')
         self.assertEqual(ipc.message, '')
         self.assertIsInstance(ipc.last_error, CrcMismatchError)
-        t.join()
+        support.join(t)
 
     def test_decode_error(self):
         t = support.serve_raw(self.name, encode_frame(b'caf\xe9'))
         with self.assertRaises(DecodeError):
             IPC(self.name, timeout=10).receive_message()
-        t.join()
+        support.join(t)
 
 
 if __name__ == '__main__':

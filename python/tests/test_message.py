@@ -1,4 +1,4 @@
-"""Frames: the shared npipes 1.0.1 vectors, and every frame error."""
+"""Frames: the npipes 1.0.1 vectors (tests/vectors), and every frame error."""
 
 import struct
 import unittest
@@ -21,6 +21,15 @@ class VectorTests(unittest.TestCase):
 
     def test_vectors_present(self):
         self.assertGreaterEqual(len(self.cases), 8)
+
+    def test_repo_copy_equals_the_shared_reference(self):
+        reference = support.shared_vectors()
+        if reference is None:
+            self.skipTest('no reference copy to cross-check: ../shared/vectors '
+                          'is absent beside the repo and NPIPES_SHARED unset')
+        self.assertEqual(support.VECTORS.read_bytes(), reference.read_bytes(),
+                         f'{support.VECTORS} differs from {reference}: copy '
+                         'the reference into the repository')
 
     def test_encapsulate_matches_vectors(self):
         for case in self.cases:
@@ -189,6 +198,7 @@ class ErrorHierarchyTests(unittest.TestCase):
     def test_every_error_is_an_npipes_error(self):
         from npipes import errors
         names = ['PipeTimeoutError', 'PipeNameError', 'PipeNameInUseError',
+                 'PipePathOccupiedError', 'PipeAccessError', 'PipeOSError',
                  'FrameError', 'FrameTooLargeError', 'IncompleteFrameError',
                  'ConnectionClosedError', 'CrcMismatchError', 'EncodingError',
                  'DecodeError', 'EncodeError']
@@ -201,9 +211,26 @@ class ErrorHierarchyTests(unittest.TestCase):
                           ('ConnectionClosedError', EOFError),
                           ('FrameTooLargeError', errors.FrameError),
                           ('IncompleteFrameError', errors.FrameError),
+                          ('CrcMismatchError', errors.FrameError),  # as .NET
+                          ('PipeAccessError', PermissionError),
+                          ('PipeOSError', OSError),
                           ('DecodeError', ValueError)):
             with self.subTest(sub):
                 self.assertTrue(issubclass(getattr(errors, sub), base))
+
+
+    def test_errors_survive_pickling(self):
+        import pickle
+        from npipes import errors
+        for exc in (errors.CrcMismatchError(1, 2),
+                    errors.PipePathOccupiedError('/tmp/x', 'FIFO'),
+                    errors.PipeAccessError('no', path='/tmp/x', uid=7),
+                    errors.PipeOSError(20, 'Not a directory', '/tmp/f'),
+                    errors.ConnectionClosedError('gone', reason='idle timeout')):
+            with self.subTest(type(exc).__name__):
+                back = pickle.loads(pickle.dumps(exc))
+                self.assertEqual((type(back), str(back), vars(back)),
+                                 (type(exc), str(exc), vars(exc)))
 
 
 if __name__ == '__main__':

@@ -12,7 +12,7 @@ from tests import support
 from npipes import transport
 from npipes.connection import connect
 from npipes.errors import (ConnectionClosedError, PipeNameError,
-                           PipeNameInUseError)
+                           PipeNameInUseError, PipePathOccupiedError)
 from npipes.ipc import IPC
 from npipes.listener import Listener
 
@@ -32,7 +32,8 @@ import os, sys
 from npipes.connection import connect           # import before dropping root
 from npipes.errors import ConnectionClosedError
 os.setgid(65534); os.setuid(65534)
-c = connect(sys.argv[1], timeout=10)
+# The client lifts its own check (the server is root): this tests the server's.
+c = connect(sys.argv[1], timeout=10, allow_other_users=True)
 try:
     print(c.request("from nobody", timeout=10))
 except ConnectionClosedError:
@@ -125,30 +126,36 @@ class SocketFileTests(unittest.TestCase):
 
     def test_server_between_bind_and_listen_is_not_stale(self):
         # .NET binds, sets the mode, then listens: a refused connect to a
-        # brand-new file must not get it unlinked.
-        from npipes import _unix
+        # file whose server listens before the second probe (50 ms later)
+        # must not get it unlinked.
+        from npipes import _unix, _unixsock
         from npipes.connection import Connection
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.addCleanup(srv.close)
         srv.bind(self.path)
         ino = os.lstat(self.path).st_ino
-        refused, real_probe = threading.Event(), _unix._probe
+        real_knock, listening = _unix.knock, threading.Event()
 
-        def probe(path, deadline):
-            result = real_probe(path, deadline)
-            if isinstance(result[1], os.stat_result):
-                refused.set()
+        def knock(path):
+            result = real_knock(path)
+            if result.status == _unixsock.REFUSED and not listening.is_set():
+                srv.listen(4)            # the server comes alive meanwhile
+                listening.set()
             return result
         got = {}
-        with mock.patch.object(_unix, '_probe', probe):
+        with mock.patch.object(_unix, 'knock', knock):
             t = threading.Thread(target=lambda: got.setdefault(
                 'ok', IPC(self.name, timeout=T).send_message('patience')))
             t.start()
-            self.assertTrue(refused.wait(T))
-            srv.listen(1)
+            self.assertTrue(listening.wait(T))
             srv.settimeout(T)
-            with Connection(_unix.Stream(srv.accept()[0])) as conn:
-                self.assertEqual(conn.recv_text(timeout=T), 'patience')
+            for _ in range(3):       # the stale check's probe comes first
+                with Connection(_unix.Stream(srv.accept()[0])) as conn:
+                    try:
+                        self.assertEqual(conn.recv_text(timeout=T), 'patience')
+                        break
+                    except ConnectionClosedError:
+                        continue
             t.join(T)
         self.assertIs(got['ok'], True)
         self.assertEqual(os.lstat(self.path).st_ino, ino)
@@ -202,9 +209,9 @@ class SocketFileTests(unittest.TestCase):
     def test_not_a_socket_is_left_alone(self):
         with open(self.path, 'w') as f:
             f.write('not a socket')
-        with self.assertRaises(PipeNameInUseError):
+        with self.assertRaises(PipePathOccupiedError):
             Listener(self.name)
-        with self.assertRaises(PipeNameInUseError):
+        with self.assertRaises(PipePathOccupiedError):
             IPC(self.name, timeout=T).send_message('x')
         with open(self.path) as f:
             self.assertEqual(f.read(), 'not a socket')
@@ -263,7 +270,7 @@ class SocketFileTests(unittest.TestCase):
                     if allow:
                         t.join(T)
                         with got['conn'] as conn:
-                            conn.send(conn.recv())
+                            conn.send(conn.recv(timeout=T), timeout=T)
                     code, out, err = support.finish(child)
                     self.assertEqual((code, out.strip()), (0, expected), err)
                     if not allow:

@@ -6,8 +6,13 @@ namespace NPipes.Cli;
 /// <summary>
 /// The npipes command line as a callable entry point: the executable's Main calls it, and so can a test host that
 /// must run the CLI in-process (the Windows lane under Wine). Exit codes: 0 success, 2 usage, 3 timeout,
-/// 4 data error, 1 anything else; errors are one line on standard error.
+/// 4 data error, 130 interrupted, 1 anything else; errors are one line on standard error.
 /// </summary>
+/// <remarks>
+/// Ctrl-C (SIGINT), SIGTERM or the caller's <c>cancellationToken</c> stop the command. A command stopped before it
+/// finished (<c>send</c>, <c>receive</c>, <c>request</c>, ...) exits 130, so a script can tell an interrupted send from a
+/// delivered one; <c>echo</c> and <c>rpc serve</c>, servers whose normal end is being stopped, exit 0.
+/// </remarks>
 public static class CliApp
 {
     /// <summary>Parses <paramref name="args"/>, runs the command and returns its exit code.</summary>
@@ -42,18 +47,39 @@ public static class CliApp
             return ExitCodes.Usage;
         }
 
+        // A server stops when asked to: that is its normal end. Any other command stopped early was interrupted.
+        int stoppedCode = parsed.CommandResult.Command.Name is "echo" or "serve" ? ExitCodes.Success : ExitCodes.Interrupted;
+        using var interruption = new Interruption();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, interruption.Token);
+        // ProcessTerminationTimeout = null: System.CommandLine leaves the signals to Interruption.
+        var configuration = new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = null };
+        Task<int> invocation = parsed.InvokeAsync(configuration, stop.Token);
         try
         {
-            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }, cancellationToken).ConfigureAwait(false);
+            if (await Task.WhenAny(invocation, interruption.Stopped).ConfigureAwait(false) != invocation)
+            {
+                // The command did not end within the grace period (or a second signal came): stop waiting for it.
+                return Stopped(stoppedCode);
+            }
+            return await invocation.ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            return ExitCodes.Success; // Ctrl-C or SIGTERM: a requested stop, not an error.
+            return Stopped(stoppedCode);
         }
         catch (Exception e)
         {
             Console.Error.WriteLine($"npipes: {e.GetType().Name}: {e.Message}");
             return ExitCodes.For(e);
         }
+    }
+
+    private static int Stopped(int code)
+    {
+        if (code == ExitCodes.Interrupted)
+        {
+            Console.Error.WriteLine("npipes: interrupted");
+        }
+        return code;
     }
 }

@@ -9,6 +9,9 @@ internal static class ExitCodes
     public const int Timeout = 3;
     public const int DataError = 4;
 
+    /// <summary>Stopped by Ctrl-C (SIGINT) or SIGTERM before the command finished (as a shell reports SIGINT): an interrupted send was not delivered.</summary>
+    public const int Interrupted = 130;
+
     /// <summary>Maps an error to its exit code.</summary>
     public static int For(Exception e) => e switch
     {

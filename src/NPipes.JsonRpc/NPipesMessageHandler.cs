@@ -174,6 +174,11 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
         {
             await Connection.FlushAsync(cancellationToken).ConfigureAwait(false);
         }
+        catch (ConnectionClosedException e) when (e.Reason == DisconnectReason.PeerClosed)
+        {
+            // The send succeeded and the peer has closed since (perhaps because of this very message): as with a write
+            // into a socket's buffer, the message may or may not have been read. The read side reports the close.
+        }
         catch (ConnectionClosedException e)
         {
             throw Lost(e);

@@ -49,4 +49,17 @@ public class ServerTests
         await Until.TrueAsync(() => server.Errors.Length > 0, "the server to report the idle timeout");
         Assert.Equal(DisconnectReason.IdleTimeout, Assert.IsType<ConnectionClosedException>(Assert.Single(server.Errors)).Reason);
     }
+
+    [Fact]
+    public async Task Errors_are_logged_through_the_servers_logger_factory()
+    {
+        var logs = new ListLoggerFactory();
+        await using RunningServer server = Rpc.Serve<TestTarget>(new PipeServerOptions { Connection = Rpc.Options(), LoggerFactory = logs });
+        await using PipeConnection client = await PipeConnection.ConnectAsync(server.Name, Rpc.Options(), Rpc.Ct);
+        await client.SendAsync("this is not json"u8.ToArray(), Rpc.Ct);
+        using PipeMessage? reply = await client.ReceiveAsync(Rpc.Ct).AsTask().Bounded();
+        Assert.Null(reply); // closed without an answer
+        await Until.TrueAsync(() => logs.Entries.Any(e => e.EventName == "HandlerFailed"), "the server to log the bad message");
+        Assert.IsAssignableFrom<System.Text.Json.JsonException>(logs.Entries.First(e => e.EventName == "HandlerFailed").Exception);
+    }
 }

@@ -12,7 +12,10 @@ internal static class TestPipes
     /// <summary>Options with a bounded timeout so a broken test fails rather than hangs.</summary>
     public static NPipesOptions Options(FrameOptions? frame = null) => new() { Frame = frame ?? FrameOptions.Default, Timeout = Patience };
 
-    /// <summary>The repository's ../shared folder (CI has it beside the checkout).</summary>
+    /// <summary>The npipes 1.0.1 frame vectors the tests use: the repository's own copy, so a clone alone passes.</summary>
+    public static string VectorsFile => Path.Combine(RepoRoot, "tests", "vectors", "npipes-1.0.1-frames.json");
+
+    /// <summary>The repository's ../shared folder, or $NPIPES_SHARED (CI has it beside the checkout); it may not exist.</summary>
     public static string SharedDir
     {
         get

@@ -27,7 +27,8 @@ internal static class RpcCommand
         command.SetAction(async (result, ct) =>
         {
             string pipe = result.GetValue(name)!;
-            var options = new PipeServerOptions { Connection = new NPipesOptions { Frame = Frame(common, result) } };
+            // Calls still running 2 s after Ctrl-C/SIGTERM lose their connection: well within the CLI's grace period.
+            var options = new PipeServerOptions { Connection = new NPipesOptions { Frame = Frame(common, result) }, DrainTimeout = TimeSpan.FromSeconds(2) };
             await using PipeServer server = PipeServer.Listen(pipe, options);
             server.Error += (_, e) => Console.Error.WriteLine($"npipes rpc: connection closed: {e.Exception.GetType().Name}: {e.Exception.Message}");
             Console.Out.WriteLine($"npipes rpc: serving '{pipe}' at {PipeName.GetPath(pipe)}");

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Buffers.Binary;
-using System.IO.Hashing;
 using System.Text;
 
 namespace NPipes;
@@ -110,21 +109,21 @@ public static class FrameCodec
     public static void WriteCrcField(Span<byte> destination, uint crc, ByteOrder byteOrder) => WriteUInt32(destination, crc, byteOrder);
 
     /// <summary>The CRC-32 (IEEE 802.3, as zlib computes it) of <paramref name="payload"/>.</summary>
-    public static uint ComputeCrc(ReadOnlySpan<byte> payload) => Crc32.HashToUInt32(payload);
+    public static uint ComputeCrc(ReadOnlySpan<byte> payload) => FrameCrc.Compute(payload);
 
     /// <summary>The CRC-32 (IEEE 802.3, as zlib computes it) of <paramref name="payload"/>.</summary>
     public static uint ComputeCrc(in ReadOnlySequence<byte> payload)
     {
         if (payload.IsSingleSegment)
         {
-            return Crc32.HashToUInt32(payload.FirstSpan);
+            return FrameCrc.Compute(payload.FirstSpan);
         }
-        var crc = new Crc32();
+        uint crc = 0;
         foreach (ReadOnlyMemory<byte> segment in payload)
         {
-            crc.Append(segment.Span);
+            crc = FrameCrc.Append(crc, segment.Span);
         }
-        return crc.GetCurrentHashAsUInt32();
+        return crc;
     }
 
     /// <summary>

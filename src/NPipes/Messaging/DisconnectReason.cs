@@ -15,10 +15,16 @@ public enum DisconnectReason
     /// <summary>The peer closed the pipe, or died, in the middle of a frame.</summary>
     PeerDiedMidFrame,
 
-    /// <summary>The peer sent bytes that are not a valid frame (bad lengths, oversized, CRC mismatch, invalid text).</summary>
+    /// <summary>The peer sent bytes that are not a valid frame (bad lengths, oversized, CRC mismatch). Invalid text in a
+    /// frame read whole does not close the connection (see <see cref="InvalidTextException"/>).</summary>
     ProtocolError,
 
-    /// <summary>An operation was cancelled or timed out part-way through a frame, so the stream lost frame sync and was closed.</summary>
+    /// <summary>
+    /// This side gave up on the connection's framing and closed it: an operation was cancelled or timed out part-way
+    /// through a frame (the stream lost frame sync); a request was cancelled or timed out after its frame had been written
+    /// (its reply would reach a later request); or a second reader received on a connection used for requests (replies
+    /// can no longer be matched to requests).
+    /// </summary>
     Aborted,
 
     /// <summary>An I/O error on the pipe (for example a broken pipe on write).</summary>

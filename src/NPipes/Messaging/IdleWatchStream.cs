@@ -5,15 +5,13 @@ namespace NPipes.Messaging;
 /// <summary>
 /// A pass-through stream that records when a read started waiting, so the server's watchdog can close a connection
 /// whose peer went quiet. One timestamp per connection instead of a timer per read keeps the fast path allocation-free.
-/// Writes pass straight through, so on Windows each frame is still one write (one pipe message).
+/// Writes pass straight through, so on a message pipe each frame is still one write (one message). The connection asks
+/// the transport stream itself, not this wrapper, for the pipe's capabilities.
 /// </summary>
 internal sealed class IdleWatchStream(Stream inner) : Stream
 {
     private long _readSince; // Stopwatch timestamp while a read waits; 0 when none does
     private long _writeSince; // Stopwatch timestamp while a write waits; 0 when none does
-
-    /// <summary>The wrapped stream.</summary>
-    public Stream Inner => inner;
 
     /// <summary>How long the current read has been waiting, or zero when no read is waiting.</summary>
     public TimeSpan ReadWaiting

@@ -6,8 +6,9 @@ namespace NPipes;
 
 /// <summary>
 /// npipes 1.0.1's API in C#: one message per connection, either side may start first. Unlike npipes, errors are typed
-/// exceptions (never printed and swallowed), and every call takes a timeout (<see cref="NPipesOptions.Timeout"/>) and a
-/// cancellation token.
+/// exceptions (never printed and swallowed), and every call is bounded by <see cref="NPipesOptions.Timeout"/>: meeting
+/// the other side and transferring the whole message. The asynchronous calls also take a cancellation token; the
+/// synchronous twins (<see cref="SendMessage"/>, <see cref="ReceiveMessage"/>) take none.
 /// </summary>
 /// <example>
 /// <code>
@@ -69,16 +70,26 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, receiver: false, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: false, token).ConfigureAwait(false);
                 using (listener)
                 await using (var connection = new PipeConnection(stream, Name, options))
                 {
-                    await connection.SendAsync(text, token).ConfigureAwait(false);
-                    // Done only when the receiver has read it; a connection reset unread is retried, never reported as sent.
-                    if (await connection.ConfirmReadAsync(token).ConfigureAwait(false))
+                    try
                     {
-                        Message = text;
-                        return 0;
+                        await connection.SendAsync(text, token).ConfigureAwait(false);
+                        // Done only when the receiver has read it; a connection reset unread is retried, never reported as sent.
+                        if (await connection.ConfirmReadAsync(token).ConfigureAwait(false))
+                        {
+                            Message = text;
+                            return 0;
+                        }
+                    }
+                    catch
+                    {
+                        // Timed out, cancelled or failed: close at once. A graceful close would first try to write what is
+                        // still queued, for as long as the peer keeps taking bytes, past the deadline.
+                        connection.CloseWith(DisconnectReason.Aborted);
+                        throw;
                     }
                 }
             }
@@ -97,7 +108,7 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options, receiver: true, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false);
                 using (listener)
                 {
                     while (true)
@@ -125,30 +136,35 @@ public sealed class Ipc
     /// <summary>
     /// Receives messages for as long as the caller enumerates, across as many connections as it takes: npipes senders
     /// bring one message per connection, a persistent client may bring many on one. Connections are served one after
-    /// another, each read to its end. The timeout (<see cref="NPipesOptions.Timeout"/>) applies to each wait for a sender.
-    /// Dispose each message (or use its text) before taking the next one.
+    /// another, each read to its end. The timeout (<see cref="NPipesOptions.Timeout"/>) bounds each message, from the
+    /// moment the caller asks for it to its last byte: meeting or accepting a sender, and reading the frame. Dispose each
+    /// message (or use its text) before taking the next one.
     /// </summary>
     /// <exception cref="FrameException">A frame was invalid or the sender died mid-frame.</exception>
-    /// <exception cref="TimeoutException">No sender came within the timeout.</exception>
+    /// <exception cref="TimeoutException">The next message did not arrive whole within the timeout.</exception>
     public async IAsyncEnumerable<PipeMessage> ReceiveMessagesAsync(bool crc = false, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         NPipesOptions options = Options.WithCrc(crc);
+        var deadline = Deadline.After(options.Timeout); // for the next message; renewed each time the caller asks for one
         while (true)
         {
-            (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", options,
-                async token => await Rendezvous.MeetAsync(Name, options, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", deadline,
+                async token => await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             using (listener)
             {
                 while (true)
                 {
                     await using (var connection = new PipeConnection(stream, Name, options))
                     {
-                        PipeMessage? message = await ReceiveFirstAsync(connection, cancellationToken).ConfigureAwait(false);
+                        PipeMessage? message = await WithDeadlineAsync("Receiving", deadline,
+                            token => ReceiveFirstAsync(connection, token).AsTask(), cancellationToken).ConfigureAwait(false);
                         while (message is not null)
                         {
                             Message = message.GetText();
                             yield return message;
-                            message = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
+                            deadline = Deadline.After(options.Timeout);
+                            message = await WithDeadlineAsync("Receiving", deadline,
+                                token => connection.ReceiveAsync(token).AsTask(), cancellationToken).ConfigureAwait(false);
                         }
                     }
                     if (listener is null)
@@ -157,7 +173,7 @@ public sealed class Ipc
                     }
                     // We hold the pipe: keep it, so senders already queued on it are served, not dropped.
                     PipeListener server = listener;
-                    stream = await WithDeadlineAsync("Receiving", options,
+                    stream = await WithDeadlineAsync("Receiving", deadline,
                         async token => await server.AcceptAsync(token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -180,9 +196,13 @@ public sealed class Ipc
         }
     }
 
-    private async Task<T> WithDeadlineAsync<T>(string what, NPipesOptions options, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken)
+    /// <summary>Runs <paramref name="body"/> with a token that fires at the timeout, which becomes a <see cref="TimeoutException"/> naming the pipe.</summary>
+    private Task<T> WithDeadlineAsync<T>(string what, NPipesOptions options, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken) =>
+        WithDeadlineAsync(what, Deadline.After(options.Timeout), body, cancellationToken);
+
+    /// <summary>As above, with a deadline shared by several steps (each step gets what is left of it).</summary>
+    private async Task<T> WithDeadlineAsync<T>(string what, Deadline deadline, Func<CancellationToken, Task<T>> body, CancellationToken cancellationToken)
     {
-        var deadline = Deadline.After(options.Timeout);
         using CancellationTokenSource? cts = deadline.Link(cancellationToken, out CancellationToken token);
         try
         {

@@ -1,3 +1,6 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+
 namespace NPipes;
 
 /// <summary>Options for connections, servers and the <see cref="Ipc"/> facade. Immutable; share freely.</summary>
@@ -10,20 +13,41 @@ public sealed record NPipesOptions
     public FrameOptions Frame { get; init; } = FrameOptions.Default;
 
     /// <summary>
-    /// How long connecting (or, for <see cref="Ipc"/>, meeting the other side) may take.
+    /// How long connecting may take. For <see cref="Ipc"/> it bounds the whole operation: meeting the other side and
+    /// transferring the message (for a receiver, the last byte of the frame; for a sender, the receiver's confirmation).
     /// Default <see cref="Timeout.InfiniteTimeSpan"/>: wait as npipes does.
     /// </summary>
     public TimeSpan Timeout { get; init; } = System.Threading.Timeout.InfiniteTimeSpan;
 
     /// <summary>
-    /// Only processes of the current OS user may connect (and, as a client, only to a server of the current user).
-    /// On by default. Setting it to false is the explicit opt-out: on Unix the socket file is made mode 0666, on Windows
-    /// the pipe gets the default security descriptor.
+    /// A server lets only processes of the current OS user connect; on Unix a client also connects only to a server of
+    /// the current user (it checks the peer's user id). On by default. Setting it to false is the explicit opt-out: on
+    /// Unix the socket file is made mode 0666 and the client does not check; on Windows the pipe gets the default
+    /// security descriptor.
     /// </summary>
+    /// <remarks>
+    /// A Windows client does not check the server's user either way: .NET's client-side check demands that the pipe's
+    /// owner be this user, which pipes created by npipes (or by any elevated process, owned by Administrators) fail, so it
+    /// would refuse exactly the peers NPipes exists to reach. On Windows who may connect is decided by the server's access
+    /// list, which this option restricts on NPipes servers.
+    /// </remarks>
     public bool CurrentUserOnly { get; init; } = true;
 
     /// <summary>Windows pipe buffer size, in and out. 65536, as npipes uses; 0 makes Wine and some Windows versions stall writers.</summary>
     public int PipeBufferSize { get; init; } = 65536;
+
+    /// <summary>
+    /// Where connections log (category "NPipes"; events in the README): frame errors, closes. Null (the default): no
+    /// logging, at no cost. A server's or client's own <see cref="PipeServerOptions.LoggerFactory"/> /
+    /// <see cref="PipeClientOptions.LoggerFactory"/> takes precedence for its connections.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Makes the meter "NPipes" that connections count on (a host's factory, so its metrics pipeline sees them). Null
+    /// (the default): one shared static meter of that name. Either way nothing is counted while no listener is attached.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>These options with the frame's CRC switched on or off.</summary>
     public NPipesOptions WithCrc(bool crc) => Frame.Crc == crc ? this : this with { Frame = Frame with { Crc = crc } };

@@ -1,3 +1,4 @@
+using NPipes.Diagnostics;
 using NPipes.Transport;
 
 namespace NPipes;
@@ -9,11 +10,15 @@ namespace NPipes;
 /// <remarks>
 /// <para>Delivery contract, exactly:</para>
 /// <list type="bullet">
-/// <item>A send that completed means the whole frame was handed to the operating system's pipe buffer. It does not mean
-/// the peer read it, let alone processed it: if the connection is lost afterwards, the message may or may not have been
-/// processed, and the client cannot tell.</item>
+/// <item>A send that completed means its frame was accepted, in order, on the current connection. On Unix a small frame
+/// may still be queued in the connection's send queue (written in the background; <see cref="PipeConnection.FlushAsync"/>
+/// on <see cref="Connection"/> waits until it is written); on Windows, and for payloads of 32 KiB or more, it was written
+/// to the pipe. Either way it does not mean the peer read it, let alone processed it: if the connection is lost
+/// afterwards, the message may or may not have been processed, and the client cannot tell.</item>
 /// <item>A send that threw was not delivered, as far as the client knows: either nothing was written, or a partial frame
-/// was written and the connection closed, so the peer sees a truncated frame and must discard it.</item>
+/// was written and the connection closed, so the peer sees a truncated frame and must discard it. Frames of earlier sends
+/// still queued when a write failed are lost with the connection; the failure is reported by the next operation, as
+/// <see cref="ConnectionClosedException"/>.</item>
 /// <item>A request that threw may or may not have been processed by the server (its frame may have been written); its
 /// reply, if any, is lost with the connection.</item>
 /// <item>Reconnecting never re-sends anything, so nothing is delivered twice by this client. Retrying is the caller's
@@ -26,7 +31,7 @@ namespace NPipes;
 /// <para>Operations issued while reconnecting wait for the new connection, up to <see cref="NPipesOptions.Timeout"/> of
 /// <see cref="PipeClientOptions.Connection"/> or until their token fires.</para>
 /// </remarks>
-public sealed class PipeClient : IAsyncDisposable, IDisposable
+public sealed partial class PipeClient : IAsyncDisposable, IDisposable
 {
     private readonly Lock _gate = new();
     private readonly CancellationTokenSource _closing = new();
@@ -35,6 +40,7 @@ public sealed class PipeClient : IAsyncDisposable, IDisposable
     private PipeClientState _state;
     private DisconnectReason _lastReason;
     private bool _everConnected;
+    private readonly PipeTelemetry _telemetry;
 
     /// <summary>Creates a client for <paramref name="pipeName"/>; call <see cref="ConnectAsync"/> to connect.</summary>
     /// <exception cref="ArgumentException">The name is not valid.</exception>
@@ -43,6 +49,7 @@ public sealed class PipeClient : IAsyncDisposable, IDisposable
         NPipes.PipeName.Validate(pipeName);
         PipeName = pipeName;
         Options = options ?? PipeClientOptions.Default;
+        _telemetry = PipeTelemetry.For(pipeName, Options);
     }
 
     /// <summary>Raised on every state change, on the thread that caused it. Handlers must not block.</summary>
@@ -91,7 +98,7 @@ public sealed class PipeClient : IAsyncDisposable, IDisposable
             try
             {
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
-                Adopt(await PipeConnection.ConnectAsync(PipeName, Options.Connection, linked.Token).ConfigureAwait(false));
+                Adopt(await PipeConnection.ConnectCoreAsync(PipeName, Options.Connection, _telemetry, linked.Token).ConfigureAwait(false));
             }
             catch (Exception e)
             {
@@ -111,100 +118,6 @@ public sealed class PipeClient : IAsyncDisposable, IDisposable
             }
         }
         await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-    }
-
-    /// <summary>Sends one binary message on the current connection. See the class remarks for what completion means.</summary>
-    /// <exception cref="ConnectionClosedException">The connection was lost; the message was not delivered (reconnection starts if enabled).</exception>
-    /// <exception cref="FrameTooLargeException">The payload exceeds the limit; nothing was sent.</exception>
-    /// <exception cref="InvalidOperationException">Never connected: call <see cref="ConnectAsync"/> first.</exception>
-    public async ValueTask SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default)
-    {
-        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await connection.SendAsync(payload, cancellationToken).ConfigureAwait(false);
-        }
-        catch when (!connection.IsConnected)
-        {
-            Lost(connection);
-            throw;
-        }
-    }
-
-    /// <summary>Sends one text message on the current connection.</summary>
-    /// <exception cref="ConnectionClosedException">The connection was lost; the message was not delivered.</exception>
-    /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
-    public async ValueTask SendAsync(string text, CancellationToken cancellationToken = default)
-    {
-        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await connection.SendAsync(text, cancellationToken).ConfigureAwait(false);
-        }
-        catch when (!connection.IsConnected)
-        {
-            Lost(connection);
-            throw;
-        }
-    }
-
-    /// <summary>
-    /// Receives the next message on the current connection; null when that connection ended cleanly (with automatic
-    /// reconnection on, the next call uses the new connection).
-    /// </summary>
-    /// <exception cref="ConnectionClosedException">The connection was lost.</exception>
-    /// <exception cref="FrameException">The peer sent an invalid frame; the connection is closed.</exception>
-    public async ValueTask<PipeMessage?> ReceiveAsync(CancellationToken cancellationToken = default)
-    {
-        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            PipeMessage? message = await connection.ReceiveAsync(cancellationToken).ConfigureAwait(false);
-            if (message is null)
-            {
-                Lost(connection);
-            }
-            return message;
-        }
-        catch when (!connection.IsConnected)
-        {
-            Lost(connection);
-            throw;
-        }
-    }
-
-    /// <summary>Request/response on the current connection; see <see cref="PipeConnection.RequestAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.
-    /// A request that fails is never re-sent.</summary>
-    /// <exception cref="ConnectionClosedException">The connection was lost; the request may or may not have been processed.</exception>
-    /// <exception cref="OperationCanceledException">Cancelled; if the request had been written the connection is closed (and reconnection starts).</exception>
-    public async ValueTask<PipeMessage> RequestAsync(ReadOnlyMemory<byte> request, CancellationToken cancellationToken = default)
-    {
-        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await connection.RequestAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch when (!connection.IsConnected)
-        {
-            Lost(connection);
-            throw;
-        }
-    }
-
-    /// <summary>Text request/response on the current connection. A request that fails is never re-sent.</summary>
-    /// <exception cref="ConnectionClosedException">The connection was lost; the request may or may not have been processed.</exception>
-    public async ValueTask<string> RequestAsync(string request, CancellationToken cancellationToken = default)
-    {
-        PipeConnection connection = await GetConnectionAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await connection.RequestAsync(request, cancellationToken).ConfigureAwait(false);
-        }
-        catch when (!connection.IsConnected)
-        {
-            Lost(connection);
-            throw;
-        }
     }
 
     /// <summary>Closes the connection and stops reconnecting; waiting operations fail with <see cref="ObjectDisposedException"/>.</summary>
@@ -316,11 +229,12 @@ public sealed class PipeClient : IAsyncDisposable, IDisposable
         TimeSpan delay = Options.InitialReconnectDelay;
         NPipesOptions once = Options.Connection with { Timeout = TimeSpan.Zero }; // one attempt each time; the backoff does the waiting
         CancellationToken closing = _closing.Token;
+        int attempt = 0;
         while (!closing.IsCancellationRequested)
         {
             try
             {
-                Adopt(await PipeConnection.ConnectAsync(PipeName, once, closing).ConfigureAwait(false));
+                Adopt(await PipeConnection.ConnectCoreAsync(PipeName, once, _telemetry, closing).ConfigureAwait(false));
                 return;
             }
             catch (OperationCanceledException) when (closing.IsCancellationRequested)
@@ -330,6 +244,7 @@ public sealed class PipeClient : IAsyncDisposable, IDisposable
             catch (Exception e) when (e is TimeoutException or IOException or UnauthorizedAccessException)
             {
                 // No server yet (or not one we may talk to): try again after the backoff.
+                _telemetry.ReconnectFailed(++attempt, e, delay);
             }
             try
             {
@@ -373,6 +288,9 @@ public sealed class PipeClient : IAsyncDisposable, IDisposable
         return true;
     }
 
-    private void RaiseStateChanged(PipeClientState previous, PipeClientState current, DisconnectReason reason) =>
+    private void RaiseStateChanged(PipeClientState previous, PipeClientState current, DisconnectReason reason)
+    {
+        _telemetry.StateChanged(previous, current, reason);
         StateChanged?.Invoke(this, new PipeClientStateChangedEventArgs(previous, current, reason));
+    }
 }

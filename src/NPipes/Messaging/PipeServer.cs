@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using NPipes.Diagnostics;
 using NPipes.Messaging;
 using NPipes.Transport;
 
@@ -22,7 +23,7 @@ namespace NPipes;
 /// <para>Errors: a handler that throws, or a connection that fails, is reported through <see cref="Error"/> and its
 /// connection is closed; the server keeps serving the others.</para>
 /// </remarks>
-public sealed class PipeServer : IAsyncDisposable
+public sealed partial class PipeServer : IAsyncDisposable
 {
     private readonly PipeListener _listener;
     private readonly SemaphoreSlim _acceptLock = new(1, 1); // the listener serves one accept at a time
@@ -33,6 +34,7 @@ public sealed class PipeServer : IAsyncDisposable
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _acceptLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Timer? _watchdog;
+    private readonly PipeTelemetry _telemetry;
     private Task? _stopTask;
     private int _active;
     private long _refused;
@@ -43,6 +45,9 @@ public sealed class PipeServer : IAsyncDisposable
         PipeName = pipeName;
         Options = options;
         _listener = listener;
+        _telemetry = PipeTelemetry.For(pipeName, options);
+        listener.AccessRefused = _telemetry.RefusedByAccess;
+        _telemetry.Listening(options.MaxConnections);
         if (options.IdleTimeout != Timeout.InfiniteTimeSpan || options.WriteTimeout != Timeout.InfiniteTimeSpan || options.FrameTimeout != Timeout.InfiniteTimeSpan)
         {
             // One timer scans every connection, a few times per timeout: cheaper than a timer per read.
@@ -106,6 +111,7 @@ public sealed class PipeServer : IAsyncDisposable
                     // Over the limit: close before reading or writing anything, so nothing of this client is processed.
                     Interlocked.Decrement(ref _active);
                     Interlocked.Increment(ref _refused);
+                    _telemetry.RefusedByLimit(stream);
                     await stream.DisposeAsync().ConfigureAwait(false);
                 }
             }
@@ -142,176 +148,11 @@ public sealed class PipeServer : IAsyncDisposable
         }
     }
 
-    /// <summary>
-    /// Accepts clients and runs <paramref name="handler"/> for each, concurrently, until the server is stopped
-    /// (<see cref="StopAsync"/>, <see cref="DisposeAsync"/>) or <paramref name="cancellationToken"/> fires (which stops it
-    /// with <see cref="PipeServerOptions.DrainTimeout"/>). Returns, without throwing, once stopped and drained.
-    /// </summary>
-    /// <remarks>
-    /// The handler's token is <see cref="Stopping"/>: it fires when stopping begins, so a handler waiting for the next
-    /// message can give up; the connection stays open until the drain deadline, so a handler can still finish a reply (do
-    /// not pass the token to that last send). When the handler returns the connection is closed. A handler's exception is
-    /// reported through <see cref="Error"/> and closes only its own connection.
-    /// </remarks>
-    /// <exception cref="InvalidOperationException">The server is already running.</exception>
-    public async Task RunAsync(Func<PipeConnection, CancellationToken, Task> handler, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        if (Interlocked.Exchange(ref _running, 1) == 1)
-        {
-            throw new InvalidOperationException("The server is already running.");
-        }
-        try
-        {
-            using CancellationTokenRegistration stopOnCancel = cancellationToken.Register(static s => _ = ((PipeServer)s!).StopAsync(((PipeServer)s!).Options.DrainTimeout), this);
-            while (!_stopping.IsCancellationRequested)
-            {
-                PipeConnection connection;
-                try
-                {
-                    connection = await AcceptAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (ObjectDisposedException) when (_stopping.IsCancellationRequested)
-                {
-                    break;
-                }
-                catch (Exception e)
-                {
-                    // A failed accept (for example a client that vanished mid-handshake) must not end the server.
-                    ReportError(null, e);
-                    await Task.Delay(10, _stopping.Token).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
-                    continue;
-                }
-                Task running = RunHandlerAsync(connection, handler);
-                _handlers[connection] = running;
-                // Forget it once done (registered after adding, so a handler that finishes at once is still removed).
-                _ = running.ContinueWith(_ => _handlers.TryRemove(connection, out Task? _), CancellationToken.None,
-                    TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
-            }
-        }
-        finally
-        {
-            _acceptLoopDone.TrySetResult();
-        }
-        await StopAsync(Options.DrainTimeout, CancellationToken.None).ConfigureAwait(false);
-    }
-
-    /// <summary>
-    /// Serves request/response: for each message a client sends, awaits <paramref name="handler"/> and sends its return
-    /// value as the reply, in order (a connection's requests are handled one after another, so pipelined replies stay in
-    /// FIFO order). The reply may alias the request's payload (it is sent before the request's buffer is recycled).
-    /// The handler's token fires only at the drain deadline, so a request in progress when stopping begins is completed.
-    /// Stops as <see cref="RunAsync"/> does.
-    /// </summary>
-    /// <exception cref="InvalidOperationException">The server is already running.</exception>
-    public Task ServeRequestsAsync(Func<PipeMessage, CancellationToken, ValueTask<ReadOnlyMemory<byte>>> handler, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        return RunAsync((connection, stopping) => ServeConnectionAsync(connection, async (request, token) =>
-            await connection.SendAsync(await handler(request, token).ConfigureAwait(false), token).ConfigureAwait(false), stopping), cancellationToken);
-    }
-
-    /// <summary>Text twin of <see cref="ServeRequestsAsync(Func{PipeMessage, CancellationToken, ValueTask{ReadOnlyMemory{byte}}}, CancellationToken)"/>, in the configured encoding.
-    /// A request that is not valid text is reported through <see cref="Error"/> and closes its connection.</summary>
-    /// <exception cref="InvalidOperationException">The server is already running.</exception>
-    public Task ServeRequestsAsync(Func<string, CancellationToken, ValueTask<string>> handler, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(handler);
-        return RunAsync((connection, stopping) => ServeConnectionAsync(connection, async (request, token) =>
-            await connection.SendAsync(await handler(request.GetText(), token).ConfigureAwait(false), token).ConfigureAwait(false), stopping), cancellationToken);
-    }
-
-    /// <summary>
-    /// Stops gracefully: fires <see cref="Stopping"/> before returning, stops accepting and releases the name as soon as an
-    /// accept in progress has ended (promptly), lets connections finish for up to <paramref name="drainTimeout"/>, then closes the rest (their pending I/O fails with
-    /// <see cref="ConnectionClosedException"/>, reason <see cref="DisconnectReason.LocalClose"/>) and waits for handlers to
-    /// return. Calling it again returns the same stop. Do not await it from inside a handler: the stop waits for that
-    /// handler to return (fire it and return instead).
-    /// </summary>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired; the stop carries on in the background.</exception>
-    public Task StopAsync(TimeSpan drainTimeout, CancellationToken cancellationToken = default)
-    {
-        if (drainTimeout != Timeout.InfiniteTimeSpan)
-        {
-            ArgumentOutOfRangeException.ThrowIfLessThan(drainTimeout, TimeSpan.Zero);
-        }
-        Task? stop = Volatile.Read(ref _stopTask);
-        if (stop is null)
-        {
-            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            stop = Interlocked.CompareExchange(ref _stopTask, done.Task, null) ?? done.Task;
-            if (stop == done.Task)
-            {
-                // The first caller starts the stop on its own thread, outside any lock, so Stopping has fired when this returns.
-                _ = RunStopAsync(drainTimeout, done);
-            }
-        }
-        return stop.WaitAsync(cancellationToken);
-    }
-
-    /// <summary>Stops with <see cref="PipeServerOptions.DrainTimeout"/>; see <see cref="StopAsync"/>.</summary>
-    public async ValueTask DisposeAsync() => await StopAsync(Options.DrainTimeout, CancellationToken.None).ConfigureAwait(false);
-
-    private async Task RunStopAsync(TimeSpan drainTimeout, TaskCompletionSource done)
-    {
-        try
-        {
-            await StopCoreAsync(drainTimeout).ConfigureAwait(false);
-            done.SetResult();
-        }
-        catch (Exception e)
-        {
-            done.SetException(e);
-        }
-    }
-
-    private async Task StopCoreAsync(TimeSpan drainTimeout)
-    {
-        try
-        {
-            _stopping.Cancel();
-        }
-        catch (AggregateException e)
-        {
-            ReportError(null, e);
-        }
-        // Release the name as soon as an accept in progress has seen the cancellation (disposing under it could leave a
-        // Windows instance created after the dispose, holding the name).
-        await _acceptLock.WaitAsync().ConfigureAwait(false);
-        _listener.Dispose();
-        _acceptLock.Release();
-        if (Volatile.Read(ref _running) == 1)
-        {
-            await _acceptLoopDone.Task.ConfigureAwait(false);
-        }
-        if (_connections.IsEmpty)
-        {
-            _drained.TrySetResult();
-        }
-        try
-        {
-            await _drained.Task.WaitAsync(drainTimeout).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            // Deadline passed: close what is left below.
-        }
-        _aborting.Cancel();
-        foreach (PipeConnection connection in _connections.Keys)
-        {
-            connection.Dispose();
-        }
-        await Task.WhenAll(_handlers.Values).ConfigureAwait(false); // handlers catch their own errors, so this never throws
-        if (_watchdog is not null)
-        {
-            await _watchdog.DisposeAsync().ConfigureAwait(false);
-        }
-    }
-
     private PipeConnection Track(Stream stream)
     {
         IdleWatchStream? watch = Options.IdleTimeout == Timeout.InfiniteTimeSpan && Options.WriteTimeout == Timeout.InfiniteTimeSpan ? null : new IdleWatchStream(stream);
-        var connection = new PipeConnection(watch ?? stream, PipeName, Options.Connection);
+        var connection = new PipeConnection(watch ?? stream, stream as ITransportStream, PipeName, Options.Connection, _telemetry);
+        _telemetry.Accepted(connection.Telemetry);
         _connections[connection] = watch;
         connection.SetClosedCallback(OnConnectionClosed);
         return connection;
@@ -329,74 +170,9 @@ public sealed class PipeServer : IAsyncDisposable
         }
     }
 
-    private async Task RunHandlerAsync(PipeConnection connection, Func<PipeConnection, CancellationToken, Task> handler)
-    {
-        await Task.Yield(); // the handler's synchronous part must not hold up the accept loop
-        try
-        {
-            await handler(connection, _stopping.Token).ConfigureAwait(false);
-        }
-        catch (Exception e)
-        {
-            ReportError(connection, e);
-        }
-        finally
-        {
-            connection.Dispose();
-        }
-    }
-
-    /// <summary>The request loop: receive (giving up when stopping), then answer (bounded only by the drain deadline).</summary>
-    private async Task ServeConnectionAsync(PipeConnection connection, Func<PipeMessage, CancellationToken, ValueTask> answer, CancellationToken stopping)
-    {
-        while (true)
-        {
-            PipeMessage? request;
-            try
-            {
-                request = await connection.ReceiveAsync(stopping).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
-            {
-                return; // stopping, and no request was in progress (a half-received one closed the connection)
-            }
-            if (request is null)
-            {
-                return; // the client closed cleanly
-            }
-            using (request)
-            {
-                await answer(request, _aborting.Token).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private void CloseIdleConnections()
-    {
-        foreach ((PipeConnection connection, IdleWatchStream? watch) in _connections)
-        {
-            if (Options.FrameTimeout != Timeout.InfiniteTimeSpan && connection.FrameInProgress >= Options.FrameTimeout)
-            {
-                connection.CloseWith(DisconnectReason.FrameTimeout);
-                continue;
-            }
-            if (watch is null)
-            {
-                continue;
-            }
-            if (Options.IdleTimeout != Timeout.InfiniteTimeSpan && watch.ReadWaiting >= Options.IdleTimeout)
-            {
-                connection.CloseWith(DisconnectReason.IdleTimeout);
-            }
-            else if (Options.WriteTimeout != Timeout.InfiniteTimeSpan && watch.WriteWaiting >= Options.WriteTimeout)
-            {
-                connection.CloseWith(DisconnectReason.WriteTimeout);
-            }
-        }
-    }
-
     private void ReportError(PipeConnection? connection, Exception exception)
     {
+        _telemetry.Failed(connection?.Telemetry, exception);
         try
         {
             Error?.Invoke(this, new PipeServerErrorEventArgs(connection, exception));

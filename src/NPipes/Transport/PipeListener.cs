@@ -9,14 +9,16 @@ internal abstract class PipeListener : IDisposable
     public string Name { get; }
 
     /// <summary>Creates a server on <paramref name="name"/>.</summary>
-    /// <exception cref="PipeNameInUseException">Another live server holds the name.</exception>
+    /// <exception cref="PipeNameInUseException">Another live server holds the name, or a file that may not be reclaimed.</exception>
+    /// <exception cref="PipePathOccupiedException">Something that is not a socket is at the pipe's path (Unix).</exception>
     public static PipeListener Create(string name, ListenOptions options)
     {
         PipeName.Validate(name);
-        return OperatingSystem.IsWindows()
-            ? WindowsPipeListener.Listen(name, options)
-            : UnixPipeListener.Listen(name, options);
+        return PipePlatform.Current.Listen(name, options);
     }
+
+    /// <summary>Told (pid, uid; -1 where unknown) when a client is dropped for being another user (Unix; Windows refuses in the OS, unseen).</summary>
+    public Action<int, long>? AccessRefused { get; set; }
 
     /// <summary>Waits for the next client and returns its connected stream.</summary>
     public abstract ValueTask<Stream> AcceptAsync(CancellationToken cancellationToken);

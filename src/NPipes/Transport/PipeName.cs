@@ -31,9 +31,13 @@ public static class PipeName
         return OperatingSystem.IsWindows() ? @"\\.\pipe\" + name : Path.GetTempPath() + UnixSocketPrefix + name;
     }
 
+    /// <summary>The longest Unix socket path, in bytes, on this platform.</summary>
+    internal static int MaxUnixSocketPathBytes => OperatingSystem.IsLinux() ? MaxUnixSocketPathBytesLinux : MaxUnixSocketPathBytesBsd;
+
     /// <summary>
-    /// Checks that <paramref name="name"/> is a usable pipe name: not empty, no path separator, no NUL, not "anonymous"
-    /// (reserved by .NET), and short enough for the platform's path limit.
+    /// Checks that <paramref name="name"/> is a usable pipe name (docs/unix-endpoint.md §1): not empty, valid Unicode
+    /// (no lone surrogate), no path separator, no NUL, not "." or "..", not "anonymous" (reserved by .NET), and short
+    /// enough for the platform's path limit.
     /// </summary>
     /// <exception cref="ArgumentException">The name breaks a rule; the message names the rule and, for length, the limit.</exception>
     public static void Validate(string name)
@@ -42,6 +46,10 @@ public static class PipeName
         if (name.Length == 0)
         {
             throw new ArgumentException("A pipe name cannot be empty.", nameof(name));
+        }
+        if (LoneSurrogateAt(name) is int at)
+        {
+            throw new ArgumentException($"A pipe name must be valid Unicode: it has a lone surrogate (U+{(int)name[at]:X4}) at index {at}, which has no UTF-8 encoding.", nameof(name));
         }
         if (name.Contains('\0'))
         {
@@ -68,7 +76,7 @@ public static class PipeName
             }
             return;
         }
-        int limit = OperatingSystem.IsLinux() ? MaxUnixSocketPathBytesLinux : MaxUnixSocketPathBytesBsd;
+        int limit = MaxUnixSocketPathBytes;
         string path = Path.GetTempPath() + UnixSocketPrefix + name;
         int bytes = Encoding.UTF8.GetByteCount(path);
         if (bytes > limit)
@@ -77,5 +85,22 @@ public static class PipeName
                 $"The pipe name is too long: its socket path '{path}' is {bytes} bytes; Unix sockets allow at most {limit} bytes, " +
                 $"so this name may be at most {limit - (bytes - Encoding.UTF8.GetByteCount(name))} bytes here.", nameof(name));
         }
+    }
+
+    /// <summary>The index of the first UTF-16 surrogate that is not half of a pair, or null.</summary>
+    private static int? LoneSurrogateAt(string name)
+    {
+        for (int i = 0; i < name.Length; i++)
+        {
+            if (char.IsHighSurrogate(name[i]) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
+            {
+                i++;
+            }
+            else if (char.IsSurrogate(name[i]))
+            {
+                return i;
+            }
+        }
+        return null;
     }
 }

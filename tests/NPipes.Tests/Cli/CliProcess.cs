@@ -70,11 +70,21 @@ internal sealed class CliProcess : IDisposable
 
     public static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => Start(args).ExitAsync();
 
+    /// <summary>Sends a signal (INT, TERM) to the CLI process with kill(1), as a shell or a service manager would.</summary>
+    public void Signal(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill") { ArgumentList = { "-s", signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) }, UseShellExecute = false })!;
+        Assert.True(kill.WaitForExit(TestPipes.Patience), "kill did not finish");
+        Assert.Equal(0, kill.ExitCode);
+    }
+
+    /// <summary>Kills the process (SIGKILL on Unix) if it is still running, and waits (bounded) until it is gone.</summary>
     public void Dispose()
     {
         if (!_process.HasExited)
         {
             _process.Kill(entireProcessTree: true);
+            _process.WaitForExit(TimeSpan.FromSeconds(10));
         }
         _process.Dispose();
     }

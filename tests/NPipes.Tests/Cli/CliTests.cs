@@ -104,20 +104,30 @@ public class CliTests
     public async Task Echo_serves_concurrent_clients_and_request_prints_the_reply()
     {
         string name = TestPipes.NewName();
-        using var echo = CliProcess.Start("echo", name, "--crc", "--byte-order", "little");
-        var options = TestPipes.Options(new FrameOptions { Crc = true, ByteOrder = ByteOrder.LittleEndian });
-        var clients = Enumerable.Range(0, 4).Select(async c =>
+        var echo = CliProcess.Start("echo", name, "--crc", "--byte-order", "little");
+        try
         {
-            await using var conn = await PipeConnection.ConnectAsync(name, options, TestContext.Current.CancellationToken);
-            for (int i = 0; i < 50; i++)
+            var options = TestPipes.Options(new FrameOptions { Crc = true, ByteOrder = ByteOrder.LittleEndian });
+            var clients = Enumerable.Range(0, 4).Select(async c =>
             {
-                Assert.Equal($"c{c} m{i}", await conn.RequestAsync($"c{c} m{i}", TestContext.Current.CancellationToken));
-            }
-        });
-        await Task.WhenAll(clients);
-        var (code, stdout, stderr) = await CliProcess.RunAsync("request", name, "via the CLI", "--crc", "--byte-order", "little", "--timeout", "20");
-        Assert.True(code == 0, stderr);
-        Assert.Equal("via the CLI", stdout.Trim());
+                await using var conn = await PipeConnection.ConnectAsync(name, options, TestContext.Current.CancellationToken);
+                for (int i = 0; i < 50; i++)
+                {
+                    Assert.Equal($"c{c} m{i}", await conn.RequestAsync($"c{c} m{i}", TestContext.Current.CancellationToken));
+                }
+            });
+            await Task.WhenAll(clients).WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
+            var (code, stdout, stderr) = await CliProcess.RunAsync("request", name, "via the CLI", "--crc", "--byte-order", "little", "--timeout", "20");
+            Assert.True(code == 0, stderr);
+            Assert.Equal("via the CLI", stdout.Trim());
+        }
+        finally
+        {
+            // Disposing kills the echo server with SIGKILL, which leaves its socket file behind: remove the file this
+            // test caused (its name is this test's own random one).
+            echo.Dispose();
+            File.Delete(PipeName.GetPath(name));
+        }
     }
 
     [Fact]

@@ -2,7 +2,9 @@ using System.Text.Json;
 
 namespace NPipes.Tests.Codec;
 
-/// <summary>The frames npipes 1.0.1's own code produced (../shared/vectors) encode and decode byte for byte.</summary>
+/// <summary>
+/// The frames npipes 1.0.1's own code produced (tests/vectors, a copy of ../shared/vectors) encode and decode byte for byte.
+/// </summary>
 public class VectorTests
 {
     public record Vector(string Name, string Text, string Encoding, string Endian, bool Crc, string FrameHex)
@@ -19,7 +21,7 @@ public class VectorTests
 
     public static TheoryData<Vector> Vectors()
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(TestPipes.SharedDir, "vectors", "npipes-1.0.1-frames.json")));
+        using var doc = JsonDocument.Parse(File.ReadAllText(TestPipes.VectorsFile));
         var data = new TheoryData<Vector>();
         foreach (JsonElement c in doc.RootElement.GetProperty("cases").EnumerateArray())
         {
@@ -41,4 +43,14 @@ public class VectorTests
 
     [Fact]
     public void Vectors_file_has_cases() => Assert.True(Vectors().Count >= 8);
+
+    /// <summary>The repository's copy is the reference one, byte for byte (checked only where ../shared is present).</summary>
+    [Fact]
+    public void Repo_copy_equals_the_shared_reference()
+    {
+        string reference = Path.Combine(TestPipes.SharedDir, "vectors", Path.GetFileName(TestPipes.VectorsFile));
+        Assert.SkipUnless(File.Exists(reference), $"no reference copy to cross-check: {reference} is absent (keep ../shared beside the repo or set NPIPES_SHARED)");
+        Assert.True(File.ReadAllBytes(reference).AsSpan().SequenceEqual(File.ReadAllBytes(TestPipes.VectorsFile)),
+            $"{TestPipes.VectorsFile} differs from {reference}: copy the reference into the repository");
+    }
 }

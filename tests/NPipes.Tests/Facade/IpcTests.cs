@@ -84,7 +84,7 @@ public class IpcTests
         Task sending = new Ipc(name).SendMessageAsync("never read", cancellationToken: cts.Token);
         await Until.PipeExistsAsync(name);
         cts.Cancel();
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending);
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending.WaitAsync(TestPipes.Patience, TestContext.Current.CancellationToken));
     }
 
     [Fact]

@@ -6,8 +6,8 @@ namespace NPipes.Tests.Hostile;
 
 /// <summary>
 /// Current-user-only, proven with a second OS user: when the tests run as root, clients (and a server) run as 'nobody'
-/// through setpriv; otherwise these tests are skipped with the reason. Also: a held name is never stolen, and names
-/// that would escape the pipe namespace are refused.
+/// (or an unused uid where there is no 'nobody') through setpriv; otherwise these tests are skipped with the reason.
+/// Also: a held name is never stolen, and names that would escape the pipe namespace are refused.
 /// </summary>
 [Collection(HostileCollection.Name)]
 [UnsupportedOSPlatform("windows")] // every Unix-only call is behind OtherUser()'s skip or an IsWindows check
@@ -15,7 +15,7 @@ public class SecurityTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    /// <summary>A second OS user to act as: 'nobody', or a throwaway system user created for the purpose.</summary>
+    /// <summary>A second OS user to act as: 'nobody', or an unused uid (see <see cref="FindOtherUser"/>).</summary>
     private static (string Python, (int Uid, int Gid) User) OtherUser()
     {
         if (OperatingSystem.IsWindows())
@@ -31,22 +31,34 @@ public class SecurityTests
         {
             Assert.Skip("Needs python3 and setpriv (util-linux) to run a client as another user.");
         }
-        return (python, FindOrCreateUser());
+        return (python, FindOtherUser());
     }
 
-    private static (int Uid, int Gid) FindOrCreateUser()
+    /// <summary>
+    /// 'nobody' if the system has it; otherwise a uid and gid no account or group uses. The kernel's checks (file mode,
+    /// SO_PEERCRED) compare numbers only, so an unnamed id is another user to them; nothing is created on the system, so
+    /// nothing is left behind and parallel runs cannot collide on /etc/passwd.
+    /// </summary>
+    private static (int Uid, int Gid) FindOtherUser()
     {
-        foreach (string name in new[] { "nobody", "npipes-test" })
+        if (Lookup("nobody") is { } nobody)
         {
-            if (Lookup(name) is { } found)
+            return nobody;
+        }
+        var usedUids = IdsIn("/etc/passwd");
+        var usedGids = IdsIn("/etc/group");
+        for (int id = 65534; id > 1000; id--)
+        {
+            if (!usedUids.Contains(id) && !usedGids.Contains(id))
             {
-                return found;
+                return (id, id);
             }
         }
-        using var useradd = System.Diagnostics.Process.Start("useradd", ["-M", "-r", "-s", "/usr/sbin/nologin", "npipes-test"])!;
-        useradd.WaitForExit();
-        return Lookup("npipes-test") ?? throw new InvalidOperationException("Could not create a throwaway user (useradd -M -r).");
+        throw new InvalidOperationException("No free uid/gid between 1001 and 65534 to run a client as another user.");
     }
+
+    private static HashSet<int> IdsIn(string file) =>
+        [.. File.ReadLines(file).Select(line => line.Split(':')).Where(f => f.Length > 2 && int.TryParse(f[2], out _)).Select(f => int.Parse(f[2]))];
 
     private static (int, int)? Lookup(string user)
     {

@@ -20,13 +20,31 @@ public class ConnectionCloseTests
         Task<PipeMessage>[] requests = Enumerable.Range(0, 2).Select(_ => client.RequestAsync(big, Ct).AsTask()).ToArray();
         Assert.False(senders[0].IsCompleted && senders[1].IsCompleted); // at least one writer is blocked on the full pipe
 
+        // Which sends finished before Dispose began: only those may have succeeded (a send may complete once queued).
+        int disposing = 0;
+        Task<bool>[] finishedBefore = senders.Select(t => t.ContinueWith(_ => Volatile.Read(ref disposing) == 0, CancellationToken.None,
+            TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default)).ToArray();
+        Volatile.Write(ref disposing, 1);
         client.Dispose();
 
-        foreach (Task t in senders.Concat<Task>(requests))
+        int pendingAtDispose = 0;
+        for (int i = 0; i < senders.Length; i++)
         {
-            Exception? e = await Record.ExceptionAsync(() => t.Within());
-            Assert.True(e is null or ConnectionClosedException, $"unexpected {e}");
+            Exception? e = await Record.ExceptionAsync(() => senders[i].Within());
+            if (await finishedBefore[i].Within())
+            {
+                Assert.True(e is null, $"sender {i} failed before Dispose: {e}");
+            }
+            else
+            {
+                pendingAtDispose++;
+                Assert.True(e is ConnectionClosedException, $"sender {i}, pending at Dispose, ended with {(e is null ? "success" : e.ToString())} instead of ConnectionClosedException");
+            }
         }
-        Assert.Contains(senders.Concat<Task>(requests), t => t.IsFaulted);
+        Assert.True(pendingAtDispose > 0, "no sender was pending at Dispose");
+        foreach (Task<PipeMessage> request in requests) // the peer never answers: every request fails, typed
+        {
+            await Assert.ThrowsAsync<ConnectionClosedException>(() => request.Within());
+        }
     }
 }

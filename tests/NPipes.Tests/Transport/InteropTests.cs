@@ -1,5 +1,6 @@
 using System.IO.Pipes;
 using System.Net.Sockets;
+using NPipes.Tests.Messaging;
 using NPipes.Transport;
 
 namespace NPipes.Tests.Transport;
@@ -17,11 +18,11 @@ public class InteropTests
         Task<Stream> accepted = listener.AcceptAsync(TestContext.Current.CancellationToken).AsTask();
 
         await using var raw = new NamedPipeClientStream(".", name, PipeDirection.InOut, PipeOptions.Asynchronous);
-        await raw.ConnectAsync(TestContext.Current.CancellationToken);
-        await using var server = new PipeConnection(await accepted, name, TestPipes.Options(Crc));
+        await raw.ConnectAsync((int)TestPipes.Patience.TotalMilliseconds, TestContext.Current.CancellationToken);
+        await using var server = new PipeConnection(await accepted.Within(), name, TestPipes.Options(Crc));
 
         await raw.WriteAsync(FrameCodec.EncodeText("from raw client", Crc), TestContext.Current.CancellationToken);
-        Assert.Equal("from raw client", await server.ReceiveTextAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("from raw client", await server.ReceiveTextAsync(TestContext.Current.CancellationToken).Within());
 
         await server.SendAsync("from NPipes server", TestContext.Current.CancellationToken);
         Assert.Equal("from NPipes server", await ReadOneFrameTextAsync(raw, Crc));
@@ -35,13 +36,13 @@ public class InteropTests
         Task waiting = raw.WaitForConnectionAsync(TestContext.Current.CancellationToken);
 
         await using var client = await PipeConnection.ConnectAsync(name, TestPipes.Options(Crc), TestContext.Current.CancellationToken);
-        await waiting;
+        await waiting.Within();
 
         await client.SendAsync("to raw server", TestContext.Current.CancellationToken);
         Assert.Equal("to raw server", await ReadOneFrameTextAsync(raw, Crc));
 
         await raw.WriteAsync(FrameCodec.EncodeText("from raw server", Crc), TestContext.Current.CancellationToken);
-        Assert.Equal("from raw server", await client.ReceiveTextAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("from raw server", await client.ReceiveTextAsync(TestContext.Current.CancellationToken).Within());
     }
 
     [Fact]
@@ -49,16 +50,16 @@ public class InteropTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "AF_UNIX at CoreFxPipe_ paths is the Unix transport");
         string name = TestPipes.NewName();
-        Assert.Equal("/tmp/CoreFxPipe_" + name, PipeName.GetPath(name)); // .NET's own location (TMPDIR unset in CI)
+        Assert.Equal(Path.Combine(Path.GetTempPath(), "CoreFxPipe_" + name), PipeName.GetPath(name)); // .NET's own location, under $TMPDIR
         using var listener = PipeListener.Create(name, new ListenOptions(true, 65536, -1));
         Task<Stream> accepted = listener.AcceptAsync(TestContext.Current.CancellationToken).AsTask();
 
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(PipeName.GetPath(name)), TestContext.Current.CancellationToken);
-        await using var server = new PipeConnection(await accepted, name, TestPipes.Options(Crc));
+        await using var server = new PipeConnection(await accepted.Within(), name, TestPipes.Options(Crc));
 
         await socket.SendAsync(FrameCodec.EncodeText("from a socket", Crc), TestContext.Current.CancellationToken);
-        Assert.Equal("from a socket", await server.ReceiveTextAsync(TestContext.Current.CancellationToken));
+        Assert.Equal("from a socket", await server.ReceiveTextAsync(TestContext.Current.CancellationToken).Within());
 
         await server.SendAsync("to a socket", TestContext.Current.CancellationToken);
         await using var stream = new NetworkStream(socket);
@@ -74,23 +75,23 @@ public class InteropTests
         Task<Stream> accepted = listener.AcceptAsync(TestContext.Current.CancellationToken).AsTask();
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         await socket.ConnectAsync(new UnixDomainSocketEndPoint(PipeName.GetPath(name)), TestContext.Current.CancellationToken);
-        await using var server = new PipeConnection(await accepted, name, TestPipes.Options(Crc));
+        await using var server = new PipeConnection(await accepted.Within(), name, TestPipes.Options(Crc));
 
         Task<string?> receiving = server.ReceiveTextAsync(TestContext.Current.CancellationToken).AsTask();
         foreach (byte b in FrameCodec.EncodeText("slowly", Crc))
         {
             await socket.SendAsync(new[] { b }, TestContext.Current.CancellationToken);
         }
-        Assert.Equal("slowly", await receiving);
+        Assert.Equal("slowly", await receiving.Within());
     }
 
     internal static async Task<string> ReadOneFrameTextAsync(Stream stream, FrameOptions options)
     {
         byte[] header = new byte[8];
-        await stream.ReadExactlyAsync(header, TestContext.Current.CancellationToken);
+        await stream.ReadExactlyAsync(header, TestContext.Current.CancellationToken).AsTask().Within();
         Assert.True(FrameCodec.TryReadHeader(header, options, out FrameHeader h));
         byte[] rest = new byte[h.DataLength + 4];
-        await stream.ReadExactlyAsync(rest, TestContext.Current.CancellationToken);
+        await stream.ReadExactlyAsync(rest, TestContext.Current.CancellationToken).AsTask().Within();
         return FrameCodec.DecodeText([.. header, .. rest], options);
     }
 }

@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using System.Net.Sockets;
 
 namespace NPipes.Tests.Transport;
 
@@ -7,12 +7,15 @@ internal static class StaleSocket
 {
     public static void Make(string path)
     {
-        // .NET unlinks the file when a bound socket is disposed, so a killed process is simulated with one that
-        // binds and exits without cleaning up (Python leaves the file, as a SIGKILLed server does).
-        var psi = new ProcessStartInfo("python3", ["-c", "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])", path]);
-        using Process p = Process.Start(psi)!;
-        Assert.True(p.WaitForExit(TestPipes.Patience), "python3 did not exit");
-        Assert.Equal(0, p.ExitCode);
+        // .NET unlinks the file a socket bound when that socket is disposed, while a killed server's file stays. So the
+        // socket is bound at a name of its own, hard-linked to the path, and closed: .NET removes only its own name.
+        string own = path + ".bound";
+        using (var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified))
+        {
+            socket.Bind(new UnixDomainSocketEndPoint(own));
+            Planted.Run("ln", own, path);
+        }
+        Assert.False(File.Exists(own));
         Assert.True(File.Exists(path));
     }
 }
@@ -20,5 +23,5 @@ internal static class StaleSocket
 /// <summary>Test access to the transport's liveness check.</summary>
 internal static class UnixSocketsProbe
 {
-    public static bool IsListening(string path) => !OperatingSystem.IsWindows() && NPipes.Transport.UnixSockets.IsListening(path);
+    public static bool IsListening(string path) => !OperatingSystem.IsWindows() && NPipes.Transport.UnixSockets.Probe(path) == NPipes.Transport.ProbeResult.Live;
 }

@@ -1,0 +1,120 @@
+using System.Runtime.CompilerServices;
+
+namespace NPipes;
+
+// Sending: frames go to the connection's writer, which either writes each one before returning (message pipes) or
+// queues it for few large writes (byte streams); see the delivery contract on the class.
+public sealed partial class PipeConnection
+{
+    /// <summary>
+    /// Sends one binary message: completes once the frame is queued in order on the connection (on Unix; see the
+    /// delivery contract in the remarks of <see cref="PipeConnection"/>). The payload may be reused as soon as this completes.
+    /// </summary>
+    /// <exception cref="FrameTooLargeException">The payload exceeds the maximum; nothing was sent.</exception>
+    /// <exception cref="ConnectionClosedException">The connection is closed, broke during the write, or an earlier queued write failed (the inner exception says how).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled; if the frame was partly written the connection is closed.</exception>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> payload, CancellationToken cancellationToken = default) =>
+        SendCoreAsync(payload, null, push: false, sync: false, cancellationToken);
+
+    /// <summary>
+    /// Waits until every message sent before this call has been written to the pipe (handed to the operating system).
+    /// Sends are queued and written in the background on Unix; this is how to know they went out. A no-op on Windows.
+    /// </summary>
+    /// <exception cref="ConnectionClosedException">The connection is closed, or a queued write failed (the inner exception says how).</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting; what is queued stays queued.</exception>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
+    {
+        ThrowIfClosed();
+        if (_queue is null)
+        {
+            return;
+        }
+        try
+        {
+            await _queue.FlushAsync(sync: false, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException && e is not NPipesException)
+        {
+            Close(DisconnectReason.IOError);
+            throw new ConnectionClosedException(DisconnectReason, _queue.Failure ?? e);
+        }
+    }
+
+    /// <summary>Synchronous twin of <see cref="FlushAsync"/>.</summary>
+    /// <exception cref="ConnectionClosedException">The connection is closed, or a queued write failed.</exception>
+    public void Flush()
+    {
+        ThrowIfClosed();
+        if (_queue is null)
+        {
+            return;
+        }
+        try
+        {
+            _queue.FlushAsync(sync: true, CancellationToken.None).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException && e is not NPipesException)
+        {
+            Close(DisconnectReason.IOError);
+            throw new ConnectionClosedException(DisconnectReason, _queue.Failure ?? e);
+        }
+    }
+
+    /// <summary>Sends one text message in the configured encoding.</summary>
+    /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
+    /// <exception cref="FrameTooLargeException">The encoded text exceeds the maximum; nothing was sent.</exception>
+    /// <exception cref="ConnectionClosedException">The connection is closed or broke during the write.</exception>
+    public ValueTask SendAsync(string text, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return SendCoreAsync(default, text, push: false, sync: false, cancellationToken);
+    }
+
+    /// <summary>Synchronous twin of <see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.</summary>
+    /// <exception cref="FrameTooLargeException">The payload exceeds the maximum; nothing was sent.</exception>
+    /// <exception cref="ConnectionClosedException">The connection is closed or broke during the write.</exception>
+    public void Send(ReadOnlyMemory<byte> payload) => SendCoreAsync(payload, null, push: false, sync: true, default).GetAwaiter().GetResult();
+
+    /// <summary>Synchronous twin of <see cref="SendAsync(string, CancellationToken)"/>.</summary>
+    /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
+    /// <exception cref="ConnectionClosedException">The connection is closed or broke during the write.</exception>
+    public void Send(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        SendCoreAsync(default, text, push: false, sync: true, default).GetAwaiter().GetResult();
+    }
+
+    /// <summary>Writes or queues one frame; <paramref name="push"/> (requests) gets it moving at once instead of on the background flush.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendCoreAsync(ReadOnlyMemory<byte> payload, string? text, bool push, bool sync, CancellationToken cancellationToken)
+    {
+        ThrowIfClosed();
+        try
+        {
+            if (text is null)
+            {
+                await _writer.WriteAsync(payload, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
+            }
+            else
+            {
+                await _writer.WriteTextAsync(text, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
+            }
+            if (push && _queue is not null)
+            {
+                await _queue.PushAsync(sync).ConfigureAwait(false);
+            }
+            Telemetry.Sent(payload, text, Options.Frame);
+        }
+        catch (OperationCanceledException) when (_writer.InFrame)
+        {
+            Close(DisconnectReason.Aborted);
+            throw;
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException && e is not NPipesException)
+        {
+            Close(DisconnectReason.IOError);
+            throw new ConnectionClosedException(DisconnectReason, _queue?.Failure ?? e);
+        }
+    }
+}

@@ -1,0 +1,39 @@
+namespace NPipes.Transport;
+
+/// <summary>
+/// What a connected pipe offers the messaging layer beyond <see cref="Stream"/>. The listener and the connector hand out
+/// streams that implement it (<see cref="UnixSocketStream"/> on Unix, <see cref="WindowsPipeStream"/> on Windows), so
+/// Messaging asks for a capability and never for the platform. A stream without it (a test double) is a byte stream with
+/// no direct send and nothing to confirm.
+/// </summary>
+internal interface ITransportStream
+{
+    /// <summary>
+    /// Each write reaches the peer as one message (Windows message-mode pipes, what npipes 1.0.1 reads): a frame must be
+    /// exactly one write, never coalesced with another frame and never split. False for byte streams (Unix sockets).
+    /// </summary>
+    bool IsMessageMode { get; }
+
+    /// <summary>Non-blocking sends on the caller's thread (the Linux socket path), or null where the transport has none.</summary>
+    IDirectSend? DirectSend { get; }
+
+    /// <summary>
+    /// For one-message-per-connection senders, once everything has been written to the stream: waits until the peer has
+    /// taken it. True when the peer read and closed (or, on a message pipe, drained it); false when the peer wrote back
+    /// (another sender, not a receiver) or the connection was reset unread, so the message was not delivered.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired first.</exception>
+    ValueTask<bool> ConfirmDeliveredAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>Sends that never block: as many bytes as the transport takes at once go; the caller writes the rest through the stream.</summary>
+internal interface IDirectSend
+{
+    /// <summary>Sends as much of <paramref name="buffer"/> as the transport takes without blocking; returns how many bytes went (0: would block).</summary>
+    /// <exception cref="IOException">The connection is broken.</exception>
+    int TrySend(ReadOnlySpan<byte> buffer);
+
+    /// <summary>Sends as much of the three buffers, in order, as the transport takes in one call without blocking; returns how many bytes went.</summary>
+    /// <exception cref="IOException">The connection is broken.</exception>
+    int TrySendGather(ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, ReadOnlySpan<byte> third);
+}

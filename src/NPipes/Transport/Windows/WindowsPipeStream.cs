@@ -1,0 +1,65 @@
+using System.IO.Pipes;
+using System.Runtime.Versioning;
+
+namespace NPipes.Transport;
+
+/// <summary>
+/// The Windows connection stream: a connected named pipe (server or client end) in message mode, where every write is
+/// one pipe message; so the messaging layer writes each frame with exactly one write (npipes 1.0.1 reads one message per
+/// frame). Reads, writes and disposal pass straight to the pipe.
+/// </summary>
+[SupportedOSPlatform("windows")]
+internal sealed class WindowsPipeStream(PipeStream pipe) : Stream, ITransportStream
+{
+    public bool IsMessageMode => true;
+
+    public IDirectSend? DirectSend => null;
+
+    /// <summary>Waits until the peer has read everything written (the pipe drained). The peer may already have read and closed: that is delivery too.</summary>
+    public ValueTask<bool> ConfirmDeliveredAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        if (pipe.IsConnected)
+        {
+            try
+            {
+                pipe.WaitForPipeDrain();
+            }
+            catch (IOException)
+            {
+                // The peer has already read and closed: nothing left to drain.
+            }
+        }
+        return ValueTask.FromResult(true);
+    }
+
+    public override bool CanRead => pipe.CanRead;
+    public override bool CanWrite => pipe.CanWrite;
+    public override bool CanSeek => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override int Read(byte[] buffer, int offset, int count) => pipe.Read(buffer, offset, count);
+    public override int Read(Span<byte> buffer) => pipe.Read(buffer);
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => pipe.ReadAsync(buffer, offset, count, cancellationToken);
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => pipe.ReadAsync(buffer, cancellationToken);
+
+    public override void Write(byte[] buffer, int offset, int count) => pipe.Write(buffer, offset, count);
+    public override void Write(ReadOnlySpan<byte> buffer) => pipe.Write(buffer);
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => pipe.WriteAsync(buffer, offset, count, cancellationToken);
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => pipe.WriteAsync(buffer, cancellationToken);
+
+    public override void Flush() => pipe.Flush();
+    public override Task FlushAsync(CancellationToken cancellationToken) => pipe.FlushAsync(cancellationToken);
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            pipe.Dispose();
+        }
+        base.Dispose(disposing);
+    }
+}
