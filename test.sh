@@ -78,6 +78,10 @@ fi
 lane ".NET tests" 900 count_xunit show_failures \
   tests/NPipes.Tests/bin/Release/net10.0/NPipes.Tests -noColor -parallel collections
 
+# NPipes.JsonRpc: StreamJsonRpc over npipes frames, its protocol (docs/rpc.md) and npipes rpc serve|call.
+lane ".NET JSON-RPC tests" 600 count_xunit show_failures \
+  tests/NPipes.JsonRpc.Tests/bin/Release/net10.0/NPipes.JsonRpc.Tests -noColor -parallel collections
+
 # NPipes.Hosting in a real host, logs/metrics/activities, and samples/WorkerService called by samples/python_client.py.
 lane ".NET hosting tests" 600 count_xunit show_failures \
   tests/NPipes.Hosting.Tests/bin/Release/net10.0/NPipes.Hosting.Tests -noColor

@@ -21,7 +21,7 @@ public static partial class BenchRunner
         "pingpong_16B_async", "pingpong_16B_sync",
         "oneway_64B", "oneway_1KiB", "oneway_64KiB", "oneway_1MiB", "oneway_64KiB_nocrc", "oneway_1MiB_nocrc",
         "clients_32_pingpong", "alloc_per_msg_send", "alloc_per_msg_receive", "crc32_64KiB", "crc32_1MiB",
-        "listener_pingpong_16B", "listener_oneway_64B",
+        "listener_pingpong_16B", "listener_oneway_64B", "rpc_pingpong",
     ];
 
     internal const int PingSize = 16;
@@ -73,6 +73,7 @@ public static partial class BenchRunner
             // A MeterListener on the meter "NPipes" vs none, in-process (ListenerFigures.cs): npipes= with, raw= without.
             await Figure("listener_pingpong_16B", async () => PrintPair("listener_pingpong_16B", await ListenerFigures.PingPongAsync(options, ct), "roundtrips/s"));
             await Figure("listener_oneway_64B", async () => PrintPair("listener_oneway_64B", await ListenerFigures.OneWayAsync(options, ct), "msgs/s"));
+            await Figure("rpc_pingpong", RpcPingPongAsync);
             return _failures == 0 ? 0 : 1;
         }
 
