@@ -1,0 +1,354 @@
+#!/usr/bin/env python3
+"""The Python figures of the NPipes benchmark.
+
+Each figure measures the npipes package next to raw Python AF_UNIX sockets doing the same work, in the same run
+(windows alternate), with the peer in another process, and prints one line in the format of bench/README.md:
+
+    <figure> npipes=<median> raw=<median> ratio=<npipes/raw> unit=<unit> runs=N npipes_min=.. ... [extra]
+
+Every message is checked: ping-pong replies must equal their request (which carries a sequence number), one-way
+receivers check each message's length and sequence number and the library checks CRC-32; a batch ends only when
+the receiver acknowledges that it counted every message.
+
+    python3 bench/python/npipes_bench.py [--quick] [--runs N] [--only FIG,FIG] [--dotnet-peer 'CMD ...']
+
+--dotnet-peer is the command that starts a .NET bench peer (the benchmark program followed by --bench-peer); without
+it the .NET-facing figure is left out with a note.
+"""
+
+import argparse
+import os
+import shlex
+import socket
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'python'))
+
+import npipes  # noqa: E402  (after the path tweak, so the repo's package is measured)
+from npipes.connection import Connection  # noqa: E402
+from npipes.listener import Listener  # noqa: E402
+
+PING = 16
+ONEWAY = 1024 * 1024
+BATCH = 16
+ACK = b'ack!'
+SEQ = struct.Struct('<I')
+
+
+# ---- peers (run in their own process: `npipes_bench.py --peer ROLE ADDRESS [crc]`) ----
+
+def _ready():
+    sys.stdout.write('ready\n')
+    sys.stdout.flush()
+
+
+def _recv_exact(sock, view):
+    got = 0
+    while got < len(view):
+        n = sock.recv_into(view[got:])
+        if n == 0:
+            return False
+        got += n
+    return True
+
+
+def peer_raw_echo(path):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    _ready()
+    conn, _ = srv.accept()
+    buf = bytearray(PING)
+    view = memoryview(buf)
+    while _recv_exact(conn, view):
+        conn.sendall(buf)
+
+
+def peer_raw_sink(path):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(1)
+    _ready()
+    conn, _ = srv.accept()
+    head = bytearray(8)
+    buf = bytearray(ONEWAY)
+    view = memoryview(buf)
+    while _recv_exact(conn, memoryview(head)):
+        count, size = struct.unpack('<II', head)
+        for i in range(count):
+            if not _recv_exact(conn, view[:size]) or SEQ.unpack_from(buf)[0] != i:
+                raise SystemExit(f'raw sink: message {i} short or out of order')
+        conn.sendall(ACK)
+
+
+def peer_np_echo(name, crc):
+    with Listener(name, crc=crc) as listener:
+        _ready()
+        with listener.accept() as conn:
+            try:
+                while True:
+                    conn.send(conn.recv())
+            except npipes.errors.ConnectionClosedError:
+                pass
+
+
+def peer_np_sink(name, crc):
+    with Listener(name, crc=crc, max_payload=2 * ONEWAY) as listener:
+        _ready()
+        with listener.accept() as conn:
+            try:
+                while True:
+                    count, size = struct.unpack('<II', conn.recv())
+                    for i in range(count):
+                        payload = conn.recv()
+                        if len(payload) != size or SEQ.unpack_from(payload)[0] != i:
+                            raise SystemExit(f'npipes sink: message {i} wrong')
+                    conn.send(ACK)
+            except npipes.errors.ConnectionClosedError:
+                pass
+
+
+# ---- the measuring side ----
+
+class Peer:
+    """A peer process; `ready` on its stdout means it listens."""
+
+    def __init__(self, argv):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if line != 'ready':
+            self.close()
+            raise RuntimeError(f'peer {argv!r} did not start: {line!r}')
+
+    def close(self):
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def python_peer(role, address, crc=None):
+    argv = [sys.executable, os.path.abspath(__file__), '--peer', role, address]
+    return Peer(argv + ([crc] if crc else []))
+
+
+def raw_client(path):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(path)
+    return sock
+
+
+def pingpong_raw(sock, seconds):
+    buf, reply = bytearray(PING), bytearray(PING)
+    view = memoryview(reply)
+    n, end = 0, time.perf_counter() + seconds
+    start = time.perf_counter()
+    while True:
+        SEQ.pack_into(buf, 0, n)
+        sock.sendall(buf)
+        if not _recv_exact(sock, view) or reply != buf:
+            raise RuntimeError(f'raw ping-pong: reply {n} wrong')
+        n += 1
+        if n % 64 == 0 and time.perf_counter() >= end:
+            return n / (time.perf_counter() - start)
+
+
+def pingpong_np(conn, seconds):
+    buf = bytearray(PING)
+    n, end = 0, time.perf_counter() + seconds
+    start = time.perf_counter()
+    while True:
+        SEQ.pack_into(buf, 0, n)
+        if conn.request(bytes(buf)) != buf:
+            raise RuntimeError(f'npipes ping-pong: reply {n} wrong')
+        n += 1
+        if n % 64 == 0 and time.perf_counter() >= end:
+            return n / (time.perf_counter() - start)
+
+
+def _messages(size):
+    msgs = []
+    for i in range(BATCH):
+        m = bytearray(os.urandom(size))
+        SEQ.pack_into(m, 0, i)
+        msgs.append(bytes(m))
+    return msgs
+
+
+def oneway_raw(sock, seconds, msgs):
+    n, end = 0, time.perf_counter() + seconds
+    start = time.perf_counter()
+    ack = bytearray(len(ACK))
+    while True:
+        sock.sendall(struct.pack('<II', len(msgs), len(msgs[0])))
+        for m in msgs:
+            sock.sendall(m)
+        if not _recv_exact(sock, memoryview(ack)) or ack != ACK:
+            raise RuntimeError('raw one-way: no acknowledgement')
+        n += len(msgs)
+        if time.perf_counter() >= end:
+            return n / (time.perf_counter() - start)
+
+
+def oneway_np(conn, seconds, msgs):
+    n, end = 0, time.perf_counter() + seconds
+    start = time.perf_counter()
+    while True:
+        conn.send(struct.pack('<II', len(msgs), len(msgs[0])))
+        for m in msgs:
+            conn.send(m)
+        if conn.recv() != ACK:
+            raise RuntimeError('npipes one-way: no acknowledgement')
+        n += len(msgs)
+        if time.perf_counter() >= end:
+            return n / (time.perf_counter() - start)
+
+
+def report(figure, np_rates, raw_rates, unit, extra=''):
+    n, r = statistics.median(np_rates), statistics.median(raw_rates)
+    fmt = lambda v: f'{v:.0f}' if v >= 100 else f'{v:.2f}'  # noqa: E731
+    line = (f'{figure} npipes={fmt(n)} raw={fmt(r)} ratio={n / r:.2f} unit={unit} runs={len(np_rates)} '
+            f'npipes_min={fmt(min(np_rates))} npipes_max={fmt(max(np_rates))} '
+            f'raw_min={fmt(min(raw_rates))} raw_max={fmt(max(raw_rates))} '
+            f'npipes_runs={",".join(map(fmt, np_rates))} raw_runs={",".join(map(fmt, raw_rates))}')
+    print(line + (' ' + extra if extra else ''), flush=True)
+
+
+def _name():
+    return f'npb_{os.getpid()}_{os.urandom(4).hex()}'
+
+
+def figure_pingpong(runs, seconds, crc, figure):
+    """Ping-pong: npipes Connection.request vs raw sendall/recv of 16 bytes, both against Python peers."""
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_path = os.path.join(tmp, 'raw.sock')
+        name = _name()
+        raw_peer = python_peer('raw-echo', raw_path)
+        np_peer = python_peer('np-echo', name, 'crc' if crc else 'nocrc')
+        try:
+            sock = raw_client(raw_path)
+            conn = npipes.connect(name, timeout=10, crc=crc)
+            np_rates, raw_rates = [], []
+            pingpong_np(conn, seconds / 2)     # warm-up
+            pingpong_raw(sock, seconds / 2)
+            for _ in range(runs):
+                raw_rates.append(pingpong_raw(sock, seconds))
+                np_rates.append(pingpong_np(conn, seconds))
+            sock.close()
+            conn.close()
+        finally:
+            raw_peer.close()
+            np_peer.close()
+    report(figure, np_rates, raw_rates, 'roundtrips/s', f'crc={"on" if crc else "off"}')
+
+
+def figure_oneway(runs, seconds, crc):
+    msgs = _messages(ONEWAY)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_path = os.path.join(tmp, 'raw.sock')
+        name = _name()
+        raw_peer = python_peer('raw-sink', raw_path)
+        np_peer = python_peer('np-sink', name, 'crc' if crc else 'nocrc')
+        try:
+            sock = raw_client(raw_path)
+            conn = npipes.connect(name, timeout=10, crc=crc, max_payload=2 * ONEWAY)
+            oneway_np(conn, seconds / 2, msgs)
+            oneway_raw(sock, seconds / 2, msgs)
+            np_rates, raw_rates = [], []
+            for _ in range(runs):
+                raw_rates.append(oneway_raw(sock, seconds, msgs))
+                np_rates.append(oneway_np(conn, seconds, msgs))
+            sock.close()
+            conn.close()
+        finally:
+            raw_peer.close()
+            np_peer.close()
+    mb = ONEWAY / 1e6
+    report('py_oneway_1MiB' + ('' if crc else '_nocrc'), np_rates, raw_rates, 'msgs/s',
+           f'npipes_MBps={statistics.median(np_rates) * mb:.0f} raw_MBps={statistics.median(raw_rates) * mb:.0f}')
+
+
+def figure_dotnet_pingpong(runs, seconds, dotnet_peer):
+    """A Python client against a .NET PipeServer (RequestAsync echo, CRC on), vs raw Python against a raw .NET pipe
+    server (NamedPipeServerStream reading and writing 16 bytes)."""
+    base = shlex.split(dotnet_peer)
+    np_name, raw_name = _name(), _name()
+    np_peer = Peer(base + ['pp-np-async', np_name, 'crc'])
+    raw_peer = Peer(base + ['pp-raw-async', raw_name])
+    try:
+        sock = raw_client(npipes.transport.pipe_address(raw_name))
+        conn = npipes.connect(np_name, timeout=10, crc=True)
+        pingpong_np(conn, seconds / 2)
+        pingpong_raw(sock, seconds / 2)
+        np_rates, raw_rates = [], []
+        for _ in range(runs):
+            raw_rates.append(pingpong_raw(sock, seconds))
+            np_rates.append(pingpong_np(conn, seconds))
+        sock.close()
+        conn.close()
+    finally:
+        np_peer.close()
+        raw_peer.close()
+    report('py_dotnet_pingpong_16B', np_rates, raw_rates, 'roundtrips/s', 'crc=on peer=dotnet')
+
+
+FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_oneway_1MiB', 'py_dotnet_pingpong_16B']
+
+
+def main(argv):
+    p = argparse.ArgumentParser(description='Python figures of the NPipes benchmark')
+    p.add_argument('--quick', action='store_true')
+    p.add_argument('--runs', type=int)
+    p.add_argument('--only', default='')
+    p.add_argument('--dotnet-peer', default=os.environ.get('NPIPES_BENCH_DOTNET_PEER'))
+    p.add_argument('--peer', nargs='+')
+    a = p.parse_args(argv)
+    if a.peer:
+        role, address = a.peer[0], a.peer[1]
+        crc = len(a.peer) > 2 and a.peer[2] == 'crc'
+        try:
+            {'raw-echo': lambda: peer_raw_echo(address), 'raw-sink': lambda: peer_raw_sink(address),
+             'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc)}[role]()
+        except (ConnectionError, BrokenPipeError):
+            pass
+        return 0
+    runs = max(3, a.runs or (5 if a.quick else 9))
+    seconds = 0.4 if a.quick else 1.0
+    only = [f for f in a.only.split(',') if f]
+    want = lambda f: not only or f in only  # noqa: E731
+    print(f'# npipes_bench.py mode={"quick" if a.quick else "full"} runs={runs} python={sys.version.split()[0]}',
+          flush=True)
+    status = 0
+    jobs = [
+        ('py_pingpong_16B', lambda: figure_pingpong(runs, seconds, True, figure='py_pingpong_16B')),
+        ('py_pingpong_16B_nocrc', lambda: figure_pingpong(runs, seconds, False, figure='py_pingpong_16B_nocrc')),
+        ('py_oneway_1MiB', lambda: figure_oneway(runs, seconds, True)),
+        ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),
+    ]
+    for figure, job in jobs:
+        if not want(figure):
+            continue
+        if figure == 'py_dotnet_pingpong_16B' and not a.dotnet_peer:
+            print(f'{figure} skipped=no --dotnet-peer command given', flush=True)
+            continue
+        try:
+            job()
+        except Exception as exc:  # a figure that fails says so on its line, and the program exits 1
+            print(f'{figure} error={type(exc).__name__}: {exc}', flush=True)
+            status = 1
+    return status
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))
