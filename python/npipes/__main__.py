@@ -1,4 +1,4 @@
-"""Command line: ``python -m npipes send|receive|echo ...``.
+"""Command line: ``python -m npipes send|receive|echo|rpc ...``.
 
 Exit codes: 0 ok, 2 usage, 3 timeout, 4 data error (bad frame, CRC
 mismatch, text invalid in the encoding), 1 anything else.  Errors are
@@ -11,6 +11,7 @@ import json
 import signal
 import sys
 
+from . import _cli_rpc
 from .errors import (EncodingError, FrameError, PipeNameError,
                      PipeTimeoutError)
 from .ipc import IPC
@@ -80,6 +81,7 @@ def _parser():
     e = sub.add_parser('echo', help='serve clients, answering every frame '
                        'with the same payload, until SIGTERM/Ctrl-C')
     common(e, timeout=False)
+    _cli_rpc.add_parser(sub)
     return p
 
 
@@ -95,6 +97,8 @@ def _connection_error(conn, exc):
 
 
 def _run(args):
+    if args.command == 'rpc':
+        return _cli_rpc.run(args)
     if args.command == 'echo':
         listener = Listener(args.name, crc=args.crc, endian=args.byte_order,
                             encoding=args.encoding, on_error=_connection_error)
