@@ -178,6 +178,57 @@ class ConnectionTests(unittest.TestCase):
         run(main())
 
 
+class OtherUserTests(unittest.TestCase):
+    """With a second OS account (root only): the aio endpoints refuse
+    another user as the threaded ones do."""
+
+    @classmethod
+    def setUpClass(cls):
+        from tests import other_user
+        cls.other_user = other_user
+        cls.user = other_user.account()
+
+    def test_listener_drops_another_users_client_unread(self):
+        from tests.test_endpoint_users import CLIENT
+        name = support.pipe_name()
+
+        async def main():
+            lis = await aio.Listener.create(name)
+            async with lis:
+                os.chmod(lis.address, 0o666)   # as if an admin opened it
+                accept = asyncio.ensure_future(lis.accept(timeout=T))
+                child = self.other_user.spawn_as(self.user, CLIENT, name, 1)
+                loop = asyncio.get_running_loop()
+                code, out, err = await loop.run_in_executor(
+                    None, support.finish, child)
+                self.assertEqual(code, 0, err)
+                self.assertIn(out.strip(), ('ConnectionClosedError',
+                                            'ConnectionResetError'))
+                self.assertEqual(lis.refused_peers, 1)
+                self.assertFalse(accept.done())
+                async with await aio.connect(name, timeout=T) as mine:
+                    conn = await accept
+                    await mine.send('mine')
+                    self.assertEqual(await conn.recv_text(timeout=T), 'mine')
+                    await conn.aclose()
+        run(main())
+
+    def test_connect_refuses_another_users_server(self):
+        name = support.pipe_name()
+        squatter = self.other_user.Squatter(self.user,
+                                            _unix.pipe_address(name))
+        self.addCleanup(squatter.__exit__)
+
+        async def main():
+            with self.assertRaises(PipeAccessError) as cm:
+                await aio.connect(name, timeout=T)
+            self.assertEqual(cm.exception.uid, self.user[0])
+            with self.assertRaises(PipeAccessError):
+                await aio.IPC(name, timeout=T).send_message('secret')
+        run(main())
+        self.assertEqual(squatter.counts(), [0, 0])
+
+
 def support_deadline():
     from npipes._util import Deadline
     return Deadline(T)
