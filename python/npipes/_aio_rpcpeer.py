@@ -76,18 +76,18 @@ class Peer:
         data = self._sized(rpc.request(id, method, params))
         fut = self._loop.create_future()
         self._pending[id] = (fut, method)
-        sent = False
         try:
+            # send() queues the whole frame before its first await: from
+            # here on the peer may get the request.
             await self._conn.send(data, self._left(end))
-            sent = True
             body = await asyncio.wait_for(fut, self._left(end))
         except (asyncio.TimeoutError, PipeTimeoutError):
-            self._give_up(id, True)
+            self._give_up(id)
             raise PipeTimeoutError(
                 f'no reply to {method!r} within {timeout} s (the call was '
                 f'cancelled with {rpc.CANCEL_METHOD})') from None
         except BaseException:
-            self._give_up(id, sent)
+            self._give_up(id)
             raise
         result, error = rpc.outcome(body)
         if error is not None:
@@ -97,9 +97,9 @@ class Peer:
     def _left(self, end):
         return None if end is None else max(0.0, end - self._loop.time())
 
-    def _give_up(self, id, sent):
-        if self._pending.pop(id, None) is None or not sent or \
-                self._closing is not None:
+    def _give_up(self, id):
+        """Forget call *id* and cancel it at the peer ($/cancelRequest)."""
+        if self._pending.pop(id, None) is None or self._closing is not None:
             return
         self._give_reply(rpc.request(None, rpc.CANCEL_METHOD, {'id': id}))
 

@@ -11,6 +11,7 @@ timeout, 4 remote error (one line on stderr with its code), 1 anything else.
 import json
 import signal
 import sys
+import time
 
 from ._jsonrpc import RemoteError, RequestCancelledError
 from .errors import PipeTimeoutError
@@ -133,18 +134,23 @@ def _serve(name, frame):
 
 def _call(args, frame):
     # One budget for connecting and for the reply, as the .NET CLI.
-    import time
     start = time.monotonic()
     try:
-        with RpcClient.connect(args.name, args.timeout, **frame) as client:
-            left = None if args.timeout is None else \
-                max(0.0, args.timeout - (time.monotonic() - start))
-            result = client.call(args.method, *args.args, timeout=left)
-    except RemoteError as exc:
-        _line(f'error {exc.code}: {exc.message}')
-        return EXIT_REMOTE
+        client = RpcClient.connect(args.name, args.timeout, **frame)
     except PipeTimeoutError as exc:
         _line(f'timed out: {exc}')
         return EXIT_TIMEOUT
+    with client:
+        left = None if args.timeout is None else \
+            max(0.0, args.timeout - (time.monotonic() - start))
+        try:
+            result = client.call(args.method, *args.args, timeout=left)
+        except RemoteError as exc:
+            _line(f'error {exc.code}: {exc.message}')
+            return EXIT_REMOTE
+        except PipeTimeoutError:
+            _line(f'timed out: no reply to {args.method!r} within '
+                  f'{args.timeout} s (the call was cancelled)')
+            return EXIT_TIMEOUT
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return EXIT_OK
