@@ -243,7 +243,7 @@ class CancellationTests(unittest.TestCase):
                 served.client() as client:
             with self.assertRaises(PipeTimeoutError):
                 client.call('block', timeout=0.5)
-            self.assertTrue(rec.started.is_set())
+            self.assertTrue(rec.started.wait(T))   # read before the cancel
             self.assertTrue(rec.cancelled.wait(T),
                             'the function never saw its cancel token set')
             self.assertEqual(client.call('add', 1, 2, timeout=T), 3)
@@ -370,9 +370,9 @@ class LimitTests(unittest.TestCase):
         """idle_timeout closes a silent connection, but not one waiting for
         a call that runs longer than the idle timeout."""
         def slow(cancel):
-            cancel.wait(0.6)
+            cancel.wait(2.0)           # twice the idle timeout
             return 'done'
-        with Served({'slow': slow}, idle_timeout=0.2) as served, \
+        with Served({'slow': slow}, idle_timeout=1.0) as served, \
                 served.client() as client:
             self.assertEqual(client.call('slow', timeout=T), 'done')
             wait_until(lambda: client.closed, 'the idle connection to close')

@@ -289,10 +289,51 @@ class DotnetClientPythonServerTests(unittest.TestCase):
     def test_timeout_exit_3_cancels_the_python_function(self):
         self.start()
         code, out, err = self.results(
-            self.call('sleep', '60000', '--timeout', '1'))[0]
+            self.call('sleep', '60000', '--timeout', '5'))[0]
         self.assertEqual((code, out), (3, ''), err)
         self.assertTrue(self.cancelled.wait(T),
                         'the Python function never saw the cancellation')
+
+    def test_against_the_aio_server(self):
+        """npipes rpc call -> aio RpcServer on a loop in another thread; an
+        async function's token sees the .NET side's cancellation."""
+        self.name, self.options = support.pipe_name(), []
+        loop = asyncio.new_event_loop()
+        ready, cancelled = threading.Event(), threading.Event()
+        holder = {}
+
+        async def asleep(ms: int, cancel) -> int:
+            try:
+                await asyncio.wait_for(cancel.wait(), ms / 1000)
+            except asyncio.TimeoutError:
+                return ms
+            cancelled.set()
+            cancel.raise_if_cancelled()
+
+        async def start():
+            holder['server'] = await aio.start_rpc_server(
+                self.name, dict(DEMO, sleep=asleep))
+            ready.set()
+
+        t = threading.Thread(target=loop.run_forever)
+        t.start()
+        try:
+            asyncio.run_coroutine_threadsafe(start(), loop).result(T)
+            # --timeout covers connecting too: long enough for the call
+            # to be running when it ends, on a loaded machine.
+            ok, late = self.call('add', '2', '40'), self.call(
+                'sleep', '60000', '--timeout', '5')
+            (code, out, err), (code2, _, err2) = self.results(ok, late)
+            self.assertEqual((code, out), (0, '42\n'), err)
+            self.assertEqual(code2, 3, err2)
+            self.assertTrue(cancelled.wait(T))
+        finally:
+            if 'server' in holder:
+                asyncio.run_coroutine_threadsafe(
+                    holder['server'].aclose(), loop).result(T)
+            loop.call_soon_threadsafe(loop.stop)
+            t.join(T)
+            loop.close()
 
     def test_against_the_python_cli(self):
         name = support.pipe_name()
