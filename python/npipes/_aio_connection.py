@@ -137,7 +137,8 @@ class Connection:
         after *timeout* seconds (a partial frame is kept for the next
         call)."""
         deadline, decoder = Deadline(timeout), self._decoder
-        reader = self._live() and self._reader
+        self._live()
+        reader = self._reader
         while True:
             limit, reason = self._read_limit(deadline)
             view = decoder.want()
