@@ -484,11 +484,12 @@ class AioRpcTests(unittest.TestCase):
 
     @unittest.skipUnless(support.IS_UNIX, 'kills with SIGKILL')
     def test_server_killed_mid_call_fails_every_pending_call_typed(self):
-        from tests.test_rpc import WAITER, remove_socket_of_killed_server
+        from tests.test_rpc import (WAITER, readline,
+                                    remove_socket_of_killed_server)
         server = support.spawn_python(WAITER, self.name)
         self.addCleanup(remove_socket_of_killed_server, self.name)
         self.addCleanup(lambda: server.poll() is None and server.kill())
-        self.assertEqual(server.stdout.readline().strip(), 'ready')
+        self.assertEqual(readline(server), 'ready')
 
         async def main():
             client = await aio.RpcClient.connect(self.name, timeout=T)
@@ -497,9 +498,8 @@ class AioRpcTests(unittest.TestCase):
                          for _ in range(5)]
                 loop = asyncio.get_running_loop()
                 for _ in range(5):
-                    line = await loop.run_in_executor(
-                        None, server.stdout.readline)
-                    self.assertEqual(line.strip(), 'started')
+                    line = await loop.run_in_executor(None, readline, server)
+                    self.assertEqual(line, 'started')
                 server.send_signal(signal.SIGKILL)
                 return await asyncio.gather(*calls, return_exceptions=True)
         outcomes = run(main())

@@ -398,6 +398,19 @@ server.serve_forever()
 '''
 
 
+def readline(proc, bound=T):
+    """*proc*'s next stdout line (stripped), waiting at most *bound* s."""
+    out = []
+    t = threading.Thread(target=lambda: out.append(proc.stdout.readline()),
+                         daemon=True)
+    t.start()
+    t.join(bound)
+    if not out:
+        proc.kill()
+        raise AssertionError(f'no line from the child within {bound} s')
+    return out[0].strip()
+
+
 def remove_socket_of_killed_server(name):
     """A SIGKILLed server leaves its socket file: the test that killed it
     removes it (only if it is a socket)."""
@@ -420,7 +433,7 @@ class KilledServerTests(unittest.TestCase):
         server = support.spawn_python(WAITER, name)
         self.addCleanup(remove_socket_of_killed_server, name)
         self.addCleanup(lambda: server.poll() is None and server.kill())
-        self.assertEqual(server.stdout.readline().strip(), 'ready')
+        self.assertEqual(readline(server), 'ready')
         client = rpc.connect(name, timeout=T)
         self.addCleanup(client.close)
         outcomes = []
@@ -434,7 +447,7 @@ class KilledServerTests(unittest.TestCase):
         for t in threads:
             t.start()
         for _ in range(5):      # every call is running at the server
-            self.assertEqual(server.stdout.readline().strip(), 'started')
+            self.assertEqual(readline(server), 'started')
         server.send_signal(signal.SIGKILL)
         server.communicate(timeout=T)
         for t in threads:
@@ -454,7 +467,7 @@ class CliTests(unittest.TestCase):
         self.name = support.pipe_name()
         self.server = support.spawn_cli('rpc', 'serve', self.name, '--crc')
         self.addCleanup(self.stop)
-        line = self.server.stdout.readline()
+        line = readline(self.server)
         self.assertIn(f"serving '{self.name}'", line)
 
     def stop(self):
