@@ -14,6 +14,7 @@ import select
 import socket
 import time
 
+from . import transport
 from ._util import Deadline, typed_os_error
 from .errors import (ConnectionClosedError, IncompleteFrameError,
                      NPipesError)
@@ -38,7 +39,12 @@ def frame_io(conn):
         raise ConnectionClosedError('the connection is already closed',
                                     reason='closed')
     sock = raw_socket(conn)
-    return _ConnectionFrames(conn) if sock is None else _SocketFrames(conn, sock)
+    if transport.PLATFORM == 'windows':
+        return _ConnectionFrames(conn)
+    if sock is None:      # the Stream changed shape: fail loudly, not subtly
+        raise RuntimeError('npipes internal error: no socket under the '
+                           'Unix connection (npipes._unixsock.Stream._sock)')
+    return _SocketFrames(conn, sock)
 
 
 def _nosignal():
