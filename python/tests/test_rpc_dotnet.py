@@ -36,6 +36,30 @@ def wait_until(cond, what, bound=T):
         time.sleep(0.005)
 
 
+_RPC_CHECKED = {}
+
+
+def dotnet_rpc_cli(test_case):
+    """The CLI command prefix; SkipTest without a CLI, and an
+    AssertionError (not a skip) when the CLI has no working ``rpc``."""
+    cli, reason = support.dotnet_cli()
+    if cli is None:
+        raise unittest.SkipTest(reason)
+    key = tuple(cli)
+    if key not in _RPC_CHECKED:
+        p = subprocess.run([*cli, 'rpc', 'call', '--help'],
+                           capture_output=True, text=True,
+                           env=support.child_env(), timeout=T * 2)
+        ok = p.returncode == 0 and 'rpc call' in p.stdout
+        _RPC_CHECKED[key] = None if ok else (
+            f'the .NET CLI {" ".join(cli)!r} has no "rpc" command (its '
+            f'"rpc call --help" exits {p.returncode} without "rpc call" in '
+            f'its usage); it needs NPipes.Cli built with NPipes.JsonRpc')
+    if _RPC_CHECKED[key] is not None:
+        raise AssertionError(_RPC_CHECKED[key])
+    return cli
+
+
 def sent_calls(client):
     """Calls of *client* whose request the writer has taken (white box)."""
     return sum(1 for call in list(client._peer._pending.values()) if call.sent)
@@ -80,13 +104,8 @@ class DotnetServer:
 class PythonClientDotnetServerTests(unittest.TestCase):
     """npipes.rpc.RpcClient -> ``npipes rpc serve --crc``."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.cli, reason = support.dotnet_cli()
-        if cls.cli is None:
-            raise unittest.SkipTest(reason)
-
     def setUp(self):
+        self.cli = dotnet_rpc_cli(self)
         self.server = DotnetServer(self, self.cli, '--crc')
         self.addCleanup(self.server.stop)
         self.client = rpc.connect(self.server.name, timeout=T, crc=True)
@@ -197,9 +216,7 @@ class KilledDotnetServerTests(unittest.TestCase):
 
     @unittest.skipUnless(support.IS_UNIX, 'kills with SIGKILL')
     def test_killed_mid_call_fails_every_pending_call_typed(self):
-        cli, reason = support.dotnet_cli()
-        if cli is None:
-            self.skipTest(reason)
+        cli = dotnet_rpc_cli(self)
         server = DotnetServer(self, cli)
         self.addCleanup(server.kill)
         client = rpc.connect(server.name, timeout=T)
@@ -228,11 +245,8 @@ class KilledDotnetServerTests(unittest.TestCase):
 class DotnetClientPythonServerTests(unittest.TestCase):
     """``npipes rpc call`` -> npipes.rpc.RpcServer (and the Python CLI)."""
 
-    @classmethod
-    def setUpClass(cls):
-        cls.cli, reason = support.dotnet_cli()
-        if cls.cli is None:
-            raise unittest.SkipTest(reason)
+    def setUp(self):
+        self.cli = dotnet_rpc_cli(self)
 
     def start(self, *options, **server_options):
         self.name = support.pipe_name()
@@ -347,9 +361,7 @@ class DotnetClientPythonServerTests(unittest.TestCase):
 class PythonCliDotnetServerTests(unittest.TestCase):
 
     def test_python_rpc_call_against_dotnet_serve(self):
-        cli, reason = support.dotnet_cli()
-        if cli is None:
-            self.skipTest(reason)
+        cli = dotnet_rpc_cli(self)
         server = DotnetServer(self, cli)
         self.addCleanup(server.stop)
         ok = support.spawn_cli('rpc', 'call', server.name, 'add', '2', '3')
