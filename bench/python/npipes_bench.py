@@ -16,9 +16,11 @@ rates they hardly move when other jobs share the machine. The one-way CRC line a
 does on 1 MiB in this process (best of 5): each side must hash every byte at that speed.
 
     python3 bench/python/npipes_bench.py [--quick] [--runs N] [--only FIG,FIG] [--dotnet-peer 'CMD ...']
+                                         [--dotnet-cli 'CMD ...']
 
 --dotnet-peer is the command that starts a .NET bench peer (the benchmark program followed by --bench-peer); without
-it the .NET-facing figure is left out with a note.
+it the .NET-facing figure is left out with a note.  --dotnet-cli (default: $NPIPES_CLI) is the .NET CLI command
+(e.g. 'dotnet src/NPipes.Cli/bin/Release/net10.0/NPipes.Cli.dll'); py_rpc_pingpong needs its `rpc serve`.
 """
 
 import argparse
@@ -70,13 +72,13 @@ def _recv_exact(sock, view):
     return True
 
 
-def peer_raw_echo(path):
+def peer_raw_echo(path, size=PING):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
     srv.listen(1)
     _ready()
     conn, _ = srv.accept()
-    buf = bytearray(PING)
+    buf = bytearray(size)
     view = memoryview(buf)
     while _recv_exact(conn, view):
         conn.sendall(buf)
@@ -352,8 +354,95 @@ def figure_dotnet_pingpong(runs, seconds, dotnet_peer):
     report('py_dotnet_pingpong_16B', np_side, raw_side, np_peer, raw_peer, 'roundtrips/s', 'crc=on peer=dotnet')
 
 
+# ---- py_rpc_pingpong: npipes.rpc's RpcClient against the .NET CLI's `npipes rpc serve` ----
+
+RPC_TEXT = 16   # characters of the echoed text: a sequence number in hex
+
+
+def _rpc_request(seq):
+    """The bytes RpcClient sends for call number *seq* of echo(text): same size for every seq."""
+    from npipes._jsonrpc import request
+    return request(1, 'echo', [f'{seq:0{RPC_TEXT}x}'])
+
+
+def pingpong_rpc(client, seconds):
+    n, end = 0, time.perf_counter() + seconds
+    start = time.perf_counter()
+    while True:
+        text = f'{n:0{RPC_TEXT}x}'
+        if client.call('echo', text) != text:
+            raise RuntimeError(f'rpc ping-pong: reply {n} wrong')
+        n += 1
+        if n % 64 == 0 and time.perf_counter() >= end:
+            return n / (time.perf_counter() - start)
+
+
+def pingpong_raw_json(sock, seconds):
+    size = len(_rpc_request(0))
+    reply = bytearray(size)
+    view = memoryview(reply)
+    n, end = 0, time.perf_counter() + seconds
+    start = time.perf_counter()
+    while True:
+        msg = _rpc_request(n)
+        sock.sendall(msg)
+        if not _recv_exact(sock, view) or reply != msg:
+            raise RuntimeError(f'raw JSON ping-pong: reply {n} wrong')
+        n += 1
+        if n % 64 == 0 and time.perf_counter() >= end:
+            return n / (time.perf_counter() - start)
+
+
+class CliServer(Peer):
+    """`npipes rpc serve NAME` of the .NET CLI; its first line says it serves."""
+
+    def __init__(self, argv, name):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith(f"npipes rpc: serving '{name}'"):
+            self.close()
+            raise RuntimeError(f'{argv!r} did not start: {line!r}')
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def figure_rpc_pingpong(runs, seconds, dotnet_cli):
+    """Round trips/s of RpcClient.call('echo', 16 chars) against the .NET CLI's `npipes rpc serve` (StreamJsonRpc on
+    NPipes.JsonRpc, CRC off), vs raw Python AF_UNIX ping-pong of the same JSON request bytes against a raw Python
+    echo peer: what JSON-RPC, the framing, StreamJsonRpc's dispatch and the engine's threads cost over moving the
+    bytes."""
+    from npipes import rpc
+    name = _name()
+    size = len(_rpc_request(0))
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_path = os.path.join(tmp, 'raw.sock')
+        raw_peer = python_peer('raw-echo-n', raw_path, str(size))
+        server = CliServer(shlex.split(dotnet_cli) + ['rpc', 'serve', name], name)
+        try:
+            sock = raw_client(raw_path)
+            client = rpc.connect(name, timeout=10)
+            pingpong_rpc(client, seconds / 2)
+            pingpong_raw_json(sock, seconds / 2)
+            rpc_rates, raw_rates = [], []
+            for _ in range(runs):
+                raw_rates.append(pingpong_raw_json(sock, seconds))
+                rpc_rates.append(pingpong_rpc(client, seconds))
+            sock.close()
+            client.close()
+        finally:
+            server.close()
+            raw_peer.close()
+    report('py_rpc_pingpong', rpc_rates, raw_rates, 'roundtrips/s', f'peer=dotnet-rpc request_bytes={size} crc=off')
+
+
 FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
-           'py_dotnet_pingpong_16B']
+           'py_dotnet_pingpong_16B', 'py_rpc_pingpong']
 
 
 def main(argv):
@@ -362,6 +451,7 @@ def main(argv):
     p.add_argument('--runs', type=int)
     p.add_argument('--only', default='')
     p.add_argument('--dotnet-peer', default=os.environ.get('NPIPES_BENCH_DOTNET_PEER'))
+    p.add_argument('--dotnet-cli', default=os.environ.get('NPIPES_CLI'))
     p.add_argument('--peer', nargs='+')
     a = p.parse_args(argv)
     if a.peer:
@@ -369,6 +459,7 @@ def main(argv):
         crc = len(a.peer) > 2 and a.peer[2] == 'crc'
         try:
             {'raw-echo': lambda: peer_raw_echo(address), 'raw-sink': lambda: peer_raw_sink(address),
+             'raw-echo-n': lambda: peer_raw_echo(address, int(a.peer[2])),
              'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc)}[role]()
         except (ConnectionError, BrokenPipeError):
             pass
@@ -387,12 +478,16 @@ def main(argv):
         ('py_oneway_1MiB', lambda: figure_oneway(runs, seconds, True, 'py_oneway_1MiB')),
         ('py_oneway_1MiB_nocrc', lambda: figure_oneway(runs, seconds, False, 'py_oneway_1MiB_nocrc')),
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),
+        ('py_rpc_pingpong', lambda: figure_rpc_pingpong(runs, seconds, a.dotnet_cli)),
     ]
     for figure, job in jobs:
         if not want(figure):
             continue
         if figure == 'py_dotnet_pingpong_16B' and not a.dotnet_peer:
             print(f'{figure} skipped=no --dotnet-peer command given', flush=True)
+            continue
+        if figure == 'py_rpc_pingpong' and not a.dotnet_cli:
+            print(f'{figure} skipped=no --dotnet-cli command given (nor $NPIPES_CLI)', flush=True)
             continue
         try:
             job()
