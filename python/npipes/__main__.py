@@ -26,7 +26,7 @@ from types import FrameType
 from typing import (Any, Callable, NoReturn, Optional, Protocol, Sequence,
                     Tuple)
 
-from . import __version__
+from . import __version__, _cli_rpc
 from ._cli_commands import (ENCODINGS, EXIT_DATA, EXIT_INTERRUPTED,
                             EXIT_OTHER, EXIT_TERMINATED, EXIT_TIMEOUT,
                             EXIT_USAGE, UsageError, echo, frame_decode,
@@ -47,7 +47,7 @@ class Extension(Protocol):
 
 
 #: Subcommands from other modules, listed after the built-in ones in --help.
-EXTENSIONS: Tuple[Extension, ...] = ()
+EXTENSIONS: Tuple[Extension, ...] = (_cli_rpc,)
 
 
 def _prog() -> str:

@@ -97,7 +97,7 @@ def _prove_stale(path: str, first: Knock, deadline: Deadline) -> str:
     _REMOVED (it was stale and ours, and is unlinked).  Another user's file
     is never removed: PipeNameInUseError.
     """
-    owner: int = first.st.st_uid
+    owner: int = first.stat().st_uid
     if owner != os.geteuid():
         raise PipeNameInUseError(f'{path} is a socket of uid {owner} that '
                                  f'nobody accepts on; it is not ours to '
@@ -105,7 +105,7 @@ def _prove_stale(path: str, first: Knock, deadline: Deadline) -> str:
     deadline.sleep(_STALE_GAP, 'proving a socket file stale')
     second = knock(path)
     if second.status == CONNECTED:
-        second.sock.close()                # a probe: not a byte exchanged
+        second.connected().close()  # a probe: not a byte exchanged
     if second.status in (CONNECTED, BUSY, DENIED):
         return _LIVE
     if second.status == GONE or ident(second.st) != ident(first.st):
@@ -244,13 +244,13 @@ class Server:
         for _ in backoff(deadline, f'claiming pipe {name!r}'):
             found = knock(path)
             if found.status == CONNECTED:
-                found.sock.close()         # a probe: not a byte exchanged
+                found.connected().close()  # a probe: not a byte exchanged
             if found.status in (CONNECTED, BUSY, DENIED):
                 holder = ('another user' if found.status == DENIED
                           else 'a live server')
                 raise PipeNameInUseError(
                     f'pipe {name!r} is held by {holder} ({path}, uid '
-                    f'{found.st.st_uid}); npipes never takes a name over')
+                    f'{found.stat().st_uid}); npipes never takes a name over')
             if found.status == REFUSED and \
                     _prove_stale(path, found, deadline) != _REMOVED:
                 continue                   # live or changed: look again
@@ -332,10 +332,10 @@ def connect(name: str, deadline: Deadline,
     for _ in backoff(deadline, f'connect to pipe {name!r}'):
         found = knock(path)
         if found.status == CONNECTED:
-            _check_peer(found.sock, path, allow_other_users)
-            return Stream(found.sock)
+            _check_peer(found.connected(), path, allow_other_users)
+            return Stream(found.connected())
         if found.status == DENIED:
-            raise _denied(path, found.st)
+            raise _denied(path, found.stat())
     raise AssertionError('unreachable: backoff() never ends')
 
 
@@ -352,10 +352,10 @@ def rendezvous(name: str, deadline: Deadline,
     for _ in backoff(deadline, f'meeting the peer on pipe {name!r}'):
         found = knock(path)
         if found.status == CONNECTED:
-            _check_peer(found.sock, path, allow_other_users)
-            return Stream(found.sock)
+            _check_peer(found.connected(), path, allow_other_users)
+            return Stream(found.connected())
         if found.status == DENIED:
-            raise _denied(path, found.st)
+            raise _denied(path, found.stat())
         if found.status == BUSY:
             continue
         if found.status == REFUSED and \

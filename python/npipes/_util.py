@@ -4,6 +4,7 @@ back-off, and turning OSError into npipes' typed errors."""
 from __future__ import annotations
 
 import functools
+import socket
 import time
 from typing import (Any, Callable, Iterator, Optional, Protocol, TypeVar,
                     cast)
@@ -107,7 +108,7 @@ def typed_os_error(exc: OSError) -> NPipesError:
     """The npipes error to raise for *exc* (an OSError not raised by npipes)."""
     if isinstance(exc, NPipesError):
         return exc
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, (TimeoutError, socket.timeout)):   # distinct types before Python 3.10
         return PipeTimeoutError(f'timed out: {exc}')
     if isinstance(exc, _CLOSED):
         return ConnectionClosedError(f'peer closed the pipe ({exc.strerror or exc})')

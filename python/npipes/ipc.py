@@ -96,7 +96,8 @@ class IPC:
                     payload: bytes = conn._recv(deadline)
                 except ConnectionClosedError:
                     continue        # peer left before sending anything
-                crc_field: int = conn.last_crc
+                last = conn.last_crc      # set by the frame just received
+                crc_field = 0 if last is None else last
                 return payload, crc_field
         raise AssertionError('unreachable: backoff() never ends')
 

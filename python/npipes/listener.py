@@ -11,12 +11,13 @@ from ._util import Deadline
 from .connection import Connection, _positive_or_none
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME)
-from .errors import ConnectionClosedError, NPipesError
+from .errors import ConnectionClosedError, FrameError, NPipesError
 from .message import struct_prefix
+from ._log import error_type, event
 
 __all__ = ['Listener', 'echo_handler']
 
-log = logging.getLogger('npipes')
+log = logging.getLogger('npipes')   # events: see _log.py
 
 DEFAULT_MAX_CONNECTIONS = 1024
 
@@ -75,6 +76,8 @@ class Listener:
                                                backlog)
         self._server.on_refused = self._peer_refused
         self.address: str = self._server.path
+        event('ServerListening', "Listening on pipe '%s' (at most %d connections)",
+              name, max_connections)
 
     # -- counters ----------------------------------------------------------
     @property
@@ -95,8 +98,8 @@ class Listener:
     def _peer_refused(self, uid: Optional[int]) -> None:
         with self._lock:
             self._refused_peers += 1
-        log.warning('%s: dropped a client of %s (current user only)',
-                    self.address, 'unknown uid' if uid is None else f'uid {uid}')
+        event('ConnectionRefused', "Connection refused on pipe '%s': %s (peer uid %s)",
+              self.name, 'access', 'unknown' if uid is None else uid)
 
     def _released(self) -> None:
         with self._lock:
@@ -117,8 +120,8 @@ class Listener:
             if admitted:
                 break
             stream.close()               # before a byte is read or written
-            log.warning('%s: refused a client: %d connections open '
-                        '(max_connections)', self.address, self.max_connections)
+            event('ConnectionRefused', "Connection refused on pipe '%s': %s (%d connections open)",
+                  self.name, 'limit', self.max_connections)
         try:
             conn: Connection = Connection(stream, **self._options)
         except BaseException:
@@ -126,6 +129,7 @@ class Listener:
             self._released()
             raise
         conn._on_close = self._released
+        event('ConnectionAccepted', "Connection accepted on pipe '%s'", self.name)
         return conn
 
     def serve_forever(self, handler: Handler) -> List[threading.Thread]:
@@ -146,6 +150,8 @@ class Listener:
             except NPipesError as exc:
                 if self.closed:
                     break
+                event('AcceptFailed', "Accepting a client on pipe '%s' failed",
+                      self.name, exc_info=exc)
                 self._report(None, exc)
                 raise
             t = threading.Thread(target=self._run_handler,
@@ -155,24 +161,33 @@ class Listener:
         return [x for x in threads if x.is_alive()]
 
     def _run_handler(self, handler: Handler, conn: Connection) -> None:
+        reason = 'PeerClosed'
         with conn:
             try:
                 handler(conn)
+                reason = 'LocalClose'
             except ConnectionClosedError as exc:
-                if exc.reason == 'peer closed':
-                    log.debug('%s: client left', self.address)
-                else:
+                if exc.reason == 'idle timeout':
+                    reason = 'IdleTimeout'
+                elif exc.reason == 'frame timeout':
+                    reason = 'FrameTimeout'
+                if exc.reason != 'peer closed':
                     self._report(conn, exc)
             except Exception as exc:
+                reason = 'ProtocolError' if isinstance(exc, NPipesError) else 'HandlerError'
                 self._report(conn, exc)
+        event('ConnectionClosed', "Connection on pipe '%s' closed: %s", self.name, reason)
 
     def _report(self, conn: Optional[Connection],
                 exc: BaseException) -> None:
-        if isinstance(exc, NPipesError):
+        if isinstance(exc, FrameError):
+            event('FrameError', "Frame error %s on pipe '%s': %s",
+                  error_type(exc), self.name, exc)
+        elif isinstance(exc, NPipesError):
             log.warning('%s: connection error: %s', self.address, exc)
         else:
-            log.error('%s: handler failed', self.address,
-                      exc_info=exc)
+            event('HandlerFailed', "The handler of a connection on pipe '%s' threw; that connection is closed",
+                  self.name, exc_info=exc)
         if self.on_error is not None:
             try:
                 self.on_error(conn, exc)
@@ -186,7 +201,9 @@ class Listener:
         return self._server.closed
 
     def close(self) -> None:
-        self._server.close()
+        if not self._server.closed:
+            self._server.close()
+            event('ServerStopped', "Stopped serving pipe '%s'", self.name)
 
     def __enter__(self) -> Listener:
         return self
