@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: builds everything and runs every lane (.NET, Python, the stress scenarios CI-sized, the
-# Windows suite under Wine), then prints one closing line: "tests: N passed, N failed, N skipped" (the sum over lanes).
+# The README's test command: builds everything and runs every lane (.NET, .NET hosting, Python, mypy --strict on the
+# Python package, the stress scenarios CI-sized, the Windows suite under Wine), then prints one closing line:
+# "tests: N passed, N failed, N skipped" (the sum over lanes).
 # Set NPIPES_SKIP_WINE=1 to leave out the Windows lane (it installs Wine on first use).
 #
 # It fails closed. A lane counts as one failed test more (and says why on a "!!" line) when it
@@ -12,7 +13,7 @@
 # Adding a lane is one `lane` call: a label, a time limit, a counter, and the command. The counter gets the lane's log
 # and exit code and prints "PASSED FAILED SKIPPED" (or nothing when it finds no summary):
 #   count_xunit     an xunit v3 test executable ("Total: N, Errors: N, Failed: N, Skipped: N, Not Run: N")
-#   count_tagged T  a line "T: N passed, N failed, N skipped" (Python, stress and Wine lanes print one)
+#   count_tagged T  a line "T: N passed, N failed, N skipped" (Python, mypy, stress and Wine lanes print one)
 #   count_exit      a tool whose only verdict is its exit code (one test: passed when it exits 0)
 set -uo pipefail
 cd "$(dirname "$0")"
@@ -77,8 +78,19 @@ fi
 lane ".NET tests" 900 count_xunit show_failures \
   tests/NPipes.Tests/bin/Release/net10.0/NPipes.Tests -noColor -parallel collections
 
+# NPipes.JsonRpc: StreamJsonRpc over npipes frames, its protocol (docs/rpc.md) and npipes rpc serve|call.
+lane ".NET JSON-RPC tests" 600 count_xunit show_failures \
+  tests/NPipes.JsonRpc.Tests/bin/Release/net10.0/NPipes.JsonRpc.Tests -noColor -parallel collections
+
+# NPipes.Hosting in a real host, logs/metrics/activities, and samples/WorkerService called by samples/python_client.py.
+lane ".NET hosting tests" 600 count_xunit show_failures \
+  tests/NPipes.Hosting.Tests/bin/Release/net10.0/NPipes.Hosting.Tests -noColor
+
 lane "Python tests" 600 "count_tagged python" show_tail \
   env NPIPES_CLI="dotnet $PWD/src/NPipes.Cli/bin/Release/net10.0/NPipes.Cli.dll" python3 python/run_tests.py
+
+lane "Python types (mypy --strict)" 300 "count_tagged mypy" show_tail \
+  bash .ci/mypy-lane.sh
 
 lane "Stress scenarios (CI-sized)" 300 "count_tagged stress" show_tail \
   bash .ci/stress-lane.sh

@@ -21,6 +21,7 @@ public static partial class BenchRunner
         "pingpong_16B_async", "pingpong_16B_sync",
         "oneway_64B", "oneway_1KiB", "oneway_64KiB", "oneway_1MiB", "oneway_64KiB_nocrc", "oneway_1MiB_nocrc",
         "clients_32_pingpong", "alloc_per_msg_send", "alloc_per_msg_receive", "crc32_64KiB", "crc32_1MiB",
+        "listener_pingpong_16B", "listener_oneway_64B", "rpc_pingpong",
     ];
 
     internal const int PingSize = 16;
@@ -69,8 +70,16 @@ public static partial class BenchRunner
             }
             await Figure("crc32_64KiB", () => CrcAsync("crc32_64KiB", 64 * 1024));
             await Figure("crc32_1MiB", () => CrcAsync("crc32_1MiB", 1024 * 1024));
+            // A MeterListener on the meter "NPipes" vs none, in-process (ListenerFigures.cs): npipes= with, raw= without.
+            await Figure("listener_pingpong_16B", async () => PrintPair("listener_pingpong_16B", await ListenerFigures.PingPongAsync(options, ct), "roundtrips/s"));
+            await Figure("listener_oneway_64B", async () => PrintPair("listener_oneway_64B", await ListenerFigures.OneWayAsync(options, ct), "msgs/s"));
+            await Figure("rpc_pingpong", RpcPingPongAsync);
             return _failures == 0 ? 0 : 1;
         }
+
+        private void PrintPair(string figure, ListenerFigures.Pair pair, string unit) =>
+            Print(figure, pair.With, pair.Without, unit,
+                $" base=no_listener npipes_cpu_us_per_op={Median(pair.CpuWith):F3} raw_cpu_us_per_op={Median(pair.CpuWithout):F3} cpu_ratio={Median(pair.CpuWith) / Median(pair.CpuWithout):F3}");
 
         private async Task Figure(string name, Func<Task> run)
         {

@@ -28,6 +28,8 @@ internal static class PeerRoles
             "pp-np-sync" => NPipesSyncEchoAsync(name, crc),
             "ow-raw" => RawSinkAsync(name),
             "ow-np" => NPipesSinkAsync(name, crc),
+            "rpc-raw" => RpcPeers.RawAsync(name),
+            "rpc-np" => RpcPeers.NPipesAsync(name, crc),
             _ => throw new ArgumentException($"unknown peer role '{role}'"),
         };
         // Serve until the runner closes our stdin (or serving fails).

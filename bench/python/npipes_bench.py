@@ -10,10 +10,17 @@ Every message is checked: ping-pong replies must equal their request (which carr
 receivers check each message's length and sequence number and the library checks CRC-32; a batch ends only when
 the receiver acknowledges that it counted every message.
 
+`npipes_cpu_us=C/P raw_cpu_us=C/P` give the CPU time per operation of the measuring client (its measured windows)
+and of the Python peer (all its operations, warm-up included; absent for the .NET peer), in microseconds: unlike the
+rates they hardly move when other jobs share the machine. The one-way CRC line adds `crc32_MBps`, what zlib.crc32
+does on 1 MiB in this process (best of 5): each side must hash every byte at that speed.
+
     python3 bench/python/npipes_bench.py [--quick] [--runs N] [--only FIG,FIG] [--dotnet-peer 'CMD ...']
+                                         [--dotnet-cli 'CMD ...']
 
 --dotnet-peer is the command that starts a .NET bench peer (the benchmark program followed by --bench-peer); without
-it the .NET-facing figure is left out with a note.
+it the .NET-facing figure is left out with a note.  --dotnet-cli (default: $NPIPES_CLI) is the .NET CLI command
+(e.g. 'dotnet src/NPipes.Cli/bin/Release/net10.0/NPipes.Cli.dll'); py_rpc_pingpong needs its `rpc serve`.
 """
 
 import argparse
@@ -26,6 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', '..', 'python'))
@@ -42,8 +50,14 @@ SEQ = struct.Struct('<I')
 
 
 # ---- peers (run in their own process: `npipes_bench.py --peer ROLE ADDRESS [crc]`) ----
+# A peer prints `ready` once it listens; when its client leaves it prints `cpu SECONDS` (its CPU time since `ready`)
+# and exits.
+
+_CPU_AT_READY = [0.0]
+
 
 def _ready():
+    _CPU_AT_READY[0] = time.process_time()
     sys.stdout.write('ready\n')
     sys.stdout.flush()
 
@@ -58,13 +72,13 @@ def _recv_exact(sock, view):
     return True
 
 
-def peer_raw_echo(path):
+def peer_raw_echo(path, size=PING):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(path)
     srv.listen(1)
     _ready()
     conn, _ = srv.accept()
-    buf = bytearray(PING)
+    buf = bytearray(size)
     view = memoryview(buf)
     while _recv_exact(conn, view):
         conn.sendall(buf)
@@ -117,9 +131,11 @@ def peer_np_sink(name, crc):
 # ---- the measuring side ----
 
 class Peer:
-    """A peer process; `ready` on its stdout means it listens."""
+    """A peer process; `ready` on its stdout means it listens. `cpu` is its CPU seconds after `ready` (None for a
+    peer that does not report it, e.g. the .NET one)."""
 
     def __init__(self, argv):
+        self.cpu = None
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if line != 'ready':
@@ -127,15 +143,15 @@ class Peer:
             raise RuntimeError(f'peer {argv!r} did not start: {line!r}')
 
     def close(self):
+        """Close its stdin (a .NET peer stops then; a Python one when its client left) and collect `cpu`."""
         try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(10)
+            out, _ = self.proc.communicate(timeout=10)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            self.proc.wait()
+            out, _ = self.proc.communicate()
+        for line in out.splitlines():
+            if line.startswith('cpu '):
+                self.cpu = float(line.split()[1])
 
 
 def python_peer(role, address, crc=None):
@@ -149,11 +165,43 @@ def raw_client(path):
     return sock
 
 
+class Side:
+    """One side of a figure (npipes or raw): its rates per window, and the operations and client CPU time of all its
+    windows (warm-up included, as the peer's CPU time is)."""
+
+    def __init__(self, run):
+        self.run = run            # run(seconds) -> operations done
+        self.rates, self.ops, self.cpu, self.measured_ops, self.measured_cpu = [], 0, 0.0, 0, 0.0
+
+    def window(self, seconds, measured=True):
+        cpu, start = time.process_time(), time.perf_counter()
+        ops = self.run(seconds)
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
+        self.ops += ops
+        if measured:
+            self.rates.append(ops / elapsed)
+            self.measured_ops += ops
+            self.measured_cpu += cpu
+
+    def cpu_us(self, peer):
+        """`client/peer` CPU microseconds per operation (peer: all its operations since `ready`)."""
+        client = f'{self.measured_cpu / self.measured_ops * 1e6:.1f}'
+        return client + ('' if peer.cpu is None else f'/{peer.cpu / self.ops * 1e6:.1f}')
+
+
+def measure(runs, seconds, np_side, raw_side):
+    """A warm-up window each, then `runs` windows each, alternating."""
+    np_side.window(seconds / 2, measured=False)
+    raw_side.window(seconds / 2, measured=False)
+    for _ in range(runs):
+        raw_side.window(seconds)
+        np_side.window(seconds)
+
+
 def pingpong_raw(sock, seconds):
     buf, reply = bytearray(PING), bytearray(PING)
     view = memoryview(reply)
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         SEQ.pack_into(buf, 0, n)
         sock.sendall(buf)
@@ -161,20 +209,19 @@ def pingpong_raw(sock, seconds):
             raise RuntimeError(f'raw ping-pong: reply {n} wrong')
         n += 1
         if n % 64 == 0 and time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 def pingpong_np(conn, seconds):
     buf = bytearray(PING)
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         SEQ.pack_into(buf, 0, n)
         if conn.request(bytes(buf)) != buf:
             raise RuntimeError(f'npipes ping-pong: reply {n} wrong')
         n += 1
         if n % 64 == 0 and time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 def _messages(size):
@@ -188,7 +235,6 @@ def _messages(size):
 
 def oneway_raw(sock, seconds, msgs):
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     ack = bytearray(len(ACK))
     while True:
         sock.sendall(struct.pack('<II', len(msgs), len(msgs[0])))
@@ -198,12 +244,11 @@ def oneway_raw(sock, seconds, msgs):
             raise RuntimeError('raw one-way: no acknowledgement')
         n += len(msgs)
         if time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 def oneway_np(conn, seconds, msgs):
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         conn.send(struct.pack('<II', len(msgs), len(msgs[0])))
         for m in msgs:
@@ -212,21 +257,34 @@ def oneway_np(conn, seconds, msgs):
             raise RuntimeError('npipes one-way: no acknowledgement')
         n += len(msgs)
         if time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
-def report(figure, np_rates, raw_rates, unit, extra=''):
+def report(figure, np_side, raw_side, np_peer, raw_peer, unit, extra=''):
+    np_rates, raw_rates = np_side.rates, raw_side.rates
     n, r = statistics.median(np_rates), statistics.median(raw_rates)
     fmt = lambda v: f'{v:.0f}' if v >= 100 else f'{v:.2f}'  # noqa: E731
     line = (f'{figure} npipes={fmt(n)} raw={fmt(r)} ratio={n / r:.2f} unit={unit} runs={len(np_rates)} '
             f'npipes_min={fmt(min(np_rates))} npipes_max={fmt(max(np_rates))} '
             f'raw_min={fmt(min(raw_rates))} raw_max={fmt(max(raw_rates))} '
-            f'npipes_runs={",".join(map(fmt, np_rates))} raw_runs={",".join(map(fmt, raw_rates))}')
+            f'npipes_runs={",".join(map(fmt, np_rates))} raw_runs={",".join(map(fmt, raw_rates))} '
+            f'npipes_cpu_us={np_side.cpu_us(np_peer)} raw_cpu_us={raw_side.cpu_us(raw_peer)}')
     print(line + (' ' + extra if extra else ''), flush=True)
 
 
 def _name():
     return f'npb_{os.getpid()}_{os.urandom(4).hex()}'
+
+
+def crc32_mbps(size=ONEWAY):
+    """zlib.crc32 throughput in this process (MB/s, best of 5), the bound of a CRC-checked transfer."""
+    data, best = os.urandom(size), float('inf')
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(16):
+            zlib.crc32(data)
+        best = min(best, (time.perf_counter() - start) / 16)
+    return size / best / 1e6
 
 
 def figure_pingpong(runs, seconds, crc, figure):
@@ -239,21 +297,18 @@ def figure_pingpong(runs, seconds, crc, figure):
         try:
             sock = raw_client(raw_path)
             conn = npipes.connect(name, timeout=10, crc=crc)
-            np_rates, raw_rates = [], []
-            pingpong_np(conn, seconds / 2)     # warm-up
-            pingpong_raw(sock, seconds / 2)
-            for _ in range(runs):
-                raw_rates.append(pingpong_raw(sock, seconds))
-                np_rates.append(pingpong_np(conn, seconds))
+            np_side = Side(lambda t: pingpong_np(conn, t))
+            raw_side = Side(lambda t: pingpong_raw(sock, t))
+            measure(runs, seconds, np_side, raw_side)
             sock.close()
             conn.close()
         finally:
             raw_peer.close()
             np_peer.close()
-    report(figure, np_rates, raw_rates, 'roundtrips/s', f'crc={"on" if crc else "off"}')
+    report(figure, np_side, raw_side, np_peer, raw_peer, 'roundtrips/s', f'crc={"on" if crc else "off"}')
 
 
-def figure_oneway(runs, seconds, crc):
+def figure_oneway(runs, seconds, crc, figure):
     msgs = _messages(ONEWAY)
     with tempfile.TemporaryDirectory() as tmp:
         raw_path = os.path.join(tmp, 'raw.sock')
@@ -263,20 +318,19 @@ def figure_oneway(runs, seconds, crc):
         try:
             sock = raw_client(raw_path)
             conn = npipes.connect(name, timeout=10, crc=crc, max_payload=2 * ONEWAY)
-            oneway_np(conn, seconds / 2, msgs)
-            oneway_raw(sock, seconds / 2, msgs)
-            np_rates, raw_rates = [], []
-            for _ in range(runs):
-                raw_rates.append(oneway_raw(sock, seconds, msgs))
-                np_rates.append(oneway_np(conn, seconds, msgs))
+            np_side = Side(lambda t: oneway_np(conn, t, msgs))
+            raw_side = Side(lambda t: oneway_raw(sock, t, msgs))
+            measure(runs, seconds, np_side, raw_side)
             sock.close()
             conn.close()
         finally:
             raw_peer.close()
             np_peer.close()
     mb = ONEWAY / 1e6
-    report('py_oneway_1MiB' + ('' if crc else '_nocrc'), np_rates, raw_rates, 'msgs/s',
-           f'npipes_MBps={statistics.median(np_rates) * mb:.0f} raw_MBps={statistics.median(raw_rates) * mb:.0f}')
+    report(figure, np_side, raw_side, np_peer, raw_peer, 'msgs/s',
+           f'npipes_MBps={statistics.median(np_side.rates) * mb:.0f} '
+           f'raw_MBps={statistics.median(raw_side.rates) * mb:.0f} crc={"on" if crc else "off"}'
+           + (f' crc32_MBps={crc32_mbps():.0f}' if crc else ''))
 
 
 def figure_dotnet_pingpong(runs, seconds, dotnet_peer):
@@ -289,21 +343,106 @@ def figure_dotnet_pingpong(runs, seconds, dotnet_peer):
     try:
         sock = raw_client(npipes.transport.pipe_address(raw_name))
         conn = npipes.connect(np_name, timeout=10, crc=True)
-        pingpong_np(conn, seconds / 2)
-        pingpong_raw(sock, seconds / 2)
-        np_rates, raw_rates = [], []
-        for _ in range(runs):
-            raw_rates.append(pingpong_raw(sock, seconds))
-            np_rates.append(pingpong_np(conn, seconds))
+        np_side = Side(lambda t: pingpong_np(conn, t))
+        raw_side = Side(lambda t: pingpong_raw(sock, t))
+        measure(runs, seconds, np_side, raw_side)
         sock.close()
         conn.close()
     finally:
         np_peer.close()
         raw_peer.close()
-    report('py_dotnet_pingpong_16B', np_rates, raw_rates, 'roundtrips/s', 'crc=on peer=dotnet')
+    report('py_dotnet_pingpong_16B', np_side, raw_side, np_peer, raw_peer, 'roundtrips/s', 'crc=on peer=dotnet')
 
 
-FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_oneway_1MiB', 'py_dotnet_pingpong_16B']
+# ---- py_rpc_pingpong: npipes.rpc's RpcClient against the .NET CLI's `npipes rpc serve` ----
+
+RPC_TEXT = 16   # characters of the echoed text: a sequence number in hex
+
+
+def _rpc_request(seq):
+    """The bytes RpcClient sends for call number *seq* of echo(text): same size for every seq."""
+    from npipes._jsonrpc import request
+    return request(1, 'echo', [f'{seq:0{RPC_TEXT}x}'])
+
+
+def pingpong_rpc(client, seconds):
+    n, end = 0, time.perf_counter() + seconds
+    start = time.perf_counter()
+    while True:
+        text = f'{n:0{RPC_TEXT}x}'
+        if client.call('echo', text) != text:
+            raise RuntimeError(f'rpc ping-pong: reply {n} wrong')
+        n += 1
+        if n % 64 == 0 and time.perf_counter() >= end:
+            return n / (time.perf_counter() - start)
+
+
+def pingpong_raw_json(sock, seconds):
+    size = len(_rpc_request(0))
+    reply = bytearray(size)
+    view = memoryview(reply)
+    n, end = 0, time.perf_counter() + seconds
+    start = time.perf_counter()
+    while True:
+        msg = _rpc_request(n)
+        sock.sendall(msg)
+        if not _recv_exact(sock, view) or reply != msg:
+            raise RuntimeError(f'raw JSON ping-pong: reply {n} wrong')
+        n += 1
+        if n % 64 == 0 and time.perf_counter() >= end:
+            return n / (time.perf_counter() - start)
+
+
+class CliServer(Peer):
+    """`npipes rpc serve NAME` of the .NET CLI; its first line says it serves."""
+
+    def __init__(self, argv, name):
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith(f"npipes rpc: serving '{name}'"):
+            self.close()
+            raise RuntimeError(f'{argv!r} did not start: {line!r}')
+
+    def close(self):
+        self.proc.terminate()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def figure_rpc_pingpong(runs, seconds, dotnet_cli):
+    """Round trips/s of RpcClient.call('echo', 16 chars) against the .NET CLI's `npipes rpc serve` (StreamJsonRpc on
+    NPipes.JsonRpc, CRC off), vs raw Python AF_UNIX ping-pong of the same JSON request bytes against a raw Python
+    echo peer: what JSON-RPC, the framing, StreamJsonRpc's dispatch and the engine's threads cost over moving the
+    bytes."""
+    from npipes import rpc
+    name = _name()
+    size = len(_rpc_request(0))
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_path = os.path.join(tmp, 'raw.sock')
+        raw_peer = python_peer('raw-echo-n', raw_path, str(size))
+        server = CliServer(shlex.split(dotnet_cli) + ['rpc', 'serve', name], name)
+        try:
+            sock = raw_client(raw_path)
+            client = rpc.connect(name, timeout=10)
+            pingpong_rpc(client, seconds / 2)
+            pingpong_raw_json(sock, seconds / 2)
+            rpc_rates, raw_rates = [], []
+            for _ in range(runs):
+                raw_rates.append(pingpong_raw_json(sock, seconds))
+                rpc_rates.append(pingpong_rpc(client, seconds))
+            sock.close()
+            client.close()
+        finally:
+            server.close()
+            raw_peer.close()
+    report('py_rpc_pingpong', rpc_rates, raw_rates, 'roundtrips/s', f'peer=dotnet-rpc request_bytes={size} crc=off')
+
+
+FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
+           'py_dotnet_pingpong_16B', 'py_rpc_pingpong']
 
 
 def main(argv):
@@ -312,6 +451,7 @@ def main(argv):
     p.add_argument('--runs', type=int)
     p.add_argument('--only', default='')
     p.add_argument('--dotnet-peer', default=os.environ.get('NPIPES_BENCH_DOTNET_PEER'))
+    p.add_argument('--dotnet-cli', default=os.environ.get('NPIPES_CLI'))
     p.add_argument('--peer', nargs='+')
     a = p.parse_args(argv)
     if a.peer:
@@ -319,9 +459,11 @@ def main(argv):
         crc = len(a.peer) > 2 and a.peer[2] == 'crc'
         try:
             {'raw-echo': lambda: peer_raw_echo(address), 'raw-sink': lambda: peer_raw_sink(address),
+             'raw-echo-n': lambda: peer_raw_echo(address, int(a.peer[2])),
              'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc)}[role]()
         except (ConnectionError, BrokenPipeError):
             pass
+        print(f'cpu {time.process_time() - _CPU_AT_READY[0]:.6f}', flush=True)
         return 0
     runs = max(3, a.runs or (5 if a.quick else 9))
     seconds = 0.4 if a.quick else 1.0
@@ -333,14 +475,19 @@ def main(argv):
     jobs = [
         ('py_pingpong_16B', lambda: figure_pingpong(runs, seconds, True, figure='py_pingpong_16B')),
         ('py_pingpong_16B_nocrc', lambda: figure_pingpong(runs, seconds, False, figure='py_pingpong_16B_nocrc')),
-        ('py_oneway_1MiB', lambda: figure_oneway(runs, seconds, True)),
+        ('py_oneway_1MiB', lambda: figure_oneway(runs, seconds, True, 'py_oneway_1MiB')),
+        ('py_oneway_1MiB_nocrc', lambda: figure_oneway(runs, seconds, False, 'py_oneway_1MiB_nocrc')),
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),
+        ('py_rpc_pingpong', lambda: figure_rpc_pingpong(runs, seconds, a.dotnet_cli)),
     ]
     for figure, job in jobs:
         if not want(figure):
             continue
         if figure == 'py_dotnet_pingpong_16B' and not a.dotnet_peer:
             print(f'{figure} skipped=no --dotnet-peer command given', flush=True)
+            continue
+        if figure == 'py_rpc_pingpong' and not a.dotnet_cli:
+            print(f'{figure} skipped=no --dotnet-cli command given (nor $NPIPES_CLI)', flush=True)
             continue
         try:
             job()

@@ -6,10 +6,13 @@ needs nothing but the standard library and pip: no setuptools, no wheel,
 no network.
 
 It builds exactly one kind of project, this one: one pure-Python package
-(the directory named like the project) with the metadata in the
-``[project]`` table of pyproject.toml, which is the single source of the
-version; ``npipes/__init__.py``'s ``__version__`` must agree or the build
-fails.  Runs on Python 3.8+ (tomllib, else tomli, else a small parser
+with the metadata in the ``[project]`` table of pyproject.toml, which is
+the single source of the version.  The package is the directory named by
+``[tool.npipes_backend] package`` (the distribution ``npipes-interop``
+installs the import package ``npipes``), else the one named like the
+project; its ``__init__.py``'s ``__version__`` must agree with the version
+or the build fails.  Every file in the package directory is shipped
+(``py.typed`` included), caches excepted.  Runs on Python 3.8+ (tomllib, else tomli, else a small parser
 for the TOML this file uses).
 """
 
@@ -27,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent      # python/
 GENERATOR = 'npipes_backend'
 TAG = 'py3-none-any'
 # Files and directories copied into the sdist (besides PKG-INFO).
-SDIST_ITEMS = ('pyproject.toml', 'README.md', 'run_tests.py',
+SDIST_ITEMS = ('pyproject.toml', 'README.md', 'mypy.ini', 'run_tests.py',
                '_build_backend', 'npipes', 'tests')
 SUPPORTED_KEYS = {'name', 'version', 'description', 'readme',
                   'requires-python', 'license', 'classifiers', 'scripts',
@@ -237,8 +240,17 @@ class _Project:
         if not re.fullmatch(r'\d+(\.\d+)*((a|b|rc)\d+)?(\.post\d+)?(\.dev\d+)?',
                             self.version):
             raise ValueError(f'version {self.version!r} is not canonical PEP 440')
-        self.package = re.sub(r'[-_.]+', '_', self.name).lower()
-        self.dist = self.package            # wheel/sdist file-name form
+        # wheel/sdist file-name form of the name (PEP 427 / PEP 625)
+        self.dist = re.sub(r'[-_.]+', '_', self.name).lower()
+        tool = doc.get('tool', {}).get('npipes_backend', {})
+        unknown = set(tool) - {'package'}
+        if unknown:
+            raise ValueError('npipes_backend does not handle '
+                             '[tool.npipes_backend] keys: '
+                             + ', '.join(sorted(unknown)))
+        self.package = tool.get('package', self.dist)
+        if not re.fullmatch(r'[A-Za-z_][A-Za-z0-9_]*', self.package):
+            raise ValueError(f'bad package name {self.package!r}')
         self.package_dir = self.root / self.package
         init = (self.package_dir / '__init__.py').read_text('utf-8')
         m = re.search(r'''^__version__\s*=\s*['"]([^'"]+)['"]''', init, re.M)

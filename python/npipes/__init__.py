@@ -20,7 +20,7 @@ from .listener import Listener
 from .message import Message
 from .transport import pipe_address
 
-__version__ = '1.0.1.post1'
+__version__ = '0.2.0'
 
 # A library logs, the application decides where it goes: nothing is printed
 # unless the application configures logging.

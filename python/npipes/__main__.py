@@ -1,148 +1,292 @@
-"""Command line: ``python -m npipes send|receive|echo ...``.
+"""Command line: ``npipes-py`` (installed) or ``python -m npipes``.
 
-Exit codes: 0 ok, 2 usage, 3 timeout, 4 data error (bad frame, CRC
-mismatch, text invalid in the encoding), 1 anything else.  Errors are
-one line on stderr.
+The same commands, options, exit codes and output as the .NET CLI
+``npipes``: send, receive, echo, request, frame encode|decode.  Exit codes:
+0 ok, 1 anything else, 2 usage (also a bad pipe name or HEX), 3 timeout,
+4 data error (bad frame, CRC mismatch, text invalid in the encoding), 130
+interrupted (Ctrl-C), 143 terminated (SIGTERM; a pipe this process serves
+is released first).  ``echo`` ends on Ctrl-C or SIGTERM with 0: that is how
+it is stopped.  Every error is one line on stderr, never a traceback.
+
+The commands themselves are in ``_cli_commands``; a subcommand defined in
+another module is registered by adding that module to EXTENSIONS.
 """
 
+from __future__ import annotations
+
 import argparse
-import codecs
-import json
+import difflib
+import io
+import math
+import os
 import signal
 import sys
+import threading
+from types import FrameType
+from typing import (Any, Callable, NoReturn, Optional, Protocol, Sequence,
+                    Tuple)
 
-from .errors import (EncodingError, FrameError, PipeNameError,
-                     PipeTimeoutError)
-from .ipc import IPC
-from .listener import Listener, echo_handler
-from .message import to_text
+from . import __version__, _cli_rpc
+from ._cli_commands import (ENCODINGS, EXIT_DATA, EXIT_INTERRUPTED,
+                            EXIT_OTHER, EXIT_TERMINATED, EXIT_TIMEOUT,
+                            EXIT_USAGE, UsageError, echo, frame_decode,
+                            frame_encode, hint, receive, request, send)
+from .errors import EncodingError, FrameError, PipeNameError, PipeTimeoutError
 
-EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_TIMEOUT, EXIT_DATA = 0, 1, 2, 3, 4
+__all__ = ['main', 'EXTENSIONS']
+
+
+class Extension(Protocol):
+    """A module that adds subcommands: ``add_parser(subparsers)`` adds them
+    (as ``subparsers.add_parser(...)``) and ``run(args)`` runs one, returning
+    its exit code."""
+
+    def add_parser(self, sub: Any) -> Any: ...
+
+    def run(self, args: argparse.Namespace) -> int: ...
+
+
+#: Subcommands from other modules, listed after the built-in ones in --help.
+EXTENSIONS: Tuple[Extension, ...] = (_cli_rpc,)
+
+
+def _prog() -> str:
+    """The command as the user typed it: ``npipes-py`` for the installed
+    script, ``python -m npipes`` for the module."""
+    name = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ''
+    if name.lower().endswith('.exe'):
+        name = name[:-4]
+    if name in ('', '-c', '__main__.py'):
+        return 'python -m npipes'
+    return name
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.exit(EXIT_USAGE, f'{self.prog}: error: {message}\n')
+    """argparse with one-line usage errors (exit 2) that point to --help,
+    and "did you mean" for a mistyped command or choice."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see "
+                              f"'{self.prog} --help')\n")
+
+    def _check_value(self, action: argparse.Action, value: Any) -> None:
+        choices = action.choices
+        if choices is None or value in choices:
+            return
+        words = [str(c) for c in choices]
+        close = difflib.get_close_matches(str(value), words, n=1)
+        guess = f'; did you mean {close[0]!r}?' if close else ''
+        if isinstance(action, argparse._SubParsersAction):
+            known = guess or f'; the commands are {", ".join(words)}'
+            raise argparse.ArgumentError(
+                None, f'unknown command {value!r}{known}')
+        raise argparse.ArgumentError(
+            action, f'{value!r} is not one of {", ".join(words)}{guess}')
 
 
-def _positive(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
-    return value
+def _whole(low: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = low - 1
+        if value < low:
+            raise argparse.ArgumentTypeError(
+                f'must be a whole number >= {low}, not {text!r}')
+        return value
+    return parse
 
 
-def _encoding(text):
+def _seconds(text: str) -> float:
     try:
-        return codecs.lookup(text).name
-    except LookupError:
-        raise argparse.ArgumentTypeError(f'unknown encoding {text!r}') \
-            from None
-
-
-def _seconds(text):
-    value = float(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f'must be >= 0, got {value}')
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f'must be a number of seconds >= 0, not {text!r}')
     return value
 
 
-def _parser():
-    p = _Parser(prog='npipes', description='Send and receive npipes 1.0.1 '
-                'messages over named pipes.')
-    sub = p.add_subparsers(dest='command', required=True,
+def _positive_seconds(text: str) -> float:
+    value = _seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f'must be more than 0 seconds, '
+                                         f'not {text!r}')
+    return value
+
+
+def _encoding(text: str) -> str:
+    if text not in ENCODINGS:
+        close = difflib.get_close_matches(text.lower().replace('_', '-'),
+                                          sorted(set(ENCODINGS.values())),
+                                          n=1)
+        guess = f'; did you mean {close[0]!r}?' if close else ''
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not one of {", ".join(ENCODINGS)}{guess}')
+    return ENCODINGS[text]
+
+
+def _frame_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--crc', action='store_true',
+                   help="carry and check the payload's CRC-32")
+    p.add_argument('--byte-order', choices=('big', 'little'), default='big',
+                   help="byte order of the frame's integers: big (npipes "
+                   "1.0.1 as shipped; default) or little (npipes' "
+                   "documented default)")
+    p.add_argument('--encoding', type=_encoding, default='ascii',
+                   metavar='{ascii,utf-8,latin-1}',
+                   help='text encoding, strict (default: ascii)')
+
+
+def _pipe_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument('name', metavar='NAME', help='the pipe name')
+    _frame_options(p)
+
+
+def _timeout_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--timeout', type=_seconds, default=None,
+                   metavar='SECONDS', help='give up after this many seconds '
+                   '(default: wait forever, as npipes does)')
+
+
+def _text_argument(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument('text', metavar='TEXT', help=f"the {what}; '-' reads "
+                   'standard input byte for byte')
+
+
+def _parser() -> argparse.ArgumentParser:
+    prog = _prog()
+    p = _Parser(prog=prog, allow_abbrev=False, description='npipes 1.0.1-'
+                'compatible messages over named pipes (Windows pipes, Unix '
+                'domain sockets elsewhere); the same commands as the .NET '
+                "CLI 'npipes'.")
+    p.add_argument('--version', action='version', version=__version__)
+    sub = p.add_subparsers(dest='command', metavar='COMMAND', required=True,
                            parser_class=_Parser)
 
-    def common(sp, timeout=True):
-        sp.add_argument('name', help='pipe name')
-        sp.add_argument('--crc', action='store_true',
-                        help='send / check a CRC-32 of the payload')
-        sp.add_argument('--byte-order', choices=('big', 'little'),
-                        default='big', help='default: big (what npipes '
-                        '1.0.1 writes)')
-        sp.add_argument('--encoding', default='ascii', type=_encoding,
-                        help='text encoding (default: ascii, strict)')
-        if timeout:
-            sp.add_argument('--timeout', type=_seconds, default=None,
-                            help='seconds to wait for the peer '
-                            '(default: forever)')
+    def command(name: str, run: Optional[Callable[[argparse.Namespace], int]],
+                summary: str) -> argparse.ArgumentParser:
+        c: argparse.ArgumentParser = sub.add_parser(
+            name, help=summary, description=summary, allow_abbrev=False)
+        if run is not None:
+            c.set_defaults(run=run)
+        return c
 
-    s = sub.add_parser('send', help='send one message')
-    common(s)
-    s.add_argument('text', help="the text, or '-' to read standard input")
-    r = sub.add_parser('receive', help='receive messages and print them')
-    common(r)
-    r.add_argument('--count', type=_positive, default=1,
-                   help='number of messages (default 1)')
-    r.add_argument('--json', action='store_true', help='print one JSON '
+    c = command('send', send, 'Send one message: connect to a waiting '
+                'receiver, or create the pipe and wait for one (as npipes\' '
+                'send_message).')
+    _pipe_options(c)
+    _text_argument(c, 'message text')
+    _timeout_option(c)
+
+    c = command('receive', receive, 'Receive messages and print each on its '
+                'own line: connect to a waiting sender, or create the pipe '
+                'and wait.')
+    _pipe_options(c)
+    _timeout_option(c)
+    c.add_argument('--count', type=_whole(1), default=1, metavar='N',
+                   help='how many messages to receive (default 1); '
+                   '--timeout applies to each')
+    c.add_argument('--json', action='store_true', help='print one JSON '
                    'object per message: {"text", "bytes": payload length, '
-                   '"crc": CRC field as 8 hex digits}')
-    e = sub.add_parser('echo', help='serve clients, answering every frame '
-                       'with the same payload, until SIGTERM/Ctrl-C')
-    common(e, timeout=False)
+                   '"crc": the CRC field as 8 hex digits}, UTF-8 unescaped')
+
+    c = command('echo', echo, 'Serve NAME: answer every message with the '
+                'same payload, for any number of concurrent clients, until '
+                'Ctrl-C or SIGTERM.')
+    _pipe_options(c)
+    c.add_argument('--max-connections', type=_whole(1), default=1024,
+                   metavar='N', help='clients served at once; one more is '
+                   'closed at once (default 1024)')
+    c.add_argument('--idle-timeout', type=_positive_seconds, default=None,
+                   metavar='SECONDS', help="close a client that sends "
+                   "nothing for this long (default: never)")
+    c.add_argument('--frame-timeout', type=_positive_seconds, default=None,
+                   metavar='SECONDS', help='close a client whose frame takes '
+                   'longer than this from its first byte (default: never)')
+
+    c = command('request', request, 'Connect to the server on NAME, send '
+                'TEXT, print the reply.')
+    _pipe_options(c)
+    _text_argument(c, 'request text')
+    _timeout_option(c)
+
+    # No run for 'frame' itself: its subcommands set it (a parent's default
+    # would win over theirs on Python 3.8).
+    f = command('frame', None, 'Encode text to a frame (hex) or decode a '
+                'frame (hex) to text, without a pipe.')
+    frame_sub = f.add_subparsers(dest='frame_command', metavar='COMMAND',
+                                 required=True, parser_class=_Parser)
+    c = frame_sub.add_parser('encode', help='print the frame for TEXT as '
+                             'lowercase hex', allow_abbrev=False)
+    c.set_defaults(run=frame_encode)
+    _text_argument(c, 'text')
+    _frame_options(c)
+    c = frame_sub.add_parser('decode', help='print the text of one frame, '
+                             'or the error that rejects it',
+                             allow_abbrev=False)
+    c.set_defaults(run=frame_decode)
+    c.add_argument('hex', metavar='HEX', help='one whole frame as hex '
+                   '(spaces allowed)')
+    _frame_options(c)
+
+    for extension in EXTENSIONS:
+        before = set(sub.choices)
+        extension.add_parser(sub)
+        for name in set(sub.choices) - before:
+            sub.choices[name].set_defaults(run=extension.run)
     return p
 
 
-def _read_stdin(encoding):
-    """All of standard input, byte for byte, decoded strictly (as the .NET CLI)."""
-    return to_text(sys.stdin.buffer.read(), encoding)
-
-
-def _connection_error(conn, exc):
-    """echo: one client's failure is one line on stderr; serving goes on."""
-    print(f'npipes: connection error: {exc}'.replace('\n', ' '),
-          file=sys.stderr, flush=True)
-
-
-def _run(args):
-    if args.command == 'echo':
-        listener = Listener(args.name, crc=args.crc, endian=args.byte_order,
-                            encoding=args.encoding, on_error=_connection_error)
-        # close() takes no locks, so it is safe in a signal handler; the
-        # accept() it interrupts then sees the listener closed.
-        signal.signal(signal.SIGTERM, lambda *_: listener.close())
-        try:
-            listener.serve_forever(echo_handler)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            listener.close()
-        return EXIT_OK
-    ipc = IPC(args.name, encoding=args.encoding, endian=args.byte_order,
-              timeout=args.timeout)
-    if args.command == 'send':
-        text = _read_stdin(args.encoding) if args.text == '-' else args.text
-        ipc.send_message(text, crc=args.crc)
-        return EXIT_OK
-    for _ in range(args.count):
-        payload, crc = ipc._receive(args.crc)
-        text = to_text(payload, args.encoding)
-        print(json.dumps({'text': text, 'bytes': len(payload),
-                          'crc': f'{crc:08x}'}, separators=(',', ':'))
-              if args.json else text, flush=True)
-    return EXIT_OK
-
-
-def main(argv=None):
-    args = _parser().parse_args(argv)
-    try:
-        return _run(args)
-    except KeyboardInterrupt:
-        return 130
-    except Exception as exc:
-        code = _exit_code(exc)
-        print(f'npipes: error: {exc}'.replace('\n', ' '), file=sys.stderr)
-        return code
-
-
-def _exit_code(exc):
+def _exit_code(exc: BaseException) -> int:
     if isinstance(exc, PipeTimeoutError):
         return EXIT_TIMEOUT
     if isinstance(exc, (FrameError, EncodingError)):
         return EXIT_DATA
-    if isinstance(exc, PipeNameError):
+    if isinstance(exc, (PipeNameError, UsageError)):
         return EXIT_USAGE
     return EXIT_OTHER
+
+
+class _Terminated(BaseException):
+    """SIGTERM, raised in the main thread: unwinds like Ctrl-C, so that a
+    pipe this process serves is closed (and its socket file removed)."""
+
+
+def _on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
+    raise _Terminated()
+
+
+def _utf8_output() -> None:
+    """Text goes out as UTF-8 whatever the locale (as the .NET CLI's)."""
+    for stream in (sys.stdout, sys.stderr):
+        if isinstance(stream, io.TextIOWrapper):
+            stream.reconfigure(encoding='utf-8')
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the command line with *argv* (default: ``sys.argv[1:]``);
+    return the exit code."""
+    _utf8_output()
+    parser = _parser()
+    args = parser.parse_args(argv)
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm) if in_main else None
+    try:
+        code: int = args.run(args)
+        return code
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    except _Terminated:
+        return EXIT_TERMINATED
+    except Exception as exc:
+        message = f'{exc}{hint(exc, args)}'.replace('\n', ' ')
+        print(f'{parser.prog}: error: {message}', file=sys.stderr, flush=True)
+        return _exit_code(exc)
+    finally:
+        if in_main and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == '__main__':

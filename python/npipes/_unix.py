@@ -11,6 +11,8 @@ for a client, a silent drop for a server) unless ``allow_other_users``;
 a server removes only the file it published.
 """
 
+from __future__ import annotations
+
 import errno
 import os
 import select
@@ -19,9 +21,10 @@ import stat
 import sys
 import tempfile
 import weakref
+from typing import Callable, Collection, Optional, Set, Tuple, Type, TypeVar
 
-from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Stream,
-                        ident, knock, peer_uid)
+from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
+                        Stream, ident, knock, peer_uid)
 from ._util import Deadline, backoff, check_name, typed_os_errors
 from .consts import (MAX_SOCKET_PATH_BSD, MAX_SOCKET_PATH_LINUX,
                      SOCKET_MODE_PRIVATE, SOCKET_MODE_SHARED,
@@ -38,17 +41,21 @@ _OWNER_CHECK = 0.2       # §8: a rendezvous server re-checks its file this ofte
 _LIVE, _CHANGED, _REMOVED = 'live', 'changed', 'removed'
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
                   errno.EMLINK}
+#: (st_dev, st_ino) of a file: see _unixsock.ident.
+FileId = Tuple[int, int]
+_S = TypeVar('_S', bound='Server')
+
 _LIMIT = (MAX_SOCKET_PATH_LINUX if sys.platform.startswith('linux')
           else MAX_SOCKET_PATH_BSD)
 
 
-def temp_dir():
+def temp_dir() -> str:
     """.NET's Path.GetTempPath() on Unix (§2)."""
     tmp = os.environ.get('TMPDIR') or '/tmp/'
     return tmp if tmp.endswith('/') else tmp + '/'
 
 
-def pipe_address(name):
+def pipe_address(name: str) -> str:
     """The socket path for pipe *name* (validated: §1, §2)."""
     check_name(name)
     path = temp_dir() + UNIX_SOCKET_PREFIX + name
@@ -62,11 +69,13 @@ def pipe_address(name):
     return path
 
 
-def _check_peer(sock, path, allow_other_users):
+def _check_peer(sock: socket.socket, path: str,
+                allow_other_users: bool) -> None:
     """§6, client side: the server must be us; raise PipeAccessError if not."""
     if allow_other_users:
         return
-    uid, ours = peer_uid(sock), os.geteuid()
+    uid: Optional[int] = peer_uid(sock)
+    ours = os.geteuid()
     if uid != ours:
         sock.close()
         who = 'an unknown user' if uid is None else f'uid {uid}'
@@ -75,20 +84,20 @@ def _check_peer(sock, path, allow_other_users):
                               f'reading anything', path=path, uid=uid)
 
 
-def _denied(path, st):
+def _denied(path: str, st: os.stat_result) -> PipeAccessError:
     return PipeAccessError(f'{path} is a socket of uid {st.st_uid} that this '
                            f'user may not connect to', path=path,
                            uid=st.st_uid)
 
 
-def _prove_stale(path, first, deadline):
+def _prove_stale(path: str, first: Knock, deadline: Deadline) -> str:
     """§5: after a refused connect to *first* (a Knock), is the file stale?
 
     Returns _LIVE, _CHANGED (something else is there now: look again) or
     _REMOVED (it was stale and ours, and is unlinked).  Another user's file
     is never removed: PipeNameInUseError.
     """
-    owner = first.st.st_uid
+    owner: int = first.stat().st_uid
     if owner != os.geteuid():
         raise PipeNameInUseError(f'{path} is a socket of uid {owner} that '
                                  f'nobody accepts on; it is not ours to '
@@ -96,7 +105,7 @@ def _prove_stale(path, first, deadline):
     deadline.sleep(_STALE_GAP, 'proving a socket file stale')
     second = knock(path)
     if second.status == CONNECTED:
-        second.sock.close()                # a probe: not a byte exchanged
+        second.connected().close()  # a probe: not a byte exchanged
     if second.status in (CONNECTED, BUSY, DENIED):
         return _LIVE
     if second.status == GONE or ident(second.st) != ident(first.st):
@@ -114,7 +123,8 @@ def _prove_stale(path, first, deadline):
     return _REMOVED
 
 
-def _publish(path, mode, backlog):
+def _publish(path: str, mode: int,
+             backlog: int) -> Tuple[socket.socket, FileId]:
     """§4.2: return ``(listening socket, (dev, ino))`` published at *path*.
 
     The socket is bound in a fresh private (0700) directory beside *path*,
@@ -135,7 +145,8 @@ def _publish(path, mode, backlog):
             st = os.lstat(tmp)
             try:
                 os.link(tmp, path)
-                return sock, ident(st)
+                our_id: FileId = ident(st)
+                return sock, our_id
             except OSError as exc:
                 if exc.errno not in _NO_HARD_LINKS:
                     raise
@@ -153,7 +164,8 @@ def _publish(path, mode, backlog):
         os.rmdir(private)
 
 
-def _bind_in_place(sock, path, mode, backlog):
+def _bind_in_place(sock: socket.socket, path: str, mode: int,
+                   backlog: int) -> FileId:
     """§4.3: bind *path* itself, set its mode, listen at once."""
     try:
         sock.bind(path)
@@ -166,10 +178,11 @@ def _bind_in_place(sock, path, mode, backlog):
         raise FileExistsError(errno.EEXIST, 'replaced after bind', path)
     os.chmod(path, mode)
     sock.listen(backlog)
-    return ident(st)
+    our_id: FileId = ident(st)
+    return our_id
 
 
-def _release(path, sock, our_id):
+def _release(path: str, sock: socket.socket, our_id: FileId) -> None:
     """§9: close, then unlink *path* only if it is still the file we made."""
     sock.close()
     try:
@@ -183,7 +196,7 @@ def _release(path, sock, our_id):
             pass
 
 
-def _readable(fds, timeout):
+def _readable(fds: Collection[int], timeout: Optional[float]) -> Set[int]:
     """The subset of *fds* readable within *timeout* seconds (None: wait)."""
     if hasattr(select, 'poll'):            # no FD_SETSIZE limit
         poller = select.poll()
@@ -203,12 +216,13 @@ class Server:
     only if still ours (§9).  Peers of another user are dropped (§6) unless
     ``allow_other_users``; ``on_refused(uid)``, if set, hears of each."""
 
-    def __init__(self, path, sock, our_id, allow_other_users=False):
+    def __init__(self, path: str, sock: socket.socket, our_id: FileId,
+                 allow_other_users: bool = False) -> None:
         self.path = path
         self.allow_other_users = allow_other_users
-        self.on_refused = None
+        self.on_refused: Optional[Callable[[Optional[int]], None]] = None
         self._id = our_id
-        self._sock = sock
+        self._sock: Optional[socket.socket] = sock
         sock.setblocking(False)
         self._wake_r, self._wake_w = os.pipe()
         # The read end lives as long as the object: a thread may still be
@@ -217,8 +231,9 @@ class Server:
 
     @classmethod
     @typed_os_errors
-    def create(cls, name, allow_other_users=False, backlog=_BACKLOG,
-               deadline=None):
+    def create(cls: Type[_S], name: str, allow_other_users: bool = False,
+               backlog: int = _BACKLOG,
+               deadline: Optional[Deadline] = None) -> _S:
         """Serve pipe *name* (§4): PipeNameInUseError if a live server (or
         another user's socket) has it, PipePathOccupiedError if the path
         holds something that is not a socket; our own stale file is
@@ -229,13 +244,13 @@ class Server:
         for _ in backoff(deadline, f'claiming pipe {name!r}'):
             found = knock(path)
             if found.status == CONNECTED:
-                found.sock.close()         # a probe: not a byte exchanged
+                found.connected().close()  # a probe: not a byte exchanged
             if found.status in (CONNECTED, BUSY, DENIED):
                 holder = ('another user' if found.status == DENIED
                           else 'a live server')
                 raise PipeNameInUseError(
                     f'pipe {name!r} is held by {holder} ({path}, uid '
-                    f'{found.st.st_uid}); npipes never takes a name over')
+                    f'{found.stat().st_uid}); npipes never takes a name over')
             if found.status == REFUSED and \
                     _prove_stale(path, found, deadline) != _REMOVED:
                 continue                   # live or changed: look again
@@ -244,22 +259,23 @@ class Server:
             except FileExistsError:
                 continue
             return cls(path, sock, our_id, allow_other_users)
+        raise AssertionError('unreachable: backoff() never ends')
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._sock is None
 
-    def owns_path(self):
+    def owns_path(self) -> bool:
         try:
             st = os.lstat(self.path)
         except FileNotFoundError:
             return False
         return stat.S_ISSOCK(st.st_mode) and ident(st) == self._id
 
-    def _peer_allowed(self, conn):
+    def _peer_allowed(self, conn: socket.socket) -> bool:
         if self.allow_other_users:
             return True
-        uid = peer_uid(conn)
+        uid: Optional[int] = peer_uid(conn)
         if uid == os.geteuid():
             return True
         if self.on_refused is not None:
@@ -267,7 +283,7 @@ class Server:
         return False
 
     @typed_os_errors
-    def accept(self, deadline, check_owner=False):
+    def accept(self, deadline: Deadline, check_owner: bool = False) -> Stream:
         """Wait for one client of this user; return its Stream."""
         while True:
             left = deadline.remaining('waiting for a client')
@@ -296,7 +312,7 @@ class Server:
             conn.close()                   # §6: silently, not a byte read
 
     @typed_os_errors
-    def close(self):
+    def close(self) -> None:
         """Stop listening and remove the socket file (if still ours)."""
         sock, self._sock = self._sock, None
         if sock is None:
@@ -308,21 +324,24 @@ class Server:
 
 
 @typed_os_errors
-def connect(name, deadline, allow_other_users=False):
+def connect(name: str, deadline: Deadline,
+            allow_other_users: bool = False) -> Stream:
     """§7: connect to the server of pipe *name*, waiting for it to appear;
     the server must be this user (§6).  A client never removes anything."""
     path = pipe_address(name)
     for _ in backoff(deadline, f'connect to pipe {name!r}'):
         found = knock(path)
         if found.status == CONNECTED:
-            _check_peer(found.sock, path, allow_other_users)
-            return Stream(found.sock)
+            _check_peer(found.connected(), path, allow_other_users)
+            return Stream(found.connected())
         if found.status == DENIED:
-            raise _denied(path, found.st)
+            raise _denied(path, found.stat())
+    raise AssertionError('unreachable: backoff() never ends')
 
 
 @typed_os_errors
-def rendezvous(name, deadline, allow_other_users=False):
+def rendezvous(name: str, deadline: Deadline,
+               allow_other_users: bool = False) -> Stream:
     """§8: meet the other side of pipe *name*, whichever starts first.
 
     Connect if someone serves the name (a stale file of ours is proven
@@ -333,10 +352,10 @@ def rendezvous(name, deadline, allow_other_users=False):
     for _ in backoff(deadline, f'meeting the peer on pipe {name!r}'):
         found = knock(path)
         if found.status == CONNECTED:
-            _check_peer(found.sock, path, allow_other_users)
-            return Stream(found.sock)
+            _check_peer(found.connected(), path, allow_other_users)
+            return Stream(found.connected())
         if found.status == DENIED:
-            raise _denied(path, found.st)
+            raise _denied(path, found.stat())
         if found.status == BUSY:
             continue
         if found.status == REFUSED and \
@@ -353,3 +372,4 @@ def rendezvous(name, deadline, allow_other_users=False):
             continue
         finally:
             server.close()
+    raise AssertionError('unreachable: backoff() never ends')

@@ -4,23 +4,31 @@ follows a symlink, the peer's uid, and the connected Stream.
 The endpoint protocol built on these is in _unix.py (docs/unix-endpoint.md).
 """
 
-import collections
+from __future__ import annotations
+
 import errno
+import math
 import os
+import select
 import socket
 import stat
 import struct
 import sys
+from typing import List, NamedTuple, Optional, Sequence, Tuple, Union, overload
 
-from ._util import drain, typed_os_errors
-from .errors import PipePathOccupiedError, PipeTimeoutError
+from ._util import Deadline, drain, typed_os_error, typed_os_errors
+from .errors import NPipesError, PipePathOccupiedError
 
 __all__ = ['knock', 'peer_uid', 'file_kind', 'ident', 'Stream', 'Knock']
 
 # Sends never raise SIGPIPE: MSG_NOSIGNAL on Linux/BSD, SO_NOSIGPIPE on macOS.
-_MSG_NOSIGNAL = getattr(socket, 'MSG_NOSIGNAL', 0)
-_SO_NOSIGPIPE = getattr(socket, 'SO_NOSIGPIPE',
-                        0x1022 if sys.platform == 'darwin' else None)
+_MSG_NOSIGNAL: int = getattr(socket, 'MSG_NOSIGNAL', 0)
+_SO_NOSIGPIPE: Optional[int] = getattr(
+    socket, 'SO_NOSIGPIPE', 0x1022 if sys.platform == 'darwin' else None)
+# One call that must not block (a call with a deadline), whatever the
+# socket's mode.
+_MSG_DONTWAIT: int = socket.MSG_DONTWAIT
+Buffer = Union[bytes, bytearray, memoryview]
 # On Linux a connect can be pinned to the exact file lstat saw: open it with
 # O_PATH|O_NOFOLLOW (which neither follows a symlink nor "opens" a FIFO or
 # device) and connect to /proc/self/fd/N.  Elsewhere the path is used.
@@ -29,16 +37,36 @@ _PIN = (hasattr(os, 'O_PATH') and sys.platform.startswith('linux')
 
 CONNECTED, REFUSED, BUSY, GONE, DENIED = (
     'connected', 'refused', 'busy', 'gone', 'denied')
-#: The outcome of one connect attempt: status (one of the constants above),
-#: the connected socket (CONNECTED only) and the file's stat (None if GONE).
-Knock = collections.namedtuple('Knock', 'status sock st')
+
+
+class Knock(NamedTuple):
+    """The outcome of one connect attempt: status (one of the constants
+    above), the connected socket (CONNECTED only) and the file's stat (None
+    if GONE)."""
+
+    status: str
+    sock: Optional[socket.socket]
+    st: Optional[os.stat_result]
+
+    def connected(self) -> socket.socket:
+        """The connected socket (status CONNECTED)."""
+        if self.sock is None:
+            raise RuntimeError(f'knock status {self.status}: no socket')
+        return self.sock
+
+    def stat(self) -> os.stat_result:
+        """The file's lstat (every status but GONE)."""
+        if self.st is None:
+            raise RuntimeError(f'knock status {self.status}: no file')
+        return self.st
+
 
 _KINDS = ((stat.S_ISLNK, 'symbolic link'), (stat.S_ISFIFO, 'FIFO'),
           (stat.S_ISDIR, 'directory'), (stat.S_ISREG, 'regular file'),
           (stat.S_ISCHR, 'character device'), (stat.S_ISBLK, 'block device'))
 
 
-def file_kind(st):
+def file_kind(st: os.stat_result) -> str:
     """What kind of file *st* (an lstat result) describes, in words."""
     for test, kind in _KINDS:
         if test(st.st_mode):
@@ -46,20 +74,28 @@ def file_kind(st):
     return 'socket' if stat.S_ISSOCK(st.st_mode) else 'file of unknown kind'
 
 
-def ident(st):
+@overload
+def ident(st: os.stat_result) -> Tuple[int, int]: ...
+@overload
+def ident(st: None) -> None: ...
+@overload
+def ident(st: Optional[os.stat_result]) -> Optional[Tuple[int, int]]: ...
+
+
+def ident(st: Optional[os.stat_result]) -> Optional[Tuple[int, int]]:
     """(st_dev, st_ino): what identifies one file across renames and links."""
     return None if st is None else (st.st_dev, st.st_ino)
 
 
 @typed_os_errors
-def knock(path):
+def knock(path: str) -> Knock:
     """One connect attempt to the socket file at *path* (section 3 and 5).
 
     Looks with lstat semantics: a symbolic link, FIFO, directory, regular
     file or device raises PipePathOccupiedError at once and is not touched.
     A connected socket is returned blocking, before any byte is exchanged.
     """
-    fd = None
+    fd: Optional[int] = None
     try:
         if _PIN:
             try:
@@ -81,9 +117,10 @@ def knock(path):
             sock.connect(target)
         except BaseException as exc:
             sock.close()
+            code: Optional[int] = getattr(exc, 'errno', None)
             status = {errno.ECONNREFUSED: REFUSED, errno.EAGAIN: BUSY,
                       errno.ENOENT: GONE, errno.EACCES: DENIED,
-                      errno.EPERM: DENIED}.get(getattr(exc, 'errno', None))
+                      errno.EPERM: DENIED}.get(code or 0)
             if status is None:
                 raise
             return Knock(status, None, None if status == GONE else st)
@@ -94,65 +131,136 @@ def knock(path):
             os.close(fd)
 
 
-def peer_uid(sock):
+def peer_uid(sock: socket.socket) -> Optional[int]:
     """The effective uid of a connected AF_UNIX peer, or None if unknown."""
     try:
         if hasattr(socket, 'SO_PEERCRED'):                       # Linux
             fmt = '3i'                                           # pid, uid, gid
             raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                   struct.calcsize(fmt))
-            return struct.unpack(fmt, raw)[1]
+            return int(struct.unpack(fmt, raw)[1])
         if sys.platform == 'darwin' or 'bsd' in sys.platform:
             # getsockopt(SOL_LOCAL=0, LOCAL_PEERCRED=1) -> struct xucred
             # {u_int cr_version; uid_t cr_uid; short cr_ngroups; gid_t[16]}
             raw = sock.getsockopt(0, 1, 76)
-            return struct.unpack_from('=II', raw)[1]
+            return int(struct.unpack_from('=II', raw)[1])
     except (OSError, struct.error):
         pass
     return None
 
 
-class Stream:
-    """A connected socket carrying npipes frames (its peer already checked)."""
+def _wait_for(fd: int, write: bool, timeout: float) -> None:
+    """Wait up to *timeout* seconds until *fd* is readable (or writable)."""
+    if hasattr(select, 'poll'):            # no FD_SETSIZE limit
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT if write else select.POLLIN)
+        poller.poll(max(0, math.ceil(timeout * 1000)))
+    else:
+        ready = [fd]
+        select.select([] if write else ready, ready if write else [], ready,
+                      timeout)
 
-    def __init__(self, sock):
+
+def _unsent(parts: Sequence[Buffer], sent: int) -> List[memoryview]:
+    """What is left of *parts* after the first *sent* bytes went out."""
+    left: List[memoryview] = []
+    for part in parts:
+        view = memoryview(part).cast('B')
+        if sent >= len(view):
+            sent -= len(view)
+        else:
+            left.append(view[sent:])
+            sent = 0
+    return left
+
+
+class Stream:
+    """A connected socket carrying npipes frames (its peer already checked).
+
+    The socket stays in blocking mode for good: a call without a deadline
+    is one plain system call, and a call with one uses MSG_DONTWAIT and
+    poll, so no call changes the socket's mode (each change would be one
+    more system call per send or receive).
+    """
+
+    def __init__(self, sock: socket.socket) -> None:
         self._sock = sock
         sock.setblocking(True)
+        self._fd = sock.fileno()
         if _SO_NOSIGPIPE is not None and not _MSG_NOSIGNAL:
             try:
                 sock.setsockopt(socket.SOL_SOCKET, _SO_NOSIGPIPE, 1)
             except OSError:
                 pass
 
-    def _timed(self, deadline, what):
-        self._sock.settimeout(deadline.remaining(what))
+    def _wait(self, write: bool, deadline: Deadline, what: str) -> None:
+        left = deadline.remaining(what)    # PipeTimeoutError when none left
+        assert left is not None
+        _wait_for(self._fd, write, left)
 
-    @typed_os_errors
-    def recv_into(self, view, deadline):
+    # The three calls below run once per frame: they translate OSError
+    # themselves rather than through typed_os_errors (one call less).
+
+    def recv_into(self, view: memoryview, deadline: Deadline) -> int:
         """Read into *view*; return the count (0 at EOF).
 
         A reset (the peer closed without reading what we sent) raises
         ConnectionClosedError, so that it is not mistaken for an EOF.
+        With a deadline, bytes already there are returned even when it has
+        passed.
         """
-        self._timed(deadline, 'receive')
         try:
-            return self._sock.recv_into(view)
-        except TimeoutError:
-            raise PipeTimeoutError(
-                f'receive timed out after {deadline.timeout} s') from None
+            if deadline.timeout is None:
+                return self._sock.recv_into(view)
+            while True:
+                try:
+                    return self._sock.recv_into(view, 0, _MSG_DONTWAIT)
+                except BlockingIOError:
+                    self._wait(False, deadline, 'receive')
+        except NPipesError:
+            raise
+        except OSError as exc:
+            raise typed_os_error(exc) from exc
 
-    @typed_os_errors
-    def send(self, frame, deadline):
+    def send(self, frame: Buffer, deadline: Deadline) -> None:
         """Write one whole frame (ConnectionClosedError if the peer left)."""
-        self._timed(deadline, 'send')
         try:
-            self._sock.sendall(frame, _MSG_NOSIGNAL)
-        except TimeoutError:
-            raise PipeTimeoutError(
-                f'send timed out after {deadline.timeout} s') from None
+            if deadline.timeout is None:
+                self._sock.sendall(frame, _MSG_NOSIGNAL)
+            else:
+                self._send_all([memoryview(frame).cast('B')], deadline)
+        except NPipesError:
+            raise
+        except OSError as exc:
+            raise typed_os_error(exc) from exc
+
+    def send_parts(self, parts: Sequence[Buffer], deadline: Deadline) -> None:
+        """Write one frame given in parts (e.g. header, payload, CRC field)
+        with gathering writes: the parts are not copied into one buffer.
+        For a small frame one joined buffer and :meth:`send` cost less
+        (sendmsg measured ~2 us more per call).
+        """
+        try:
+            self._send_all(parts, deadline)
+        except NPipesError:
+            raise
+        except OSError as exc:
+            raise typed_os_error(exc) from exc
+
+    def _send_all(self, parts: Sequence[Buffer], deadline: Deadline) -> None:
+        flags = _MSG_NOSIGNAL
+        if deadline.timeout is not None:
+            flags |= _MSG_DONTWAIT
+        while parts:
+            try:
+                sent = self._sock.sendmsg(parts, (), flags)
+            except BlockingIOError:
+                self._wait(True, deadline, 'send')
+                continue
+            parts = _unsent(parts, sent)
 
     @typed_os_errors
-    def finish(self, deadline):
+    def finish(self, deadline: Deadline) -> int:
         """Say we are done writing; wait until the peer closes its end.
 
         Returns how many bytes the peer sent meanwhile (a receiver sends
@@ -167,5 +275,5 @@ class Stream:
         return drain(self, deadline)
 
     @typed_os_errors
-    def close(self):
+    def close(self) -> None:
         self._sock.close()

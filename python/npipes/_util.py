@@ -1,12 +1,24 @@
 """Small helpers shared by the platform transports: deadlines, names,
 back-off, and turning OSError into npipes' typed errors."""
 
+from __future__ import annotations
+
 import functools
+import socket
 import time
+from typing import (Any, Callable, Iterator, Optional, Protocol, TypeVar,
+                    cast)
 
 from .consts import RESERVED_PIPE_NAME
 from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
                      PipeNameError, PipeOSError, PipeTimeoutError)
+
+
+_F = TypeVar('_F', bound=Callable[..., Any])
+
+
+class _Readable(Protocol):
+    def recv_into(self, view: memoryview, deadline: Deadline) -> int: ...
 
 
 class Deadline:
@@ -14,13 +26,14 @@ class Deadline:
 
     __slots__ = ('timeout', '_end')
 
-    def __init__(self, timeout=None):
+    def __init__(self, timeout: Optional[float] = None) -> None:
         if timeout is not None and timeout < 0:
             raise ValueError(f'timeout must be >= 0 or None, got {timeout!r}')
         self.timeout = timeout
-        self._end = None if timeout is None else time.monotonic() + timeout
+        self._end: Optional[float] = (None if timeout is None
+                                      else time.monotonic() + timeout)
 
-    def remaining(self, what='operation'):
+    def remaining(self, what: str = 'operation') -> Optional[float]:
         """Seconds left (None = unlimited); raise PipeTimeoutError if none."""
         if self._end is None:
             return None
@@ -29,7 +42,7 @@ class Deadline:
             raise PipeTimeoutError(f'{what} timed out after {self.timeout} s')
         return left
 
-    def sleep(self, seconds, what='operation'):
+    def sleep(self, seconds: float, what: str = 'operation') -> None:
         """Sleep *seconds*, but not past the deadline (PipeTimeoutError if
         the deadline comes first)."""
         end = time.monotonic() + seconds
@@ -41,7 +54,7 @@ class Deadline:
             time.sleep(pause if left is None else min(pause, left))
 
 
-def check_name(name):
+def check_name(name: str) -> str:
     """Validate a pipe name: the rules shared by every platform and by the
     .NET library (docs/unix-endpoint.md, section 1).  Path length is
     checked by the platform module."""
@@ -66,7 +79,8 @@ def check_name(name):
     return name
 
 
-def backoff(deadline, what='operation', first=0.001, cap=0.05):
+def backoff(deadline: Deadline, what: str = 'operation', first: float = 0.001,
+            cap: float = 0.05) -> Iterator[None]:
     """Yield forever, sleeping (1 ms doubling up to *cap*) between rounds;
     used while polling for a server that is not there yet.  *what* names
     the operation in the PipeTimeoutError raised at the deadline."""
@@ -77,7 +91,7 @@ def backoff(deadline, what='operation', first=0.001, cap=0.05):
         delay = min(delay * 2, cap)
 
 
-def drain(stream, deadline):
+def drain(stream: _Readable, deadline: Deadline) -> int:
     """Read and discard from *stream* until EOF; return the bytes discarded."""
     buf, total = memoryview(bytearray(65536)), 0
     while True:
@@ -90,11 +104,11 @@ def drain(stream, deadline):
 _CLOSED = (BrokenPipeError, ConnectionResetError, ConnectionAbortedError)
 
 
-def typed_os_error(exc):
+def typed_os_error(exc: OSError) -> NPipesError:
     """The npipes error to raise for *exc* (an OSError not raised by npipes)."""
     if isinstance(exc, NPipesError):
         return exc
-    if isinstance(exc, TimeoutError):
+    if isinstance(exc, (TimeoutError, socket.timeout)):   # distinct types before Python 3.10
         return PipeTimeoutError(f'timed out: {exc}')
     if isinstance(exc, _CLOSED):
         return ConnectionClosedError(f'peer closed the pipe ({exc.strerror or exc})')
@@ -103,14 +117,14 @@ def typed_os_error(exc):
     return PipeOSError(exc.errno, exc.strerror or str(exc), exc.filename)
 
 
-def typed_os_errors(func):
+def typed_os_errors(func: _F) -> _F:
     """Decorator: an OSError escaping *func* leaves as a typed npipes error."""
     @functools.wraps(func)
-    def wrapper(*args, **kwargs):
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except OSError as exc:
             if isinstance(exc, NPipesError):
                 raise
             raise typed_os_error(exc) from exc
-    return wrapper
+    return cast(_F, wrapper)

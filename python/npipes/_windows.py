@@ -8,11 +8,14 @@ ERROR_MORE_DATA; the rest of the message stays queued and the next read
 continues it, so frames larger than one read (or than 64 KiB) work.
 """
 
+from __future__ import annotations
+
 import math
+from typing import Callable, Optional, Tuple, Type, TypeVar, cast
 
 import _winapi
 
-from ._util import backoff, check_name, drain, typed_os_errors
+from ._util import Deadline, backoff, check_name, drain, typed_os_errors
 from .consts import BUFFER_SIZE, WINDOWS_PIPE_PREFIX
 from .errors import (NPipesError, PipeNameError, PipeNameInUseError,
                      PipeTimeoutError)
@@ -32,6 +35,7 @@ ERROR_IO_PENDING = 997
 PIPE_REJECT_REMOTE_CLIENTS = 0x00000008
 NMPWAIT_WAIT_FOREVER = 0xFFFFFFFF
 _EOF_ERRORS = (ERROR_BROKEN_PIPE, ERROR_PIPE_NOT_CONNECTED, ERROR_NO_DATA)
+_S = TypeVar('_S', bound='Server')
 
 
 #: The longest full pipe path (``\\.\pipe\`` and the name), in UTF-16
@@ -39,7 +43,7 @@ _EOF_ERRORS = (ERROR_BROKEN_PIPE, ERROR_PIPE_NOT_CONNECTED, ERROR_NO_DATA)
 MAX_PIPE_PATH_CHARS = 256
 
 
-def pipe_address(name):
+def pipe_address(name: str) -> str:
     """``\\\\.\\pipe\\<name>`` (validated)."""
     path = WINDOWS_PIPE_PREFIX + check_name(name)
     length = len(path.encode('utf-16-le')) // 2
@@ -49,12 +53,14 @@ def pipe_address(name):
     return path
 
 
-def _millis(deadline, what, forever=_winapi.INFINITE):
+def _millis(deadline: Deadline, what: str,
+            forever: int = _winapi.INFINITE) -> int:
     left = deadline.remaining(what)
     return forever if left is None else max(1, math.ceil(left * 1000))
 
 
-def _finish(ov, err, deadline, what):
+def _finish(ov: _winapi.Overlapped, err: int, deadline: Deadline,
+            what: str) -> Tuple[int, int]:
     """Wait for an overlapped operation started with result *err*.
 
     Returns ``(bytes transferred, error code)`` from GetOverlappedResult.
@@ -89,16 +95,17 @@ def _finish(ov, err, deadline, what):
 class Stream:
     """A connected pipe handle (server or client end) carrying frames."""
 
-    def __init__(self, handle):
-        self._handle = handle
+    def __init__(self, handle: int) -> None:
+        self._handle: Optional[int] = handle
 
     @typed_os_errors
-    def recv_into(self, view, deadline):
+    def recv_into(self, view: memoryview, deadline: Deadline) -> int:
         """Read up to len(view) bytes of the current pipe message (0 = EOF)."""
         while True:
             try:
-                ov, err = _winapi.ReadFile(self._handle, len(view),
-                                           overlapped=True)
+                # (None after close(): _winapi raises TypeError)
+                ov, err = _winapi.ReadFile(cast(int, self._handle),
+                                           len(view), overlapped=True)
             except OSError as exc:
                 if exc.winerror in _EOF_ERRORS:
                     return 0
@@ -111,14 +118,15 @@ class Stream:
             # err is 0, or ERROR_MORE_DATA: the rest of this pipe message
             # is still queued and the next read continues it.
             if n:
-                view[:n] = ov.getbuffer()
+                view[:n] = cast(bytes, ov.getbuffer())    # completed: bytes
                 return n
             # A zero-length pipe message is not end of file: read on.
 
     @typed_os_errors
-    def send(self, frame, deadline):
+    def send(self, frame: bytes, deadline: Deadline) -> None:
         """Write one whole frame with ONE WriteFile (one pipe message)."""
-        ov, err = _winapi.WriteFile(self._handle, frame, overlapped=True)
+        ov, err = _winapi.WriteFile(cast(int, self._handle), frame,
+                                    overlapped=True)
         n, err = _finish(ov, err, deadline, 'send')
         if err == ERROR_OPERATION_ABORTED:
             raise BrokenPipeError('pipe handle was closed during a write')
@@ -127,7 +135,7 @@ class Stream:
                           f'(error {err})')
 
     @typed_os_errors
-    def finish(self, deadline):
+    def finish(self, deadline: Deadline) -> int:
         """Wait until the peer closes its end (it has read our frame).
 
         A message pipe cannot be half-closed, so unlike on Unix we just
@@ -136,7 +144,7 @@ class Stream:
         """
         return drain(self, deadline)
 
-    def close(self):
+    def close(self) -> None:
         handle, self._handle = self._handle, None
         if handle is not None:
             _winapi.CloseHandle(handle)
@@ -152,21 +160,26 @@ class Server:
     are always rejected.
     """
 
-    def __init__(self, path, allow_other_users=False,
-                 max_instances=_winapi.PIPE_UNLIMITED_INSTANCES):
+    #: Set by a Listener, as on Unix; never called here (no peer uid check).
+    on_refused: Optional[Callable[[Optional[int]], None]]
+
+    def __init__(self, path: str, allow_other_users: bool = False,
+                 max_instances: int = _winapi.PIPE_UNLIMITED_INSTANCES
+                 ) -> None:
         self.path = path
         self.allow_other_users = allow_other_users
         self._max_instances = max_instances
-        self._ov = None
-        self._pending = self._new_instance(first=True)
+        self._ov: Optional[_winapi.Overlapped] = None
+        self._pending: Optional[int] = self._new_instance(first=True)
 
     @classmethod
     @typed_os_errors
-    def create(cls, name, allow_other_users=False, backlog=None):
+    def create(cls: Type[_S], name: str, allow_other_users: bool = False,
+               backlog: Optional[int] = None) -> _S:
         """Serve pipe *name* to any number of clients (one at a time per accept)."""
         return cls(pipe_address(name), allow_other_users)
 
-    def _new_instance(self, first):
+    def _new_instance(self, first: bool) -> int:
         flags = _winapi.PIPE_ACCESS_DUPLEX | _winapi.FILE_FLAG_OVERLAPPED
         if first:
             flags |= _winapi.FILE_FLAG_FIRST_PIPE_INSTANCE
@@ -185,11 +198,11 @@ class Server:
             raise
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._pending is None
 
     @typed_os_errors
-    def accept(self, deadline, check_owner=False):
+    def accept(self, deadline: Deadline, check_owner: bool = False) -> Stream:
         """Wait (ConnectNamedPipe) for one client; return its Stream."""
         handle = self._pending
         if handle is None:
@@ -219,7 +232,7 @@ class Server:
         return Stream(handle)
 
     @typed_os_errors
-    def close(self):
+    def close(self) -> None:
         handle, self._pending = self._pending, None
         ov = self._ov
         if ov is not None:
@@ -228,7 +241,7 @@ class Server:
             _winapi.CloseHandle(handle)
 
 
-def _open(path, deadline):
+def _open(path: str, deadline: Deadline) -> Optional[int]:
     """CreateFile the pipe as a client; None if no instance exists."""
     while True:
         try:
@@ -262,7 +275,8 @@ def _open(path, deadline):
 
 
 @typed_os_errors
-def connect(name, deadline, allow_other_users=False):
+def connect(name: str, deadline: Deadline,
+            allow_other_users: bool = False) -> Stream:
     """Connect to the server of pipe *name*, waiting for it to appear.
 
     ``allow_other_users`` is accepted for symmetry with Unix: ``_winapi``
@@ -274,10 +288,12 @@ def connect(name, deadline, allow_other_users=False):
         if handle is not None:
             return Stream(handle)
         deadline.remaining(f'connect to pipe {name!r}')
+    raise AssertionError('unreachable: backoff() never ends')
 
 
 @typed_os_errors
-def rendezvous(name, deadline, allow_other_users=False):
+def rendezvous(name: str, deadline: Deadline,
+               allow_other_users: bool = False) -> Stream:
     """Meet the other side of pipe *name*, whichever starts first.
 
     Connect if an instance exists; otherwise create the pipe (ONE instance,
@@ -298,3 +314,4 @@ def rendezvous(name, deadline, allow_other_users=False):
             return server.accept(deadline)
         finally:
             server.close()
+    raise AssertionError('unreachable: backoff() never ends')

@@ -1,19 +1,44 @@
 """A persistent pipe connection carrying many frames each way."""
 
+from __future__ import annotations
+
 import time
+import zlib
+from typing import (Any, Callable, Optional, Protocol, Sequence, Tuple,
+                    TypeVar, Union, overload)
 
 from . import transport
+from ._frames import MAX_WIRE_PAYLOAD, check_size, layout
 from ._util import Deadline
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME)
-from .errors import (ConnectionClosedError, IncompleteFrameError, NPipesError,
-                     PipeTimeoutError)
-from .message import FrameDecoder, encode_frame, to_payload, to_text
+                     DEFAULT_PIPE_NAME, HEADER_SIZE)
+from .errors import (ConnectionClosedError, FrameError,
+                     IncompleteFrameError, NPipesError, PipeTimeoutError)
+from .message import FrameDecoder, to_payload, to_text
 
 __all__ = ['Connection', 'connect']
 
+Buffer = Union[bytes, bytearray, memoryview]
+_Number = TypeVar('_Number', int, float)
+#: The deadline of every call made without a timeout (it never changes).
+_FOREVER = Deadline(None)
+#: Payloads larger than this are written from their parts (no copy); a
+#: smaller frame is joined first, which costs less than a gathering write.
+_GATHER_FROM = 8 * 1024
 
-def _positive_or_none(name, value):
+
+class _Stream(Protocol):
+    """What a Connection needs of a transport's stream (transport.py)."""
+
+    def recv_into(self, view: memoryview, deadline: Deadline) -> int: ...
+
+    def send(self, frame: Buffer, deadline: Deadline) -> None: ...
+
+    def close(self) -> None: ...
+
+
+def _positive_or_none(name: str,
+                      value: Optional[_Number]) -> Optional[_Number]:
     if value is not None and not value > 0:
         raise ValueError(f'{name} must be > 0 or None, got {value!r}')
     return value
@@ -25,7 +50,9 @@ class Connection:
     ``send`` writes one frame per call; ``recv`` returns one payload per
     call, however the frame was split by the transport.  Payloads above
     ``max_payload`` are refused from the header, before allocation, and
-    memory grows only with the bytes that arrive.  With ``crc=True`` frames
+    memory grows only with the bytes that arrive (an 8 KiB read buffer; a
+    larger payload in pieces at most twice what arrived, of which up to
+    1 MiB is kept for the next one).  With ``crc=True`` frames
     carry a CRC-32 and received ones are checked (CrcMismatchError; the
     connection stays usable).
 
@@ -37,24 +64,38 @@ class Connection:
     A Connection is not meant to be used by several threads at once.
     """
 
-    def __init__(self, stream, *, crc=False, endian=DEFAULT_ENDIAN,
-                 encoding=DEFAULT_ENCODING, max_payload=DEFAULT_MAX_PAYLOAD,
-                 idle_timeout=None, frame_timeout=None):
-        self._stream = stream
+    def __init__(self, stream: Any, *, crc: bool = False,
+                 endian: str = DEFAULT_ENDIAN,
+                 encoding: str = DEFAULT_ENCODING,
+                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                 idle_timeout: Optional[float] = None,
+                 frame_timeout: Optional[float] = None) -> None:
+        self._stream: Optional[_Stream] = stream
+        # A stream that can write a frame from its parts (header, payload,
+        # CRC field) without joining them: the payload is never copied.
+        self._send_parts: Optional[
+            Callable[[Sequence[Buffer], Deadline], None]] = getattr(
+                stream, 'send_parts', None)
         self.crc = crc
-        self.endian = endian
+        self._layout = layout(endian)
+        self._endian = endian
         self.encoding = encoding
         self.max_payload = max_payload
         self.idle_timeout = _positive_or_none('idle_timeout', idle_timeout)
         self.frame_timeout = _positive_or_none('frame_timeout', frame_timeout)
+        # Read-ahead: one read may bring several frames (kept for the next
+        # recv), so a small frame costs one system call, not two.
         self._decoder = FrameDecoder(crc=crc, endian=endian,
-                                     max_payload=max_payload)
-        self._frame_started = None        # monotonic time of a frame's first bytes
-        self._on_close = None             # set by a Listener to count it
+                                     max_payload=max_payload,
+                                     read_ahead=True)
+        self._frame_started: Optional[float] = None   # a frame's first bytes
+        self._on_close: Optional[Callable[[], None]] = None  # set by Listener
 
     @classmethod
-    def connect(cls, name=DEFAULT_PIPE_NAME, timeout=None, *,
-                allow_other_users=False, **options):
+    def connect(cls, name: str = DEFAULT_PIPE_NAME,
+                timeout: Optional[float] = None, *,
+                allow_other_users: bool = False,
+                **options: Any) -> Connection:
         """Connect to the server of pipe *name*, waiting up to *timeout*
         seconds (None: forever) for it to appear.
 
@@ -70,20 +111,47 @@ class Connection:
             stream.close()
             raise
 
-    # -- sending ---------------------------------------------------------
-    def _send(self, payload, deadline):
-        frame = encode_frame(payload, crc=self.crc, endian=self.endian,
-                             max_payload=self.max_payload)
-        self._live().send(frame, deadline)
+    @property
+    def endian(self) -> str:
+        """Byte order of the frame integers (big, little, native, network)."""
+        return self._endian
 
-    def send(self, data, timeout=None):
+    @endian.setter
+    def endian(self, endian: str) -> None:     # changes what is sent
+        self._layout, self._endian = layout(endian), endian
+
+    # -- sending ---------------------------------------------------------
+    def _send(self, data: Any, deadline: Deadline) -> None:
+        """Send *data* (str, or bytes-like: bytes and bytearray uncopied)."""
+        payload: Union[bytes, bytearray] = data \
+            if isinstance(data, (bytes, bytearray)) \
+            else to_payload(data, self.encoding)
+        size = len(payload)
+        limit = self.max_payload
+        if size > MAX_WIRE_PAYLOAD or (limit is not None and size > limit):
+            check_size(size, limit)
+        stream = self._stream
+        if stream is None:
+            raise NPipesError('connection is closed')
+        frame = self._layout
+        header = frame.header.pack(size + HEADER_SIZE, size)
+        trailer = frame.field.pack(zlib.crc32(payload) if self.crc else 0)
+        if size > _GATHER_FROM and self._send_parts is not None:
+            self._send_parts((header, payload, trailer), deadline)
+        else:       # small, or one write per frame (a Windows pipe message)
+            stream.send(header + payload + trailer, deadline)
+
+    def send(self, data: Union[str, Buffer],
+             timeout: Optional[float] = None) -> None:
         """Send one frame; *data* is bytes, or str (encoded strictly).
 
         ConnectionClosedError if the peer has gone (never SIGPIPE)."""
-        self._send(to_payload(data, self.encoding), Deadline(timeout))
+        deadline = _FOREVER if timeout is None else Deadline(timeout)
+        self._send(data, deadline)
 
     # -- receiving -------------------------------------------------------
-    def _read_deadline(self, deadline):
+    def _read_deadline(self, deadline: Deadline
+                       ) -> Tuple[Deadline, Optional[str]]:
         """The deadline for one read, and the limit it stands for (None:
         the caller's own deadline)."""
         best, reason = deadline.remaining('receive'), None
@@ -94,48 +162,65 @@ class Connection:
             left = self._frame_started + self.frame_timeout - time.monotonic()
             if best is None or left < best:
                 best, reason = left, 'frame timeout'
-        if reason is None:
+        if reason is None or best is None:
             return deadline, None
         if best <= 0:
             self._close_for(reason)
         return Deadline(best), reason
 
-    def _close_for(self, reason):
+    def _close_for(self, reason: str) -> None:
         limit = self.idle_timeout if reason == 'idle timeout' \
             else self.frame_timeout
         self.close()
         raise ConnectionClosedError(f'connection closed by this side: '
                                     f'{reason} ({limit} s)', reason=reason)
 
-    def _recv(self, deadline):
-        stream, decoder = self._live(), self._decoder
-        while True:
-            limit, reason = self._read_deadline(deadline)
-            try:
-                n = stream.recv_into(decoder.want(), limit)
-            except ConnectionClosedError:
-                n = 0                      # a reset: the peer is gone
-            except PipeTimeoutError:
-                if reason is None:
-                    raise
-                self._close_for(reason)
-            if n == 0:
-                if decoder.in_frame:
-                    raise IncompleteFrameError(
-                        'peer closed the pipe in the middle of a frame')
-                raise ConnectionClosedError('peer closed the pipe')
-            try:
-                payload = decoder.advance(n)
-            except BaseException:
-                self._frame_started = None
-                raise
-            if payload is not None:
-                self._frame_started = None
-                return payload
-            if self._frame_started is None:
-                self._frame_started = time.monotonic()
+    def _took(self, payload: bytes) -> bytes:
+        """Return *payload*; a frame timeout starts over with the bytes of
+        the next frame already read ahead, if any."""
+        self._frame_started = time.monotonic() \
+            if self._decoder.in_frame else None
+        return payload
 
-    def recv(self, timeout=None):
+    def _recv(self, deadline: Deadline) -> bytes:
+        stream, decoder = self._stream, self._decoder
+        if stream is None:
+            raise NPipesError('connection is closed')
+        try:
+            payload = decoder.take()          # read ahead by an earlier recv
+            if payload is not None:
+                return payload if self.frame_timeout is None \
+                    else self._took(payload)
+            while True:
+                if self.idle_timeout is None and self.frame_timeout is None:
+                    limit, reason = deadline, None
+                else:
+                    limit, reason = self._read_deadline(deadline)
+                try:
+                    n = stream.recv_into(decoder.want(), limit)
+                except ConnectionClosedError:
+                    n = 0                      # a reset: the peer is gone
+                except PipeTimeoutError:
+                    if reason is None:
+                        raise
+                    self._close_for(reason)
+                if n == 0:
+                    if decoder.in_frame:
+                        raise IncompleteFrameError(
+                            'peer closed the pipe in the middle of a frame')
+                    raise ConnectionClosedError('peer closed the pipe')
+                payload = decoder.advance(n)
+                if payload is not None:
+                    return payload if self.frame_timeout is None \
+                        else self._took(payload)
+                if self._frame_started is None and \
+                        self.frame_timeout is not None:
+                    self._frame_started = time.monotonic()
+        except FrameError:
+            self._frame_started = None
+            raise
+
+    def recv(self, timeout: Optional[float] = None) -> bytes:
         """Receive one frame's payload (bytes).
 
         Raises ConnectionClosedError on a clean EOF between frames,
@@ -143,37 +228,41 @@ class Connection:
         PipeTimeoutError after *timeout* seconds (a partly received frame
         is kept, and the next call continues it).
         """
-        return self._recv(Deadline(timeout))
+        deadline = _FOREVER if timeout is None else Deadline(timeout)
+        return self._recv(deadline)
 
     @property
-    def last_crc(self):
+    def last_crc(self) -> Optional[int]:
         """The CRC field of the last frame received (None before any)."""
         return self._decoder.last_crc
 
-    def recv_text(self, timeout=None):
+    def recv_text(self, timeout: Optional[float] = None) -> str:
         """Receive one frame and decode it strictly (DecodeError if invalid)."""
         return to_text(self.recv(timeout), self.encoding)
 
-    def request(self, data, timeout=None):
+    @overload
+    def request(self, data: str, timeout: Optional[float] = None) -> str: ...
+
+    @overload
+    def request(self, data: Buffer,
+                timeout: Optional[float] = None) -> bytes: ...
+
+    def request(self, data: Union[str, Buffer],
+                timeout: Optional[float] = None) -> Union[str, bytes]:
         """Send *data* and return the reply (str in, str out; bytes in,
         bytes out); *timeout* covers both."""
-        deadline = Deadline(timeout)
-        self._send(to_payload(data, self.encoding), deadline)
+        deadline = _FOREVER if timeout is None else Deadline(timeout)
+        self._send(data, deadline)
         reply = self._recv(deadline)
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
 
     # -- lifetime --------------------------------------------------------
-    def _live(self):
-        if self._stream is None:
-            raise NPipesError('connection is closed')
-        return self._stream
-
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._stream is None
 
-    def close(self):
+    def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
             try:
@@ -183,18 +272,19 @@ class Connection:
                 if on_close is not None:
                     on_close()
 
-    def __enter__(self):
+    def __enter__(self) -> Connection:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         state = 'closed' if self.closed else 'open'
         return (f'<{type(self).__name__} {state} endian={self.endian} '
                 f'crc={self.crc} encoding={self.encoding}>')
 
 
-def connect(name=DEFAULT_PIPE_NAME, timeout=None, **options):
+def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,
+            **options: Any) -> Connection:
     """Shorthand for :meth:`Connection.connect`."""
     return Connection.connect(name, timeout, **options)

@@ -5,6 +5,10 @@ both.  Every ``OSError`` that would leave the package is turned into one of
 these (``PipeOSError`` when no more precise type fits).
 """
 
+from __future__ import annotations
+
+from typing import Any, Optional, Tuple
+
 
 class NPipesError(Exception):
     """Base class of every error npipes raises itself."""
@@ -30,14 +34,14 @@ class PipePathOccupiedError(NPipesError):
     where and what it is.
     """
 
-    def __init__(self, path, kind):
+    def __init__(self, path: str, kind: str) -> None:
         super().__init__(f'{path} is a {kind}, not a pipe socket; npipes '
                          f'leaves it alone (remove it yourself if it is not '
                          f'needed)')
         self.path = path
         self.kind = kind
 
-    def __reduce__(self):               # picklable across processes
+    def __reduce__(self) -> Tuple[Any, Tuple[str, str]]:   # picklable
         return type(self), (self.path, self.kind)
 
 
@@ -50,7 +54,8 @@ class PipeAccessError(NPipesError, PermissionError):
     peer's user id (None if unknown).
     """
 
-    def __init__(self, message, path=None, uid=None):
+    def __init__(self, message: str, path: Optional[str] = None,
+                 uid: Optional[int] = None) -> None:
         super().__init__(message)
         self.path = path
         self.uid = uid
@@ -80,13 +85,13 @@ class CrcMismatchError(FrameError):
     can be received.
     """
 
-    def __init__(self, received, computed):
+    def __init__(self, received: int, computed: int) -> None:
         super().__init__(f'CRC-32 mismatch: frame says 0x{received:08x}, '
                          f'payload has 0x{computed:08x}')
         self.received = received
         self.computed = computed
 
-    def __reduce__(self):               # picklable across processes
+    def __reduce__(self) -> Tuple[Any, Tuple[int, int]]:   # picklable
         return type(self), (self.received, self.computed)
 
 
@@ -98,11 +103,12 @@ class ConnectionClosedError(NPipesError, EOFError):
     ``'frame timeout'`` when the server closed it.
     """
 
-    def __init__(self, message='peer closed the pipe', reason='peer closed'):
+    def __init__(self, message: str = 'peer closed the pipe',
+                 reason: str = 'peer closed') -> None:
         super().__init__(message)
         self.reason = reason
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Any, Tuple[str, str]]:
         return type(self), (str(self), self.reason)
 
 

@@ -1,5 +1,9 @@
 """npipes 1.0.1's ``IPC``: one text message per pipe connection."""
 
+from __future__ import annotations
+
+from typing import Optional, Tuple, Union
+
 from . import transport
 from ._util import Deadline, backoff
 from .connection import Connection
@@ -32,9 +36,12 @@ class IPC:
     ``last_error``); the CRC is computed over the encoded payload bytes.
     """
 
-    def __init__(self, pipe_name=IPC_FIFO_NAME, encoding=DEFAULT_ENCODING,
-                 endian=DEFAULT_ENDIAN, timeout=None, raise_errors=True,
-                 max_payload=DEFAULT_MAX_PAYLOAD, allow_other_users=False):
+    def __init__(self, pipe_name: str = IPC_FIFO_NAME,
+                 encoding: str = DEFAULT_ENCODING,
+                 endian: str = DEFAULT_ENDIAN,
+                 timeout: Optional[float] = None, raise_errors: bool = True,
+                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                 allow_other_users: bool = False) -> None:
         self.pipe = pipe_name
         self.encoding = encoding
         self.endian = endian
@@ -42,25 +49,26 @@ class IPC:
         self.raise_errors = raise_errors
         self.max_payload = max_payload
         self.allow_other_users = allow_other_users
-        self.last_error = None
+        self.last_error: Optional[Exception] = None
         self.__msg_parser = Message(encoding=encoding, endian=endian,
                                     max_payload=max_payload)
-        self.__msg = ''
+        self.__msg: Union[str, bytes] = ''
 
     @property
-    def message(self):
+    def message(self) -> Union[str, bytes]:
         """Like npipes: the frame bytes after a send, the text after a receive."""
         return self.__msg
 
-    def _meet(self, deadline):
-        return transport.rendezvous(self.pipe, deadline,
-                                    self.allow_other_users)
+    def _meet(self, deadline: Deadline) -> transport.PipeStream:
+        stream: transport.PipeStream = transport.rendezvous(
+            self.pipe, deadline, self.allow_other_users)
+        return stream
 
-    def _send(self, data, crc):
+    def _send(self, data: str, crc: bool) -> bool:
         payload = to_payload(data, self.encoding)
         self.__msg_parser.data = data
         self.__msg_parser.crc32 = crc32(payload) if crc else 0
-        frame = self.__msg_parser.encapsulate_msg()
+        frame: bytes = self.__msg_parser.encapsulate_msg()
         self.__msg = frame
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline, f'send on pipe {self.pipe!r}'):
@@ -75,8 +83,9 @@ class IPC:
                 pass    # dropped unread (we sat in a closing server's backlog)
             finally:
                 stream.close()
+        raise AssertionError('unreachable: backoff() never ends')
 
-    def _receive(self, crc):
+    def _receive(self, crc: bool) -> Tuple[bytes, int]:
         """Receive one frame; return ``(payload bytes, CRC field)``."""
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline, f'receive on pipe {self.pipe!r}'):
@@ -84,12 +93,15 @@ class IPC:
                             endian=self.endian, encoding=self.encoding,
                             max_payload=self.max_payload) as conn:
                 try:
-                    payload = conn._recv(deadline)
+                    payload: bytes = conn._recv(deadline)
                 except ConnectionClosedError:
                     continue        # peer left before sending anything
-                return payload, conn.last_crc
+                last = conn.last_crc      # set by the frame just received
+                crc_field = 0 if last is None else last
+                return payload, crc_field
+        raise AssertionError('unreachable: backoff() never ends')
 
-    def send_message(self, data, crc=False) -> bool:
+    def send_message(self, data: str, crc: bool = False) -> bool:
         """Send *data* (str) as one frame; True on success."""
         try:
             return self._send(data, crc)
@@ -99,12 +111,12 @@ class IPC:
             self.last_error = exc
             return False
 
-    def receive_message(self, crc=False) -> str:
+    def receive_message(self, crc: bool = False) -> str:
         """Receive one frame and return its text ('' on failure if
         ``raise_errors=False``)."""
         try:
             payload, _ = self._receive(crc)
-            text = to_text(payload, self.encoding)
+            text: str = to_text(payload, self.encoding)
         except Exception as exc:
             self.__msg = ''
             if self.raise_errors:

@@ -15,9 +15,15 @@ Both modules provide the same small interface:
   it sent meanwhile) and ``close()``.
 
 Every OSError leaving them is a typed npipes error (``_util.typed_os_errors``).
+``PipeStream`` is that Stream interface, for type checkers.
 """
 
+from __future__ import annotations
+
 import sys
+from typing import Protocol
+
+from ._util import Deadline
 
 if sys.platform == 'win32':
     from . import _windows as _impl
@@ -32,5 +38,19 @@ rendezvous = _impl.rendezvous
 Server = _impl.Server
 Stream = _impl.Stream
 
+
+
+class PipeStream(Protocol):
+    """One connected pipe end, as both platforms' ``Stream`` provide it."""
+
+    def recv_into(self, view: memoryview, deadline: Deadline) -> int: ...
+
+    def send(self, frame: bytes, deadline: Deadline) -> None: ...
+
+    def finish(self, deadline: Deadline) -> int: ...
+
+    def close(self) -> None: ...
+
+
 __all__ = ['PLATFORM', 'pipe_address', 'connect', 'rendezvous', 'Server',
-           'Stream']
+           'Stream', 'PipeStream']

@@ -172,7 +172,8 @@ class ListenerLimitTests(unittest.TestCase):
                 c.recv(timeout=T)
         wait_until(lambda: srv.errors and records, 'the error report')
         self.assertIsInstance(srv.errors[0], RuntimeError)
-        self.assertIn('handler failed', records[0].getMessage())
+        self.assertEqual('HandlerFailed', getattr(records[0], 'npipes_event', None))
+        self.assertIn('handler of a connection', records[0].getMessage())
 
     def test_library_prints_nothing_by_default(self):
         handlers = logging.getLogger('npipes').handlers

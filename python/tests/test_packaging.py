@@ -1,7 +1,11 @@
 """The in-tree build backend (python/_build_backend/npipes_backend.py).
 
 Calls its PEP 517/660 hooks directly (no pip, no network) and checks the
-archives they write: file lists, METADATA, RECORD hashes.
+archives they write: file lists, METADATA, RECORD hashes; then runs
+``pip install ./python`` for real, offline, into a temporary directory.
+
+The distribution is ``npipes-interop`` (PyPI's ``npipes`` is the npipes
+project's); the import package it installs is ``npipes``.
 """
 
 import base64
@@ -9,6 +13,9 @@ import csv
 import hashlib
 import importlib.util
 import io
+import os
+import subprocess
+import sys
 import tarfile
 import tempfile
 import unittest
@@ -31,8 +38,10 @@ def load_backend():
 
 backend = load_backend()
 PROJECT = backend._load_toml((ROOT / 'pyproject.toml').read_text('utf-8'))
+DIST_NAME = 'npipes-interop'
 VERSION = PROJECT['project']['version']
-DIST_INFO = f'npipes-{VERSION}.dist-info'
+DIST = 'npipes_interop'                 # the name's file-name form
+DIST_INFO = f'{DIST}-{VERSION}.dist-info'
 
 
 def parse_metadata(data):
@@ -76,6 +85,19 @@ class BackendTests(unittest.TestCase):
         self.assertEqual(build['backend-path'], ['_build_backend'])
         self.assertEqual(VERSION, npipes.__version__)
 
+    def test_distribution_name_is_not_npipes(self):
+        # PyPI's "npipes" is the npipes project; ours follows the .NET
+        # packages' version and installs the import package npipes.
+        self.assertEqual(PROJECT['project']['name'], DIST_NAME)
+        self.assertEqual(PROJECT['tool']['npipes_backend']['package'], 'npipes')
+        self.assertEqual(VERSION, '0.2.0')
+        for readme in (ROOT / 'README.md', ROOT.parent / 'README.md'):
+            text = readme.read_text('utf-8')
+            with self.subTest(readme=str(readme)):
+                for needed in ('pip install ./python', DIST_NAME,
+                               'npipes 1.0.1', 'cannot be installed'):
+                    self.assertTrue(needed in text, f'{needed!r} missing')
+
     def test_hooks_need_nothing(self):
         self.assertEqual(backend.get_requires_for_build_wheel(), [])
         self.assertEqual(backend.get_requires_for_build_sdist(), [])
@@ -83,12 +105,14 @@ class BackendTests(unittest.TestCase):
 
     def test_build_wheel(self):
         name = backend.build_wheel(str(self.out))
-        self.assertEqual(name, f'npipes-{VERSION}-py3-none-any.whl')
+        self.assertEqual(name, f'{DIST}-{VERSION}-py3-none-any.whl')
         self.assertEqual([p.name for p in self.out.iterdir()], [name])
         with zipfile.ZipFile(self.out / name) as zf:
             self.assertIsNone(zf.testzip())
             sources = sorted(p.relative_to(ROOT).as_posix()
-                             for p in (ROOT / 'npipes').glob('*.py'))
+                             for p in (ROOT / 'npipes').iterdir()
+                             if p.is_file() and p.suffix != '.pyc')
+            self.assertIn('npipes/py.typed', sources)       # PEP 561
             expected = sources + [f'{DIST_INFO}/{n}' for n in
                                   ('METADATA', 'WHEEL', 'entry_points.txt',
                                    'RECORD')]
@@ -97,7 +121,7 @@ class BackendTests(unittest.TestCase):
                 self.assertEqual(zf.read(source), (ROOT / source).read_bytes())
             fields, body = parse_metadata(zf.read(f'{DIST_INFO}/METADATA'))
             self.assertEqual(fields['Metadata-Version'], ['2.1'])
-            self.assertEqual(fields['Name'], ['npipes'])
+            self.assertEqual(fields['Name'], [DIST_NAME])
             self.assertEqual(fields['Version'], [npipes.__version__])
             self.assertEqual(fields['Summary'],
                              [PROJECT['project']['description']])
@@ -130,17 +154,19 @@ class BackendTests(unittest.TestCase):
                               if n.startswith('npipes/')])
             pth = [n for n in zf.namelist() if n.endswith('.pth')]
             self.assertEqual(len(pth), 1)
-            finder = zf.read('__editable___npipes_finder.py').decode()
+            finder = zf.read(f'__editable___{DIST}_finder.py').decode()
+            self.assertIn("fullname != 'npipes'", finder)
             self.assertIn(repr(str(ROOT)), finder)
 
     def test_build_sdist(self):
         name = backend.build_sdist(str(self.out))
-        self.assertEqual(name, f'npipes-{VERSION}.tar.gz')
+        self.assertEqual(name, f'{DIST}-{VERSION}.tar.gz')
         with tarfile.open(self.out / name) as tf:
             names = tf.getnames()
-        base = f'npipes-{VERSION}/'
-        for member in ('PKG-INFO', 'pyproject.toml', 'README.md',
-                       '_build_backend/npipes_backend.py', 'npipes/__init__.py'):
+        base = f'{DIST}-{VERSION}/'
+        for member in ('PKG-INFO', 'pyproject.toml', 'README.md', 'mypy.ini',
+                       '_build_backend/npipes_backend.py', 'npipes/__init__.py',
+                       'npipes/py.typed'):
             self.assertIn(base + member, names)
         self.assertFalse([n for n in names if '__pycache__' in n])
 
@@ -153,6 +179,21 @@ class BackendTests(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, '__version__'):
             backend._Project(self.out)
 
+    def test_backend_options_are_checked(self):
+        (self.out / 'npipes').mkdir()
+        (self.out / 'npipes' / '__init__.py').write_text('')
+        text = (ROOT / 'pyproject.toml').read_text('utf-8')
+        for extra, error in (('typo = 1\n', 'typo'),
+                             ('', 'bad package name')):
+            with self.subTest(extra=extra):
+                bad = text.replace('package = "npipes"',
+                                   extra + 'package = "npipes"' if extra
+                                   else 'package = "../npipes"')
+                self.assertNotEqual(bad, text)
+                (self.out / 'pyproject.toml').write_text(bad, 'utf-8')
+                with self.assertRaisesRegex(ValueError, error):
+                    backend._Project(self.out)
+
     def test_mini_toml_reads_pyproject_like_tomllib(self):
         try:
             import tomllib
@@ -164,6 +205,50 @@ class BackendTests(unittest.TestCase):
                     'a = "x', 'a = 1 b'):
             with self.assertRaises(ValueError, msg=bad):
                 backend._mini_toml(bad)
+
+
+class PipInstallTests(unittest.TestCase):
+    """``pip install ./python`` as a user runs it (build isolation on),
+    with the index switched off: it must need nothing from the network."""
+
+    def test_pip_install_offline(self):
+        pip = [sys.executable, '-m', 'pip']
+        if subprocess.run(pip + ['--version'], capture_output=True,
+                          timeout=60).returncode != 0:
+            self.skipTest(f'pip is not installed for {sys.executable}')
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        target = Path(tmp.name) / 'site'
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith('PIP_') and k != 'PYTHONPATH'}
+        env.update(PIP_DISABLE_PIP_VERSION_CHECK='1', PIP_NO_CACHE_DIR='1',
+                   PIP_CONFIG_FILE=os.devnull)
+        p = subprocess.run(pip + ['install', '--no-index', '--no-deps',
+                                  '--target', str(target), str(ROOT)],
+                           capture_output=True, text=True, env=env,
+                           timeout=180)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertTrue((target / 'npipes' / 'py.typed').is_file())
+        fields, _ = parse_metadata((target / DIST_INFO / 'METADATA')
+                                   .read_bytes())
+        self.assertEqual((fields['Name'], fields['Version']),
+                         ([DIST_NAME], [VERSION]))
+
+        env['PYTHONPATH'] = str(target)
+        p = subprocess.run([sys.executable, '-c', 'import npipes; '
+                            'print(npipes.__file__, npipes.__version__)'],
+                           capture_output=True, text=True, env=env,
+                           cwd=tmp.name, timeout=60)
+        self.assertEqual(p.stdout.split(),
+                         [str(target / 'npipes' / '__init__.py'), VERSION],
+                         p.stderr)
+        # The console script: its help names the command as installed.
+        scripts = target / ('Scripts' if os.name == 'nt' else 'bin')
+        command = scripts / ('npipes-py.exe' if os.name == 'nt' else 'npipes-py')
+        p = subprocess.run([str(command), '--help'], capture_output=True,
+                           text=True, env=env, cwd=tmp.name, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertTrue(p.stdout.startswith('usage: npipes-py '), p.stdout)
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ namespace NPipes.Cli;
 /// <remarks>
 /// Ctrl-C (SIGINT), SIGTERM or the caller's <c>cancellationToken</c> stop the command. A command stopped before it
 /// finished (<c>send</c>, <c>receive</c>, <c>request</c>, ...) exits 130, so a script can tell an interrupted send from a
-/// delivered one; <c>echo</c>, a server whose normal end is being stopped, exits 0.
+/// delivered one; <c>echo</c> and <c>rpc serve</c>, servers whose normal end is being stopped, exit 0.
 /// </remarks>
 public static class CliApp
 {
@@ -33,6 +33,7 @@ public static class CliApp
             FrameCommand.Create(),
             BenchCommand.Create(),
             DemoCommand.Create(),
+            RpcCommand.Create(),
         };
 
         ParseResult parsed = root.Parse(args);
@@ -47,7 +48,7 @@ public static class CliApp
         }
 
         // A server stops when asked to: that is its normal end. Any other command stopped early was interrupted.
-        int stoppedCode = parsed.CommandResult.Command.Name == "echo" ? ExitCodes.Success : ExitCodes.Interrupted;
+        int stoppedCode = parsed.CommandResult.Command.Name is "echo" or "serve" ? ExitCodes.Success : ExitCodes.Interrupted;
         using var interruption = new Interruption();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, interruption.Token);
         // ProcessTerminationTimeout = null: System.CommandLine leaves the signals to Interruption.

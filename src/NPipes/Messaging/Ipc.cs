@@ -76,9 +76,11 @@ public sealed class Ipc
                 {
                     try
                     {
-                        await connection.SendAsync(text, token).ConfigureAwait(false);
-                        // Done only when the receiver has read it; a connection reset unread is retried, never reported as sent.
-                        if (await connection.ConfirmReadAsync(token).ConfigureAwait(false))
+                        // Done only when the receiver has read it. A write that fails (the peer closed: we sat in a closing
+                        // server's backlog) or a connection reset unread is retried, never reported as sent, as a failed
+                        // flush in ConfirmReadAsync is: the peer cannot have read a frame whose bytes did not all go out.
+                        if (await TrySendAsync(connection, text, token).ConfigureAwait(false)
+                            && await connection.ConfirmReadAsync(token).ConfigureAwait(false))
                         {
                             Message = text;
                             return 0;
@@ -94,6 +96,20 @@ public sealed class Ipc
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Writes the frame; false when the peer had already closed (nothing it could have read whole).</summary>
+    private static async ValueTask<bool> TrySendAsync(PipeConnection connection, string text, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await connection.SendAsync(text, cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+        catch (ConnectionClosedException)
+        {
+            return false;
+        }
     }
 
     /// <summary>Asynchronous <see cref="ReceiveMessage"/>.</summary>

@@ -1,3 +1,6 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+
 namespace NPipes;
 
 /// <summary>Options for connections, servers and the <see cref="Ipc"/> facade. Immutable; share freely.</summary>
@@ -32,6 +35,19 @@ public sealed record NPipesOptions
 
     /// <summary>Windows pipe buffer size, in and out. 65536, as npipes uses; 0 makes Wine and some Windows versions stall writers.</summary>
     public int PipeBufferSize { get; init; } = 65536;
+
+    /// <summary>
+    /// Where connections log (category "NPipes"; events in the README): frame errors, closes. Null (the default): no
+    /// logging, at no cost. A server's or client's own <see cref="PipeServerOptions.LoggerFactory"/> /
+    /// <see cref="PipeClientOptions.LoggerFactory"/> takes precedence for its connections.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Makes the meter "NPipes" that connections count on (a host's factory, so its metrics pipeline sees them). Null
+    /// (the default): one shared static meter of that name. Either way nothing is counted while no listener is attached.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>These options with the frame's CRC switched on or off.</summary>
     public NPipesOptions WithCrc(bool crc) => Frame.Crc == crc ? this : this with { Frame = Frame with { Crc = crc } };

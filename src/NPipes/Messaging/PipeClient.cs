@@ -1,3 +1,4 @@
+using NPipes.Diagnostics;
 using NPipes.Transport;
 
 namespace NPipes;
@@ -39,6 +40,7 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
     private PipeClientState _state;
     private DisconnectReason _lastReason;
     private bool _everConnected;
+    private readonly PipeTelemetry _telemetry;
 
     /// <summary>Creates a client for <paramref name="pipeName"/>; call <see cref="ConnectAsync"/> to connect.</summary>
     /// <exception cref="ArgumentException">The name is not valid.</exception>
@@ -47,6 +49,7 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
         NPipes.PipeName.Validate(pipeName);
         PipeName = pipeName;
         Options = options ?? PipeClientOptions.Default;
+        _telemetry = PipeTelemetry.For(pipeName, Options);
     }
 
     /// <summary>Raised on every state change, on the thread that caused it. Handlers must not block.</summary>
@@ -95,7 +98,7 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
             try
             {
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _closing.Token);
-                Adopt(await PipeConnection.ConnectAsync(PipeName, Options.Connection, linked.Token).ConfigureAwait(false));
+                Adopt(await PipeConnection.ConnectCoreAsync(PipeName, Options.Connection, _telemetry, linked.Token).ConfigureAwait(false));
             }
             catch (Exception e)
             {
@@ -226,11 +229,12 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
         TimeSpan delay = Options.InitialReconnectDelay;
         NPipesOptions once = Options.Connection with { Timeout = TimeSpan.Zero }; // one attempt each time; the backoff does the waiting
         CancellationToken closing = _closing.Token;
+        int attempt = 0;
         while (!closing.IsCancellationRequested)
         {
             try
             {
-                Adopt(await PipeConnection.ConnectAsync(PipeName, once, closing).ConfigureAwait(false));
+                Adopt(await PipeConnection.ConnectCoreAsync(PipeName, once, _telemetry, closing).ConfigureAwait(false));
                 return;
             }
             catch (OperationCanceledException) when (closing.IsCancellationRequested)
@@ -240,6 +244,7 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
             catch (Exception e) when (e is TimeoutException or IOException or UnauthorizedAccessException)
             {
                 // No server yet (or not one we may talk to): try again after the backoff.
+                _telemetry.ReconnectFailed(++attempt, e, delay);
             }
             try
             {
@@ -283,6 +288,9 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
         return true;
     }
 
-    private void RaiseStateChanged(PipeClientState previous, PipeClientState current, DisconnectReason reason) =>
+    private void RaiseStateChanged(PipeClientState previous, PipeClientState current, DisconnectReason reason)
+    {
+        _telemetry.StateChanged(previous, current, reason);
         StateChanged?.Invoke(this, new PipeClientStateChangedEventArgs(previous, current, reason));
+    }
 }

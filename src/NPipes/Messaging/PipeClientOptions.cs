@@ -1,3 +1,6 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+
 namespace NPipes;
 
 /// <summary>Options for a <see cref="PipeClient"/>. Immutable; share freely.</summary>
@@ -14,6 +17,18 @@ public sealed record PipeClientOptions
     /// waits for a reconnection in progress (default infinite: use the operation's cancellation token).
     /// </summary>
     public NPipesOptions Connection { get; init; } = NPipesOptions.Default;
+
+    /// <summary>
+    /// Where the client (state changes, reconnect attempts) and its connections log (category "NPipes"); overrides <see cref="NPipesOptions.LoggerFactory"/>
+    /// of <see cref="Connection"/>. Null (the default): that one, or no logging at no cost.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Makes the meter "NPipes" the client and its connections count on; overrides <see cref="NPipesOptions.MeterFactory"/>
+    /// of <see cref="Connection"/>. Null (the default): that one, or the shared static meter.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>After an established connection is lost, reconnect in the background (default true). Nothing is ever re-sent.</summary>
     public bool AutoReconnect { get; init; } = true;

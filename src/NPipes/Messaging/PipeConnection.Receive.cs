@@ -111,6 +111,7 @@ public sealed partial class PipeConnection
                 await _queue.PushAsync(sync).ConfigureAwait(false);
             }
             FrameReader.Frame frame = await _reader.ReadFrameAsync(Options.Frame, destination, sync, cancellationToken).ConfigureAwait(false);
+            Telemetry.Received(frame.Length);
             if (frame.Length < 0)
             {
                 Close(DisconnectReason.PeerClosed);
@@ -129,6 +130,7 @@ public sealed partial class PipeConnection
             {
                 ThrowIfClosedLocally(DisconnectReason.PeerDiedMidFrame, e);
             }
+            Telemetry.FrameError(e);
             throw;
         }
         catch (OperationCanceledException) when (_reader.InFrame)

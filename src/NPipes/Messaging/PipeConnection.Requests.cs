@@ -1,3 +1,4 @@
+using NPipes.Diagnostics;
 using NPipes.Messaging;
 
 namespace NPipes;
@@ -123,6 +124,7 @@ public sealed partial class PipeConnection
             return;
         }
         FailPendingRequests();
+        Telemetry.Closed(DisconnectReason);
         Interlocked.Exchange(ref _closedCallback, null)?.Invoke(this);
     }
 
@@ -140,6 +142,7 @@ public sealed partial class PipeConnection
         using CancellationTokenSource? timer = timeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(timeout);
         using CancellationTokenSource? linked = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         CancellationToken token = linked?.Token ?? cancellationToken;
+        using RequestScope scope = Telemetry.Pipe.StartRequest(server: false);
         var slot = new ReplySlot();
         try
         {
@@ -159,6 +162,7 @@ public sealed partial class PipeConnection
                 PipeMessage reply = await ReceiveCoreAsync(sync, CancellationToken.None).ConfigureAwait(false)
                     ?? throw new ConnectionClosedException(DisconnectReason);
                 PassTurn(slot);
+                scope.Complete();
                 return reply;
             }
         }

@@ -104,6 +104,7 @@ public sealed partial class PipeConnection
             {
                 await _queue.PushAsync(sync).ConfigureAwait(false);
             }
+            Telemetry.Sent(payload, text, Options.Frame);
         }
         catch (OperationCanceledException) when (_writer.InFrame)
         {

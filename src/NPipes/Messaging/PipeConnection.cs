@@ -1,3 +1,4 @@
+using NPipes.Diagnostics;
 using NPipes.Messaging;
 using NPipes.Messaging.Writing;
 using NPipes.Transport;
@@ -32,18 +33,20 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     private int _reason;
 
     /// <summary>A connection over a stream from the transport (its capabilities are the stream's own).</summary>
-    internal PipeConnection(Stream stream, string pipeName, NPipesOptions options)
-        : this(stream, stream as ITransportStream, pipeName, options)
+    internal PipeConnection(Stream stream, string pipeName, NPipesOptions options, PipeTelemetry? telemetry = null)
+        : this(stream, stream as ITransportStream, pipeName, options, telemetry)
     {
     }
 
     /// <summary>
     /// A connection that reads and writes through <paramref name="stream"/> (the transport stream, or a server's watching
     /// wrapper around it) and asks <paramref name="transport"/> what the pipe can do. Without a transport it is a plain
-    /// byte stream.
+    /// byte stream. It reports through <paramref name="telemetry"/> (its server's or client's), else through the options' own.
     /// </summary>
-    internal PipeConnection(Stream stream, ITransportStream? transport, string pipeName, NPipesOptions options)
+    internal PipeConnection(Stream stream, ITransportStream? transport, string pipeName, NPipesOptions options, PipeTelemetry? telemetry = null)
     {
+        // The peer's credentials come from the transport stream itself, not from a server's watching wrapper.
+        Telemetry = (telemetry ?? PipeTelemetry.For(pipeName, options)).Open(transport as Stream ?? stream);
         _stream = stream;
         _transport = transport;
         PipeName = pipeName;
@@ -70,8 +73,14 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     public static async Task<PipeConnection> ConnectAsync(string pipeName, NPipesOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= NPipesOptions.Default;
+        return await ConnectCoreAsync(pipeName, options, null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Connects, reporting through <paramref name="telemetry"/> (a client's) instead of the options' own.</summary>
+    internal static async Task<PipeConnection> ConnectCoreAsync(string pipeName, NPipesOptions options, PipeTelemetry? telemetry, CancellationToken cancellationToken)
+    {
         Stream stream = await PipeConnector.ConnectAsync(pipeName, options.CurrentUserOnly, options.Timeout, cancellationToken).ConfigureAwait(false);
-        return new PipeConnection(stream, pipeName, options);
+        return new PipeConnection(stream, pipeName, options, telemetry);
     }
 
     /// <summary>Synchronous twin of <see cref="ConnectAsync"/>.</summary>
@@ -85,6 +94,9 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
 
     /// <summary>The options in force: frame format, access, timeout.</summary>
     public NPipesOptions Options { get; }
+
+    /// <summary>What this connection reports (counts, frame errors, close), on its pipe's logger and meter.</summary>
+    internal ConnectionTelemetry Telemetry { get; }
 
     /// <summary>Why the connection ended, or <see cref="NPipes.DisconnectReason.None"/> while it is open.</summary>
     public DisconnectReason DisconnectReason => (DisconnectReason)Volatile.Read(ref _reason);

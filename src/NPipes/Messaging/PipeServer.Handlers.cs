@@ -1,3 +1,5 @@
+using NPipes.Diagnostics;
+
 namespace NPipes;
 
 // Handler-based serving: the accept loop, one handler task per connection, and the request/response loop.
@@ -119,7 +121,9 @@ public sealed partial class PipeServer
             }
             using (request)
             {
+                using RequestScope scope = _telemetry.StartRequest(server: true);
                 await answer(request, _aborting.Token).ConfigureAwait(false);
+                scope.Complete();
             }
         }
     }

@@ -79,6 +79,7 @@ public sealed partial class PipeServer
         catch (TimeoutException)
         {
             // Deadline passed: close what is left below.
+            _telemetry.DrainDeadlinePassed(_connections.Count);
         }
         _aborting.Cancel();
         foreach (PipeConnection connection in _connections.Keys)
@@ -90,6 +91,7 @@ public sealed partial class PipeServer
         {
             await _watchdog.DisposeAsync().ConfigureAwait(false);
         }
+        _telemetry.Stopped();
     }
 
     private void CloseIdleConnections()

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
+using NPipes.Diagnostics;
 using NPipes.Messaging;
 using NPipes.Transport;
 
@@ -33,6 +34,7 @@ public sealed partial class PipeServer : IAsyncDisposable
     private readonly TaskCompletionSource _drained = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _acceptLoopDone = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Timer? _watchdog;
+    private readonly PipeTelemetry _telemetry;
     private Task? _stopTask;
     private int _active;
     private long _refused;
@@ -43,6 +45,9 @@ public sealed partial class PipeServer : IAsyncDisposable
         PipeName = pipeName;
         Options = options;
         _listener = listener;
+        _telemetry = PipeTelemetry.For(pipeName, options);
+        listener.AccessRefused = _telemetry.RefusedByAccess;
+        _telemetry.Listening(options.MaxConnections);
         if (options.IdleTimeout != Timeout.InfiniteTimeSpan || options.WriteTimeout != Timeout.InfiniteTimeSpan || options.FrameTimeout != Timeout.InfiniteTimeSpan)
         {
             // One timer scans every connection, a few times per timeout: cheaper than a timer per read.
@@ -106,6 +111,7 @@ public sealed partial class PipeServer : IAsyncDisposable
                     // Over the limit: close before reading or writing anything, so nothing of this client is processed.
                     Interlocked.Decrement(ref _active);
                     Interlocked.Increment(ref _refused);
+                    _telemetry.RefusedByLimit(stream);
                     await stream.DisposeAsync().ConfigureAwait(false);
                 }
             }
@@ -145,7 +151,8 @@ public sealed partial class PipeServer : IAsyncDisposable
     private PipeConnection Track(Stream stream)
     {
         IdleWatchStream? watch = Options.IdleTimeout == Timeout.InfiniteTimeSpan && Options.WriteTimeout == Timeout.InfiniteTimeSpan ? null : new IdleWatchStream(stream);
-        var connection = new PipeConnection(watch ?? stream, stream as ITransportStream, PipeName, Options.Connection);
+        var connection = new PipeConnection(watch ?? stream, stream as ITransportStream, PipeName, Options.Connection, _telemetry);
+        _telemetry.Accepted(connection.Telemetry);
         _connections[connection] = watch;
         connection.SetClosedCallback(OnConnectionClosed);
         return connection;
@@ -165,6 +172,7 @@ public sealed partial class PipeServer : IAsyncDisposable
 
     private void ReportError(PipeConnection? connection, Exception exception)
     {
+        _telemetry.Failed(connection?.Telemetry, exception);
         try
         {
             Error?.Invoke(this, new PipeServerErrorEventArgs(connection, exception));

@@ -1,3 +1,6 @@
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Logging;
+
 namespace NPipes;
 
 /// <summary>Options for a <see cref="PipeServer"/>. Immutable; share freely.</summary>
@@ -14,6 +17,18 @@ public sealed record PipeServerOptions
 
     /// <summary>Options for each accepted connection: frame format, access (current user only by default), buffer size.</summary>
     public NPipesOptions Connection { get; init; } = NPipesOptions.Default;
+
+    /// <summary>
+    /// Where the server (listening, accepts, refusals, handler errors, stop) and its connections log (category "NPipes"); overrides <see cref="NPipesOptions.LoggerFactory"/>
+    /// of <see cref="Connection"/>. Null (the default): that one, or no logging at no cost.
+    /// </summary>
+    public ILoggerFactory? LoggerFactory { get; init; }
+
+    /// <summary>
+    /// Makes the meter "NPipes" the server and its connections count on; overrides <see cref="NPipesOptions.MeterFactory"/>
+    /// of <see cref="Connection"/>. Null (the default): that one, or the shared static meter.
+    /// </summary>
+    public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>
     /// How many connections may be open at once (default 1024). A client beyond the limit is accepted and closed at once,

@@ -75,7 +75,18 @@ public class EndpointTests
         using Process python = Process.Start(psi)!;
         try
         {
-            await Until.PipeExistsAsync(name); // it appears by link(): listening from its first moment
+            // It appears by link(): listening from its first moment. The bound is the interpreter's start-up, which on
+            // a loaded machine can take longer than any pipe operation is allowed to.
+            var started = Stopwatch.StartNew();
+            while (!File.Exists(path))
+            {
+                if (python.HasExited)
+                {
+                    Assert.Fail("python3 -m npipes echo exited: " + await python.StandardError.ReadToEndAsync(Ct));
+                }
+                Assert.True(started.Elapsed < TimeSpan.FromSeconds(60), "python3 -m npipes echo did not start serving within 60 s");
+                await Task.Delay(10, Ct);
+            }
             string before = Inode(path);
 
             Assert.Throws<PipeNameInUseException>(() => PipeServer.Listen(name));

@@ -37,13 +37,17 @@ internal sealed class UnixPipeListener : PipeListener
         while (true)
         {
             Socket client = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            if (!_currentUserOnly || UnixSockets.PeerUid(client) == UnixSockets.CurrentUid)
+            uint? uid = _currentUserOnly ? UnixSockets.PeerUid(client) : null;
+            if (!_currentUserOnly || uid == UnixSockets.CurrentUid)
             {
                 return UnixPeer.Stream(client);
             }
             // Another user got through (a permissive mode, an admin's chmod): closed unread and unwritten.
             Interlocked.Increment(ref _refusedPeers);
+            Action<int, long>? refused = AccessRefused;
+            int pid = refused is null ? -1 : UnixSockets.PeerPid(client); // read while the socket is open
             client.Dispose();
+            refused?.Invoke(pid, uid is uint u ? u : -1); // after the refusal is done: reporting cannot let the peer in
         }
     }
 

@@ -95,4 +95,27 @@ internal static class UnixSockets
             return null;
         }
     }
+
+    /// <summary>
+    /// The process id of the peer of a connected AF_UNIX socket, for logs only (never for a decision); -1 where the
+    /// system does not tell (only Linux's SO_PEERCRED is read) or it cannot be read.
+    /// </summary>
+    public static int PeerPid(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return -1;
+        }
+        Span<byte> ucred = stackalloc byte[12];
+        try
+        {
+            // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: the pid comes first (option numbers as in PeerUid).
+            int option = RuntimeInformation.ProcessArchitecture == Architecture.Ppc64le ? 21 : 17;
+            return socket.GetRawSocketOption(1, option, ucred) >= 4 ? MemoryMarshal.Read<int>(ucred) : -1;
+        }
+        catch (SocketException)
+        {
+            return -1;
+        }
+    }
 }

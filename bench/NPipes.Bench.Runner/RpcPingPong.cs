@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using System.IO.Pipes;
+using StreamJsonRpc;
+
+namespace NPipes.Bench;
+
+/// <summary>
+/// The <c>rpc_pingpong</c> figure: sequential JSON-RPC round trips per second, NPipes.JsonRpc (one message per npipes
+/// frame, CRC on, <see cref="PipeServer.ServeJsonRpcAsync(PipeServer, Func{PipeConnection, object}, CancellationToken)"/>
+/// in the peer) next to StreamJsonRpc over the raw .NET pipe stream with its default
+/// <see cref="HeaderDelimitedMessageHandler"/>, both with the System.Text.Json formatter and the same target.
+/// </summary>
+public static partial class BenchRunner
+{
+    private sealed partial class Runner
+    {
+        private async Task RpcPingPongAsync()
+        {
+            string rawName = NewName("rpr"), npName = NewName("rpn");
+            await using Peer rawPeer = await Peer.StartAsync(options, ct, "rpc-raw", rawName);
+            await using Peer npPeer = await Peer.StartAsync(options, ct, "rpc-np", npName, "crc");
+            await using var rawStream = new NamedPipeClientStream(".", rawName, PipeDirection.InOut, PipeOptions.Asynchronous);
+            await rawStream.ConnectAsync(30_000, ct);
+            using var raw = new JsonRpc(new HeaderDelimitedMessageHandler(rawStream, rawStream, new SystemTextJsonFormatter()));
+            raw.StartListening();
+            PipeConnection connection = await PipeConnection.ConnectAsync(npName, PeerRoles.Options(crc: true), ct);
+            using JsonRpc np = connection.AttachJsonRpc();
+            var rawPinger = new RpcPinger(raw);
+            var npPinger = new RpcPinger(np);
+            // Warm up both, longer than the frame ping-pong: StreamJsonRpc's call path is much more code to tier up.
+            await rawPinger.RunAsync(Math.Max(2.0, 2 * options.Seconds));
+            await npPinger.RunAsync(Math.Max(2.0, 2 * options.Seconds));
+            List<double> rawRates = [], npRates = [];
+            for (int i = 0; i < options.EffectiveRuns; i++)
+            {
+                rawRates.Add(await rawPinger.RunAsync(options.Seconds));
+                npRates.Add(await npPinger.RunAsync(options.Seconds));
+            }
+            Print("rpc_pingpong", npRates, rawRates, "roundtrips/s", " raw=StreamJsonRpc_HeaderDelimited_over_pipe_stream npipes_crc=on");
+        }
+    }
+
+    /// <summary>Calls <c>ping(sequence)</c> one after another and checks every reply.</summary>
+    private sealed class RpcPinger(JsonRpc rpc)
+    {
+        private int _sequence;
+
+        public async Task<double> RunAsync(double seconds)
+        {
+            long n = 0;
+            var clock = Stopwatch.StartNew();
+            while (clock.Elapsed.TotalSeconds < seconds)
+            {
+                for (int i = 0; i < 16; i++, n++)
+                {
+                    int sequence = ++_sequence;
+                    int reply = await rpc.InvokeAsync<int>("ping", sequence);
+                    if (reply != sequence)
+                    {
+                        throw new InvalidDataException($"ping {sequence}: wrong reply {reply}");
+                    }
+                }
+            }
+            return n / clock.Elapsed.TotalSeconds;
+        }
+    }
+}
+
+/// <summary>The peer side of <c>rpc_pingpong</c>.</summary>
+internal static class RpcPeers
+{
+    /// <summary>The target both servers serve.</summary>
+    private sealed class PingTarget
+    {
+        [JsonRpcMethod("ping")]
+        public int Ping(int sequence) => sequence;
+    }
+
+    /// <summary>StreamJsonRpc on a raw pipe stream, default header-delimited framing.</summary>
+    public static async Task RawAsync(string name)
+    {
+        await using var server = new NamedPipeServerStream(name, PipeDirection.InOut, 1, PipeTransmissionMode.Byte, PipeOptions.Asynchronous);
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+        await server.WaitForConnectionAsync();
+        using var rpc = new JsonRpc(new HeaderDelimitedMessageHandler(server, server, new SystemTextJsonFormatter()), new PingTarget());
+        rpc.StartListening();
+        await rpc.Completion.ContinueWith(static _ => { }, TaskScheduler.Default);
+    }
+
+    /// <summary>NPipes.JsonRpc: a PipeServer serving the target per connection.</summary>
+    public static async Task NPipesAsync(string name, bool crc)
+    {
+        await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = PeerRoles.Options(crc), DrainTimeout = TimeSpan.Zero });
+        Console.Out.WriteLine("ready");
+        Console.Out.Flush();
+        await server.ServeJsonRpcAsync(_ => new PingTarget());
+    }
+}

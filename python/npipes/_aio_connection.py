@@ -1,0 +1,239 @@
+"""asyncio connections: npipes.Connection's frames over asyncio streams."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Optional, Union
+
+from . import _aio_platform as platform
+from . import transport
+from ._util import Deadline
+from .connection import _positive_or_none
+from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
+                     DEFAULT_PIPE_NAME)
+from .errors import (ConnectionClosedError, IncompleteFrameError,
+                     NPipesError, PipeTimeoutError)
+from .message import (FrameDecoder, encode_frame, struct_prefix, to_payload,
+                      to_text)
+
+__all__ = ['Connection', 'connect']
+
+log = logging.getLogger('npipes')
+_CLOSED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+
+
+async def _bounded(awaitable, seconds):
+    if seconds is None:
+        return await awaitable
+    return await asyncio.wait_for(awaitable, seconds)
+
+
+class Connection:
+    """Frames over one connected pipe (either end), as
+    :class:`npipes.Connection`: ``send`` writes one frame, ``recv`` returns
+    one payload; ``max_payload`` is checked from the header before any
+    allocation and memory follows the bytes that arrive; ``crc`` checks a
+    CRC-32 (CrcMismatchError, the connection stays usable);
+    ``idle_timeout`` / ``frame_timeout`` close it (ConnectionClosedError
+    with that ``reason``).  One task may receive at a time; any number may
+    send (each frame is written whole).
+    """
+
+    def __init__(self, reader: asyncio.StreamReader,
+                 writer: asyncio.StreamWriter, *, crc: bool = False,
+                 endian: str = DEFAULT_ENDIAN,
+                 encoding: str = DEFAULT_ENCODING,
+                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                 idle_timeout: Optional[float] = None,
+                 frame_timeout: Optional[float] = None):
+        struct_prefix(endian)
+        self._reader = reader
+        self._writer = writer
+        self.crc = crc
+        self.endian = endian
+        self.encoding = encoding
+        self.max_payload = max_payload
+        self.idle_timeout = _positive_or_none('idle_timeout', idle_timeout)
+        self.frame_timeout = _positive_or_none('frame_timeout', frame_timeout)
+        self._decoder = FrameDecoder(crc=crc, endian=endian,
+                                     max_payload=max_payload)
+        self._drain_lock = asyncio.Lock()
+        self._frame_started = None
+        self._closed = False
+        self._on_close = None
+
+    @classmethod
+    async def connect(cls, name: str = DEFAULT_PIPE_NAME,
+                      timeout: Optional[float] = None, *,
+                      allow_other_users: bool = False,
+                      **options: Any) -> 'Connection':
+        """Connect to the server of pipe *name*, waiting up to *timeout*
+        seconds for it; the server must be the current user (else
+        PipeAccessError, before a byte moves) unless allow_other_users."""
+        stream = await platform.run_blocking(
+            lambda d: transport.connect(name, d, allow_other_users), timeout)
+        return await cls._open(stream, transport.pipe_address(name), options)
+
+    @classmethod
+    async def _open(cls, endpoint, address, options):
+        reader, writer = await platform.open_stream(endpoint, address)
+        try:
+            return cls(reader, writer, **options)
+        except BaseException:
+            writer.close()
+            raise
+
+    # -- sending ---------------------------------------------------------
+    async def send(self, data: Union[bytes, str],
+                   timeout: Optional[float] = None) -> None:
+        """Send one frame (str is encoded strictly).  The frame is queued
+        whole at once, so a PipeTimeoutError (the peer not reading for
+        *timeout* seconds) leaves the stream in step: it is still sent."""
+        frame = encode_frame(to_payload(data, self.encoding), crc=self.crc,
+                             endian=self.endian, max_payload=self.max_payload)
+        await self._send_frame(frame, timeout)
+
+    async def _send_frame(self, frame, timeout=None):
+        writer = self._live()
+        if writer.is_closing():
+            raise ConnectionClosedError('peer closed the pipe')
+        writer.write(frame)
+        try:
+            async with self._drain_lock:   # one drain() at a time (3.8, 3.9)
+                await _bounded(writer.drain(), timeout)
+        except asyncio.TimeoutError:
+            raise PipeTimeoutError(f'send timed out after {timeout} s') \
+                from None
+        except _CLOSED as exc:
+            raise ConnectionClosedError(f'peer closed the pipe ({exc})') \
+                from exc
+
+    # -- receiving -------------------------------------------------------
+    def _read_limit(self, deadline):
+        best, reason = deadline.remaining('receive'), None
+        if self.idle_timeout is not None and \
+                (best is None or self.idle_timeout < best):
+            best, reason = self.idle_timeout, 'idle timeout'
+        if self.frame_timeout is not None and self._frame_started is not None:
+            loop = asyncio.get_running_loop()
+            left = self._frame_started + self.frame_timeout - loop.time()
+            if best is None or left < best:
+                best, reason = left, 'frame timeout'
+        if reason is not None and best <= 0:
+            self._close_for(reason)
+        return best, reason
+
+    def _close_for(self, reason):
+        limit = self.idle_timeout if reason == 'idle timeout' \
+            else self.frame_timeout
+        self.close()
+        raise ConnectionClosedError(f'connection closed by this side: '
+                                    f'{reason} ({limit} s)', reason=reason)
+
+    async def recv(self, timeout: Optional[float] = None) -> bytes:
+        """One frame's payload.  ConnectionClosedError at a clean end,
+        IncompleteFrameError if the peer left mid-frame, PipeTimeoutError
+        after *timeout* seconds (a partial frame is kept for the next
+        call)."""
+        deadline, decoder = Deadline(timeout), self._decoder
+        self._live()
+        reader = self._reader
+        while True:
+            limit, reason = self._read_limit(deadline)
+            view = decoder.want()
+            try:
+                data = await _bounded(reader.read(len(view)), limit)
+            except asyncio.TimeoutError:
+                if reason is None:
+                    raise PipeTimeoutError(f'receive timed out after '
+                                           f'{timeout} s') from None
+                self._close_for(reason)
+            except _CLOSED:
+                data = b''
+            if self._closed:
+                raise ConnectionClosedError('connection closed by this side',
+                                            reason='closed')
+            if not data:
+                if decoder.in_frame:
+                    raise IncompleteFrameError(
+                        'peer closed the pipe in the middle of a frame')
+                raise ConnectionClosedError('peer closed the pipe')
+            view[:len(data)] = data
+            try:
+                payload = decoder.advance(len(data))
+            except BaseException:
+                self._frame_started = None
+                raise
+            if payload is not None:
+                self._frame_started = None
+                return payload
+            if self._frame_started is None:
+                self._frame_started = asyncio.get_running_loop().time()
+
+    async def recv_text(self, timeout: Optional[float] = None) -> str:
+        return to_text(await self.recv(timeout), self.encoding)
+
+    async def request(self, data: Union[bytes, str],
+                      timeout: Optional[float] = None) -> Union[bytes, str]:
+        """Send *data* and return the reply (str in, str out); *timeout*
+        covers both."""
+        loop = asyncio.get_running_loop()
+        end = None if timeout is None else loop.time() + timeout
+        await self.send(data, timeout)
+        left = None if end is None else max(0.0, end - loop.time())
+        reply = await self.recv(left)
+        return to_text(reply, self.encoding) if isinstance(data, str) \
+            else reply
+
+    @property
+    def last_crc(self) -> Optional[int]:
+        return self._decoder.last_crc
+
+    # -- lifetime --------------------------------------------------------
+    def _live(self):
+        if self._closed:
+            raise NPipesError('connection is closed')
+        return self._writer
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._writer.close()
+        finally:
+            on_close, self._on_close = self._on_close, None
+            if on_close is not None:
+                on_close()
+
+    async def aclose(self) -> None:
+        """Close and wait until the transport has let go of the pipe."""
+        self.close()
+        try:
+            await self._writer.wait_closed()
+        except (OSError, NPipesError):
+            pass
+
+    async def __aenter__(self) -> 'Connection':
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    def __repr__(self) -> str:
+        state = 'closed' if self._closed else 'open'
+        return (f'<aio.{type(self).__name__} {state} endian={self.endian} '
+                f'crc={self.crc} encoding={self.encoding}>')
+
+
+async def connect(name: str = DEFAULT_PIPE_NAME,
+                  timeout: Optional[float] = None,
+                  **options: Any) -> Connection:
+    """Shorthand for :meth:`Connection.connect`."""
+    return await Connection.connect(name, timeout, **options)
+

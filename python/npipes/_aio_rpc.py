@@ -1,0 +1,147 @@
+"""JSON-RPC for asyncio: the twin of rpc.py's client and server (the engine
+is _aio_rpcpeer.py)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any, Optional
+
+from . import _jsonrpc as rpc
+from ._aio_connection import Connection
+from ._aio_rpcpeer import DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Peer
+from ._aio_server import Listener
+from ._rpctargets import Registry
+from .consts import DEFAULT_PIPE_NAME
+from .errors import ConnectionClosedError
+
+__all__ = ['RpcClient', 'RpcServer', 'start_rpc_server']
+
+
+class RpcClient:
+    """JSON-RPC calls over one :class:`npipes.aio.Connection` (taken over):
+    the asyncio twin of :class:`npipes.rpc.RpcClient`.  Any number of tasks
+    may ``await call(...)`` at once; replies are matched by id.  Create it
+    inside a running loop (it starts its reader task)."""
+
+    def __init__(self, connection: Connection, functions: Any = None, *,
+                 max_workers: int = DEFAULT_MAX_WORKERS,
+                 max_queued: int = DEFAULT_MAX_QUEUED):
+        self.connection = connection
+        self._peer = Peer(connection, Registry(functions),
+                           max_workers=max_workers, max_queued=max_queued,
+                           label=f'aio rpc client {id(self):x}')
+        self._peer.start()
+
+    @classmethod
+    async def connect(cls, name: str = DEFAULT_PIPE_NAME,
+                      timeout: Optional[float] = None, *,
+                      functions: Any = None, **options: Any) -> 'RpcClient':
+        """Connect to the JSON-RPC server of pipe *name* (options as
+        :func:`npipes.aio.connect`)."""
+        conn = await Connection.connect(name, timeout, **options)
+        try:
+            return cls(conn, functions)
+        except BaseException:
+            await conn.aclose()
+            raise
+
+    async def call(self, method: str, *args: Any,
+                   timeout: Optional[float] = None, **named: Any) -> Any:
+        """As :meth:`npipes.rpc.RpcClient.call`.  Cancelling the awaiting
+        task also sends ``$/cancelRequest``."""
+        params = rpc.params_of(method, args, named)
+        return await self._peer.call(method, params, timeout)
+
+    async def notify(self, method: str, *args: Any,
+                     timeout: Optional[float] = None, **named: Any) -> None:
+        params = rpc.params_of(method, args, named)
+        await self._peer.notify(method, params, timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._peer.closed
+
+    async def aclose(self) -> None:
+        """Close; calls still waiting fail with ConnectionClosedError."""
+        await self._peer.aclose()
+
+    async def __aenter__(self) -> 'RpcClient':
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+class RpcServer:
+    """Serve *functions* over JSON-RPC on a pipe: the asyncio twin of
+    :class:`npipes.rpc.RpcServer` (same options; create it with
+    ``await RpcServer.create(...)`` or :func:`start_rpc_server`)."""
+
+    def __init__(self, listener, registry, limits):
+        self._listener = listener
+        self._registry = registry
+        self._limits = limits
+        self._peers = set()
+        self.name = listener.name
+        self.address = listener.address
+        self._serving = None
+
+    @classmethod
+    async def create(cls, name: str, functions: Any, *,
+                     max_workers: int = DEFAULT_MAX_WORKERS,
+                     max_queued: int = DEFAULT_MAX_QUEUED,
+                     **options: Any) -> 'RpcServer':
+        registry = Registry(functions)
+        if max_workers < 1 or max_queued < 0:
+            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
+        listener = await Listener.create(name, **options)
+        return cls(listener, registry, dict(max_workers=max_workers,
+                                            max_queued=max_queued))
+
+    @property
+    def listener(self) -> Listener:
+        return self._listener
+
+    async def serve_forever(self) -> None:
+        await self._listener.serve_forever(self._serve_connection)
+
+    async def _serve_connection(self, conn):
+        peer = Peer(conn, self._registry, label=self.address, **self._limits)
+        self._peers.add(peer)
+        try:
+            ended = await peer.run_reader()
+        finally:
+            self._peers.discard(peer)
+        if isinstance(ended, ConnectionClosedError) and \
+                ended.reason in ('peer closed', 'closed'):
+            return
+        if ended is not None:
+            raise ended
+
+    def close(self) -> None:
+        """Stop accepting and close every connection."""
+        self._listener.close()
+        for peer in list(self._peers):
+            peer.abort(ConnectionClosedError('server closed', reason='closed'))
+
+    async def wait_closed(self) -> None:
+        if self._serving is not None:
+            await asyncio.gather(self._serving, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        self.close()
+        await self.wait_closed()
+
+    async def __aenter__(self) -> 'RpcServer':
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+
+async def start_rpc_server(name: str, functions: Any,
+                           **options: Any) -> RpcServer:
+    """Create an :class:`RpcServer` serving in the background."""
+    server = await RpcServer.create(name, functions, **options)
+    server._serving = asyncio.ensure_future(server.serve_forever())
+    return server

@@ -1,0 +1,294 @@
+"""The asyncio JSON-RPC engine over one npipes.aio Connection (either end).
+
+One reader task matches responses to calls by id and dispatches requests:
+``async def`` functions run as tasks, plain functions in a thread pool of
+the connection (``max_workers``); at most ``max_workers + max_queued``
+requests run or wait, after which the connection is not read until one
+finishes.  $/cancelRequest sets the request's ``cancel`` token if the
+function declares one, else cancels an ``async def`` function's task (a
+plain function without a token runs to its end, as in StreamJsonRpc).
+"""
+
+import asyncio
+import concurrent.futures
+import functools
+import inspect
+import itertools
+import logging
+
+from . import _jsonrpc as rpc
+from ._rpctargets import AsyncCancelToken, CancelToken
+from .errors import (ConnectionClosedError, FrameTooLargeError, NPipesError,
+                     PipeTimeoutError)
+
+__all__ = ['Peer', 'DEFAULT_MAX_WORKERS', 'DEFAULT_MAX_QUEUED']
+
+log = logging.getLogger('npipes')
+DEFAULT_MAX_WORKERS = 8
+DEFAULT_MAX_QUEUED = 256
+
+
+class Peer:
+    def __init__(self, conn, registry, *, max_workers=DEFAULT_MAX_WORKERS,
+                 max_queued=DEFAULT_MAX_QUEUED, label='rpc'):
+        if max_workers < 1 or max_queued < 0:
+            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
+        self._conn = conn
+        self.idle_timeout, conn.idle_timeout = conn.idle_timeout, None
+        self.max_payload = conn.max_payload
+        self.label = label
+        self._registry = registry
+        self._max_workers = max_workers
+        self._slots = asyncio.Semaphore(max_workers + max_queued)
+        self._ids = itertools.count(1)
+        self._pending = {}        # id -> (future, method)
+        self._inbound = {}        # id -> (task, token or None)
+        self._tasks = set()
+        self._executor = None
+        self._closing = None
+        self._loop = asyncio.get_running_loop()
+        self._last_activity = self._loop.time()
+        self._reader = None
+
+    def start(self):
+        self._reader = asyncio.ensure_future(self.run_reader())
+
+    # -- calls out -----------------------------------------------------------
+    def _check_open(self):
+        cause = self._closing
+        if cause is not None:
+            reason = getattr(cause, 'reason', None) or 'error'
+            text = 'the RPC connection is closed' if reason == 'closed' \
+                else f'the RPC connection was lost: {cause}'
+            raise ConnectionClosedError(text, reason=reason) from cause
+
+    def _sized(self, data):
+        if self.max_payload is not None and len(data) > self.max_payload:
+            raise FrameTooLargeError(
+                f'the message is {len(data)} bytes as JSON, more than the '
+                f'{self.max_payload}-byte frame limit (nothing was sent)')
+        return data
+
+    async def call(self, method, params, timeout):
+        self._check_open()
+        end = None if timeout is None else self._loop.time() + timeout
+        id = next(self._ids)
+        data = self._sized(rpc.request(id, method, params))
+        fut = self._loop.create_future()
+        self._pending[id] = (fut, method)
+        try:
+            # send() queues the whole frame before its first await: from
+            # here on the peer may get the request.
+            await self._conn.send(data, self._left(end))
+            body = await asyncio.wait_for(fut, self._left(end))
+        except (asyncio.TimeoutError, PipeTimeoutError):
+            self._give_up(id)
+            raise PipeTimeoutError(
+                f'no reply to {method!r} within {timeout} s (the call was '
+                f'cancelled with {rpc.CANCEL_METHOD})') from None
+        except BaseException:
+            self._give_up(id)
+            raise
+        result, error = rpc.outcome(body)
+        if error is not None:
+            raise error
+        return result
+
+    def _left(self, end):
+        return None if end is None else max(0.0, end - self._loop.time())
+
+    def _give_up(self, id):
+        """Forget call *id* and cancel it at the peer ($/cancelRequest)."""
+        if self._pending.pop(id, None) is None or self._closing is not None:
+            return
+        self._give_reply(rpc.request(None, rpc.CANCEL_METHOD, {'id': id}))
+
+    async def _send_quietly(self, data):
+        try:
+            await self._conn.send(data)
+        except NPipesError:
+            pass
+
+    async def notify(self, method, params, timeout=None):
+        self._check_open()
+        await self._conn.send(self._sized(rpc.request(None, method, params)),
+                              timeout)
+
+    # -- the reader ------------------------------------------------------------
+    async def run_reader(self):
+        ended = None
+        try:
+            while True:
+                limit = None
+                if self.idle_timeout is not None:
+                    limit = self.idle_timeout if self._busy() else max(
+                        0.0, self._last_activity + self.idle_timeout
+                        - self._loop.time())
+                try:
+                    payload = await self._conn.recv(limit)
+                except PipeTimeoutError:
+                    if self._busy():
+                        continue
+                    raise ConnectionClosedError(
+                        f'connection closed by this side: idle timeout '
+                        f'({self.idle_timeout} s)', reason='idle timeout'
+                    ) from None
+                self._last_activity = self._loop.time()
+                await self._handle(payload)
+        except NPipesError as exc:
+            ended = exc
+        except asyncio.CancelledError:
+            ended = self._closing or ConnectionClosedError(
+                'connection closed by this side', reason='closed')
+        except Exception as exc:
+            log.error('%s: RPC reader failed', self.label, exc_info=exc)
+            ended = exc
+        finally:
+            self._end(ended if ended is not None else
+                      ConnectionClosedError('reader stopped'), reader=True)
+        return ended
+
+    def _busy(self):
+        return bool(self._pending or self._inbound or self._tasks)
+
+    async def _reply(self, data):
+        if self._closing is None:
+            await self._send_quietly(data)
+
+    async def _handle(self, payload):
+        try:
+            msg = rpc.parse(payload)
+        except rpc.ProtocolError as exc:
+            log.warning('%s: bad JSON-RPC message: %s', self.label, exc)
+            if exc.answer:
+                await self._reply(rpc.error_reply(exc.id, exc.code, str(exc)))
+            return
+        if msg.kind == 'response':
+            entry = self._pending.pop(msg.id, None)
+            if entry is None:
+                log.debug('%s: %s for unknown id %r (late, after a '
+                          'timeout?)', self.label, rpc.summary(msg.body),
+                          msg.id)
+            elif not entry[0].done():
+                entry[0].set_result(msg.body)
+            return
+        if msg.method == rpc.CANCEL_METHOD:
+            entry = self._inbound.get(rpc.cancel_target(msg.params))
+            if entry is not None:
+                task, token = entry
+                if token is not None:
+                    token.set()
+                elif task is not None:
+                    task.cancel()
+            return
+        try:
+            target = self._registry.get(msg.method)
+            token = AsyncCancelToken() if target.is_async else CancelToken()
+            args, kwargs = target.bind(msg.params, token)
+        except rpc.ProtocolError as exc:
+            if msg.kind == 'request':
+                await self._reply(rpc.error_reply(msg.id, exc.code, str(exc)))
+            return
+        if msg.kind == 'request' and msg.id in self._inbound:
+            await self._reply(rpc.error_reply(
+                msg.id, rpc.INVALID_REQUEST,
+                f'id {msg.id!r} is already used by a running request'))
+            return
+        await self._slots.acquire()       # backpressure: stop reading
+        if self._closing is not None:
+            self._slots.release()
+            return
+        task = asyncio.ensure_future(self._run(msg, target, args, kwargs))
+        self._tasks.add(task)
+        # Bookkeeping in a done callback: a task cancelled before its first
+        # step never runs its own finally.
+        task.add_done_callback(functools.partial(self._finished, msg))
+        if msg.kind == 'request':
+            # A function that takes no token can only be cancelled as a
+            # task, and only if it is a coroutine (a thread cannot be).
+            self._inbound[msg.id] = (
+                task if target.is_async else None,
+                token if target.takes_cancel else None)
+
+    async def _run(self, msg, target, args, kwargs):
+        reply = None
+        try:
+            if target.is_async:
+                result = await target.func(*args, **kwargs)
+            else:
+                result = await self._loop.run_in_executor(
+                    self._pool(), functools.partial(target.func, *args,
+                                                    **kwargs))
+                if inspect.isawaitable(result):
+                    result = await result
+            if msg.kind == 'request':
+                reply = rpc.reply_for_result(msg.id, msg.method, result,
+                                             self.max_payload)
+        except BaseException as exc:
+            if isinstance(exc, rpc.RemoteError) or rpc.is_cancellation(exc):
+                log.debug('%s: %s answered %r', self.label, msg.method, exc)
+            else:
+                log.warning('%s: %s raised %s', self.label, msg.method,
+                            rpc.type_name(exc), exc_info=exc)
+            if msg.kind == 'request':
+                reply = rpc.exception_reply(msg.id, exc)
+            if not isinstance(exc, (Exception, asyncio.CancelledError)):
+                raise                      # KeyboardInterrupt, SystemExit
+        if reply is not None:
+            await self._reply(reply)
+
+    def _finished(self, msg, task):
+        self._tasks.discard(task)
+        self._slots.release()
+        if msg.kind == 'request':
+            self._inbound.pop(msg.id, None)
+            if task.cancelled() and self._closing is None:
+                # Cancelled before it started: still answer the request.
+                self._give_reply(rpc.error_reply(
+                    msg.id, rpc.REQUEST_CANCELLED, rpc.CANCELLED_TEXT))
+        self._last_activity = self._loop.time()
+
+    def _give_reply(self, data):
+        task = asyncio.ensure_future(self._send_quietly(data))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _pool(self):
+        if self._executor is None:
+            self._executor = concurrent.futures.ThreadPoolExecutor(
+                self._max_workers, thread_name_prefix='npipes-aio-rpc')
+        return self._executor
+
+    # -- the end ---------------------------------------------------------------
+    def _end(self, cause, reader=False):
+        if self._closing is not None:
+            return
+        self._closing = cause
+        pending, self._pending = self._pending, {}
+        for fut, method in pending.values():
+            if not fut.done():
+                fut.set_exception(rpc.lost_error(cause, method))
+        for task, token in list(self._inbound.values()):
+            if token is not None:
+                token.set()
+        for task in list(self._tasks):
+            task.cancel()
+        if not reader and self._reader is not None:
+            self._reader.cancel()
+        self._conn.close()
+        if self._executor is not None:
+            self._executor.shutdown(wait=False)
+
+    def abort(self, cause):
+        self._end(cause)
+
+    async def aclose(self):
+        self._end(ConnectionClosedError('connection closed by this side',
+                                        reason='closed'))
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        await self._conn.aclose()
+
+    @property
+    def closed(self):
+        return self._closing is not None

@@ -1,0 +1,156 @@
+"""``python -m npipes rpc serve|call``: the same commands as the .NET CLI's
+``npipes rpc``, with the same demo target.
+
+serve NAME: echo(text), add(a, b), sleep(ms) (cancellable), fail(code,
+message) until SIGTERM/Ctrl-C; each failed connection is one line on
+stderr.  call NAME METHOD [ARG...]: each ARG is one JSON value; prints the
+result as JSON.  Exit codes as the rest of the CLI: 0 ok, 2 usage, 3
+timeout, 4 remote error (one line on stderr with its code), 1 anything else.
+"""
+
+import json
+import signal
+import sys
+import time
+
+from ._jsonrpc import RemoteError, RequestCancelledError
+from .errors import PipeTimeoutError
+from .rpc import CancelToken, RpcClient, RpcServer
+
+EXIT_OK, EXIT_USAGE, EXIT_TIMEOUT, EXIT_REMOTE = 0, 2, 3, 4
+
+
+# -- the demo target (the .NET CLI serves the same four methods) ----------
+def echo(text: str) -> str:
+    """Return *text* unchanged."""
+    return text
+
+
+def add(a: float, b: float) -> float:
+    """Return a + b."""
+    return a + b
+
+
+def sleep(ms: int, cancel: CancelToken) -> int:
+    """Wait *ms* milliseconds and return it; $/cancelRequest ends it with
+    error -32800."""
+    if ms < 0:
+        raise ValueError(f'ms must be >= 0, got {ms}')
+    if cancel.wait(ms / 1000):
+        raise RequestCancelledError()
+    return ms
+
+
+def fail(code: int, message: str) -> None:
+    """Fail with a JSON-RPC error carrying *code* and *message*."""
+    raise RemoteError(code, message)
+
+
+DEMO = {'echo': echo, 'add': add, 'sleep': sleep, 'fail': fail}
+
+
+# -- the command line ------------------------------------------------------
+def add_parser(sub):
+    """Register ``rpc`` (with ``serve`` and ``call``) on the subparsers
+    *sub* of the npipes command line."""
+    p = sub.add_parser('rpc', help='JSON-RPC 2.0 over npipes frames, one '
+                       'message per frame (as the .NET CLI\'s npipes rpc)')
+    rpc_sub = p.add_subparsers(dest='rpc_command', required=True,
+                               parser_class=type(p))
+    s = rpc_sub.add_parser('serve', help='serve the demo target (echo, add, '
+                           'sleep, fail) until SIGTERM/Ctrl-C')
+    _common(s)
+    c = rpc_sub.add_parser('call', help='call METHOD and print the result '
+                           'as JSON; a remote error exits 4, a timeout 3')
+    _common(c)
+    c.add_argument('method', metavar='METHOD')
+    c.add_argument('args', metavar='ARG', nargs='*', type=_json_arg,
+                   help='one JSON value each (a string is "quoted")')
+    c.add_argument('--timeout', type=_seconds, default=None,
+                   help='seconds for connecting and the reply together '
+                   '(default: forever)')
+
+
+def _common(p):
+    p.add_argument('name', help='pipe name')
+    p.add_argument('--crc', action='store_true',
+                   help='send / check a CRC-32 of every frame')
+    p.add_argument('--byte-order', choices=('big', 'little'), default='big',
+                   help='default: big (what npipes 1.0.1 writes)')
+
+
+def _seconds(text):
+    import argparse
+    value = float(text)
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f'must be >= 0, got {text}')
+    return value
+
+
+class _NotJson(ValueError):
+    pass
+
+
+def _reject_constant(name):
+    raise _NotJson(f'{name} is not JSON')
+
+
+def _json_arg(text):
+    import argparse
+    try:
+        return json.loads(text, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f'each ARG must be one JSON value (a string is written '
+            f'"quoted"); not JSON: {text} ({exc})') from None
+
+
+def _line(text):
+    print(f'npipes rpc: {text}'.replace('\n', ' '), file=sys.stderr,
+          flush=True)
+
+
+def run(args):
+    frame = dict(crc=args.crc, endian=args.byte_order)
+    if args.rpc_command == 'serve':
+        return _serve(args.name, frame)
+    return _call(args, frame)
+
+
+def _serve(name, frame):
+    server = RpcServer(name, DEMO, on_error=lambda conn, exc: _line(
+        f'connection closed: {type(exc).__name__}: {exc}'), **frame)
+    # close() takes no locks: safe in a signal handler.
+    signal.signal(signal.SIGTERM, lambda *_: server.close())
+    print(f"npipes rpc: serving '{name}' at {server.address}", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+    return EXIT_OK
+
+
+def _call(args, frame):
+    # One budget for connecting and for the reply, as the .NET CLI.
+    start = time.monotonic()
+    try:
+        client = RpcClient.connect(args.name, args.timeout, **frame)
+    except PipeTimeoutError as exc:
+        _line(f'timed out: {exc}')
+        return EXIT_TIMEOUT
+    with client:
+        left = None if args.timeout is None else \
+            max(0.0, args.timeout - (time.monotonic() - start))
+        try:
+            result = client.call(args.method, *args.args, timeout=left)
+        except RemoteError as exc:
+            _line(f'error {exc.code}: {exc.message}')
+            return EXIT_REMOTE
+        except PipeTimeoutError:
+            _line(f'timed out: no reply to {args.method!r} within '
+                  f'{args.timeout} s (the call was cancelled)')
+            return EXIT_TIMEOUT
+    print(json.dumps(result, ensure_ascii=False), flush=True)
+    return EXIT_OK

@@ -1,0 +1,357 @@
+"""The threaded JSON-RPC engine over one connection (either end).
+
+Threads: one reader (matches responses to calls by id, dispatches requests),
+the Outbox's writer (_rpcoutbox.py: messages in order, a caller's timeout
+holds even when the peer stops reading), and a bounded pool for the
+functions.  Every wait ends when the connection ends: _end() fails the
+pending calls, sets the running requests' cancel tokens and shuts the
+socket down.
+"""
+
+import asyncio
+import concurrent.futures
+import inspect
+import itertools
+import logging
+import threading
+import time
+
+from . import _jsonrpc as rpc
+from ._rpcio import frame_io
+from ._rpcoutbox import Outbox
+from ._rpctargets import CancelToken
+from ._util import Deadline
+from .errors import (ConnectionClosedError, FrameTooLargeError, NPipesError,
+                     PipeTimeoutError)
+
+log = logging.getLogger('npipes')
+
+#: How long an ending connection waits for its own threads.
+JOIN_BOUND = 10.0
+
+
+class _Call:
+    __slots__ = ('method', 'done', 'body', 'error', 'sent', 'withdrawn')
+
+    def __init__(self, method):
+        self.method = method
+        self.done = threading.Event()
+        self.body = None
+        self.error = None
+        self.sent = False          # taken by the writer: the peer may have it
+        self.withdrawn = False     # timed out before the writer took it
+
+    def result(self):
+        if self.error is not None:
+            raise self.error
+        result, error = rpc.outcome(self.body)
+        if error is not None:
+            raise error
+        return result
+
+
+class Peer:
+    """JSON-RPC on one Connection: outgoing calls and incoming requests."""
+
+    def __init__(self, conn, registry, *, max_workers=8, max_queued=64,
+                 label='rpc'):
+        if max_workers < 1 or max_queued < 0:
+            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
+        # The engine enforces the connection's idle and frame timeouts
+        # itself: a connection waiting for a long call is not idle.
+        self.idle_timeout, conn.idle_timeout = conn.idle_timeout, None
+        self.frame_timeout, conn.frame_timeout = conn.frame_timeout, None
+        self._io = frame_io(conn)
+        self.max_payload = conn.max_payload
+        self.label = label
+        self._registry = registry
+        self._max_workers = max_workers
+        self._limit = max_workers + max_queued
+        self._lock = threading.Lock()
+        self._has_slot = threading.Condition(self._lock)
+        self._ids = itertools.count(1)
+        self._pending = {}           # our calls: id -> _Call
+        self._inbound = {}           # their running requests: id -> token
+        self._running = 0            # dispatched functions not finished
+        self._closing = None         # what ended the connection
+        self._pool = None
+        self._users = 2              # reader and writer: the last closes
+        self._last_activity = time.monotonic()
+        self._reader = None
+        self._outbox = Outbox(self._io, self._end, self._release,
+                              self._closed_error, label)
+
+    # -- calls out ---------------------------------------------------------
+    def start_reader(self):
+        self._reader = threading.Thread(target=self.run_reader, daemon=True,
+                                        name=f'npipes-rpc-reader {self.label}')
+        self._reader.start()
+
+    def call(self, method, params, timeout):
+        deadline = Deadline(timeout)
+        end = None if timeout is None else time.monotonic() + timeout
+        call = _Call(method)
+        with self._lock:
+            self._check_open()
+            id = next(self._ids)
+            self._pending[id] = call
+        try:
+            self._post(self._sized(rpc.request(id, method, params)), call,
+                       deadline)
+            left = None if end is None else max(0.0, end - time.monotonic())
+            answered = call.done.wait(left)
+        except BaseException:
+            self._give_up(id, call)
+            raise
+        if not answered:
+            if self._give_up(id, call):
+                raise PipeTimeoutError(
+                    f'no reply to {method!r} within {timeout} s (the call '
+                    f'was cancelled with {rpc.CANCEL_METHOD})')
+            call.done.wait()           # being answered (or failed) right now
+        return call.result()
+
+    def _give_up(self, id, call):
+        """A call's caller stopped waiting: forget it, and cancel it at the
+        peer if it was sent (StreamJsonRpc's $/cancelRequest).  False if
+        its answer (or the connection's end) got to it first."""
+        with self._lock:
+            if self._pending.pop(id, None) is None:
+                return False
+        if not self._outbox.withdraw(call):
+            try:
+                self._post(rpc.request(None, rpc.CANCEL_METHOD, {'id': id}),
+                           force=True)
+            except NPipesError:
+                pass                    # the connection is gone anyway
+        return True
+
+    def notify(self, method, params, timeout=None):
+        self._post(self._sized(rpc.request(None, method, params)),
+                   deadline=Deadline(timeout))
+
+    def _sized(self, data):
+        if self.max_payload is not None and len(data) > self.max_payload:
+            raise FrameTooLargeError(
+                f'the message is {len(data)} bytes as JSON, more than the '
+                f'{self.max_payload}-byte frame limit (nothing was sent)')
+        return data
+
+    # -- sending -------------------------------------------------------------
+    def _closed_error(self):
+        cause = self._closing
+        reason = getattr(cause, 'reason', None) or 'error'
+        text = 'the RPC connection is closed' if reason == 'closed' \
+            else f'the RPC connection was lost: {cause}'
+        err = ConnectionClosedError(text, reason=reason)
+        err.__cause__ = cause
+        return err
+
+    def _check_open(self):
+        if self._closing is not None:
+            raise self._closed_error()
+
+    def _post(self, data, call=None, deadline=None, force=False):
+        self._outbox.post(data, call, deadline, force)
+
+    # -- the reader ----------------------------------------------------------
+    def run_reader(self):
+        """Read until the connection ends; return what ended it."""
+        ended = None
+        try:
+            while True:
+                limit, reason = self._read_limit()
+                try:
+                    payload = self._io.recv(limit)
+                except PipeTimeoutError:
+                    if reason == 'idle timeout' and self._busy():
+                        continue
+                    value = self.idle_timeout if reason == 'idle timeout' \
+                        else self.frame_timeout
+                    raise ConnectionClosedError(
+                        f'connection closed by this side: {reason} '
+                        f'({value} s)', reason=reason) from None
+                with self._lock:
+                    self._last_activity = time.monotonic()
+                self._handle(payload)
+        except NPipesError as exc:
+            ended = exc
+        except BaseException as exc:       # a bug here must not hang callers
+            log.error('%s: RPC reader failed', self.label, exc_info=exc)
+            ended = exc
+        finally:
+            self._end(ended if ended is not None else
+                      ConnectionClosedError('reader stopped'))
+            self._release()
+        return ended
+
+    def _busy(self):
+        with self._lock:
+            return bool(self._running or self._pending)
+
+    def _read_limit(self):
+        best = reason = None
+        now = time.monotonic()
+        if self.idle_timeout is not None:
+            with self._lock:
+                busy = self._running or self._pending
+                last = self._last_activity
+            best = self.idle_timeout if busy else last + self.idle_timeout - now
+            reason = 'idle timeout'
+        started = self._io.frame_started
+        if self.frame_timeout is not None and started is not None:
+            left = started + self.frame_timeout - now
+            if best is None or left < best:
+                best, reason = left, 'frame timeout'
+        return (None if best is None else max(best, 0.0)), reason
+
+    def _handle(self, payload):
+        try:
+            msg = rpc.parse(payload)
+        except rpc.ProtocolError as exc:
+            log.warning('%s: bad JSON-RPC message: %s', self.label, exc)
+            if exc.answer:
+                self._post(rpc.error_reply(exc.id, exc.code, str(exc)))
+            return
+        if msg.kind == 'response':
+            with self._lock:
+                call = self._pending.pop(msg.id, None)
+            if call is None:
+                log.debug('%s: %s for unknown id %r (late, after a '
+                          'timeout?)', self.label, rpc.summary(msg.body),
+                          msg.id)
+                return
+            call.body = msg.body
+            call.done.set()
+            return
+        if msg.method == rpc.CANCEL_METHOD:
+            with self._lock:
+                token = self._inbound.get(rpc.cancel_target(msg.params))
+            if token is not None:
+                token.set()
+            return
+        token = CancelToken()
+        try:
+            target = self._registry.get(msg.method)
+            args, kwargs = target.bind(msg.params, token)
+        except rpc.ProtocolError as exc:
+            if msg.kind == 'request':
+                self._post(rpc.error_reply(msg.id, exc.code, str(exc)))
+            else:
+                log.debug('%s: notification dropped: %s', self.label, exc)
+            return
+        self._dispatch(msg, target, args, kwargs, token)
+
+    def _dispatch(self, msg, target, args, kwargs, token):
+        with self._lock:
+            # Backpressure: at the limit the reader stops reading.
+            while self._running >= self._limit and self._closing is None:
+                self._has_slot.wait()
+            if self._closing is not None:
+                return
+            duplicate = msg.kind == 'request' and msg.id in self._inbound
+            if not duplicate:
+                if msg.kind == 'request':
+                    self._inbound[msg.id] = token
+                self._running += 1
+                if self._pool is None:
+                    self._pool = concurrent.futures.ThreadPoolExecutor(
+                        self._max_workers, thread_name_prefix='npipes-rpc')
+                pool = self._pool
+        if duplicate:
+            self._post(rpc.error_reply(msg.id, rpc.INVALID_REQUEST,
+                                       f'id {msg.id!r} is already used by a '
+                                       f'running request'))
+            return
+        try:
+            pool.submit(self._run, msg, target, args, kwargs, token)
+        except RuntimeError:                # shut down while ending
+            self._finished(msg, token)
+
+    def _run(self, msg, target, args, kwargs, token):
+        reply = None
+        try:
+            if self._closing is not None:
+                return
+            result = target.func(*args, **kwargs)
+            if inspect.iscoroutine(result):
+                result = asyncio.run(result)
+            if msg.kind == 'request':
+                reply = rpc.reply_for_result(msg.id, msg.method, result,
+                                             self.max_payload)
+        except BaseException as exc:
+            if isinstance(exc, rpc.RemoteError) or rpc.is_cancellation(exc):
+                log.debug('%s: %s answered %s', self.label, msg.method, exc)
+            else:
+                log.warning('%s: %s raised %s', self.label, msg.method,
+                            rpc.type_name(exc), exc_info=exc)
+            if msg.kind == 'request':
+                reply = rpc.exception_reply(msg.id, exc)
+        finally:
+            self._finished(msg, token)
+        if reply is not None:
+            try:
+                self._post(reply)
+            except NPipesError:
+                pass                       # the caller is gone
+
+    def _finished(self, msg, token):
+        with self._lock:
+            self._running -= 1
+            if msg.kind == 'request' and self._inbound.get(msg.id) is token:
+                del self._inbound[msg.id]
+            self._last_activity = time.monotonic()
+            self._has_slot.notify()
+
+    # -- the end ---------------------------------------------------------------
+    def _end(self, cause, graceful=False):
+        """Record *cause*; fail every pending call; cancel running requests;
+        unless *graceful*, shut the socket down (waking both threads)."""
+        with self._lock:
+            if self._closing is not None:
+                return False
+            self._closing = cause
+            calls = list(self._pending.values())
+            self._pending.clear()
+            tokens = list(self._inbound.values())
+            self._has_slot.notify_all()
+        self._outbox.close(flush=graceful)
+        for token in tokens:
+            token.set()
+        for call in calls:
+            call.error = rpc.lost_error(cause, call.method)
+            call.done.set()
+        if not graceful:
+            self._io.shutdown()
+        pool = self._pool
+        if pool is not None:
+            pool.shutdown(wait=False)
+        return True
+
+    def _release(self):
+        with self._lock:
+            self._users -= 1
+            last = self._users == 0
+        if last:                # nobody uses the socket any more: close it
+            self._io.close()
+
+    def close(self, flush_timeout=5.0):
+        """End the connection from this side: what is queued is sent (for at
+        most *flush_timeout* seconds), pending calls fail."""
+        self._end(ConnectionClosedError('connection closed by this side',
+                                        reason='closed'), graceful=True)
+        self._outbox.join(flush_timeout)
+        self._io.shutdown()
+        self._outbox.join(JOIN_BOUND)
+        if self._reader not in (None, threading.current_thread()):
+            self._reader.join(JOIN_BOUND)
+
+    def abort(self, cause):
+        self._end(cause)
+
+    def join_writer(self):
+        self._outbox.join(JOIN_BOUND)
+
+    @property
+    def closed(self):
+        return self._closing is not None

@@ -1,0 +1,185 @@
+"""The functions an RPC server (or client) answers for: naming them, binding
+JSON params to them before calling, and the cancellation token they may
+ask for with a keyword parameter named ``cancel``."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import threading
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+
+from ._jsonrpc import (CANCEL_METHOD, INVALID_PARAMS, METHOD_NOT_FOUND,
+                       ProtocolError, RequestCancelledError)
+
+__all__ = ['CancelToken', 'AsyncCancelToken', 'Registry', 'Target']
+
+#: The keyword parameter through which a function receives its token.
+CANCEL_PARAM = 'cancel'
+
+
+class CancelToken(threading.Event):
+    """Set when the caller cancels the request (``$/cancelRequest``, or the
+    connection closing).  A threading.Event: ``wait(timeout)`` returns True
+    as soon as it is cancelled, so ``if cancel.wait(1.0): ...`` sleeps
+    cancellably."""
+
+    @property
+    def cancelled(self) -> bool:
+        return self.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        """Raise RequestCancelledError (the call is answered with -32800)."""
+        if self.is_set():
+            raise RequestCancelledError()
+
+
+class AsyncCancelToken(asyncio.Event):
+    """The token of an ``async def`` function (npipes.aio): an asyncio.Event,
+    so ``await cancel.wait()`` ends when the request is cancelled."""
+
+    @property
+    def cancelled(self) -> bool:
+        return self.is_set()
+
+    def raise_if_cancelled(self) -> None:
+        if self.is_set():
+            raise RequestCancelledError()
+
+
+_SIMPLE = {int: 'an integer', float: 'a number', str: 'a string',
+           bool: 'true or false', list: 'an array', dict: 'an object'}
+_BY_NAME = {t.__name__: t for t in _SIMPLE}
+
+
+def _fits(value, kind):
+    if isinstance(value, bool):
+        return kind is bool
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+class Target:
+    """One function: its signature, read once."""
+
+    def __init__(self, name: str, func: Callable[..., Any]):
+        if not callable(func):
+            raise TypeError(f'RPC function {name!r} is not callable: {func!r}')
+        self.name = name
+        self.func = func
+        self.signature = inspect.signature(func)
+        cancel = self.signature.parameters.get(CANCEL_PARAM)
+        self.takes_cancel = cancel is not None and cancel.kind in (
+            cancel.POSITIONAL_OR_KEYWORD, cancel.KEYWORD_ONLY)
+        unwrapped = inspect.unwrap(func)
+        self.is_async = inspect.iscoroutinefunction(unwrapped) or \
+            inspect.iscoroutinefunction(getattr(unwrapped, '__call__', None))
+        # Parameters annotated with a plain JSON type are checked before
+        # the call, so that add("x", 2) is "invalid params" as in .NET.
+        self.checks = {}
+        for p in self.signature.parameters.values():
+            kind = p.annotation
+            kind = _BY_NAME.get(kind, kind) if isinstance(kind, str) else kind
+            if kind in _SIMPLE and p.kind in (p.POSITIONAL_ONLY,
+                                              p.POSITIONAL_OR_KEYWORD,
+                                              p.KEYWORD_ONLY):
+                self.checks[p.name] = (kind, p.default)
+
+    def bind(self, params: Any, token: Any) -> Tuple[tuple, dict]:
+        """``(args, kwargs)`` for calling with JSON *params*;
+        ProtocolError(-32602) if they do not fit the signature."""
+        extra = {CANCEL_PARAM: token} if self.takes_cancel else {}
+        try:
+            if isinstance(params, dict):
+                if self.takes_cancel and CANCEL_PARAM in params:
+                    raise TypeError(f'{CANCEL_PARAM!r} is not a parameter '
+                                    f'a caller may give')
+                bound = self.signature.bind(**params, **extra)
+            else:
+                bound = self.signature.bind(*(params or ()), **extra)
+        except TypeError as exc:
+            raise ProtocolError(INVALID_PARAMS, f'invalid params for '
+                                f'{self.name!r}: {exc}') from None
+        for pname, value in bound.arguments.items():
+            check = self.checks.get(pname)
+            if check is None or (value is None and check[1] is None):
+                continue
+            kind = check[0]
+            if not _fits(value, kind):
+                raise ProtocolError(
+                    INVALID_PARAMS, f'invalid params for {self.name!r}: '
+                    f'{pname!r} must be {_SIMPLE[kind]}, got '
+                    f'{type(value).__name__} {_short(value)}')
+        return bound.args, bound.kwargs
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + '...'
+
+
+class Registry:
+    """Method name -> Target.
+
+    *functions* is a mapping ``{name: callable}``, a list of functions
+    (named by ``__name__``), or an object whose public methods are served
+    (names not starting with ``_``).  None serves nothing.
+    """
+
+    def __init__(self, functions: Any = None):
+        self._targets: Dict[str, Target] = {}
+        for name, func in _collect(functions).items():
+            self.add(name, func)
+
+    def add(self, name: str, func: Callable[..., Any]) -> None:
+        if not isinstance(name, str) or not name:
+            raise ValueError(f'an RPC method name is a non-empty str, got '
+                             f'{name!r}')
+        if name == CANCEL_METHOD:
+            raise ValueError(f'{CANCEL_METHOD} is handled by npipes itself')
+        self._targets[name] = Target(name, func)
+
+    def __len__(self):
+        return len(self._targets)
+
+    def __contains__(self, name):
+        return name in self._targets
+
+    def names(self):
+        return sorted(self._targets)
+
+    def get(self, method: str) -> Target:
+        """The target for *method*; ProtocolError(-32601) if none."""
+        target = self._targets.get(method)
+        if target is None:
+            # StreamJsonRpc's wording.
+            raise ProtocolError(METHOD_NOT_FOUND, f"No method by the name "
+                                f"'{method}' is found.")
+        return target
+
+
+def _collect(functions: Any) -> Mapping[str, Callable[..., Any]]:
+    if functions is None:
+        return {}
+    if isinstance(functions, Mapping):
+        return functions
+    if isinstance(functions, (list, tuple, set, frozenset)):
+        out = {}
+        for f in functions:
+            name = getattr(f, '__name__', None)
+            if not name:
+                raise ValueError(f'cannot name RPC function {f!r}: give a '
+                                 f'mapping {{name: function}} instead')
+            out[name] = f
+        return out
+    return {name: getattr(functions, name) for name in dir(functions)
+            if not name.startswith('_')
+            and callable(getattr(functions, name))}
+
+
+def new_token(target: Optional[Target], asynchronous: bool = False):
+    """A fresh token for one request (the async kind for coroutines)."""
+    if asynchronous and target is not None and target.is_async:
+        return AsyncCancelToken()
+    return CancelToken()

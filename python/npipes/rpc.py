@@ -1,0 +1,225 @@
+"""Remote calls over npipes: JSON-RPC 2.0, one message per frame.
+
+The protocol is the one NPipes.JsonRpc (StreamJsonRpc) speaks on the .NET
+side, so a Python client can call a .NET server and the other way round::
+
+    from npipes import rpc
+
+    # server (blocks; stop it with server.close() from another thread)
+    def add(a: float, b: float) -> float:
+        return a + b
+    rpc.serve('calc', {'add': add})
+
+    # client
+    with rpc.connect('calc', timeout=5) as client:
+        print(client.call('add', 2, 3, timeout=5))        # 5
+
+A function may declare a keyword parameter ``cancel``: it receives a
+:class:`CancelToken` (a threading.Event) that is set when the caller cancels
+(``$/cancelRequest``, sent by a client whose call timed out) or the
+connection ends.  What a function raises comes back as an error with code
+-32000 and ``data = {"type", "message"}``; raising :class:`RemoteError`
+picks the code.  Nothing is printed: the server logs to the ``'npipes'``
+logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Callable, Mapping, Optional, Union
+
+from . import _jsonrpc
+from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
+                       INVALID_REQUEST, INVOCATION_ERROR, METHOD_NOT_FOUND,
+                       PARSE_ERROR, REQUEST_CANCELLED, RemoteError,
+                       RequestCancelledError)
+from ._rpcpeer import Peer
+from ._rpctargets import CancelToken, Registry
+from .connection import Connection
+from .consts import DEFAULT_PIPE_NAME
+from .errors import ConnectionClosedError
+from .listener import Listener
+
+__all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
+           'RequestCancelledError', 'CancelToken', 'PARSE_ERROR',
+           'INVALID_REQUEST', 'METHOD_NOT_FOUND', 'INVALID_PARAMS',
+           'INTERNAL_ERROR', 'INVOCATION_ERROR', 'REQUEST_CANCELLED',
+           'CANCEL_METHOD']
+
+log = logging.getLogger('npipes')
+
+Functions = Union[Mapping[str, Callable[..., Any]], Any, None]
+
+#: Functions run at once per connection, and requests that may wait for a
+#: free worker beyond those; past both the connection is not read (the
+#: peer's writes wait) until one finishes.
+DEFAULT_MAX_WORKERS = 8
+DEFAULT_MAX_QUEUED = 256
+
+
+class RpcClient:
+    """JSON-RPC calls over one npipes Connection (which it takes over).
+
+    ``call`` may be used by many threads at once: each request gets its own
+    id and one reader thread hands every reply to its caller, whatever the
+    order.  *functions* (optional, as for :class:`RpcServer`) answer
+    requests and notifications the server sends to this side.
+    """
+
+    def __init__(self, connection: Connection, functions: Functions = None,
+                 *, max_workers: int = DEFAULT_MAX_WORKERS,
+                 max_queued: int = DEFAULT_MAX_QUEUED):
+        self.connection = connection
+        self._peer = Peer(connection, Registry(functions),
+                          max_workers=max_workers, max_queued=max_queued,
+                          label=f'rpc client {id(self):x}')
+        self._peer.start_reader()
+
+    @classmethod
+    def connect(cls, name: str = DEFAULT_PIPE_NAME,
+                timeout: Optional[float] = None, *,
+                functions: Functions = None, **options: Any) -> 'RpcClient':
+        """Connect to the JSON-RPC server of pipe *name*, waiting up to
+        *timeout* seconds for it; *options* as :func:`npipes.connect`
+        (``crc``, ``endian``, ``max_payload``, ``allow_other_users``)."""
+        conn = Connection.connect(name, timeout, **options)
+        try:
+            return cls(conn, functions)
+        except BaseException:
+            conn.close()
+            raise
+
+    def call(self, method: str, *args: Any, timeout: Optional[float] = None,
+             **named: Any) -> Any:
+        """Call *method* with positional *args* (or keyword *named* ones,
+        sent as a JSON object; not both) and return its result.
+
+        Raises RemoteError (``code``, ``message``, ``data``) if the server
+        answers with an error (RequestCancelledError for -32800);
+        PipeTimeoutError after *timeout* seconds, having sent
+        ``$/cancelRequest`` for it; ConnectionClosedError if the connection
+        ends first; FrameTooLargeError, before sending, if the request does
+        not fit in one frame; TypeError/ValueError if the arguments are
+        not JSON.  (A parameter called ``timeout`` can only be passed
+        positionally.)
+        """
+        params = _jsonrpc.params_of(method, args, named)
+        return self._peer.call(method, params, timeout)
+
+    def notify(self, method: str, *args: Any,
+               timeout: Optional[float] = None, **named: Any) -> None:
+        """Send a notification (no reply).  Returns once it is queued, in
+        order with the calls; ``close()`` sends what is queued."""
+        params = _jsonrpc.params_of(method, args, named)
+        self._peer.notify(method, params, timeout)
+
+    @property
+    def closed(self) -> bool:
+        return self._peer.closed
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Send what is queued (for at most *timeout* seconds) and close;
+        calls still waiting fail with ConnectionClosedError."""
+        self._peer.close(timeout)
+
+    def __enter__(self) -> 'RpcClient':
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f'<RpcClient {"closed" if self.closed else "open"}>'
+
+
+def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,
+            **options: Any) -> RpcClient:
+    """Shorthand for :meth:`RpcClient.connect`."""
+    return RpcClient.connect(name, timeout, **options)
+
+
+class RpcServer:
+    """Serve *functions* over JSON-RPC on pipe *name*, to many clients.
+
+    *functions*: a mapping ``{name: function}``, a list of functions, or an
+    object whose public methods are served.  Every connection gets a pool
+    of *max_workers* threads, so calls run concurrently and reply in any
+    order; *max_queued* more requests may wait, after which that client
+    is not read until one finishes.  The other options are the Listener's
+    (``crc``, ``endian``, ``max_payload``, ``allow_other_users``,
+    ``max_connections``, ``idle_timeout``, ``frame_timeout``, ``on_error``):
+    the same limits and the same current-user-only rule.  A connection
+    counts as idle only while no call is running.
+    """
+
+    def __init__(self, name: str, functions: Functions, *,
+                 max_workers: int = DEFAULT_MAX_WORKERS,
+                 max_queued: int = DEFAULT_MAX_QUEUED, **options: Any):
+        self._registry = Registry(functions)
+        self._limits = dict(max_workers=max_workers, max_queued=max_queued)
+        if max_workers < 1 or max_queued < 0:
+            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
+        self._listener = Listener(name, **options)
+        self.name = name
+        self.address = self._listener.address
+        self._peers = set()
+        self._lock = threading.Lock()
+
+    @property
+    def listener(self) -> Listener:
+        return self._listener
+
+    def serve_forever(self) -> None:
+        """Serve until :meth:`close` (from another thread or a signal
+        handler)."""
+        self._listener.serve_forever(self._serve_connection)
+
+    def _serve_connection(self, conn):
+        peer = Peer(conn, self._registry, label=self.address, **self._limits)
+        with self._lock:
+            if self._listener.closed:
+                peer.abort(ConnectionClosedError('server closed',
+                                                 reason='closed'))
+            self._peers.add(peer)
+        try:
+            ended = peer.run_reader()
+        finally:
+            peer.join_writer()         # before the Listener closes conn
+            with self._lock:
+                self._peers.discard(peer)
+        if isinstance(ended, ConnectionClosedError) and \
+                ended.reason in ('peer closed', 'closed'):
+            return
+        if ended is not None:
+            raise ended                # reported by the Listener
+
+    def close(self) -> None:
+        """Stop accepting and close every connection (running functions see
+        their cancel token set; their results are dropped)."""
+        self._listener.close()
+        with self._lock:
+            peers = list(self._peers)
+        for peer in peers:
+            peer.abort(ConnectionClosedError('server closed',
+                                             reason='closed'))
+
+    @property
+    def closed(self) -> bool:
+        return self._listener.closed
+
+    def __enter__(self) -> 'RpcServer':
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f'<RpcServer {self.address!r}>'
+
+
+def serve(name: str, functions: Functions, **options: Any) -> None:
+    """Serve *functions* on pipe *name* until interrupted (or until the
+    server is closed); see :class:`RpcServer` for the options."""
+    with RpcServer(name, functions, **options) as server:
+        server.serve_forever()

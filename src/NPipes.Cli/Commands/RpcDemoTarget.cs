@@ -1,0 +1,27 @@
+using StreamJsonRpc;
+
+namespace NPipes.Cli.Commands;
+
+/// <summary>The demo target of <c>npipes rpc serve</c> (the Python CLI serves the same four methods).</summary>
+internal sealed class RpcDemoTarget
+{
+    /// <summary>Returns <paramref name="text"/> unchanged.</summary>
+    [JsonRpcMethod("echo")]
+    public string Echo(string text) => text;
+
+    /// <summary>Returns a + b.</summary>
+    [JsonRpcMethod("add")]
+    public double Add(double a, double b) => a + b;
+
+    /// <summary>Waits <paramref name="ms"/> milliseconds and returns it; a <c>$/cancelRequest</c> ends it with error -32800.</summary>
+    [JsonRpcMethod("sleep")]
+    public async Task<int> SleepAsync(int ms, CancellationToken cancellationToken)
+    {
+        await Task.Delay(ms, cancellationToken).ConfigureAwait(false);
+        return ms;
+    }
+
+    /// <summary>Fails with a JSON-RPC error carrying <paramref name="code"/> and <paramref name="message"/>.</summary>
+    [JsonRpcMethod("fail")]
+    public void Fail(int code, string message) => throw new LocalRpcException(message) { ErrorCode = code };
+}
