@@ -11,8 +11,8 @@ namespace NPipes.Messaging;
 /// </summary>
 /// <remarks>
 /// With a direct receive (the Linux socket path), bytes that have already arrived are taken on the caller's thread, a
-/// wait for a reply about to arrive may spin briefly there, and only then does a read park on the stream (the socket
-/// engine, or poll for a synchronous read). The rest of a large payload and the small fields after it (CRC field, next
+/// wait between frames (for a reply about to arrive) may spin briefly there, and only then does a read park on the
+/// stream (the socket engine, or poll for a synchronous read). The rest of a large payload and the small fields after it (CRC field, next
 /// header) arrive in one receive.
 /// </remarks>
 internal sealed class FrameReader : IDisposable
@@ -76,7 +76,10 @@ internal sealed class FrameReader : IDisposable
             {
                 Volatile.Write(ref _frameStarted, System.Diagnostics.Stopwatch.GetTimestamp());
             }
-            if (!await FillAsync(sync, cancellationToken, _large ? FrameCodec.HeaderLength - (_end - _start) : int.MaxValue).ConfigureAwait(false))
+            // Only a wait between frames spins (a reply about to arrive); in the middle of a frame the rest is already
+            // streaming in, and a spin would only take it in smaller pieces while contending with the sender.
+            bool between = _end == _start;
+            if (!await FillAsync(sync, cancellationToken, _large ? FrameCodec.HeaderLength - (_end - _start) : int.MaxValue, spin: between).ConfigureAwait(false))
             {
                 int partial = _end - _start;
                 return partial == 0 ? new Frame(null, -1, 0) : throw new IncompleteFrameException(partial, 0);
@@ -114,7 +117,7 @@ internal sealed class FrameReader : IDisposable
                     // after it (CRC, next header) come in the same call, into the emptied read buffer.
                     Memory<byte> rest = payload[filled..];
                     _start = _end = 0;
-                    int n = UseDirect(sync, cancellationToken) ? _direct!.TryReceive(rest.Span, _buffer.AsSpan(0, Trailer), spin: true) : -1;
+                    int n = UseDirect(sync, cancellationToken) ? _direct!.TryReceive(rest.Span, _buffer.AsSpan(0, Trailer), spin: false) : -1;
                     if (n > rest.Length)
                     {
                         _end = n - rest.Length;
@@ -164,9 +167,9 @@ internal sealed class FrameReader : IDisposable
         }
     }
 
-    /// <summary>Reads more bytes into the buffer; false at end of stream.</summary>
+    /// <summary>Reads more bytes into the buffer (with <paramref name="spin"/>, the direct receive may spin first); false at end of stream.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
-    private async ValueTask<bool> FillAsync(bool sync, CancellationToken cancellationToken, int max = int.MaxValue)
+    private async ValueTask<bool> FillAsync(bool sync, CancellationToken cancellationToken, int max = int.MaxValue, bool spin = false)
     {
         if (_start == _end)
         {
@@ -179,7 +182,7 @@ internal sealed class FrameReader : IDisposable
             _start = 0;
         }
         int room = Math.Min(_buffer.Length - _end, Math.Max(1, max));
-        int n = UseDirect(sync, cancellationToken) ? _direct!.TryReceive(_buffer.AsSpan(_end, room), default, spin: true) : -1;
+        int n = UseDirect(sync, cancellationToken) ? _direct!.TryReceive(_buffer.AsSpan(_end, room), default, spin) : -1;
         if (n < 0)
         {
             n = sync
