@@ -14,7 +14,28 @@ internal sealed class UnixSocketStream : NetworkStream, ITransportStream
 {
     private readonly LinuxSocketIO? _linux;
 
-    public UnixSocketStream(Socket socket) : base(socket, ownsSocket: true) => _linux = LinuxSocketIO.TryCreate(socket);
+    /// <summary>
+    /// The socket send buffer asked for (Linux doubles it for bookkeeping and caps it at net.core.wmem_max). The default
+    /// (about 200 KB of bookkeeping) holds barely two 64 KiB frames, so a sender of large messages stalls on every
+    /// frame and the reader gets them piecemeal; with room for several frames both sides make about a third fewer system
+    /// calls and wake-ups per message (measured: 64 KiB and 1 MiB one-way 20-30 % faster). The kernel allocates only
+    /// for bytes in flight, so an idle connection costs nothing more; a peer that stops reading just blocks the sender
+    /// later.
+    /// </summary>
+    internal const int SendBufferSize = 1024 * 1024;
+
+    public UnixSocketStream(Socket socket) : base(socket, ownsSocket: true)
+    {
+        _linux = LinuxSocketIO.TryCreate(socket);
+        try
+        {
+            socket.SendBufferSize = SendBufferSize;
+        }
+        catch (SocketException)
+        {
+            // A system that refuses keeps its default: slower for large messages, nothing else.
+        }
+    }
 
     public bool IsMessageMode => false;
 

@@ -242,4 +242,14 @@ public class DirectReceiveTests
         Assert.SkipUnless(OperatingSystem.IsLinux(), "/proc/loadavg is Linux's");
         Assert.True(SpareCore.Load() is >= 0.0);
     }
+
+    [Fact]
+    public void The_socket_send_buffer_holds_several_large_frames()
+    {
+        using var pair = new SocketPair();
+        int max = int.Parse(File.ReadAllText("/proc/sys/net/core/wmem_max").Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        // Linux reports twice what was asked (its bookkeeping), capped by net.core.wmem_max.
+        Assert.True(pair.ReaderSocket.SendBufferSize >= Math.Min(UnixSocketStream.SendBufferSize, max),
+            $"send buffer {pair.ReaderSocket.SendBufferSize}, asked {UnixSocketStream.SendBufferSize}, wmem_max {max}");
+    }
 }
