@@ -5,7 +5,7 @@ namespace NPipes;
 
 /// <summary>
 /// The frame CRC-32 (IEEE 802.3, as zlib and <see cref="Crc32"/> compute it), one shot or a chunk at a time. Inputs of
-/// <see cref="AcceleratedMinimum"/> bytes or more go to <see cref="Crc32Avx512"/> where the CPU has AVX-512 and
+/// <see cref="AcceleratedMinimum"/> bytes or more go to <c>Crc32Avx512</c> (net10.0 build) where the CPU has AVX-512 and
 /// VPCLMULQDQ; everything else to <see cref="Crc32"/> (System.IO.Hashing), which is as fast on short inputs.
 /// </summary>
 internal static class FrameCrc
@@ -19,7 +19,11 @@ internal static class FrameCrc
     internal const int AcceleratedMinimum = 256;
 
     /// <summary>Whether long inputs take the 512-bit kernel on this machine.</summary>
+#if NET
     internal static bool IsAccelerated => Crc32Avx512.IsSupported;
+#else
+    internal static bool IsAccelerated => false; // the kernel is net10.0-only (Vector512)
+#endif
 
     /// <summary>Which implementation long inputs take here, for test and benchmark output.</summary>
     internal static string PathName => IsAccelerated ? "avx512-vpclmulqdq" : "system-io-hashing";
@@ -36,7 +40,10 @@ internal static class FrameCrc
     /// appending chunk by chunk gives the same value as hashing them all at once.
     /// </summary>
     public static uint Append(uint crc, ReadOnlySpan<byte> data) =>
-        IsAccelerated && data.Length >= AcceleratedMinimum ? Crc32Avx512.Append(crc, data) : AppendPortable(crc, data);
+#if NET
+        IsAccelerated && data.Length >= AcceleratedMinimum ? Crc32Avx512.Append(crc, data) :
+#endif
+        AppendPortable(crc, data);
 
     /// <summary><see cref="Append"/> without the 512-bit kernel, whatever the CPU (the fallback, and its tests).</summary>
     internal static uint AppendPortable(uint crc, ReadOnlySpan<byte> data)

@@ -12,13 +12,13 @@ internal static class PeerCredentials
     /// </summary>
     public static (int Pid, long Uid) Of(Stream stream)
     {
-        if (OperatingSystem.IsWindows() || stream is not NetworkStream network)
+        if (OperatingSystem.IsWindows() || stream is not UnixSocketStream unix)
         {
             return (-1, -1);
         }
         try
         {
-            Socket socket = network.Socket;
+            Socket socket = unix.ConnectedSocket;
             return (UnixSockets.PeerPid(socket), UnixSockets.PeerUid(socket) is uint uid ? uid : -1);
         }
         catch (ObjectDisposedException)

@@ -39,8 +39,39 @@ internal sealed class IdleWatchStream(Stream inner) : Stream
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
-    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
+        try
+        {
+            return inner.Read(buffer, offset, count);
+        }
+        finally
+        {
+            Volatile.Write(ref _readSince, 0);
+        }
+    }
 
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    public override void Write(byte[] buffer, int offset, int count)
+    {
+        Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
+        try
+        {
+            inner.Write(buffer, offset, count);
+        }
+        finally
+        {
+            Volatile.Write(ref _writeSince, 0);
+        }
+    }
+
+    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+#if NET
     public override int Read(Span<byte> buffer)
     {
         Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
@@ -53,24 +84,6 @@ internal sealed class IdleWatchStream(Stream inner) : Stream
             Volatile.Write(ref _readSince, 0);
         }
     }
-
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-    {
-        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
-        try
-        {
-            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Volatile.Write(ref _readSince, 0);
-        }
-    }
-
-    public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -85,10 +98,28 @@ internal sealed class IdleWatchStream(Stream inner) : Stream
         }
     }
 
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+#else
+    // netstandard2.0's Stream has no memory overloads to override: callers reach these through the array ones above.
+    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+#endif
+    {
+        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
+        try
+        {
+            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _readSince, 0);
+        }
+    }
 
+#if NET
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+#else
+    public async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+#endif
     {
         Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
         try
@@ -100,6 +131,7 @@ internal sealed class IdleWatchStream(Stream inner) : Stream
             Volatile.Write(ref _writeSince, 0);
         }
     }
+
     public override void Flush() => inner.Flush();
     public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();

@@ -18,7 +18,7 @@ internal interface ITransportStream
     IDirectSend? DirectSend { get; }
 
     /// <summary>Non-blocking receives on the caller's thread (the Linux socket path), or null where the transport has none.</summary>
-    IDirectReceive? DirectReceive => null;
+    IDirectReceive? DirectReceive { get; }
 
     /// <summary>
     /// For one-message-per-connection senders, once everything has been written to the stream: waits until the peer has

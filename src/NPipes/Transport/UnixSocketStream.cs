@@ -5,15 +5,14 @@ namespace NPipes.Transport;
 
 /// <summary>
 /// The Unix connection stream: a <see cref="NetworkStream"/> over a connected AF_UNIX socket, a byte stream (no message
-/// boundaries). On Linux its synchronous Read and Write, and the non-blocking sends and receives it offers as
-/// <see cref="DirectSend"/> and <see cref="DirectReceive"/>, go straight to the socket on the calling thread (<see cref="LinuxSocketIO"/>); on other Unix
-/// systems it is a plain <see cref="NetworkStream"/> and offers neither.
+/// boundaries). On Linux in the net10.0 build its synchronous Read and Write, and the non-blocking sends and receives it
+/// offers as <see cref="DirectSend"/> and <see cref="DirectReceive"/>, go straight to the socket on the calling thread
+/// (UnixSocketStream.Linux.cs); elsewhere, and in the netstandard2.0 build, it is a plain <see cref="NetworkStream"/>
+/// and offers neither (UnixSocketStream.Portable.cs).
 /// </summary>
 [UnsupportedOSPlatform("windows")]
-internal sealed class UnixSocketStream : NetworkStream, ITransportStream
+internal sealed partial class UnixSocketStream : NetworkStream, ITransportStream
 {
-    private readonly LinuxSocketIO? _linux;
-
     /// <summary>
     /// The socket send buffer asked for (Linux doubles it for bookkeeping and caps it at net.core.wmem_max). The default
     /// (about 200 KB of bookkeeping) holds barely two 64 KiB frames, so a sender of large messages stalls on every
@@ -26,7 +25,7 @@ internal sealed class UnixSocketStream : NetworkStream, ITransportStream
 
     public UnixSocketStream(Socket socket) : base(socket, ownsSocket: true)
     {
-        _linux = LinuxSocketIO.TryCreate(socket);
+        AttachFastPath(socket);
         try
         {
             socket.SendBufferSize = SendBufferSize;
@@ -39,35 +38,14 @@ internal sealed class UnixSocketStream : NetworkStream, ITransportStream
 
     public bool IsMessageMode => false;
 
-    public IDirectSend? DirectSend => _linux;
+    /// <summary>The connected socket (NetworkStream.Socket is protected in netstandard2.0).</summary>
+    internal Socket ConnectedSocket => Socket;
 
-    public IDirectReceive? DirectReceive => _linux;
+    /// <summary>Takes the Linux fast path where this build has one.</summary>
+    partial void AttachFastPath(Socket socket);
 
-    public override int Read(byte[] buffer, int offset, int count)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        return Read(buffer.AsSpan(offset, count));
-    }
-
-    public override int Read(Span<byte> buffer) => _linux is not null ? _linux.Read(buffer) : base.Read(buffer);
-
-    public override void Write(byte[] buffer, int offset, int count)
-    {
-        ValidateBufferArguments(buffer, offset, count);
-        Write(new ReadOnlySpan<byte>(buffer, offset, count));
-    }
-
-    public override void Write(ReadOnlySpan<byte> buffer)
-    {
-        if (_linux is not null)
-        {
-            _linux.Write(buffer);
-        }
-        else
-        {
-            base.Write(buffer);
-        }
-    }
+    /// <summary>Tells the fast path (if any) that the socket is closing.</summary>
+    partial void DetachFastPath();
 
     /// <summary>
     /// Half-closes (the peer reads end of stream after our frame) and reads until the peer closes. A receiver sends
@@ -82,7 +60,7 @@ internal sealed class UnixSocketStream : NetworkStream, ITransportStream
             byte[] sink = new byte[256];
             int wroteBack = 0;
             int n;
-            while ((n = await ReadAsync(sink, cancellationToken).ConfigureAwait(false)) > 0)
+            while ((n = await ReadAsync(sink, 0, sink.Length, cancellationToken).ConfigureAwait(false)) > 0)
             {
                 wroteBack += n;
             }
@@ -96,7 +74,7 @@ internal sealed class UnixSocketStream : NetworkStream, ITransportStream
 
     protected override void Dispose(bool disposing)
     {
-        _linux?.MarkClosed();
+        DetachFastPath();
         base.Dispose(disposing);
     }
 }

@@ -9,7 +9,7 @@ namespace NPipes.Transport;
 /// instance is created before a connected one is handed off, so a client never finds the name missing.
 /// </summary>
 [SupportedOSPlatform("windows")]
-internal sealed class WindowsPipeListener : PipeListener
+internal sealed partial class WindowsPipeListener : PipeListener
 {
     private readonly ListenOptions _options;
     private NamedPipeServerStream? _next;
@@ -51,14 +51,10 @@ internal sealed class WindowsPipeListener : PipeListener
 
     private static NamedPipeServerStream CreateInstance(string name, ListenOptions options, bool first)
     {
-        PipeOptions pipeOptions = PipeOptions.Asynchronous
-            | (first ? PipeOptions.FirstPipeInstance : PipeOptions.None)
-            | (options.CurrentUserOnly ? PipeOptions.CurrentUserOnly : PipeOptions.None);
         int maxInstances = options.MaxInstances > 0 ? options.MaxInstances : NamedPipeServerStream.MaxAllowedServerInstances;
         try
         {
-            return new NamedPipeServerStream(name, PipeDirection.InOut, maxInstances, PipeTransmissionMode.Message,
-                pipeOptions, options.BufferSize, options.BufferSize);
+            return CreateMessagePipe(name, options, first, maxInstances);
         }
         catch (UnauthorizedAccessException e) when (first)
         {
@@ -71,4 +67,13 @@ internal sealed class WindowsPipeListener : PipeListener
             throw new PipeNameInUseException(name, e);
         }
     }
+
+    /// <summary>
+    /// One message-mode, overlapped instance of <paramref name="name"/> with in and out buffers of
+    /// <see cref="ListenOptions.BufferSize"/>; with <see cref="ListenOptions.CurrentUserOnly"/> its ACL admits this user
+    /// alone. With <paramref name="first"/> it fails if the name exists (FILE_FLAG_FIRST_PIPE_INSTANCE).
+    /// </summary>
+    /// <exception cref="UnauthorizedAccessException">ERROR_ACCESS_DENIED (the name exists and <paramref name="first"/>, or another user's ACL).</exception>
+    /// <exception cref="IOException">Any other failure; ERROR_PIPE_BUSY has HResult 0x800700E7.</exception>
+    private static partial NamedPipeServerStream CreateMessagePipe(string name, ListenOptions options, bool first, int maxInstances);
 }

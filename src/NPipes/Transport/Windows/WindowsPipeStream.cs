@@ -15,6 +15,8 @@ internal sealed class WindowsPipeStream(PipeStream pipe) : Stream, ITransportStr
 
     public IDirectSend? DirectSend => null;
 
+    public IDirectReceive? DirectReceive => null;
+
     /// <summary>Waits until the peer has read everything written (the pipe drained). The peer may already have read and closed: that is delivery too.</summary>
     public ValueTask<bool> ConfirmDeliveredAsync(CancellationToken cancellationToken)
     {
@@ -40,14 +42,16 @@ internal sealed class WindowsPipeStream(PipeStream pipe) : Stream, ITransportStr
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
 
     public override int Read(byte[] buffer, int offset, int count) => pipe.Read(buffer, offset, count);
-    public override int Read(Span<byte> buffer) => pipe.Read(buffer);
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => pipe.ReadAsync(buffer, offset, count, cancellationToken);
-    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => pipe.ReadAsync(buffer, cancellationToken);
-
     public override void Write(byte[] buffer, int offset, int count) => pipe.Write(buffer, offset, count);
-    public override void Write(ReadOnlySpan<byte> buffer) => pipe.Write(buffer);
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => pipe.WriteAsync(buffer, offset, count, cancellationToken);
+#if NET
+    // Stream has span and memory overloads from .NET Core 2.1 on; netstandard2.0 callers reach the array ones above.
+    public override int Read(Span<byte> buffer) => pipe.Read(buffer);
+    public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => pipe.ReadAsync(buffer, cancellationToken);
+    public override void Write(ReadOnlySpan<byte> buffer) => pipe.Write(buffer);
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) => pipe.WriteAsync(buffer, cancellationToken);
+#endif
 
     public override void Flush() => pipe.Flush();
     public override Task FlushAsync(CancellationToken cancellationToken) => pipe.FlushAsync(cancellationToken);
