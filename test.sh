@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: builds everything and runs every lane (.NET, .NET hosting, Python, mypy --strict on the
-# Python package, the stress scenarios CI-sized, the Windows suite under Wine), then prints one closing line:
+# The README's test command: builds everything and runs every lane (.NET on both library builds, .NET hosting, Python,
+# mypy --strict on the Python package, the stress scenarios CI-sized, a .NET Framework 4.8 app against the packed
+# package, the Windows suite under Wine on both library builds), then prints one closing line:
 # "tests: N passed, N failed, N skipped" (the sum over lanes).
 # Set NPIPES_SKIP_WINE=1 to leave out the Windows lane (it installs Wine on first use).
 #
@@ -78,6 +79,10 @@ fi
 lane ".NET tests" 900 count_xunit show_failures \
   tests/NPipes.Tests/bin/Release/net10.0/NPipes.Tests -noColor -parallel collections
 
+# The same suite against the library's netstandard2.0 build (.NET Framework, Mono, Unity), on .NET 10.
+lane ".NET tests (netstandard2.0 build)" 900 count_xunit show_failures \
+  tests/NPipes.Tests.NetStandard/bin/Release/net10.0/NPipes.Tests.NetStandard -noColor -parallel collections
+
 # NPipes.JsonRpc: StreamJsonRpc over npipes frames, its protocol (docs/rpc.md) and npipes rpc serve|call.
 lane ".NET JSON-RPC tests" 600 count_xunit show_failures \
   tests/NPipes.JsonRpc.Tests/bin/Release/net10.0/NPipes.JsonRpc.Tests -noColor -parallel collections
@@ -94,6 +99,10 @@ lane "Python types (mypy --strict)" 300 "count_tagged mypy" show_tail \
 
 lane "Stress scenarios (CI-sized)" 300 "count_tagged stress" show_tail \
   bash .ci/stress-lane.sh
+
+# The packed NPipes package (dotnet pack: net10.0 + netstandard2.0, no warning) builds a .NET Framework 4.8 app.
+lane ".NET Framework 4.8 app against the package" 600 count_exit show_tail \
+  bash .ci/net48-lane.sh
 
 if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
   lane "Windows tests under Wine" 1200 "count_tagged windows" show_tail \
