@@ -14,9 +14,10 @@ import socket
 import stat
 import struct
 import sys
-from typing import List, NamedTuple, Optional, Sequence, Tuple, Union, overload
+from typing import (List, NamedTuple, Optional, Sequence, Tuple,
+                    Union, overload)
 
-from ._util import Deadline, drain, typed_os_error, typed_os_errors
+from ._util import Deadline, RawIO, drain, typed_os_error, typed_os_errors
 from .errors import NPipesError, PipePathOccupiedError
 
 __all__ = ['knock', 'peer_uid', 'file_kind', 'ident', 'Stream', 'Knock']
@@ -192,6 +193,11 @@ class Stream:
                 sock.setsockopt(socket.SOL_SOCKET, _SO_NOSIGPIPE, 1)
             except OSError:
                 pass
+
+    def raw_io(self) -> RawIO:
+        """The socket's own blocking calls, for a call without a deadline
+        (Connection's fast path; it translates OSError itself)."""
+        return RawIO(self._sock.sendall, _MSG_NOSIGNAL, self._sock.recv_into)
 
     def _wait(self, write: bool, deadline: Deadline, what: str) -> None:
         left = deadline.remaining(what)    # PipeTimeoutError when none left
