@@ -367,14 +367,13 @@ def _rpc_request(seq):
 
 def pingpong_rpc(client, seconds):
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         text = f'{n:0{RPC_TEXT}x}'
         if client.call('echo', text) != text:
             raise RuntimeError(f'rpc ping-pong: reply {n} wrong')
         n += 1
         if n % 64 == 0 and time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 def pingpong_raw_json(sock, seconds):
@@ -382,7 +381,6 @@ def pingpong_raw_json(sock, seconds):
     reply = bytearray(size)
     view = memoryview(reply)
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         msg = _rpc_request(n)
         sock.sendall(msg)
@@ -390,13 +388,14 @@ def pingpong_raw_json(sock, seconds):
             raise RuntimeError(f'raw JSON ping-pong: reply {n} wrong')
         n += 1
         if n % 64 == 0 and time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 class CliServer(Peer):
     """`npipes rpc serve NAME` of the .NET CLI; its first line says it serves."""
 
     def __init__(self, argv, name):
+        self.cpu = None                 # it does not report its CPU time
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith(f"npipes rpc: serving '{name}'"):
@@ -427,18 +426,16 @@ def figure_rpc_pingpong(runs, seconds, dotnet_cli):
         try:
             sock = raw_client(raw_path)
             client = rpc.connect(name, timeout=10)
-            pingpong_rpc(client, seconds / 2)
-            pingpong_raw_json(sock, seconds / 2)
-            rpc_rates, raw_rates = [], []
-            for _ in range(runs):
-                raw_rates.append(pingpong_raw_json(sock, seconds))
-                rpc_rates.append(pingpong_rpc(client, seconds))
+            rpc_side = Side(lambda t: pingpong_rpc(client, t))
+            raw_side = Side(lambda t: pingpong_raw_json(sock, t))
+            measure(runs, seconds, rpc_side, raw_side)
             sock.close()
             client.close()
         finally:
             server.close()
             raw_peer.close()
-    report('py_rpc_pingpong', rpc_rates, raw_rates, 'roundtrips/s', f'peer=dotnet-rpc request_bytes={size} crc=off')
+    report('py_rpc_pingpong', rpc_side, raw_side, server, raw_peer, 'roundtrips/s',
+           f'peer=dotnet-rpc request_bytes={size} crc=off')
 
 
 FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
