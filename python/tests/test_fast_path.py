@@ -9,7 +9,7 @@ import unittest
 import zlib
 
 from tests import support
-from npipes._unixsock import Stream
+from npipes._unixsock import SEND_BUFFER_SIZE, Stream
 from npipes.connection import Connection
 from npipes.errors import (ConnectionClosedError, CrcMismatchError,
                            FrameError, FrameTooLargeError,
@@ -145,6 +145,17 @@ class RawSocketConnectionTests(unittest.TestCase):
 
     def test_uses_the_raw_calls(self):
         self.assertIsNotNone(self.conn._raw)
+
+    def test_asks_for_a_large_send_buffer(self):
+        try:
+            with open('/proc/sys/net/core/wmem_max') as f:
+                cap = int(f.read())
+        except OSError:
+            self.skipTest('no /proc/sys/net/core/wmem_max (not Linux)')
+        got = self.stream._sock.getsockopt(socket.SOL_SOCKET,
+                                           socket.SO_SNDBUF)
+        # Linux doubles the value asked for (bookkeeping), up to the cap
+        self.assertGreaterEqual(got, 2 * min(SEND_BUFFER_SIZE, cap))
 
     def test_sent_frames_equal_encode_frame_as_sizes_and_order_change(self):
         sizes = [16, 16, 16, 17, 17, 0, 0, 16, 8192, 8192, 8193, 16, 16]
