@@ -12,7 +12,8 @@ the receiver acknowledges that it counted every message.
 
 `npipes_cpu_us=C/P raw_cpu_us=C/P` give the CPU time per operation of the measuring client (its measured windows)
 and of the Python peer (all its operations, warm-up included; absent for the .NET peer), in microseconds: unlike the
-rates they hardly move when other jobs share the machine. The one-way CRC line adds `crc32_MBps`, what zlib.crc32
+rates they hardly move when other jobs share the machine.  `cpu_ratio` is raw's CPU per operation over npipes'
+(client + peer where both peers report it, else the clients'). The one-way CRC line adds `crc32_MBps`, what zlib.crc32
 does on 1 MiB in this process (best of 5): each side must hash every byte at that speed.
 
     python3 bench/python/npipes_bench.py [--quick] [--runs N] [--only FIG,FIG] [--dotnet-peer 'CMD ...']
@@ -188,6 +189,11 @@ class Side:
         client = f'{self.measured_cpu / self.measured_ops * 1e6:.1f}'
         return client + ('' if peer.cpu is None else f'/{peer.cpu / self.ops * 1e6:.1f}')
 
+    def cpu_per_op(self, peer, with_peer):
+        """Seconds of CPU per operation: the client's, plus the peer's if *with_peer*."""
+        client = self.measured_cpu / self.measured_ops
+        return client + (peer.cpu / self.ops if with_peer else 0.0)
+
 
 def measure(runs, seconds, np_side, raw_side):
     """A warm-up window each, then `runs` windows each, alternating."""
@@ -260,6 +266,13 @@ def oneway_np(conn, seconds, msgs):
             return n
 
 
+def cpu_ratio(np_side, raw_side, np_peer, raw_peer):
+    """raw's CPU per operation over npipes' (client + peer when both peers report theirs, else the clients'): what
+    the ratio would be if the machine's CPU, not wake-ups, set the pace; it moves far less than the rates under load."""
+    both = np_peer.cpu is not None and raw_peer.cpu is not None
+    return raw_side.cpu_per_op(raw_peer, both) / np_side.cpu_per_op(np_peer, both)
+
+
 def report(figure, np_side, raw_side, np_peer, raw_peer, unit, extra=''):
     np_rates, raw_rates = np_side.rates, raw_side.rates
     n, r = statistics.median(np_rates), statistics.median(raw_rates)
@@ -268,7 +281,8 @@ def report(figure, np_side, raw_side, np_peer, raw_peer, unit, extra=''):
             f'npipes_min={fmt(min(np_rates))} npipes_max={fmt(max(np_rates))} '
             f'raw_min={fmt(min(raw_rates))} raw_max={fmt(max(raw_rates))} '
             f'npipes_runs={",".join(map(fmt, np_rates))} raw_runs={",".join(map(fmt, raw_rates))} '
-            f'npipes_cpu_us={np_side.cpu_us(np_peer)} raw_cpu_us={raw_side.cpu_us(raw_peer)}')
+            f'npipes_cpu_us={np_side.cpu_us(np_peer)} raw_cpu_us={raw_side.cpu_us(raw_peer)} '
+            f'cpu_ratio={cpu_ratio(np_side, raw_side, np_peer, raw_peer):.2f}')
     print(line + (' ' + extra if extra else ''), flush=True)
 
 
