@@ -8,19 +8,24 @@ namespace System.IO;
 /// .NET Core 2.1's span and memory overloads of <see cref="Stream"/> for netstandard2.0, over the array overloads (which
 /// NPipes' own streams override). Memory over an array (every buffer NPipes reads into or writes from is one) passes
 /// straight through; other memory goes through a pooled copy. A write is always ONE array write, so a frame stays one
-/// message on a message-mode pipe.
+/// message on a message-mode pipe. A span read takes at most <see cref="MaxCopy"/> bytes at a time (a read may return
+/// fewer bytes than asked): the framework's pool keeps nothing larger, and a large payload read a piece at a time
+/// must not cost a payload-sized array per piece.
 /// </summary>
 [Embedded]
 internal static class StreamPolyfills
 {
+    private const int MaxCopy = 1024 * 1024;
+
     extension(Stream stream)
     {
         public int Read(Span<byte> buffer)
         {
-            byte[] rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
+            int count = Math.Min(buffer.Length, MaxCopy);
+            byte[] rented = ArrayPool<byte>.Shared.Rent(count);
             try
             {
-                int n = stream.Read(rented, 0, buffer.Length);
+                int n = stream.Read(rented, 0, count);
                 rented.AsSpan(0, n).CopyTo(buffer);
                 return n;
             }
@@ -57,10 +62,11 @@ internal static class StreamPolyfills
 
     private static async ValueTask<int> ReadCopyAsync(Stream stream, Memory<byte> buffer, CancellationToken cancellationToken)
     {
-        byte[] rented = ArrayPool<byte>.Shared.Rent(buffer.Length);
+        int count = Math.Min(buffer.Length, MaxCopy);
+        byte[] rented = ArrayPool<byte>.Shared.Rent(count);
         try
         {
-            int n = await stream.ReadAsync(rented, 0, buffer.Length, cancellationToken).ConfigureAwait(false);
+            int n = await stream.ReadAsync(rented, 0, count, cancellationToken).ConfigureAwait(false);
             rented.AsMemory(0, n).CopyTo(buffer);
             return n;
         }
