@@ -6,9 +6,10 @@ namespace NPipes.Messaging;
 /// A pass-through stream that records when a read started waiting, so the server's watchdog can close a connection
 /// whose peer went quiet. One timestamp per connection instead of a timer per read keeps the fast path allocation-free.
 /// Writes pass straight through, so on a message pipe each frame is still one write (one message). The connection asks
-/// the transport stream itself, not this wrapper, for the pipe's capabilities.
+/// the transport stream itself, not this wrapper, for the pipe's capabilities. The span and memory overloads (the hot
+/// path, without a Task per read) are in IdleWatchStream.Net.cs: netstandard2.0's Stream has none to override.
 /// </summary>
-internal sealed class IdleWatchStream(Stream inner) : Stream
+internal sealed partial class IdleWatchStream(Stream inner) : Stream
 {
     private long _readSince; // Stopwatch timestamp while a read waits; 0 when none does
     private long _writeSince; // Stopwatch timestamp while a write waits; 0 when none does
@@ -52,8 +53,18 @@ internal sealed class IdleWatchStream(Stream inner) : Stream
         }
     }
 
-    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+    public override async Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
+    {
+        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
+        try
+        {
+            return await inner.ReadAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _readSince, 0);
+        }
+    }
 
     public override void Write(byte[] buffer, int offset, int count)
     {
@@ -68,63 +79,12 @@ internal sealed class IdleWatchStream(Stream inner) : Stream
         }
     }
 
-    public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
-        WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
-
-#if NET
-    public override int Read(Span<byte> buffer)
-    {
-        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
-        try
-        {
-            return inner.Read(buffer);
-        }
-        finally
-        {
-            Volatile.Write(ref _readSince, 0);
-        }
-    }
-
-    public override void Write(ReadOnlySpan<byte> buffer)
+    public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
         Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
         try
         {
-            inner.Write(buffer);
-        }
-        finally
-        {
-            Volatile.Write(ref _writeSince, 0);
-        }
-    }
-
-    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-#else
-    // netstandard2.0's Stream has no memory overloads to override: callers reach these through the array ones above.
-    public async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
-#endif
-    {
-        Volatile.Write(ref _readSince, Stopwatch.GetTimestamp());
-        try
-        {
-            return await inner.ReadAsync(buffer, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            Volatile.Write(ref _readSince, 0);
-        }
-    }
-
-#if NET
-    public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-#else
-    public async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
-#endif
-    {
-        Volatile.Write(ref _writeSince, Stopwatch.GetTimestamp());
-        try
-        {
-            await inner.WriteAsync(buffer, cancellationToken).ConfigureAwait(false);
+            await inner.WriteAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
