@@ -44,6 +44,14 @@ def _positive_or_none(name: str,
     return value
 
 
+#: Why a request whose peer closed the connection before replying usually
+#: failed (the .NET library says the same).
+NO_REPLY = ('the server closed the connection without replying; a server '
+            'closes a connection whose frame it cannot read: check that both '
+            'sides use the same CRC setting, byte order, encoding and maximum '
+            'message size')
+
+
 class Connection:
     """Frames over one connected pipe (either end).
 
@@ -253,7 +261,14 @@ class Connection:
         bytes out); *timeout* covers both."""
         deadline = _FOREVER if timeout is None else Deadline(timeout)
         self._send(data, deadline)
-        reply = self._recv(deadline)
+        try:
+            reply = self._recv(deadline)
+        except ConnectionClosedError as exc:
+            if exc.reason != 'peer closed':
+                raise
+            # The frame format has no error reply: a server that cannot
+            # read a request's frame can only close the connection.
+            raise ConnectionClosedError(NO_REPLY) from exc
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
 
