@@ -98,7 +98,7 @@ public class CliErrorTests
         Assert.SkipWhen(OperatingSystem.IsWindows(), "the socket file is removed by SIGTERM (Unix)");
         string name = TestPipes.NewName();
         using var echo = CliProcess.Start("echo", name, "--max-connections", "3", "--idle-timeout", "30", "--frame-timeout", "0.2");
-        await Until.PipeExistsAsync(name);
+        await echo.PipeExistsAsync(name);
         // A client that starts a frame and never finishes it is closed at the frame timeout; the server goes on.
         using (var trickler = new NamedPipeClientStream(".", name, PipeDirection.InOut, PipeOptions.Asynchronous))
         {

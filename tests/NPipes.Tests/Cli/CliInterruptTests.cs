@@ -26,7 +26,7 @@ public class CliInterruptTests
         Assert.SkipWhen(OperatingSystem.IsWindows(), "POSIX signals");
         string name = TestPipes.NewName();
         using var sender = CliProcess.Start("send", name, "never delivered");
-        await Until.PipeExistsAsync(name); // the sender holds the pipe and waits: its handlers are in place
+        await sender.PipeExistsAsync(name); // the sender holds the pipe and waits: its handlers are in place
         sender.Signal(signal);
         await AssertInterruptedAsync(sender, signal);
         Assert.False(File.Exists(PipeName.GetPath(name)), "the interrupted sender left its socket file behind");
@@ -40,7 +40,7 @@ public class CliInterruptTests
         Assert.SkipWhen(OperatingSystem.IsWindows(), "POSIX signals");
         string name = TestPipes.NewName();
         using var receiver = CliProcess.Start("receive", name);
-        await Until.PipeExistsAsync(name);
+        await receiver.PipeExistsAsync(name);
         receiver.Signal(signal);
         await AssertInterruptedAsync(receiver, signal);
     }
@@ -54,7 +54,7 @@ public class CliInterruptTests
         string name = TestPipes.NewName();
         await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = TestPipes.Options(), DrainTimeout = TimeSpan.Zero });
         using var requester = CliProcess.Start("request", name, "no answer comes");
-        await using PipeConnection connection = await server.AcceptAsync(Ct).AsTask().WaitAsync(TestPipes.Patience, Ct);
+        await using PipeConnection connection = await server.AcceptAsync(Ct).AsTask().WaitAsync(CliProcess.StartPatience, Ct);
         using (PipeMessage? request = await connection.ReceiveAsync(Ct).AsTask().WaitAsync(TestPipes.Patience, Ct))
         {
             Assert.Equal("no answer comes", request?.GetText()); // the request is out: the CLI now waits for the reply
@@ -71,7 +71,7 @@ public class CliInterruptTests
         Assert.SkipWhen(OperatingSystem.IsWindows(), "POSIX signals");
         string name = TestPipes.NewName();
         using var echo = CliProcess.Start("echo", name);
-        await Until.PipeExistsAsync(name);
+        await echo.PipeExistsAsync(name);
         await using (PipeConnection probe = await PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct))
         {
             Assert.Equal("ping", await probe.RequestAsync("ping", TestPipes.Patience, Ct)); // serving before it is stopped
