@@ -58,7 +58,7 @@ internal static class OptionValues
     public static Option<string> Choice(string name, string description, string defaultValue, string[] accepted, string[] suggested, Func<string, string> normalize) => new(name)
     {
         Description = description,
-        HelpName = "{" + string.Join(',', suggested) + "}",
+        HelpName = string.Join('|', suggested),
         DefaultValueFactory = _ => defaultValue,
         CustomParser = result =>
         {

@@ -6,9 +6,10 @@ namespace NPipes.Cli.Commands;
 /// <summary>
 /// One <c>receive --json</c> line, byte for byte what the Python CLI prints with
 /// <c>json.dumps({...}, ensure_ascii=False, separators=(',', ':'))</c>: text unescaped (UTF-8 on the way out), and only
-/// what JSON requires escaped: '"', '\' and U+0000..U+001F. System.Text.Json cannot be told to match that: even with
-/// <c>JavaScriptEncoder.UnsafeRelaxedJsonEscaping</c> it escapes U+007F, format characters such as U+200B and U+2028,
-/// and writes upper-case hex; two CLIs printing different JSON for one message is what this avoids.
+/// what JSON requires escaped: '"', '\' and U+0000..U+001F (short forms where JSON has them, else \u00xx in lower case).
+/// System.Text.Json's encoders, <c>JavaScriptEncoder.UnsafeRelaxedJsonEscaping</c> included, escape more than JSON
+/// requires (characters they class as unsafe in some context), so the two CLIs would print different JSON for one
+/// message; python/tests/test_cli_interop.py compares the two byte for byte on such characters.
 /// </summary>
 internal static class JsonLine
 {

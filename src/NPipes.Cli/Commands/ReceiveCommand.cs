@@ -9,7 +9,7 @@ internal static class ReceiveCommand
     {
         var common = new CommonOptions();
         var name = new Argument<string>("NAME") { Description = "The pipe name." };
-        var count = OptionValues.Whole("--count", "How many messages to receive (default 1); --timeout applies to each.", low: 1, defaultValue: 1);
+        var count = OptionValues.Whole("--count", "How many messages to receive; --timeout applies to each.", low: 1, defaultValue: 1);
         var json = new Option<bool>("--json")
         {
             Description = "Print one JSON object per message: {\"text\", \"bytes\": payload length, \"crc\": the CRC field as 8 hex digits}, UTF-8 unescaped.",
