@@ -258,7 +258,9 @@ class Connection:
     def request(self, data: Union[str, Buffer],
                 timeout: Optional[float] = None) -> Union[str, bytes]:
         """Send *data* and return the reply (str in, str out; bytes in,
-        bytes out); *timeout* covers both."""
+        bytes out); *timeout* covers both.  A peer that closes the
+        connection instead of replying raises ConnectionClosedError with
+        NO_REPLY, what usually causes that."""
         deadline = _FOREVER if timeout is None else Deadline(timeout)
         self._send(data, deadline)
         try:

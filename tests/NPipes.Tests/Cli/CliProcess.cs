@@ -82,7 +82,10 @@ internal sealed class CliProcess : IDisposable
         var deadline = DateTime.UtcNow + StartPatience;
         while (!File.Exists(PipeName.GetPath(name)))
         {
-            Assert.False(_process.HasExited, $"npipes exited ({_process.ExitCode}) before creating pipe '{name}': {await _stderr}");
+            if (_process.HasExited)
+            {
+                Assert.Fail($"npipes exited ({_process.ExitCode}) before creating pipe '{name}': {await _stderr}");
+            }
             Assert.True(DateTime.UtcNow < deadline, $"npipes did not create pipe '{name}' within 30 s");
             await Task.Delay(5);
         }
