@@ -114,7 +114,7 @@ public class CliErrorTests
         var (code, stdout, stderr) = await echo.ExitAsync();
         Assert.True(code == 0, stderr);
         Assert.Equal(
-            $"npipes echo: serving '{name}' at {PipeName.GetPath(name)} (max connections 3, idle timeout 30 s, frame timeout 0.2 s)" + Environment.NewLine,
+            $"npipes echo: serving '{name}' at {PipeNames.GetPath(name)} (max connections 3, idle timeout 30 s, frame timeout 0.2 s)" + Environment.NewLine,
             stdout);
     }
 

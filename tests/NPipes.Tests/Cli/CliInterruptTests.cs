@@ -29,7 +29,7 @@ public class CliInterruptTests
         await sender.PipeExistsAsync(name); // the sender holds the pipe and waits: its handlers are in place
         sender.Signal(signal);
         await AssertInterruptedAsync(sender, signal);
-        Assert.False(File.Exists(PipeName.GetPath(name)), "the interrupted sender left its socket file behind");
+        Assert.False(File.Exists(PipeNames.GetPath(name)), "the interrupted sender left its socket file behind");
     }
 
     [Theory]
@@ -80,6 +80,6 @@ public class CliInterruptTests
         var (code, stdout, stderr) = await echo.ExitAsync();
         Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
         Assert.Contains("serving", stdout);
-        Assert.False(File.Exists(PipeName.GetPath(name)), "the stopped server left its socket file behind");
+        Assert.False(File.Exists(PipeNames.GetPath(name)), "the stopped server left its socket file behind");
     }
 }

@@ -80,7 +80,7 @@ internal sealed class CliProcess : IDisposable
     public async Task PipeExistsAsync(string name)
     {
         var deadline = DateTime.UtcNow + StartPatience;
-        while (!File.Exists(PipeName.GetPath(name)))
+        while (!File.Exists(PipeNames.GetPath(name)))
         {
             if (_process.HasExited)
             {
