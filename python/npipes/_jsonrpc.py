@@ -318,8 +318,7 @@ def cancel_target(params: Optional[Params]) -> Optional[Id]:
 
 
 def _reason(cause: BaseException) -> Optional[str]:
-    reason = getattr(cause, 'reason', None)   # ConnectionClosedError's
-    return reason if isinstance(reason, str) else None
+    return cause.reason if isinstance(cause, ConnectionClosedError) else None
 
 
 def lost_error(cause: BaseException, method: str) -> ConnectionClosedError:
