@@ -176,7 +176,7 @@ class Peer:
                 except PipeTimeoutError:
                     if reason is None:     # no limit: recv() never times out
                         raise
-                    if reason == 'idle timeout' and self._busy():
+                    if reason == 'idle timeout' and not self._idle():
                         continue
                     value = self.idle_timeout if reason == 'idle timeout' \
                         else self.frame_timeout
@@ -197,9 +197,15 @@ class Peer:
             self._release()
         return ended
 
-    def _busy(self) -> bool:
+    def _idle(self) -> bool:
+        """No call running or waiting for its answer, and none for
+        idle_timeout seconds: a call that ended while the reader waited
+        (its answer perhaps not posted yet) starts the count again."""
+        idle = self.idle_timeout
         with self._lock:
-            return bool(self._running or self._pending)
+            if idle is None or self._running or self._pending:
+                return False
+            return time.monotonic() - self._last_activity >= idle
 
     def _read_limit(self) -> Tuple[Optional[float], Optional[str]]:
         best: Optional[float] = None

@@ -111,6 +111,31 @@ class TransportAccessorTests(unittest.TestCase):
 
 
 @unittest.skipUnless(UNIX, 'the Unix transport')
+class IdleDecisionTests(unittest.TestCase):
+    """The threaded engine's idle rule: a connection is idle only when no
+    call runs or waits and nothing happened for idle_timeout seconds (so a
+    call that ends just as the reader's wait runs out, its answer perhaps
+    not yet posted, does not get its connection closed under it)."""
+
+    def test_idle_only_after_a_quiet_idle_timeout(self):
+        from npipes._rpcpeer import Peer
+        from npipes._rpctargets import Registry
+        (conn, other), _ = socket_pair()
+        self.addCleanup(other.close)
+        conn.idle_timeout = 30.0
+        peer = Peer(conn, Registry(None))
+        self.addCleanup(peer.close, 0.0)
+        self.assertFalse(peer._idle())         # just started: activity now
+        peer._last_activity -= 60              # (white box: no waiting)
+        self.assertTrue(peer._idle())
+        peer._running = 1                      # a call runs
+        self.assertFalse(peer._idle())
+        peer._running = 0
+        peer._last_activity = time.monotonic()  # a call just ended
+        self.assertFalse(peer._idle())
+
+
+@unittest.skipUnless(UNIX, 'the Unix transport')
 class UnixServerAccessorTests(unittest.TestCase):
 
     def test_listening_socket_and_peer_allowed(self):
