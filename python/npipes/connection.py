@@ -348,6 +348,20 @@ class Connection:
         return (f'<{type(self).__name__} {state} endian={self.endian} '
                 f'crc={self.crc} encoding={self.encoding}>')
 
+    # -- for npipes' own engines (npipes.rpc takes a connection's I/O over):
+    # the state they rely on, read only through these two.
+    @property
+    def transport_stream(self) -> Optional[_Stream]:
+        """The transport's stream under this connection (None once closed).
+        An engine that does its own I/O on it must not call send/recv."""
+        return self._stream
+
+    @property
+    def frame_started(self) -> Optional[float]:
+        """time.monotonic() at the first bytes of the frame being received;
+        None between frames (and always None while frame_timeout is None)."""
+        return self._frame_started
+
 
 def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,
             **options: Any) -> Connection:
