@@ -95,6 +95,11 @@ lane "Python types (mypy --strict)" 300 "count_tagged mypy" show_tail \
 lane "Stress scenarios (CI-sized)" 300 "count_tagged stress" show_tail \
   bash .ci/stress-lane.sh
 
+# The README's Install section word for word (pack, tool install, an app on the package, pip install ./python) in a
+# scratch HOME under .ci/out/install.
+lane "Install (README commands)" 600 "count_tagged install" show_tail \
+  bash .ci/install-lane.sh
+
 if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
   lane "Windows tests under Wine" 1200 "count_tagged windows" show_tail \
     bash .ci/wine-lane.sh
