@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The README's test command: builds everything and runs every lane (.NET, .NET hosting, Python, mypy --strict on the
-# Python package, the stress scenarios CI-sized, the Windows suite under Wine), then prints one closing line:
+# The README's test command: builds everything and runs every lane (.NET, .NET JSON-RPC, .NET hosting, Python, mypy
+# --strict on the Python package, the stress scenarios CI-sized, the README's install commands, the README's code
+# blocks, the Windows suite under Wine), then prints one closing line:
 # "tests: N passed, N failed, N skipped" (the sum over lanes).
 # Set NPIPES_SKIP_WINE=1 to leave out the Windows lane (it installs Wine on first use).
 #
@@ -99,6 +100,10 @@ lane "Stress scenarios (CI-sized)" 300 "count_tagged stress" show_tail \
 # scratch HOME under .ci/out/install.
 lane "Install (README commands)" 600 "count_tagged install" show_tail \
   bash .ci/install-lane.sh
+
+# Every ```csharp and ```python block of README.md and src/NPipes/README.md, built and run with its peer.
+lane "README snippets" 900 "count_tagged readme" show_tail \
+  bash .ci/readme-lane.sh
 
 if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
   lane "Windows tests under Wine" 1200 "count_tagged windows" show_tail \
