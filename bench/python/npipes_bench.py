@@ -12,7 +12,8 @@ the receiver acknowledges that it counted every message.
 
 `npipes_cpu_us=C/P raw_cpu_us=C/P` give the CPU time per operation of the measuring client (its measured windows)
 and of the Python peer (all its operations, warm-up included; absent for the .NET peer), in microseconds: unlike the
-rates they hardly move when other jobs share the machine. The one-way CRC line adds `crc32_MBps`, what zlib.crc32
+rates they hardly move when other jobs share the machine.  `cpu_ratio` is raw's CPU per operation over npipes'
+(client + peer where both peers report it, else the clients'). The one-way CRC line adds `crc32_MBps`, what zlib.crc32
 does on 1 MiB in this process (best of 5): each side must hash every byte at that speed.
 
     python3 bench/python/npipes_bench.py [--quick] [--runs N] [--only FIG,FIG] [--dotnet-peer 'CMD ...']
@@ -188,6 +189,11 @@ class Side:
         client = f'{self.measured_cpu / self.measured_ops * 1e6:.1f}'
         return client + ('' if peer.cpu is None else f'/{peer.cpu / self.ops * 1e6:.1f}')
 
+    def cpu_per_op(self, peer, with_peer):
+        """Seconds of CPU per operation: the client's, plus the peer's if *with_peer*."""
+        client = self.measured_cpu / self.measured_ops
+        return client + (peer.cpu / self.ops if with_peer else 0.0)
+
 
 def measure(runs, seconds, np_side, raw_side):
     """A warm-up window each, then `runs` windows each, alternating."""
@@ -260,6 +266,13 @@ def oneway_np(conn, seconds, msgs):
             return n
 
 
+def cpu_ratio(np_side, raw_side, np_peer, raw_peer):
+    """raw's CPU per operation over npipes' (client + peer when both peers report theirs, else the clients'): what
+    the ratio would be if the machine's CPU, not wake-ups, set the pace; it moves far less than the rates under load."""
+    both = np_peer.cpu is not None and raw_peer.cpu is not None
+    return raw_side.cpu_per_op(raw_peer, both) / np_side.cpu_per_op(np_peer, both)
+
+
 def report(figure, np_side, raw_side, np_peer, raw_peer, unit, extra=''):
     np_rates, raw_rates = np_side.rates, raw_side.rates
     n, r = statistics.median(np_rates), statistics.median(raw_rates)
@@ -268,7 +281,8 @@ def report(figure, np_side, raw_side, np_peer, raw_peer, unit, extra=''):
             f'npipes_min={fmt(min(np_rates))} npipes_max={fmt(max(np_rates))} '
             f'raw_min={fmt(min(raw_rates))} raw_max={fmt(max(raw_rates))} '
             f'npipes_runs={",".join(map(fmt, np_rates))} raw_runs={",".join(map(fmt, raw_rates))} '
-            f'npipes_cpu_us={np_side.cpu_us(np_peer)} raw_cpu_us={raw_side.cpu_us(raw_peer)}')
+            f'npipes_cpu_us={np_side.cpu_us(np_peer)} raw_cpu_us={raw_side.cpu_us(raw_peer)} '
+            f'cpu_ratio={cpu_ratio(np_side, raw_side, np_peer, raw_peer):.2f}')
     print(line + (' ' + extra if extra else ''), flush=True)
 
 
@@ -367,14 +381,13 @@ def _rpc_request(seq):
 
 def pingpong_rpc(client, seconds):
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         text = f'{n:0{RPC_TEXT}x}'
         if client.call('echo', text) != text:
             raise RuntimeError(f'rpc ping-pong: reply {n} wrong')
         n += 1
         if n % 64 == 0 and time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 def pingpong_raw_json(sock, seconds):
@@ -382,7 +395,6 @@ def pingpong_raw_json(sock, seconds):
     reply = bytearray(size)
     view = memoryview(reply)
     n, end = 0, time.perf_counter() + seconds
-    start = time.perf_counter()
     while True:
         msg = _rpc_request(n)
         sock.sendall(msg)
@@ -390,13 +402,14 @@ def pingpong_raw_json(sock, seconds):
             raise RuntimeError(f'raw JSON ping-pong: reply {n} wrong')
         n += 1
         if n % 64 == 0 and time.perf_counter() >= end:
-            return n / (time.perf_counter() - start)
+            return n
 
 
 class CliServer(Peer):
     """`npipes rpc serve NAME` of the .NET CLI; its first line says it serves."""
 
     def __init__(self, argv, name):
+        self.cpu = None                 # it does not report its CPU time
         self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
         line = self.proc.stdout.readline().strip()
         if not line.startswith(f"npipes rpc: serving '{name}'"):
@@ -427,18 +440,16 @@ def figure_rpc_pingpong(runs, seconds, dotnet_cli):
         try:
             sock = raw_client(raw_path)
             client = rpc.connect(name, timeout=10)
-            pingpong_rpc(client, seconds / 2)
-            pingpong_raw_json(sock, seconds / 2)
-            rpc_rates, raw_rates = [], []
-            for _ in range(runs):
-                raw_rates.append(pingpong_raw_json(sock, seconds))
-                rpc_rates.append(pingpong_rpc(client, seconds))
+            rpc_side = Side(lambda t: pingpong_rpc(client, t))
+            raw_side = Side(lambda t: pingpong_raw_json(sock, t))
+            measure(runs, seconds, rpc_side, raw_side)
             sock.close()
             client.close()
         finally:
             server.close()
             raw_peer.close()
-    report('py_rpc_pingpong', rpc_rates, raw_rates, 'roundtrips/s', f'peer=dotnet-rpc request_bytes={size} crc=off')
+    report('py_rpc_pingpong', rpc_side, raw_side, server, raw_peer, 'roundtrips/s',
+           f'peer=dotnet-rpc request_bytes={size} crc=off')
 
 
 FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',

@@ -14,7 +14,7 @@ was measured to cost more than the copy itself.
 from __future__ import annotations
 
 import zlib
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from ._frames import check_crc, check_header, layout
 from .consts import (DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD, HEADER_SIZE,
@@ -208,6 +208,43 @@ class FrameDecoder:
         if self.crc and zlib.crc32(payload) != received:
             check_crc(received, zlib.crc32(payload))
         return payload
+
+    def receive(self, recv_into: Callable[[memoryview], int]
+                ) -> Optional[bytes]:
+        """Read with *recv_into* (a blocking socket's) until a payload is
+        complete and return it; None at EOF (:attr:`in_frame` then says
+        whether a frame was cut short).  The want/advance/take loop in one
+        call, and a frame that arrives alone into the empty buffer (a
+        ping-pong's) decoded on the spot."""
+        while True:
+            if self._hi or self._size is not None or not self._read_ahead \
+                    or self._broken is not None:
+                payload = self.take()      # bytes read ahead, or a refusal
+                if payload is not None:
+                    return payload
+                n = recv_into(self.want())
+                if not n:
+                    return None
+                payload = self.advance(n)
+                if payload is not None:
+                    return payload
+                continue
+            n = recv_into(self._view)  # nothing buffered: read what came
+            if not n:
+                return None
+            self._hi = n
+            if n >= HEADER_SIZE + TRAILER_SIZE:
+                message_length, size = self._header.unpack_from(self._buf)
+                end = size + HEADER_SIZE
+                limit = self.max_payload
+                if message_length == end and end + TRAILER_SIZE == n and \
+                        (limit is None or size <= limit):
+                    payload = self._view[HEADER_SIZE:end].tobytes()
+                    (received,) = self._field.unpack_from(self._buf, end)
+                    self.last_crc, self._hi = received, 0
+                    if self.crc and zlib.crc32(payload) != received:
+                        check_crc(received, zlib.crc32(payload))
+                    return payload
 
     def _refuse(self, message_length: int, size: int) -> None:
         """Raise the FrameError for a bad header; the stream is lost."""

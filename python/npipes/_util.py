@@ -6,8 +6,8 @@ from __future__ import annotations
 import functools
 import socket
 import time
-from typing import (Any, Callable, Iterator, Optional, Protocol, TypeVar,
-                    cast)
+from typing import (Any, Callable, Iterator, NamedTuple, Optional, Protocol,
+                    TypeVar, Union, cast)
 
 from .consts import RESERVED_PIPE_NAME
 from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
@@ -19,6 +19,16 @@ _F = TypeVar('_F', bound=Callable[..., Any])
 
 class _Readable(Protocol):
     def recv_into(self, view: memoryview, deadline: Deadline) -> int: ...
+
+
+class RawIO(NamedTuple):
+    """A connected socket's own blocking calls, for a call without a
+    deadline: ``sendall(frame, flags)`` and ``recv_into(view) -> count``
+    (OSError left to the caller to translate; see Stream.raw_io)."""
+
+    sendall: Callable[[Union[bytes, bytearray, memoryview], int], None]
+    flags: int
+    recv_into: Callable[[memoryview], int]
 
 
 class Deadline:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import time
 import zlib
 from typing import (Any, Callable, Optional, Protocol, Sequence, Tuple,
@@ -9,9 +10,9 @@ from typing import (Any, Callable, Optional, Protocol, Sequence, Tuple,
 
 from . import transport
 from ._frames import MAX_WIRE_PAYLOAD, check_size, layout
-from ._util import Deadline
+from ._util import Deadline, RawIO, typed_os_error
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME, HEADER_SIZE)
+                     DEFAULT_PIPE_NAME, HEADER_SIZE, TRAILER_SIZE)
 from .errors import (ConnectionClosedError, FrameError,
                      IncompleteFrameError, NPipesError, PipeTimeoutError)
 from .message import FrameDecoder, to_payload, to_text
@@ -25,6 +26,8 @@ _FOREVER = Deadline(None)
 #: Payloads larger than this are written from their parts (no copy); a
 #: smaller frame is joined first, which costs less than a gathering write.
 _GATHER_FROM = 8 * 1024
+#: Bytes of a frame besides its payload (header and CRC field).
+_FRAMING = HEADER_SIZE + TRAILER_SIZE
 
 
 class _Stream(Protocol):
@@ -76,6 +79,15 @@ class Connection:
         self._send_parts: Optional[
             Callable[[Sequence[Buffer], Deadline], None]] = getattr(
                 stream, 'send_parts', None)
+        # A socket's own calls, for sends and receives without a deadline:
+        # one system call with no Python layer between (Stream.raw_io).
+        raw_io: Optional[Callable[[], RawIO]] = getattr(stream, 'raw_io',
+                                                        None)
+        self._raw: Optional[RawIO] = None if raw_io is None else raw_io()
+        # The frame of the last small payload size sent twice in a row,
+        # packed in one call (header, payload, CRC field): a ping-pong's.
+        self._small_size = -1
+        self._small: Optional[struct.Struct] = None
         self.crc = crc
         self._layout = layout(endian)
         self._endian = endian
@@ -119,6 +131,7 @@ class Connection:
     @endian.setter
     def endian(self, endian: str) -> None:     # changes what is sent
         self._layout, self._endian = layout(endian), endian
+        self._small_size, self._small = -1, None
 
     # -- sending ---------------------------------------------------------
     def _send(self, data: Any, deadline: Deadline) -> None:
@@ -134,12 +147,31 @@ class Connection:
         if stream is None:
             raise NPipesError('connection is closed')
         frame = self._layout
-        header = frame.header.pack(size + HEADER_SIZE, size)
-        trailer = frame.field.pack(zlib.crc32(payload) if self.crc else 0)
-        if size > _GATHER_FROM and self._send_parts is not None:
-            self._send_parts((header, payload, trailer), deadline)
-        else:       # small, or one write per frame (a Windows pipe message)
-            stream.send(header + payload + trailer, deadline)
+        send_parts = self._send_parts
+        if size > _GATHER_FROM and send_parts is not None:
+            crc = zlib.crc32(payload) if self.crc else 0
+            send_parts((frame.header.pack(size + HEADER_SIZE, size), payload,
+                        frame.field.pack(crc)), deadline)
+            return
+        # small, or one write per frame (a Windows pipe message)
+        crc = zlib.crc32(payload) if self.crc else 0
+        small = self._small
+        if small is not None and small.size == size + _FRAMING:
+            joined = small.pack(size + HEADER_SIZE, size, payload, crc)
+        else:
+            joined = frame.header.pack(size + HEADER_SIZE, size) + payload \
+                + frame.field.pack(crc)
+            if size == self._small_size and size <= _GATHER_FROM:
+                self._small = struct.Struct(f'{frame.prefix}II{size}sI')
+            self._small_size = size
+        raw = self._raw
+        if raw is None or deadline is not _FOREVER:
+            stream.send(joined, deadline)
+            return
+        try:
+            raw.sendall(joined, raw.flags)
+        except OSError as exc:
+            raise typed_os_error(exc) from exc
 
     def send(self, data: Union[str, Buffer],
              timeout: Optional[float] = None) -> None:
@@ -186,6 +218,22 @@ class Connection:
         stream, decoder = self._stream, self._decoder
         if stream is None:
             raise NPipesError('connection is closed')
+        raw = self._raw
+        if raw is not None and deadline is _FOREVER and \
+                self.idle_timeout is None and self.frame_timeout is None:
+            try:
+                payload = decoder.receive(raw.recv_into)
+            except OSError as exc:
+                error = typed_os_error(exc)
+                if not isinstance(error, ConnectionClosedError):
+                    raise error from exc
+                payload = None                 # a reset: the peer is gone
+            if payload is not None:
+                return payload
+            if decoder.in_frame:
+                raise IncompleteFrameError(
+                    'peer closed the pipe in the middle of a frame')
+            raise ConnectionClosedError('peer closed the pipe')
         try:
             payload = decoder.take()          # read ahead by an earlier recv
             if payload is not None:

@@ -41,10 +41,8 @@ class Collector(threading.Thread):
         return bytes(self.data)
 
 
-def pair(test, sndbuf=None):
+def pair(test):
     a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-    if sndbuf:
-        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     test.addCleanup(a.close)
     test.addCleanup(b.close)
     b.settimeout(T)
@@ -70,10 +68,12 @@ class GatherSendTests(unittest.TestCase):
                                      else p, crc=True) for p in payloads)
         for timeout in (None, T):          # blocking, and MSG_DONTWAIT+poll
             with self.subTest(timeout=timeout):
-                a, b = pair(self, sndbuf=8192)
+                a, b = pair(self)
                 reader = Collector(b)
                 conn = Connection(_unixsock.Stream(a), crc=True,
                                   max_payload=None)
+                # partial writes: smaller than the Stream's own buffer
+                a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 8192)
                 for p in payloads:
                     conn.send(p, timeout=timeout)
                 a.shutdown(socket.SHUT_WR)
@@ -81,10 +81,12 @@ class GatherSendTests(unittest.TestCase):
                 self.assertIsNone(a.gettimeout())     # still blocking
 
     def test_send_parts_finishes_partial_writes(self):
-        a, b = pair(self, sndbuf=4096)
+        a, b = pair(self)
         reader = Collector(b, read=1000)
         parts = [b'H' * 8, memoryview(b'P' * (2 * MiB + 3)), b'T' * 4]
-        _unixsock.Stream(a).send_parts(parts, Deadline(T))
+        stream = _unixsock.Stream(a)
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        stream.send_parts(parts, Deadline(T))
         a.shutdown(socket.SHUT_WR)
         self.assertEqual(reader.result(self), b''.join(parts))
 
@@ -111,8 +113,9 @@ class GatherSendTests(unittest.TestCase):
 class DeadlineTests(unittest.TestCase):
 
     def test_send_into_a_full_socket_times_out_and_stays_blocking(self):
-        a, _ = pair(self, sndbuf=4096)         # the peer never reads
-        stream = _unixsock.Stream(a)
+        a, _ = pair(self)                      # the peer never reads
+        stream = _unixsock.Stream(a)           # (it asks for 1 MiB)
+        a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
         with self.assertRaisesRegex(PipeTimeoutError, 'send timed out'):
             stream.send_parts([b'x' * MiB], Deadline(0.1))
         self.assertIsNone(a.gettimeout())

@@ -81,7 +81,7 @@ public static class NPipesServiceCollectionExtensions
     public static IServiceCollection AddNPipesClient(this IServiceCollection services, string pipeName, Action<NPipesClientOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(services);
-        PipeName.Validate(pipeName);
+        PipeNames.Validate(pipeName);
         if (services.Any(d => d.ServiceType == typeof(PipeClient) && Equals(d.ServiceKey, pipeName)))
         {
             throw new InvalidOperationException($"A PipeClient for '{pipeName}' is already registered.");
@@ -101,7 +101,7 @@ public static class NPipesServiceCollectionExtensions
         Func<IServiceProvider, Func<NPipesHostedServer, PipeServer, Task>> serve)
     {
         ArgumentNullException.ThrowIfNull(services);
-        PipeName.Validate(pipeName);
+        PipeNames.Validate(pipeName);
         if (services.Any(d => d.ServiceType == typeof(NPipesHostedServer) && Equals(d.ServiceKey, pipeName)))
         {
             throw new InvalidOperationException($"An NPipes server on '{pipeName}' is already registered.");

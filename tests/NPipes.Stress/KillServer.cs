@@ -88,7 +88,7 @@ internal static partial class Stress
         server.Kill();
         await server.WaitForExitAsync();
         server.Dispose();
-        File.Delete(PipeName.GetPath(name)); // the killed server's socket file (a next server would reclaim it anyway)
+        File.Delete(PipeNames.GetPath(name)); // the killed server's socket file (a next server would reclaim it anyway)
 
         // The servers' log: each request id it received, one line each, written before replying.
         var received = new Dictionary<string, int>();

@@ -189,7 +189,7 @@ internal static partial class Stress
     private static int ChildHalfFrame(string name)
     {
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        socket.Connect(new UnixDomainSocketEndPoint(PipeName.GetPath(name)));
+        socket.Connect(new UnixDomainSocketEndPoint(PipeNames.GetPath(name)));
         const int Length = 100_000;
         byte[] partial = new byte[8 + Length / 2];
         BinaryPrimitives.WriteUInt32BigEndian(partial, Length + 8);

@@ -58,5 +58,5 @@ internal static class Until
     }
 
     /// <summary>Waits until the pipe's server exists (on Unix its socket file appears).</summary>
-    public static Task PipeExistsAsync(string name) => TrueAsync(() => File.Exists(PipeName.GetPath(name)), $"pipe '{name}' to be created");
+    public static Task PipeExistsAsync(string name) => TrueAsync(() => File.Exists(PipeNames.GetPath(name)), $"pipe '{name}' to be created");
 }

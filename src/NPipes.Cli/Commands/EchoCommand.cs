@@ -21,7 +21,7 @@ internal static class EchoCommand
             await using PipeServer server = PipeServer.Listen(pipe, options);
             // One bad client is that client's problem: report it and keep serving the others.
             server.Error += (_, e) => Console.Error.WriteLine($"npipes echo: connection closed: {e.Exception.GetType().Name}: {e.Exception.Message}");
-            Console.Out.WriteLine($"npipes echo: serving '{pipe}' at {PipeName.GetPath(pipe)}");
+            Console.Out.WriteLine($"npipes echo: serving '{pipe}' at {PipeNames.GetPath(pipe)}");
             Console.Out.Flush();
             await server.ServeRequestsAsync((request, _) => ValueTask.FromResult(request.Payload), ct).ConfigureAwait(false);
             return ExitCodes.Success;

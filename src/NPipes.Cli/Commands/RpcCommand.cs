@@ -31,7 +31,7 @@ internal static class RpcCommand
             var options = new PipeServerOptions { Connection = new NPipesOptions { Frame = Frame(common, result) }, DrainTimeout = TimeSpan.FromSeconds(2) };
             await using PipeServer server = PipeServer.Listen(pipe, options);
             server.Error += (_, e) => Console.Error.WriteLine($"npipes rpc: connection closed: {e.Exception.GetType().Name}: {e.Exception.Message}");
-            Console.Out.WriteLine($"npipes rpc: serving '{pipe}' at {PipeName.GetPath(pipe)}");
+            Console.Out.WriteLine($"npipes rpc: serving '{pipe}' at {PipeNames.GetPath(pipe)}");
             Console.Out.Flush();
             await server.ServeJsonRpcAsync(_ => new RpcDemoTarget(), ct).ConfigureAwait(false);
             return ExitCodes.Success;

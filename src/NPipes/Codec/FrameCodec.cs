@@ -62,7 +62,7 @@ public static class FrameCodec
     /// from <see cref="GetByteCount"/>, into <paramref name="destination"/>; returns the frame's length.
     /// </summary>
     /// <exception cref="FrameTooLargeException">The encoded text exceeds <see cref="FrameOptions.MaxPayloadLength"/>.</exception>
-    public static int WriteText(Span<byte> destination, string text, int byteCount, FrameOptions options)
+    internal static int WriteText(Span<byte> destination, string text, int byteCount, FrameOptions options)
     {
         CheckPayloadLength(byteCount, options);
         Span<byte> payload = destination.Slice(HeaderLength, byteCount);
@@ -84,7 +84,7 @@ public static class FrameCodec
 
     /// <summary>Returns how many bytes <paramref name="text"/> takes in the configured encoding.</summary>
     /// <exception cref="InvalidTextException">The text cannot be represented in the configured encoding.</exception>
-    public static int GetByteCount(string text, FrameOptions options)
+    internal static int GetByteCount(string text, FrameOptions options)
     {
         ArgumentNullException.ThrowIfNull(text);
         ArgumentNullException.ThrowIfNull(options);
@@ -99,48 +99,22 @@ public static class FrameCodec
     }
 
     /// <summary>Writes the MessageLength and DataLength fields for a payload of <paramref name="dataLength"/> bytes.</summary>
-    public static void WriteHeader(Span<byte> destination, uint dataLength, ByteOrder byteOrder)
+    internal static void WriteHeader(Span<byte> destination, uint dataLength, ByteOrder byteOrder)
     {
         WriteUInt32(destination, dataLength + HeaderLength, byteOrder);
         WriteUInt32(destination[4..], dataLength, byteOrder);
     }
 
     /// <summary>Writes the 4-byte CRC field.</summary>
-    public static void WriteCrcField(Span<byte> destination, uint crc, ByteOrder byteOrder) => WriteUInt32(destination, crc, byteOrder);
+    internal static void WriteCrcField(Span<byte> destination, uint crc, ByteOrder byteOrder) => WriteUInt32(destination, crc, byteOrder);
 
     /// <summary>The CRC-32 (IEEE 802.3, as zlib computes it) of <paramref name="payload"/>.</summary>
     public static uint ComputeCrc(ReadOnlySpan<byte> payload) => FrameCrc.Compute(payload);
 
-    /// <summary>The CRC-32 (IEEE 802.3, as zlib computes it) of <paramref name="payload"/>.</summary>
-    public static uint ComputeCrc(in ReadOnlySequence<byte> payload)
-    {
-        if (payload.IsSingleSegment)
-        {
-            return FrameCrc.Compute(payload.FirstSpan);
-        }
-        uint crc = 0;
-        foreach (ReadOnlyMemory<byte> segment in payload)
-        {
-            crc = FrameCrc.Append(crc, segment.Span);
-        }
-        return crc;
-    }
-
     /// <summary>
     /// Reads and validates the header at the start of <paramref name="buffer"/>. Returns false while fewer than 8 bytes are there.
-    /// An oversized MessageLength is rejected as soon as its 4 bytes arrive.
+    /// An oversized MessageLength is rejected as soon as its 4 bytes arrive, before anything is allocated for the payload.
     /// </summary>
-    /// <exception cref="FrameTooLargeException">A length exceeds <see cref="FrameOptions.MaxPayloadLength"/>.</exception>
-    /// <exception cref="FrameLengthMismatchException">MessageLength is not DataLength + 8.</exception>
-    public static bool TryReadHeader(in ReadOnlySequence<byte> buffer, FrameOptions options, out FrameHeader header)
-    {
-        Span<byte> bytes = stackalloc byte[HeaderLength];
-        int available = (int)Math.Min(buffer.Length, HeaderLength);
-        buffer.Slice(0, available).CopyTo(bytes);
-        return TryReadHeader(bytes[..available], options, out header);
-    }
-
-    /// <summary>Span twin of <see cref="TryReadHeader(in ReadOnlySequence{byte}, FrameOptions, out FrameHeader)"/>.</summary>
     /// <exception cref="FrameTooLargeException">A length exceeds <see cref="FrameOptions.MaxPayloadLength"/>.</exception>
     /// <exception cref="FrameLengthMismatchException">MessageLength is not DataLength + 8.</exception>
     public static bool TryReadHeader(ReadOnlySpan<byte> buffer, FrameOptions options, out FrameHeader header)
@@ -170,31 +144,6 @@ public static class FrameCodec
             throw new FrameLengthMismatchException(messageLength, dataLength);
         }
         header = new FrameHeader(messageLength, dataLength);
-        return true;
-    }
-
-    /// <summary>
-    /// Decodes one frame from the start of <paramref name="buffer"/>. On success, <paramref name="payload"/> is the frame's payload
-    /// (a slice of the buffer, CRC-checked when CRC is on) and <paramref name="buffer"/> is advanced past the frame.
-    /// Returns false, leaving <paramref name="buffer"/> alone, while the frame is incomplete.
-    /// </summary>
-    /// <exception cref="FrameException">The frame is invalid (too large, lengths disagree, or CRC mismatch).</exception>
-    public static bool TryDecode(ref ReadOnlySequence<byte> buffer, FrameOptions options, out ReadOnlySequence<byte> payload)
-    {
-        payload = default;
-        if (!TryReadHeader(buffer, options, out FrameHeader header) || buffer.Length < header.FrameLength)
-        {
-            return false;
-        }
-        ReadOnlySequence<byte> data = buffer.Slice(HeaderLength, header.DataLength);
-        Span<byte> crcField = stackalloc byte[CrcLength];
-        buffer.Slice(HeaderLength + (long)header.DataLength, CrcLength).CopyTo(crcField);
-        if (options.Crc)
-        {
-            VerifyCrc(ComputeCrc(data), ReadUInt32(crcField, options.ByteOrder));
-        }
-        payload = data;
-        buffer = buffer.Slice(header.FrameLength);
         return true;
     }
 
@@ -232,27 +181,9 @@ public static class FrameCodec
         }
     }
 
-    /// <summary>Decodes a payload as text in the configured (strict) encoding.</summary>
-    /// <exception cref="InvalidTextException">The bytes are not valid in the encoding.</exception>
-    public static string GetText(in ReadOnlySequence<byte> payload, FrameOptions options)
-    {
-        if (payload.IsSingleSegment)
-        {
-            return GetText(payload.FirstSpan, options);
-        }
-        try
-        {
-            return options.Encoding.GetString(payload);
-        }
-        catch (DecoderFallbackException e)
-        {
-            throw new InvalidTextException(options.Encoding.WebName, decoding: true, e);
-        }
-    }
-
     /// <summary>Throws <see cref="CrcMismatchException"/> unless the two CRCs agree.</summary>
     /// <exception cref="CrcMismatchException">They differ.</exception>
-    public static void VerifyCrc(uint actual, uint expected)
+    internal static void VerifyCrc(uint actual, uint expected)
     {
         if (actual != expected)
         {
@@ -261,7 +192,7 @@ public static class FrameCodec
     }
 
     /// <summary>Reads a 32-bit unsigned field in the given byte order.</summary>
-    public static uint ReadUInt32(ReadOnlySpan<byte> source, ByteOrder byteOrder) =>
+    internal static uint ReadUInt32(ReadOnlySpan<byte> source, ByteOrder byteOrder) =>
         byteOrder == ByteOrder.LittleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(source) : BinaryPrimitives.ReadUInt32BigEndian(source);
 
     private static void WriteUInt32(Span<byte> destination, uint value, ByteOrder byteOrder)

@@ -20,15 +20,15 @@ public sealed class Ipc
 {
     /// <summary>Creates the facade for a pipe name (npipes' default is IPC_PIPE_DEFAULT).</summary>
     /// <exception cref="ArgumentException">The name is not valid on this platform.</exception>
-    public Ipc(string pipeName = NPipes.PipeName.Default, NPipesOptions? options = null)
+    public Ipc(string pipeName = PipeNames.Default, NPipesOptions? options = null)
     {
-        NPipes.PipeName.Validate(pipeName);
-        Name = pipeName;
+        PipeNames.Validate(pipeName);
+        PipeName = pipeName;
         Options = options ?? NPipesOptions.Default;
     }
 
     /// <summary>The pipe name.</summary>
-    public string Name { get; }
+    public string PipeName { get; }
 
     /// <summary>The options: frame format (byte order, encoding, payload limit), timeout and access.</summary>
     public NPipesOptions Options { get; }
@@ -36,26 +36,34 @@ public sealed class Ipc
     /// <summary>The text of the last message sent or received; empty before the first.</summary>
     public string Message { get; private set; } = "";
 
-    /// <summary>Sends one message, as npipes' <c>send_message</c>: creates the pipe and waits for a reader, or connects to a waiting one.</summary>
+    /// <summary>
+    /// Sends one message, as npipes' <c>send_message</c>: creates the pipe and waits for a reader, or connects to a waiting
+    /// one. Synchronous twin of <see cref="SendMessageAsync"/>: the same operation, blocking the calling thread until it
+    /// completes; no cancellation token, bounded by <see cref="NPipesOptions.Timeout"/>. Meeting a peer has no blocking
+    /// form, so this waits for the asynchronous send.
+    /// </summary>
     /// <param name="text">The message text, encoded with the configured encoding.</param>
     /// <param name="crc">Whether to carry the payload's CRC-32 (else the field is 0).</param>
     /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
     /// <exception cref="FrameTooLargeException">The text exceeds the payload limit; nothing was sent.</exception>
     /// <exception cref="TimeoutException">The other side did not come within the timeout.</exception>
     /// <exception cref="ConnectionClosedException">The pipe broke during the write.</exception>
-    public void SendMessage(string text, bool crc = false) => SendMessageAsync(text, crc, CancellationToken.None).GetAwaiter().GetResult();
+    public void SendMessage(string text, bool crc = false) => SyncTwin.Wait(SendMessageAsync(text, crc, CancellationToken.None));
 
     /// <summary>
     /// Receives one message, as npipes' <c>receive_message</c>: connects to a waiting sender, or (on Unix) creates the
     /// pipe and waits for one. On Windows a receiver started alone waits for the sender to create the pipe, because
-    /// npipes 1.0.1's sender can only create it; so npipes senders work whichever side starts first.
+    /// npipes 1.0.1's sender can only create it; so npipes senders work whichever side starts first. Synchronous twin of
+    /// <see cref="ReceiveMessageAsync"/>: the same operation, blocking the calling thread until it completes; no
+    /// cancellation token, bounded by <see cref="NPipesOptions.Timeout"/>. Meeting a peer has no blocking form, so this
+    /// waits for the asynchronous receive.
     /// </summary>
     /// <param name="crc">Whether to check the frame's CRC-32.</param>
     /// <returns>The message text.</returns>
     /// <exception cref="CrcMismatchException">The CRC did not match; no text is returned.</exception>
     /// <exception cref="FrameException">The frame was invalid, or the sender died mid-frame.</exception>
     /// <exception cref="TimeoutException">No sender came within the timeout.</exception>
-    public string ReceiveMessage(bool crc = false) => ReceiveMessageAsync(crc, CancellationToken.None).GetAwaiter().GetResult();
+    public string ReceiveMessage(bool crc = false) => SyncTwin.Wait(ReceiveMessageAsync(crc, CancellationToken.None));
 
     /// <summary>Asynchronous <see cref="SendMessage"/>.</summary>
     /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
@@ -70,9 +78,9 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: false, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(PipeName, options.CurrentUserOnly, options.PipeBufferSize, receiver: false, token).ConfigureAwait(false);
                 using (listener)
-                await using (var connection = new PipeConnection(stream, Name, options))
+                await using (var connection = new PipeConnection(stream, PipeName, options))
                 {
                     try
                     {
@@ -124,12 +132,12 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(PipeName, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false);
                 using (listener)
                 {
                     while (true)
                     {
-                        await using var connection = new PipeConnection(stream, Name, options);
+                        await using var connection = new PipeConnection(stream, PipeName, options);
                         using PipeMessage? message = await ReceiveFirstAsync(connection, token).ConfigureAwait(false);
                         if (message is not null)
                         {
@@ -165,12 +173,12 @@ public sealed class Ipc
         while (true)
         {
             (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", deadline,
-                async token => await Rendezvous.MeetAsync(Name, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                async token => await Rendezvous.MeetAsync(PipeName, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             using (listener)
             {
                 while (true)
                 {
-                    await using (var connection = new PipeConnection(stream, Name, options))
+                    await using (var connection = new PipeConnection(stream, PipeName, options))
                     {
                         PipeMessage? message = await WithDeadlineAsync("Receiving", deadline,
                             token => ReceiveFirstAsync(connection, token).AsTask(), cancellationToken).ConfigureAwait(false);
@@ -226,7 +234,7 @@ public sealed class Ipc
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested && token.IsCancellationRequested)
         {
-            throw new TimeoutException(deadline.Expired($"{what} on pipe '{Name}'").Message, e);
+            throw new TimeoutException(deadline.Expired($"{what} on pipe '{PipeName}'").Message, e);
         }
     }
 }

@@ -46,7 +46,7 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
     /// <exception cref="ArgumentException">The name is not valid.</exception>
     public PipeClient(string pipeName, PipeClientOptions? options = null)
     {
-        NPipes.PipeName.Validate(pipeName);
+        NPipes.PipeNames.Validate(pipeName);
         PipeName = pipeName;
         Options = options ?? PipeClientOptions.Default;
         _telemetry = PipeTelemetry.For(pipeName, Options);

@@ -37,19 +37,25 @@ public sealed partial class PipeConnection
         return (await ReceiveFrameAsync(destination, sync: false, cancellationToken).ConfigureAwait(false)).Length;
     }
 
-    /// <summary>Synchronous twin of <see cref="ReceiveIntoAsync"/>.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="ReceiveIntoAsync"/>: the same operation, reading on the calling thread until a
+    /// message or the end arrives; no cancellation token.
+    /// </summary>
     /// <exception cref="FrameException">The peer sent an invalid frame or died mid-frame; the connection is closed.</exception>
     /// <exception cref="ConnectionClosedException">The connection was already closed, or broke.</exception>
     public int ReceiveInto(IBufferWriter<byte> destination)
     {
         ArgumentNullException.ThrowIfNull(destination);
-        return ReceiveFrameAsync(destination, sync: true, default).GetAwaiter().GetResult().Length;
+        return SyncTwin.Wait(ReceiveFrameAsync(destination, sync: true, default)).Length;
     }
 
-    /// <summary>Synchronous twin of <see cref="ReceiveAsync"/>.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="ReceiveAsync"/>: the same operation, reading on the calling thread until a message
+    /// or the end arrives; no cancellation token.
+    /// </summary>
     /// <exception cref="FrameException">The peer sent an invalid frame or died mid-frame; the connection is closed.</exception>
     /// <exception cref="ConnectionClosedException">The connection was already closed, or broke.</exception>
-    public PipeMessage? Receive() => ReceiveCoreAsync(sync: true, default).GetAwaiter().GetResult();
+    public PipeMessage? Receive() => SyncTwin.Wait(ReceiveCoreAsync(sync: true, default));
 
     /// <summary>Receives the next message as text, or null when the peer closed cleanly between frames.</summary>
     /// <exception cref="InvalidTextException">The payload is not valid in the configured encoding (the connection stays open).</exception>
@@ -60,22 +66,16 @@ public sealed partial class PipeConnection
         return message?.GetText();
     }
 
-    /// <summary>Synchronous twin of <see cref="ReceiveTextAsync"/>.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="ReceiveTextAsync"/>: the same operation, reading on the calling thread; no
+    /// cancellation token.
+    /// </summary>
     /// <exception cref="InvalidTextException">The payload is not valid in the configured encoding (the connection stays open).</exception>
     /// <exception cref="FrameException">The peer sent an invalid frame or died mid-frame; the connection is closed.</exception>
     public string? ReceiveText()
     {
         using PipeMessage? message = Receive();
         return message?.GetText();
-    }
-
-    /// <summary>Every message until the peer closes cleanly. Errors end the sequence by throwing, as <see cref="ReceiveAsync"/> does.</summary>
-    public async IAsyncEnumerable<PipeMessage> ReadAllAsync([EnumeratorCancellation] CancellationToken cancellationToken = default)
-    {
-        while (await ReceiveAsync(cancellationToken).ConfigureAwait(false) is { } message)
-        {
-            yield return message;
-        }
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -73,30 +73,42 @@ public sealed partial class PipeConnection
         return reply.GetText();
     }
 
-    /// <summary>Synchronous <see cref="RequestAsync(ReadOnlyMemory{byte}, CancellationToken)"/>: writes and reads on the calling thread.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="RequestAsync(ReadOnlyMemory{byte}, CancellationToken)"/>: the same operation and
+    /// ordering rules, writing and reading on the calling thread; no cancellation token.
+    /// </summary>
     /// <exception cref="ConnectionClosedException">The connection closed before the reply arrived.</exception>
     /// <exception cref="FrameException">The reply frame was invalid; the connection is closed.</exception>
     public PipeMessage Request(ReadOnlyMemory<byte> request) =>
-        RequestCoreAsync(request, null, Timeout.InfiniteTimeSpan, sync: true, default).GetAwaiter().GetResult();
+        SyncTwin.Wait(RequestCoreAsync(request, null, Timeout.InfiniteTimeSpan, sync: true, default));
 
-    /// <summary>Synchronous request with a timeout; on timeout after writing, the connection is closed (<see cref="DisconnectReason.Aborted"/>).</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="RequestAsync(ReadOnlyMemory{byte}, TimeSpan, CancellationToken)"/>: writing and
+    /// reading on the calling thread; on timeout after writing, the connection is closed (<see cref="DisconnectReason.Aborted"/>).
+    /// </summary>
     /// <exception cref="TimeoutException">No reply within the timeout.</exception>
     /// <exception cref="ConnectionClosedException">The connection closed before the reply arrived.</exception>
     public PipeMessage Request(ReadOnlyMemory<byte> request, TimeSpan timeout) =>
-        RequestCoreAsync(request, null, timeout, sync: true, default).GetAwaiter().GetResult();
+        SyncTwin.Wait(RequestCoreAsync(request, null, timeout, sync: true, default));
 
-    /// <summary>Synchronous text request/response.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="RequestAsync(string, CancellationToken)"/>: writing and reading on the calling
+    /// thread; no cancellation token.
+    /// </summary>
     /// <exception cref="InvalidTextException">The request cannot be encoded, or the reply is not valid text.</exception>
     /// <exception cref="ConnectionClosedException">The connection closed before the reply arrived.</exception>
     public string Request(string request) => Request(request, Timeout.InfiniteTimeSpan);
 
-    /// <summary>Synchronous text request/response with a timeout.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="RequestAsync(string, TimeSpan, CancellationToken)"/>: writing and reading on the
+    /// calling thread; no cancellation token.
+    /// </summary>
     /// <exception cref="TimeoutException">No reply within the timeout; the connection is closed if the request had been written.</exception>
     /// <exception cref="ConnectionClosedException">The connection closed before the reply arrived.</exception>
     public string Request(string request, TimeSpan timeout)
     {
         ArgumentNullException.ThrowIfNull(request);
-        using PipeMessage reply = RequestCoreAsync(default, request, timeout, sync: true, default).GetAwaiter().GetResult();
+        using PipeMessage reply = SyncTwin.Wait(RequestCoreAsync(default, request, timeout, sync: true, default));
         return reply.GetText();
     }
 

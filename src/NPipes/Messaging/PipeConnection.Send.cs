@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using NPipes.Messaging;
 
 namespace NPipes;
 
@@ -41,7 +42,10 @@ public sealed partial class PipeConnection
         }
     }
 
-    /// <summary>Synchronous twin of <see cref="FlushAsync"/>.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="FlushAsync"/>: the same operation, writing on the calling thread until it completes;
+    /// no cancellation token.
+    /// </summary>
     /// <exception cref="ConnectionClosedException">The connection is closed, or a queued write failed.</exception>
     public void Flush()
     {
@@ -52,7 +56,7 @@ public sealed partial class PipeConnection
         }
         try
         {
-            _queue.FlushAsync(sync: true, CancellationToken.None).GetAwaiter().GetResult();
+            SyncTwin.Wait(_queue.FlushAsync(sync: true, CancellationToken.None));
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException && e is not NPipesException)
         {
@@ -71,18 +75,24 @@ public sealed partial class PipeConnection
         return SendCoreAsync(default, text, push: false, sync: false, cancellationToken);
     }
 
-    /// <summary>Synchronous twin of <see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/>.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="SendAsync(ReadOnlyMemory{byte}, CancellationToken)"/>: the same operation and
+    /// completion rule, writing on the calling thread; no cancellation token.
+    /// </summary>
     /// <exception cref="FrameTooLargeException">The payload exceeds the maximum; nothing was sent.</exception>
     /// <exception cref="ConnectionClosedException">The connection is closed or broke during the write.</exception>
-    public void Send(ReadOnlyMemory<byte> payload) => SendCoreAsync(payload, null, push: false, sync: true, default).GetAwaiter().GetResult();
+    public void Send(ReadOnlyMemory<byte> payload) => SyncTwin.Wait(SendCoreAsync(payload, null, push: false, sync: true, default));
 
-    /// <summary>Synchronous twin of <see cref="SendAsync(string, CancellationToken)"/>.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="SendAsync(string, CancellationToken)"/>: the same operation and completion rule,
+    /// writing on the calling thread; no cancellation token.
+    /// </summary>
     /// <exception cref="InvalidTextException">The text cannot be encoded; nothing was sent.</exception>
     /// <exception cref="ConnectionClosedException">The connection is closed or broke during the write.</exception>
     public void Send(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
-        SendCoreAsync(default, text, push: false, sync: true, default).GetAwaiter().GetResult();
+        SyncTwin.Wait(SendCoreAsync(default, text, push: false, sync: true, default));
     }
 
     /// <summary>Writes or queues one frame; <paramref name="push"/> (requests) gets it moving at once instead of on the background flush.</summary>

@@ -83,11 +83,16 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         return new PipeConnection(stream, pipeName, options, telemetry);
     }
 
-    /// <summary>Synchronous twin of <see cref="ConnectAsync"/>.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="ConnectAsync"/>: the same operation, blocking the calling thread until it completes;
+    /// no cancellation token, bounded by <see cref="NPipesOptions.Timeout"/>. Connecting has no blocking form, so this
+    /// waits for the asynchronous connect.
+    /// </summary>
     /// <exception cref="ArgumentException">The name is not valid.</exception>
     /// <exception cref="TimeoutException">No server accepted within the timeout.</exception>
+    /// <exception cref="UnauthorizedAccessException">Current-user-only is on and the server runs as another user (Unix).</exception>
     public static PipeConnection Connect(string pipeName, NPipesOptions? options = null) =>
-        ConnectAsync(pipeName, options, CancellationToken.None).GetAwaiter().GetResult();
+        SyncTwin.Wait(ConnectAsync(pipeName, options, CancellationToken.None));
 
     /// <summary>The pipe name this connection is on.</summary>
     public string PipeName { get; }
@@ -107,12 +112,15 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// <summary>How long closing waits for queued frames when the peer takes none of them.</summary>
     private static readonly TimeSpan CloseFlushStall = TimeSpan.FromSeconds(1);
 
-    /// <summary>Writes what is queued (giving up if the peer takes nothing for a second), then closes the connection.</summary>
+    /// <summary>
+    /// Synchronous twin of <see cref="DisposeAsync"/>: writes what is queued on the calling thread (giving up if the peer
+    /// takes nothing for a second), then closes the connection.
+    /// </summary>
     public void Dispose()
     {
         if (IsConnected && _queue is not null)
         {
-            _queue.FlushForCloseAsync(sync: true, CloseFlushStall).GetAwaiter().GetResult();
+            SyncTwin.Wait(_queue.FlushForCloseAsync(sync: true, CloseFlushStall));
         }
         CloseLocally();
     }

@@ -9,7 +9,7 @@ internal static class PipeConnector
     /// <exception cref="PipePathOccupiedException">Something that is not a socket is at the pipe's path (Unix).</exception>
     public static ValueTask<Stream> ConnectAsync(string name, bool currentUserOnly, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        PipeName.Validate(name);
+        PipeNames.Validate(name);
         return PipePlatform.Current.ConnectAsync(name, currentUserOnly, Deadline.After(timeout), cancellationToken);
     }
 }

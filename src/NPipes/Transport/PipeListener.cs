@@ -13,7 +13,7 @@ internal abstract class PipeListener : IDisposable
     /// <exception cref="PipePathOccupiedException">Something that is not a socket is at the pipe's path (Unix).</exception>
     public static PipeListener Create(string name, ListenOptions options)
     {
-        PipeName.Validate(name);
+        PipeNames.Validate(name);
         return PipePlatform.Current.Listen(name, options);
     }
 

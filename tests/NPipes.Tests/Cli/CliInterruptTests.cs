@@ -27,7 +27,7 @@ public class CliInterruptTests
         await Until.PipeExistsAsync(name); // the sender holds the pipe and waits: its handlers are in place
         sender.Signal(signal);
         await AssertInterruptedAsync(sender);
-        Assert.False(File.Exists(PipeName.GetPath(name)), "the interrupted sender left its socket file behind");
+        Assert.False(File.Exists(PipeNames.GetPath(name)), "the interrupted sender left its socket file behind");
     }
 
     [Theory]
@@ -78,6 +78,6 @@ public class CliInterruptTests
         var (code, stdout, stderr) = await echo.ExitAsync();
         Assert.True(code == 0, $"exit {code}; stderr: {stderr}");
         Assert.Contains("serving", stdout);
-        Assert.False(File.Exists(PipeName.GetPath(name)), "the stopped server left its socket file behind");
+        Assert.False(File.Exists(PipeNames.GetPath(name)), "the stopped server left its socket file behind");
     }
 }

@@ -126,7 +126,7 @@ public class CliTests
             // Disposing kills the echo server with SIGKILL, which leaves its socket file behind: remove the file this
             // test caused (its name is this test's own random one).
             echo.Dispose();
-            File.Delete(PipeName.GetPath(name));
+            File.Delete(PipeNames.GetPath(name));
         }
     }
 

@@ -5,7 +5,7 @@ namespace NPipes.Tests.Codec;
 
 /// <summary>
 /// Hashing chunk by chunk (<see cref="FrameCrc.Append"/>, as readers and writers may) gives the one-shot CRC, on the
-/// dispatching path, on the portable fallback and through <see cref="FrameCodec.ComputeCrc(in ReadOnlySequence{byte})"/>.
+/// dispatching path, on the portable fallback and through <see cref="SequenceFrames.ComputeCrc"/>.
 /// </summary>
 public class CrcIncrementalTests
 {
@@ -40,7 +40,7 @@ public class CrcIncrementalTests
         Assert.Equal(expected, dispatched);
 
         byte[][] parts = Split(data, cuts);
-        Assert.Equal(expected, FrameCodec.ComputeCrc(Segments.Of(parts)));
+        Assert.Equal(expected, SequenceFrames.ComputeCrc(Segments.Of(parts)));
     }
 
     [Theory]
@@ -84,7 +84,7 @@ public class CrcIncrementalTests
     {
         byte[] data = new byte[70_000];
         new Random(7).NextBytes(data);
-        Assert.Equal(Crc32.HashToUInt32(data), FrameCodec.ComputeCrc(new ReadOnlySequence<byte>(data)));
+        Assert.Equal(Crc32.HashToUInt32(data), SequenceFrames.ComputeCrc(new ReadOnlySequence<byte>(data)));
     }
 
     /// <summary>Chunk lengths covering empty, 1-3 byte, around-the-threshold and long chunks, summing to <paramref name="total"/>.</summary>

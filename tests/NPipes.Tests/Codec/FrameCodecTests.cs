@@ -17,12 +17,12 @@ public class FrameCodecTests
         for (int cut = 0; cut <= frame.Length; cut++)
         {
             ReadOnlySequence<byte> whole = Segments.Of(frame[..cut], frame[cut..]);
-            Assert.True(FrameCodec.TryDecode(ref whole, options, out ReadOnlySequence<byte> payload), $"cut at {cut}");
-            Assert.Equal("The quick brown fox", FrameCodec.GetText(payload, options));
+            Assert.True(SequenceFrames.TryDecode(ref whole, options, out ReadOnlySequence<byte> payload), $"cut at {cut}");
+            Assert.Equal("The quick brown fox", SequenceFrames.GetText(payload, options));
             Assert.Equal(0, whole.Length);
 
             ReadOnlySequence<byte> partial = Segments.Of(frame[..cut]);
-            Assert.Equal(cut == frame.Length, FrameCodec.TryDecode(ref partial, options, out _));
+            Assert.Equal(cut == frame.Length, SequenceFrames.TryDecode(ref partial, options, out _));
         }
     }
 
@@ -31,8 +31,8 @@ public class FrameCodecTests
     {
         byte[] frame = FrameCodec.EncodeText("split everywhere", Crc);
         ReadOnlySequence<byte> seq = Segments.Of(frame.Select(b => new[] { b }).ToArray());
-        Assert.True(FrameCodec.TryDecode(ref seq, Crc, out ReadOnlySequence<byte> payload));
-        Assert.Equal("split everywhere", FrameCodec.GetText(payload, Crc));
+        Assert.True(SequenceFrames.TryDecode(ref seq, Crc, out ReadOnlySequence<byte> payload));
+        Assert.Equal("split everywhere", SequenceFrames.GetText(payload, Crc));
     }
 
     [Fact]
@@ -42,11 +42,11 @@ public class FrameCodecTests
         FrameCodec.WriteText(writer, "one", Crc);
         FrameCodec.Write(writer, "two"u8, Crc);
         var seq = new ReadOnlySequence<byte>(writer.WrittenMemory);
-        Assert.True(FrameCodec.TryDecode(ref seq, Crc, out var first));
-        Assert.True(FrameCodec.TryDecode(ref seq, Crc, out var second));
-        Assert.Equal("one", FrameCodec.GetText(first, Crc));
-        Assert.Equal("two", FrameCodec.GetText(second, Crc));
-        Assert.False(FrameCodec.TryDecode(ref seq, Crc, out _));
+        Assert.True(SequenceFrames.TryDecode(ref seq, Crc, out var first));
+        Assert.True(SequenceFrames.TryDecode(ref seq, Crc, out var second));
+        Assert.Equal("one", SequenceFrames.GetText(first, Crc));
+        Assert.Equal("two", SequenceFrames.GetText(second, Crc));
+        Assert.False(SequenceFrames.TryDecode(ref seq, Crc, out _));
     }
 
     [Fact]
@@ -76,7 +76,7 @@ public class FrameCodecTests
     {
         byte[] prefix = new byte[4];
         BinaryPrimitives.WriteUInt32BigEndian(prefix, messageLength);
-        var e = Assert.Throws<FrameTooLargeException>(() => FrameCodec.TryReadHeader(new ReadOnlySequence<byte>(prefix), FrameOptions.Default, out _));
+        var e = Assert.Throws<FrameTooLargeException>(() => FrameCodec.TryReadHeader(prefix, FrameOptions.Default, out _));
         Assert.Equal(FrameOptions.DefaultMaxPayloadLength, e.MaxPayloadLength);
         Assert.Contains("exceeds the maximum", e.Message);
     }

@@ -60,7 +60,7 @@ public class IpcTests
         Assert.Equal("", ipc.Message);
         Assert.Equal(ByteOrder.BigEndian, ipc.Options.Frame.ByteOrder);
         Assert.False(ipc.Options.Frame.Crc);
-        Assert.Equal("IPC_PIPE_DEFAULT", new Ipc().Name);
+        Assert.Equal("IPC_PIPE_DEFAULT", new Ipc().PipeName);
         Task<string> receive = Task.Run(() => new Ipc(name, TestPipes.Options()).ReceiveMessage(), TestContext.Current.CancellationToken);
         new Ipc(name, TestPipes.Options()).SendMessage("Hello");
         Assert.Equal("Hello", await receive);
@@ -73,7 +73,7 @@ public class IpcTests
         var ipc = new Ipc(name, new NPipesOptions { Timeout = TimeSpan.FromMilliseconds(200) });
         var e = await Assert.ThrowsAsync<TimeoutException>(() => ipc.ReceiveMessageAsync(cancellationToken: TestContext.Current.CancellationToken));
         Assert.Contains(name, e.Message);
-        Assert.False(File.Exists(PipeName.GetPath(name)));
+        Assert.False(File.Exists(PipeNames.GetPath(name)));
     }
 
     [Fact]

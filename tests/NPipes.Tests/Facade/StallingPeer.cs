@@ -21,7 +21,7 @@ internal sealed class StallingPeer : IDisposable
     /// <summary>A server listening at the name's path (as a waiting npipes peer would be).</summary>
     public static StallingPeer Listen(string name)
     {
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         listener.Bind(new UnixDomainSocketEndPoint(path));
         listener.Listen(8);
@@ -45,7 +45,7 @@ internal sealed class StallingPeer : IDisposable
     {
         var connection = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         Keep(connection);
-        await connection.ConnectAsync(new UnixDomainSocketEndPoint(PipeName.GetPath(name)), cancellationToken);
+        await connection.ConnectAsync(new UnixDomainSocketEndPoint(PipeNames.GetPath(name)), cancellationToken);
         await connection.SendAsync(bytes, cancellationToken);
     }
 

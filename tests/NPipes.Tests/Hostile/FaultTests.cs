@@ -48,7 +48,7 @@ public class FaultTests
 
         for (int i = 0; i < Kills; i++)
         {
-            using Process victim = PyPeers.Start(Python, PyPeers.HalfFrameClient, [PipeName.GetPath(name)]);
+            using Process victim = PyPeers.Start(Python, PyPeers.HalfFrameClient, [PipeNames.GetPath(name)]);
             Assert.Equal("ready", await PyPeers.FirstLineAsync(victim)); // header and half the payload are on the wire
             PyPeers.KillHard(victim);
             PipeServerErrorEventArgs error = await server.NextErrorAsync();
@@ -67,7 +67,7 @@ public class FaultTests
     {
         RequirePython();
         string name = TestPipes.NewName();
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         NPipesOptions options = Servers.Crc();
         Process server = PyPeers.Start(Python, PyPeers.EchoServer, [path]);
         try
@@ -109,7 +109,7 @@ public class FaultTests
     {
         RequirePython();
         string name = TestPipes.NewName();
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         Process server = PyPeers.Start(Python, PyPeers.EchoServer, [path]);
         try
         {

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using NPipes.Messaging;
+using NPipes.Tests.Codec;
 
 namespace NPipes.Tests.Hostile;
 
@@ -29,7 +30,7 @@ public sealed class FuzzReport
 
 /// <summary>
 /// Property-based fuzzing of the decoder with a seeded generator. Valid frames (random byte order, CRC on or off,
-/// 0 to max bytes) must decode to the same payload through <see cref="FrameCodec.TryDecode"/> over randomly split
+/// 0 to max bytes) must decode to the same payload through <see cref="SequenceFrames.TryDecode"/> over randomly split
 /// sequences and through the connection's <see cref="FrameReader"/> over a stream that returns random short reads
 /// (sync and async paths). Mutated frames (bit flips, hostile length fields, cuts, insertions, extra bytes) must give
 /// the same outcome through all three: consistent frames, a clean "incomplete", or the same <see cref="FrameException"/>
@@ -97,7 +98,7 @@ public static class FrameFuzzer
         {
             // Whole frame, split at random points: decodes to the payload and consumes exactly the frame.
             ReadOnlySequence<byte> sequence = Split(rng, frame);
-            if (!FrameCodec.TryDecode(ref sequence, options, out ReadOnlySequence<byte> decoded) || !sequence.IsEmpty || !decoded.ToArray().AsSpan().SequenceEqual(payload))
+            if (!SequenceFrames.TryDecode(ref sequence, options, out ReadOnlySequence<byte> decoded) || !sequence.IsEmpty || !decoded.ToArray().AsSpan().SequenceEqual(payload))
             {
                 report.Failures.Add($"#{i}: a valid frame of {frame.Length} bytes did not decode to its payload");
                 return;
@@ -105,7 +106,7 @@ public static class FrameFuzzer
             // Any strict prefix: "not yet", without throwing and without consuming.
             int cut = rng.Next(frame.Length);
             ReadOnlySequence<byte> prefix = Split(rng, frame.AsSpan(0, cut).ToArray());
-            if (FrameCodec.TryDecode(ref prefix, options, out _) || prefix.Length != cut)
+            if (SequenceFrames.TryDecode(ref prefix, options, out _) || prefix.Length != cut)
             {
                 report.Failures.Add($"#{i}: a {cut}-byte prefix of a valid frame decoded or was consumed");
                 return;
@@ -134,10 +135,10 @@ public static class FrameFuzzer
         ReadOnlySequence<byte> whole = new(input);
         try
         {
-            while (!whole.IsEmpty && FrameCodec.TryDecode(ref whole, options, out ReadOnlySequence<byte> p))
+            while (!whole.IsEmpty && SequenceFrames.TryDecode(ref whole, options, out ReadOnlySequence<byte> p))
             {
                 int offset = (int)p.Start.GetInteger();
-                if (p.Length > options.MaxPayloadLength || (options.Crc && FrameCodec.ComputeCrc(p) != FrameCodec.ReadUInt32(input.AsSpan(offset + (int)p.Length), options.ByteOrder)))
+                if (p.Length > options.MaxPayloadLength || (options.Crc && SequenceFrames.ComputeCrc(p) != FrameCodec.ReadUInt32(input.AsSpan(offset + (int)p.Length), options.ByteOrder)))
                 {
                     report.Failures.Add($"#{i}: the codec accepted an inconsistent frame");
                     return;
@@ -162,7 +163,7 @@ public static class FrameFuzzer
         Exception? splitError = null;
         try
         {
-            while (!split.IsEmpty && FrameCodec.TryDecode(ref split, options, out ReadOnlySequence<byte> p))
+            while (!split.IsEmpty && SequenceFrames.TryDecode(ref split, options, out ReadOnlySequence<byte> p))
             {
                 if (count >= expected.Count || !p.ToArray().AsSpan().SequenceEqual(input.AsSpan(expected[count].Offset, expected[count].Length)))
                 {

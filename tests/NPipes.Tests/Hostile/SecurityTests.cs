@@ -75,7 +75,7 @@ public class SecurityTests
 
     private static async Task<string> ProbeAsAsync(string python, (int, int) user, string name)
     {
-        using var probe = PyPeers.Start(python, PyPeers.ProbeClient, [PipeName.GetPath(name)], user);
+        using var probe = PyPeers.Start(python, PyPeers.ProbeClient, [PipeNames.GetPath(name)], user);
         string line = await PyPeers.FirstLineAsync(probe);
         await probe.WaitForExitAsync(Ct).WaitAsync(TestPipes.Patience, Ct);
         return line;
@@ -90,7 +90,7 @@ public class SecurityTests
         (string python, var user) = OtherUser();
         string name = TestPipes.NewName();
         await using var server = new RecordingServer(name, new PipeServerOptions { Connection = TestPipes.Options() });
-        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PipeName.GetPath(name)));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PipeNames.GetPath(name)));
 
         Assert.Equal("denied", await ProbeAsAsync(python, user, name)); // EACCES from connect(): the mode is 0600
 
@@ -107,7 +107,7 @@ public class SecurityTests
         NPipesOptions open = TestPipes.Options() with { CurrentUserOnly = false };
         await using var server = new RecordingServer(name, new PipeServerOptions { Connection = open });
         UnixFileMode all = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite;
-        Assert.Equal(all, File.GetUnixFileMode(PipeName.GetPath(name)));
+        Assert.Equal(all, File.GetUnixFileMode(PipeNames.GetPath(name)));
 
         Assert.Equal(EchoOfProbe, await ProbeAsAsync(python, user, name));
         Assert.Empty(server.Errors);
@@ -126,7 +126,7 @@ public class SecurityTests
             return ValueTask.FromResult(request.Payload);
         }, Ct);
         // Simulate the window a permissive umask could open (or an admin's chmod): anyone may connect() now.
-        File.SetUnixFileMode(PipeName.GetPath(name), (UnixFileMode)0b110_110_110);
+        File.SetUnixFileMode(PipeNames.GetPath(name), (UnixFileMode)0b110_110_110);
 
         Assert.Equal("closed", await ProbeAsAsync(python, user, name)); // accepted by the kernel, dropped by SO_PEERCRED
         Assert.Equal(0, Volatile.Read(ref handled)); // its frame never reached a handler
@@ -144,7 +144,7 @@ public class SecurityTests
     {
         (string python, var user) = OtherUser();
         string name = TestPipes.NewName();
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         using var foreign = PyPeers.Start(python, PyPeers.EchoServer, [path, "666"], user);
         try
         {
@@ -173,7 +173,7 @@ public class SecurityTests
         Assert.Equal(name, opened.PipeName);
         if (!OperatingSystem.IsWindows())
         {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PipeName.GetPath(name))); // not loosened by the loser
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PipeNames.GetPath(name))); // not loosened by the loser
         }
         await using PipeConnection client = await PipeConnection.ConnectAsync(name, Servers.Crc(), Ct);
         Assert.Equal("still mine", await client.RequestAsync("still mine", Ct).AsTask().Within());
@@ -197,7 +197,7 @@ public class SecurityTests
         Assert.Throws<ArgumentException>(() => PipeServer.Listen(name));
         await Assert.ThrowsAsync<ArgumentException>(() => PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct));
         Assert.Throws<ArgumentException>(() => new Ipc(name));
-        Assert.Throws<ArgumentException>(() => PipeName.GetPath(name));
+        Assert.Throws<ArgumentException>(() => PipeNames.GetPath(name));
         Assert.False(File.Exists("/tmp/evil"));
         Assert.DoesNotContain(Directory.GetFiles(Path.GetTempPath(), "CoreFxPipe_*").Except(before), f => f.Contains("..") || f.Contains("evil"));
     }

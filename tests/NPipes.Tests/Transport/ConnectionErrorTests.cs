@@ -13,7 +13,7 @@ public class ConnectionErrorTests
         var listener = PipeListener.Create(name, new ListenOptions(true, 65536, -1));
         Task<Stream> accepted = listener.AcceptAsync(TestContext.Current.CancellationToken).AsTask();
         var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(PipeName.GetPath(name)), TestContext.Current.CancellationToken);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(PipeNames.GetPath(name)), TestContext.Current.CancellationToken);
         return (socket, new PipeConnection(await accepted, name, TestPipes.Options(frame)), listener);
     }
 

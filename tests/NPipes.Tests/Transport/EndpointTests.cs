@@ -24,11 +24,11 @@ public class EndpointTests
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
         string name = TestPipes.NewName() + suffix;
         using PipeListener first = PipeListener.Create(name, Private);
-        string before = Inode(PipeName.GetPath(name));
+        string before = Inode(PipeNames.GetPath(name));
 
         Assert.Throws<PipeNameInUseException>(() => PipeListener.Create(name, Private));
 
-        Assert.Equal(before, Inode(PipeName.GetPath(name)));
+        Assert.Equal(before, Inode(PipeNames.GetPath(name)));
         await AssertServesAsync(first, name);
     }
 
@@ -37,7 +37,7 @@ public class EndpointTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
         string name = TestPipes.NewName();
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         // As the Python package publishes: bound and listening under a temporary name, then hard-linked to the path,
         // so the kernel knows the socket by the temporary name only.
         string temp = Path.Combine(Path.GetTempPath(), ".npt-" + Guid.NewGuid().ToString("N")[..8]);
@@ -66,7 +66,7 @@ public class EndpointTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
         string name = TestPipes.NewName();
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         var psi = new ProcessStartInfo("python3", ["-m", "npipes", "echo", name])
         {
             WorkingDirectory = Path.Combine(TestPipes.RepoRoot, "python"),
@@ -108,13 +108,13 @@ public class EndpointTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
         string name = TestPipes.NewName();
-        StaleSocket.Make(PipeName.GetPath(name));
+        StaleSocket.Make(PipeNames.GetPath(name));
         using (PipeListener listener = PipeListener.Create(name, Private))
         {
             await AssertServesAsync(listener, name);
         }
 
-        StaleSocket.Make(PipeName.GetPath(name));
+        StaleSocket.Make(PipeNames.GetPath(name));
         Task<string> receiving = new Ipc(name, TestPipes.Options()).ReceiveMessageAsync(cancellationToken: Ct);
         await new Ipc(name, TestPipes.Options()).SendMessageAsync("after the stale one", cancellationToken: Ct);
         Assert.Equal("after the stale one", await receiving.WaitAsync(TestPipes.Patience, Ct));
@@ -125,7 +125,7 @@ public class EndpointTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
         string name = TestPipes.NewName();
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         PipeListener old = PipeListener.Create(name, Private);
         File.Delete(path); // someone removed the old server's file; a successor took the name
         using PipeListener successor = PipeListener.Create(name, Private);
@@ -143,12 +143,12 @@ public class EndpointTests
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
         string name = TestPipes.NewName();
         PipeListener.Create(name, Private).Dispose();
-        Assert.False(File.Exists(PipeName.GetPath(name)));
+        Assert.False(File.Exists(PipeNames.GetPath(name)));
 
         await using (PipeServer server = PipeServer.Listen(name))
         {
         }
-        Assert.False(File.Exists(PipeName.GetPath(name)));
+        Assert.False(File.Exists(PipeNames.GetPath(name)));
     }
 
     [Fact]
@@ -159,7 +159,7 @@ public class EndpointTests
         // and chmods afterwards shows its umask's mode for a moment; one that publishes by link() never does.
         for (int i = 0; i < 40; i++)
         {
-            string path = PipeName.GetPath(TestPipes.NewName());
+            string path = PipeNames.GetPath(TestPipes.NewName());
             using var seen = new CancellationTokenSource();
             var ready = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             Task<UnixFileMode> watcher = Task.Factory.StartNew(() =>
@@ -192,7 +192,7 @@ public class EndpointTests
         string name = TestPipes.NewName();
         Task<string> receiving = new Ipc(name, TestPipes.Options()).ReceiveMessageAsync(cancellationToken: Ct);
         await Until.PipeExistsAsync(name);
-        File.Delete(PipeName.GetPath(name)); // the receiver's file is gone: no sender can reach it there
+        File.Delete(PipeNames.GetPath(name)); // the receiver's file is gone: no sender can reach it there
 
         // The sender finds no file and becomes the server; the receiver notices its loss and connects to the sender.
         await new Ipc(name, TestPipes.Options()).SendMessageAsync("found you", cancellationToken: Ct);

@@ -50,12 +50,12 @@ public class InteropTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "AF_UNIX at CoreFxPipe_ paths is the Unix transport");
         string name = TestPipes.NewName();
-        Assert.Equal(Path.Combine(Path.GetTempPath(), "CoreFxPipe_" + name), PipeName.GetPath(name)); // .NET's own location, under $TMPDIR
+        Assert.Equal(Path.Combine(Path.GetTempPath(), "CoreFxPipe_" + name), PipeNames.GetPath(name)); // .NET's own location, under $TMPDIR
         using var listener = PipeListener.Create(name, new ListenOptions(true, 65536, -1));
         Task<Stream> accepted = listener.AcceptAsync(TestContext.Current.CancellationToken).AsTask();
 
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(PipeName.GetPath(name)), TestContext.Current.CancellationToken);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(PipeNames.GetPath(name)), TestContext.Current.CancellationToken);
         await using var server = new PipeConnection(await accepted.Within(), name, TestPipes.Options(Crc));
 
         await socket.SendAsync(FrameCodec.EncodeText("from a socket", Crc), TestContext.Current.CancellationToken);
@@ -74,7 +74,7 @@ public class InteropTests
         using var listener = PipeListener.Create(name, new ListenOptions(true, 65536, -1));
         Task<Stream> accepted = listener.AcceptAsync(TestContext.Current.CancellationToken).AsTask();
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(PipeName.GetPath(name)), TestContext.Current.CancellationToken);
+        await socket.ConnectAsync(new UnixDomainSocketEndPoint(PipeNames.GetPath(name)), TestContext.Current.CancellationToken);
         await using var server = new PipeConnection(await accepted.Within(), name, TestPipes.Options(Crc));
 
         Task<string?> receiving = server.ReceiveTextAsync(TestContext.Current.CancellationToken).AsTask();

@@ -16,7 +16,7 @@ public class NameAndOwnershipTests
     [InlineData("anonymous", "reserved")]
     public void Bad_names_get_a_clear_ArgumentException(string name, string says)
     {
-        var e = Assert.Throws<ArgumentException>(() => PipeName.Validate(name));
+        var e = Assert.Throws<ArgumentException>(() => PipeNames.Validate(name));
         Assert.Contains(says, e.Message);
         Assert.Throws<ArgumentException>(() => new Ipc(name));
     }
@@ -26,7 +26,7 @@ public class NameAndOwnershipTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket path limit");
         string name = new('n', 200);
-        var e = Assert.Throws<ArgumentException>(() => PipeName.Validate(name));
+        var e = Assert.Throws<ArgumentException>(() => PipeNames.Validate(name));
         Assert.Contains("at most 107 bytes", e.Message);
         Assert.Throws<ArgumentException>(() => PipeListener.Create(name, new ListenOptions(true, 65536, -1)));
         Assert.False(File.Exists(Path.GetTempPath() + "CoreFxPipe_" + name));
@@ -40,9 +40,9 @@ public class NameAndOwnershipTests
         string longest = "L" + Guid.NewGuid().ToString("N") + new string('x', room - 33);
         using (PipeListener.Create(longest, new ListenOptions(true, 65536, -1)))
         {
-            Assert.True(File.Exists(PipeName.GetPath(longest)));
+            Assert.True(File.Exists(PipeNames.GetPath(longest)));
         }
-        Assert.Throws<ArgumentException>(() => PipeName.Validate(longest + "x"));
+        Assert.Throws<ArgumentException>(() => PipeNames.Validate(longest + "x"));
     }
 
     [Fact]
@@ -53,7 +53,7 @@ public class NameAndOwnershipTests
         var e = Assert.Throws<PipeNameInUseException>(() => PipeListener.Create(name, new ListenOptions(true, 65536, -1)));
         Assert.Equal(name, e.PipeName);
         Assert.Contains("will not take it over", e.Message);
-        Assert.True(File.Exists(PipeName.GetPath(name)) || OperatingSystem.IsWindows());
+        Assert.True(File.Exists(PipeNames.GetPath(name)) || OperatingSystem.IsWindows());
     }
 
     [Fact]
@@ -70,7 +70,7 @@ public class NameAndOwnershipTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
         string name = TestPipes.NewName();
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         StaleSocket.Make(path);
         using var listener = PipeListener.Create(name, new ListenOptions(true, 65536, -1));
         Assert.True(UnixSocketsProbe.IsListening(path));
@@ -81,7 +81,7 @@ public class NameAndOwnershipTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
         string name = TestPipes.NewName();
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         File.WriteAllText(path, "precious");
         try
         {
@@ -106,12 +106,12 @@ public class NameAndOwnershipTests
         string mine = TestPipes.NewName();
         using (PipeListener.Create(mine, new ListenOptions(CurrentUserOnly: true, 65536, -1)))
         {
-            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PipeName.GetPath(mine)));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PipeNames.GetPath(mine)));
         }
         string open = TestPipes.NewName();
         using (PipeListener.Create(open, new ListenOptions(CurrentUserOnly: false, 65536, -1)))
         {
-            Assert.True(File.GetUnixFileMode(PipeName.GetPath(open)).HasFlag(UnixFileMode.OtherWrite));
+            Assert.True(File.GetUnixFileMode(PipeNames.GetPath(open)).HasFlag(UnixFileMode.OtherWrite));
         }
     }
 
@@ -121,6 +121,6 @@ public class NameAndOwnershipTests
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
         string name = TestPipes.NewName();
         PipeListener.Create(name, new ListenOptions(true, 65536, -1)).Dispose();
-        Assert.False(File.Exists(PipeName.GetPath(name)));
+        Assert.False(File.Exists(PipeNames.GetPath(name)));
     }
 }

@@ -15,7 +15,7 @@ public class PathStatusTests
     public void A_name_with_a_lone_surrogate_is_refused_by_every_entry_point(string before, int surrogate, string after)
     {
         string name = before + (char)surrogate + after;
-        var e = Assert.Throws<ArgumentException>(() => PipeName.Validate(name));
+        var e = Assert.Throws<ArgumentException>(() => PipeNames.Validate(name));
         Assert.Contains("surrogate", e.Message);
         Assert.Throws<ArgumentException>(() => new Ipc(name));
         Assert.Throws<ArgumentException>(() => PipeServer.Listen(name));
@@ -24,8 +24,8 @@ public class PathStatusTests
     [Fact]
     public void A_name_with_a_surrogate_pair_is_valid()
     {
-        PipeName.Validate("emoji\U0001F600name");
-        Assert.Throws<ArgumentException>(() => PipeName.Validate("pair reversed \uDE00\uD83D"));
+        PipeNames.Validate("emoji\U0001F600name");
+        Assert.Throws<ArgumentException>(() => PipeNames.Validate("pair reversed \uDE00\uD83D"));
     }
 
     [Theory]
@@ -33,7 +33,7 @@ public class PathStatusTests
     public void Lstat_names_what_is_planted_without_following_or_opening_it(string what, string kind)
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix files");
-        string path = PipeName.GetPath(TestPipes.NewName());
+        string path = PipeNames.GetPath(TestPipes.NewName());
         using Planted planted = Planted.Make(what, path);
         string before = planted.Snapshot();
 
@@ -58,7 +58,7 @@ public class PathStatusTests
     public void Lstat_sees_a_socket_and_nothing()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix files");
-        string path = PipeName.GetPath(TestPipes.NewName());
+        string path = PipeNames.GetPath(TestPipes.NewName());
         Assert.True(PathStatus.Of(path).IsMissing);
         Assert.True(PathStatus.OfPortable(path).IsMissing);
         StaleSocket.Make(path);
@@ -78,7 +78,7 @@ public class PathStatusTests
     public void A_socket_bound_through_an_unowned_endpoint_leaves_its_file_to_the_protocol()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix socket files");
-        string path = PipeName.GetPath(TestPipes.NewName());
+        string path = PipeNames.GetPath(TestPipes.NewName());
         using (Socket plain = UnixSockets.CreateSocket())
         {
             plain.Bind(new UnixDomainSocketEndPoint(path));

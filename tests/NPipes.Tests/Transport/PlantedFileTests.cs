@@ -50,7 +50,7 @@ public class PlantedFileTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix files at the pipe path");
         string name = TestPipes.NewName();
-        using Planted fifo = Planted.Make("FIFO", PipeName.GetPath(name));
+        using Planted fifo = Planted.Make("FIFO", PipeNames.GetPath(name));
         string before = fifo.Snapshot();
         string[] args = command == "send" ? [command, name, "secret"] : [command, name];
 
@@ -66,7 +66,7 @@ public class PlantedFileTests
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix files at the pipe path");
         string name = TestPipes.NewName();
-        using Planted planted = Planted.Make(what, PipeName.GetPath(name));
+        using Planted planted = Planted.Make(what, PipeNames.GetPath(name));
         string before = planted.Snapshot();
 
         // On a thread of its own, so that a build which blocks (a FIFO's open()) fails this test instead of hanging it.

@@ -49,7 +49,7 @@ public class SecondUserTests
     {
         (string python, var user) = SecondUser.Require();
         string name = TestPipes.NewName();
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         using (Process bind = PyPeers.Start(python, "import socket, sys\nsocket.socket(socket.AF_UNIX).bind(sys.argv[1])", [path], user))
         {
             await bind.WaitForExitAsync(Ct).WaitAsync(TestPipes.Patience, Ct);
@@ -78,7 +78,7 @@ public class SecondUserTests
     {
         (string python, var user) = SecondUser.Require();
         string name = TestPipes.NewName();
-        using Process squatter = PyPeers.Start(python, Squatter, [PipeName.GetPath(name), ""], user);
+        using Process squatter = PyPeers.Start(python, Squatter, [PipeNames.GetPath(name), ""], user);
         try
         {
             Assert.Equal("listening", await PyPeers.FirstLineAsync(squatter));
@@ -93,7 +93,7 @@ public class SecondUserTests
         finally
         {
             PyPeers.KillHard(squatter);
-            File.Delete(PipeName.GetPath(name));
+            File.Delete(PipeNames.GetPath(name));
         }
     }
 
@@ -103,7 +103,7 @@ public class SecondUserTests
         (string python, var user) = SecondUser.Require();
         string name = TestPipes.NewName();
         string forged = Convert.ToHexString(Hostiles.Frame("forged"u8, FrameOptions.Default));
-        using Process squatter = PyPeers.Start(python, Squatter, [PipeName.GetPath(name), forged], user);
+        using Process squatter = PyPeers.Start(python, Squatter, [PipeNames.GetPath(name), forged], user);
         try
         {
             Assert.Equal("listening", await PyPeers.FirstLineAsync(squatter));
@@ -113,7 +113,7 @@ public class SecondUserTests
         finally
         {
             PyPeers.KillHard(squatter);
-            File.Delete(PipeName.GetPath(name));
+            File.Delete(PipeNames.GetPath(name));
         }
     }
 
@@ -124,9 +124,9 @@ public class SecondUserTests
         string name = TestPipes.NewName();
         using var listener = (UnixPipeListener)PipeListener.Create(name, new ListenOptions(true, 65536, -1));
         Task<Stream> accepting = listener.AcceptAsync(Ct).AsTask();
-        File.SetUnixFileMode(PipeName.GetPath(name), (UnixFileMode)0b110_110_110); // only the peer check stands in the way
+        File.SetUnixFileMode(PipeNames.GetPath(name), (UnixFileMode)0b110_110_110); // only the peer check stands in the way
 
-        using (Process intruder = PyPeers.Start(python, PyPeers.ProbeClient, [PipeName.GetPath(name)], user))
+        using (Process intruder = PyPeers.Start(python, PyPeers.ProbeClient, [PipeNames.GetPath(name)], user))
         {
             Assert.Equal("closed", await PyPeers.FirstLineAsync(intruder));
         }
@@ -147,9 +147,9 @@ public class SecondUserTests
         Task<string> receiving = new Ipc(name, TestPipes.Options()).ReceiveMessageAsync(cancellationToken: Ct);
         await Until.PipeExistsAsync(name);
         // As if a permissive umask or an admin's chmod let them connect: only the peer check stands in the way.
-        File.SetUnixFileMode(PipeName.GetPath(name), (UnixFileMode)0b110_110_110);
+        File.SetUnixFileMode(PipeNames.GetPath(name), (UnixFileMode)0b110_110_110);
 
-        using (Process intruder = PyPeers.Start(python, PyPeers.ProbeClient, [PipeName.GetPath(name)], user))
+        using (Process intruder = PyPeers.Start(python, PyPeers.ProbeClient, [PipeNames.GetPath(name)], user))
         {
             Assert.Equal("closed", await PyPeers.FirstLineAsync(intruder)); // accepted by the kernel, dropped unread
         }

@@ -24,7 +24,7 @@ internal static class UnixNameClaim
     /// <exception cref="PipePathOccupiedException">Something that is not a socket is at the path.</exception>
     public static UnixPipeListener Listen(string name, ListenOptions options)
     {
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         for (int turn = 0; turn < MaxTurns; turn++)
         {
             // Synchronous API: the only wait inside is the stale rule's 50 ms, on the rare stale path.
@@ -69,7 +69,7 @@ internal static class UnixNameClaim
         try
         {
             // A private path longer than sun_path (a very long TMPDIR with a very short name) cannot be bound: bind at the path.
-            if (Encoding.UTF8.GetByteCount(temporary) <= PipeName.MaxUnixSocketPathBytes)
+            if (Encoding.UTF8.GetByteCount(temporary) <= PipeNames.MaxUnixSocketPathBytes)
             {
                 Socket socket = Bind(temporary, options);
                 try

@@ -16,7 +16,7 @@ internal static class UnixPipeConnector
 
     public static async ValueTask<Stream> ConnectAsync(string name, bool currentUserOnly, Deadline deadline, CancellationToken cancellationToken)
     {
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         var backoff = TimeSpan.FromMilliseconds(1);
         while (true)
         {

@@ -19,7 +19,7 @@ internal static class UnixRendezvous
 
     public static async ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, ListenOptions options, CancellationToken cancellationToken)
     {
-        string path = PipeName.GetPath(name);
+        string path = PipeNames.GetPath(name);
         var backoff = TimeSpan.FromMilliseconds(1);
         while (true)
         {

@@ -3,7 +3,7 @@ using System.Text;
 namespace NPipes;
 
 /// <summary>Pipe name rules and where a name lives on each platform.</summary>
-public static class PipeName
+public static class PipeNames
 {
     /// <summary>npipes 1.0.1's default pipe name.</summary>
     public const string Default = "IPC_PIPE_DEFAULT";
