@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Type lane: `mypy --strict` (settings in python/mypy.ini) over the whole npipes package, four ways: as Linux and as
-# Windows (--platform win32; each run leaves out the other platform's transport modules, which only type-check against
-# their own platform's standard library), for the Python version of the machine's python3 and for Python 3.8, the
-# oldest the package supports (so a 3.9+ API or syntax is an error). One test per check: it passes when mypy exits 0.
+# Windows (--platform win32; each run leaves out the other platform's transport modules (and, for Windows, the RPC
+# engine's Unix socket module), which only type-check against their own platform's standard library), for the Python
+# version of the machine's python3 and for Python 3.8, the oldest the package supports (so a 3.9+ API or syntax is an
+# error). One test per check: it passes when mypy exits 0.
 # Needs Debian's mypy (`apt-get install mypy`; .ci/run installs it). The LAST line printed is exactly:
 #   mypy: N passed, N failed, N skipped
 set -uo pipefail
@@ -27,7 +28,7 @@ for version in "$machine" 3.8; do
   for platform in "${checks[@]}"; do
     case $platform in
       linux) other='^npipes/_windows\.py$' ;;
-      win32) other='^npipes/(_unix|_unixsock)\.py$' ;;
+      win32) other='^npipes/(_unix|_unixsock|_rpcsocket)\.py$' ;;
     esac
     echo "-- mypy --strict, platform $platform, Python $version"
     if mypy --config-file mypy.ini --cache-dir ../.ci/out/mypy-cache \

@@ -1,12 +1,14 @@
 """Command line: ``npipes-py`` (installed) or ``python -m npipes``.
 
-The same commands, options, exit codes and output as the .NET CLI
-``npipes``: send, receive, echo, request, frame encode|decode.  Exit codes:
-0 ok, 1 anything else, 2 usage (also a bad pipe name or HEX), 3 timeout,
-4 data error (bad frame, CRC mismatch, text invalid in the encoding), 130
-interrupted (Ctrl-C), 143 terminated (SIGTERM; a pipe this process serves
-is released first).  ``echo`` ends on Ctrl-C or SIGTERM with 0: that is how
-it is stopped.  Every error is one line on stderr, never a traceback.
+The same commands, options, exit codes, output and error lines as the
+.NET CLI ``npipes``: send, receive, echo, request, frame encode|decode.
+Exit codes (the table is in src/NPipes.Cli/README.md): 0 ok, 1 anything
+else, 2 usage (also a bad pipe name or HEX), 3 timeout, 4 data error (bad
+frame, CRC mismatch, text invalid in the encoding), 130 interrupted
+(Ctrl-C: 128 + SIGINT), 143 terminated (SIGTERM: 128 + 15; a pipe this
+process serves is released first).  ``echo`` ends on Ctrl-C or SIGTERM
+with 0: that is how it is stopped.  Every error is one line on stderr,
+``npipes: `` and what went wrong, never a traceback.
 
 The commands themselves are in ``_cli_commands``; a subcommand defined in
 another module is registered by adding that module to EXTENSIONS.
@@ -29,8 +31,9 @@ from typing import (Any, Callable, NoReturn, Optional, Protocol, Sequence,
 from . import __version__, _cli_rpc
 from ._cli_commands import (ENCODINGS, EXIT_DATA, EXIT_INTERRUPTED,
                             EXIT_OTHER, EXIT_TERMINATED, EXIT_TIMEOUT,
-                            EXIT_USAGE, UsageError, echo, frame_decode,
-                            frame_encode, hint, receive, request, send)
+                            EXIT_USAGE, UsageError, describe, echo,
+                            frame_decode, frame_encode, receive, request,
+                            send)
 from .errors import EncodingError, FrameError, PipeNameError, PipeTimeoutError
 
 __all__ = ['main', 'EXTENSIONS']
@@ -63,18 +66,20 @@ def _prog() -> str:
 
 class _Parser(argparse.ArgumentParser):
     """argparse with one-line usage errors (exit 2) that point to --help,
-    and "did you mean" for a mistyped command or choice."""
+    and "did you mean" for a mistyped command or choice: the .NET CLI's
+    lines (ParseErrorText.cs), but for the command named in "see ..."."""
 
     def error(self, message: str) -> NoReturn:
-        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see "
-                              f"'{self.prog} --help')\n")
+        self.exit(EXIT_USAGE, f"npipes: {message} (see '{self.prog} "
+                              f"--help')\n")
 
     def _check_value(self, action: argparse.Action, value: Any) -> None:
         choices = action.choices
         if choices is None or value in choices:
             return
         words = [str(c) for c in choices]
-        close = difflib.get_close_matches(str(value), words, n=1)
+        close = difflib.get_close_matches(
+            str(value).lower().replace('_', '-'), words, n=1)
         guess = f'; did you mean {close[0]!r}?' if close else ''
         if isinstance(action, argparse._SubParsersAction):
             known = guess or f'; the commands are {", ".join(words)}'
@@ -258,6 +263,11 @@ def _on_sigterm(signum: int, frame: Optional[FrameType]) -> None:
     raise _Terminated()
 
 
+def _interrupted(code: int) -> int:
+    print('npipes: interrupted', file=sys.stderr, flush=True)
+    return code
+
+
 def _utf8_output() -> None:
     """Text goes out as UTF-8 whatever the locale (as the .NET CLI's)."""
     for stream in (sys.stdout, sys.stderr):
@@ -277,12 +287,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         code: int = args.run(args)
         return code
     except KeyboardInterrupt:
-        return EXIT_INTERRUPTED
+        return _interrupted(EXIT_INTERRUPTED)
     except _Terminated:
-        return EXIT_TERMINATED
+        return _interrupted(EXIT_TERMINATED)
     except Exception as exc:
-        message = f'{exc}{hint(exc, args)}'.replace('\n', ' ')
-        print(f'{parser.prog}: error: {message}', file=sys.stderr, flush=True)
+        print(f'npipes: {describe(exc, args)}', file=sys.stderr, flush=True)
         return _exit_code(exc)
     finally:
         if in_main and previous is not None:

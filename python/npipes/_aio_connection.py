@@ -1,15 +1,18 @@
-"""asyncio connections: npipes.Connection's frames over asyncio streams."""
+"""asyncio connections: npipes.Connection's frames over asyncio streams.
+
+The other aio modules reach a Connection's state only through the functions
+at the end of this module (open_connection, send_frame, finish)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Optional, Union
+from typing import (Awaitable, Callable, NoReturn, Optional, Tuple, TypedDict,
+                    TypeVar, Union, overload)
 
 from . import _aio_platform as platform
 from . import transport
-from ._util import Deadline
-from .connection import _positive_or_none
+from ._util import Deadline, positive_or_none
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME)
 from .errors import (ConnectionClosedError, IncompleteFrameError,
@@ -17,13 +20,26 @@ from .errors import (ConnectionClosedError, IncompleteFrameError,
 from .message import (FrameDecoder, encode_frame, struct_prefix, to_payload,
                       to_text)
 
-__all__ = ['Connection', 'connect']
+__all__ = ['Connection', 'connect', 'ConnectionOptions', 'open_connection',
+           'send_frame', 'finish']
 
 log = logging.getLogger('npipes')
 _CLOSED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
+_T = TypeVar('_T')
 
 
-async def _bounded(awaitable, seconds):
+class ConnectionOptions(TypedDict, total=False):
+    """The keyword options of :class:`Connection` (all optional)."""
+
+    crc: bool
+    endian: str
+    encoding: str
+    max_payload: Optional[int]
+    idle_timeout: Optional[float]
+    frame_timeout: Optional[float]
+
+
+async def _bounded(awaitable: Awaitable[_T], seconds: Optional[float]) -> _T:
     if seconds is None:
         return await awaitable
     return await asyncio.wait_for(awaitable, seconds)
@@ -54,35 +70,35 @@ class Connection:
         self.endian = endian
         self.encoding = encoding
         self.max_payload = max_payload
-        self.idle_timeout = _positive_or_none('idle_timeout', idle_timeout)
-        self.frame_timeout = _positive_or_none('frame_timeout', frame_timeout)
+        self.idle_timeout = positive_or_none('idle_timeout', idle_timeout)
+        self.frame_timeout = positive_or_none('frame_timeout', frame_timeout)
         self._decoder = FrameDecoder(crc=crc, endian=endian,
                                      max_payload=max_payload)
         self._drain_lock = asyncio.Lock()
-        self._frame_started = None
+        self._frame_started: Optional[float] = None
         self._closed = False
-        self._on_close = None
+        self._on_close: Optional[Callable[[], None]] = None
 
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
                       timeout: Optional[float] = None, *,
-                      allow_other_users: bool = False,
-                      **options: Any) -> 'Connection':
+                      allow_other_users: bool = False, crc: bool = False,
+                      endian: str = DEFAULT_ENDIAN,
+                      encoding: str = DEFAULT_ENCODING,
+                      max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                      idle_timeout: Optional[float] = None,
+                      frame_timeout: Optional[float] = None) -> Connection:
         """Connect to the server of pipe *name*, waiting up to *timeout*
         seconds for it; the server must be the current user (else
         PipeAccessError, before a byte moves) unless allow_other_users."""
         stream = await platform.run_blocking(
             lambda d: transport.connect(name, d, allow_other_users), timeout)
-        return await cls._open(stream, transport.pipe_address(name), options)
-
-    @classmethod
-    async def _open(cls, endpoint, address, options):
-        reader, writer = await platform.open_stream(endpoint, address)
-        try:
-            return cls(reader, writer, **options)
-        except BaseException:
-            writer.close()
-            raise
+        return await open_connection(
+            stream, transport.pipe_address(name),
+            ConnectionOptions(crc=crc, endian=endian, encoding=encoding,
+                              max_payload=max_payload,
+                              idle_timeout=idle_timeout,
+                              frame_timeout=frame_timeout))
 
     # -- sending ---------------------------------------------------------
     async def send(self, data: Union[bytes, str],
@@ -94,7 +110,8 @@ class Connection:
                              endian=self.endian, max_payload=self.max_payload)
         await self._send_frame(frame, timeout)
 
-    async def _send_frame(self, frame, timeout=None):
+    async def _send_frame(self, frame: bytes,
+                          timeout: Optional[float] = None) -> None:
         writer = self._live()
         if writer.is_closing():
             raise ConnectionClosedError('peer closed the pipe')
@@ -110,7 +127,8 @@ class Connection:
                 from exc
 
     # -- receiving -------------------------------------------------------
-    def _read_limit(self, deadline):
+    def _read_limit(self, deadline: Deadline
+                    ) -> Tuple[Optional[float], Optional[str]]:
         best, reason = deadline.remaining('receive'), None
         if self.idle_timeout is not None and \
                 (best is None or self.idle_timeout < best):
@@ -120,11 +138,11 @@ class Connection:
             left = self._frame_started + self.frame_timeout - loop.time()
             if best is None or left < best:
                 best, reason = left, 'frame timeout'
-        if reason is not None and best <= 0:
+        if reason is not None and best is not None and best <= 0:
             self._close_for(reason)
         return best, reason
 
-    def _close_for(self, reason):
+    def _close_for(self, reason: str) -> NoReturn:
         limit = self.idle_timeout if reason == 'idle timeout' \
             else self.frame_timeout
         self.close()
@@ -174,6 +192,14 @@ class Connection:
     async def recv_text(self, timeout: Optional[float] = None) -> str:
         return to_text(await self.recv(timeout), self.encoding)
 
+    @overload
+    async def request(self, data: str,
+                      timeout: Optional[float] = None) -> str: ...
+
+    @overload
+    async def request(self, data: bytes,
+                      timeout: Optional[float] = None) -> bytes: ...
+
     async def request(self, data: Union[bytes, str],
                       timeout: Optional[float] = None) -> Union[bytes, str]:
         """Send *data* and return the reply (str in, str out); *timeout*
@@ -191,7 +217,7 @@ class Connection:
         return self._decoder.last_crc
 
     # -- lifetime --------------------------------------------------------
-    def _live(self):
+    def _live(self) -> asyncio.StreamWriter:
         if self._closed:
             raise NPipesError('connection is closed')
         return self._writer
@@ -219,10 +245,10 @@ class Connection:
         except (OSError, NPipesError):
             pass
 
-    async def __aenter__(self) -> 'Connection':
+    async def __aenter__(self) -> Connection:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     def __repr__(self) -> str:
@@ -232,8 +258,64 @@ class Connection:
 
 
 async def connect(name: str = DEFAULT_PIPE_NAME,
-                  timeout: Optional[float] = None,
-                  **options: Any) -> Connection:
+                  timeout: Optional[float] = None, *,
+                  allow_other_users: bool = False, crc: bool = False,
+                  endian: str = DEFAULT_ENDIAN,
+                  encoding: str = DEFAULT_ENCODING,
+                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                  idle_timeout: Optional[float] = None,
+                  frame_timeout: Optional[float] = None) -> Connection:
     """Shorthand for :meth:`Connection.connect`."""
-    return await Connection.connect(name, timeout, **options)
+    return await Connection.connect(
+        name, timeout, allow_other_users=allow_other_users, crc=crc,
+        endian=endian, encoding=encoding, max_payload=max_payload,
+        idle_timeout=idle_timeout, frame_timeout=frame_timeout)
+
+
+# -- for the other aio modules (server, IPC): a Connection's internals are
+# used only here -------------------------------------------------------------
+async def open_connection(endpoint: platform.Endpoint, address: str,
+                          options: ConnectionOptions,
+                          on_close: Optional[Callable[[], None]] = None
+                          ) -> Connection:
+    """A Connection over a connected *endpoint* (it belongs to the
+    Connection afterwards; closed if this fails).  *on_close* is called
+    once when the Connection closes (a Listener's count)."""
+    reader, writer = await platform.open_stream(endpoint, address)
+    try:
+        conn = Connection(reader, writer, **options)
+    except BaseException:
+        writer.close()
+        raise
+    conn._on_close = on_close
+    return conn
+
+
+async def send_frame(conn: Connection, frame: bytes,
+                     timeout: Optional[float]) -> None:
+    """Write an encoded *frame* as it is (npipes' IPC builds its own)."""
+    await conn._send_frame(frame, timeout)
+
+
+async def finish(conn: Connection, deadline: Deadline) -> int:
+    """Say we are done writing and wait for the peer to close; return how
+    many bytes it sent meanwhile (a receiver sends none)."""
+    writer, reader = conn._writer, conn._reader
+    if writer.can_write_eof():             # Unix; a Windows pipe cannot
+        writer.write_eof()
+    total = 0
+    while True:
+        try:
+            data = await asyncio.wait_for(reader.read(65536),
+                                          deadline.remaining('send'))
+        except asyncio.TimeoutError:
+            raise PipeTimeoutError(f'send timed out after {deadline.timeout}'
+                                   f' s (the receiver did not close)') \
+                from None
+        except (ConnectionResetError, BrokenPipeError) as exc:
+            raise ConnectionClosedError(f'peer reset the pipe ({exc})') \
+                from exc
+        if not data:
+            return total
+        total += len(data)
 

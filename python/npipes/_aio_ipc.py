@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
+from typing import AsyncIterator, Optional
 
 from . import _aio_platform as platform
 from . import transport
-from ._aio_connection import Connection
+from ._aio_connection import (Connection, ConnectionOptions, finish,
+                              open_connection, send_frame)
 from ._util import Deadline
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      IPC_FIFO_NAME)
-from .errors import ConnectionClosedError, PipeTimeoutError
+from .errors import ConnectionClosedError
 from .message import encode_frame, struct_prefix, to_payload, to_text
 
 __all__ = ['IPC']
 
 
-async def _backoff(deadline, what):
+async def _backoff(deadline: Deadline, what: str) -> AsyncIterator[None]:
     """As _util.backoff, without blocking the loop."""
     delay = 0.001
     while True:
@@ -39,7 +40,7 @@ class IPC:
                  endian: str = DEFAULT_ENDIAN,
                  timeout: Optional[float] = None, raise_errors: bool = True,
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 allow_other_users: bool = False):
+                 allow_other_users: bool = False) -> None:
         struct_prefix(endian)
         self.pipe = pipe_name
         self.encoding = encoding
@@ -48,35 +49,37 @@ class IPC:
         self.raise_errors = raise_errors
         self.max_payload = max_payload
         self.allow_other_users = allow_other_users
-        self.last_error = None
+        self.last_error: Optional[Exception] = None
 
-    async def _meet(self, deadline, crc):
+    async def _meet(self, deadline: Deadline, crc: bool) -> Connection:
         stream = await platform.run_blocking(
             lambda d: transport.rendezvous(self.pipe, d,
                                            self.allow_other_users),
             deadline.remaining(f'meeting the peer on pipe {self.pipe!r}'))
-        return await Connection._open(
+        return await open_connection(
             stream, transport.pipe_address(self.pipe),
-            dict(crc=crc, endian=self.endian, encoding=self.encoding,
-                 max_payload=self.max_payload))
+            ConnectionOptions(crc=crc, endian=self.endian,
+                              encoding=self.encoding,
+                              max_payload=self.max_payload))
 
-    async def _send(self, data, crc):
+    async def _send(self, data: str, crc: bool) -> bool:
         frame = encode_frame(to_payload(data, self.encoding), crc=crc,
                              endian=self.endian, max_payload=self.max_payload)
         deadline = Deadline(self.timeout)
         async for _ in _backoff(deadline, f'send on pipe {self.pipe!r}'):
             conn = await self._meet(deadline, crc)
             try:
-                await conn._send_frame(frame, deadline.remaining('send'))
-                if await _finish(conn, deadline) == 0:
+                await send_frame(conn, frame, deadline.remaining('send'))
+                if await finish(conn, deadline) == 0:
                     return True
                 # The peer wrote to us: not a receiver.  Meet again.
             except ConnectionClosedError:
                 pass        # dropped unread (a closing server's backlog)
             finally:
                 await conn.aclose()
+        raise AssertionError('unreachable: _backoff() never ends')
 
-    async def _receive(self, crc):
+    async def _receive(self, crc: bool) -> bytes:
         deadline = Deadline(self.timeout)
         async for _ in _backoff(deadline, f'receive on pipe {self.pipe!r}'):
             conn = await self._meet(deadline, crc)
@@ -86,6 +89,7 @@ class IPC:
                 continue    # the peer left before sending anything
             finally:
                 await conn.aclose()
+        raise AssertionError('unreachable: _backoff() never ends')
 
     async def send_message(self, data: str, crc: bool = False) -> bool:
         """Send *data* as one frame; True once the receiver has it."""
@@ -107,25 +111,3 @@ class IPC:
             self.last_error = exc
             return ''
 
-
-async def _finish(conn, deadline):
-    """Say we are done writing and wait for the peer to close; return how
-    many bytes it sent meanwhile (a receiver sends none)."""
-    writer, reader = conn._writer, conn._reader
-    if writer.can_write_eof():             # Unix; a Windows pipe cannot
-        writer.write_eof()
-    total = 0
-    while True:
-        try:
-            data = await asyncio.wait_for(reader.read(65536),
-                                          deadline.remaining('send'))
-        except asyncio.TimeoutError:
-            raise PipeTimeoutError(f'send timed out after {deadline.timeout}'
-                                   f' s (the receiver did not close)') \
-                from None
-        except (ConnectionResetError, BrokenPipeError) as exc:
-            raise ConnectionClosedError(f'peer reset the pipe ({exc})') \
-                from exc
-        if not data:
-            return total
-        total += len(data)

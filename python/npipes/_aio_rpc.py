@@ -4,15 +4,18 @@ is _aio_rpcpeer.py)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional
+from typing import Optional, Set
 
 from . import _jsonrpc as rpc
 from ._aio_connection import Connection
 from ._aio_rpcpeer import DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Peer
-from ._aio_server import Listener
-from ._rpctargets import Registry
-from .consts import DEFAULT_PIPE_NAME
+from ._aio_server import ErrorCallback, Listener
+from ._jsonrpc import JsonInput, JsonValue
+from ._rpctargets import Functions, Registry
+from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
+                     DEFAULT_PIPE_NAME)
 from .errors import ConnectionClosedError
+from .listener import DEFAULT_MAX_CONNECTIONS
 
 __all__ = ['RpcClient', 'RpcServer', 'start_rpc_server']
 
@@ -23,9 +26,9 @@ class RpcClient:
     may ``await call(...)`` at once; replies are matched by id.  Create it
     inside a running loop (it starts its reader task)."""
 
-    def __init__(self, connection: Connection, functions: Any = None, *,
-                 max_workers: int = DEFAULT_MAX_WORKERS,
-                 max_queued: int = DEFAULT_MAX_QUEUED):
+    def __init__(self, connection: Connection, functions: Functions = None,
+                 *, max_workers: int = DEFAULT_MAX_WORKERS,
+                 max_queued: int = DEFAULT_MAX_QUEUED) -> None:
         self.connection = connection
         self._peer = Peer(connection, Registry(functions),
                            max_workers=max_workers, max_queued=max_queued,
@@ -35,25 +38,36 @@ class RpcClient:
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
                       timeout: Optional[float] = None, *,
-                      functions: Any = None, **options: Any) -> 'RpcClient':
+                      functions: Functions = None, crc: bool = False,
+                      endian: str = DEFAULT_ENDIAN,
+                      encoding: str = DEFAULT_ENCODING,
+                      max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                      allow_other_users: bool = False,
+                      idle_timeout: Optional[float] = None,
+                      frame_timeout: Optional[float] = None) -> RpcClient:
         """Connect to the JSON-RPC server of pipe *name* (options as
         :func:`npipes.aio.connect`)."""
-        conn = await Connection.connect(name, timeout, **options)
+        conn = await Connection.connect(
+            name, timeout, allow_other_users=allow_other_users, crc=crc,
+            endian=endian, encoding=encoding, max_payload=max_payload,
+            idle_timeout=idle_timeout, frame_timeout=frame_timeout)
         try:
             return cls(conn, functions)
         except BaseException:
             await conn.aclose()
             raise
 
-    async def call(self, method: str, *args: Any,
-                   timeout: Optional[float] = None, **named: Any) -> Any:
+    async def call(self, method: str, *args: JsonInput,
+                   timeout: Optional[float] = None,
+                   **named: JsonInput) -> JsonValue:
         """As :meth:`npipes.rpc.RpcClient.call`.  Cancelling the awaiting
         task also sends ``$/cancelRequest``."""
         params = rpc.params_of(method, args, named)
         return await self._peer.call(method, params, timeout)
 
-    async def notify(self, method: str, *args: Any,
-                     timeout: Optional[float] = None, **named: Any) -> None:
+    async def notify(self, method: str, *args: JsonInput,
+                     timeout: Optional[float] = None,
+                     **named: JsonInput) -> None:
         params = rpc.params_of(method, args, named)
         await self._peer.notify(method, params, timeout)
 
@@ -65,10 +79,10 @@ class RpcClient:
         """Close; calls still waiting fail with ConnectionClosedError."""
         await self._peer.aclose()
 
-    async def __aenter__(self) -> 'RpcClient':
+    async def __aenter__(self) -> RpcClient:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
 
@@ -77,26 +91,38 @@ class RpcServer:
     :class:`npipes.rpc.RpcServer` (same options; create it with
     ``await RpcServer.create(...)`` or :func:`start_rpc_server`)."""
 
-    def __init__(self, listener, registry, limits):
+    def __init__(self, listener: Listener, registry: Registry,
+                 max_workers: int, max_queued: int) -> None:
         self._listener = listener
         self._registry = registry
-        self._limits = limits
-        self._peers = set()
+        self._max_workers, self._max_queued = max_workers, max_queued
+        self._peers: Set[Peer] = set()
         self.name = listener.name
         self.address = listener.address
-        self._serving = None
+        self._serving: Optional[asyncio.Future[None]] = None
 
     @classmethod
-    async def create(cls, name: str, functions: Any, *,
+    async def create(cls, name: str, functions: Functions, *,
                      max_workers: int = DEFAULT_MAX_WORKERS,
-                     max_queued: int = DEFAULT_MAX_QUEUED,
-                     **options: Any) -> 'RpcServer':
+                     max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
+                     endian: str = DEFAULT_ENDIAN,
+                     encoding: str = DEFAULT_ENCODING,
+                     max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                     allow_other_users: bool = False, backlog: int = 64,
+                     max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                     idle_timeout: Optional[float] = None,
+                     frame_timeout: Optional[float] = None,
+                     on_error: Optional[ErrorCallback] = None) -> RpcServer:
         registry = Registry(functions)
         if max_workers < 1 or max_queued < 0:
             raise ValueError('max_workers must be >= 1 and max_queued >= 0')
-        listener = await Listener.create(name, **options)
-        return cls(listener, registry, dict(max_workers=max_workers,
-                                            max_queued=max_queued))
+        listener = await Listener.create(
+            name, crc=crc, endian=endian, encoding=encoding,
+            max_payload=max_payload, allow_other_users=allow_other_users,
+            backlog=backlog, max_connections=max_connections,
+            idle_timeout=idle_timeout, frame_timeout=frame_timeout,
+            on_error=on_error)
+        return cls(listener, registry, max_workers, max_queued)
 
     @property
     def listener(self) -> Listener:
@@ -105,8 +131,10 @@ class RpcServer:
     async def serve_forever(self) -> None:
         await self._listener.serve_forever(self._serve_connection)
 
-    async def _serve_connection(self, conn):
-        peer = Peer(conn, self._registry, label=self.address, **self._limits)
+    async def _serve_connection(self, conn: Connection) -> None:
+        peer = Peer(conn, self._registry, label=self.address,
+                    max_workers=self._max_workers,
+                    max_queued=self._max_queued)
         self._peers.add(peer)
         try:
             ended = await peer.run_reader()
@@ -132,16 +160,30 @@ class RpcServer:
         self.close()
         await self.wait_closed()
 
-    async def __aenter__(self) -> 'RpcServer':
+    async def __aenter__(self) -> RpcServer:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
 
-async def start_rpc_server(name: str, functions: Any,
-                           **options: Any) -> RpcServer:
+async def start_rpc_server(
+        name: str, functions: Functions, *,
+        max_workers: int = DEFAULT_MAX_WORKERS,
+        max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
+        endian: str = DEFAULT_ENDIAN, encoding: str = DEFAULT_ENCODING,
+        max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+        allow_other_users: bool = False, backlog: int = 64,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
+        idle_timeout: Optional[float] = None,
+        frame_timeout: Optional[float] = None,
+        on_error: Optional[ErrorCallback] = None) -> RpcServer:
     """Create an :class:`RpcServer` serving in the background."""
-    server = await RpcServer.create(name, functions, **options)
+    server = await RpcServer.create(
+        name, functions, max_workers=max_workers, max_queued=max_queued,
+        crc=crc, endian=endian, encoding=encoding, max_payload=max_payload,
+        allow_other_users=allow_other_users, backlog=backlog,
+        max_connections=max_connections, idle_timeout=idle_timeout,
+        frame_timeout=frame_timeout, on_error=on_error)
     server._serving = asyncio.ensure_future(server.serve_forever())
     return server

@@ -9,15 +9,21 @@ function declares one, else cancels an ``async def`` function's task (a
 plain function without a token runs to its end, as in StreamJsonRpc).
 """
 
+from __future__ import annotations
+
 import asyncio
 import concurrent.futures
 import functools
 import inspect
 import itertools
 import logging
+from typing import Dict, Optional, Set, Tuple
 
 from . import _jsonrpc as rpc
-from ._rpctargets import AsyncCancelToken, CancelToken
+from ._aio_connection import Connection
+from ._jsonrpc import Body, Id, JsonValue, OutParams
+from ._rpctargets import (AsyncCancelToken, CancelToken, Registry, Target,
+                          Token)
 from .errors import (ConnectionClosedError, FrameTooLargeError, NPipesError,
                      PipeTimeoutError)
 
@@ -29,8 +35,13 @@ DEFAULT_MAX_QUEUED = 256
 
 
 class Peer:
-    def __init__(self, conn, registry, *, max_workers=DEFAULT_MAX_WORKERS,
-                 max_queued=DEFAULT_MAX_QUEUED, label='rpc'):
+    """JSON-RPC on one npipes.aio Connection: outgoing calls and incoming
+    requests (create it inside the running loop)."""
+
+    def __init__(self, conn: Connection, registry: Registry, *,
+                 max_workers: int = DEFAULT_MAX_WORKERS,
+                 max_queued: int = DEFAULT_MAX_QUEUED,
+                 label: str = 'rpc') -> None:
         if max_workers < 1 or max_queued < 0:
             raise ValueError('max_workers must be >= 1 and max_queued >= 0')
         self._conn = conn
@@ -41,40 +52,39 @@ class Peer:
         self._max_workers = max_workers
         self._slots = asyncio.Semaphore(max_workers + max_queued)
         self._ids = itertools.count(1)
-        self._pending = {}        # id -> (future, method)
-        self._inbound = {}        # id -> (task, token or None)
-        self._tasks = set()
-        self._executor = None
-        self._closing = None
+        self._pending: Dict[Id, Tuple[asyncio.Future[Body], str]] = {}
+        # their running requests: id -> (task or None, token or None)
+        self._inbound: Dict[Optional[Id], Tuple[Optional[asyncio.Future[None]],
+                                                Optional[Token]]] = {}
+        self._tasks: Set[asyncio.Future[None]] = set()
+        self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._closing: Optional[BaseException] = None
         self._loop = asyncio.get_running_loop()
         self._last_activity = self._loop.time()
-        self._reader = None
+        self._reader: Optional[asyncio.Future[Optional[BaseException]]] = None
 
-    def start(self):
+    def start(self) -> None:
         self._reader = asyncio.ensure_future(self.run_reader())
 
     # -- calls out -----------------------------------------------------------
-    def _check_open(self):
-        cause = self._closing
-        if cause is not None:
-            reason = getattr(cause, 'reason', None) or 'error'
-            text = 'the RPC connection is closed' if reason == 'closed' \
-                else f'the RPC connection was lost: {cause}'
-            raise ConnectionClosedError(text, reason=reason) from cause
+    def _check_open(self) -> None:
+        if self._closing is not None:
+            raise rpc.closed_error(self._closing)
 
-    def _sized(self, data):
+    def _sized(self, data: bytes) -> bytes:
         if self.max_payload is not None and len(data) > self.max_payload:
             raise FrameTooLargeError(
                 f'the message is {len(data)} bytes as JSON, more than the '
                 f'{self.max_payload}-byte frame limit (nothing was sent)')
         return data
 
-    async def call(self, method, params, timeout):
+    async def call(self, method: str, params: OutParams,
+                   timeout: Optional[float]) -> JsonValue:
         self._check_open()
         end = None if timeout is None else self._loop.time() + timeout
         id = next(self._ids)
         data = self._sized(rpc.request(id, method, params))
-        fut = self._loop.create_future()
+        fut: asyncio.Future[Body] = self._loop.create_future()
         self._pending[id] = (fut, method)
         try:
             # send() queues the whole frame before its first await: from
@@ -94,29 +104,31 @@ class Peer:
             raise error
         return result
 
-    def _left(self, end):
+    def _left(self, end: Optional[float]) -> Optional[float]:
         return None if end is None else max(0.0, end - self._loop.time())
 
-    def _give_up(self, id):
+    def _give_up(self, id: int) -> None:
         """Forget call *id* and cancel it at the peer ($/cancelRequest)."""
         if self._pending.pop(id, None) is None or self._closing is not None:
             return
         self._give_reply(rpc.request(None, rpc.CANCEL_METHOD, {'id': id}))
 
-    async def _send_quietly(self, data):
+    async def _send_quietly(self, data: bytes) -> None:
         try:
             await self._conn.send(data)
         except NPipesError:
             pass
 
-    async def notify(self, method, params, timeout=None):
+    async def notify(self, method: str, params: OutParams,
+                     timeout: Optional[float] = None) -> None:
         self._check_open()
         await self._conn.send(self._sized(rpc.request(None, method, params)),
                               timeout)
 
     # -- the reader ------------------------------------------------------------
-    async def run_reader(self):
-        ended = None
+    async def run_reader(self) -> Optional[BaseException]:
+        """Read until the connection ends; return what ended it."""
+        ended: Optional[BaseException] = None
         try:
             while True:
                 limit = None
@@ -148,14 +160,14 @@ class Peer:
                       ConnectionClosedError('reader stopped'), reader=True)
         return ended
 
-    def _busy(self):
+    def _busy(self) -> bool:
         return bool(self._pending or self._inbound or self._tasks)
 
-    async def _reply(self, data):
+    async def _reply(self, data: bytes) -> None:
         if self._closing is None:
             await self._send_quietly(data)
 
-    async def _handle(self, payload):
+    async def _handle(self, payload: bytes) -> None:
         try:
             msg = rpc.parse(payload)
         except rpc.ProtocolError as exc:
@@ -163,27 +175,29 @@ class Peer:
             if exc.answer:
                 await self._reply(rpc.error_reply(exc.id, exc.code, str(exc)))
             return
-        if msg.kind == 'response':
-            entry = self._pending.pop(msg.id, None)
-            if entry is None:
+        if isinstance(msg, rpc.Response):
+            waiting = self._pending.pop(msg.id, None) \
+                if msg.id is not None else None
+            if waiting is None:
                 log.debug('%s: %s for unknown id %r (late, after a '
                           'timeout?)', self.label, rpc.summary(msg.body),
                           msg.id)
-            elif not entry[0].done():
-                entry[0].set_result(msg.body)
+            elif not waiting[0].done():
+                waiting[0].set_result(msg.body)
             return
         if msg.method == rpc.CANCEL_METHOD:
-            entry = self._inbound.get(rpc.cancel_target(msg.params))
-            if entry is not None:
-                task, token = entry
-                if token is not None:
-                    token.set()
-                elif task is not None:
-                    task.cancel()
+            running = self._inbound.get(rpc.cancel_target(msg.params))
+            if running is not None:
+                running_task, running_token = running
+                if running_token is not None:
+                    running_token.set()
+                elif running_task is not None:
+                    running_task.cancel()
             return
         try:
             target = self._registry.get(msg.method)
-            token = AsyncCancelToken() if target.is_async else CancelToken()
+            token: Token = AsyncCancelToken() if target.is_async \
+                else CancelToken()
             args, kwargs = target.bind(msg.params, token)
         except rpc.ProtocolError as exc:
             if msg.kind == 'request':
@@ -210,11 +224,15 @@ class Peer:
                 task if target.is_async else None,
                 token if target.takes_cancel else None)
 
-    async def _run(self, msg, target, args, kwargs):
-        reply = None
+    async def _run(self, msg: rpc.Call, target: Target,
+                   args: Tuple[object, ...],
+                   kwargs: Dict[str, object]) -> None:
+        reply: Optional[bytes] = None
         try:
             if target.is_async:
-                result = await target.func(*args, **kwargs)
+                result = target.func(*args, **kwargs)
+                if inspect.isawaitable(result):     # (it is: async def)
+                    result = await result
             else:
                 result = await self._loop.run_in_executor(
                     self._pool(), functools.partial(target.func, *args,
@@ -237,7 +255,7 @@ class Peer:
         if reply is not None:
             await self._reply(reply)
 
-    def _finished(self, msg, task):
+    def _finished(self, msg: rpc.Call, task: asyncio.Future[None]) -> None:
         self._tasks.discard(task)
         self._slots.release()
         if msg.kind == 'request':
@@ -248,19 +266,19 @@ class Peer:
                     msg.id, rpc.REQUEST_CANCELLED, rpc.CANCELLED_TEXT))
         self._last_activity = self._loop.time()
 
-    def _give_reply(self, data):
+    def _give_reply(self, data: bytes) -> None:
         task = asyncio.ensure_future(self._send_quietly(data))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _pool(self):
+    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
         if self._executor is None:
             self._executor = concurrent.futures.ThreadPoolExecutor(
                 self._max_workers, thread_name_prefix='npipes-aio-rpc')
         return self._executor
 
     # -- the end ---------------------------------------------------------------
-    def _end(self, cause, reader=False):
+    def _end(self, cause: BaseException, reader: bool = False) -> None:
         if self._closing is not None:
             return
         self._closing = cause
@@ -279,10 +297,10 @@ class Peer:
         if self._executor is not None:
             self._executor.shutdown(wait=False)
 
-    def abort(self, cause):
+    def abort(self, cause: BaseException) -> None:
         self._end(cause)
 
-    async def aclose(self):
+    async def aclose(self) -> None:
         self._end(ConnectionClosedError('connection closed by this side',
                                         reason='closed'))
         if self._reader is not None:
@@ -290,5 +308,5 @@ class Peer:
         await self._conn.aclose()
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closing is not None

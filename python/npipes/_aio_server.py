@@ -6,21 +6,26 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Awaitable, Callable, Optional, Set
 
 from . import _aio_platform as platform
-from ._aio_connection import Connection
-from .connection import _positive_or_none
+from . import transport
+from ._aio_connection import Connection, ConnectionOptions, open_connection
+from ._util import positive_or_none
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME)
 from .errors import ConnectionClosedError, NPipesError
 from .listener import DEFAULT_MAX_CONNECTIONS
 from .message import struct_prefix
 
-__all__ = ['Listener', 'start_server']
+__all__ = ['Listener', 'start_server', 'Handler', 'ErrorCallback']
 
 log = logging.getLogger('npipes')
-Handler = Callable[[Connection], Awaitable[Any]]
+#: ``await handler(connection)``, one task per client.
+Handler = Callable[[Connection], Awaitable[object]]
+#: ``on_error(connection, exception)`` (the connection is None when
+#: accepting failed); it may be a coroutine function.
+ErrorCallback = Callable[[Optional[Connection], BaseException], object]
 
 
 class Listener:
@@ -37,7 +42,9 @@ class Listener:
     exc)`` and the ``'npipes'`` logger, never to stderr.
     """
 
-    def __init__(self, server, name, options, max_connections, on_error):
+    def __init__(self, server: transport.Server, name: str,
+                 options: ConnectionOptions, max_connections: int,
+                 on_error: Optional[ErrorCallback]) -> None:
         self._server = server
         self._acceptor = platform.acceptor(server)
         self.name = name
@@ -48,8 +55,8 @@ class Listener:
         self._active = 0
         self._refused = 0
         self._refused_peers = 0
-        self._handlers = set()
-        self._serving = None
+        self._handlers: Set[asyncio.Future[None]] = set()
+        self._serving: Optional[asyncio.Future[None]] = None
         server.on_refused = self._peer_refused
 
     @classmethod
@@ -61,17 +68,17 @@ class Listener:
                      max_connections: int = DEFAULT_MAX_CONNECTIONS,
                      idle_timeout: Optional[float] = None,
                      frame_timeout: Optional[float] = None,
-                     on_error: Optional[Callable[..., Any]] = None
-                     ) -> 'Listener':
+                     on_error: Optional[ErrorCallback] = None
+                     ) -> Listener:
         struct_prefix(endian)
         if not isinstance(max_connections, int) or max_connections < 1:
             raise ValueError(f'max_connections must be an int >= 1, got '
                              f'{max_connections!r}')
-        options = dict(
+        options = ConnectionOptions(
             crc=crc, endian=endian, encoding=encoding,
             max_payload=max_payload,
-            idle_timeout=_positive_or_none('idle_timeout', idle_timeout),
-            frame_timeout=_positive_or_none('frame_timeout', frame_timeout))
+            idle_timeout=positive_or_none('idle_timeout', idle_timeout),
+            frame_timeout=positive_or_none('frame_timeout', frame_timeout))
         server = await platform.create_server(name, allow_other_users,
                                               backlog)
         try:
@@ -93,12 +100,12 @@ class Listener:
     def refused_peers(self) -> int:
         return self._refused_peers
 
-    def _peer_refused(self, uid):
+    def _peer_refused(self, uid: Optional[int]) -> None:
         self._refused_peers += 1
         log.warning('%s: dropped a client of %s (current user only)',
                     self.address, 'unknown uid' if uid is None else f'uid {uid}')
 
-    def _released(self):
+    def _released(self) -> None:
         self._active -= 1
 
     # -- accepting ---------------------------------------------------------
@@ -117,13 +124,12 @@ class Listener:
                         '(max_connections)', self.address, self.max_connections)
         self._active += 1
         try:
-            conn = await Connection._open(endpoint, self.address,
-                                          self._options)
+            return await open_connection(endpoint, self.address,
+                                         self._options,
+                                         on_close=self._released)
         except BaseException:
             self._released()
             raise
-        conn._on_close = self._released
-        return conn
 
     async def serve_forever(self, handler: Handler) -> None:
         """Run ``await handler(conn)`` in a task per client until
@@ -142,7 +148,8 @@ class Listener:
             self._handlers.add(task)
             task.add_done_callback(self._handlers.discard)
 
-    async def _run_handler(self, handler, conn):
+    async def _run_handler(self, handler: Handler,
+                           conn: Connection) -> None:
         try:
             await handler(conn)
         except ConnectionClosedError as exc:
@@ -157,7 +164,8 @@ class Listener:
         finally:
             await conn.aclose()
 
-    async def _report(self, conn, exc):
+    async def _report(self, conn: Optional[Connection],
+                      exc: BaseException) -> None:
         if isinstance(exc, NPipesError):
             log.warning('%s: connection error: %s', self.address, exc)
         else:
@@ -192,20 +200,32 @@ class Listener:
         self.close()
         await self.wait_closed()
 
-    async def __aenter__(self) -> 'Listener':
+    async def __aenter__(self) -> Listener:
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     def __repr__(self) -> str:
         return f'<aio.Listener {self.address!r}>'
 
 
-async def start_server(handler: Handler, name: str = DEFAULT_PIPE_NAME,
-                       **options: Any) -> Listener:
+async def start_server(handler: Handler, name: str = DEFAULT_PIPE_NAME, *,
+                       crc: bool = False, endian: str = DEFAULT_ENDIAN,
+                       encoding: str = DEFAULT_ENCODING,
+                       max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                       allow_other_users: bool = False, backlog: int = 64,
+                       max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                       idle_timeout: Optional[float] = None,
+                       frame_timeout: Optional[float] = None,
+                       on_error: Optional[ErrorCallback] = None) -> Listener:
     """Create a :class:`Listener` and serve ``handler`` in the background
     (``await listener.wait_closed()`` to wait for it; ``close()`` stops)."""
-    listener = await Listener.create(name, **options)
+    listener = await Listener.create(
+        name, crc=crc, endian=endian, encoding=encoding,
+        max_payload=max_payload, allow_other_users=allow_other_users,
+        backlog=backlog, max_connections=max_connections,
+        idle_timeout=idle_timeout, frame_timeout=frame_timeout,
+        on_error=on_error)
     listener._serving = asyncio.ensure_future(listener.serve_forever(handler))
     return listener

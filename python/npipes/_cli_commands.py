@@ -2,8 +2,9 @@
 error lines are in ``__main__``.
 
 Each command takes the parsed arguments and returns its exit code, or
-raises: an npipes error becomes one line on stderr (with ``hint``) and its
-exit code.  Output is what the .NET CLI ``npipes`` prints, line for line.
+raises: an npipes error becomes one line on stderr (``describe``) and its
+exit code.  Output, error lines and exit codes are the .NET CLI ``npipes``'s
+(src/NPipes.Cli, ErrorText.cs and ExitCodes.cs), word for word.
 """
 
 from __future__ import annotations
@@ -14,19 +15,19 @@ import os
 import re
 import signal
 import sys
-from contextlib import contextmanager
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Optional
 
 from .connection import Connection
-from .errors import (ConnectionClosedError, CrcMismatchError, DecodeError,
-                     EncodingError, PipeTimeoutError)
+from .errors import (CrcMismatchError, DecodeError, EncodingError,
+                     FrameError, FrameTooLargeError, IncompleteFrameError,
+                     PipeTimeoutError)
 from .ipc import IPC
 from .listener import Listener, echo_handler
 from .message import decode_frame, encode_frame, to_payload, to_text
 
 EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_TIMEOUT, EXIT_DATA = 0, 1, 2, 3, 4
 EXIT_INTERRUPTED = 130      # Ctrl-C: 128 + SIGINT, as a shell reports it
-EXIT_TERMINATED = 143       # SIGTERM: 128 + SIGTERM
+EXIT_TERMINATED = 143       # SIGTERM: 128 + SIGTERM (15)
 
 #: The --encoding values the .NET CLI accepts, and Python's codec for each.
 ENCODINGS: Dict[str, str] = {'ascii': 'ascii', 'utf-8': 'utf-8',
@@ -38,13 +39,28 @@ class UsageError(Exception):
     """An argument found unusable when the command runs (exit code 2)."""
 
 
+class StdinDecodeError(DecodeError):
+    """Standard input (TEXT '-') is not valid in the encoding (exit 4)."""
+
+
 def _read_text(text: str, encoding: str) -> str:
     """TEXT, or all of standard input byte for byte when TEXT is '-',
     decoded strictly (bytes invalid in the encoding are an error)."""
     if text != '-':
         return text
-    decoded: str = to_text(sys.stdin.buffer.read(), encoding)
+    try:
+        decoded: str = to_text(sys.stdin.buffer.read(), encoding)
+    except DecodeError as exc:
+        raise StdinDecodeError(str(exc)) from exc
     return decoded
+
+
+def seconds(value: Optional[float]) -> str:
+    """Seconds as both CLIs print them: up to 3 decimals, no trailing
+    zeros ('0.2', '5'); 'none' for no limit."""
+    if value is None:
+        return 'none'
+    return ('%.3f' % value).rstrip('0').rstrip('.')
 
 
 def _print(line: str) -> None:
@@ -61,16 +77,6 @@ def _print(line: str) -> None:
                       'written') from None
 
 
-@contextmanager
-def _naming(args: argparse.Namespace) -> Iterator[None]:
-    """A timeout's message says which command on which pipe it ended."""
-    try:
-        yield
-    except PipeTimeoutError as exc:
-        raise PipeTimeoutError(f'{args.command} on pipe {args.name!r}: '
-                               f'{exc}') from exc
-
-
 def _ipc(args: argparse.Namespace) -> IPC:
     return IPC(args.name, encoding=args.encoding, endian=args.byte_order,
                timeout=args.timeout)
@@ -79,8 +85,7 @@ def _ipc(args: argparse.Namespace) -> IPC:
 def send(args: argparse.Namespace) -> int:
     """``send NAME TEXT``: one message, as npipes' send_message."""
     text = _read_text(args.text, args.encoding)
-    with _naming(args):
-        _ipc(args).send_message(text, crc=args.crc)
+    _ipc(args).send_message(text, crc=args.crc)
     return EXIT_OK
 
 
@@ -89,8 +94,7 @@ def receive(args: argparse.Namespace) -> int:
     objects: text, bytes, crc), from as many connections as it takes."""
     ipc = _ipc(args)
     for _ in range(args.count):
-        with _naming(args):
-            payload, crc = ipc._receive(args.crc)
+        payload, crc = ipc._receive(args.crc)
         text: str = to_text(payload, args.encoding)
         _print(json.dumps({'text': text, 'bytes': len(payload),
                            'crc': f'{crc:08x}'},
@@ -103,9 +107,8 @@ def echo(args: argparse.Namespace) -> int:
     """``echo NAME``: answer every frame with its payload, any number of
     clients at once, until Ctrl-C or SIGTERM (exit code 0)."""
     def closed(conn: Optional[Connection], exc: BaseException) -> None:
-        message = f'{exc}{hint(exc, args)}'.replace('\n', ' ')
-        print(f'npipes echo: connection closed: {message}', file=sys.stderr,
-              flush=True)
+        print(f'npipes echo: connection closed: {describe(exc, args)}',
+              file=sys.stderr, flush=True)
 
     listener = Listener(args.name, crc=args.crc, endian=args.byte_order,
                         encoding=args.encoding,
@@ -116,8 +119,12 @@ def echo(args: argparse.Namespace) -> int:
         # close() takes no locks, so it is safe in a signal handler; the
         # accept() it interrupts then sees the listener closed.
         signal.signal(signal.SIGTERM, lambda *_: listener.close())
-        # The same line as the .NET CLI: it is listening from now on.
-        _print(f"npipes echo: serving '{args.name}' at {listener.address}")
+        # The same line as the .NET CLI: it is listening from now on, with
+        # these limits.
+        _print(f"npipes echo: serving '{args.name}' at {listener.address} "
+               f"(max connections {args.max_connections}, idle timeout "
+               f"{_limit(args.idle_timeout)}, frame timeout "
+               f"{_limit(args.frame_timeout)})")
         listener.serve_forever(echo_handler)
     except KeyboardInterrupt:
         pass
@@ -130,7 +137,7 @@ def request(args: argparse.Namespace) -> int:
     """``request NAME TEXT``: connect to a server, send TEXT, print the
     reply; --timeout bounds the connect and, again, the reply."""
     payload = to_payload(_read_text(args.text, args.encoding), args.encoding)
-    with _naming(args), Connection.connect(
+    with Connection.connect(
             args.name, args.timeout, crc=args.crc, endian=args.byte_order,
             encoding=args.encoding) as conn:
         reply = conn.request(payload, timeout=args.timeout)
@@ -160,23 +167,64 @@ def frame_decode(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def hint(exc: BaseException, args: Any) -> str:
-    """What usually causes *exc* when the two sides disagree, as a clause
-    to append to its message ('' when there is nothing to add)."""
+def _limit(value: Optional[float]) -> str:
+    return 'none' if value is None else f'{seconds(value)} s'
+
+
+_DISPLAY = {'ascii': 'ASCII', 'utf-8': 'UTF-8', 'latin-1': 'Latin-1'}
+
+
+def describe(exc: BaseException, args: Any) -> str:
+    """*exc* as one line a person understands (without the 'npipes: '
+    prefix), with a hint where the two sides likely disagree; the frame,
+    text and timeout errors read as the .NET CLI's (ErrorText.cs)."""
+    command = getattr(args, 'frame_command', None) or \
+        getattr(args, 'command', None)
     encoding = getattr(args, 'encoding', None)
+    display = _DISPLAY.get(str(encoding), 'ASCII')
+    other = 'latin-1' if encoding == 'utf-8' else 'utf-8'
+    same = f'try --encoding {other} (both sides must use the same)'
+    name, timeout = getattr(args, 'name', None), getattr(args, 'timeout', None)
+    if isinstance(exc, PipeTimeoutError) and name is not None and \
+            timeout is not None:
+        return f"{command} on pipe '{name}': timed out after " \
+               f'{seconds(timeout)} s'
+    if isinstance(exc, CrcMismatchError):
+        return (f'CRC-32 mismatch: the frame carries 0x{exc.received:08x}, '
+                f"the payload's is 0x{exc.computed:08x}" +
+                ('; the frame carries no CRC (field 0): use --crc on both '
+                 'sides, or on neither' if exc.received == 0 else
+                 '; the payload was changed, or its CRC computed another '
+                 'way'))
+    text = str(exc)
+    if isinstance(exc, FrameTooLargeError):
+        m = re.search(r'payload of (\d+) bytes exceeds the maximum of (\d+)',
+                      text)
+        if m:
+            peer = command in ('receive', 'decode')
+            return (f'a payload of {m[1]} bytes exceeds the maximum of '
+                    f'{m[2]} bytes' + ('; does the peer use another '
+                                       '--byte-order?' if peer else ''))
+    if isinstance(exc, IncompleteFrameError):
+        return 'the peer closed the connection in the middle of a frame'
+    if isinstance(exc, FrameError):
+        m = re.search(r'MessageLength (\d+) != DataLength (\d+)', text)
+        if m:
+            return (f'not an npipes frame: MessageLength {m[1]} is not '
+                    f'DataLength {m[2]} + 8; does the peer use another '
+                    '--byte-order?')
+        m = re.search(r'frame of (\d+) bytes, but its header announces '
+                      r'(\d+)', text)
+        if m and int(m[1]) < int(m[2]):
+            return ('the frame is cut short: HEX holds fewer bytes than its '
+                    'lengths say')
+    if isinstance(exc, StdinDecodeError):
+        return f'standard input is not {display} text: {same}'
+    if isinstance(exc, DecodeError):
+        return f'the message is not {display} text: {same}'
     if isinstance(exc, EncodingError):
         if encoding == 'utf-8':
-            return ('; the peer may use another encoding (--encoding '
-                    'latin-1?)' if isinstance(exc, DecodeError) else '')
-        other = 'utf-8' if encoding == 'latin-1' else 'utf-8 or latin-1'
-        return (f'; try --encoding {other} (the peer must use the same)')
-    if isinstance(exc, CrcMismatchError):
-        if exc.received == 0:
-            return ('; the frame carries no CRC (field 0): use --crc on both '
-                    'sides, or on neither')
-        return '; the payload was changed, or its CRC computed another way'
-    if isinstance(exc, ConnectionClosedError) and \
-            getattr(args, 'command', None) == 'request':
-        return ('; a server closes a client whose frame it rejects: do '
-                '--crc and --byte-order match the server\'s?')
-    return ''
+            return 'the text cannot be encoded as UTF-8'
+        return (f'the text is not {display}: try --encoding utf-8 (both '
+                'sides must use the same)')
+    return text.replace('\n', ' ').strip() or type(exc).__name__

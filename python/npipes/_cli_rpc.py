@@ -8,12 +8,19 @@ result as JSON.  Exit codes as the rest of the CLI: 0 ok, 2 usage, 3
 timeout, 4 remote error (one line on stderr with its code), 1 anything else.
 """
 
+from __future__ import annotations
+
+import argparse
 import json
 import signal
 import sys
 import time
+from types import FrameType
+from typing import Dict, NoReturn, Optional
 
-from ._jsonrpc import RemoteError, RequestCancelledError
+from ._jsonrpc import JsonValue, RemoteError, RequestCancelledError
+from ._rpctargets import Function
+from .connection import Connection
 from .errors import PipeTimeoutError
 from .rpc import CancelToken, RpcClient, RpcServer
 
@@ -46,11 +53,13 @@ def fail(code: int, message: str) -> None:
     raise RemoteError(code, message)
 
 
-DEMO = {'echo': echo, 'add': add, 'sleep': sleep, 'fail': fail}
+DEMO: Dict[str, Function] = {'echo': echo, 'add': add, 'sleep': sleep,
+                             'fail': fail}
 
 
 # -- the command line ------------------------------------------------------
-def add_parser(sub):
+def add_parser(
+        sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``rpc`` (with ``serve`` and ``call``) on the subparsers
     *sub* of the npipes command line."""
     p = sub.add_parser('rpc', help='JSON-RPC 2.0 over npipes frames, one '
@@ -71,7 +80,7 @@ def add_parser(sub):
                    '(default: forever)')
 
 
-def _common(p):
+def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument('name', help='pipe name')
     p.add_argument('--crc', action='store_true',
                    help='send / check a CRC-32 of every frame')
@@ -79,8 +88,7 @@ def _common(p):
                    help='default: big (what npipes 1.0.1 writes)')
 
 
-def _seconds(text):
-    import argparse
+def _seconds(text: str) -> float:
     value = float(text)
     if not value >= 0:
         raise argparse.ArgumentTypeError(f'must be >= 0, got {text}')
@@ -91,37 +99,43 @@ class _NotJson(ValueError):
     pass
 
 
-def _reject_constant(name):
+def _reject_constant(name: str) -> NoReturn:
     raise _NotJson(f'{name} is not JSON')
 
 
-def _json_arg(text):
-    import argparse
+def _json_arg(text: str) -> JsonValue:
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value: JsonValue = json.loads(text, parse_constant=_reject_constant)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
             f'each ARG must be one JSON value (a string is written '
             f'"quoted"); not JSON: {text} ({exc})') from None
+    return value
 
 
-def _line(text):
+def _line(text: str) -> None:
     print(f'npipes rpc: {text}'.replace('\n', ' '), file=sys.stderr,
           flush=True)
 
 
-def run(args):
-    frame = dict(crc=args.crc, endian=args.byte_order)
+def run(args: argparse.Namespace) -> int:
+    crc: bool = args.crc
+    endian: str = args.byte_order
     if args.rpc_command == 'serve':
-        return _serve(args.name, frame)
-    return _call(args, frame)
+        return _serve(args.name, crc, endian)
+    return _call(args, crc, endian)
 
 
-def _serve(name, frame):
-    server = RpcServer(name, DEMO, on_error=lambda conn, exc: _line(
-        f'connection closed: {type(exc).__name__}: {exc}'), **frame)
+def _serve(name: str, crc: bool, endian: str) -> int:
+    def report(conn: Optional[Connection], exc: BaseException) -> None:
+        _line(f'connection closed: {type(exc).__name__}: {exc}')
+
+    def stop(signum: int, frame: Optional[FrameType]) -> None:
+        server.close()
+
+    server = RpcServer(name, DEMO, on_error=report, crc=crc, endian=endian)
     # close() takes no locks: safe in a signal handler.
-    signal.signal(signal.SIGTERM, lambda *_: server.close())
+    signal.signal(signal.SIGTERM, stop)
     print(f"npipes rpc: serving '{name}' at {server.address}", flush=True)
     try:
         server.serve_forever()
@@ -132,17 +146,19 @@ def _serve(name, frame):
     return EXIT_OK
 
 
-def _call(args, frame):
+def _call(args: argparse.Namespace, crc: bool, endian: str) -> int:
     # One budget for connecting and for the reply, as the .NET CLI.
     start = time.monotonic()
+    timeout: Optional[float] = args.timeout
     try:
-        client = RpcClient.connect(args.name, args.timeout, **frame)
+        client = RpcClient.connect(args.name, timeout, crc=crc,
+                                   endian=endian)
     except PipeTimeoutError as exc:
         _line(f'timed out: {exc}')
         return EXIT_TIMEOUT
     with client:
-        left = None if args.timeout is None else \
-            max(0.0, args.timeout - (time.monotonic() - start))
+        left = None if timeout is None else \
+            max(0.0, timeout - (time.monotonic() - start))
         try:
             result = client.call(args.method, *args.args, timeout=left)
         except RemoteError as exc:

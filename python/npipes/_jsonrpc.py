@@ -11,14 +11,35 @@ notifications without ``id``, cancellation the notification
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import (Dict, List, Literal, Mapping, NoReturn, Optional,
+                    Sequence, Tuple, Type, Union)
 
 from .errors import ConnectionClosedError, FrameError, NPipesError
 
 __all__ = ['RemoteError', 'RequestCancelledError', 'PARSE_ERROR',
            'INVALID_REQUEST', 'METHOD_NOT_FOUND', 'INVALID_PARAMS',
            'INTERNAL_ERROR', 'INVOCATION_ERROR', 'REQUEST_CANCELLED',
-           'CANCEL_METHOD']
+           'CANCEL_METHOD', 'JsonValue', 'JsonInput', 'Id']
+
+#: A JSON value as received (what json.loads returns).
+JsonValue = Union[None, bool, int, float, str, List['JsonValue'],
+                  Dict[str, 'JsonValue']]
+#: A JSON value to send: sequences (lists, tuples) are written as arrays and
+#: mappings with str keys as objects (json.dumps takes dicts, lists and
+#: tuples; anything else is a TypeError at the call).
+JsonInput = Union[None, bool, int, float, str, Sequence['JsonInput'],
+                  Mapping[str, 'JsonInput']]
+#: A request id: an int or a str (npipes sends ints); a number with a
+#: fraction is accepted on input, as before.
+Id = Union[int, str, float]
+#: ``params`` as received: an array or an object.
+Params = Union[List[JsonValue], Dict[str, JsonValue]]
+#: ``params`` to send: positional or named.
+OutParams = Union[Sequence[JsonInput], Mapping[str, JsonInput]]
+#: A response object as received (it has ``result`` or ``error``).
+Body = Dict[str, JsonValue]
+#: A request (it has an ``id`` member) or a notification.
+CallKind = Literal['request', 'notification']
 
 PARSE_ERROR = -32700
 INVALID_REQUEST = -32600
@@ -45,7 +66,8 @@ class RemoteError(NPipesError):
     it to answer with a code of its choice.
     """
 
-    def __init__(self, code: int, message: str, data: Any = None):
+    def __init__(self, code: int, message: str,
+                 data: JsonInput = None) -> None:
         if isinstance(code, bool) or not isinstance(code, int):
             raise TypeError(f'a JSON-RPC error code is an int, got {code!r}')
         super().__init__(message)
@@ -53,16 +75,18 @@ class RemoteError(NPipesError):
         self.message = message
         self.data = data
 
-    def __str__(self):
+    def __str__(self) -> str:
         return f'{self.message} (JSON-RPC error {self.code})'
 
     @property
     def type(self) -> Optional[str]:
         """The remote exception's type name, if the peer sent one."""
         data = self.data
-        return data.get('type') if isinstance(data, dict) else None
+        name = data.get('type') if isinstance(data, dict) else None
+        return name if isinstance(name, str) else None
 
-    def __reduce__(self):
+    def __reduce__(self) -> Tuple[Type[RemoteError],
+                                  Tuple[int, str, JsonInput]]:
         return type(self), (self.code, self.message, self.data)
 
 
@@ -73,7 +97,8 @@ class RequestCancelledError(RemoteError):
     stopped because its call was cancelled."""
 
     def __init__(self, code: int = REQUEST_CANCELLED,
-                 message: str = CANCELLED_TEXT, data: Any = None):
+                 message: str = CANCELLED_TEXT,
+                 data: JsonInput = None) -> None:
         super().__init__(code, message, data)
 
 
@@ -81,18 +106,19 @@ class ProtocolError(Exception):
     """An incoming message that is not valid JSON-RPC: answered with
     ``code`` when it has an ``id`` (or with id null for parse errors)."""
 
-    def __init__(self, code, message, id=None, answer=True):
+    def __init__(self, code: int, message: str, id: Optional[Id] = None,
+                 answer: bool = True) -> None:
         super().__init__(message)
         self.code = code
         self.id = id
         self.answer = answer
 
 
-def _no_constant(name):
+def _no_constant(name: str) -> NoReturn:
     raise ValueError(f'{name} is not JSON')
 
 
-def encode(message: Mapping[str, Any]) -> bytes:
+def encode(message: Mapping[str, object]) -> bytes:
     """One message as compact UTF-8 JSON (no byte order mark, no NaN).
 
     TypeError/ValueError if a value cannot be written as JSON."""
@@ -105,15 +131,16 @@ def encode(message: Mapping[str, Any]) -> bytes:
                          f'surrogate) cannot be sent: {exc}') from None
 
 
-def request(id: Any, method: str, params: Any) -> bytes:
-    msg = {'jsonrpc': '2.0', 'method': method, 'params': params}
+def request(id: Optional[Id], method: str, params: OutParams) -> bytes:
+    msg: Dict[str, object] = {'jsonrpc': '2.0', 'method': method,
+                              'params': params}
     if id is not None:
         msg['id'] = id
     return encode(msg)
 
 
-def params_of(method: str, args: Tuple[Any, ...],
-              named: Dict[str, Any]) -> Any:
+def params_of(method: str, args: Tuple[JsonInput, ...],
+              named: Mapping[str, JsonInput]) -> OutParams:
     """The ``params`` of a call: positional (list) or named (object)."""
     if not isinstance(method, str) or not method:
         raise TypeError(f'method must be a non-empty str, got {method!r}')
@@ -122,12 +149,13 @@ def params_of(method: str, args: Tuple[Any, ...],
     return dict(named) if named else list(args)
 
 
-def result_reply(id: Any, result: Any) -> bytes:
+def result_reply(id: Optional[Id], result: object) -> bytes:
     return encode({'jsonrpc': '2.0', 'id': id, 'result': result})
 
 
-def error_reply(id: Any, code: int, message: str, data: Any = None) -> bytes:
-    error = {'code': code, 'message': message}
+def error_reply(id: Optional[Id], code: int, message: str,
+                data: object = None) -> bytes:
+    error: Dict[str, object] = {'code': code, 'message': message}
     if data is not None:
         error['data'] = data
     return encode({'jsonrpc': '2.0', 'id': id, 'error': error})
@@ -139,7 +167,7 @@ def type_name(exc: BaseException) -> str:
         else f'{t.__module__}.{t.__qualname__}'
 
 
-def exception_reply(id: Any, exc: BaseException) -> bytes:
+def exception_reply(id: Optional[Id], exc: BaseException) -> bytes:
     """The error answer for a target that raised *exc*: its own code for a
     RemoteError, -32800 for a cancellation, else -32000 with data
     ``{"type", "message"}`` (StreamJsonRpc's CommonErrorData fields)."""
@@ -165,7 +193,7 @@ def is_cancellation(exc: BaseException) -> bool:
                             concurrent.futures.CancelledError))
 
 
-def reply_for_result(id: Any, method: str, result: Any,
+def reply_for_result(id: Optional[Id], method: str, result: object,
                      max_payload: Optional[int]) -> bytes:
     """The answer carrying *result*, or a -32603 error when it cannot be
     written as JSON or does not fit in one frame."""
@@ -181,40 +209,63 @@ def reply_for_result(id: Any, method: str, result: Any,
     return data
 
 
-class Incoming:
-    """One parsed message: ``kind`` is 'request' (has an id), 'notification'
-    or 'response'."""
+class Call:
+    """A parsed request or notification: ``kind`` is 'request' when the
+    message has an ``id`` member (which may be null), else 'notification'."""
 
-    __slots__ = ('kind', 'id', 'method', 'params', 'body')
+    __slots__ = ('kind', 'id', 'method', 'params')
 
-    def __init__(self, kind, id=None, method=None, params=None, body=None):
-        self.kind = kind
+    def __init__(self, kind: CallKind, id: Optional[Id], method: str,
+                 params: Optional[Params]) -> None:
+        self.kind: CallKind = kind
         self.id = id
         self.method = method
         self.params = params
+
+
+class Response:
+    """A parsed response: *body* is the whole message (``result`` or
+    ``error``; see :func:`outcome`)."""
+
+    __slots__ = ('id', 'body')
+
+    def __init__(self, id: Optional[Id], body: Body) -> None:
+        self.id = id
         self.body = body
 
 
-def _valid_id(value):
+#: What :func:`parse` returns.
+Incoming = Union[Call, Response]
+
+
+def _valid_id(value: JsonValue) -> bool:
     return value is None or (isinstance(value, (str, int, float))
                              and not isinstance(value, bool))
 
 
-def parse(payload: bytes) -> Incoming:
+def _as_id(value: JsonValue) -> Optional[Id]:
+    """*value* as an id; None if it is null or not a valid id."""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return value
+    return None
+
+
+def parse(payload: Union[bytes, bytearray, memoryview]) -> Incoming:
     """Parse one frame's payload; ProtocolError if it is not one JSON-RPC
     2.0 message (batches are not supported, as in StreamJsonRpc)."""
     try:
-        msg = json.loads(bytes(payload).decode('utf-8'),
-                         parse_constant=_no_constant)
+        msg: JsonValue = json.loads(bytes(payload).decode('utf-8'),
+                                    parse_constant=_no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise ProtocolError(PARSE_ERROR, f'not UTF-8 JSON: {exc}') from None
     if not isinstance(msg, dict):
         what = 'a batch (array)' if isinstance(msg, list) else 'not an object'
         raise ProtocolError(INVALID_REQUEST, f'a message must be one JSON '
                             f'object; got {what}')
-    id = msg.get('id')
-    if not _valid_id(id):
-        raise ProtocolError(INVALID_REQUEST, f'invalid id {id!r}')
+    raw_id = msg.get('id')
+    if not _valid_id(raw_id):
+        raise ProtocolError(INVALID_REQUEST, f'invalid id {raw_id!r}')
+    id = _as_id(raw_id)
     if msg.get('jsonrpc') != '2.0':
         raise ProtocolError(INVALID_REQUEST, 'missing "jsonrpc": "2.0"', id,
                             answer='method' in msg and 'id' in msg)
@@ -226,52 +277,70 @@ def parse(payload: bytes) -> Incoming:
         if params is not None and not isinstance(params, (list, dict)):
             raise ProtocolError(INVALID_REQUEST, 'params must be an array or '
                                 'an object', id, answer='id' in msg)
-        kind = 'request' if 'id' in msg else 'notification'
-        return Incoming(kind, id, method, params)
+        return Call('request' if 'id' in msg else 'notification', id, method,
+                    params)
     if 'result' in msg or isinstance(msg.get('error'), dict):
-        return Incoming('response', id, body=msg)
+        return Response(id, msg)
     raise ProtocolError(INVALID_REQUEST, 'neither a request nor a response',
                         id, answer=False)
 
 
-def outcome(body: Mapping[str, Any]) -> Tuple[Any, Optional[RemoteError]]:
-    """``(result, None)`` for a result, ``(None, RemoteError)`` for an error."""
+def outcome(body: Body) -> Tuple[JsonValue, Optional[RemoteError]]:
+    """``(result, None)`` for a result, ``(None, RemoteError)`` for an error.
+    (An ``error`` member that is not an object leaves the result.)"""
     error = body.get('error')
-    if error is None:
+    if not isinstance(error, dict):
         return body.get('result'), None
     code = error.get('code')
     if isinstance(code, bool) or not isinstance(code, int):
         code = INTERNAL_ERROR
     message = error.get('message')
-    message = message if isinstance(message, str) else str(message)
+    text = message if isinstance(message, str) else str(message)
     cls = RequestCancelledError if code == REQUEST_CANCELLED else RemoteError
-    return None, cls(code, message, error.get('data'))
+    return None, cls(code, text, error.get('data'))
 
 
-def summary(body: Mapping[str, Any]) -> str:
+def summary(body: Body) -> str:
     """'result', or 'error <code>': a response in a log line."""
     error = body.get('error')
-    return 'result' if error is None else f'error {error.get("code")}'
+    return f'error {error.get("code")}' if isinstance(error, dict) \
+        else 'result'
 
 
-def cancel_target(params: Any) -> Any:
-    """The id named by a ``$/cancelRequest``'s params (named or positional)."""
+def cancel_target(params: Optional[Params]) -> Optional[Id]:
+    """The id named by a ``$/cancelRequest``'s params (named or positional);
+    None if there is none (or it is not an id)."""
     if isinstance(params, dict):
-        return params.get('id')
+        return _as_id(params.get('id'))
     if isinstance(params, list) and len(params) == 1:
-        return params[0]
+        return _as_id(params[0])
     return None
 
 
-def lost_error(cause, method):
+def _reason(cause: BaseException) -> Optional[str]:
+    return cause.reason if isinstance(cause, ConnectionClosedError) else None
+
+
+def lost_error(cause: BaseException, method: str) -> ConnectionClosedError:
     """The ConnectionClosedError a pending call gets when *cause* ended the
     connection."""
-    reason = getattr(cause, 'reason', None) or (
+    reason = _reason(cause) or (
         'frame error' if isinstance(cause, FrameError) else 'error')
     if reason == 'closed':
         text = f'the connection was closed before {method!r} was answered'
     else:
         text = f'connection lost before {method!r} was answered: {cause}'
+    err = ConnectionClosedError(text, reason=reason)
+    err.__cause__ = cause
+    return err
+
+
+def closed_error(cause: Optional[BaseException]) -> ConnectionClosedError:
+    """The error a call or send gets on an RPC connection that *cause*
+    ended (both engines say the same)."""
+    reason = (_reason(cause) if cause is not None else None) or 'error'
+    text = 'the RPC connection is closed' if reason == 'closed' \
+        else f'the RPC connection was lost: {cause}'
     err = ConnectionClosedError(text, reason=reason)
     err.__cause__ = cause
     return err

@@ -8,29 +8,47 @@ OUTBOX_LIMIT bytes are queued.  A call's request not yet taken by a writer
 can be withdrawn (its caller timed out): it is then never sent.
 """
 
+from __future__ import annotations
+
 import collections
 import threading
+from typing import Callable, Deque, Optional, Protocol, Tuple
 
+from ._rpcio import FrameIO
+from ._util import Deadline
 from .errors import NPipesError
 
-__all__ = ['Outbox', 'OUTBOX_LIMIT']
+__all__ = ['Outbox', 'OUTBOX_LIMIT', 'Tracked']
 
 #: Bytes of frames queued for the writer before posters wait for room (one
 #: frame is always let in, however large).
 OUTBOX_LIMIT = 32 * 1024 * 1024
 
 
+class Tracked(Protocol):
+    """A call whose request the Outbox sends: the Outbox sets ``sent`` when
+    a writer takes the request, and reads ``withdrawn`` (set by
+    :meth:`Outbox.withdraw`) to skip it."""
+
+    sent: bool
+    withdrawn: bool
+
+
 class Outbox:
     """The send side of one connection.
 
-    *io* is a _rpcio frame reader/writer; *on_failure(exc)* is called once
+    *io* is a _rpcio.FrameIO; *on_failure(exc)* is called once
     if a write fails (the connection is then lost); *on_exit()* when the
     writer thread ends; *closed_error()* builds the error a post gets after
     :meth:`close`.  Items are ``(frame, call)``: *call* (or None) has the
     attributes ``sent`` and ``withdrawn``.
     """
 
-    def __init__(self, io, on_failure, on_exit, closed_error, label):
+    def __init__(self, io: FrameIO,
+                 on_failure: Callable[[NPipesError], object],
+                 on_exit: Callable[[], object],
+                 closed_error: Callable[[], BaseException],
+                 label: str) -> None:
         self._io = io
         self._on_failure = on_failure
         self._on_exit = on_exit
@@ -38,7 +56,8 @@ class Outbox:
         self._lock = threading.Lock()
         self._has_work = threading.Condition(self._lock)
         self._has_room = threading.Condition(self._lock)
-        self._queue = collections.deque()
+        self._queue: Deque[Tuple[memoryview, Optional[Tracked]]] = \
+            collections.deque()
         self._bytes = 0
         self._writing = False          # a thread is writing a frame now
         self._closed = False
@@ -47,7 +66,9 @@ class Outbox:
                                         name=f'npipes-rpc-writer {label}')
         self._thread.start()
 
-    def post(self, data, call=None, deadline=None, force=False):
+    def post(self, data: bytes, call: Optional[Tracked] = None,
+             deadline: Optional[Deadline] = None,
+             force: bool = False) -> None:
         """Send one message after those posted before it.  Waits (up to
         *deadline*, a _util.Deadline) while OUTBOX_LIMIT bytes are queued,
         unless *force*."""
@@ -68,7 +89,7 @@ class Outbox:
             if call is not None:
                 call.sent = True
         try:
-            rest = self._io.send_some(frame)
+            rest: Optional[memoryview] = self._io.send_some(frame)
         except NPipesError as exc:
             rest = None
             self._on_failure(exc)
@@ -80,14 +101,14 @@ class Outbox:
             if self._queue:
                 self._has_work.notify()
 
-    def withdraw(self, call):
+    def withdraw(self, call: Tracked) -> bool:
         """Give up *call*'s request: True if no writer has taken it (it
         will never be sent), False if the peer may have it."""
         with self._lock:
             call.withdrawn = not call.sent
             return call.withdrawn
 
-    def _write_loop(self):
+    def _write_loop(self) -> None:
         try:
             while True:
                 with self._lock:
@@ -118,7 +139,7 @@ class Outbox:
         finally:
             self._on_exit()
 
-    def close(self, flush=False):
+    def close(self, flush: bool = False) -> None:
         """Refuse new messages; the writer sends what is queued first if
         *flush*, then stops."""
         with self._lock:
@@ -129,6 +150,6 @@ class Outbox:
             self._has_work.notify_all()
             self._has_room.notify_all()
 
-    def join(self, timeout):
+    def join(self, timeout: Optional[float]) -> None:
         if self._thread is not threading.current_thread():
             self._thread.join(timeout)

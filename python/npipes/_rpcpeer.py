@@ -8,6 +8,8 @@ pending calls, sets the running requests' cancel tokens and shuts the
 socket down.
 """
 
+from __future__ import annotations
+
 import asyncio
 import concurrent.futures
 import inspect
@@ -15,12 +17,15 @@ import itertools
 import logging
 import threading
 import time
+from typing import Dict, Optional, Tuple
 
 from . import _jsonrpc as rpc
+from ._jsonrpc import Body, Id, JsonValue, OutParams
 from ._rpcio import frame_io
 from ._rpcoutbox import Outbox
-from ._rpctargets import CancelToken
+from ._rpctargets import CancelToken, Registry, Target, Token
 from ._util import Deadline
+from .connection import Connection
 from .errors import (ConnectionClosedError, FrameTooLargeError, NPipesError,
                      PipeTimeoutError)
 
@@ -33,17 +38,21 @@ JOIN_BOUND = 10.0
 class _Call:
     __slots__ = ('method', 'done', 'body', 'error', 'sent', 'withdrawn')
 
-    def __init__(self, method):
+    def __init__(self, method: str) -> None:
         self.method = method
         self.done = threading.Event()
-        self.body = None
-        self.error = None
+        self.body: Optional[Body] = None
+        self.error: Optional[BaseException] = None
         self.sent = False          # taken by the writer: the peer may have it
         self.withdrawn = False     # timed out before the writer took it
 
-    def result(self):
+    def result(self) -> JsonValue:
+        """The answer (once ``done``): its result, or raise its error."""
         if self.error is not None:
             raise self.error
+        if self.body is None:
+            raise AssertionError('npipes internal error: a call was done '
+                                 'with neither an answer nor an error')
         result, error = rpc.outcome(self.body)
         if error is not None:
             raise error
@@ -53,8 +62,9 @@ class _Call:
 class Peer:
     """JSON-RPC on one Connection: outgoing calls and incoming requests."""
 
-    def __init__(self, conn, registry, *, max_workers=8, max_queued=64,
-                 label='rpc'):
+    def __init__(self, conn: Connection, registry: Registry, *,
+                 max_workers: int = 8, max_queued: int = 64,
+                 label: str = 'rpc') -> None:
         if max_workers < 1 or max_queued < 0:
             raise ValueError('max_workers must be >= 1 and max_queued >= 0')
         # The engine enforces the connection's idle and frame timeouts
@@ -70,24 +80,27 @@ class Peer:
         self._lock = threading.Lock()
         self._has_slot = threading.Condition(self._lock)
         self._ids = itertools.count(1)
-        self._pending = {}           # our calls: id -> _Call
-        self._inbound = {}           # their running requests: id -> token
+        self._pending: Dict[Id, _Call] = {}    # our calls
+        # their running requests (a request's id may be null)
+        self._inbound: Dict[Optional[Id], CancelToken] = {}
         self._running = 0            # dispatched functions not finished
-        self._closing = None         # what ended the connection
-        self._pool = None
+        # what ended the connection
+        self._closing: Optional[BaseException] = None
+        self._pool: Optional[concurrent.futures.ThreadPoolExecutor] = None
         self._users = 2              # reader and writer: the last closes
         self._last_activity = time.monotonic()
-        self._reader = None
+        self._reader: Optional[threading.Thread] = None
         self._outbox = Outbox(self._io, self._end, self._release,
                               self._closed_error, label)
 
     # -- calls out ---------------------------------------------------------
-    def start_reader(self):
+    def start_reader(self) -> None:
         self._reader = threading.Thread(target=self.run_reader, daemon=True,
                                         name=f'npipes-rpc-reader {self.label}')
         self._reader.start()
 
-    def call(self, method, params, timeout):
+    def call(self, method: str, params: OutParams,
+             timeout: Optional[float]) -> JsonValue:
         deadline = Deadline(timeout)
         end = None if timeout is None else time.monotonic() + timeout
         call = _Call(method)
@@ -111,7 +124,7 @@ class Peer:
             call.done.wait()           # being answered (or failed) right now
         return call.result()
 
-    def _give_up(self, id, call):
+    def _give_up(self, id: int, call: _Call) -> bool:
         """A call's caller stopped waiting: forget it, and cancel it at the
         peer if it was sent (StreamJsonRpc's $/cancelRequest).  False if
         its answer (or the connection's end) got to it first."""
@@ -126,11 +139,12 @@ class Peer:
                 pass                    # the connection is gone anyway
         return True
 
-    def notify(self, method, params, timeout=None):
+    def notify(self, method: str, params: OutParams,
+               timeout: Optional[float] = None) -> None:
         self._post(self._sized(rpc.request(None, method, params)),
                    deadline=Deadline(timeout))
 
-    def _sized(self, data):
+    def _sized(self, data: bytes) -> bytes:
         if self.max_payload is not None and len(data) > self.max_payload:
             raise FrameTooLargeError(
                 f'the message is {len(data)} bytes as JSON, more than the '
@@ -138,33 +152,31 @@ class Peer:
         return data
 
     # -- sending -------------------------------------------------------------
-    def _closed_error(self):
-        cause = self._closing
-        reason = getattr(cause, 'reason', None) or 'error'
-        text = 'the RPC connection is closed' if reason == 'closed' \
-            else f'the RPC connection was lost: {cause}'
-        err = ConnectionClosedError(text, reason=reason)
-        err.__cause__ = cause
-        return err
+    def _closed_error(self) -> ConnectionClosedError:
+        return rpc.closed_error(self._closing)
 
-    def _check_open(self):
+    def _check_open(self) -> None:
         if self._closing is not None:
             raise self._closed_error()
 
-    def _post(self, data, call=None, deadline=None, force=False):
+    def _post(self, data: bytes, call: Optional[_Call] = None,
+              deadline: Optional[Deadline] = None,
+              force: bool = False) -> None:
         self._outbox.post(data, call, deadline, force)
 
     # -- the reader ----------------------------------------------------------
-    def run_reader(self):
+    def run_reader(self) -> Optional[BaseException]:
         """Read until the connection ends; return what ended it."""
-        ended = None
+        ended: Optional[BaseException] = None
         try:
             while True:
                 limit, reason = self._read_limit()
                 try:
                     payload = self._io.recv(limit)
                 except PipeTimeoutError:
-                    if reason == 'idle timeout' and self._busy():
+                    if reason is None:     # no limit: recv() never times out
+                        raise
+                    if reason == 'idle timeout' and not self._idle():
                         continue
                     value = self.idle_timeout if reason == 'idle timeout' \
                         else self.frame_timeout
@@ -185,12 +197,19 @@ class Peer:
             self._release()
         return ended
 
-    def _busy(self):
+    def _idle(self) -> bool:
+        """No call running or waiting for its answer, and none for
+        idle_timeout seconds: a call that ended while the reader waited
+        (its answer perhaps not posted yet) starts the count again."""
+        idle = self.idle_timeout
         with self._lock:
-            return bool(self._running or self._pending)
+            if idle is None or self._running or self._pending:
+                return False
+            return time.monotonic() - self._last_activity >= idle
 
-    def _read_limit(self):
-        best = reason = None
+    def _read_limit(self) -> Tuple[Optional[float], Optional[str]]:
+        best: Optional[float] = None
+        reason: Optional[str] = None
         now = time.monotonic()
         if self.idle_timeout is not None:
             with self._lock:
@@ -205,7 +224,7 @@ class Peer:
                 best, reason = left, 'frame timeout'
         return (None if best is None else max(best, 0.0)), reason
 
-    def _handle(self, payload):
+    def _handle(self, payload: bytes) -> None:
         try:
             msg = rpc.parse(payload)
         except rpc.ProtocolError as exc:
@@ -213,9 +232,10 @@ class Peer:
             if exc.answer:
                 self._post(rpc.error_reply(exc.id, exc.code, str(exc)))
             return
-        if msg.kind == 'response':
+        if isinstance(msg, rpc.Response):
             with self._lock:
-                call = self._pending.pop(msg.id, None)
+                call = self._pending.pop(msg.id, None) \
+                    if msg.id is not None else None
             if call is None:
                 log.debug('%s: %s for unknown id %r (late, after a '
                           'timeout?)', self.label, rpc.summary(msg.body),
@@ -242,7 +262,9 @@ class Peer:
             return
         self._dispatch(msg, target, args, kwargs, token)
 
-    def _dispatch(self, msg, target, args, kwargs, token):
+    def _dispatch(self, msg: rpc.Call, target: Target,
+                  args: Tuple[object, ...], kwargs: Dict[str, object],
+                  token: CancelToken) -> None:
         with self._lock:
             # Backpressure: at the limit the reader stops reading.
             while self._running >= self._limit and self._closing is None:
@@ -268,8 +290,9 @@ class Peer:
         except RuntimeError:                # shut down while ending
             self._finished(msg, token)
 
-    def _run(self, msg, target, args, kwargs, token):
-        reply = None
+    def _run(self, msg: rpc.Call, target: Target, args: Tuple[object, ...],
+             kwargs: Dict[str, object], token: CancelToken) -> None:
+        reply: Optional[bytes] = None
         try:
             if self._closing is not None:
                 return
@@ -295,7 +318,7 @@ class Peer:
             except NPipesError:
                 pass                       # the caller is gone
 
-    def _finished(self, msg, token):
+    def _finished(self, msg: rpc.Call, token: Token) -> None:
         with self._lock:
             self._running -= 1
             if msg.kind == 'request' and self._inbound.get(msg.id) is token:
@@ -304,7 +327,7 @@ class Peer:
             self._has_slot.notify()
 
     # -- the end ---------------------------------------------------------------
-    def _end(self, cause, graceful=False):
+    def _end(self, cause: BaseException, graceful: bool = False) -> bool:
         """Record *cause*; fail every pending call; cancel running requests;
         unless *graceful*, shut the socket down (waking both threads)."""
         with self._lock:
@@ -328,14 +351,14 @@ class Peer:
             pool.shutdown(wait=False)
         return True
 
-    def _release(self):
+    def _release(self) -> None:
         with self._lock:
             self._users -= 1
             last = self._users == 0
         if last:                # nobody uses the socket any more: close it
             self._io.close()
 
-    def close(self, flush_timeout=5.0):
+    def close(self, flush_timeout: float = 5.0) -> None:
         """End the connection from this side: what is queued is sent (for at
         most *flush_timeout* seconds), pending calls fail."""
         self._end(ConnectionClosedError('connection closed by this side',
@@ -343,15 +366,16 @@ class Peer:
         self._outbox.join(flush_timeout)
         self._io.shutdown()
         self._outbox.join(JOIN_BOUND)
-        if self._reader not in (None, threading.current_thread()):
-            self._reader.join(JOIN_BOUND)
+        reader = self._reader
+        if reader is not None and reader is not threading.current_thread():
+            reader.join(JOIN_BOUND)
 
-    def abort(self, cause):
+    def abort(self, cause: BaseException) -> None:
         self._end(cause)
 
-    def join_writer(self):
+    def join_writer(self) -> None:
         self._outbox.join(JOIN_BOUND)
 
     @property
-    def closed(self):
+    def closed(self) -> bool:
         return self._closing is not None

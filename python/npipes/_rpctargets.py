@@ -7,12 +7,22 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import (Callable, Collection, Dict, List, Mapping, Optional, Tuple,
+                    Union)
 
 from ._jsonrpc import (CANCEL_METHOD, INVALID_PARAMS, METHOD_NOT_FOUND,
-                       ProtocolError, RequestCancelledError)
+                       Params, ProtocolError, RequestCancelledError)
 
-__all__ = ['CancelToken', 'AsyncCancelToken', 'Registry', 'Target']
+__all__ = ['CancelToken', 'AsyncCancelToken', 'Registry', 'Target',
+           'Function', 'Functions', 'Token']
+
+#: A function served over JSON-RPC: any signature (its parameters are bound
+#: from the JSON params); what it returns is sent as JSON.
+Function = Callable[..., object]
+#: What a server serves: a mapping ``{name: function}``, a list (tuple, set) of
+#: functions (named by ``__name__``), any object (its public methods), or
+#: None (nothing).  The last makes the type ``object`` to a checker.
+Functions = Union[Mapping[str, Function], Collection[Function], object, None]
 
 #: The keyword parameter through which a function receives its token.
 CANCEL_PARAM = 'cancel'
@@ -47,12 +57,16 @@ class AsyncCancelToken(asyncio.Event):
             raise RequestCancelledError()
 
 
-_SIMPLE = {int: 'an integer', float: 'a number', str: 'a string',
-           bool: 'true or false', list: 'an array', dict: 'an object'}
+#: Either kind of token (the async one only for ``async def`` functions).
+Token = Union['CancelToken', 'AsyncCancelToken']
+
+_SIMPLE: Dict[type, str] = {
+    int: 'an integer', float: 'a number', str: 'a string',
+    bool: 'true or false', list: 'an array', dict: 'an object'}
 _BY_NAME = {t.__name__: t for t in _SIMPLE}
 
 
-def _fits(value, kind):
+def _fits(value: object, kind: type) -> bool:
     if isinstance(value, bool):
         return kind is bool
     if kind is float:
@@ -63,7 +77,7 @@ def _fits(value, kind):
 class Target:
     """One function: its signature, read once."""
 
-    def __init__(self, name: str, func: Callable[..., Any]):
+    def __init__(self, name: str, func: Function) -> None:
         if not callable(func):
             raise TypeError(f'RPC function {name!r} is not callable: {func!r}')
         self.name = name
@@ -77,7 +91,7 @@ class Target:
             inspect.iscoroutinefunction(getattr(unwrapped, '__call__', None))
         # Parameters annotated with a plain JSON type are checked before
         # the call, so that add("x", 2) is "invalid params" as in .NET.
-        self.checks = {}
+        self.checks: Dict[str, Tuple[type, object]] = {}
         for p in self.signature.parameters.values():
             kind = p.annotation
             kind = _BY_NAME.get(kind, kind) if isinstance(kind, str) else kind
@@ -86,10 +100,12 @@ class Target:
                                               p.KEYWORD_ONLY):
                 self.checks[p.name] = (kind, p.default)
 
-    def bind(self, params: Any, token: Any) -> Tuple[tuple, dict]:
+    def bind(self, params: Optional[Params], token: Token
+             ) -> Tuple[Tuple[object, ...], Dict[str, object]]:
         """``(args, kwargs)`` for calling with JSON *params*;
         ProtocolError(-32602) if they do not fit the signature."""
-        extra = {CANCEL_PARAM: token} if self.takes_cancel else {}
+        extra: Dict[str, Token] = \
+            {CANCEL_PARAM: token} if self.takes_cancel else {}
         try:
             if isinstance(params, dict):
                 if self.takes_cancel and CANCEL_PARAM in params:
@@ -114,7 +130,7 @@ class Target:
         return bound.args, bound.kwargs
 
 
-def _short(value):
+def _short(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + '...'
 
@@ -127,12 +143,12 @@ class Registry:
     (names not starting with ``_``).  None serves nothing.
     """
 
-    def __init__(self, functions: Any = None):
+    def __init__(self, functions: Functions = None) -> None:
         self._targets: Dict[str, Target] = {}
         for name, func in _collect(functions).items():
             self.add(name, func)
 
-    def add(self, name: str, func: Callable[..., Any]) -> None:
+    def add(self, name: str, func: Function) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f'an RPC method name is a non-empty str, got '
                              f'{name!r}')
@@ -140,13 +156,13 @@ class Registry:
             raise ValueError(f'{CANCEL_METHOD} is handled by npipes itself')
         self._targets[name] = Target(name, func)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self._targets)
 
-    def __contains__(self, name):
+    def __contains__(self, name: object) -> bool:
         return name in self._targets
 
-    def names(self):
+    def names(self) -> List[str]:
         return sorted(self._targets)
 
     def get(self, method: str) -> Target:
@@ -159,13 +175,13 @@ class Registry:
         return target
 
 
-def _collect(functions: Any) -> Mapping[str, Callable[..., Any]]:
+def _collect(functions: Functions) -> Mapping[str, Function]:
     if functions is None:
         return {}
     if isinstance(functions, Mapping):
         return functions
     if isinstance(functions, (list, tuple, set, frozenset)):
-        out = {}
+        out: Dict[str, Function] = {}
         for f in functions:
             name = getattr(f, '__name__', None)
             if not name:
@@ -178,7 +194,7 @@ def _collect(functions: Any) -> Mapping[str, Callable[..., Any]]:
             and callable(getattr(functions, name))}
 
 
-def new_token(target: Optional[Target], asynchronous: bool = False):
+def new_token(target: Optional[Target], asynchronous: bool = False) -> Token:
     """A fresh token for one request (the async kind for coroutines)."""
     if asynchronous and target is not None and target.is_async:
         return AsyncCancelToken()

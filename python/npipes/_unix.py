@@ -272,7 +272,11 @@ class Server:
             return False
         return stat.S_ISSOCK(st.st_mode) and ident(st) == self._id
 
-    def _peer_allowed(self, conn: socket.socket) -> bool:
+    def peer_allowed(self, conn: socket.socket) -> bool:
+        """Whether the peer of *conn* (just accepted) may be served: the
+        current user, or anyone with ``allow_other_users``; a refused peer
+        is reported to ``on_refused``.  For accept loops other than
+        :meth:`accept` (npipes.aio)."""
         if self.allow_other_users:
             return True
         uid: Optional[int] = peer_uid(conn)
@@ -307,7 +311,7 @@ class Server:
                 if self._sock is None:         # closed by another thread
                     raise NPipesError('server is closed') from None
                 raise
-            if self._peer_allowed(conn):
+            if self.peer_allowed(conn):
                 return Stream(conn)
             conn.close()                   # §6: silently, not a byte read
 
@@ -321,6 +325,13 @@ class Server:
             _release(self.path, sock, self._id)
         finally:
             os.close(self._wake_w)    # wakes a thread blocked in accept()
+
+    @property
+    def listening_socket(self) -> Optional[socket.socket]:
+        """The listening socket (non-blocking; None once closed), for an
+        accept loop of its own (npipes.aio), which must then call
+        :meth:`peer_allowed` on every socket it accepts."""
+        return self._sock
 
 
 @typed_os_errors

@@ -294,3 +294,9 @@ class Stream:
     @typed_os_errors
     def close(self) -> None:
         self._sock.close()
+
+    @property
+    def raw_socket(self) -> socket.socket:
+        """The connected socket, for an npipes engine that does its own I/O
+        on it (npipes.rpc, npipes.aio); that engine then owns its mode."""
+        return self._sock

@@ -15,6 +15,7 @@ from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
 
 
 _F = TypeVar('_F', bound=Callable[..., Any])
+_Number = TypeVar('_Number', int, float)
 
 
 class _Readable(Protocol):
@@ -62,6 +63,15 @@ class Deadline:
             if pause <= 0:
                 return
             time.sleep(pause if left is None else min(pause, left))
+
+
+def positive_or_none(name: str,
+                     value: Optional[_Number]) -> Optional[_Number]:
+    """*value* if it is None or > 0 (a timeout option called *name*); else
+    ValueError."""
+    if value is not None and not value > 0:
+        raise ValueError(f'{name} must be > 0 or None, got {value!r}')
+    return value
 
 
 def check_name(name: str) -> str:

@@ -149,6 +149,14 @@ class Stream:
         if handle is not None:
             _winapi.CloseHandle(handle)
 
+    def detach(self) -> int:
+        """Hand the pipe handle over (to npipes.aio's proactor): this
+        Stream is closed afterwards without closing the handle."""
+        handle, self._handle = self._handle, None
+        if handle is None:
+            raise NPipesError('the pipe stream is closed')
+        return handle
+
 
 class Server:
     """Instances of one pipe name waiting for clients.

@@ -29,9 +29,11 @@ from ._aio_connection import Connection, connect
 from ._aio_rpc import RpcClient, RpcServer, start_rpc_server
 from ._aio_ipc import IPC
 from ._aio_server import Listener, start_server
-from ._jsonrpc import RemoteError, RequestCancelledError
-from ._rpctargets import AsyncCancelToken, CancelToken
+from ._jsonrpc import (JsonInput, JsonValue, RemoteError,
+                       RequestCancelledError)
+from ._rpctargets import AsyncCancelToken, CancelToken, Functions
 
 __all__ = ['Connection', 'connect', 'Listener', 'start_server', 'IPC',
            'RpcClient', 'RpcServer', 'start_rpc_server', 'RemoteError',
-           'RequestCancelledError', 'CancelToken', 'AsyncCancelToken']
+           'RequestCancelledError', 'CancelToken', 'AsyncCancelToken',
+           'JsonValue', 'JsonInput', 'Functions']

@@ -47,6 +47,14 @@ def _positive_or_none(name: str,
     return value
 
 
+#: Why a request whose peer closed the connection before replying usually
+#: failed (the .NET library says the same).
+NO_REPLY = ('the server closed the connection without replying; a server '
+            'closes a connection whose frame it cannot read: check that both '
+            'sides use the same CRC setting, byte order, encoding and maximum '
+            'message size')
+
+
 class Connection:
     """Frames over one connected pipe (either end).
 
@@ -298,10 +306,19 @@ class Connection:
     def request(self, data: Union[str, Buffer],
                 timeout: Optional[float] = None) -> Union[str, bytes]:
         """Send *data* and return the reply (str in, str out; bytes in,
-        bytes out); *timeout* covers both."""
+        bytes out); *timeout* covers both.  A peer that closes the
+        connection instead of replying raises ConnectionClosedError with
+        NO_REPLY, what usually causes that."""
         deadline = _FOREVER if timeout is None else Deadline(timeout)
         self._send(data, deadline)
-        reply = self._recv(deadline)
+        try:
+            reply = self._recv(deadline)
+        except ConnectionClosedError as exc:
+            if exc.reason != 'peer closed':
+                raise
+            # The frame format has no error reply: a server that cannot
+            # read a request's frame can only close the connection.
+            raise ConnectionClosedError(NO_REPLY) from exc
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
 
@@ -330,6 +347,20 @@ class Connection:
         state = 'closed' if self.closed else 'open'
         return (f'<{type(self).__name__} {state} endian={self.endian} '
                 f'crc={self.crc} encoding={self.encoding}>')
+
+    # -- for npipes' own engines (npipes.rpc takes a connection's I/O over):
+    # the state they rely on, read only through these two.
+    @property
+    def transport_stream(self) -> Optional[_Stream]:
+        """The transport's stream under this connection (None once closed).
+        An engine that does its own I/O on it must not call send/recv."""
+        return self._stream
+
+    @property
+    def frame_started(self) -> Optional[float]:
+        """time.monotonic() at the first bytes of the frame being received;
+        None between frames (and always None while frame_timeout is None)."""
+        return self._frame_started
 
 
 def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,

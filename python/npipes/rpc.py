@@ -27,29 +27,28 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable, Mapping, Optional, Union
+from typing import Optional, Set
 
 from . import _jsonrpc
 from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
                        INVALID_REQUEST, INVOCATION_ERROR, METHOD_NOT_FOUND,
-                       PARSE_ERROR, REQUEST_CANCELLED, RemoteError,
-                       RequestCancelledError)
+                       PARSE_ERROR, REQUEST_CANCELLED, JsonInput, JsonValue,
+                       RemoteError, RequestCancelledError)
 from ._rpcpeer import Peer
-from ._rpctargets import CancelToken, Registry
+from ._rpctargets import CancelToken, Functions, Registry
 from .connection import Connection
-from .consts import DEFAULT_PIPE_NAME
+from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
+                     DEFAULT_PIPE_NAME)
 from .errors import ConnectionClosedError
-from .listener import Listener
+from .listener import DEFAULT_MAX_CONNECTIONS, ErrorCallback, Listener
 
 __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
            'RequestCancelledError', 'CancelToken', 'PARSE_ERROR',
            'INVALID_REQUEST', 'METHOD_NOT_FOUND', 'INVALID_PARAMS',
            'INTERNAL_ERROR', 'INVOCATION_ERROR', 'REQUEST_CANCELLED',
-           'CANCEL_METHOD']
+           'CANCEL_METHOD', 'JsonValue', 'JsonInput', 'Functions']
 
 log = logging.getLogger('npipes')
-
-Functions = Union[Mapping[str, Callable[..., Any]], Any, None]
 
 #: Functions run at once per connection, and requests that may wait for a
 #: free worker beyond those; past both the connection is not read (the
@@ -69,7 +68,7 @@ class RpcClient:
 
     def __init__(self, connection: Connection, functions: Functions = None,
                  *, max_workers: int = DEFAULT_MAX_WORKERS,
-                 max_queued: int = DEFAULT_MAX_QUEUED):
+                 max_queued: int = DEFAULT_MAX_QUEUED) -> None:
         self.connection = connection
         self._peer = Peer(connection, Registry(functions),
                           max_workers=max_workers, max_queued=max_queued,
@@ -79,19 +78,30 @@ class RpcClient:
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,
                 timeout: Optional[float] = None, *,
-                functions: Functions = None, **options: Any) -> 'RpcClient':
+                functions: Functions = None, crc: bool = False,
+                endian: str = DEFAULT_ENDIAN,
+                encoding: str = DEFAULT_ENCODING,
+                max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                allow_other_users: bool = False,
+                idle_timeout: Optional[float] = None,
+                frame_timeout: Optional[float] = None) -> RpcClient:
         """Connect to the JSON-RPC server of pipe *name*, waiting up to
-        *timeout* seconds for it; *options* as :func:`npipes.connect`
-        (``crc``, ``endian``, ``max_payload``, ``allow_other_users``)."""
-        conn = Connection.connect(name, timeout, **options)
+        *timeout* seconds for it; the other options as
+        :func:`npipes.connect` (``crc``, ``endian``, ``max_payload``,
+        ``allow_other_users``, ...)."""
+        conn = Connection.connect(
+            name, timeout, allow_other_users=allow_other_users, crc=crc,
+            endian=endian, encoding=encoding, max_payload=max_payload,
+            idle_timeout=idle_timeout, frame_timeout=frame_timeout)
         try:
             return cls(conn, functions)
         except BaseException:
             conn.close()
             raise
 
-    def call(self, method: str, *args: Any, timeout: Optional[float] = None,
-             **named: Any) -> Any:
+    def call(self, method: str, *args: JsonInput,
+             timeout: Optional[float] = None,
+             **named: JsonInput) -> JsonValue:
         """Call *method* with positional *args* (or keyword *named* ones,
         sent as a JSON object; not both) and return its result.
 
@@ -107,8 +117,8 @@ class RpcClient:
         params = _jsonrpc.params_of(method, args, named)
         return self._peer.call(method, params, timeout)
 
-    def notify(self, method: str, *args: Any,
-               timeout: Optional[float] = None, **named: Any) -> None:
+    def notify(self, method: str, *args: JsonInput,
+               timeout: Optional[float] = None, **named: JsonInput) -> None:
         """Send a notification (no reply).  Returns once it is queued, in
         order with the calls; ``close()`` sends what is queued."""
         params = _jsonrpc.params_of(method, args, named)
@@ -123,10 +133,10 @@ class RpcClient:
         calls still waiting fail with ConnectionClosedError."""
         self._peer.close(timeout)
 
-    def __enter__(self) -> 'RpcClient':
+    def __enter__(self) -> RpcClient:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
@@ -134,9 +144,18 @@ class RpcClient:
 
 
 def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,
-            **options: Any) -> RpcClient:
+            *, functions: Functions = None, crc: bool = False,
+            endian: str = DEFAULT_ENDIAN, encoding: str = DEFAULT_ENCODING,
+            max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+            allow_other_users: bool = False,
+            idle_timeout: Optional[float] = None,
+            frame_timeout: Optional[float] = None) -> RpcClient:
     """Shorthand for :meth:`RpcClient.connect`."""
-    return RpcClient.connect(name, timeout, **options)
+    return RpcClient.connect(
+        name, timeout, functions=functions, crc=crc, endian=endian,
+        encoding=encoding, max_payload=max_payload,
+        allow_other_users=allow_other_users, idle_timeout=idle_timeout,
+        frame_timeout=frame_timeout)
 
 
 class RpcServer:
@@ -155,15 +174,28 @@ class RpcServer:
 
     def __init__(self, name: str, functions: Functions, *,
                  max_workers: int = DEFAULT_MAX_WORKERS,
-                 max_queued: int = DEFAULT_MAX_QUEUED, **options: Any):
+                 max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
+                 endian: str = DEFAULT_ENDIAN,
+                 encoding: str = DEFAULT_ENCODING,
+                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                 allow_other_users: bool = False, backlog: int = 64,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 idle_timeout: Optional[float] = None,
+                 frame_timeout: Optional[float] = None,
+                 on_error: Optional[ErrorCallback] = None) -> None:
         self._registry = Registry(functions)
-        self._limits = dict(max_workers=max_workers, max_queued=max_queued)
+        self._max_workers, self._max_queued = max_workers, max_queued
         if max_workers < 1 or max_queued < 0:
             raise ValueError('max_workers must be >= 1 and max_queued >= 0')
-        self._listener = Listener(name, **options)
+        self._listener = Listener(
+            name, crc=crc, endian=endian, encoding=encoding,
+            max_payload=max_payload, allow_other_users=allow_other_users,
+            backlog=backlog, max_connections=max_connections,
+            idle_timeout=idle_timeout, frame_timeout=frame_timeout,
+            on_error=on_error)
         self.name = name
         self.address = self._listener.address
-        self._peers = set()
+        self._peers: Set[Peer] = set()
         self._lock = threading.Lock()
 
     @property
@@ -175,8 +207,10 @@ class RpcServer:
         handler)."""
         self._listener.serve_forever(self._serve_connection)
 
-    def _serve_connection(self, conn):
-        peer = Peer(conn, self._registry, label=self.address, **self._limits)
+    def _serve_connection(self, conn: Connection) -> None:
+        peer = Peer(conn, self._registry, label=self.address,
+                    max_workers=self._max_workers,
+                    max_queued=self._max_queued)
         with self._lock:
             if self._listener.closed:
                 peer.abort(ConnectionClosedError('server closed',
@@ -208,18 +242,33 @@ class RpcServer:
     def closed(self) -> bool:
         return self._listener.closed
 
-    def __enter__(self) -> 'RpcServer':
+    def __enter__(self) -> RpcServer:
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def __repr__(self) -> str:
         return f'<RpcServer {self.address!r}>'
 
 
-def serve(name: str, functions: Functions, **options: Any) -> None:
+def serve(name: str, functions: Functions, *,
+          max_workers: int = DEFAULT_MAX_WORKERS,
+          max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
+          endian: str = DEFAULT_ENDIAN, encoding: str = DEFAULT_ENCODING,
+          max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+          allow_other_users: bool = False, backlog: int = 64,
+          max_connections: int = DEFAULT_MAX_CONNECTIONS,
+          idle_timeout: Optional[float] = None,
+          frame_timeout: Optional[float] = None,
+          on_error: Optional[ErrorCallback] = None) -> None:
     """Serve *functions* on pipe *name* until interrupted (or until the
     server is closed); see :class:`RpcServer` for the options."""
-    with RpcServer(name, functions, **options) as server:
+    with RpcServer(name, functions, max_workers=max_workers,
+                   max_queued=max_queued, crc=crc, endian=endian,
+                   encoding=encoding, max_payload=max_payload,
+                   allow_other_users=allow_other_users, backlog=backlog,
+                   max_connections=max_connections,
+                   idle_timeout=idle_timeout, frame_timeout=frame_timeout,
+                   on_error=on_error) as server:
         server.serve_forever()

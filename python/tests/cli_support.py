@@ -12,7 +12,8 @@ import time
 from tests import support
 
 PY_CLI = [sys.executable, '-m', 'npipes']
-#: The prog name ``python -m npipes`` shows in --help and in error lines.
+#: The prog name ``python -m npipes`` shows in --help and in the "see
+#: '... --help'" of a usage error.
 PY_PROG = 'python -m npipes'
 
 
@@ -85,10 +86,14 @@ def wait_until_polling(proc, timeout=support.CHILD_TIMEOUT):
         time.sleep(0.005)
 
 
-def serving_line(name):
-    """What ``npipes echo NAME`` prints once it listens (both CLIs)."""
+def serving_line(name, max_connections=1024, idle_timeout='none',
+                 frame_timeout='none'):
+    """What ``npipes echo NAME`` prints once it listens (both CLIs), with
+    the limits it serves with ('none', or e.g. '0.2 s')."""
     from npipes import transport
-    return f"npipes echo: serving '{name}' at {transport.pipe_address(name)}\n"
+    return (f"npipes echo: serving '{name}' at {transport.pipe_address(name)} "
+            f"(max connections {max_connections}, idle timeout "
+            f"{idle_timeout}, frame timeout {frame_timeout})\n")
 
 
 def stop(proc, sig=signal.SIGTERM, timeout=support.CHILD_TIMEOUT):

@@ -18,8 +18,8 @@ import zlib
 from tests import support
 from npipes import transport
 from npipes._util import Deadline
-from npipes.connection import connect
-from npipes.errors import PipeTimeoutError
+from npipes.connection import NO_REPLY, connect
+from npipes.errors import ConnectionClosedError, PipeTimeoutError
 from npipes.ipc import IPC
 from npipes.message import encode_frame
 
@@ -152,6 +152,24 @@ class DotnetCliTests(unittest.TestCase):
                 with connect(self.name, timeout=T, crc=True) as c2:
                     self.assertEqual(c2.request(b'second', timeout=T), b'second')
                     self.assertEqual(c.request(b'first', timeout=T), b'first')
+        finally:
+            self.stop_echo(echo)
+
+    def test_a_request_the_server_refuses_says_what_usually_causes_it(self):
+        # A .NET server with CRC on closes a client whose frame carries none
+        # (the format has no error reply); the client's error says why.
+        echo = self.start('echo', self.name, '--crc')
+        try:
+            with self.connect_to_echo(echo) as c:
+                with self.assertRaises(ConnectionClosedError) as cm:
+                    c.request('no crc', timeout=T)
+            self.assertEqual(str(cm.exception), NO_REPLY)
+            self.assertEqual(cm.exception.reason, 'peer closed')
+            self.assertEqual(NO_REPLY, (
+                'the server closed the connection without replying; a '
+                'server closes a connection whose frame it cannot read: '
+                'check that both sides use the same CRC setting, byte '
+                'order, encoding and maximum message size'))
         finally:
             self.stop_echo(echo)
 

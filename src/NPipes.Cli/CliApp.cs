@@ -5,13 +5,14 @@ namespace NPipes.Cli;
 
 /// <summary>
 /// The npipes command line as a callable entry point: the executable's Main calls it, and so can a test host that
-/// must run the CLI in-process (the Windows lane under Wine). Exit codes: 0 success, 2 usage, 3 timeout,
-/// 4 data error, 130 interrupted, 1 anything else; errors are one line on standard error.
+/// must run the CLI in-process (the Windows lane under Wine). Exit codes (<see cref="ExitCodes"/>): 0 success, 2 usage,
+/// 3 timeout, 4 data error, 130 Ctrl-C, 143 SIGTERM, 1 anything else; an error is one line on standard error,
+/// "npipes: " and what went wrong, worded as the Python CLI words it.
 /// </summary>
 /// <remarks>
 /// Ctrl-C (SIGINT), SIGTERM or the caller's <c>cancellationToken</c> stop the command. A command stopped before it
-/// finished (<c>send</c>, <c>receive</c>, <c>request</c>, ...) exits 130, so a script can tell an interrupted send from a
-/// delivered one; <c>echo</c> and <c>rpc serve</c>, servers whose normal end is being stopped, exit 0.
+/// finished (<c>send</c>, <c>receive</c>, <c>request</c>, ...) exits 128 + the signal (130 for SIGINT or the caller's
+/// token, 143 for SIGTERM), so a script can tell an interrupted send from a delivered one; <c>echo</c> and <c>rpc serve</c>, servers whose normal end is being stopped, exit 0.
 /// </remarks>
 public static class CliApp
 {
@@ -39,16 +40,12 @@ public static class CliApp
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            foreach (var error in parsed.Errors)
-            {
-                Console.Error.WriteLine("npipes: " + error.Message);
-            }
-            Console.Error.WriteLine("Try 'npipes --help'.");
+            Console.Error.WriteLine("npipes: " + ParseErrorText.Describe(parsed));
             return ExitCodes.Usage;
         }
 
         // A server stops when asked to: that is its normal end. Any other command stopped early was interrupted.
-        int stoppedCode = parsed.CommandResult.Command.Name is "echo" or "serve" ? ExitCodes.Success : ExitCodes.Interrupted;
+        bool isServer = parsed.CommandResult.Command.Name is "echo" or "serve";
         using var interruption = new Interruption();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, interruption.Token);
         // ProcessTerminationTimeout = null: System.CommandLine leaves the signals to Interruption.
@@ -59,27 +56,28 @@ public static class CliApp
             if (await Task.WhenAny(invocation, interruption.Stopped).ConfigureAwait(false) != invocation)
             {
                 // The command did not end within the grace period (or a second signal came): stop waiting for it.
-                return Stopped(stoppedCode);
+                return Stopped(isServer, interruption.ExitCode);
             }
             return await invocation.ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (stop.IsCancellationRequested)
         {
-            return Stopped(stoppedCode);
+            return Stopped(isServer, interruption.ExitCode);
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine($"npipes: {e.GetType().Name}: {e.Message}");
+            Console.Error.WriteLine("npipes: " + ErrorText.Describe(e, parsed));
             return ExitCodes.For(e);
         }
     }
 
-    private static int Stopped(int code)
+    private static int Stopped(bool isServer, int code)
     {
-        if (code == ExitCodes.Interrupted)
+        if (isServer)
         {
-            Console.Error.WriteLine("npipes: interrupted");
+            return ExitCodes.Success;
         }
+        Console.Error.WriteLine("npipes: interrupted");
         return code;
     }
 }

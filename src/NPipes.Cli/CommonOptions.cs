@@ -1,32 +1,26 @@
 using System.CommandLine;
-using System.Globalization;
 
 namespace NPipes.Cli;
 
 /// <summary>The frame and timeout options every pipe command shares, and how they become <see cref="NPipesOptions"/>.</summary>
 internal sealed class CommonOptions
 {
-    public Option<bool> Crc { get; } = new("--crc") { Description = "Carry and check the payload's CRC-32." };
+    /// <summary>The --encoding values accepted (as the Python CLI's), and the three it suggests for a typo.</summary>
+    private static readonly string[] Encodings = ["ascii", "utf-8", "utf8", "latin-1", "latin1"];
 
-    public Option<string> ByteOrder { get; } = new("--byte-order")
-    {
-        Description = "Byte order of the frame's integers: big (npipes 1.0.1 as shipped; default) or little (npipes' documented default).",
-        DefaultValueFactory = _ => "big",
-    };
+    // Arity zero: "--crc yes" leaves "yes" over (as argparse's store_true), rather than parsing it as a bool.
+    public Option<bool> Crc { get; } = new("--crc") { Description = "Carry and check the payload's CRC-32.", Arity = ArgumentArity.Zero };
 
-    public Option<string> Encoding { get; } = new("--encoding")
-    {
-        Description = "Text encoding: ascii (default), utf-8 or latin-1.",
-        DefaultValueFactory = _ => "ascii",
-    };
+    public Option<string> ByteOrder { get; } = OptionValues.Choice(
+        "--byte-order",
+        "Byte order of the frame's integers: big (npipes 1.0.1 as shipped; default) or little (npipes' documented default).",
+        "big", ["big", "little"], ["big", "little"], value => value);
 
-    public Option<double?> Timeout { get; } = new("--timeout") { Description = "Give up after this many seconds (default: wait forever, as npipes does)." };
+    public Option<string> Encoding { get; } = OptionValues.Choice(
+        "--encoding", "Text encoding, strict: ascii (default), utf-8 or latin-1.",
+        "ascii", Encodings, ["ascii", "latin-1", "utf-8"], value => value.StartsWith("utf", StringComparison.Ordinal) ? "utf-8" : value.StartsWith("latin", StringComparison.Ordinal) ? "latin-1" : value);
 
-    public CommonOptions()
-    {
-        ByteOrder.AcceptOnlyFromAmong("big", "little");
-        Encoding.AcceptOnlyFromAmong("ascii", "utf-8", "utf8", "latin-1", "latin1");
-    }
+    public Option<double?> Timeout { get; } = OptionValues.Seconds("--timeout", "Give up after this many seconds (default: wait forever, as npipes does).");
 
     /// <summary>Adds the frame options (and the timeout, when <paramref name="withTimeout"/>) to a command.</summary>
     public void AddTo(Command command, bool withTimeout = true)
@@ -47,19 +41,11 @@ internal sealed class CommonOptions
         Crc = result.GetValue(Crc),
     };
 
-    public NPipesOptions Pipe(ParseResult result)
+    public NPipesOptions Pipe(ParseResult result) => new()
     {
-        double? seconds = result.GetValue(Timeout);
-        if (seconds is < 0)
-        {
-            throw new ArgumentException("--timeout must be zero or more seconds, not " + seconds.Value.ToString(CultureInfo.InvariantCulture) + ".");
-        }
-        return new NPipesOptions
-        {
-            Frame = Frame(result),
-            Timeout = seconds is { } s ? TimeSpan.FromSeconds(s) : System.Threading.Timeout.InfiniteTimeSpan,
-        };
-    }
+        Frame = Frame(result),
+        Timeout = result.GetValue(Timeout) is { } s ? TimeSpan.FromSeconds(s) : System.Threading.Timeout.InfiniteTimeSpan,
+    };
 
     /// <summary>TEXT, or the whole of standard input byte for byte when TEXT is "-", validated in the encoding.</summary>
     public static string ReadText(string text, FrameOptions frame)
@@ -72,6 +58,13 @@ internal sealed class CommonOptions
         using var buffer = new MemoryStream();
         stdin.CopyTo(buffer);
         // Strict decoding: bytes invalid in the encoding are an error; valid ones round-trip to the same bytes on send.
-        return FrameCodec.GetText(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), frame);
+        try
+        {
+            return FrameCodec.GetText(buffer.GetBuffer().AsSpan(0, (int)buffer.Length), frame);
+        }
+        catch (InvalidTextException e)
+        {
+            throw new StdinTextException(e);
+        }
     }
 }

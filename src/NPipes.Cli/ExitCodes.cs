@@ -1,6 +1,9 @@
 namespace NPipes.Cli;
 
-/// <summary>The CLI's exit codes: a contract other programs script against.</summary>
+/// <summary>
+/// The CLI's exit codes: a contract other programs script against, the same in the Python CLI (python -m npipes). The
+/// table is in src/NPipes.Cli/README.md.
+/// </summary>
 internal static class ExitCodes
 {
     public const int Success = 0;
@@ -9,14 +12,17 @@ internal static class ExitCodes
     public const int Timeout = 3;
     public const int DataError = 4;
 
-    /// <summary>Stopped by Ctrl-C (SIGINT) or SIGTERM before the command finished (as a shell reports SIGINT): an interrupted send was not delivered.</summary>
+    /// <summary>Stopped by Ctrl-C (SIGINT) before the command finished: 128 + SIGINT (2), as a shell reports it. An interrupted send was not delivered.</summary>
     public const int Interrupted = 130;
+
+    /// <summary>Stopped by SIGTERM before the command finished: 128 + SIGTERM (15).</summary>
+    public const int Terminated = 143;
 
     /// <summary>Maps an error to its exit code.</summary>
     public static int For(Exception e) => e switch
     {
         TimeoutException => Timeout,
-        FrameException => DataError,
+        FrameException or StdinTextException => DataError,
         ArgumentException or FormatException => Usage,
         _ => Other,
     };

@@ -16,6 +16,7 @@ internal sealed class Interruption : IDisposable
     private readonly TaskCompletionSource _stopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<PosixSignalRegistration> _registrations = [];
     private int _signals;
+    private int _exitCode = ExitCodes.Interrupted;
 
     public Interruption()
     {
@@ -39,6 +40,9 @@ internal sealed class Interruption : IDisposable
     /// <summary>Whether a signal arrived.</summary>
     public bool Requested => Volatile.Read(ref _signals) > 0;
 
+    /// <summary>128 + the first signal's number: 130 for SIGINT (and for a stop without a signal), 143 for SIGTERM.</summary>
+    public int ExitCode => Volatile.Read(ref _exitCode);
+
     /// <summary>Completes <see cref="Grace"/> after the first signal, or at the second: the command is not waited for any longer.</summary>
     public Task Stopped => _stopped.Task;
 
@@ -47,6 +51,7 @@ internal sealed class Interruption : IDisposable
         context.Cancel = true; // the CLI ends itself, with its own exit code
         if (Interlocked.Increment(ref _signals) == 1)
         {
+            Volatile.Write(ref _exitCode, context.Signal == PosixSignal.SIGTERM ? ExitCodes.Terminated : ExitCodes.Interrupted);
             _requested.Cancel();
             _ = Task.Delay(Grace).ContinueWith(_ => _stopped.TrySetResult(), TaskScheduler.Default);
         }

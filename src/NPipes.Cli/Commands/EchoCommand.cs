@@ -9,19 +9,31 @@ internal static class EchoCommand
     {
         var common = new CommonOptions();
         var name = new Argument<string>("NAME") { Description = "The pipe name." };
+        var maxConnections = OptionValues.Whole("--max-connections", "Clients served at once; one more is closed at once.", low: 1, defaultValue: 1024);
+        var idleTimeout = OptionValues.Seconds("--idle-timeout", "Close a client that sends nothing for this long (default: never).", positive: true);
+        var frameTimeout = OptionValues.Seconds("--frame-timeout", "Close a client whose frame takes longer than this from its first byte (default: never).", positive: true);
         var command = new Command("echo", "Serve NAME: answer every message with the same payload, for any number of concurrent clients, until Ctrl-C or SIGTERM.")
         {
-            name,
+            name, maxConnections, idleTimeout, frameTimeout,
         };
         common.AddTo(command, withTimeout: false);
         command.SetAction(async (result, ct) =>
         {
             string pipe = result.GetValue(name)!;
-            var options = new PipeServerOptions { Connection = new NPipesOptions { Frame = common.Frame(result) } };
+            int max = result.GetValue(maxConnections);
+            double? idle = result.GetValue(idleTimeout), frame = result.GetValue(frameTimeout);
+            var options = new PipeServerOptions
+            {
+                Connection = new NPipesOptions { Frame = common.Frame(result) },
+                MaxConnections = max,
+                IdleTimeout = idle is { } i ? TimeSpan.FromSeconds(i) : Timeout.InfiniteTimeSpan,
+                FrameTimeout = frame is { } f ? TimeSpan.FromSeconds(f) : Timeout.InfiniteTimeSpan,
+            };
             await using PipeServer server = PipeServer.Listen(pipe, options);
             // One bad client is that client's problem: report it and keep serving the others.
-            server.Error += (_, e) => Console.Error.WriteLine($"npipes echo: connection closed: {e.Exception.GetType().Name}: {e.Exception.Message}");
-            Console.Out.WriteLine($"npipes echo: serving '{pipe}' at {PipeNames.GetPath(pipe)}");
+            server.Error += (_, e) => Console.Error.WriteLine("npipes echo: connection closed: " + ErrorText.Describe(e.Exception, result));
+            // The same line as the Python CLI's: it is listening from now on, with these limits.
+            Console.Out.WriteLine($"npipes echo: serving '{pipe}' at {PipeNames.GetPath(pipe)} (max connections {max}, idle timeout {OptionValues.Format(idle)}, frame timeout {OptionValues.Format(frame)})");
             Console.Out.Flush();
             await server.ServeRequestsAsync((request, _) => ValueTask.FromResult(request.Payload), ct).ConfigureAwait(false);
             return ExitCodes.Success;

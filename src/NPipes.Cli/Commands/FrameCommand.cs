@@ -43,7 +43,7 @@ internal static class FrameCommand
             }
             catch (FormatException e)
             {
-                throw new ArgumentException("HEX is not hexadecimal: " + e.Message, e);
+                throw new ArgumentException("HEX is not an even number of hexadecimal digits (spaces allowed)", e);
             }
             Console.Out.WriteLine(FrameCodec.DecodeText(bytes, common.Frame(result)));
             return ExitCodes.Success;

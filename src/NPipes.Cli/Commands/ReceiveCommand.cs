@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 
 namespace NPipes.Cli.Commands;
 
@@ -10,8 +9,12 @@ internal static class ReceiveCommand
     {
         var common = new CommonOptions();
         var name = new Argument<string>("NAME") { Description = "The pipe name." };
-        var count = new Option<int>("--count") { Description = "How many messages to receive (default 1).", DefaultValueFactory = _ => 1 };
-        var json = new Option<bool>("--json") { Description = "Print one JSON object per message: text, bytes, crc." };
+        var count = OptionValues.Whole("--count", "How many messages to receive; --timeout applies to each.", low: 1, defaultValue: 1);
+        var json = new Option<bool>("--json")
+        {
+            Description = "Print one JSON object per message: {\"text\", \"bytes\": payload length, \"crc\": the CRC field as 8 hex digits}, UTF-8 unescaped.",
+            Arity = ArgumentArity.Zero,
+        };
         var command = new Command("receive", "Receive messages and print each on its own line: connect to a waiting sender, or create the pipe and wait.")
         {
             name, count, json,
@@ -20,10 +23,6 @@ internal static class ReceiveCommand
         command.SetAction(async (result, ct) =>
         {
             int wanted = result.GetValue(count);
-            if (wanted < 1)
-            {
-                throw new ArgumentException("--count must be at least 1.");
-            }
             NPipesOptions options = common.Pipe(result);
             bool asJson = result.GetValue(json);
             var ipc = new Ipc(result.GetValue(name)!, options);
@@ -32,7 +31,8 @@ internal static class ReceiveCommand
             {
                 using (message)
                 {
-                    Console.Out.WriteLine(asJson ? ToJson(message, message.GetText()) : message.GetText());
+                    string text = message.GetText();
+                    Console.Out.WriteLine(asJson ? JsonLine.Format(text, message.Length, message.Crc) : text);
                     Console.Out.Flush();
                 }
                 if (++received == wanted)
@@ -43,19 +43,5 @@ internal static class ReceiveCommand
             return ExitCodes.Success;
         });
         return command;
-    }
-
-    private static string ToJson(PipeMessage message, string text)
-    {
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
-        {
-            writer.WriteStartObject();
-            writer.WriteString("text", text);
-            writer.WriteNumber("bytes", message.Length);
-            writer.WriteString("crc", message.Crc.ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
-            writer.WriteEndObject();
-        }
-        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
     }
 }

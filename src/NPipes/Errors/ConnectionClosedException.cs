@@ -10,6 +10,13 @@ public sealed class ConnectionClosedException : NPipesException
         Reason = reason;
     }
 
+    /// <summary>Creates the exception with the reason and a message that says more than the reason.</summary>
+    internal ConnectionClosedException(DisconnectReason reason, string message)
+        : base(message)
+    {
+        Reason = reason;
+    }
+
     /// <summary>Why the connection ended.</summary>
     public DisconnectReason Reason { get; }
 }

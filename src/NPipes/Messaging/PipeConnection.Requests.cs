@@ -9,6 +9,10 @@ namespace NPipes;
 // ping-pong reads on the caller's own thread.
 public sealed partial class PipeConnection
 {
+    /// <summary>Why a request whose peer closed the connection before replying usually failed.</summary>
+    internal const string NoReplyMessage = "The server closed the connection without replying; a server closes a connection whose frame it cannot read: " +
+        "check that both sides use the same CRC setting, byte order, encoding and maximum message size.";
+
     private readonly Lock _requestGate = new();
     private readonly LinkedList<ReplySlot> _pendingReplies = new();
     private readonly SemaphoreSlim _requestOrder = new(1, 1); // makes "enqueue, then write" one step, so queue order is wire order
@@ -171,8 +175,11 @@ public sealed partial class PipeConnection
                 {
                     await slot.Turn.ConfigureAwait(false);
                 }
+                // The frame format has no error reply: a server that cannot read a request's frame can only close the connection.
                 PipeMessage reply = await ReceiveCoreAsync(sync, CancellationToken.None).ConfigureAwait(false)
-                    ?? throw new ConnectionClosedException(DisconnectReason);
+                    ?? throw (DisconnectReason == DisconnectReason.PeerClosed
+                        ? new ConnectionClosedException(DisconnectReason.PeerClosed, NoReplyMessage)
+                        : new ConnectionClosedException(DisconnectReason));
                 PassTurn(slot);
                 scope.Complete();
                 return reply;

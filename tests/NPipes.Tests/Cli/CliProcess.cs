@@ -16,6 +16,9 @@ internal sealed class CliProcess : IDisposable
         _stderr = process.StandardError.ReadToEndAsync();
     }
 
+    /// <summary>How long a test waits for the CLI to start and act: a .NET start on a loaded machine can take more than <see cref="TestPipes.Patience"/>.</summary>
+    public static readonly TimeSpan StartPatience = TimeSpan.FromSeconds(30);
+
     public static string CliDll
     {
         get
@@ -69,6 +72,24 @@ internal sealed class CliProcess : IDisposable
     }
 
     public static Task<(int Code, string Out, string Err)> RunAsync(params string[] args) => Start(args).ExitAsync();
+
+    /// <summary>
+    /// Waits until the CLI's pipe exists (its socket file on Unix): the command has started and its signal handlers are
+    /// in place. Bounded by <see cref="StartPatience"/>; fails at once if the CLI exits first.
+    /// </summary>
+    public async Task PipeExistsAsync(string name)
+    {
+        var deadline = DateTime.UtcNow + StartPatience;
+        while (!File.Exists(PipeNames.GetPath(name)))
+        {
+            if (_process.HasExited)
+            {
+                Assert.Fail($"npipes exited ({_process.ExitCode}) before creating pipe '{name}': {await _stderr}");
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"npipes did not create pipe '{name}' within 30 s");
+            await Task.Delay(5);
+        }
+    }
 
     /// <summary>Sends a signal (INT, TERM) to the CLI process with kill(1), as a shell or a service manager would.</summary>
     public void Signal(string signal)

@@ -1,0 +1,219 @@
+"""The internal interface the RPC and asyncio engines use instead of other
+modules' private members (Connection.transport_stream / frame_started,
+_unixsock.Stream.raw_socket, _unix.Server.listening_socket / peer_allowed),
+and the typed JSON-RPC message helpers both engines share."""
+
+import socket
+import sys
+import time
+import unittest
+
+from tests import support
+from npipes import _jsonrpc as rpc
+from npipes._rpcio import _ConnectionFrames, frame_io
+from npipes.connection import Connection
+from npipes.errors import ConnectionClosedError, PipeTimeoutError
+from npipes.message import encode_frame
+
+T = 10          # bound of every wait that is expected to succeed
+SHORT = 0.2     # bound of a wait that is expected to time out
+
+UNIX = sys.platform != 'win32'
+
+
+def socket_pair():
+    """Two Connections over a connected Unix socket pair."""
+    from npipes._unixsock import Stream
+    s1, s2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    return (Connection(Stream(s1), frame_timeout=30.0),
+            Connection(Stream(s2))), s1
+
+
+def support_deadline():
+    from npipes._util import Deadline
+    return Deadline(T)
+
+
+class _NoSocketStream:
+    def recv_into(self, view, deadline):
+        return 0
+
+    def send(self, frame, deadline):
+        pass
+
+    def close(self):
+        pass
+
+
+@unittest.skipUnless(UNIX, 'the Unix transport')
+class TransportAccessorTests(unittest.TestCase):
+
+    def setUp(self):
+        (self.a, self.b), self.sock = socket_pair()
+        self.addCleanup(self.a.close)
+        self.addCleanup(self.b.close)
+
+    def test_frame_io_takes_the_connections_socket_over(self):
+        self.assertIs(self.a.transport_stream.raw_socket, self.sock)
+        io = frame_io(self.a)
+        self.assertFalse(self.sock.getblocking())
+        self.b.send(b'ping')
+        self.assertEqual(io.recv(T), b'ping')
+        io.send(memoryview(io.encode(b'pong')))
+        self.assertEqual(self.b.recv(T), b'pong')
+
+    def test_frame_io_fails_loudly_without_a_socket_stream(self):
+        conn = Connection(_NoSocketStream())
+        with self.assertRaisesRegex(RuntimeError, 'no socket stream'):
+            frame_io(conn)
+
+    def test_frame_io_refuses_a_closed_connection(self):
+        self.a.close()
+        self.assertIsNone(self.a.transport_stream)
+        with self.assertRaises(ConnectionClosedError) as cm:
+            frame_io(self.a)
+        self.assertEqual(cm.exception.reason, 'closed')
+
+    def test_frame_started_is_set_by_a_partial_frame(self):
+        frame = encode_frame(b'hello')
+        self.assertIsNone(self.a.frame_started)
+        before = time.monotonic()
+        self.b.transport_stream.send(frame[:5], support_deadline())
+        with self.assertRaises(PipeTimeoutError):
+            self.a.recv(SHORT)
+        started = self.a.frame_started
+        self.assertIsNotNone(started)
+        self.assertGreaterEqual(started, before)
+        self.b.transport_stream.send(frame[5:], support_deadline())
+        self.assertEqual(self.a.recv(T), b'hello')
+        self.assertIsNone(self.a.frame_started)
+
+    def test_frame_started_stays_none_without_a_frame_timeout(self):
+        frame = encode_frame(b'hello')
+        self.a.transport_stream.send(frame[:5], support_deadline())
+        with self.assertRaises(PipeTimeoutError):
+            self.b.recv(SHORT)          # b has no frame_timeout
+        self.assertIsNone(self.b.frame_started)
+
+    def test_connection_frames_read_frame_started_from_the_connection(self):
+        # The Windows engine's frames, over a Unix Connection: it copies
+        # Connection.frame_started after every receive.
+        io = _ConnectionFrames(self.a)
+        frame = encode_frame(b'abc')
+        self.b.transport_stream.send(frame[:6], support_deadline())
+        with self.assertRaises(PipeTimeoutError):
+            io.recv(SHORT)
+        self.assertIsNotNone(io.frame_started)
+        self.assertEqual(io.frame_started, self.a.frame_started)
+        self.b.transport_stream.send(frame[6:], support_deadline())
+        self.assertEqual(io.recv(T), b'abc')
+        self.assertIsNone(io.frame_started)
+
+
+@unittest.skipUnless(UNIX, 'the Unix transport')
+class IdleDecisionTests(unittest.TestCase):
+    """The threaded engine's idle rule: a connection is idle only when no
+    call runs or waits and nothing happened for idle_timeout seconds (so a
+    call that ends just as the reader's wait runs out, its answer perhaps
+    not yet posted, does not get its connection closed under it)."""
+
+    def test_idle_only_after_a_quiet_idle_timeout(self):
+        from npipes._rpcpeer import Peer
+        from npipes._rpctargets import Registry
+        (conn, other), _ = socket_pair()
+        self.addCleanup(other.close)
+        conn.idle_timeout = 30.0
+        peer = Peer(conn, Registry(None))
+        self.addCleanup(peer.close, 0.0)
+        self.assertFalse(peer._idle())         # just started: activity now
+        peer._last_activity -= 60              # (white box: no waiting)
+        self.assertTrue(peer._idle())
+        peer._running = 1                      # a call runs
+        self.assertFalse(peer._idle())
+        peer._running = 0
+        peer._last_activity = time.monotonic()  # a call just ended
+        self.assertFalse(peer._idle())
+
+
+@unittest.skipUnless(UNIX, 'the Unix transport')
+class UnixServerAccessorTests(unittest.TestCase):
+
+    def test_listening_socket_and_peer_allowed(self):
+        from npipes import _unix
+        server = _unix.Server.create(support.pipe_name())
+        self.addCleanup(server.close)
+        sock = server.listening_socket
+        self.assertIsInstance(sock, socket.socket)
+        self.assertFalse(sock.getblocking())
+        client = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(client.close)
+        client.settimeout(T)
+        client.connect(server.path)
+        sock.settimeout(T)
+        conn, _ = sock.accept()
+        self.addCleanup(conn.close)
+        refused = []
+        server.on_refused = refused.append
+        self.assertTrue(server.peer_allowed(conn))   # the same user
+        self.assertEqual(refused, [])
+        server.close()
+        self.assertIsNone(server.listening_socket)
+
+
+class MessageTypeTests(unittest.TestCase):
+    """The typed message helpers (npipes._jsonrpc)."""
+
+    def test_parse_tells_calls_from_responses(self):
+        call = rpc.parse(b'{"jsonrpc":"2.0","id":7,"method":"m","params":[1]}')
+        self.assertIsInstance(call, rpc.Call)
+        self.assertEqual((call.kind, call.id, call.method, call.params),
+                         ('request', 7, 'm', [1]))
+        note = rpc.parse(b'{"jsonrpc":"2.0","method":"m"}')
+        self.assertEqual((note.kind, note.id, note.params),
+                         ('notification', None, None))
+        null_id = rpc.parse(b'{"jsonrpc":"2.0","id":null,"method":"m"}')
+        self.assertEqual((null_id.kind, null_id.id), ('request', None))
+        reply = rpc.parse(b'{"jsonrpc":"2.0","id":"a","result":null}')
+        self.assertIsInstance(reply, rpc.Response)
+        self.assertEqual((reply.id, reply.body['result']), ('a', None))
+
+    def test_outcome(self):
+        self.assertEqual(rpc.outcome({'result': [1, 2]}), ([1, 2], None))
+        result, error = rpc.outcome(
+            {'error': {'code': -32800, 'message': 'gone', 'data': {'x': 1}}})
+        self.assertIsNone(result)
+        self.assertIsInstance(error, rpc.RequestCancelledError)
+        self.assertEqual((error.code, error.message, error.data),
+                         (-32800, 'gone', {'x': 1}))
+        # An error member that is not an object does not hide the result.
+        self.assertEqual(rpc.outcome({'result': 3, 'error': 'odd'}),
+                         (3, None))
+
+    def test_remote_error_type_is_a_str_or_none(self):
+        self.assertEqual(rpc.RemoteError(1, 'm', {'type': 'KeyError'}).type,
+                         'KeyError')
+        self.assertIsNone(rpc.RemoteError(1, 'm', {'type': 5}).type)
+        self.assertIsNone(rpc.RemoteError(1, 'm', [1]).type)
+
+    def test_cancel_target_takes_only_ids(self):
+        self.assertEqual(rpc.cancel_target({'id': 7}), 7)
+        self.assertEqual(rpc.cancel_target(['a']), 'a')
+        for params in ({'id': True}, {'id': [7]}, {'id': {}}, [1, 2], None,
+                       {}):
+            with self.subTest(params=params):
+                self.assertIsNone(rpc.cancel_target(params))
+
+    def test_closed_and_lost_errors_carry_the_reason(self):
+        closed = ConnectionClosedError('bye', reason='closed')
+        err = rpc.closed_error(closed)
+        self.assertEqual((err.reason, str(err)),
+                         ('closed', 'the RPC connection is closed'))
+        self.assertIs(err.__cause__, closed)
+        self.assertEqual(rpc.closed_error(ValueError('x')).reason, 'error')
+        lost = rpc.lost_error(ConnectionClosedError('gone'), 'add')
+        self.assertEqual(lost.reason, 'peer closed')
+        self.assertIn("'add'", str(lost))
+
+
+if __name__ == '__main__':
+    unittest.main()
