@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The README's test command: builds everything and runs every lane (.NET on both library builds, .NET hosting, Python,
-# mypy --strict on the Python package, the stress scenarios CI-sized, a .NET Framework 4.8 app against the packed
-# package, the Windows suite under Wine on both library builds), then prints one closing line:
+# The README's test command: builds everything and runs every lane (.NET on both library builds, .NET JSON-RPC, .NET
+# hosting, Python, mypy --strict on the Python package, the stress scenarios CI-sized, a .NET Framework 4.8 app against
+# the packed package, the README's install commands, the README's code blocks, the Windows suite under Wine on both
+# library builds), then prints one closing line:
 # "tests: N passed, N failed, N skipped" (the sum over lanes).
 # Set NPIPES_SKIP_WINE=1 to leave out the Windows lane (it installs Wine on first use).
 #
@@ -103,6 +104,15 @@ lane "Stress scenarios (CI-sized)" 300 "count_tagged stress" show_tail \
 # The packed NPipes package (dotnet pack: net10.0 + netstandard2.0, no warning) builds a .NET Framework 4.8 app.
 lane ".NET Framework 4.8 app against the package" 600 count_exit show_tail \
   bash .ci/net48-lane.sh
+
+# The README's Install section word for word (pack, tool install, an app on the package, pip install ./python) in a
+# scratch HOME under .ci/out/install.
+lane "Install (README commands)" 600 "count_tagged install" show_tail \
+  bash .ci/install-lane.sh
+
+# Every ```csharp and ```python block of README.md and src/NPipes/README.md, built and run with its peer.
+lane "README snippets" 900 "count_tagged readme" show_tail \
+  bash .ci/readme-lane.sh
 
 if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
   lane "Windows tests under Wine" 1200 "count_tagged windows" show_tail \
