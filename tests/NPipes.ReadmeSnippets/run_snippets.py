@@ -104,12 +104,13 @@ def build(snippets: Dict[str, Snippet], names: Dict[str, str], out: str) -> Dict
     with open(solution, 'w', encoding='utf-8') as f:
         f.write('<Solution>\n' + ''.join(f'  <Project Path="src/{p}/{p}.csproj" />\n' for p in sorted(projects.values()))
                 + '</Solution>\n')
-    # The src projects were built by ./test.sh (Release); building them again from here would only cost time.
+    # The src projects were built by ./test.sh (Release); building them again from here would only cost time. They are
+    # outside this solution, so MSBuild would reference their Debug build unless told to keep Release for them too.
     print(f'== building {len(projects)} C# snippet programs ({solution}) against the Release build of src/', flush=True)
     started = time.monotonic()
     try:
         done = subprocess.run(['dotnet', 'build', solution, '-c', 'Release', '-nologo', '-clp:ErrorsOnly',
-                               '-p:BuildProjectReferences=false'],
+                               '-p:BuildProjectReferences=false', '-p:ShouldUnsetParentConfigurationAndPlatform=false'],
                               stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                               timeout=BUILD_LIMIT, text=True)
         log = done.stdout
