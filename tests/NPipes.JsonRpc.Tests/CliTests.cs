@@ -106,7 +106,7 @@ public class CliTests
                 RunAsync("rpc", "call", name, "echo", "not-json"),
                 RunAsync("rpc", "call", Rpc.NewName(), "echo", "\"x\"", "--timeout", "0.3"));
             Assert.Equal(3, runs[0].Code);
-            Assert.StartsWith("npipes rpc: TimeoutException: ", runs[0].Err);
+            Assert.StartsWith("npipes rpc: timed out: no reply to ", runs[0].Err);
             Assert.Equal(2, runs[1].Code);
             Assert.Contains("JSON", runs[1].Err);
             Assert.Equal(3, runs[2].Code); // no server at all

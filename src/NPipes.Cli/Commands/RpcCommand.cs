@@ -30,7 +30,7 @@ internal static class RpcCommand
             // Calls still running 2 s after Ctrl-C/SIGTERM lose their connection: well within the CLI's grace period.
             var options = new PipeServerOptions { Connection = new NPipesOptions { Frame = Frame(common, result) }, DrainTimeout = TimeSpan.FromSeconds(2) };
             await using PipeServer server = PipeServer.Listen(pipe, options);
-            server.Error += (_, e) => Console.Error.WriteLine($"npipes rpc: connection closed: {e.Exception.GetType().Name}: {e.Exception.Message}");
+            server.Error += (_, e) => Console.Error.WriteLine($"npipes rpc: connection closed: {e.Exception.Message.ReplaceLineEndings(" ")}");
             Console.Out.WriteLine($"npipes rpc: serving '{pipe}' at {PipeNames.GetPath(pipe)}");
             Console.Out.Flush();
             await server.ServeJsonRpcAsync(_ => new RpcDemoTarget(), ct).ConfigureAwait(false);
@@ -83,7 +83,7 @@ internal static class RpcCommand
             {
                 // Give the server a moment to confirm the cancellation (error -32800) before closing the connection.
                 await Task.WhenAny(call, Task.Delay(CancelGrace, CancellationToken.None)).ConfigureAwait(false);
-                Console.Error.WriteLine($"npipes rpc: TimeoutException: no reply to '{methodName}' within {timeout.TotalSeconds:0.###} s (the call was cancelled)");
+                Console.Error.WriteLine($"npipes rpc: timed out: no reply to '{methodName}' within {timeout.TotalSeconds:0.###} s (the call was cancelled)");
                 return ExitCodes.Timeout;
             }
         });
