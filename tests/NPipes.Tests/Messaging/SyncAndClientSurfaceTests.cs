@@ -140,4 +140,45 @@ public class SyncAndClientSurfaceTests
         await server.StopAsync(TimeSpan.Zero, Ct);
         await running.Within();
     }
+    [Fact]
+    public async Task Byte_requests_without_and_with_a_timeout()
+    {
+        string name = TestPipes.NewName();
+        await using var server = PipeServer.Listen(name, new PipeServerOptions { Connection = TestPipes.Options() });
+        Task<PipeConnection> accepting = server.AcceptAsync(Ct).AsTask();
+        await using PipeConnection client = await PipeConnection.ConnectAsync(name, TestPipes.Options(), Ct).Within();
+        await using PipeConnection peer = await accepting.Within();
+
+        // The sync overload without a timeout: the reply to the bytes sent is the next frame.
+        Task<byte[]> sync = Task.Run(() =>
+        {
+            using PipeMessage reply = client.Request(new byte[] { 1, 2 });
+            return reply.ToArray();
+        }, Ct);
+        using (PipeMessage? asked = await peer.ReceiveAsync(Ct).Within())
+        {
+            Assert.Equal(new byte[] { 1, 2 }, asked!.ToArray());
+        }
+        await peer.SendAsync(new byte[] { 9 }, Ct);
+        await peer.FlushAsync(Ct);
+        Assert.Equal(new byte[] { 9 }, await sync.Within());
+
+        // The async overload with a timeout, answered in time.
+        ValueTask<PipeMessage> answered = client.RequestAsync(new byte[] { 3 }, TimeSpan.FromSeconds(30), Ct);
+        using (PipeMessage? asked = await peer.ReceiveAsync(Ct).Within())
+        {
+            Assert.Equal(new byte[] { 3 }, asked!.ToArray());
+        }
+        await peer.SendAsync(new byte[] { 7, 7 }, Ct);
+        await peer.FlushAsync(Ct);
+        using (PipeMessage reply = await answered.AsTask().Within())
+        {
+            Assert.Equal(new byte[] { 7, 7 }, reply.ToArray());
+        }
+
+        // Not answered: TimeoutException, and the request had been written, so the connection is closed.
+        await Assert.ThrowsAsync<TimeoutException>(
+            () => client.RequestAsync(new byte[] { 4 }, TimeSpan.FromMilliseconds(200), Ct).AsTask().Within());
+        Assert.False(client.IsConnected);
+    }
 }
