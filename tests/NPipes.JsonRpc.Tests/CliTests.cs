@@ -68,6 +68,35 @@ public class CliTests
     }
 
     [Fact]
+    public async Task Call_whose_connection_is_lost_exits_1_not_as_a_remote_error()
+    {
+        // The server has CRC on and the caller not: the server closes the connection at the first frame, unanswered.
+        var (server, name) = await ServeAsync("--crc");
+        try
+        {
+            var (code, stdout, stderr) = await RunAsync("rpc", "call", name, "echo", "\"hi\"", "--timeout", "20");
+            Assert.Equal(1, code);
+            Assert.Equal("", stdout);
+            Assert.StartsWith("npipes rpc: connection lost before 'echo' was answered", stderr);
+            Assert.DoesNotContain("error :", stderr);
+            Assert.Single(stderr.TrimEnd().Split('\n'));
+        }
+        finally
+        {
+            Stop(server);
+        }
+    }
+
+    [Fact]
+    public async Task Rpc_help_lists_call_with_any_number_of_ARGs()
+    {
+        var (code, stdout, _) = await RunAsync("rpc", "--help");
+        Assert.Equal(0, code);
+        Assert.Contains("call <NAME> <METHOD> <ARG...>", stdout);
+        Assert.DoesNotContain("<ARG> ", stdout);
+    }
+
+    [Fact]
     public async Task Call_prints_results_as_json_and_remote_errors_exit_4_with_their_code()
     {
         var (server, name) = await ServeAsync("--crc");

@@ -1,7 +1,7 @@
 """How each README snippet is run: which peer it needs and what it must print.
 
-A snippet is a fenced ```csharp or ```python block preceded by a line ``<!-- snippet: NAME -->`` in README.md or
-src/NPipes/README.md.  Each entry of RUNS is one run: its processes are started together (servers first, once their
+A snippet is a fenced ```csharp or ```python block preceded by a line ``<!-- snippet: NAME -->`` in one of the files
+.ci/readme-lane.sh names (every README and docs/).  Each entry of RUNS is one run: its processes are started together (servers first, once their
 pipe exists), every other process must exit 0 within its bound and print the expected lines, then the servers get
 SIGINT (Ctrl-C) and must exit 0.  A snippet passes when every run it takes part in passes, and a snippet that no run
 names fails, so a new snippet cannot go untested.
@@ -54,4 +54,11 @@ RUNS: List[List[Proc]] = [
     # src/NPipes/README.md (the package's README)
     [snippet('pkg-ipc-send'), snippet('pkg-ipc-receive', 'Hello')],
     [server('pkg-server', 'calc'), snippet('pkg-client', 'HELLO')],
+    # src/NPipes.JsonRpc/README.md, src/NPipes.Hosting/README.md
+    [snippet('jsonrpc-pkg', '3', '42')],
+    [server('hosting-pkg', 'calc'), command('{npipes}', 'request', '{calc}', 'hello', '--timeout', '60', expect=('HELLO',))],
+    # python/README.md (npipes' own default pipe name: each run has a TMPDIR of its own)
+    [snippet('py-ipc-send'), snippet('py-ipc-receive', 'Hello')],
+    [server('py-listener', 'calc'), snippet('py-connect', '4', '6')],
+    [server('py-rpc-serve', 'calc'), snippet('py-rpc-call', '5')],
 ]

@@ -6,6 +6,9 @@ Usage: run_snippets.py OUT_DIR README.md [MORE.md ...]
 Each marked block (``<!-- snippet: NAME -->`` on the line before its fence) becomes its own program: a C# block a
 console project under OUT_DIR/src/NAME (top-level statements; Snippet.props gives it the NPipes projects), built
 together in one `dotnet build`; a Python block a script run with python/ on its path.  plan.py says how each is run.
+A block that is part of an API's description rather than a program (a call shown alone) is marked
+``<!-- fragment: WHY -->`` instead, and is listed, not run.  Each run gets a temporary folder of its own as TMPDIR, so
+its pipes (even npipes' fixed default name) are its own.
 Prints one PASS/FAIL line per snippet, then "readme: N passed, N failed, N skipped".  An unmarked block, a snippet
 that no run names, or a run naming a missing snippet is a failure.
 """
@@ -18,6 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from typing import Dict, List, NamedTuple, Optional, Tuple
 
@@ -33,6 +37,7 @@ READY_LIMIT = 90     # seconds for a server to create its pipe
 STOP_LIMIT = 30      # seconds for a server to exit after SIGINT
 
 MARKER = re.compile(r'^<!--\s*snippet:\s*([a-z0-9-]+)\s*-->\s*$')
+FRAGMENT = re.compile(r'^<!--\s*fragment:\s*(\S.*?)\s*-->\s*$')
 FENCE = re.compile(r'^```(csharp|python)\s*$')
 
 
@@ -43,10 +48,11 @@ class Snippet(NamedTuple):
     code: str
 
 
-def extract(paths: List[str]) -> Tuple[Dict[str, Snippet], List[str]]:
-    """The marked blocks by name, and the problems found (unmarked blocks, duplicate names)."""
+def extract(paths: List[str]) -> Tuple[Dict[str, Snippet], List[str], List[str]]:
+    """The marked blocks by name, the problems found (unmarked blocks, duplicate names), and the fragments."""
     snippets: Dict[str, Snippet] = {}
     problems: List[str] = []
+    fragments: List[str] = []
     for path in paths:
         lines = open(path, encoding='utf-8').read().split('\n')
         i = 0
@@ -58,14 +64,17 @@ def extract(paths: List[str]) -> Tuple[Dict[str, Snippet], List[str]]:
             where = f'{os.path.relpath(path, REPO)}:{i + 1}'
             end = next((j for j in range(i + 1, len(lines)) if lines[j].startswith('```')), len(lines))
             marker = MARKER.match(lines[i - 1]) if i > 0 else None
-            if marker is None:
+            fragment = FRAGMENT.match(lines[i - 1]) if i > 0 else None
+            if fragment is not None:
+                fragments.append(f'{where}: {fragment.group(1)}')
+            elif marker is None:
                 problems.append(f'{where}: a ```{fence.group(1)} block without a "<!-- snippet: NAME -->" line before it')
             elif marker.group(1) in snippets:
                 problems.append(f'{where}: snippet name {marker.group(1)} used twice')
             else:
                 snippets[marker.group(1)] = Snippet(marker.group(1), fence.group(1), where, '\n'.join(lines[i + 1:end]) + '\n')
             i = end + 1
-    return snippets, problems
+    return snippets, problems, fragments
 
 
 def unique_pipes(code: str, names: Dict[str, str]) -> str:
@@ -135,8 +144,8 @@ class Running(NamedTuple):
     log: str
 
 
-def start(p: Proc, argv: List[str], log: str) -> Running:
-    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, 'python'), PYTHONIOENCODING='utf-8')
+def start(p: Proc, argv: List[str], log: str, tmpdir: str) -> Running:
+    env = dict(os.environ, PYTHONPATH=os.path.join(REPO, 'python'), PYTHONIOENCODING='utf-8', TMPDIR=tmpdir)
     f = open(log, 'wb')
     popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT, env=env, cwd=REPO,
                              start_new_session=True,  # killable as a group; SIGINT back to default for Ctrl-C
@@ -168,6 +177,7 @@ def run(number: int, procs: List[Proc], argv_of: Dict[str, List[str]], names: Di
     """Runs one entry of RUNS; returns what went wrong (empty: passed)."""
     problems: List[str] = []
     running: List[Running] = []
+    tmpdir = tempfile.mkdtemp(prefix=f'npipes-readme{number}-')   # short: a socket path has at most 107 bytes
 
     def launch(p: Proc, k: int) -> Running:
         if p.snippet is not None:
@@ -175,14 +185,15 @@ def run(number: int, procs: List[Proc], argv_of: Dict[str, List[str]], names: Di
         else:
             argv = [a.format(npipes='\0', **names) for a in p.command]
             argv = [x for a in argv for x in (['dotnet', CLI_DLL] if a == '\0' else [a])]
-        r = start(p, argv, os.path.join(out, 'logs', f'run{number}-{k}-{p.snippet or argv[2 if argv[0] == "dotnet" else 0]}.log'))
+        r = start(p, argv, os.path.join(out, 'logs', f'run{number}-{k}-{p.snippet or argv[2 if argv[0] == "dotnet" else 0]}.log'),
+                  tmpdir)
         running.append(r)
         return r
 
     try:
         servers = [launch(p, k) for k, p in enumerate(procs) if p.serves]
         for r in servers:
-            path = os.path.join(os.environ.get('TMPDIR') or '/tmp', 'CoreFxPipe_' + names[(r.proc.serves or '').replace('-', '_')])
+            path = os.path.join(tmpdir, 'CoreFxPipe_' + names[(r.proc.serves or '').replace('-', '_')])
             deadline = time.monotonic() + READY_LIMIT
             while not os.path.exists(path) and r.popen.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.05)  # polling for the pipe to appear, bounded
@@ -216,6 +227,7 @@ def run(number: int, procs: List[Proc], argv_of: Dict[str, List[str]], names: Di
     finally:
         for r in running:
             kill(r)
+        shutil.rmtree(tmpdir, ignore_errors=True)
         if problems:
             for r in running:
                 print(f'   --- output of {r.label} ({r.log}):\n' + '\n'.join('   | ' + x for x in output(r).splitlines()[-25:]))
@@ -225,11 +237,13 @@ def main(argv: List[str]) -> int:
     out = os.path.abspath(argv[1])
     os.makedirs(os.path.join(out, 'logs'), exist_ok=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # `timeout` stops the lane: clean up the processes
-    snippets, problems = extract([os.path.abspath(p) for p in argv[2:]])
+    snippets, problems, fragments = extract([os.path.abspath(p) for p in argv[2:]])
     suffix = secrets.token_hex(4)
     names = {p: f'{p}-{suffix}' for p in PIPES}
     names_fmt = {p.replace('-', '_'): u for p, u in names.items()}
     print(f'== {len(snippets)} snippets in {", ".join(argv[2:])}; pipe names end in -{suffix}', flush=True)
+    for fragment in fragments:
+        print(f'   fragment, not run: {fragment}', flush=True)
 
     failures: Dict[str, List[str]] = {name: [] for name in snippets}
     built = build(snippets, names, out)

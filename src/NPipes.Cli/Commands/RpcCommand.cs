@@ -44,7 +44,8 @@ internal static class RpcCommand
         var common = new CommonOptions();
         var name = new Argument<string>("NAME") { Description = "The pipe name of a JSON-RPC server (for example npipes rpc serve)." };
         var method = new Argument<string>("METHOD") { Description = "The method to call." };
-        var args = new Argument<string[]>("ARG") { Description = "Positional arguments, each one JSON value (a string is \"quoted\").", Arity = ArgumentArity.ZeroOrMore };
+        // HelpName: the command list of `npipes rpc --help` shows an argument by its name alone, without its arity.
+        var args = new Argument<string[]>("ARG") { HelpName = "ARG...", Description = "Positional arguments, each one JSON value (a string is \"quoted\").", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("call", "Call METHOD on the server on NAME and print the result as JSON. A remote error is one line on stderr with its code, exit 4; a timeout exits 3.")
         {
             name, method, args, common.Crc, common.ByteOrder, common.Timeout,
@@ -71,6 +72,14 @@ internal static class RpcCommand
                 JsonElement value = await call.WaitAsync(callToken.Token).ConfigureAwait(false);
                 Console.Out.WriteLine(value.GetRawText());
                 return ExitCodes.Success;
+            }
+            catch (ConnectionLostException e)
+            {
+                // A ConnectionLostException is a RemoteRpcException, but nothing remote answered: the connection ended
+                // (the server stopped, or closed a connection whose frame it could not read). docs/rpc.md §7: exit 1.
+                string why = (e.InnerException ?? rpc.Completion.Exception?.InnerException)?.Message ?? "the server closed the connection";
+                Console.Error.WriteLine($"npipes rpc: connection lost before '{methodName}' was answered: {why.ReplaceLineEndings(" ")}");
+                return ExitCodes.Other;
             }
             catch (RemoteRpcException e)
             {
