@@ -39,11 +39,11 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
 
     /// <summary>Creates a handler over <paramref name="connection"/>.</summary>
     /// <param name="connection">The connection; this handler must be its only reader.</param>
-    /// <param name="formatter">The message formatter; default a new <see cref="SystemTextJsonFormatter"/> (UTF-8 JSON, as docs/rpc.md specifies).</param>
+    /// <param name="formatter">The message formatter; default <see cref="JsonRpcConventions.CreateFormatter"/> (UTF-8 JSON with the wire conventions of docs/rpc.md).</param>
     /// <param name="leaveOpen">False (default): disposing the handler (which <see cref="JsonRpc"/> does when it disconnects) disposes the connection.</param>
     /// <exception cref="ArgumentNullException"><paramref name="connection"/> is null.</exception>
     public NPipesMessageHandler(PipeConnection connection, IJsonRpcMessageFormatter? formatter = null, bool leaveOpen = false)
-        : base(formatter ?? new SystemTextJsonFormatter())
+        : base(formatter ?? JsonRpcConventions.CreateFormatter())
     {
         ArgumentNullException.ThrowIfNull(connection);
         Connection = connection;

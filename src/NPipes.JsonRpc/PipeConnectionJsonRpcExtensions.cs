@@ -10,7 +10,7 @@ public static class PipeConnectionJsonRpcExtensions
     /// then call <see cref="JsonRpc.StartListening"/>. The <see cref="JsonRpc"/> becomes the connection's only reader.
     /// </summary>
     /// <param name="connection">The connection.</param>
-    /// <param name="formatter">The message formatter; default <see cref="SystemTextJsonFormatter"/> (UTF-8 JSON).</param>
+    /// <param name="formatter">The message formatter; default <see cref="JsonRpcConventions.CreateFormatter"/> (UTF-8 JSON, docs/rpc.md §8).</param>
     /// <param name="leaveOpen">False (default): when the <see cref="JsonRpc"/> is disposed or disconnects, the connection is disposed too.</param>
     /// <exception cref="ArgumentNullException"><paramref name="connection"/> is null.</exception>
     public static JsonRpc CreateJsonRpc(this PipeConnection connection, IJsonRpcMessageFormatter? formatter = null, bool leaveOpen = false) =>

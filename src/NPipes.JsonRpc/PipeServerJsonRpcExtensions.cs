@@ -18,12 +18,12 @@ public static class PipeServerJsonRpcExtensions
 
     /// <summary>
     /// Accepts clients and serves each with its own <see cref="JsonRpc"/>, which <paramref name="configure"/> sets up;
-    /// messages use the default <see cref="SystemTextJsonFormatter"/>. See
+    /// messages use <see cref="JsonRpcConventions.CreateFormatter"/>. See
     /// <see cref="ServeJsonRpcAsync(PipeServer, Action{JsonRpc, PipeConnection}, Func{IJsonRpcMessageFormatter}, CancellationToken)"/>.
     /// </summary>
     /// <exception cref="InvalidOperationException">The server is already running.</exception>
     public static Task ServeJsonRpcAsync(this PipeServer server, Action<JsonRpc, PipeConnection> configure, CancellationToken cancellationToken = default) =>
-        server.ServeJsonRpcAsync(configure, static () => new SystemTextJsonFormatter(), cancellationToken);
+        server.ServeJsonRpcAsync(configure, JsonRpcConventions.CreateFormatter, cancellationToken);
 
     /// <summary>
     /// Accepts clients and serves each with its own <see cref="JsonRpc"/>, which <paramref name="configure"/> sets up
