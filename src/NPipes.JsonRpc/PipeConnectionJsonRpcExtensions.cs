@@ -18,7 +18,8 @@ public static class PipeConnectionJsonRpcExtensions
 
     /// <summary>
     /// Starts JSON-RPC on <paramref name="connection"/>: calls can be made at once, and <paramref name="target"/> (if
-    /// any) serves the peer's calls. Disposing the returned <see cref="JsonRpc"/> disposes the connection.
+    /// any) serves the peer's calls, and <c>rpc.discover</c> with its OpenRPC document (docs/rpc.md §8.2). Disposing the
+    /// returned <see cref="JsonRpc"/> disposes the connection.
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="connection"/> is null.</exception>
     public static JsonRpc AttachJsonRpc(this PipeConnection connection, object? target = null)
@@ -26,7 +27,7 @@ public static class PipeConnectionJsonRpcExtensions
         JsonRpc rpc = connection.CreateJsonRpc();
         if (target is not null)
         {
-            rpc.AddLocalRpcTarget(target);
+            PipeServerJsonRpcExtensions.AddTarget(rpc, target);
         }
         rpc.StartListening();
         return rpc;
@@ -60,7 +61,7 @@ public static class PipeConnectionJsonRpcExtensions
         JsonRpc rpc = connection.CreateJsonRpc(leaveOpen: true);
         if (target is not null)
         {
-            rpc.AddLocalRpcTarget(target);
+            PipeServerJsonRpcExtensions.AddTarget(rpc, target);
         }
         rpc.Disconnected += (_, _) =>
         {

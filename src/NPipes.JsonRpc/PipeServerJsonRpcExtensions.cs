@@ -8,12 +8,13 @@ public static class PipeServerJsonRpcExtensions
     /// <summary>
     /// Accepts clients and serves each with its own <see cref="JsonRpc"/> whose target is <paramref name="createTarget"/>'s
     /// result for that connection; see <see cref="ServeJsonRpcAsync(PipeServer, Action{JsonRpc, PipeConnection}, Func{IJsonRpcMessageFormatter}, CancellationToken)"/>.
+    /// The connections also answer <c>rpc.discover</c> with the target type's OpenRPC document (docs/rpc.md §8.2).
     /// </summary>
     /// <exception cref="InvalidOperationException">The server is already running.</exception>
     public static Task ServeJsonRpcAsync(this PipeServer server, Func<PipeConnection, object> createTarget, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(createTarget);
-        return server.ServeJsonRpcAsync((rpc, connection) => rpc.AddLocalRpcTarget(createTarget(connection)), cancellationToken);
+        return server.ServeJsonRpcAsync((rpc, connection) => AddTarget(rpc, createTarget(connection)), cancellationToken);
     }
 
     /// <summary>
@@ -49,6 +50,13 @@ public static class PipeServerJsonRpcExtensions
         ArgumentNullException.ThrowIfNull(configure);
         ArgumentNullException.ThrowIfNull(createFormatter);
         return server.RunAsync((connection, stopping) => ServeConnectionAsync(connection, configure, createFormatter, stopping), cancellationToken);
+    }
+
+    /// <summary>Adds <paramref name="target"/> and answers <c>rpc.discover</c> with its document (docs/rpc.md §8.2).</summary>
+    internal static void AddTarget(JsonRpc rpc, object target)
+    {
+        rpc.AddLocalRpcTarget(target);
+        rpc.AddRpcDiscover(target.GetType());
     }
 
     private static async Task ServeConnectionAsync(PipeConnection connection, Action<JsonRpc, PipeConnection> configure, Func<IJsonRpcMessageFormatter> createFormatter, CancellationToken stopping)
