@@ -14,6 +14,8 @@ internal static class RpcCommand
     {
         CreateServe(),
         CreateCall(),
+        RpcDescribeCommand.Create(),
+        RpcStubsCommand.Create(),
     };
 
     private static Command CreateServe()
