@@ -149,7 +149,7 @@ internal static class PythonStubs
     {
         code.Append($"    def {Signature(method, names)}:\n");
         string tuple = Tuple(method.Params);
-        string values = "[" + string.Join(", ", method.Params.Select(p => p.Required ? ToJson(p.Type, Identifiers.Python(p.Name), 0) : $"None if {Identifiers.Python(p.Name)} is None else {ToJson(Inner(p.Type), Identifiers.Python(p.Name), 0)}")) + "]";
+        string values = "[" + string.Join(", ", method.Params.Select(p => p.Required || !NeedsConversion(Inner(p.Type)) ? ToJson(p.Type, Identifiers.Python(p.Name), 0) : $"None if {Identifiers.Python(p.Name)} is None else {ToJson(Inner(p.Type), Identifiers.Python(p.Name), 0)}")) + "]";
         code.Append($"        args, named = _arguments({tuple}, {values}, {method.Params.Count(p => p.Required)})\n");
         code.Append($"        result = self._client.call({Identifiers.Quoted(method.Name)}, *args, timeout=self._timeout, **named)\n");
         code.Append(method.Result is Shape.Scalar { Type: "null" } ? "        _none(result)\n" : $"        return {FromJson(method.Result, "result", 0, names)}\n");
