@@ -1,0 +1,67 @@
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using StreamJsonRpc;
+
+namespace NPipes.RpcTests;
+
+/// <summary>
+/// <c>npipes rpc stubs --lang csharp</c> end to end: the generated interface and records compile (no warnings, nullable
+/// on) and, through <see cref="PipeConnectionJsonRpcExtensions.AttachJsonRpc{T}(PipeConnection)"/>, call the live server.
+/// </summary>
+public class CSharpStubsTests
+{
+    private static Assembly Compile(string code)
+    {
+        string[] platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
+        MetadataReference[] references = [.. platform.Append(typeof(JsonRpc).Assembly.Location).Select(p => MetadataReference.CreateFromFile(p))];
+        CSharpCompilation compilation = CSharpCompilation.Create(
+            "GeneratedStubs",
+            [CSharpSyntaxTree.ParseText(code)],
+            references,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+        using var image = new MemoryStream();
+        Microsoft.CodeAnalysis.Emit.EmitResult emitted = compilation.Emit(image);
+        Diagnostic[] problems = [.. emitted.Diagnostics.Where(d => d.Severity >= DiagnosticSeverity.Warning)];
+        Assert.True(emitted.Success && problems.Length == 0, string.Join("\n", problems.Select(d => d.ToString())) + "\n" + code);
+        return Assembly.Load(image.ToArray());
+    }
+
+    private static async Task<object?> CallAsync(Type contract, object proxy, string method, params object?[] args)
+    {
+        var task = (Task)contract.GetMethod(method)!.Invoke(proxy, [.. args, CancellationToken.None])!;
+        await task.Bounded();
+        return task.GetType().GetProperty("Result")?.GetValue(task);
+    }
+
+    [Fact]
+    public async Task Generated_csharp_stubs_compile_and_call_the_live_server_through_AttachJsonRpc()
+    {
+        var camelCase = new JsonRpcTargetOptions { MethodNameTransform = CommonMethodNameTransforms.CamelCase };
+        await using RunningServer server = Rpc.Serve((rpc, _) =>
+        {
+            rpc.AddLocalRpcTarget(new RoundTripTests.Calculator(), camelCase);
+            rpc.AddRpcDiscover(typeof(RoundTripTests.Calculator), camelCase);
+        });
+        Tool.Output stubs = await Tool.NpipesAsync("rpc", "stubs", server.Name, "--lang", "csharp", "--crc", "--timeout", "20");
+        Assert.True(stubs.Code == 0, stubs.ToString());
+        Assembly generated = Compile(stubs.Out);
+        Type contract = generated.GetType("CalculatorContract.ICalculator")!;
+        Type stats = generated.GetType("CalculatorContract.Stats")!;
+
+        PipeConnection connection = await PipeConnection.ConnectAsync(server.Name, Rpc.Options(), Rpc.Ct);
+        MethodInfo attach = typeof(PipeConnectionJsonRpcExtensions).GetMethods().Single(m => m.Name == nameof(PipeConnectionJsonRpcExtensions.AttachJsonRpc) && m.IsGenericMethod);
+        object proxy = attach.MakeGenericMethod(contract).Invoke(null, [connection])!;
+        using var _ = (IDisposable)proxy;
+
+        Assert.Equal(5, await CallAsync(contract, proxy, "AddAsync", 2, 3));
+        object summary = (await CallAsync(contract, proxy, "SummarizeAsync", new List<double> { 1, 2, 4.5 }, "x"))!;
+        Assert.Equal("Stats { Count = 3, Mean = 2.5, Label = x }", summary.ToString());
+        Assert.Equal("blue", await CallAsync(contract, proxy, "NextAsync", "darkRed"));
+        var groups = (System.Collections.IDictionary)(await CallAsync(contract, proxy, "GroupAsync", new Dictionary<string, IReadOnlyList<double>> { ["a"] = [1, 3] }))!;
+        Assert.Equal("Stats { Count = 2, Mean = 2, Label =  }", groups["a"]!.ToString());
+        object negative = Activator.CreateInstance(stats, -1, 2.0, null)!;
+        var failed = await Assert.ThrowsAsync<RemoteInvocationException>(() => CallAsync(contract, proxy, "CheckAsync", negative));
+        Assert.StartsWith("count below zero", failed.Message);
+    }
+}
