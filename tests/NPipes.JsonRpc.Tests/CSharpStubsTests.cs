@@ -37,12 +37,7 @@ public class CSharpStubsTests
     [Fact]
     public async Task Generated_csharp_stubs_compile_and_call_the_live_server_through_AttachJsonRpc()
     {
-        var camelCase = new JsonRpcTargetOptions { MethodNameTransform = CommonMethodNameTransforms.CamelCase };
-        await using RunningServer server = Rpc.Serve((rpc, _) =>
-        {
-            rpc.AddLocalRpcTarget(new RoundTripTests.Calculator(), camelCase);
-            rpc.AddRpcDiscover(typeof(RoundTripTests.Calculator), camelCase);
-        });
+        await using RunningServer server = DiscoveryTests.ServeWithDiscovery(new RoundTripTests.Calculator(), new JsonRpcTargetOptions { MethodNameTransform = CommonMethodNameTransforms.CamelCase });
         Tool.Output stubs = await Tool.NpipesAsync("rpc", "stubs", server.Name, "--lang", "csharp", "--crc", "--timeout", "20");
         Assert.True(stubs.Code == 0, stubs.ToString());
         Assembly generated = Compile(stubs.Out);

@@ -8,6 +8,13 @@ namespace NPipes.RpcTests;
 /// <summary>docs/rpc.md §8.2-8.4: rpc.discover answers the target's OpenRPC document; unsupported types are reported, never mistyped.</summary>
 public class DiscoveryTests
 {
+    /// <summary>A server whose connections serve <paramref name="target"/> (added with <paramref name="options"/>) and its rpc.discover.</summary>
+    internal static RunningServer ServeWithDiscovery(object target, JsonRpcTargetOptions? options = null) => Rpc.Serve((rpc, _) =>
+    {
+        rpc.AddLocalRpcTarget(target, options);
+        rpc.AddRpcDiscover(target.GetType(), options);
+    });
+
     private static JsonElement Method(JsonElement document, string name) =>
         document.GetProperty("methods").EnumerateArray().Single(m => m.GetProperty("name").GetString() == name);
 
@@ -89,11 +96,7 @@ public class DiscoveryTests
     [Fact]
     public async Task A_target_that_cannot_be_described_answers_rpc_discover_with_internal_error_and_serves_its_methods()
     {
-        await using RunningServer server = Rpc.Serve((rpc, _) =>
-        {
-            rpc.AddLocalRpcTarget(new Unsupported());
-            rpc.AddRpcDiscover(typeof(Unsupported));
-        });
+        await using RunningServer server = ServeWithDiscovery(new Unsupported());
         using JsonRpc client = await Rpc.ConnectAsync(server.Name);
         var e = await Assert.ThrowsAsync<RemoteInvocationException>(() => client.InvokeWithCancellationAsync<JsonElement>("rpc.discover", [], Rpc.Ct).Bounded());
         Assert.Equal((int)JsonRpcErrorCode.InternalError, e.ErrorCode);
@@ -110,11 +113,7 @@ public class DiscoveryTests
     [Fact]
     public async Task A_target_with_its_own_rpc_discover_keeps_it()
     {
-        await using RunningServer server = Rpc.Serve((rpc, _) =>
-        {
-            rpc.AddLocalRpcTarget(new OwnDiscover());
-            rpc.AddRpcDiscover(typeof(OwnDiscover));
-        });
+        await using RunningServer server = ServeWithDiscovery(new OwnDiscover());
         using JsonRpc client = await Rpc.ConnectAsync(server.Name);
         Assert.Equal("mine", await client.InvokeWithCancellationAsync<string>("rpc.discover", [], Rpc.Ct).Bounded());
     }

@@ -77,12 +77,7 @@ public class RoundTripTests
     [Fact]
     public async Task A_dotnet_target_becomes_a_typed_Python_module_that_mypy_strict_checks_and_that_calls_the_live_server()
     {
-        var camelCase = new JsonRpcTargetOptions { MethodNameTransform = CommonMethodNameTransforms.CamelCase };
-        await using RunningServer server = Rpc.Serve((rpc, _) =>
-        {
-            rpc.AddLocalRpcTarget(new Calculator(), camelCase);
-            rpc.AddRpcDiscover(typeof(Calculator), camelCase);
-        });
+        await using RunningServer server = DiscoveryTests.ServeWithDiscovery(new Calculator(), new JsonRpcTargetOptions { MethodNameTransform = CommonMethodNameTransforms.CamelCase });
         using var scratch = new Tool.Scratch();
         Tool.Output stubs = await Tool.NpipesAsync("rpc", "stubs", server.Name, "--lang", "python", "--out", scratch.File("calculator_contract.py"), "--crc", "--timeout", "20");
         Assert.True(stubs.Code == 0, stubs.ToString());
