@@ -36,8 +36,7 @@ public static class JsonRpcConventions
     private static JsonSerializerOptions CreateDefault()
     {
         JsonSerializerOptions options = CreateSerializerOptions();
-        options.TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver();
-        options.MakeReadOnly();
+        options.MakeReadOnly(populateMissingResolver: true);
         return options;
     }
 }

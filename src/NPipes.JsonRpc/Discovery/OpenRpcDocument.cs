@@ -44,11 +44,7 @@ public static class OpenRpcDocument
 
     private static JsonElement Build(Type targetType, JsonRpcTargetOptions? targetOptions, JsonSerializerOptions options)
     {
-        if (options.TypeInfoResolver is null && !options.IsReadOnly)
-        {
-            options.TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver();
-        }
-        options.MakeReadOnly();
+        options.MakeReadOnly(populateMissingResolver: true); // as the first serialization would
         var problems = new List<string>();
         var components = new SchemaComponents(options, problems);
         var methods = new JsonArray();
