@@ -54,6 +54,23 @@ public class StubsTests
         }
     }
 
+    [Fact]
+    public async Task A_server_without_discovery_or_with_an_undescribable_target_is_a_remote_error_exit_4()
+    {
+        await using (RunningServer plain = Rpc.Serve<TestTarget>()) // the configure overload adds no rpc.discover
+        {
+            Tool.Output described = await Tool.NpipesAsync("rpc", "describe", plain.Name, "--crc", "--timeout", "20");
+            Assert.Equal(4, described.Code);
+            Assert.StartsWith("npipes rpc: error -32601: ", described.Err);
+        }
+        await using RunningServer unsupported = DiscoveryTests.ServeWithDiscovery(new DiscoveryTargets.Unsupported());
+        Tool.Output stubs = await Tool.NpipesAsync("rpc", "stubs", unsupported.Name, "--crc", "--timeout", "20");
+        Assert.Equal(4, stubs.Code);
+        Assert.Equal("", stubs.Out);
+        Assert.Contains("npipes rpc: error -32603: ", stubs.Err);
+        Assert.Contains("Call(callback): Func<System.Int32> is not supported (a delegate)", stubs.Err);
+    }
+
     [Theory]
     [InlineData("""{"openrpc":"1.3.2","info":{"title":"T","version":"1"},"methods":[{"name":"m","params":[{"name":"x","schema":{},"required":true}],"result":{"name":"result","schema":{"type":"null"}}}]}""", "m(x): a schema without \"type\"")]
     [InlineData("""{"openrpc":"1.3.2","info":{"title":"T","version":"1"},"methods":[{"name":"m","params":[],"result":{"name":"result","schema":{"$ref":"#/components/schemas/Gone"}}}]}""", "$ref Gone: not in components.schemas")]
