@@ -24,6 +24,9 @@ public class NamingTests
         [JsonRpcMethod("label")]
         public string Label(Labelled labelled) => labelled.ToString();
 
+        [JsonRpcMethod("broken")]
+        public Labelled Broken() => new(null!, null);
+
         [JsonRpcMethod("shade")]
         public Shade Next(Shade shade) => shade == Shade.DarkRed ? Shade.Blue : Shade.DarkRed;
     }
@@ -75,5 +78,15 @@ public class NamingTests
         using JsonRpc client = await Rpc.ConnectAsync(server.Name);
         Assert.Contains("label", (await InvalidParamsAsync(client, "label", """{"label": null, "note": null}""")).Message);
         await InvalidParamsAsync(client, "shade", "1");
+    }
+
+    [Fact]
+    public async Task A_result_with_null_for_a_non_nullable_member_is_an_error_not_sent()
+    {
+        await using RunningServer server = Rpc.Serve<StatsTarget>();
+        using JsonRpc client = await Rpc.ConnectAsync(server.Name);
+        var e = await Assert.ThrowsAnyAsync<RemoteRpcException>(() => client.InvokeWithCancellationAsync<JsonElement>("broken", [], Rpc.Ct).Bounded());
+        Assert.Equal(-32003, (int)e.ErrorCode!);
+        Assert.Equal("""{"count":1,"mean":1}""", (await client.InvokeWithCancellationAsync<JsonElement>("summarize", [new[] { 1.0 }], Rpc.Ct).Bounded()).GetRawText());
     }
 }

@@ -77,7 +77,7 @@ internal sealed class SchemaComponents(JsonSerializerOptions options, List<strin
     private JsonNode Transform(JsonSchemaExporterContext context, JsonNode node, string where)
     {
         Type type = context.TypeInfo.Type;
-        if (node is JsonObject leftover && leftover["$ref"] is JsonValue reference && !reference.ToString().StartsWith(RefPrefix, StringComparison.Ordinal))
+        if (node is JsonObject leftover && leftover["$ref"] is JsonValue reference && !reference.GetValue<string>().StartsWith(RefPrefix, StringComparison.Ordinal))
         {
             problems.Add($"{where}: {Name(type)} is recursive (not supported)");
             return node;
