@@ -17,55 +17,55 @@ internal static class PythonStubs
             def call(self, method: str, *args: Any, timeout: Optional[float] = None, **named: Any) -> Any: ...
 
 
-        def _int(value: Any) -> int:
+        def _int(value: Any, where: str) -> int:
             if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f'expected an integer, got {value!r}')
+                raise TypeError(f'{where}: expected an integer, got {value!r}')
             return value
 
 
-        def _float(value: Any) -> float:
+        def _float(value: Any, where: str) -> float:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise TypeError(f'expected a number, got {value!r}')
+                raise TypeError(f'{where}: expected a number, got {value!r}')
             return float(value)
 
 
-        def _str(value: Any) -> str:
+        def _str(value: Any, where: str) -> str:
             if not isinstance(value, str):
-                raise TypeError(f'expected a string, got {value!r}')
+                raise TypeError(f'{where}: expected a string, got {value!r}')
             return value
 
 
-        def _bool(value: Any) -> bool:
+        def _bool(value: Any, where: str) -> bool:
             if not isinstance(value, bool):
-                raise TypeError(f'expected true or false, got {value!r}')
+                raise TypeError(f'{where}: expected true or false, got {value!r}')
             return value
 
 
-        def _none(value: Any) -> None:
+        def _none(value: Any, where: str) -> None:
             if value is not None:
-                raise TypeError(f'expected null, got {value!r}')
+                raise TypeError(f'{where}: expected null, got {value!r}')
 
 
-        def _list(value: Any) -> list[Any]:
+        def _list(value: Any, where: str) -> list[Any]:
             if not isinstance(value, list):
-                raise TypeError(f'expected an array, got {value!r}')
+                raise TypeError(f'{where}: expected an array, got {value!r}')
             return value
 
 
-        def _dict(value: Any) -> dict[str, Any]:
+        def _dict(value: Any, where: str) -> dict[str, Any]:
             if not isinstance(value, dict):
-                raise TypeError(f'expected an object, got {value!r}')
+                raise TypeError(f'{where}: expected an object, got {value!r}')
             return value
 
 
-        def _choice(value: Any, choices: tuple[str, ...]) -> str:
+        def _choice(value: Any, choices: tuple[str, ...], where: str) -> str:
             if value not in choices:
-                raise TypeError(f'expected one of {choices}, got {value!r}')
-            return _str(value)
+                raise TypeError(f'{where}: expected one of {choices}, got {value!r}')
+            return _str(value, where)
 
 
         def _members(value: Any, name: str, known: tuple[str, ...], required: tuple[str, ...]) -> dict[str, Any]:
-            members = _dict(value)
+            members = _dict(value, name)
             unknown = sorted(set(members) - set(known))
             missing = [m for m in required if m not in members]
             if unknown or missing:
@@ -140,8 +140,8 @@ internal static class PythonStubs
         code.Append($"        members = _members(value, {Identifiers.Quoted(type.Name)}, {Tuple(type.Members)}, {Tuple(type.Members.Where(m => m.Required))})\n");
         code.Append("        return cls(");
         code.AppendJoin(", ", type.Members.Select(m => $"{Identifiers.Python(m.Name)}=" + (m.Required
-            ? FromJson(m.Type, $"members[{Identifiers.Quoted(m.Name)}]", 0, names)
-            : $"None if members.get({Identifiers.Quoted(m.Name)}) is None else {FromJson(Inner(m.Type), $"members[{Identifiers.Quoted(m.Name)}]", 0, names)}")));
+            ? FromJson(m.Type, $"members[{Identifiers.Quoted(m.Name)}]", 0, names, $"{type.Name}.{m.Name}")
+            : $"None if members.get({Identifiers.Quoted(m.Name)}) is None else {FromJson(Inner(m.Type), $"members[{Identifiers.Quoted(m.Name)}]", 0, names, $"{type.Name}.{m.Name}")}")));
         code.Append(")\n");
     }
 
@@ -152,7 +152,8 @@ internal static class PythonStubs
         string values = "[" + string.Join(", ", method.Params.Select(p => p.Required || !NeedsConversion(Inner(p.Type)) ? ToJson(p.Type, Identifiers.Python(p.Name), 0) : $"None if {Identifiers.Python(p.Name)} is None else {ToJson(Inner(p.Type), Identifiers.Python(p.Name), 0)}")) + "]";
         code.Append($"        args, named = _arguments({tuple}, {values}, {method.Params.Count(p => p.Required)})\n");
         code.Append($"        result = self._client.call({Identifiers.Quoted(method.Name)}, *args, timeout=self._timeout, **named)\n");
-        code.Append(method.Result is Shape.Scalar { Type: "null" } ? "        _none(result)\n" : $"        return {FromJson(method.Result, "result", 0, names)}\n");
+        string where = method.Name + "() result";
+        code.Append(method.Result is Shape.Scalar { Type: "null" } ? $"        _none(result, {Identifiers.Quoted(where)})\n" : $"        return {FromJson(method.Result, "result", 0, names, where)}\n");
     }
 
     /// <summary>A Python tuple of string literals: <c>()</c>, <c>("a",)</c>, <c>("a", "b")</c>.</summary>
@@ -207,15 +208,19 @@ internal static class PythonStubs
 
     private static bool NeedsConversion(Shape shape) => shape is Shape.Ref or Shape.ArrayOf or Shape.MapOf || shape is Shape.OrNull n && NeedsConversion(n.Inner);
 
-    /// <summary>An expression checking the decoded JSON <paramref name="value"/> and making it the Python type.</summary>
-    private static string FromJson(Shape shape, string value, int depth, Dictionary<string, string> names) => shape switch
+    /// <summary>An expression checking the decoded JSON <paramref name="value"/> and making it the Python type; errors name <paramref name="where"/>.</summary>
+    private static string FromJson(Shape shape, string value, int depth, Dictionary<string, string> names, string where)
     {
-        Shape.Scalar s => s.Type switch { "integer" => $"_int({value})", "number" => $"_float({value})", "boolean" => $"_bool({value})", "null" => $"_none({value})", _ => $"_str({value})" },
-        Shape.Ref r => $"{Known(r, names)}.from_json({value})",
-        Shape.ArrayOf a => $"[{FromJson(a.Items, "x" + depth, depth + 1, names)} for x{depth} in _list({value})]",
-        Shape.MapOf m => $"{{k{depth}: {FromJson(m.Values, "v" + depth, depth + 1, names)} for k{depth}, v{depth} in _dict({value}).items()}}",
-        Shape.OrNull n => $"None if {value} is None else {FromJson(n.Inner, value, depth, names)}",
-        Shape.StringEnum e => $"cast({Literal(e)}, _choice({value}, {Tuple(e.Values)}))",
-        _ => throw new ContractException("unexpected schema"),
-    };
+        string at = Identifiers.Quoted(where);
+        return shape switch
+        {
+            Shape.Scalar s => s.Type switch { "integer" => $"_int({value}, {at})", "number" => $"_float({value}, {at})", "boolean" => $"_bool({value}, {at})", "null" => $"_none({value}, {at})", _ => $"_str({value}, {at})" },
+            Shape.Ref r => $"{Known(r, names)}.from_json({value})",
+            Shape.ArrayOf a => $"[{FromJson(a.Items, "x" + depth, depth + 1, names, where + "[]")} for x{depth} in _list({value}, {at})]",
+            Shape.MapOf m => $"{{k{depth}: {FromJson(m.Values, "v" + depth, depth + 1, names, where + "{}")} for k{depth}, v{depth} in _dict({value}, {at}).items()}}",
+            Shape.OrNull n => $"None if {value} is None else {FromJson(n.Inner, value, depth, names, where)}",
+            Shape.StringEnum e => $"cast({Literal(e)}, _choice({value}, {Tuple(e.Values)}, {at}))",
+            _ => throw new ContractException("unexpected schema"),
+        };
+    }
 }
