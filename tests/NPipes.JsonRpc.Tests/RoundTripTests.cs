@@ -56,6 +56,11 @@ public class RoundTripTests
                 calc.check(Stats(count=-1, mean=2.0))
             except rpc.RemoteError as e:
                 print(e.code, e.message)
+            for wrong in ({'count': '3', 'mean': 1}, {'count': 3}, {'count': 3, 'mean': 1, 'sum': 3}):
+                try:
+                    Stats.from_json(wrong)
+                except TypeError as e:
+                    print(e)
 
 
         with rpc.connect(sys.argv[1], timeout=10, crc=True) as client:
@@ -102,6 +107,7 @@ public class RoundTripTests
 
         Tool.Output run = await Tool.RunAsync("python3", [scratch.File("user.py"), server.Name], environment);
         Assert.True(run.Code == 0, run.ToString());
-        Assert.Equal("5 3 2.5 x None\nblue\n['a'] 2.0\n-32000 count below zero (Parameter 'stats')\n", run.Out);
+        Assert.Equal("5 3 2.5 x None\nblue\n['a'] 2.0\n-32000 count below zero (Parameter 'stats')\n"
+            + "Stats.count: expected an integer, got '3'\nStats: unknown members [], missing members ['mean']\nStats: unknown members ['sum'], missing members []\n", run.Out);
     }
 }
