@@ -32,6 +32,7 @@ public static class OpenRpcDocument
     /// <param name="targetOptions">The options the target is added with (method and parameter name transforms, non-public methods).</param>
     /// <param name="serializerOptions">The serializer options of the connection's formatter (they are made read-only).</param>
     /// <returns>The document, an immutable JSON value.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="targetType"/> is null.</exception>
     /// <exception cref="NotSupportedException">A method cannot be described (an untyped, pointer, delegate, open generic or stream parameter or result, a recursive type, overloads under one name); the message lists every such place.</exception>
     public static JsonElement Describe(Type targetType, JsonRpcTargetOptions? targetOptions = null, JsonSerializerOptions? serializerOptions = null)
     {
