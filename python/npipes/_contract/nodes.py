@@ -1,0 +1,386 @@
+"""The type model: one node per Python type hint, built once per service.
+
+A node knows its JSON Schema, how to check and convert a JSON value into the
+Python value the method expects (``load``) and a Python value back into JSON
+(``dump``).  A mismatch raises :class:`Mismatch`; containers add their
+segment to its path while it unwinds, so a call that fits costs no
+path-building."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from typing import (Callable, Dict, List, Mapping, Optional, Sequence, Tuple,
+                    Union)
+
+__all__ = ['Mismatch', 'Node', 'Prim', 'Bytes', 'ListOf', 'DictOf', 'AnyOf',
+           'Choice', 'Field', 'Record', 'Schema', 'short']
+
+#: A JSON Schema (or an OpenRPC fragment) as a JSON object.
+Schema = Dict[str, object]
+
+
+class Mismatch(Exception):
+    """A value that does not fit: ``expected`` says what would have."""
+
+    def __init__(self, expected: str, got: object, detail: str = '') -> None:
+        super().__init__(expected)
+        self.expected = expected
+        self.got = got
+        self.detail = detail
+        self.path: List[str] = []
+
+    def at(self, segment: str) -> Mismatch:
+        self.path.insert(0, segment)
+        return self
+
+
+def short(value: object) -> str:
+    """``str 'x'``: a value's JSON kind and its start, for messages."""
+    kind = {type(None): 'null', bool: 'boolean', int: 'integer',
+            float: 'number', str: 'string', list: 'array',
+            dict: 'object'}.get(type(value), type(value).__name__)
+    text = repr(value)
+    return f'{kind} {text if len(text) <= 40 else text[:37] + "..."}'
+
+
+class Node:
+    """Base: a type on the wire."""
+
+    #: The name in components/schemas for named types (Record, Choice).
+    name: Optional[str] = None
+
+    def schema(self) -> Schema:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        raise NotImplementedError
+
+    def load(self, value: object) -> object:
+        """*value* (as json.loads gives it) as the Python value."""
+        raise NotImplementedError
+
+    def dump(self, value: object) -> object:
+        """Python *value* as a JSON value (json.dumps-able)."""
+        raise NotImplementedError
+
+
+def _is_int(v: object) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+_PRIMS: Dict[str, Tuple[str, Callable[[object], bool]]] = {
+    'integer': ('an integer', _is_int),
+    'number': ('a number', lambda v: isinstance(v, (int, float))
+               and not isinstance(v, bool)),
+    'string': ('a string', lambda v: isinstance(v, str)),
+    'boolean': ('true or false', lambda v: isinstance(v, bool)),
+    'null': ('null', lambda v: v is None),
+}
+
+
+class Prim(Node):
+    """integer, number (float; an integer is accepted), string, boolean,
+    null."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._text, self._fits = _PRIMS[kind]
+
+    def schema(self) -> Schema:
+        return {'type': self.kind}
+
+    def describe(self) -> str:
+        return self._text
+
+    def load(self, value: object) -> object:
+        if not self._fits(value):
+            raise Mismatch(self._text, value)
+        if self.kind == 'number' and isinstance(value, int):
+            try:
+                return float(value)
+            except OverflowError:
+                raise Mismatch(self._text, value, 'out of range') from None
+        return value
+
+    def dump(self, value: object) -> object:
+        if not self._fits(value):
+            raise Mismatch(self._text, value)
+        return int(value) if self.kind == 'integer' else value  # type: ignore
+
+
+class Bytes(Node):
+    """bytes as a base64 string (what System.Text.Json does with byte[])."""
+
+    def schema(self) -> Schema:
+        return {'type': 'string', 'contentEncoding': 'base64'}
+
+    def describe(self) -> str:
+        return 'a base64 string'
+
+    def load(self, value: object) -> object:
+        if not isinstance(value, str):
+            raise Mismatch(self.describe(), value)
+        try:
+            return base64.b64decode(value.encode('ascii'), validate=True)
+        except (binascii.Error, UnicodeEncodeError):
+            raise Mismatch(self.describe(), value) from None
+
+    def dump(self, value: object) -> object:
+        if not isinstance(value, (bytes, bytearray, memoryview)):
+            raise Mismatch('bytes', value)
+        return base64.b64encode(bytes(value)).decode('ascii')
+
+
+class ListOf(Node):
+    """list[T] (or tuple[T, ...], loaded as a tuple)."""
+
+    def __init__(self, item: Node, as_tuple: bool = False) -> None:
+        self.item = item
+        self.as_tuple = as_tuple
+
+    def schema(self) -> Schema:
+        return {'type': 'array', 'items': self.item.schema()}
+
+    def describe(self) -> str:
+        return 'an array'
+
+    def _each(self, value: Sequence[object],
+              step: Callable[[object], object]) -> List[object]:
+        out = []
+        for i, item in enumerate(value):
+            try:
+                out.append(step(item))
+            except Mismatch as exc:
+                raise exc.at(f'[{i}]') from None
+        return out
+
+    def load(self, value: object) -> object:
+        if not isinstance(value, list):
+            raise Mismatch(self.describe(), value)
+        out = self._each(value, self.item.load)
+        return tuple(out) if self.as_tuple else out
+
+    def dump(self, value: object) -> object:
+        if not isinstance(value, (list, tuple)):
+            raise Mismatch(self.describe(), value)
+        return self._each(value, self.item.dump)
+
+
+class DictOf(Node):
+    """dict[str, T]: a JSON object with any member names."""
+
+    def __init__(self, value: Node) -> None:
+        self.value = value
+
+    def schema(self) -> Schema:
+        return {'type': 'object', 'additionalProperties': self.value.schema()}
+
+    def describe(self) -> str:
+        return 'an object'
+
+    def _each(self, value: Mapping[object, object],
+              step: Callable[[object], object]) -> Dict[str, object]:
+        out: Dict[str, object] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise Mismatch('an object with string keys', value)
+            try:
+                out[key] = step(item)
+            except Mismatch as exc:
+                raise exc.at(f'.{key}') from None
+        return out
+
+    def load(self, value: object) -> object:
+        if not isinstance(value, dict):
+            raise Mismatch(self.describe(), value)
+        return self._each(value, self.value.load)
+
+    def dump(self, value: object) -> object:
+        if not isinstance(value, Mapping):
+            raise Mismatch(self.describe(), value)
+        return self._each(value, self.value.dump)
+
+
+class AnyOf(Node):
+    """Union[...] / Optional[...]: the first option that fits wins."""
+
+    def __init__(self, options: Sequence[Node]) -> None:
+        self.options = list(options)
+
+    def schema(self) -> Schema:
+        parts = [o.schema() for o in self.options]
+        simple = [p for p in parts if set(p) <= {'type', 'contentEncoding'}
+                  and isinstance(p.get('type'), str)]
+        if len(simple) == len(parts) and \
+                sum('contentEncoding' in p for p in parts) <= 1:
+            merged: Schema = {'type': [p['type'] for p in parts]}
+            merged.update({k: v for p in parts for k, v in p.items()
+                           if k != 'type'})
+            return merged
+        return {'anyOf': parts}
+
+    def describe(self) -> str:
+        return ' or '.join(o.describe() for o in self.options)
+
+    def _first(self, value: object, pick: Callable[[Node], Callable[
+            [object], object]]) -> object:
+        deepest: Optional[Mismatch] = None
+        for option in self.options:
+            try:
+                return pick(option)(value)
+            except Mismatch as exc:
+                if exc.path and (deepest is None or
+                                 len(exc.path) > len(deepest.path)):
+                    deepest = exc
+        if deepest is not None:       # an object that nearly fitted
+            raise deepest
+        raise Mismatch(self.describe(), value)
+
+    def load(self, value: object) -> object:
+        return self._first(value, lambda o: o.load)
+
+    def dump(self, value: object) -> object:
+        return self._first(value, lambda o: o.dump)
+
+
+class Choice(Node):
+    """An Enum class (named, in components) or a Literal (inline): one of
+    fixed string or integer values."""
+
+    def __init__(self, values: Sequence[Union[str, int]],
+                 cls: Optional[type] = None) -> None:
+        self.values = list(values)
+        self.cls = cls
+        self.name = cls.__name__ if cls is not None else None
+        kinds = {type(v) for v in self.values}
+        self.kind = 'string' if kinds == {str} else 'integer'
+
+    def definition(self) -> Schema:
+        return {'type': self.kind, 'enum': list(self.values)}
+
+    def schema(self) -> Schema:
+        if self.name is not None:
+            return {'$ref': f'#/components/schemas/{self.name}'}
+        return self.definition()
+
+    def describe(self) -> str:
+        return 'one of ' + ', '.join(repr(v) for v in self.values)
+
+    def _known(self, value: object) -> bool:
+        return any(type(v) is type(value) and v == value
+                   for v in self.values)
+
+    def load(self, value: object) -> object:
+        if not self._known(value):
+            raise Mismatch(self.describe(), value)
+        return self.cls(value) if self.cls is not None else value
+
+    def dump(self, value: object) -> object:
+        if self.cls is not None and isinstance(value, self.cls):
+            value = value.value  # type: ignore[attr-defined]
+        elif isinstance(value, enum.Enum):
+            raise Mismatch(self.describe(), value)
+        if not self._known(value):
+            raise Mismatch(self.describe(), value)
+        return value
+
+
+class Field:
+    """One member of a Record: its Python and wire names and type."""
+
+    __slots__ = ('py', 'wire', 'node', 'required', 'omit_none')
+
+    def __init__(self, py: str, wire: str, node: Node, required: bool,
+                 omit_none: bool = False) -> None:
+        self.py, self.wire, self.node = py, wire, node
+        self.required, self.omit_none = required, omit_none
+
+
+class Record(Node):
+    """A dataclass or TypedDict: a JSON object with known members, named in
+    components/schemas.  Unknown members and missing required ones are
+    mismatches, never dropped or defaulted.  ``fields`` is filled after
+    construction, so that a type may refer to itself."""
+
+    def __init__(self, cls: type, is_dict: bool) -> None:
+        self.cls = cls
+        self.name = cls.__name__
+        self.is_dict = is_dict
+        self.fields: List[Field] = []
+        self._by_wire: Dict[str, Field] = {}
+
+    def set_fields(self, fields: List[Field]) -> None:
+        self.fields = fields
+        self._by_wire = {f.wire: f for f in fields}
+
+    def definition(self) -> Schema:
+        out: Schema = {'type': 'object', 'properties': {
+            f.wire: f.node.schema() for f in self.fields}}
+        required = [f.wire for f in self.fields if f.required]
+        if required:
+            out['required'] = required
+        out['additionalProperties'] = False
+        return out
+
+    def schema(self) -> Schema:
+        return {'$ref': f'#/components/schemas/{self.name}'}
+
+    def describe(self) -> str:
+        return f'an object ({self.name})'
+
+    def load(self, value: object) -> object:
+        if not isinstance(value, dict):
+            raise Mismatch(self.describe(), value)
+        kwargs: Dict[str, object] = {}
+        for key, item in value.items():
+            field = self._by_wire.get(key)
+            if field is None:
+                known = ', '.join(repr(f.wire) for f in self.fields)
+                raise Mismatch(f'a member of {self.name} ({known})', item,
+                               'unknown member').at(f'.{key}')
+            try:
+                kwargs[field.py] = field.node.load(item)
+            except Mismatch as exc:
+                raise exc.at(f'.{key}') from None
+        for field in self.fields:
+            if field.required and field.py not in kwargs:
+                raise Mismatch(field.node.describe(), None,
+                               f'required member of {self.name} is '
+                               f'missing').at(f'.{field.wire}')
+        try:
+            return self.cls(**kwargs)
+        except (TypeError, ValueError) as exc:     # __post_init__ checks
+            raise Mismatch(self.describe(), value, str(exc)) from None
+
+    def dump(self, value: object) -> object:
+        if self.is_dict:
+            if not isinstance(value, Mapping):
+                raise Mismatch(self.describe(), value)
+            extra = set(value) - {f.py for f in self.fields}
+            if extra:
+                raise Mismatch(f'a member of {self.name}', value,
+                               'unknown member').at(f'.{sorted(extra)[0]}')
+            get: Callable[[str, object], object] = value.get
+        else:
+            if not isinstance(value, self.cls):
+                raise Mismatch(self.describe(), value)
+            obj = value
+            get = lambda key, default: getattr(obj, key, default)  # noqa
+        out: Dict[str, object] = {}
+        for field in self.fields:
+            item = get(field.py, _MISSING)
+            if item is _MISSING or (item is None and field.omit_none):
+                if field.required:
+                    raise Mismatch(field.node.describe(), None, 'missing'
+                                   ).at(f'.{field.wire}')
+                continue
+            try:
+                out[field.wire] = field.node.dump(item)
+            except Mismatch as exc:
+                raise exc.at(f'.{field.wire}') from None
+        return out
+
+
+_MISSING = object()
