@@ -11,6 +11,7 @@ from typing import (Any, Callable, Dict, List, Literal, Mapping, NewType,
 
 from tests import support  # noqa: F401  (puts python/ on sys.path)
 from npipes import contract
+from tests.contract_sample import Color
 
 
 def schema_of(hint, name='value'):
@@ -36,11 +37,6 @@ if sys.version_info >= (3, 11):
     class Mixed(TypedDict):
         must: int
         may: typing.NotRequired[str]
-
-
-class Shade(enum.Enum):
-    DARK = 'dark'
-    LIGHT = 'light'
 
 
 class Rank(enum.IntEnum):
@@ -109,10 +105,10 @@ class SchemaMappingTests(unittest.TestCase):
     def test_literal_and_enums(self):
         self.assertEqual(schema_of(Literal['a', 'b'])[0],
                          {'type': 'string', 'enum': ['a', 'b']})
-        ref, comps = schema_of(Shade)
-        self.assertEqual(ref, {'$ref': '#/components/schemas/Shade'})
-        self.assertEqual(comps['Shade'], {'type': 'string',
-                                          'enum': ['dark', 'light']})
+        ref, comps = schema_of(Color)
+        self.assertEqual(ref, {'$ref': '#/components/schemas/Color'})
+        self.assertEqual(comps['Color'], {'type': 'string',
+                                          'enum': ['red', 'green']})
         self.assertEqual(schema_of(Rank)[1]['Rank'],
                          {'type': 'integer', 'enum': [1, 2]})
 

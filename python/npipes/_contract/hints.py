@@ -17,8 +17,8 @@ from typing import Dict, List, Optional, Union
 
 from .errors import ContractError
 from .names import OMIT_NONE, WIRE_NAME, NameTransform
-from .nodes import AnyOf, Bytes, Choice, DictOf, Field, ListOf, Node, Prim, \
-    Record
+from .nodes import AnyOf, Bytes, Choice, DictOf, ListOf, Node, Prim
+from .records import Field, Record
 
 __all__ = ['Resolver', 'Unsupported', 'type_hints']
 

@@ -11,7 +11,8 @@ from .errors import ContractError
 from .hints import Resolver
 from .method import MethodContract
 from .names import AS_IS, CAMEL_CASE, WIRE_NAME_ATTR, NameTransform
-from .nodes import Choice, Record, Schema
+from .nodes import Choice, Schema
+from .records import Record
 
 __all__ = ['ServiceContract', 'describe_service', 'served_functions',
            'OPENRPC_VERSION', 'DISCOVER_METHOD']
