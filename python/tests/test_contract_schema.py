@@ -106,10 +106,15 @@ class SchemaMappingTests(unittest.TestCase):
         self.assertEqual(schema_of(Literal['a', 'b'])[0],
                          {'type': 'string', 'enum': ['a', 'b']})
         ref, comps = schema_of(Color)
-        self.assertEqual(ref, {'$ref': '#/components/schemas/Color'})
-        self.assertEqual(comps['Color'], {'type': 'string',
-                                          'enum': ['red', 'green']})
-        self.assertEqual(schema_of(Rank)[1]['Rank'],
+        # Enums are inline (docs/rpc.md 8.3); string values travel as
+        # they are, others as camelCase member names, as .NET's do.
+        self.assertEqual(ref, {'type': 'string', 'enum': ['red', 'green']})
+        self.assertEqual(comps, {})
+        self.assertEqual(schema_of(Rank)[0],
+                         {'type': 'string', 'enum': ['one', 'two']})
+        self.assertEqual(schema_of(Odd)[0],
+                         {'type': 'string', 'enum': ['a', 'b']})
+        self.assertEqual(schema_of(Literal[1, 2])[0],
                          {'type': 'integer', 'enum': [1, 2]})
 
     def test_dataclass_camel_case_members_and_required(self):
@@ -162,7 +167,6 @@ class UnsupportedTests(unittest.TestCase):
     def test_fixed_tuple_int_keys_mixed_enum(self):
         self.refused(Tuple[int, str], 'fixed-length tuple')
         self.refused(Dict[int, str], 'keys are strings')
-        self.refused(Odd, 'all strings or all integers')
 
     def test_unannotated_parameter_and_result(self):
         def f(a, b: int) -> int:

@@ -15,8 +15,9 @@ from npipes import contract
 
 ERRORS = [{'code': -32602, 'message': 'Invalid params'},
           {'code': -32603, 'message': 'Internal error'},
-          {'code': -32000, 'message': 'The method raised an exception'}]
-ERRORS_CANCEL = ERRORS + [{'code': -32800, 'message': 'Request cancelled'}]
+          {'code': -32000, 'message': 'Invocation error'},
+          {'code': -32800, 'message': 'Request cancelled'}]
+COLOR = {'type': 'string', 'enum': ['red', 'green']}
 INT = {'type': 'integer'}
 
 
@@ -24,38 +25,33 @@ def ref(name):
     return {'$ref': f'#/components/schemas/{name}'}
 
 
-def method(name, params, result, errors=ERRORS, **extra):
-    out = {'name': name, **extra, 'params': [
-        {'name': n, 'schema': s, 'required': r} for n, s, r in params]}
-    out.update({'result': {'name': 'result', 'schema': result},
-                'paramStructure': 'either', 'errors': errors})
-    return out
+def method(name, params, result):
+    return {'name': name, 'paramStructure': 'either', 'params': [
+        {'name': n, 'schema': s, 'required': r} for n, s, r in params],
+        'result': {'name': 'result', 'schema': result}, 'errors': ERRORS}
 
 
 SNAPSHOT = {
     'openrpc': '1.3.2',
     'info': {'title': 'Calculator', 'version': '2.1.0'},
     'methods': [
-        method('add', [('a', INT, True), ('b', INT, True)], INT,
-               description='a + b.'),
+        method('add', [('a', INT, True), ('b', INT, True)], INT),
         method('blob', [('data', {'type': 'string',
                                   'contentEncoding': 'base64'}, True)],
-               {'type': ['string', 'null'], 'contentEncoding': 'base64'},
-               ERRORS_CANCEL),
+               {'type': ['string', 'null'], 'contentEncoding': 'base64'}),
         method('depth', [('tree', ref('Tree'), True)], INT),
         method('echo', [('text', {'type': 'string'}, True)],
                {'type': 'string'}),
         method('reset', [], {'type': 'null'}),
         method('stats', [('values', {'type': 'array', 'items': {
-            'type': 'number'}}, True), ('color', ref('Color'), False)],
+            'type': 'number'}}, True), ('color', COLOR, False)],
             ref('Stats')),
         method('tally', [('counts', {'type': 'object',
                                      'additionalProperties': INT}, True),
-                         ('level', ref('Level'), True)], INT),
+                         ('level', {'type': 'string',
+                                    'enum': ['low', 'high']}, True)], INT),
     ],
     'components': {'schemas': {
-        'Color': {'type': 'string', 'enum': ['red', 'green']},
-        'Level': {'type': 'integer', 'enum': [1, 2]},
         'Stats': {'type': 'object', 'properties': {
             'count': INT, 'mean': {'type': 'number'},
             'firstName': {'type': ['string', 'null']}},
@@ -90,7 +86,20 @@ class DocumentTests(unittest.TestCase):
                                                  version='2.1.0')
 
     def test_snapshot(self):
-        self.assertEqual(self.service.document(), SNAPSHOT)
+        doc = self.service.document()
+        self.assertEqual(doc, SNAPSHOT)
+        # docs/rpc.md 8.3: these members in this order, schemas sorted.
+        self.assertEqual(list(doc), ['openrpc', 'info', 'methods',
+                                     'components'])
+        self.assertEqual(list(doc['methods'][0]), [
+            'name', 'paramStructure', 'params', 'result', 'errors'])
+        self.assertEqual(list(doc['components']['schemas']),
+                         ['Stats', 'Tree'])
+
+    def test_version_defaults_to_zero(self):
+        doc = contract.describe_service(Calculator()).document()
+        self.assertEqual(doc['info'], {'title': 'Calculator',
+                                       'version': '0.0.0'})
 
     def test_built_once_and_valid(self):
         doc = self.service.document()
@@ -142,7 +151,9 @@ class BindTests(unittest.TestCase):
         self.assertEqual(self.service.get('blob').bind(['aGk='])[1],
                          {'data': b'hi'})
         self.assertEqual(self.service.get('tally').bind(
-            [{'x': 1}, 2])[1]['level'], Level.HIGH)
+            [{'x': 1}, 'high'])[1]['level'], Level.HIGH)
+        self.assertEqual(self.service.get('tally').bind(
+            [{'x': 1}, 'low'])[1]['level'], Level.LOW)
 
     def test_invalid_params_messages(self):
         e = self.bad('add', ['x', 2], "invalid params for 'add': 'a' must "
@@ -173,8 +184,10 @@ class BindTests(unittest.TestCase):
         self.bad('depth', [{'children': []}],
                  "invalid params for 'depth': 'tree.value' is missing "
                  "(required member of Tree is missing: an integer)")
-        self.bad('tally', [{'x': 'y'}, 1], "invalid params for 'tally': "
-                 "'counts.x' must be an integer, got string 'y'")
+        self.bad('tally', [{'x': 'y'}, 'low'], "invalid params for "
+                 "'tally': 'counts.x' must be an integer, got string 'y'")
+        self.bad('tally', [{}, 2], "invalid params for 'tally': 'level' "
+                 "must be one of 'low', 'high', got integer 2")
         self.bad('stats', [[1, None]], "invalid params for 'stats': "
                  "'values[1]' must be a number, got null None")
 

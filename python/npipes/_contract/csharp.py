@@ -56,6 +56,8 @@ class _Writer:
             return inner if inner.endswith('?') else inner + '?'
         if kind == 'ref':
             return _ident(pascal(shape.name))
+        if kind == 'integer' and shape.name == 'int32':
+            return 'int'
         if kind == 'literal':
             return 'string' if all(isinstance(v, str) for v in
                                    shape.values) else 'long'

@@ -60,7 +60,7 @@ class Resolver:
 
     def __init__(self, members: NameTransform) -> None:
         self.members = members
-        self.named: Dict[str, Union[Record, Choice]] = {}
+        self.named: Dict[str, Record] = {}
 
     def node(self, hint: object) -> Node:
         """The node for *hint*; Unsupported if it has none."""
@@ -78,7 +78,7 @@ class Resolver:
             return self._generic(hint, origin, args)
         if isinstance(hint, type):
             if issubclass(hint, enum.Enum):
-                return self._named(hint, self._choice)
+                return self._choice(hint)
             if dataclasses.is_dataclass(hint):
                 return self._named(hint, self._record)
             if _is_typeddict(hint):
@@ -119,31 +119,26 @@ class Resolver:
             return DictOf(self.node(args[1]))
         raise Unsupported(f'{hint!r} has no JSON Schema')
 
-    def _named(self, cls: type, make: typing.Callable[[type], Union[
-            Record, Choice]]) -> Node:
+    def _named(self, cls: type, make: typing.Callable[[type], Record]
+               ) -> Node:
         known = self.named.get(cls.__name__)
         if known is not None:
             if known.cls is not cls:
                 raise Unsupported(
                     f'two types are named {cls.__name__} on the wire '
                     f'({cls.__module__}.{cls.__qualname__} and '
-                    f'{known.cls.__module__}.'  # type: ignore[union-attr]
+                    f'{known.cls.__module__}.'
                     f'{known.cls.__qualname__}); rename one')
             return known
         return make(cls)
 
     def _choice(self, cls: type) -> Choice:
-        values = [m.value for m in typing.cast(typing.Iterable[enum.Enum],
-                                               cls)]
-        if not values or not (all(isinstance(v, str) for v in values) or
-                              all(type(v) is int or isinstance(v, int) and
-                                  not isinstance(v, bool) for v in values)):
-            raise Unsupported(f'enum {cls.__name__}: its values must be all '
-                              f'strings or all integers')
-        choice = Choice([v if isinstance(v, str) else int(v)
-                         for v in values], cls)
-        self.named[choice.name or ''] = choice
-        return choice
+        members = list(typing.cast(typing.Iterable[enum.Enum], cls))
+        if not members:
+            raise Unsupported(f'enum {cls.__name__} has no members')
+        if all(isinstance(m.value, str) for m in members):
+            return Choice([m.value for m in members], members)
+        return Choice([self.members(m.name) for m in members], members)
 
     def _record(self, cls: type) -> Record:
         is_dict = _is_typeddict(cls)

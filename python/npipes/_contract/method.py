@@ -19,14 +19,14 @@ __all__ = ['Param', 'MethodContract', 'CANCEL_PARAM', 'ERRORS']
 #: (npipes._rpctargets): injected by the server, never on the wire.
 CANCEL_PARAM = 'cancel'
 
-#: The errors every method may answer (docs/rpc.md section 5); -32800 only
-#: for methods that take a cancel token.
+#: The errors every method may answer (docs/rpc.md sections 5 and 8.3):
+#: always all four, in this order, with these messages.
 ERRORS: List[Tuple[int, str]] = [
     (INVALID_PARAMS, 'Invalid params'),
     (INTERNAL_ERROR, 'Internal error'),
-    (INVOCATION_ERROR, 'The method raised an exception'),
+    (INVOCATION_ERROR, 'Invocation error'),
+    (REQUEST_CANCELLED, 'Request cancelled'),
 ]
-_CANCELLED = (REQUEST_CANCELLED, 'Request cancelled')
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
 
 
@@ -238,15 +238,10 @@ class MethodContract:
 
     def describe(self) -> Schema:
         """This method as an OpenRPC Method Object."""
-        out: Schema = {'name': self.name}
-        if self.doc:
-            out['description'] = self.doc
-        out['params'] = [self._descriptor(p) for p in self.params]
-        out['result'] = {'name': 'result', 'schema': self.result.schema()}
-        out['paramStructure'] = 'either'
-        errors = ERRORS + ([_CANCELLED] if self.takes_cancel else [])
-        out['errors'] = [{'code': c, 'message': m} for c, m in errors]
-        return out
+        return {'name': self.name, 'paramStructure': 'either',
+                'params': [self._descriptor(p) for p in self.params],
+                'result': {'name': 'result', 'schema': self.result.schema()},
+                'errors': [{'code': c, 'message': m} for c, m in ERRORS]}
 
     @staticmethod
     def _descriptor(p: Param) -> Schema:

@@ -246,42 +246,35 @@ class AnyOf(Node):
 
 
 class Choice(Node):
-    """An Enum class (named, in components) or a Literal (inline): one of
-    fixed string or integer values."""
+    """One of fixed values, inline (docs/rpc.md 8.3: only objects are in
+    components): a Literal (its values), or an Enum class, whose members
+    travel as their values when all are strings and otherwise as their
+    camelCase names (``Level.HIGH`` -> ``"high"``), as .NET's enums do."""
 
-    def __init__(self, values: Sequence[Union[str, int]],
-                 cls: Optional[type] = None) -> None:
-        self.values = list(values)
-        self.cls = cls
-        self.name = cls.__name__ if cls is not None else None
-        kinds = {type(v) for v in self.values}
-        self.kind = 'string' if kinds == {str} else 'integer'
-
-    def definition(self) -> Schema:
-        return {'type': self.kind, 'enum': list(self.values)}
+    def __init__(self, wire: Sequence[Union[str, int]],
+                 python: Optional[Sequence[object]] = None) -> None:
+        self.values = list(wire)
+        self.python: List[object] = list(python if python is not None
+                                         else self.values)
+        self.kind = 'string' if all(isinstance(v, str) for v in
+                                    self.values) else 'integer'
 
     def schema(self) -> Schema:
-        if self.name is not None:
-            return {'$ref': f'#/components/schemas/{self.name}'}
-        return self.definition()
+        return {'type': self.kind, 'enum': list(self.values)}
 
     def describe(self) -> str:
         return 'one of ' + ', '.join(repr(v) for v in self.values)
 
-    def _known(self, value: object) -> bool:
-        return any(type(v) is type(value) and v == value
-                   for v in self.values)
+    def _index(self, value: object, among: Sequence[object]) -> int:
+        for i, v in enumerate(among):
+            if type(v) is type(value) and v == value:
+                return i
+        raise Mismatch(self.describe(), value)
 
     def load(self, value: object) -> object:
-        if not self._known(value):
-            raise Mismatch(self.describe(), value)
-        return self.cls(value) if self.cls is not None else value
+        return self.python[self._index(value, self.values)]
 
     def dump(self, value: object) -> object:
-        if self.cls is not None and isinstance(value, self.cls):
-            value = value.value  # type: ignore[attr-defined]
-        elif isinstance(value, enum.Enum):
-            raise Mismatch(self.describe(), value)
-        if not self._known(value):
-            raise Mismatch(self.describe(), value)
-        return value
+        if isinstance(value, enum.Enum):
+            return self.values[self._index(value, self.python)]
+        return self.values[self._index(value, self.values)]

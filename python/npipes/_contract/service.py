@@ -11,7 +11,7 @@ from .errors import ContractError
 from .hints import Resolver
 from .method import MethodContract
 from .names import AS_IS, CAMEL_CASE, WIRE_NAME_ATTR, NameTransform
-from .nodes import Choice, Schema
+from .nodes import Schema
 from .records import Record
 
 __all__ = ['ServiceContract', 'describe_service', 'served_functions',
@@ -82,7 +82,7 @@ class ServiceContract:
             schemas: Schema = {}
             for name in sorted(self._named):
                 node = self._named[name]
-                if isinstance(node, (Record, Choice)):
+                if isinstance(node, Record):
                     schemas[name] = node.definition()
             doc: Schema = {
                 'openrpc': OPENRPC_VERSION,
@@ -97,7 +97,7 @@ class ServiceContract:
 
 
 def describe_service(target: object, *, title: Optional[str] = None,
-                     version: str = '1.0.0', methods: NameTransform = AS_IS,
+                     version: str = '0.0.0', methods: NameTransform = AS_IS,
                      members: NameTransform = CAMEL_CASE) -> ServiceContract:
     """The contract of *target* (what ``rpc.serve`` takes: a dict of
     functions, a list of them or an object).

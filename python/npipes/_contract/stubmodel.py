@@ -21,7 +21,8 @@ _REF = '#/components/schemas/'
 class Shape:
     """kind: 'integer' 'number' 'string' 'boolean' 'null' 'bytes' 'array'
     'map' 'ref' 'nullable' 'literal' 'union' 'any'; ``inner`` for array,
-    map, nullable; ``name`` for ref; ``values`` for literal; ``options`` for
+    map, nullable; ``name`` for ref (and 'int32' for an integer of that
+    format); ``values`` for literal; ``options`` for
     union."""
 
     def __init__(self, kind: str, inner: Optional[Shape] = None,
@@ -70,6 +71,8 @@ class Model:
             return Shape('nullable', lit) if None in schema['enum'] else lit
         if kind == 'string' and schema.get('contentEncoding') == 'base64':
             return Shape('bytes')
+        if kind == 'integer' and schema.get('format') == 'int32':
+            return Shape('integer', name='int32')
         if kind in ('integer', 'number', 'string', 'boolean', 'null'):
             return Shape(str(kind))
         if kind == 'array':
