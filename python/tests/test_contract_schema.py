@@ -248,8 +248,10 @@ class NameTests(unittest.TestCase):
         with self.assertRaisesRegex(contract.ContractError, "'add'"):
             contract.served_functions({'Add': plain, 'add': plain},
                                       contract.CAMEL_CASE)
-        with self.assertRaisesRegex(contract.ContractError, 'rpc.discover'):
-            contract.served_functions({'rpc.discover': plain})
+        with self.assertRaisesRegex(contract.ContractError, r'\$/progress'):
+            contract.served_functions({'$/progress': plain})
+        own = contract.describe_service({'rpc.discover': plain, 'p': plain})
+        self.assertEqual(list(own.methods), ['p'])     # not listed
 
 
 if __name__ == '__main__':

