@@ -37,7 +37,7 @@ from ._contract.names import (AS_IS, CAMEL_CASE, OMIT_NONE, PASCAL_CASE,
                               WIRE_NAME, NameTransform, camel, pascal, prefix,
                               snake, wire_name)
 from ._contract.openrpc import check_document
-from ._contract.proxy import (SendCall, SendCallAsync, async_proxy,
+from ._contract.proxy import (Params, SendCall, SendCallAsync, async_proxy,
                               protocol_methods, proxy)
 from ._contract.python import python_stubs
 from ._contract.service import (DISCOVER_METHOD, OPENRPC_VERSION,
@@ -46,7 +46,7 @@ from ._contract.service import (DISCOVER_METHOD, OPENRPC_VERSION,
 
 __all__ = ['describe_service', 'ServiceContract', 'MethodContract',
            'served_functions', 'proxy', 'async_proxy', 'protocol_methods',
-           'SendCall', 'SendCallAsync',
+           'SendCall', 'SendCallAsync', 'Params',
            'python_stubs', 'csharp_stubs', 'check_document', 'ContractError',
            'InvalidParamsError', 'ResultTypeError', 'NameTransform', 'AS_IS',
            'CAMEL_CASE', 'PASCAL_CASE', 'prefix', 'camel', 'pascal', 'snake',
