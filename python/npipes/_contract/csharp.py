@@ -11,7 +11,7 @@ any JSON) is ``JsonElement``."""
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, Mapping, Set, Tuple
 
 from .names import camel, pascal, snake
 from .stubmodel import Model, Shape, header_lines, listed, properties
@@ -153,7 +153,7 @@ def _xml(text: object) -> str:
         '<', '&lt;').replace('>', '&gt;').split())
 
 
-def csharp_stubs(doc: Dict[str, object], *, source: str = 'a document',
+def csharp_stubs(doc: Mapping[str, object], *, source: str = 'a document',
                  namespace: str = 'NPipes.Generated', name: str = '') -> str:
     """C# source for calling the service *doc* describes: interface
     ``I<name>`` (default: the title in PascalCase) for ``Attach<T>()``,

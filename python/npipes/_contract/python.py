@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import keyword
 import re
-from typing import Dict, List, Set
+from typing import Dict, List, Mapping, Set
 
 from .errors import ContractError
 from .names import camel, pascal, snake
@@ -161,7 +161,7 @@ def _split_args(text: str) -> List[str]:
     return parts + [text[start:]]
 
 
-def python_stubs(doc: Dict[str, object], *, source: str = 'a document',
+def python_stubs(doc: Mapping[str, object], *, source: str = 'a document',
                  name: str = '') -> str:
     """A Python module for calling the service *doc* describes: Protocol
     *name* (default: the title in PascalCase) and ``<name>Async``, with

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 from .errors import ContractError
 from .names import pascal, snake
@@ -38,8 +38,8 @@ class Model:
     and ``enums`` (name -> enum schema), sorted by name; inline object
     schemas are hoisted under a name made from their place."""
 
-    def __init__(self, doc: Dict[str, object]) -> None:
-        self.doc = doc
+    def __init__(self, doc: Mapping[str, object]) -> None:
+        self.doc = dict(doc)
         comps = doc.get('components')
         schemas = comps.get('schemas', {}) if isinstance(comps, dict) else {}
         self.named: Dict[str, Dict[str, object]] = dict(
@@ -158,7 +158,7 @@ def properties(schema: Dict[str, object]
             set(listed(schema, 'required')))
 
 
-def header_lines(doc: Dict[str, object], source: str, tool: str
+def header_lines(doc: Mapping[str, object], source: str, tool: str
                  ) -> List[str]:
     """What a generated file says about where it came from (no time stamp:
     the same document gives the same bytes)."""
