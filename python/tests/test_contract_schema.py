@@ -99,6 +99,16 @@ class SchemaMappingTests(unittest.TestCase):
                          {'type': ['integer', 'null']})
         self.assertEqual(schema_of(Union[int, str])[0],
                          {'type': ['integer', 'string']})
+        self.assertEqual(schema_of(Optional[Color])[0], {
+            'type': ['string', 'null'], 'enum': ['red', 'green', None]})
+        self.assertEqual(schema_of(Optional[List[int]])[0], {
+            'type': ['array', 'null'], 'items': {'type': 'integer'}})
+        self.assertEqual(schema_of(Optional[bytes])[0], {
+            'type': ['string', 'null'], 'contentEncoding': 'base64'})
+        self.assertEqual(schema_of(Union[None, int, str])[0],
+                         {'type': ['integer', 'string', 'null']})
+        self.assertEqual(schema_of(Union[int, Node])[0], {'anyOf': [
+            {'type': 'integer'}, {'$ref': '#/components/schemas/Node'}]})
         self.assertEqual(schema_of(Optional[Node])[0], {'anyOf': [
             {'$ref': '#/components/schemas/Node'}, {'type': 'null'}]})
 

@@ -206,16 +206,23 @@ class AnyOf(Node):
         self.options = list(options)
 
     def schema(self) -> Schema:
+        # As .NET writes them (docs/rpc.md 8.3): T-or-null as a type list
+        # when T has one type and no $ref, else anyOf; null always last.
+        null: Schema = {'type': 'null'}
         parts = [o.schema() for o in self.options]
-        simple = [p for p in parts if set(p) <= {'type', 'contentEncoding'}
-                  and isinstance(p.get('type'), str)]
-        if len(simple) == len(parts) and \
-                sum('contentEncoding' in p for p in parts) <= 1:
-            merged: Schema = {'type': [p['type'] for p in parts]}
-            merged.update({k: v for p in parts for k, v in p.items()
-                           if k != 'type'})
-            return merged
-        return {'anyOf': parts}
+        real = [p for p in parts if p != null]
+        tail = ['null'] if len(real) < len(parts) else []
+        if len(real) == 1 and tail and isinstance(real[0].get('type'), str) \
+                and '$ref' not in real[0] and 'anyOf' not in real[0]:
+            one = dict(real[0], type=[real[0]['type'], 'null'])
+            values = one.get('enum')
+            if isinstance(values, list):
+                one['enum'] = values + [None]       # null is valid too
+            return one
+        if all(set(p) == {'type'} and isinstance(p['type'], str)
+               for p in real):
+            return {'type': [p['type'] for p in real] + tail}
+        return {'anyOf': real + ([null] if tail else [])}
 
     def describe(self) -> str:
         return ' or '.join(o.describe() for o in self.options)
