@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import (Awaitable, Callable, NoReturn, Optional, Tuple, TypedDict,
+from typing import (Awaitable, Callable, Optional, TypedDict,
                     TypeVar, Union, overload)
 
-from . import _aio_platform as platform
 from . import transport
-from ._util import Deadline, positive_or_none
+from ._aio_platform import run_blocking
+from ._session import Timeouts, peer_gone
+from ._util import Deadline
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME)
-from .errors import (ConnectionClosedError, IncompleteFrameError,
-                     NPipesError, PipeTimeoutError)
+from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
 from .message import (FrameDecoder, encode_frame, struct_prefix, to_payload,
                       to_text)
 
@@ -52,8 +52,9 @@ class Connection:
     allocation and memory follows the bytes that arrive; ``crc`` checks a
     CRC-32 (CrcMismatchError, the connection stays usable);
     ``idle_timeout`` / ``frame_timeout`` close it (ConnectionClosedError
-    with that ``reason``).  One task may receive at a time; any number may
-    send (each frame is written whole).
+    with that ``reason``); ``on_close`` is called once when it closes.  One
+    task may receive at a time; any number may send (each frame is written
+    whole).
     """
 
     def __init__(self, reader: asyncio.StreamReader,
@@ -62,7 +63,8 @@ class Connection:
                  encoding: str = DEFAULT_ENCODING,
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
                  idle_timeout: Optional[float] = None,
-                 frame_timeout: Optional[float] = None):
+                 frame_timeout: Optional[float] = None,
+                 on_close: Optional[Callable[[], None]] = None) -> None:
         struct_prefix(endian)
         self._reader = reader
         self._writer = writer
@@ -70,14 +72,22 @@ class Connection:
         self.endian = endian
         self.encoding = encoding
         self.max_payload = max_payload
-        self.idle_timeout = positive_or_none('idle_timeout', idle_timeout)
-        self.frame_timeout = positive_or_none('frame_timeout', frame_timeout)
+        self._timeouts = Timeouts(idle_timeout, frame_timeout)
         self._decoder = FrameDecoder(crc=crc, endian=endian,
                                      max_payload=max_payload)
         self._drain_lock = asyncio.Lock()
-        self._frame_started: Optional[float] = None
         self._closed = False
-        self._on_close: Optional[Callable[[], None]] = None
+        self._on_close = on_close
+
+    @property
+    def idle_timeout(self) -> Optional[float]:
+        """Seconds a receive may wait for the peer's next bytes (None)."""
+        return self._timeouts.idle
+
+    @property
+    def frame_timeout(self) -> Optional[float]:
+        """Seconds one frame may take from its first byte (None)."""
+        return self._timeouts.frame
 
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
@@ -91,7 +101,7 @@ class Connection:
         """Connect to the server of pipe *name*, waiting up to *timeout*
         seconds for it; the server must be the current user (else
         PipeAccessError, before a byte moves) unless allow_other_users."""
-        stream = await platform.run_blocking(
+        stream = await run_blocking(
             lambda d: transport.connect(name, d, allow_other_users), timeout)
         return await open_connection(
             stream, transport.pipe_address(name),
@@ -127,67 +137,54 @@ class Connection:
                 from exc
 
     # -- receiving -------------------------------------------------------
-    def _read_limit(self, deadline: Deadline
-                    ) -> Tuple[Optional[float], Optional[str]]:
-        best, reason = deadline.remaining('receive'), None
-        if self.idle_timeout is not None and \
-                (best is None or self.idle_timeout < best):
-            best, reason = self.idle_timeout, 'idle timeout'
-        if self.frame_timeout is not None and self._frame_started is not None:
-            loop = asyncio.get_running_loop()
-            left = self._frame_started + self.frame_timeout - loop.time()
-            if best is None or left < best:
-                best, reason = left, 'frame timeout'
-        if reason is not None and best is not None and best <= 0:
-            self._close_for(reason)
-        return best, reason
-
-    def _close_for(self, reason: str) -> NoReturn:
-        limit = self.idle_timeout if reason == 'idle timeout' \
-            else self.frame_timeout
-        self.close()
-        raise ConnectionClosedError(f'connection closed by this side: '
-                                    f'{reason} ({limit} s)', reason=reason)
-
     async def recv(self, timeout: Optional[float] = None) -> bytes:
         """One frame's payload.  ConnectionClosedError at a clean end,
         IncompleteFrameError if the peer left mid-frame, PipeTimeoutError
         after *timeout* seconds (a partial frame is kept for the next
         call)."""
-        deadline, decoder = Deadline(timeout), self._decoder
+        return await self.receive(timeout)
+
+    async def receive(self, timeout: Optional[float] = None, *,
+                      idle: bool = True) -> bytes:
+        """:meth:`recv`; with ``idle=False`` without the idle timeout, for
+        an engine that decides itself when the connection is idle
+        (npipes.aio's RPC: a connection waiting for a long call is not)."""
+        deadline, decoder, timeouts = Deadline(timeout), self._decoder, \
+            self._timeouts
         self._live()
         reader = self._reader
         while True:
-            limit, reason = self._read_limit(deadline)
+            seconds, reason = timeouts.limit(deadline.remaining('receive'),
+                                             idle=idle)
+            if seconds is not None and reason is not None and seconds <= 0:
+                self.close()
+                raise timeouts.expired(reason)
             view = decoder.want()
             try:
-                data = await _bounded(reader.read(len(view)), limit)
+                data = await _bounded(reader.read(len(view)), seconds)
             except asyncio.TimeoutError:
                 if reason is None:
                     raise PipeTimeoutError(f'receive timed out after '
                                            f'{timeout} s') from None
-                self._close_for(reason)
+                self.close()
+                raise timeouts.expired(reason) from None
             except _CLOSED:
                 data = b''
             if self._closed:
                 raise ConnectionClosedError('connection closed by this side',
                                             reason='closed')
             if not data:
-                if decoder.in_frame:
-                    raise IncompleteFrameError(
-                        'peer closed the pipe in the middle of a frame')
-                raise ConnectionClosedError('peer closed the pipe')
+                raise peer_gone(decoder.in_frame)
             view[:len(data)] = data
             try:
                 payload = decoder.advance(len(data))
             except BaseException:
-                self._frame_started = None
+                timeouts.frame_done(False)
                 raise
             if payload is not None:
-                self._frame_started = None
+                timeouts.frame_done(False)
                 return payload
-            if self._frame_started is None:
-                self._frame_started = asyncio.get_running_loop().time()
+            timeouts.bytes_arrived()
 
     async def recv_text(self, timeout: Optional[float] = None) -> str:
         return to_text(await self.recv(timeout), self.encoding)
@@ -274,21 +271,20 @@ async def connect(name: str = DEFAULT_PIPE_NAME,
 
 # -- for the other aio modules (server, IPC): a Connection's internals are
 # used only here -------------------------------------------------------------
-async def open_connection(endpoint: platform.Endpoint, address: str,
+async def open_connection(stream: transport.Stream, address: str,
                           options: ConnectionOptions,
                           on_close: Optional[Callable[[], None]] = None
                           ) -> Connection:
-    """A Connection over a connected *endpoint* (it belongs to the
+    """A Connection over a connected transport *stream* (it belongs to the
     Connection afterwards; closed if this fails).  *on_close* is called
     once when the Connection closes (a Listener's count)."""
-    reader, writer = await platform.open_stream(endpoint, address)
+    reader, writer = await transport.aio_endpoint().open_stream(
+        stream, address)
     try:
-        conn = Connection(reader, writer, **options)
+        return Connection(reader, writer, on_close=on_close, **options)
     except BaseException:
         writer.close()
         raise
-    conn._on_close = on_close
-    return conn
 
 
 async def send_frame(conn: Connection, frame: bytes,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator, Optional
 
-from . import _aio_platform as platform
 from . import transport
+from ._aio_platform import run_blocking
 from ._aio_connection import (Connection, ConnectionOptions, finish,
                               open_connection, send_frame)
-from ._util import Deadline
+from ._util import Deadline, check_name, delays
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      IPC_FIFO_NAME)
 from .errors import ConnectionClosedError
@@ -19,13 +19,11 @@ __all__ = ['IPC']
 
 
 async def _backoff(deadline: Deadline, what: str) -> AsyncIterator[None]:
-    """As _util.backoff, without blocking the loop."""
-    delay = 0.001
-    while True:
+    """As _util.backoff (the same delays), without blocking the loop."""
+    for delay in delays():
         yield
         left = deadline.remaining(what)
         await asyncio.sleep(delay if left is None else min(delay, left))
-        delay = min(delay * 2, 0.05)
 
 
 class IPC:
@@ -42,6 +40,8 @@ class IPC:
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
                  allow_other_users: bool = False) -> None:
         struct_prefix(endian)
+        if raise_errors:          # a bad name is refused now, as by .NET's Ipc
+            check_name(pipe_name)
         self.pipe = pipe_name
         self.encoding = encoding
         self.endian = endian
@@ -52,7 +52,7 @@ class IPC:
         self.last_error: Optional[Exception] = None
 
     async def _meet(self, deadline: Deadline, crc: bool) -> Connection:
-        stream = await platform.run_blocking(
+        stream = await run_blocking(
             lambda d: transport.rendezvous(self.pipe, d,
                                            self.allow_other_users),
             deadline.remaining(f'meeting the peer on pipe {self.pipe!r}'))

@@ -8,7 +8,9 @@ from typing import Optional, Set
 
 from . import _jsonrpc as rpc
 from ._aio_connection import Connection
-from ._aio_rpcpeer import DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Peer
+from ._aio_rpcpeer import Peer
+from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS,
+                           check_limits)
 from ._aio_server import ErrorCallback, Listener
 from ._jsonrpc import JsonInput, JsonValue
 from ._rpctargets import Functions, Registry
@@ -114,8 +116,7 @@ class RpcServer:
                      frame_timeout: Optional[float] = None,
                      on_error: Optional[ErrorCallback] = None) -> RpcServer:
         registry = Registry(functions)
-        if max_workers < 1 or max_queued < 0:
-            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
+        check_limits(max_workers, max_queued)
         listener = await Listener.create(
             name, crc=crc, endian=endian, encoding=encoding,
             max_payload=max_payload, allow_other_users=allow_other_users,

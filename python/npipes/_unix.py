@@ -18,13 +18,13 @@ import os
 import select
 import socket
 import stat
-import sys
 import tempfile
 import weakref
 from typing import Callable, Collection, Optional, Set, Tuple, Type, TypeVar
 
 from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
                         Stream, ident, knock, peer_uid)
+from ._platform import LINUX
 from ._util import Deadline, backoff, check_name, typed_os_errors
 from .consts import (MAX_SOCKET_PATH_BSD, MAX_SOCKET_PATH_LINUX,
                      SOCKET_MODE_PRIVATE, SOCKET_MODE_SHARED,
@@ -45,7 +45,7 @@ _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
 FileId = Tuple[int, int]
 _S = TypeVar('_S', bound='Server')
 
-_LIMIT = (MAX_SOCKET_PATH_LINUX if sys.platform.startswith('linux')
+_LIMIT = (MAX_SOCKET_PATH_LINUX if LINUX
           else MAX_SOCKET_PATH_BSD)
 
 

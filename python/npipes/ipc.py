@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional, Tuple, Union
 
 from . import transport
-from ._util import Deadline, backoff
+from ._util import Deadline, backoff, check_name
 from .connection import Connection
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      IPC_FIFO_NAME)
@@ -33,7 +33,8 @@ class IPC:
     Differences from npipes 1.0.1 (see README): errors raise typed
     exceptions unless ``raise_errors=False``, which gives npipes' return
     values (False / '') without printing anything (the exception is kept in
-    ``last_error``); the CRC is computed over the encoded payload bytes.
+    ``last_error``; a bad pipe name then fails each call, else it raises
+    PipeNameError here); the CRC is computed over the encoded payload bytes.
     """
 
     def __init__(self, pipe_name: str = IPC_FIFO_NAME,
@@ -42,6 +43,8 @@ class IPC:
                  timeout: Optional[float] = None, raise_errors: bool = True,
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
                  allow_other_users: bool = False) -> None:
+        if raise_errors:          # a bad name is refused now, as by .NET's Ipc
+            check_name(pipe_name)
         self.pipe = pipe_name
         self.encoding = encoding
         self.endian = endian
@@ -93,7 +96,7 @@ class IPC:
                             endian=self.endian, encoding=self.encoding,
                             max_payload=self.max_payload) as conn:
                 try:
-                    payload: bytes = conn._recv(deadline)
+                    payload = conn.recv(deadline.remaining('receive'))
                 except ConnectionClosedError:
                     continue        # peer left before sending anything
                 last = conn.last_crc      # set by the frame just received

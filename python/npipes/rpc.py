@@ -34,6 +34,9 @@ from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
                        INVALID_REQUEST, INVOCATION_ERROR, METHOD_NOT_FOUND,
                        PARSE_ERROR, REQUEST_CANCELLED, JsonInput, JsonValue,
                        RemoteError, RequestCancelledError)
+from ._rpcdispatch import DEFAULT_MAX_QUEUED as DEFAULT_MAX_QUEUED
+from ._rpcdispatch import DEFAULT_MAX_WORKERS as DEFAULT_MAX_WORKERS
+from ._rpcdispatch import check_limits
 from ._rpcpeer import Peer
 from ._rpctargets import CancelToken, Functions, Registry
 from .connection import Connection
@@ -50,11 +53,9 @@ __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
 
 log = logging.getLogger('npipes')
 
-#: Functions run at once per connection, and requests that may wait for a
-#: free worker beyond those; past both the connection is not read (the
-#: peer's writes wait) until one finishes.
-DEFAULT_MAX_WORKERS = 8
-DEFAULT_MAX_QUEUED = 256
+# DEFAULT_MAX_WORKERS, DEFAULT_MAX_QUEUED: functions run at once per
+# connection, and requests that may wait for a free worker beyond those;
+# past both the connection is not read until one finishes (_rpcdispatch).
 
 
 class RpcClient:
@@ -185,8 +186,7 @@ class RpcServer:
                  on_error: Optional[ErrorCallback] = None) -> None:
         self._registry = Registry(functions)
         self._max_workers, self._max_queued = max_workers, max_queued
-        if max_workers < 1 or max_queued < 0:
-            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
+        check_limits(max_workers, max_queued)
         self._listener = Listener(
             name, crc=crc, endian=endian, encoding=encoding,
             max_payload=max_payload, allow_other_users=allow_other_users,
