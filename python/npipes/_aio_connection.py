@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import (Awaitable, Callable, Optional, TypedDict,
+from typing import (Any, Awaitable, Callable, Optional, TypedDict,
                     TypeVar, Union, overload)
 
 from . import transport
 from ._aio_platform import run_blocking
-from ._session import Timeouts, peer_gone
+from ._session import FrameSession, peer_gone
 from ._util import Deadline
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME)
 from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
-from .message import (FrameDecoder, encode_frame, struct_prefix, to_payload,
-                      to_text)
+from .message import to_text
 
 __all__ = ['Connection', 'connect', 'ConnectionOptions', 'open_connection',
            'send_frame', 'finish']
@@ -45,7 +44,7 @@ async def _bounded(awaitable: Awaitable[_T], seconds: Optional[float]) -> _T:
     return await asyncio.wait_for(awaitable, seconds)
 
 
-class Connection:
+class Connection(FrameSession):
     """Frames over one connected pipe (either end), as
     :class:`npipes.Connection`: ``send`` writes one frame, ``recv`` returns
     one payload; ``max_payload`` is checked from the header before any
@@ -57,6 +56,8 @@ class Connection:
     whole).
     """
 
+    _repr_prefix = 'aio.'
+
     def __init__(self, reader: asyncio.StreamReader,
                  writer: asyncio.StreamWriter, *, crc: bool = False,
                  endian: str = DEFAULT_ENDIAN,
@@ -65,29 +66,12 @@ class Connection:
                  idle_timeout: Optional[float] = None,
                  frame_timeout: Optional[float] = None,
                  on_close: Optional[Callable[[], None]] = None) -> None:
-        struct_prefix(endian)
         self._reader = reader
         self._writer = writer
-        self.crc = crc
-        self.endian = endian
-        self.encoding = encoding
-        self.max_payload = max_payload
-        self._timeouts = Timeouts(idle_timeout, frame_timeout)
-        self._decoder = FrameDecoder(crc=crc, endian=endian,
-                                     max_payload=max_payload)
+        self._start_session(crc, endian, encoding, max_payload, idle_timeout,
+                            frame_timeout, on_close, read_ahead=False)
         self._drain_lock = asyncio.Lock()
         self._closed = False
-        self._on_close = on_close
-
-    @property
-    def idle_timeout(self) -> Optional[float]:
-        """Seconds a receive may wait for the peer's next bytes (None)."""
-        return self._timeouts.idle
-
-    @property
-    def frame_timeout(self) -> Optional[float]:
-        """Seconds one frame may take from its first byte (None)."""
-        return self._timeouts.frame
 
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
@@ -116,9 +100,7 @@ class Connection:
         """Send one frame (str is encoded strictly).  The frame is queued
         whole at once, so a PipeTimeoutError (the peer not reading for
         *timeout* seconds) leaves the stream in step: it is still sent."""
-        frame = encode_frame(to_payload(data, self.encoding), crc=self.crc,
-                             endian=self.endian, max_payload=self.max_payload)
-        await self._send_frame(frame, timeout)
+        await self._send_frame(self._frame(data), timeout)
 
     async def _send_frame(self, frame: bytes,
                           timeout: Optional[float] = None) -> None:
@@ -209,10 +191,6 @@ class Connection:
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
 
-    @property
-    def last_crc(self) -> Optional[int]:
-        return self._decoder.last_crc
-
     # -- lifetime --------------------------------------------------------
     def _live(self) -> asyncio.StreamWriter:
         if self._closed:
@@ -230,9 +208,7 @@ class Connection:
         try:
             self._writer.close()
         finally:
-            on_close, self._on_close = self._on_close, None
-            if on_close is not None:
-                on_close()
+            self._closing()
 
     async def aclose(self) -> None:
         """Close and wait until the transport has let go of the pipe."""
@@ -248,26 +224,12 @@ class Connection:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def __repr__(self) -> str:
-        state = 'closed' if self._closed else 'open'
-        return (f'<aio.{type(self).__name__} {state} endian={self.endian} '
-                f'crc={self.crc} encoding={self.encoding}>')
-
 
 async def connect(name: str = DEFAULT_PIPE_NAME,
-                  timeout: Optional[float] = None, *,
-                  allow_other_users: bool = False, crc: bool = False,
-                  endian: str = DEFAULT_ENDIAN,
-                  encoding: str = DEFAULT_ENCODING,
-                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                  idle_timeout: Optional[float] = None,
-                  frame_timeout: Optional[float] = None) -> Connection:
-    """Shorthand for :meth:`Connection.connect`."""
-    return await Connection.connect(
-        name, timeout, allow_other_users=allow_other_users, crc=crc,
-        endian=endian, encoding=encoding, max_payload=max_payload,
-        idle_timeout=idle_timeout, frame_timeout=frame_timeout)
-
+                  timeout: Optional[float] = None,
+                  **options: Any) -> Connection:
+    """Shorthand for :meth:`Connection.connect` (the same options)."""
+    return await Connection.connect(name, timeout, **options)
 
 # -- for the other aio modules (server, IPC): a Connection's internals are
 # used only here -------------------------------------------------------------

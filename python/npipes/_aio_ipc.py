@@ -9,11 +9,12 @@ from . import transport
 from ._aio_platform import run_blocking
 from ._aio_connection import (Connection, ConnectionOptions, finish,
                               open_connection, send_frame)
-from ._util import Deadline, check_name, delays
+from ._util import Deadline, delays
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      IPC_FIFO_NAME)
 from .errors import ConnectionClosedError
-from .message import encode_frame, struct_prefix, to_payload, to_text
+from .ipc import IpcOptions
+from .message import encode_frame, to_payload, to_text
 
 __all__ = ['IPC']
 
@@ -26,7 +27,7 @@ async def _backoff(deadline: Deadline, what: str) -> AsyncIterator[None]:
         await asyncio.sleep(delay if left is None else min(delay, left))
 
 
-class IPC:
+class IPC(IpcOptions):
     """npipes' one message per connection, as coroutines: the twin of
     :class:`npipes.IPC` (either side may start first; ``timeout`` bounds
     each whole call; the peer must be the current user unless
@@ -39,17 +40,8 @@ class IPC:
                  timeout: Optional[float] = None, raise_errors: bool = True,
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
                  allow_other_users: bool = False) -> None:
-        struct_prefix(endian)
-        if raise_errors:          # a bad name is refused now, as by .NET's Ipc
-            check_name(pipe_name)
-        self.pipe = pipe_name
-        self.encoding = encoding
-        self.endian = endian
-        self.timeout = timeout
-        self.raise_errors = raise_errors
-        self.max_payload = max_payload
-        self.allow_other_users = allow_other_users
-        self.last_error: Optional[Exception] = None
+        super().__init__(pipe_name, encoding, endian, timeout, raise_errors,
+                         max_payload, allow_other_users)
 
     async def _meet(self, deadline: Deadline, crc: bool) -> Connection:
         stream = await run_blocking(
@@ -96,9 +88,7 @@ class IPC:
         try:
             return await self._send(data, crc)
         except Exception as exc:
-            if self.raise_errors:
-                raise
-            self.last_error = exc
+            self._failed(exc)
             return False
 
     async def receive_message(self, crc: bool = False) -> str:
@@ -106,8 +96,6 @@ class IPC:
         try:
             return to_text(await self._receive(crc), self.encoding)
         except Exception as exc:
-            if self.raise_errors:
-                raise
-            self.last_error = exc
+            self._failed(exc)
             return ''
 

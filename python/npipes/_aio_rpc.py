@@ -4,7 +4,7 @@ is _aio_rpcpeer.py)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Optional, Set
+from typing import Any, Optional, Set
 
 from . import _jsonrpc as rpc
 from ._aio_connection import Connection
@@ -40,19 +40,11 @@ class RpcClient:
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
                       timeout: Optional[float] = None, *,
-                      functions: Functions = None, crc: bool = False,
-                      endian: str = DEFAULT_ENDIAN,
-                      encoding: str = DEFAULT_ENCODING,
-                      max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                      allow_other_users: bool = False,
-                      idle_timeout: Optional[float] = None,
-                      frame_timeout: Optional[float] = None) -> RpcClient:
+                      functions: Functions = None,
+                      **options: Any) -> RpcClient:
         """Connect to the JSON-RPC server of pipe *name* (options as
         :func:`npipes.aio.connect`)."""
-        conn = await Connection.connect(
-            name, timeout, allow_other_users=allow_other_users, crc=crc,
-            endian=endian, encoding=encoding, max_payload=max_payload,
-            idle_timeout=idle_timeout, frame_timeout=frame_timeout)
+        conn = await Connection.connect(name, timeout, **options)
         try:
             return cls(conn, functions)
         except BaseException:
@@ -168,23 +160,10 @@ class RpcServer:
         await self.aclose()
 
 
-async def start_rpc_server(
-        name: str, functions: Functions, *,
-        max_workers: int = DEFAULT_MAX_WORKERS,
-        max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
-        endian: str = DEFAULT_ENDIAN, encoding: str = DEFAULT_ENCODING,
-        max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-        allow_other_users: bool = False, backlog: int = 64,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        idle_timeout: Optional[float] = None,
-        frame_timeout: Optional[float] = None,
-        on_error: Optional[ErrorCallback] = None) -> RpcServer:
-    """Create an :class:`RpcServer` serving in the background."""
-    server = await RpcServer.create(
-        name, functions, max_workers=max_workers, max_queued=max_queued,
-        crc=crc, endian=endian, encoding=encoding, max_payload=max_payload,
-        allow_other_users=allow_other_users, backlog=backlog,
-        max_connections=max_connections, idle_timeout=idle_timeout,
-        frame_timeout=frame_timeout, on_error=on_error)
+async def start_rpc_server(name: str, functions: Functions,
+                           **options: Any) -> RpcServer:
+    """Create an :class:`RpcServer` (the same options as
+    :meth:`RpcServer.create`) serving in the background."""
+    server = await RpcServer.create(name, functions, **options)
     server._serving = asyncio.ensure_future(server.serve_forever())
     return server

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Awaitable, Callable, Optional, Set, cast
+from typing import Any, Awaitable, Callable, Optional, Set, cast
 
 from . import transport
 from ._aio_connection import Connection, ConnectionOptions, open_connection
@@ -179,22 +179,11 @@ class Listener(Serving):
         return f'<aio.Listener {self.address!r}>'
 
 
-async def start_server(handler: Handler, name: str = DEFAULT_PIPE_NAME, *,
-                       crc: bool = False, endian: str = DEFAULT_ENDIAN,
-                       encoding: str = DEFAULT_ENCODING,
-                       max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                       allow_other_users: bool = False, backlog: int = 64,
-                       max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                       idle_timeout: Optional[float] = None,
-                       frame_timeout: Optional[float] = None,
-                       on_error: Optional[ErrorCallback] = None) -> Listener:
-    """Create a :class:`Listener` and serve ``handler`` in the background
+async def start_server(handler: Handler, name: str = DEFAULT_PIPE_NAME,
+                       **options: Any) -> Listener:
+    """Create a :class:`Listener` (the same options as
+    :meth:`Listener.create`) and serve ``handler`` in the background
     (``await listener.wait_closed()`` to wait for it; ``close()`` stops)."""
-    listener = await Listener.create(
-        name, crc=crc, endian=endian, encoding=encoding,
-        max_payload=max_payload, allow_other_users=allow_other_users,
-        backlog=backlog, max_connections=max_connections,
-        idle_timeout=idle_timeout, frame_timeout=frame_timeout,
-        on_error=on_error)
+    listener = await Listener.create(name, **options)
     listener._serving = asyncio.ensure_future(listener.serve_forever(handler))
     return listener

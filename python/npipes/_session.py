@@ -12,12 +12,15 @@ ask this module what the rules say.
 from __future__ import annotations
 
 import time
-from typing import Optional, Tuple
+from typing import Callable, Optional, Tuple, Union
 
+from ._decoder import FrameDecoder
+from ._frames import FrameEncoder, check_size
 from ._util import positive_or_none
+from .message import to_payload
 from .errors import ConnectionClosedError, IncompleteFrameError, NPipesError
 
-__all__ = ['Timeouts', 'NO_REPLY', 'IDLE', 'FRAME', 'PEER_CLOSED',
+__all__ = ['FrameSession', 'Timeouts', 'NO_REPLY', 'IDLE', 'FRAME', 'PEER_CLOSED',
            'peer_gone', 'no_reply']
 
 #: ConnectionClosedError.reason values.
@@ -103,3 +106,91 @@ class Timeouts:
         were read ahead, so its time starts now."""
         self.frame_started = time.monotonic() \
             if in_frame and self.frame is not None else None
+
+
+class FrameSession:
+    """What a Connection is besides moving bytes, for both drivers (the
+    blocking connection.py and the asyncio _aio_connection.py): its frame
+    options, encoder, decoder and timeouts, and its ``on_close`` hook."""
+
+    #: Before the class name in repr() ('aio.' for the asyncio one).
+    _repr_prefix = ''
+
+    def _start_session(self, crc: bool, endian: str, encoding: str,
+                       max_payload: Optional[int],
+                       idle_timeout: Optional[float],
+                       frame_timeout: Optional[float],
+                       on_close: Optional[Callable[[], None]],
+                       read_ahead: bool) -> None:
+        self._encoder = FrameEncoder(endian)
+        self._endian = endian
+        self.crc = crc
+        self.encoding = encoding
+        self.max_payload = max_payload
+        self._timeouts = Timeouts(idle_timeout, frame_timeout)
+        self._decoder = FrameDecoder(crc=crc, endian=endian,
+                                     max_payload=max_payload,
+                                     read_ahead=read_ahead)
+        self._on_close = on_close
+
+    @property
+    def endian(self) -> str:
+        """Byte order of the frame integers (big, little, native, network)."""
+        return self._endian
+
+    @endian.setter
+    def endian(self, endian: str) -> None:     # changes what is sent
+        self._encoder, self._endian = FrameEncoder(endian), endian
+
+    @property
+    def idle_timeout(self) -> Optional[float]:
+        """Seconds a receive may wait for the peer's next bytes (None)."""
+        return self._timeouts.idle
+
+    @idle_timeout.setter
+    def idle_timeout(self, seconds: Optional[float]) -> None:
+        self._timeouts.idle = positive_or_none('idle_timeout', seconds)
+
+    @property
+    def frame_timeout(self) -> Optional[float]:
+        """Seconds one frame may take from its first byte (None)."""
+        return self._timeouts.frame
+
+    @frame_timeout.setter
+    def frame_timeout(self, seconds: Optional[float]) -> None:
+        self._timeouts.frame = positive_or_none('frame_timeout', seconds)
+
+    @property
+    def last_crc(self) -> Optional[int]:
+        """The CRC field of the last frame received (None before any)."""
+        return self._decoder.last_crc
+
+    @property
+    def frame_started(self) -> Optional[float]:
+        """time.monotonic() at the first bytes of the frame being received;
+        None between frames (and always None while frame_timeout is None)."""
+        return self._timeouts.frame_started
+
+    def _frame(self, data: Union[str, bytes, bytearray, memoryview]) -> bytes:
+        """The frame of *data* (str encoded strictly; FrameTooLargeError
+        over max_payload)."""
+        payload = data if isinstance(data, (bytes, bytearray)) \
+            else to_payload(data, self.encoding)
+        check_size(len(payload), self.max_payload)
+        return self._encoder.frame(payload, self.crc)
+
+    def _closing(self) -> None:
+        """Call on_close, once."""
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
+
+    @property
+    def closed(self) -> bool:
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        state = 'closed' if self.closed else 'open'
+        return (f'<{self._repr_prefix}{type(self).__name__} {state} '
+                f'endian={self.endian} crc={self.crc} '
+                f'encoding={self.encoding}>')

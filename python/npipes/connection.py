@@ -6,14 +6,14 @@ from typing import Any, Callable, Optional, Union, overload
 
 from . import transport
 from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
-from ._session import Timeouts, no_reply, peer_gone
+from ._session import FrameSession, no_reply, peer_gone
 from ._session import NO_REPLY as NO_REPLY
-from ._util import Deadline, positive_or_none, typed_os_error
+from ._util import Deadline, typed_os_error
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME)
 from .errors import (ConnectionClosedError, FrameError, NPipesError,
                      PipeTimeoutError)
-from .message import FrameDecoder, to_payload, to_text
+from .message import to_payload, to_text
 
 __all__ = ['Connection', 'connect']
 
@@ -22,7 +22,7 @@ Buffer = Union[bytes, bytearray, memoryview]
 _FOREVER = Deadline(None)
 
 
-class Connection:
+class Connection(FrameSession):
     """Frames over one connected pipe (either end).
 
     ``send`` writes one frame per call; ``recv`` returns one payload per
@@ -57,18 +57,10 @@ class Connection:
         # call with no Python layer between.
         self._send_parts = caps.send_parts
         self._raw = caps.raw
-        self._encoder = FrameEncoder(endian)
-        self._endian = endian
-        self.crc = crc
-        self.encoding = encoding
-        self.max_payload = max_payload
-        self._timeouts = Timeouts(idle_timeout, frame_timeout)
         # Read-ahead: one read may bring several frames (kept for the next
         # recv), so a small frame costs one system call, not two.
-        self._decoder = FrameDecoder(crc=crc, endian=endian,
-                                     max_payload=max_payload,
-                                     read_ahead=True)
-        self._on_close = on_close
+        self._start_session(crc, endian, encoding, max_payload, idle_timeout,
+                            frame_timeout, on_close, read_ahead=True)
 
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,
@@ -89,33 +81,6 @@ class Connection:
         except BaseException:
             stream.close()
             raise
-
-    @property
-    def endian(self) -> str:
-        """Byte order of the frame integers (big, little, native, network)."""
-        return self._endian
-
-    @endian.setter
-    def endian(self, endian: str) -> None:     # changes what is sent
-        self._encoder, self._endian = FrameEncoder(endian), endian
-
-    @property
-    def idle_timeout(self) -> Optional[float]:
-        """Seconds a receive may wait for the peer's next bytes (None)."""
-        return self._timeouts.idle
-
-    @idle_timeout.setter
-    def idle_timeout(self, seconds: Optional[float]) -> None:
-        self._timeouts.idle = positive_or_none('idle_timeout', seconds)
-
-    @property
-    def frame_timeout(self) -> Optional[float]:
-        """Seconds one frame may take from its first byte (None)."""
-        return self._timeouts.frame
-
-    @frame_timeout.setter
-    def frame_timeout(self, seconds: Optional[float]) -> None:
-        self._timeouts.frame = positive_or_none('frame_timeout', seconds)
 
     # -- sending ---------------------------------------------------------
     def _send(self, data: Any, deadline: Deadline) -> None:
@@ -215,11 +180,6 @@ class Connection:
         deadline = _FOREVER if timeout is None else Deadline(timeout)
         return self._recv(deadline)
 
-    @property
-    def last_crc(self) -> Optional[int]:
-        """The CRC field of the last frame received (None before any)."""
-        return self._decoder.last_crc
-
     def recv_text(self, timeout: Optional[float] = None) -> str:
         """Receive one frame and decode it strictly (DecodeError if invalid)."""
         return to_text(self.recv(timeout), self.encoding)
@@ -260,9 +220,7 @@ class Connection:
             try:
                 stream.close()
             finally:
-                on_close, self._on_close = self._on_close, None
-                if on_close is not None:
-                    on_close()
+                self._closing()
 
     def __enter__(self) -> Connection:
         return self
@@ -270,24 +228,13 @@ class Connection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        state = 'closed' if self.closed else 'open'
-        return (f'<{type(self).__name__} {state} endian={self.endian} '
-                f'crc={self.crc} encoding={self.encoding}>')
-
     # -- for npipes' own engines (npipes.rpc takes a connection's I/O over):
-    # the state they rely on, read only through these two.
+    # the state they rely on, read only through this and frame_started.
     @property
     def transport_stream(self) -> Optional[transport.PipeStream]:
         """The transport's stream under this connection (None once closed).
         An engine that does its own I/O on it must not call send/recv."""
         return self._stream
-
-    @property
-    def frame_started(self) -> Optional[float]:
-        """time.monotonic() at the first bytes of the frame being received;
-        None between frames (and always None while frame_timeout is None)."""
-        return self._timeouts.frame_started
 
 
 def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,

@@ -10,12 +10,38 @@ from .connection import Connection
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      IPC_FIFO_NAME)
 from .errors import ConnectionClosedError
-from .message import Message, crc32, to_payload, to_text
+from .message import Message, crc32, struct_prefix, to_payload, to_text
 
-__all__ = ['IPC']
+__all__ = ['IPC', 'IpcOptions']
 
 
-class IPC:
+class IpcOptions:
+    """The options of npipes' IPC, checked, and its ``raise_errors`` rule
+    (the blocking :class:`IPC` and :class:`npipes.aio.IPC` share them)."""
+
+    def __init__(self, pipe_name: str, encoding: str, endian: str,
+                 timeout: Optional[float], raise_errors: bool,
+                 max_payload: Optional[int], allow_other_users: bool) -> None:
+        if raise_errors:          # a bad name is refused now, as by .NET's Ipc
+            check_name(pipe_name)
+        struct_prefix(endian)
+        self.pipe = pipe_name
+        self.encoding = encoding
+        self.endian = endian
+        self.timeout = timeout
+        self.raise_errors = raise_errors
+        self.max_payload = max_payload
+        self.allow_other_users = allow_other_users
+        self.last_error: Optional[Exception] = None
+
+    def _failed(self, exc: Exception) -> None:
+        """Raise *exc*, or keep it in ``last_error`` (raise_errors=False)."""
+        if self.raise_errors:
+            raise exc
+        self.last_error = exc
+
+
+class IPC(IpcOptions):
     """Send or receive one message per connection on pipe *pipe_name*.
 
     Either side may start first (or both at once): whoever finds nobody
@@ -43,16 +69,8 @@ class IPC:
                  timeout: Optional[float] = None, raise_errors: bool = True,
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
                  allow_other_users: bool = False) -> None:
-        if raise_errors:          # a bad name is refused now, as by .NET's Ipc
-            check_name(pipe_name)
-        self.pipe = pipe_name
-        self.encoding = encoding
-        self.endian = endian
-        self.timeout = timeout
-        self.raise_errors = raise_errors
-        self.max_payload = max_payload
-        self.allow_other_users = allow_other_users
-        self.last_error: Optional[Exception] = None
+        IpcOptions.__init__(self, pipe_name, encoding, endian, timeout,
+                            raise_errors, max_payload, allow_other_users)
         self.__msg_parser = Message(encoding=encoding, endian=endian,
                                     max_payload=max_payload)
         self.__msg: Union[str, bytes] = ''
@@ -109,9 +127,7 @@ class IPC:
         try:
             return self._send(data, crc)
         except Exception as exc:
-            if self.raise_errors:
-                raise
-            self.last_error = exc
+            self._failed(exc)
             return False
 
     def receive_message(self, crc: bool = False) -> str:
@@ -122,9 +138,7 @@ class IPC:
             text: str = to_text(payload, self.encoding)
         except Exception as exc:
             self.__msg = ''
-            if self.raise_errors:
-                raise
-            self.last_error = exc
+            self._failed(exc)
             return ''
         self.__msg = text
         return text

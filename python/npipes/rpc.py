@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Optional, Set
+from typing import Any, Optional, Set
 
 from . import _jsonrpc
 from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
@@ -79,21 +79,13 @@ class RpcClient:
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,
                 timeout: Optional[float] = None, *,
-                functions: Functions = None, crc: bool = False,
-                endian: str = DEFAULT_ENDIAN,
-                encoding: str = DEFAULT_ENCODING,
-                max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                allow_other_users: bool = False,
-                idle_timeout: Optional[float] = None,
-                frame_timeout: Optional[float] = None) -> RpcClient:
+                functions: Functions = None, **options: Any) -> RpcClient:
         """Connect to the JSON-RPC server of pipe *name*, waiting up to
         *timeout* seconds for it; the other options as
-        :func:`npipes.connect` (``crc``, ``endian``, ``max_payload``,
-        ``allow_other_users``, ...)."""
-        conn = Connection.connect(
-            name, timeout, allow_other_users=allow_other_users, crc=crc,
-            endian=endian, encoding=encoding, max_payload=max_payload,
-            idle_timeout=idle_timeout, frame_timeout=frame_timeout)
+        :func:`npipes.connect` (``crc``, ``endian``, ``encoding``,
+        ``max_payload``, ``allow_other_users``, ``idle_timeout``,
+        ``frame_timeout``)."""
+        conn = Connection.connect(name, timeout, **options)
         try:
             return cls(conn, functions)
         except BaseException:
@@ -145,19 +137,9 @@ class RpcClient:
 
 
 def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,
-            *, functions: Functions = None, crc: bool = False,
-            endian: str = DEFAULT_ENDIAN, encoding: str = DEFAULT_ENCODING,
-            max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-            allow_other_users: bool = False,
-            idle_timeout: Optional[float] = None,
-            frame_timeout: Optional[float] = None) -> RpcClient:
-    """Shorthand for :meth:`RpcClient.connect`."""
-    return RpcClient.connect(
-        name, timeout, functions=functions, crc=crc, endian=endian,
-        encoding=encoding, max_payload=max_payload,
-        allow_other_users=allow_other_users, idle_timeout=idle_timeout,
-        frame_timeout=frame_timeout)
-
+            **options: Any) -> RpcClient:
+    """Shorthand for :meth:`RpcClient.connect` (the same options)."""
+    return RpcClient.connect(name, timeout, **options)
 
 class RpcServer:
     """Serve *functions* over JSON-RPC on pipe *name*, to many clients.
@@ -252,23 +234,8 @@ class RpcServer:
         return f'<RpcServer {self.address!r}>'
 
 
-def serve(name: str, functions: Functions, *,
-          max_workers: int = DEFAULT_MAX_WORKERS,
-          max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
-          endian: str = DEFAULT_ENDIAN, encoding: str = DEFAULT_ENCODING,
-          max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-          allow_other_users: bool = False, backlog: int = 64,
-          max_connections: int = DEFAULT_MAX_CONNECTIONS,
-          idle_timeout: Optional[float] = None,
-          frame_timeout: Optional[float] = None,
-          on_error: Optional[ErrorCallback] = None) -> None:
+def serve(name: str, functions: Functions, **options: Any) -> None:
     """Serve *functions* on pipe *name* until interrupted (or until the
     server is closed); see :class:`RpcServer` for the options."""
-    with RpcServer(name, functions, max_workers=max_workers,
-                   max_queued=max_queued, crc=crc, endian=endian,
-                   encoding=encoding, max_payload=max_payload,
-                   allow_other_users=allow_other_users, backlog=backlog,
-                   max_connections=max_connections,
-                   idle_timeout=idle_timeout, frame_timeout=frame_timeout,
-                   on_error=on_error) as server:
+    with RpcServer(name, functions, **options) as server:
         server.serve_forever()
