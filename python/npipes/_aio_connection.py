@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import (Any, Awaitable, Callable, Optional, TypedDict,
+from typing import (Any, Awaitable, Callable, Optional, cast,
                     TypeVar, Union, overload)
 
 from . import transport
 from ._aio_platform import run_blocking
-from ._session import FrameSession, peer_gone
+from ._session import ConnectionOptions, FrameSession, peer_gone
 from ._util import Deadline
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME)
@@ -25,17 +25,6 @@ __all__ = ['Connection', 'connect', 'ConnectionOptions', 'open_connection',
 log = logging.getLogger('npipes')
 _CLOSED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 _T = TypeVar('_T')
-
-
-class ConnectionOptions(TypedDict, total=False):
-    """The keyword options of :class:`Connection` (all optional)."""
-
-    crc: bool
-    endian: str
-    encoding: str
-    max_payload: Optional[int]
-    idle_timeout: Optional[float]
-    frame_timeout: Optional[float]
 
 
 async def _bounded(awaitable: Awaitable[_T], seconds: Optional[float]) -> _T:
@@ -59,40 +48,29 @@ class Connection(FrameSession):
     _repr_prefix = 'aio.'
 
     def __init__(self, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, *, crc: bool = False,
-                 endian: str = DEFAULT_ENDIAN,
-                 encoding: str = DEFAULT_ENCODING,
-                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 idle_timeout: Optional[float] = None,
-                 frame_timeout: Optional[float] = None,
-                 on_close: Optional[Callable[[], None]] = None) -> None:
+                 writer: asyncio.StreamWriter, **options: Any) -> None:
+        """Options: those of :class:`npipes.Connection` (``crc``,
+        ``endian``, ``encoding``, ``max_payload``, ``idle_timeout``,
+        ``frame_timeout``, ``on_close``)."""
         self._reader = reader
         self._writer = writer
-        self._start_session(crc, endian, encoding, max_payload, idle_timeout,
-                            frame_timeout, on_close, read_ahead=False)
+        self._start_session(False, cast(ConnectionOptions, options))
         self._drain_lock = asyncio.Lock()
         self._closed = False
 
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
                       timeout: Optional[float] = None, *,
-                      allow_other_users: bool = False, crc: bool = False,
-                      endian: str = DEFAULT_ENDIAN,
-                      encoding: str = DEFAULT_ENCODING,
-                      max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                      idle_timeout: Optional[float] = None,
-                      frame_timeout: Optional[float] = None) -> Connection:
+                      allow_other_users: bool = False,
+                      **options: Any) -> Connection:
         """Connect to the server of pipe *name*, waiting up to *timeout*
         seconds for it; the server must be the current user (else
-        PipeAccessError, before a byte moves) unless allow_other_users."""
+        PipeAccessError, before a byte moves) unless allow_other_users.
+        The other options are the Connection's."""
         stream = await run_blocking(
             lambda d: transport.connect(name, d, allow_other_users), timeout)
-        return await open_connection(
-            stream, transport.pipe_address(name),
-            ConnectionOptions(crc=crc, endian=endian, encoding=encoding,
-                              max_payload=max_payload,
-                              idle_timeout=idle_timeout,
-                              frame_timeout=frame_timeout))
+        return await open_connection(stream, transport.pipe_address(name),
+                                     cast(ConnectionOptions, options))
 
     # -- sending ---------------------------------------------------------
     async def send(self, data: Union[bytes, str],

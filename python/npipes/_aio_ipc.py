@@ -7,7 +7,8 @@ from typing import AsyncIterator, Optional
 
 from . import transport
 from ._aio_platform import run_blocking
-from ._aio_connection import (Connection, ConnectionOptions, finish,
+from ._session import ConnectionOptions
+from ._aio_connection import (Connection, finish,
                               open_connection, send_frame)
 from ._util import Deadline, delays
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
@@ -33,15 +34,6 @@ class IPC(IpcOptions):
     each whole call; the peer must be the current user unless
     ``allow_other_users``; ``raise_errors=False`` returns False / '' and
     keeps the error in ``last_error``)."""
-
-    def __init__(self, pipe_name: str = IPC_FIFO_NAME,
-                 encoding: str = DEFAULT_ENCODING,
-                 endian: str = DEFAULT_ENDIAN,
-                 timeout: Optional[float] = None, raise_errors: bool = True,
-                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 allow_other_users: bool = False) -> None:
-        super().__init__(pipe_name, encoding, endian, timeout, raise_errors,
-                         max_payload, allow_other_users)
 
     async def _meet(self, deadline: Deadline, crc: bool) -> Connection:
         stream = await run_blocking(

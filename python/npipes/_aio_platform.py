@@ -127,3 +127,35 @@ async def run_blocking(step: Callable[[Deadline], _T],
         return await fut
     finally:
         stop.set()
+
+
+_B = TypeVar('_B', bound='Background')
+
+
+class Background:
+    """An asyncio server that may serve in the background (aio.Listener,
+    aio.RpcServer): ``wait_closed``, ``aclose`` and ``async with``."""
+
+    _serving: Optional[asyncio.Future[None]] = None
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    async def wait_closed(self) -> None:
+        """Wait for serve_forever (started in the background) to end."""
+        if self._serving is not None:
+            try:
+                await self._serving
+            except (asyncio.CancelledError, NPipesError):
+                pass
+
+    async def aclose(self) -> None:
+        """Stop serving and wait for it to end."""
+        self.close()
+        await self.wait_closed()
+
+    async def __aenter__(self: _B) -> _B:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()

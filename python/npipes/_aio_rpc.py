@@ -8,6 +8,7 @@ from typing import Any, Optional, Set
 
 from . import _jsonrpc as rpc
 from ._aio_connection import Connection
+from ._aio_platform import Background
 from ._aio_rpcpeer import Peer
 from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS,
                            check_limits)
@@ -80,7 +81,7 @@ class RpcClient:
         await self.aclose()
 
 
-class RpcServer:
+class RpcServer(Background):
     """Serve *functions* over JSON-RPC on a pipe: the asyncio twin of
     :class:`npipes.rpc.RpcServer` (same options; create it with
     ``await RpcServer.create(...)`` or :func:`start_rpc_server`)."""
@@ -93,28 +94,17 @@ class RpcServer:
         self._peers: Set[Peer] = set()
         self.name = listener.name
         self.address = listener.address
-        self._serving: Optional[asyncio.Future[None]] = None
 
     @classmethod
     async def create(cls, name: str, functions: Functions, *,
                      max_workers: int = DEFAULT_MAX_WORKERS,
-                     max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
-                     endian: str = DEFAULT_ENDIAN,
-                     encoding: str = DEFAULT_ENCODING,
-                     max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                     allow_other_users: bool = False, backlog: int = 64,
-                     max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                     idle_timeout: Optional[float] = None,
-                     frame_timeout: Optional[float] = None,
-                     on_error: Optional[ErrorCallback] = None) -> RpcServer:
+                     max_queued: int = DEFAULT_MAX_QUEUED,
+                     **options: Any) -> RpcServer:
+        """Serve *functions* on pipe *name* (the Listener's options, as
+        :class:`npipes.rpc.RpcServer`)."""
         registry = Registry(functions)
         check_limits(max_workers, max_queued)
-        listener = await Listener.create(
-            name, crc=crc, endian=endian, encoding=encoding,
-            max_payload=max_payload, allow_other_users=allow_other_users,
-            backlog=backlog, max_connections=max_connections,
-            idle_timeout=idle_timeout, frame_timeout=frame_timeout,
-            on_error=on_error)
+        listener = await Listener.create(name, **options)
         return cls(listener, registry, max_workers, max_queued)
 
     @property
@@ -144,20 +134,6 @@ class RpcServer:
         self._listener.close()
         for peer in list(self._peers):
             peer.abort(ConnectionClosedError('server closed', reason='closed'))
-
-    async def wait_closed(self) -> None:
-        if self._serving is not None:
-            await asyncio.gather(self._serving, return_exceptions=True)
-
-    async def aclose(self) -> None:
-        self.close()
-        await self.wait_closed()
-
-    async def __aenter__(self) -> RpcServer:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
 
 async def start_rpc_server(name: str, functions: Functions,

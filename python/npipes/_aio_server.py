@@ -8,8 +8,9 @@ import inspect
 from typing import Any, Awaitable, Callable, Optional, Set, cast
 
 from . import transport
-from ._aio_connection import Connection, ConnectionOptions, open_connection
-from ._aio_platform import run_blocking
+from ._aio_connection import Connection, open_connection
+from ._session import ConnectionOptions
+from ._aio_platform import Background, run_blocking
 from ._serving import (DEFAULT_MAX_CONNECTIONS, Serving, connection_options,
                        log)
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
@@ -25,7 +26,7 @@ Handler = Callable[[Connection], Awaitable[object]]
 ErrorCallback = Callable[[Optional[Connection], BaseException], object]
 
 
-class Listener(Serving):
+class Listener(Serving, Background):
     """Serve pipe *name* to many clients: the asyncio twin of
     :class:`npipes.Listener`, created with ``await Listener.create(...)``
     or :func:`start_server`.
@@ -51,30 +52,25 @@ class Listener(Serving):
         self._options = options
         self._start_counting()
         self._handlers: Set[asyncio.Future[None]] = set()
-        self._serving: Optional[asyncio.Future[None]] = None
         server.on_refused = self._peer_refused
 
     @classmethod
-    async def create(cls, name: str = DEFAULT_PIPE_NAME, *, crc: bool = False,
-                     endian: str = DEFAULT_ENDIAN,
-                     encoding: str = DEFAULT_ENCODING,
-                     max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+    async def create(cls, name: str = DEFAULT_PIPE_NAME, *,
                      allow_other_users: bool = False, backlog: int = 64,
                      max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                     idle_timeout: Optional[float] = None,
-                     frame_timeout: Optional[float] = None,
-                     on_error: Optional[ErrorCallback] = None
-                     ) -> Listener:
-        options = cast(ConnectionOptions, connection_options(
-            max_connections, crc=crc, endian=endian, encoding=encoding,
-            max_payload=max_payload, idle_timeout=idle_timeout,
-            frame_timeout=frame_timeout))
+                     on_error: Optional[ErrorCallback] = None,
+                     **options: Any) -> Listener:
+        """Serve pipe *name*: the options of :class:`npipes.Listener`
+        (``crc``, ``endian``, ``encoding``, ``max_payload``,
+        ``idle_timeout`` and ``frame_timeout`` go to every connection)."""
+        checked = cast(ConnectionOptions,
+                       connection_options(max_connections, **options))
         # In a thread: proving a stale socket file stale takes 50 ms.
         server = await run_blocking(
             lambda deadline: transport.Server.create(name, allow_other_users,
                                                      backlog), None)
         try:
-            listener = cls(server, name, options, max_connections, on_error)
+            listener = cls(server, name, checked, max_connections, on_error)
         except BaseException:
             server.close()
             raise
@@ -156,24 +152,6 @@ class Listener(Serving):
         if not self._server.closed:
             self._acceptor.close()
             self._stopped()
-
-    async def wait_closed(self) -> None:
-        """Wait for :meth:`serve_forever` (started by start_server) to end."""
-        if self._serving is not None:
-            try:
-                await self._serving
-            except (asyncio.CancelledError, NPipesError):
-                pass
-
-    async def aclose(self) -> None:
-        self.close()
-        await self.wait_closed()
-
-    async def __aenter__(self) -> Listener:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
 
     def __repr__(self) -> str:
         return f'<aio.Listener {self.address!r}>'

@@ -11,6 +11,7 @@ from typing import Any, Dict, Optional
 from ._log import error_type, event
 from ._session import FRAME, IDLE, PEER_CLOSED
 from ._util import positive_or_none
+from .consts import DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD
 from .errors import ConnectionClosedError, FrameError, NPipesError
 from .message import struct_prefix
 
@@ -21,10 +22,13 @@ log = logging.getLogger('npipes')   # events: see _log.py
 DEFAULT_MAX_CONNECTIONS = 1024
 
 
-def connection_options(max_connections: int, *, crc: bool, endian: str,
-                       encoding: str, max_payload: Optional[int],
-                       idle_timeout: Optional[float],
-                       frame_timeout: Optional[float]) -> Dict[str, Any]:
+def connection_options(max_connections: int, *, crc: bool = False,
+                       endian: str = DEFAULT_ENDIAN,
+                       encoding: str = DEFAULT_ENCODING,
+                       max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                       idle_timeout: Optional[float] = None,
+                       frame_timeout: Optional[float] = None
+                       ) -> Dict[str, Any]:
     """The options every connection of a Listener gets, checked (a bad
     endian, limit or timeout is an error before the name is claimed)."""
     struct_prefix(endian)

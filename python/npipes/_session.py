@@ -12,11 +12,12 @@ ask this module what the rules say.
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, TypedDict, Union
 
 from ._decoder import FrameDecoder
 from ._frames import FrameEncoder, check_size
 from ._util import positive_or_none
+from .consts import DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD
 from .message import to_payload
 from .errors import ConnectionClosedError, IncompleteFrameError, NPipesError
 
@@ -108,6 +109,18 @@ class Timeouts:
             if in_frame and self.frame is not None else None
 
 
+class ConnectionOptions(TypedDict, total=False):
+    """The keyword options of a Connection (all optional)."""
+
+    crc: bool
+    endian: str
+    encoding: str
+    max_payload: Optional[int]
+    idle_timeout: Optional[float]
+    frame_timeout: Optional[float]
+    on_close: Optional[Callable[[], None]]
+
+
 class FrameSession:
     """What a Connection is besides moving bytes, for both drivers (the
     blocking connection.py and the asyncio _aio_connection.py): its frame
@@ -116,22 +129,22 @@ class FrameSession:
     #: Before the class name in repr() ('aio.' for the asyncio one).
     _repr_prefix = ''
 
-    def _start_session(self, crc: bool, endian: str, encoding: str,
-                       max_payload: Optional[int],
-                       idle_timeout: Optional[float],
-                       frame_timeout: Optional[float],
-                       on_close: Optional[Callable[[], None]],
-                       read_ahead: bool) -> None:
+    def _start_session(self, read_ahead: bool,
+                       options: ConnectionOptions) -> None:
+        crc = options.get('crc', False)
+        endian = options.get('endian', DEFAULT_ENDIAN)
+        max_payload = options.get('max_payload', DEFAULT_MAX_PAYLOAD)
         self._encoder = FrameEncoder(endian)
         self._endian = endian
         self.crc = crc
-        self.encoding = encoding
+        self.encoding = options.get('encoding', DEFAULT_ENCODING)
         self.max_payload = max_payload
-        self._timeouts = Timeouts(idle_timeout, frame_timeout)
+        self._timeouts = Timeouts(options.get('idle_timeout'),
+                                  options.get('frame_timeout'))
         self._decoder = FrameDecoder(crc=crc, endian=endian,
                                      max_payload=max_payload,
                                      read_ahead=read_ahead)
-        self._on_close = on_close
+        self._on_close = options.get('on_close')
 
     @property
     def endian(self) -> str:

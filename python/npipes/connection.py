@@ -6,7 +6,7 @@ from typing import Any, Callable, Optional, Union, overload
 
 from . import transport
 from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
-from ._session import FrameSession, no_reply, peer_gone
+from ._session import ConnectionOptions, FrameSession, no_reply, peer_gone
 from ._session import NO_REPLY as NO_REPLY
 from ._util import Deadline, typed_os_error
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
@@ -59,8 +59,10 @@ class Connection(FrameSession):
         self._raw = caps.raw
         # Read-ahead: one read may bring several frames (kept for the next
         # recv), so a small frame costs one system call, not two.
-        self._start_session(crc, endian, encoding, max_payload, idle_timeout,
-                            frame_timeout, on_close, read_ahead=True)
+        self._start_session(True, ConnectionOptions(
+            crc=crc, endian=endian, encoding=encoding, max_payload=max_payload,
+            idle_timeout=idle_timeout, frame_timeout=frame_timeout,
+            on_close=on_close))
 
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,

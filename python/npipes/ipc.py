@@ -19,9 +19,12 @@ class IpcOptions:
     """The options of npipes' IPC, checked, and its ``raise_errors`` rule
     (the blocking :class:`IPC` and :class:`npipes.aio.IPC` share them)."""
 
-    def __init__(self, pipe_name: str, encoding: str, endian: str,
-                 timeout: Optional[float], raise_errors: bool,
-                 max_payload: Optional[int], allow_other_users: bool) -> None:
+    def __init__(self, pipe_name: str = IPC_FIFO_NAME,
+                 encoding: str = DEFAULT_ENCODING,
+                 endian: str = DEFAULT_ENDIAN,
+                 timeout: Optional[float] = None, raise_errors: bool = True,
+                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                 allow_other_users: bool = False) -> None:
         if raise_errors:          # a bad name is refused now, as by .NET's Ipc
             check_name(pipe_name)
         struct_prefix(endian)
@@ -63,17 +66,8 @@ class IPC(IpcOptions):
     PipeNameError here); the CRC is computed over the encoded payload bytes.
     """
 
-    def __init__(self, pipe_name: str = IPC_FIFO_NAME,
-                 encoding: str = DEFAULT_ENCODING,
-                 endian: str = DEFAULT_ENDIAN,
-                 timeout: Optional[float] = None, raise_errors: bool = True,
-                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 allow_other_users: bool = False) -> None:
-        IpcOptions.__init__(self, pipe_name, encoding, endian, timeout,
-                            raise_errors, max_payload, allow_other_users)
-        self.__msg_parser = Message(encoding=encoding, endian=endian,
-                                    max_payload=max_payload)
-        self.__msg: Union[str, bytes] = ''
+    #: Like npipes: the frame bytes after a send, the text after a receive.
+    __msg: Union[str, bytes] = ''
 
     @property
     def message(self) -> Union[str, bytes]:
@@ -87,9 +81,8 @@ class IPC(IpcOptions):
 
     def _send(self, data: str, crc: bool) -> bool:
         payload = to_payload(data, self.encoding)
-        self.__msg_parser.data = data
-        self.__msg_parser.crc32 = crc32(payload) if crc else 0
-        frame: bytes = self.__msg_parser.encapsulate_msg()
+        frame = Message(data, crc32(payload) if crc else 0, self.encoding,
+                        self.endian, self.max_payload).encapsulate_msg()
         self.__msg = frame
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline, f'send on pipe {self.pipe!r}'):

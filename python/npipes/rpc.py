@@ -149,32 +149,21 @@ class RpcServer:
     of *max_workers* threads, so calls run concurrently and reply in any
     order; *max_queued* more requests may wait, after which that client
     is not read until one finishes.  The other options are the Listener's
-    (``crc``, ``endian``, ``max_payload``, ``allow_other_users``,
-    ``max_connections``, ``idle_timeout``, ``frame_timeout``, ``on_error``):
+    (``crc``, ``endian``, ``encoding``, ``max_payload``,
+    ``allow_other_users``, ``backlog``, ``max_connections``,
+    ``idle_timeout``, ``frame_timeout``, ``on_error``):
     the same limits and the same current-user-only rule.  A connection
     counts as idle only while no call is running.
     """
 
     def __init__(self, name: str, functions: Functions, *,
                  max_workers: int = DEFAULT_MAX_WORKERS,
-                 max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
-                 endian: str = DEFAULT_ENDIAN,
-                 encoding: str = DEFAULT_ENCODING,
-                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 allow_other_users: bool = False, backlog: int = 64,
-                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 idle_timeout: Optional[float] = None,
-                 frame_timeout: Optional[float] = None,
-                 on_error: Optional[ErrorCallback] = None) -> None:
+                 max_queued: int = DEFAULT_MAX_QUEUED,
+                 **options: Any) -> None:
         self._registry = Registry(functions)
         self._max_workers, self._max_queued = max_workers, max_queued
         check_limits(max_workers, max_queued)
-        self._listener = Listener(
-            name, crc=crc, endian=endian, encoding=encoding,
-            max_payload=max_payload, allow_other_users=allow_other_users,
-            backlog=backlog, max_connections=max_connections,
-            idle_timeout=idle_timeout, frame_timeout=frame_timeout,
-            on_error=on_error)
+        self._listener = Listener(name, **options)
         self.name = name
         self.address = self._listener.address
         self._peers: Set[Peer] = set()
