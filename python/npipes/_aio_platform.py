@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Awaitable, Callable, Optional, Protocol, TypeVar
+from typing import (Any, Awaitable, Callable, Coroutine, Optional, Protocol,
+                    TypeVar)
 
 from ._util import Deadline
 from .errors import NPipesError, PipeTimeoutError
@@ -140,6 +141,11 @@ class Background:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def serve_in_background(self, serving: Coroutine[Any, Any, None]) -> None:
+        """Run *serving* (this server's serve_forever) in a task that
+        :meth:`wait_closed` waits for."""
+        self._serving = asyncio.ensure_future(serving)
 
     async def wait_closed(self) -> None:
         """Wait for serve_forever (started in the background) to end."""

@@ -141,5 +141,5 @@ async def start_rpc_server(name: str, functions: Functions,
     """Create an :class:`RpcServer` (the same options as
     :meth:`RpcServer.create`) serving in the background."""
     server = await RpcServer.create(name, functions, **options)
-    server._serving = asyncio.ensure_future(server.serve_forever())
+    server.serve_in_background(server.serve_forever())
     return server

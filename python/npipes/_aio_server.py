@@ -163,5 +163,5 @@ async def start_server(handler: Handler, name: str = DEFAULT_PIPE_NAME,
     :meth:`Listener.create`) and serve ``handler`` in the background
     (``await listener.wait_closed()`` to wait for it; ``close()`` stops)."""
     listener = await Listener.create(name, **options)
-    listener._serving = asyncio.ensure_future(listener.serve_forever(handler))
+    listener.serve_in_background(listener.serve_forever(handler))
     return listener

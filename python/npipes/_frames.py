@@ -88,7 +88,7 @@ class FrameEncoder:
     one byte order, and the frame of the last small size sent twice in a
     row packed in one call (a ping-pong's)."""
 
-    __slots__ = ('layout', '_small_size', '_small')
+    __slots__ = ('layout', '_small_size', 'small')
 
     #: Sizes up to this are packed whole (one struct call).
     SMALL = 8 * 1024
@@ -96,7 +96,8 @@ class FrameEncoder:
     def __init__(self, endian: str) -> None:
         self.layout = layout(endian)
         self._small_size = -1
-        self._small: Optional[struct.Struct] = None
+        #: The packed frame of the last small size (header, payload, CRC).
+        self.small: Optional[struct.Struct] = None
 
     def ends(self, payload: bytes | bytearray, crc: bool) -> Tuple[bytes, bytes]:
         """The header and CRC field that frame *payload* (sent between
@@ -109,12 +110,12 @@ class FrameEncoder:
     def frame(self, payload: bytes | bytearray, crc: bool) -> bytes:
         """The whole frame of *payload*, joined."""
         size = len(payload)
-        small = self._small
+        small = self.small
         if small is not None and small.size == size + FRAME_OVERHEAD:
             return small.pack(size + HEADER_SIZE, size, payload,
                               zlib.crc32(payload) if crc else 0)
         if size == self._small_size and size <= self.SMALL:
-            self._small = struct.Struct(f'{self.layout.prefix}II{size}sI')
+            self.small = struct.Struct(f'{self.layout.prefix}II{size}sI')
         self._small_size = size
         header, trailer = self.ends(payload, crc)
         return header + payload + trailer

@@ -31,7 +31,7 @@ class _Readable(Protocol):
 class RawIO(NamedTuple):
     """A connected socket's own blocking calls, for a call without a
     deadline: ``sendall(frame, flags)`` and ``recv_into(view) -> count``
-    (OSError left to the caller to translate; see Stream.raw_io)."""
+    (OSError left to the caller to translate; see Capabilities.raw)."""
 
     sendall: Callable[[Union[bytes, bytearray, memoryview], int], None]
     flags: int

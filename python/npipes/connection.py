@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any, Callable, Optional, Union, overload
 
 from . import transport
@@ -10,7 +11,7 @@ from ._session import ConnectionOptions, FrameSession, no_reply, peer_gone
 from ._session import NO_REPLY as NO_REPLY
 from ._util import Deadline, typed_os_error
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME)
+                     DEFAULT_PIPE_NAME, FRAME_OVERHEAD, HEADER_SIZE)
 from .errors import (ConnectionClosedError, FrameError, NPipesError,
                      PipeTimeoutError)
 from .message import to_payload, to_text
@@ -102,8 +103,14 @@ class Connection(FrameSession):
             header, trailer = self._encoder.ends(payload, self.crc)
             send_parts((header, payload, trailer), deadline)
             return
-        # small, or one write per frame (a Windows pipe message)
-        joined = self._encoder.frame(payload, self.crc)
+        # small, or one write per frame (a Windows pipe message); a
+        # ping-pong's size packed in one call without a call between
+        small = self._encoder.small
+        if small is not None and small.size == size + FRAME_OVERHEAD:
+            joined = small.pack(size + HEADER_SIZE, size, payload,
+                                zlib.crc32(payload) if self.crc else 0)
+        else:
+            joined = self._encoder.frame(payload, self.crc)
         raw = self._raw
         if raw is None or deadline is not _FOREVER:
             stream.send(joined, deadline)
@@ -127,7 +134,8 @@ class Connection(FrameSession):
         if stream is None:
             raise NPipesError('connection is closed')
         raw = self._raw
-        if raw is not None and deadline is _FOREVER and timeouts.off:
+        if raw is not None and deadline is _FOREVER and \
+                timeouts.idle is None and timeouts.frame is None:
             try:
                 payload = decoder.receive(raw.recv_into)
             except OSError as exc:

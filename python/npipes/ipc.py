@@ -99,8 +99,10 @@ class IPC(IpcOptions):
                 stream.close()
         raise AssertionError('unreachable: backoff() never ends')
 
-    def _receive(self, crc: bool) -> Tuple[bytes, int]:
-        """Receive one frame; return ``(payload bytes, CRC field)``."""
+    def receive_payload(self, crc: bool = False) -> Tuple[bytes, int]:
+        """Receive one frame; return ``(payload bytes, CRC field)``.  Errors
+        always raise (``raise_errors`` is npipes' API's, for the two
+        methods below)."""
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline, f'receive on pipe {self.pipe!r}'):
             with Connection(self._meet(deadline), crc=crc,
@@ -127,7 +129,7 @@ class IPC(IpcOptions):
         """Receive one frame and return its text ('' on failure if
         ``raise_errors=False``)."""
         try:
-            payload, _ = self._receive(crc)
+            payload, _ = self.receive_payload(crc)
             text: str = to_text(payload, self.encoding)
         except Exception as exc:
             self.__msg = ''
