@@ -25,7 +25,7 @@ SLICE = 0.1
 #: StreamReader buffer limit: reads are at most one 64 KiB decoder chunk.
 READ_LIMIT = 256 * 1024
 
-_T = TypeVar('_T')
+_T = TypeVar('_T', bound='Closable')
 _S = TypeVar('_S', covariant=True)
 
 
@@ -68,13 +68,17 @@ class _SlicedDeadline(Deadline):
         return False
 
 
-def _dispose(value: object) -> None:
-    close = getattr(value, 'close', None)
-    if close is not None:
-        try:
-            close()
-        except (NPipesError, OSError):
-            pass
+class Closable(Protocol):
+    """What a blocking endpoint step returns: something to close."""
+
+    def close(self) -> None: ...
+
+
+def _dispose(value: Closable) -> None:
+    try:
+        value.close()
+    except (NPipesError, OSError):
+        pass
 
 
 async def run_blocking(step: Callable[[Deadline], _T],

@@ -141,6 +141,7 @@ def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,
     """Shorthand for :meth:`RpcClient.connect` (the same options)."""
     return RpcClient.connect(name, timeout, **options)
 
+
 class RpcServer:
     """Serve *functions* over JSON-RPC on pipe *name*, to many clients.
 
