@@ -14,8 +14,7 @@ from . import transport
 from ._aio_platform import run_blocking
 from ._session import ConnectionOptions, FrameSession, peer_gone
 from ._util import Deadline
-from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME)
+from .consts import DEFAULT_PIPE_NAME
 from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
 from .message import to_text
 

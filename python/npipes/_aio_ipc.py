@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator
 
 from . import transport
+from ._aio_connection import (Connection, finish, open_connection,
+                              send_frame)
 from ._aio_platform import run_blocking
 from ._session import ConnectionOptions
-from ._aio_connection import (Connection, finish,
-                              open_connection, send_frame)
 from ._util import Deadline, delays
-from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     IPC_FIFO_NAME)
 from .errors import ConnectionClosedError
 from .ipc import IpcOptions
 from .message import encode_frame, to_payload, to_text

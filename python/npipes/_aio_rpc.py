@@ -4,21 +4,18 @@ is _aio_rpcpeer.py)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional, Set
+from typing import Any, Optional
 
 from . import _jsonrpc as rpc
 from ._aio_connection import Connection
 from ._aio_platform import Background
 from ._aio_rpcpeer import Peer
-from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS,
-                           check_limits)
-from ._aio_server import ErrorCallback, Listener
+from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Peers,
+                           check_limits, raise_unless_clean)
+from ._aio_server import Listener
 from ._jsonrpc import JsonInput, JsonValue
 from ._rpctargets import Functions, Registry
-from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME)
-from .errors import ConnectionClosedError
-from .listener import DEFAULT_MAX_CONNECTIONS
+from .consts import DEFAULT_PIPE_NAME
 
 __all__ = ['RpcClient', 'RpcServer', 'start_rpc_server']
 
@@ -91,7 +88,7 @@ class RpcServer(Background):
         self._listener = listener
         self._registry = registry
         self._max_workers, self._max_queued = max_workers, max_queued
-        self._peers: Set[Peer] = set()
+        self._peers: Peers[Peer] = Peers()
         self.name = listener.name
         self.address = listener.address
 
@@ -118,22 +115,17 @@ class RpcServer(Background):
         peer = Peer(conn, self._registry, label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
-        self._peers.add(peer)
+        self._peers.join(peer, self._listener.closed)
         try:
             ended = await peer.run_reader()
         finally:
-            self._peers.discard(peer)
-        if isinstance(ended, ConnectionClosedError) and \
-                ended.reason in ('peer closed', 'closed'):
-            return
-        if ended is not None:
-            raise ended
+            self._peers.leave(peer)
+        raise_unless_clean(ended)
 
     def close(self) -> None:
         """Stop accepting and close every connection."""
         self._listener.close()
-        for peer in list(self._peers):
-            peer.abort(ConnectionClosedError('server closed', reason='closed'))
+        self._peers.abort_all()
 
 
 async def start_rpc_server(name: str, functions: Functions,

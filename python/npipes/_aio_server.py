@@ -9,12 +9,11 @@ from typing import Any, Awaitable, Callable, Optional, Set, cast
 
 from . import transport
 from ._aio_connection import Connection, open_connection
-from ._session import ConnectionOptions
 from ._aio_platform import Background, run_blocking
 from ._serving import (DEFAULT_MAX_CONNECTIONS, Serving, connection_options,
                        log)
-from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME)
+from ._session import ConnectionOptions
+from .consts import DEFAULT_PIPE_NAME
 from .errors import NPipesError
 
 __all__ = ['Listener', 'start_server', 'Handler', 'ErrorCallback']

@@ -10,12 +10,15 @@ connection is idle only while no call runs or waits for its answer.
 from __future__ import annotations
 
 import logging
-from typing import Dict, NamedTuple, Optional, Tuple
+import threading
+from typing import (Dict, Generic, NamedTuple, Optional, Protocol, Set, Tuple,
+                    TypeVar)
 
 from . import _jsonrpc as rpc
 from ._jsonrpc import Id
 from ._rpctargets import Registry, Target, Token, new_token
-from .errors import FrameTooLargeError, PipeTimeoutError
+from ._session import PEER_CLOSED
+from .errors import ConnectionClosedError, FrameTooLargeError, PipeTimeoutError
 
 __all__ = ['DEFAULT_MAX_WORKERS', 'DEFAULT_MAX_QUEUED', 'Route', 'Dispatch']
 
@@ -135,3 +138,54 @@ def idle_left(idle_timeout: float, busy: bool, last_activity: float,
     timeout while a call runs or waits, else from the last activity."""
     return idle_timeout if busy else max(0.0,
                                          last_activity + idle_timeout - now)
+
+
+class Abortable(Protocol):
+    """An engine's Peer, as its server ends it."""
+
+    def abort(self, cause: BaseException) -> None: ...
+
+
+_P = TypeVar('_P', bound=Abortable)
+
+
+class Peers(Generic[_P]):
+    """The engines of a server's open connections (both RpcServers): each
+    joins when its connection starts and leaves when it ends; close()
+    aborts them all."""
+
+    def __init__(self) -> None:
+        self._peers: Set[_P] = set()
+        self._lock = threading.Lock()
+
+    def join(self, peer: _P, server_closed: bool) -> None:
+        """Count *peer* in (aborted at once if the server just closed)."""
+        with self._lock:
+            if server_closed:
+                peer.abort(_server_closed())
+            self._peers.add(peer)
+
+    def leave(self, peer: _P) -> None:
+        with self._lock:
+            self._peers.discard(peer)
+
+    def abort_all(self) -> None:
+        """End every connection (running functions see their token set)."""
+        with self._lock:
+            peers = list(self._peers)
+        for peer in peers:
+            peer.abort(_server_closed())
+
+
+def _server_closed() -> ConnectionClosedError:
+    return ConnectionClosedError('server closed', reason='closed')
+
+
+def raise_unless_clean(ended: Optional[BaseException]) -> None:
+    """Raise what ended a served connection (for the Listener to report),
+    unless the peer or this side closed it."""
+    if isinstance(ended, ConnectionClosedError) and \
+            ended.reason in (PEER_CLOSED, 'closed'):
+        return
+    if ended is not None:
+        raise ended

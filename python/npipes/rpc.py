@@ -26,8 +26,7 @@ logger.
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Any, Optional, Set
+from typing import Any, Optional
 
 from . import _jsonrpc
 from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
@@ -36,14 +35,12 @@ from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
                        RemoteError, RequestCancelledError)
 from ._rpcdispatch import DEFAULT_MAX_QUEUED as DEFAULT_MAX_QUEUED
 from ._rpcdispatch import DEFAULT_MAX_WORKERS as DEFAULT_MAX_WORKERS
-from ._rpcdispatch import check_limits
+from ._rpcdispatch import Peers, check_limits, raise_unless_clean
 from ._rpcpeer import Peer
 from ._rpctargets import CancelToken, Functions, Registry
 from .connection import Connection
-from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME)
-from .errors import ConnectionClosedError
-from .listener import DEFAULT_MAX_CONNECTIONS, ErrorCallback, Listener
+from .consts import DEFAULT_PIPE_NAME
+from .listener import Listener
 
 __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
            'RequestCancelledError', 'CancelToken', 'PARSE_ERROR',
@@ -167,8 +164,7 @@ class RpcServer:
         self._listener = Listener(name, **options)
         self.name = name
         self.address = self._listener.address
-        self._peers: Set[Peer] = set()
-        self._lock = threading.Lock()
+        self._peers: Peers[Peer] = Peers()
 
     @property
     def listener(self) -> Listener:
@@ -183,32 +179,19 @@ class RpcServer:
         peer = Peer(conn, self._registry, label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
-        with self._lock:
-            if self._listener.closed:
-                peer.abort(ConnectionClosedError('server closed',
-                                                 reason='closed'))
-            self._peers.add(peer)
+        self._peers.join(peer, self._listener.closed)
         try:
             ended = peer.run_reader()
         finally:
             peer.join_writer()         # before the Listener closes conn
-            with self._lock:
-                self._peers.discard(peer)
-        if isinstance(ended, ConnectionClosedError) and \
-                ended.reason in ('peer closed', 'closed'):
-            return
-        if ended is not None:
-            raise ended                # reported by the Listener
+            self._peers.leave(peer)
+        raise_unless_clean(ended)      # reported by the Listener
 
     def close(self) -> None:
         """Stop accepting and close every connection (running functions see
         their cancel token set; their results are dropped)."""
         self._listener.close()
-        with self._lock:
-            peers = list(self._peers)
-        for peer in peers:
-            peer.abort(ConnectionClosedError('server closed',
-                                             reason='closed'))
+        self._peers.abort_all()
 
     @property
     def closed(self) -> bool:
