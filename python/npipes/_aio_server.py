@@ -52,6 +52,7 @@ class Listener(Serving, Background):
         self._start_counting()
         self._handlers: Set[asyncio.Future[None]] = set()
         server.on_refused = self._peer_refused
+        self._listening()
 
     @classmethod
     async def create(cls, name: str = DEFAULT_PIPE_NAME, *,
@@ -69,12 +70,10 @@ class Listener(Serving, Background):
             lambda deadline: transport.Server.create(name, allow_other_users,
                                                      backlog), None)
         try:
-            listener = cls(server, name, checked, max_connections, on_error)
+            return cls(server, name, checked, max_connections, on_error)
         except BaseException:
             server.close()
             raise
-        listener._listening()
-        return listener
 
     # -- accepting ---------------------------------------------------------
     async def accept(self, timeout: Optional[float] = None) -> Connection:
@@ -148,8 +147,9 @@ class Listener(Serving, Background):
     def close(self) -> None:
         """Stop accepting and remove the socket file (if still ours).
         Connections already accepted go on."""
-        if not self._server.closed:
-            self._acceptor.close()
+        was_open = not self._server.closed
+        self._acceptor.close()             # fails the waiting accepts
+        if was_open:
             self._stopped()
 
     def __repr__(self) -> str:
