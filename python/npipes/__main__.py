@@ -34,7 +34,7 @@ from ._cli_commands import (ENCODINGS, EXIT_DATA, EXIT_INTERRUPTED,
                             EXIT_USAGE, UsageError, describe, echo,
                             frame_decode, frame_encode, receive, request,
                             send)
-from .errors import EncodingError, FrameError, PipeNameError, PipeTimeoutError
+from .errors import FrameError, PipeNameError, PipeTimeoutError
 
 __all__ = ['main', 'EXTENSIONS']
 
@@ -247,7 +247,7 @@ def _parser() -> argparse.ArgumentParser:
 def _exit_code(exc: BaseException) -> int:
     if isinstance(exc, PipeTimeoutError):
         return EXIT_TIMEOUT
-    if isinstance(exc, (FrameError, EncodingError)):
+    if isinstance(exc, FrameError):          # EncodingError is one
         return EXIT_DATA
     if isinstance(exc, (PipeNameError, UsageError)):
         return EXIT_USAGE

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import (Awaitable, Callable, NoReturn, Optional, Tuple, TypedDict,
+from typing import (Any, Awaitable, Callable, Optional, cast,
                     TypeVar, Union, overload)
 
-from . import _aio_platform as platform
 from . import transport
-from ._util import Deadline, positive_or_none
-from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME)
-from .errors import (ConnectionClosedError, IncompleteFrameError,
-                     NPipesError, PipeTimeoutError)
-from .message import (FrameDecoder, encode_frame, struct_prefix, to_payload,
-                      to_text)
+from ._aio_platform import run_blocking
+from ._session import ConnectionOptions, FrameSession, peer_gone
+from ._util import Deadline
+from .consts import DEFAULT_PIPE_NAME
+from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
+from .message import to_text
 
 __all__ = ['Connection', 'connect', 'ConnectionOptions', 'open_connection',
            'send_frame', 'finish']
@@ -28,77 +26,50 @@ _CLOSED = (ConnectionResetError, BrokenPipeError, ConnectionAbortedError)
 _T = TypeVar('_T')
 
 
-class ConnectionOptions(TypedDict, total=False):
-    """The keyword options of :class:`Connection` (all optional)."""
-
-    crc: bool
-    endian: str
-    encoding: str
-    max_payload: Optional[int]
-    idle_timeout: Optional[float]
-    frame_timeout: Optional[float]
-
-
 async def _bounded(awaitable: Awaitable[_T], seconds: Optional[float]) -> _T:
     if seconds is None:
         return await awaitable
     return await asyncio.wait_for(awaitable, seconds)
 
 
-class Connection:
+class Connection(FrameSession):
     """Frames over one connected pipe (either end), as
     :class:`npipes.Connection`: ``send`` writes one frame, ``recv`` returns
     one payload; ``max_payload`` is checked from the header before any
     allocation and memory follows the bytes that arrive; ``crc`` checks a
     CRC-32 (CrcMismatchError, the connection stays usable);
     ``idle_timeout`` / ``frame_timeout`` close it (ConnectionClosedError
-    with that ``reason``).  One task may receive at a time; any number may
-    send (each frame is written whole).
+    with that ``reason``); ``on_close`` is called once when it closes.  One
+    task may receive at a time; any number may send (each frame is written
+    whole).
     """
 
+    _repr_prefix = 'aio.'
+
     def __init__(self, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, *, crc: bool = False,
-                 endian: str = DEFAULT_ENDIAN,
-                 encoding: str = DEFAULT_ENCODING,
-                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 idle_timeout: Optional[float] = None,
-                 frame_timeout: Optional[float] = None):
-        struct_prefix(endian)
+                 writer: asyncio.StreamWriter, **options: Any) -> None:
+        """Options: those of :class:`npipes.Connection` (``crc``,
+        ``endian``, ``encoding``, ``max_payload``, ``idle_timeout``,
+        ``frame_timeout``, ``on_close``)."""
         self._reader = reader
         self._writer = writer
-        self.crc = crc
-        self.endian = endian
-        self.encoding = encoding
-        self.max_payload = max_payload
-        self.idle_timeout = positive_or_none('idle_timeout', idle_timeout)
-        self.frame_timeout = positive_or_none('frame_timeout', frame_timeout)
-        self._decoder = FrameDecoder(crc=crc, endian=endian,
-                                     max_payload=max_payload)
+        self._start_session(False, cast(ConnectionOptions, options))
         self._drain_lock = asyncio.Lock()
-        self._frame_started: Optional[float] = None
         self._closed = False
-        self._on_close: Optional[Callable[[], None]] = None
 
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
                       timeout: Optional[float] = None, *,
-                      allow_other_users: bool = False, crc: bool = False,
-                      endian: str = DEFAULT_ENDIAN,
-                      encoding: str = DEFAULT_ENCODING,
-                      max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                      idle_timeout: Optional[float] = None,
-                      frame_timeout: Optional[float] = None) -> Connection:
+                      allow_other_users: bool = False,
+                      **options: Any) -> Connection:
         """Connect to the server of pipe *name*, waiting up to *timeout*
         seconds for it; the server must be the current user (else
-        PipeAccessError, before a byte moves) unless allow_other_users."""
-        stream = await platform.run_blocking(
+        PipeAccessError, before a byte moves) unless allow_other_users.
+        The other options are the Connection's."""
+        stream = await run_blocking(
             lambda d: transport.connect(name, d, allow_other_users), timeout)
-        return await open_connection(
-            stream, transport.pipe_address(name),
-            ConnectionOptions(crc=crc, endian=endian, encoding=encoding,
-                              max_payload=max_payload,
-                              idle_timeout=idle_timeout,
-                              frame_timeout=frame_timeout))
+        return await open_connection(stream, transport.pipe_address(name),
+                                     cast(ConnectionOptions, options))
 
     # -- sending ---------------------------------------------------------
     async def send(self, data: Union[bytes, str],
@@ -106,9 +77,7 @@ class Connection:
         """Send one frame (str is encoded strictly).  The frame is queued
         whole at once, so a PipeTimeoutError (the peer not reading for
         *timeout* seconds) leaves the stream in step: it is still sent."""
-        frame = encode_frame(to_payload(data, self.encoding), crc=self.crc,
-                             endian=self.endian, max_payload=self.max_payload)
-        await self._send_frame(frame, timeout)
+        await self._send_frame(self._frame(data), timeout)
 
     async def _send_frame(self, frame: bytes,
                           timeout: Optional[float] = None) -> None:
@@ -127,67 +96,54 @@ class Connection:
                 from exc
 
     # -- receiving -------------------------------------------------------
-    def _read_limit(self, deadline: Deadline
-                    ) -> Tuple[Optional[float], Optional[str]]:
-        best, reason = deadline.remaining('receive'), None
-        if self.idle_timeout is not None and \
-                (best is None or self.idle_timeout < best):
-            best, reason = self.idle_timeout, 'idle timeout'
-        if self.frame_timeout is not None and self._frame_started is not None:
-            loop = asyncio.get_running_loop()
-            left = self._frame_started + self.frame_timeout - loop.time()
-            if best is None or left < best:
-                best, reason = left, 'frame timeout'
-        if reason is not None and best is not None and best <= 0:
-            self._close_for(reason)
-        return best, reason
-
-    def _close_for(self, reason: str) -> NoReturn:
-        limit = self.idle_timeout if reason == 'idle timeout' \
-            else self.frame_timeout
-        self.close()
-        raise ConnectionClosedError(f'connection closed by this side: '
-                                    f'{reason} ({limit} s)', reason=reason)
-
     async def recv(self, timeout: Optional[float] = None) -> bytes:
         """One frame's payload.  ConnectionClosedError at a clean end,
         IncompleteFrameError if the peer left mid-frame, PipeTimeoutError
         after *timeout* seconds (a partial frame is kept for the next
         call)."""
-        deadline, decoder = Deadline(timeout), self._decoder
+        return await self.receive(timeout)
+
+    async def receive(self, timeout: Optional[float] = None, *,
+                      idle: bool = True) -> bytes:
+        """:meth:`recv`; with ``idle=False`` without the idle timeout, for
+        an engine that decides itself when the connection is idle
+        (npipes.aio's RPC: a connection waiting for a long call is not)."""
+        deadline, decoder, timeouts = Deadline(timeout), self._decoder, \
+            self._timeouts
         self._live()
         reader = self._reader
         while True:
-            limit, reason = self._read_limit(deadline)
+            seconds, reason = timeouts.limit(deadline.remaining('receive'),
+                                             idle=idle)
+            if seconds is not None and reason is not None and seconds <= 0:
+                self.close()
+                raise timeouts.expired(reason)
             view = decoder.want()
             try:
-                data = await _bounded(reader.read(len(view)), limit)
+                data = await _bounded(reader.read(len(view)), seconds)
             except asyncio.TimeoutError:
                 if reason is None:
                     raise PipeTimeoutError(f'receive timed out after '
                                            f'{timeout} s') from None
-                self._close_for(reason)
+                self.close()
+                raise timeouts.expired(reason) from None
             except _CLOSED:
                 data = b''
             if self._closed:
                 raise ConnectionClosedError('connection closed by this side',
                                             reason='closed')
             if not data:
-                if decoder.in_frame:
-                    raise IncompleteFrameError(
-                        'peer closed the pipe in the middle of a frame')
-                raise ConnectionClosedError('peer closed the pipe')
+                raise peer_gone(decoder.in_frame)
             view[:len(data)] = data
             try:
                 payload = decoder.advance(len(data))
             except BaseException:
-                self._frame_started = None
+                timeouts.frame_done(False)
                 raise
             if payload is not None:
-                self._frame_started = None
+                timeouts.frame_done(False)
                 return payload
-            if self._frame_started is None:
-                self._frame_started = asyncio.get_running_loop().time()
+            timeouts.bytes_arrived()
 
     async def recv_text(self, timeout: Optional[float] = None) -> str:
         return to_text(await self.recv(timeout), self.encoding)
@@ -212,10 +168,6 @@ class Connection:
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
 
-    @property
-    def last_crc(self) -> Optional[int]:
-        return self._decoder.last_crc
-
     # -- lifetime --------------------------------------------------------
     def _live(self) -> asyncio.StreamWriter:
         if self._closed:
@@ -233,9 +185,7 @@ class Connection:
         try:
             self._writer.close()
         finally:
-            on_close, self._on_close = self._on_close, None
-            if on_close is not None:
-                on_close()
+            self._closing()
 
     async def aclose(self) -> None:
         """Close and wait until the transport has let go of the pipe."""
@@ -251,44 +201,29 @@ class Connection:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-    def __repr__(self) -> str:
-        state = 'closed' if self._closed else 'open'
-        return (f'<aio.{type(self).__name__} {state} endian={self.endian} '
-                f'crc={self.crc} encoding={self.encoding}>')
-
 
 async def connect(name: str = DEFAULT_PIPE_NAME,
-                  timeout: Optional[float] = None, *,
-                  allow_other_users: bool = False, crc: bool = False,
-                  endian: str = DEFAULT_ENDIAN,
-                  encoding: str = DEFAULT_ENCODING,
-                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                  idle_timeout: Optional[float] = None,
-                  frame_timeout: Optional[float] = None) -> Connection:
-    """Shorthand for :meth:`Connection.connect`."""
-    return await Connection.connect(
-        name, timeout, allow_other_users=allow_other_users, crc=crc,
-        endian=endian, encoding=encoding, max_payload=max_payload,
-        idle_timeout=idle_timeout, frame_timeout=frame_timeout)
-
+                  timeout: Optional[float] = None,
+                  **options: Any) -> Connection:
+    """Shorthand for :meth:`Connection.connect` (the same options)."""
+    return await Connection.connect(name, timeout, **options)
 
 # -- for the other aio modules (server, IPC): a Connection's internals are
 # used only here -------------------------------------------------------------
-async def open_connection(endpoint: platform.Endpoint, address: str,
+async def open_connection(stream: transport.Stream, address: str,
                           options: ConnectionOptions,
                           on_close: Optional[Callable[[], None]] = None
                           ) -> Connection:
-    """A Connection over a connected *endpoint* (it belongs to the
+    """A Connection over a connected transport *stream* (it belongs to the
     Connection afterwards; closed if this fails).  *on_close* is called
     once when the Connection closes (a Listener's count)."""
-    reader, writer = await platform.open_stream(endpoint, address)
+    reader, writer = await transport.aio_endpoint().open_stream(
+        stream, address)
     try:
-        conn = Connection(reader, writer, **options)
+        return Connection(reader, writer, on_close=on_close, **options)
     except BaseException:
         writer.close()
         raise
-    conn._on_close = on_close
-    return conn
 
 
 async def send_frame(conn: Connection, frame: bytes,

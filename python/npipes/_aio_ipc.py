@@ -3,56 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator, Optional
+from typing import AsyncIterator
 
-from . import _aio_platform as platform
 from . import transport
-from ._aio_connection import (Connection, ConnectionOptions, finish,
-                              open_connection, send_frame)
-from ._util import Deadline
-from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     IPC_FIFO_NAME)
+from ._aio_connection import (Connection, finish, open_connection,
+                              send_frame)
+from ._aio_platform import run_blocking
+from ._session import ConnectionOptions
+from ._util import Deadline, delays
 from .errors import ConnectionClosedError
-from .message import encode_frame, struct_prefix, to_payload, to_text
+from .ipc import IpcOptions
+from .message import encode_frame, to_payload, to_text
 
 __all__ = ['IPC']
 
 
 async def _backoff(deadline: Deadline, what: str) -> AsyncIterator[None]:
-    """As _util.backoff, without blocking the loop."""
-    delay = 0.001
-    while True:
+    """As _util.backoff (the same delays), without blocking the loop."""
+    for delay in delays():
         yield
         left = deadline.remaining(what)
         await asyncio.sleep(delay if left is None else min(delay, left))
-        delay = min(delay * 2, 0.05)
 
 
-class IPC:
+class IPC(IpcOptions):
     """npipes' one message per connection, as coroutines: the twin of
     :class:`npipes.IPC` (either side may start first; ``timeout`` bounds
     each whole call; the peer must be the current user unless
     ``allow_other_users``; ``raise_errors=False`` returns False / '' and
     keeps the error in ``last_error``)."""
 
-    def __init__(self, pipe_name: str = IPC_FIFO_NAME,
-                 encoding: str = DEFAULT_ENCODING,
-                 endian: str = DEFAULT_ENDIAN,
-                 timeout: Optional[float] = None, raise_errors: bool = True,
-                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 allow_other_users: bool = False) -> None:
-        struct_prefix(endian)
-        self.pipe = pipe_name
-        self.encoding = encoding
-        self.endian = endian
-        self.timeout = timeout
-        self.raise_errors = raise_errors
-        self.max_payload = max_payload
-        self.allow_other_users = allow_other_users
-        self.last_error: Optional[Exception] = None
-
     async def _meet(self, deadline: Deadline, crc: bool) -> Connection:
-        stream = await platform.run_blocking(
+        stream = await run_blocking(
             lambda d: transport.rendezvous(self.pipe, d,
                                            self.allow_other_users),
             deadline.remaining(f'meeting the peer on pipe {self.pipe!r}'))
@@ -96,9 +78,7 @@ class IPC:
         try:
             return await self._send(data, crc)
         except Exception as exc:
-            if self.raise_errors:
-                raise
-            self.last_error = exc
+            self._failed(exc)
             return False
 
     async def receive_message(self, crc: bool = False) -> str:
@@ -106,8 +86,6 @@ class IPC:
         try:
             return to_text(await self._receive(crc), self.encoding)
         except Exception as exc:
-            if self.raise_errors:
-                raise
-            self.last_error = exc
+            self._failed(exc)
             return ''
 

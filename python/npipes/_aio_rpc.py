@@ -4,18 +4,18 @@ is _aio_rpcpeer.py)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Optional, Set
+from typing import Any, Optional
 
 from . import _jsonrpc as rpc
 from ._aio_connection import Connection
-from ._aio_rpcpeer import DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Peer
-from ._aio_server import ErrorCallback, Listener
+from ._aio_platform import Background
+from ._aio_rpcpeer import Peer
+from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Peers,
+                           check_limits, raise_unless_clean)
+from ._aio_server import Listener
 from ._jsonrpc import JsonInput, JsonValue
 from ._rpctargets import Functions, Registry
-from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME)
-from .errors import ConnectionClosedError
-from .listener import DEFAULT_MAX_CONNECTIONS
+from .consts import DEFAULT_PIPE_NAME
 
 __all__ = ['RpcClient', 'RpcServer', 'start_rpc_server']
 
@@ -38,19 +38,11 @@ class RpcClient:
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
                       timeout: Optional[float] = None, *,
-                      functions: Functions = None, crc: bool = False,
-                      endian: str = DEFAULT_ENDIAN,
-                      encoding: str = DEFAULT_ENCODING,
-                      max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                      allow_other_users: bool = False,
-                      idle_timeout: Optional[float] = None,
-                      frame_timeout: Optional[float] = None) -> RpcClient:
+                      functions: Functions = None,
+                      **options: Any) -> RpcClient:
         """Connect to the JSON-RPC server of pipe *name* (options as
         :func:`npipes.aio.connect`)."""
-        conn = await Connection.connect(
-            name, timeout, allow_other_users=allow_other_users, crc=crc,
-            endian=endian, encoding=encoding, max_payload=max_payload,
-            idle_timeout=idle_timeout, frame_timeout=frame_timeout)
+        conn = await Connection.connect(name, timeout, **options)
         try:
             return cls(conn, functions)
         except BaseException:
@@ -86,7 +78,7 @@ class RpcClient:
         await self.aclose()
 
 
-class RpcServer:
+class RpcServer(Background):
     """Serve *functions* over JSON-RPC on a pipe: the asyncio twin of
     :class:`npipes.rpc.RpcServer` (same options; create it with
     ``await RpcServer.create(...)`` or :func:`start_rpc_server`)."""
@@ -96,32 +88,20 @@ class RpcServer:
         self._listener = listener
         self._registry = registry
         self._max_workers, self._max_queued = max_workers, max_queued
-        self._peers: Set[Peer] = set()
+        self._peers: Peers[Peer] = Peers()
         self.name = listener.name
         self.address = listener.address
-        self._serving: Optional[asyncio.Future[None]] = None
 
     @classmethod
     async def create(cls, name: str, functions: Functions, *,
                      max_workers: int = DEFAULT_MAX_WORKERS,
-                     max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
-                     endian: str = DEFAULT_ENDIAN,
-                     encoding: str = DEFAULT_ENCODING,
-                     max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                     allow_other_users: bool = False, backlog: int = 64,
-                     max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                     idle_timeout: Optional[float] = None,
-                     frame_timeout: Optional[float] = None,
-                     on_error: Optional[ErrorCallback] = None) -> RpcServer:
+                     max_queued: int = DEFAULT_MAX_QUEUED,
+                     **options: Any) -> RpcServer:
+        """Serve *functions* on pipe *name* (the Listener's options, as
+        :class:`npipes.rpc.RpcServer`)."""
         registry = Registry(functions)
-        if max_workers < 1 or max_queued < 0:
-            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
-        listener = await Listener.create(
-            name, crc=crc, endian=endian, encoding=encoding,
-            max_payload=max_payload, allow_other_users=allow_other_users,
-            backlog=backlog, max_connections=max_connections,
-            idle_timeout=idle_timeout, frame_timeout=frame_timeout,
-            on_error=on_error)
+        check_limits(max_workers, max_queued)
+        listener = await Listener.create(name, **options)
         return cls(listener, registry, max_workers, max_queued)
 
     @property
@@ -135,55 +115,23 @@ class RpcServer:
         peer = Peer(conn, self._registry, label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
-        self._peers.add(peer)
+        self._peers.join(peer, self._listener.closed)
         try:
             ended = await peer.run_reader()
         finally:
-            self._peers.discard(peer)
-        if isinstance(ended, ConnectionClosedError) and \
-                ended.reason in ('peer closed', 'closed'):
-            return
-        if ended is not None:
-            raise ended
+            self._peers.leave(peer)
+        raise_unless_clean(ended)
 
     def close(self) -> None:
         """Stop accepting and close every connection."""
         self._listener.close()
-        for peer in list(self._peers):
-            peer.abort(ConnectionClosedError('server closed', reason='closed'))
-
-    async def wait_closed(self) -> None:
-        if self._serving is not None:
-            await asyncio.gather(self._serving, return_exceptions=True)
-
-    async def aclose(self) -> None:
-        self.close()
-        await self.wait_closed()
-
-    async def __aenter__(self) -> RpcServer:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
+        self._peers.abort_all()
 
 
-async def start_rpc_server(
-        name: str, functions: Functions, *,
-        max_workers: int = DEFAULT_MAX_WORKERS,
-        max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
-        endian: str = DEFAULT_ENDIAN, encoding: str = DEFAULT_ENCODING,
-        max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-        allow_other_users: bool = False, backlog: int = 64,
-        max_connections: int = DEFAULT_MAX_CONNECTIONS,
-        idle_timeout: Optional[float] = None,
-        frame_timeout: Optional[float] = None,
-        on_error: Optional[ErrorCallback] = None) -> RpcServer:
-    """Create an :class:`RpcServer` serving in the background."""
-    server = await RpcServer.create(
-        name, functions, max_workers=max_workers, max_queued=max_queued,
-        crc=crc, endian=endian, encoding=encoding, max_payload=max_payload,
-        allow_other_users=allow_other_users, backlog=backlog,
-        max_connections=max_connections, idle_timeout=idle_timeout,
-        frame_timeout=frame_timeout, on_error=on_error)
-    server._serving = asyncio.ensure_future(server.serve_forever())
+async def start_rpc_server(name: str, functions: Functions,
+                           **options: Any) -> RpcServer:
+    """Create an :class:`RpcServer` (the same options as
+    :meth:`RpcServer.create`) serving in the background."""
+    server = await RpcServer.create(name, functions, **options)
+    server.serve_in_background(server.serve_forever())
     return server

@@ -22,16 +22,15 @@ from typing import Dict, Optional, Set, Tuple
 from . import _jsonrpc as rpc
 from ._aio_connection import Connection
 from ._jsonrpc import Body, Id, JsonValue, OutParams
-from ._rpctargets import (AsyncCancelToken, CancelToken, Registry, Target,
-                          Token)
-from .errors import (ConnectionClosedError, FrameTooLargeError, NPipesError,
-                     PipeTimeoutError)
+from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Dispatch,
+                           check_limits, idle_left, no_answer)
+from ._rpctargets import Registry, Target, Token
+from ._session import IDLE
+from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
 
 __all__ = ['Peer', 'DEFAULT_MAX_WORKERS', 'DEFAULT_MAX_QUEUED']
 
 log = logging.getLogger('npipes')
-DEFAULT_MAX_WORKERS = 8
-DEFAULT_MAX_QUEUED = 256
 
 
 class Peer:
@@ -42,13 +41,14 @@ class Peer:
                  max_workers: int = DEFAULT_MAX_WORKERS,
                  max_queued: int = DEFAULT_MAX_QUEUED,
                  label: str = 'rpc') -> None:
-        if max_workers < 1 or max_queued < 0:
-            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
+        check_limits(max_workers, max_queued)
         self._conn = conn
-        self.idle_timeout, conn.idle_timeout = conn.idle_timeout, None
+        # The connection's idle timeout is the engine's (a connection
+        # waiting for a long call is not idle): it receives with idle=False.
+        self.idle_timeout = conn.idle_timeout
         self.max_payload = conn.max_payload
         self.label = label
-        self._registry = registry
+        self._rules = Dispatch(registry, label, conn.max_payload, True)
         self._max_workers = max_workers
         self._slots = asyncio.Semaphore(max_workers + max_queued)
         self._ids = itertools.count(1)
@@ -72,11 +72,7 @@ class Peer:
             raise rpc.closed_error(self._closing)
 
     def _sized(self, data: bytes) -> bytes:
-        if self.max_payload is not None and len(data) > self.max_payload:
-            raise FrameTooLargeError(
-                f'the message is {len(data)} bytes as JSON, more than the '
-                f'{self.max_payload}-byte frame limit (nothing was sent)')
-        return data
+        return self._rules.sized(data)
 
     async def call(self, method: str, params: OutParams,
                    timeout: Optional[float]) -> JsonValue:
@@ -93,9 +89,7 @@ class Peer:
             body = await asyncio.wait_for(fut, self._left(end))
         except (asyncio.TimeoutError, PipeTimeoutError):
             self._give_up(id)
-            raise PipeTimeoutError(
-                f'no reply to {method!r} within {timeout} s (the call was '
-                f'cancelled with {rpc.CANCEL_METHOD})') from None
+            raise no_answer(method, timeout) from None
         except BaseException:
             self._give_up(id)
             raise
@@ -133,18 +127,16 @@ class Peer:
             while True:
                 limit = None
                 if self.idle_timeout is not None:
-                    limit = self.idle_timeout if self._busy() else max(
-                        0.0, self._last_activity + self.idle_timeout
-                        - self._loop.time())
+                    limit = idle_left(self.idle_timeout, self._busy(),
+                                      self._last_activity, self._loop.time())
                 try:
-                    payload = await self._conn.recv(limit)
+                    payload = await self._conn.receive(limit, idle=False)
                 except PipeTimeoutError:
                     if self._busy():
                         continue
                     raise ConnectionClosedError(
-                        f'connection closed by this side: idle timeout '
-                        f'({self.idle_timeout} s)', reason='idle timeout'
-                    ) from None
+                        f'connection closed by this side: {IDLE} '
+                        f'({self.idle_timeout} s)', reason=IDLE) from None
                 self._last_activity = self._loop.time()
                 await self._handle(payload)
         except NPipesError as exc:
@@ -168,45 +160,33 @@ class Peer:
             await self._send_quietly(data)
 
     async def _handle(self, payload: bytes) -> None:
-        try:
-            msg = rpc.parse(payload)
-        except rpc.ProtocolError as exc:
-            log.warning('%s: bad JSON-RPC message: %s', self.label, exc)
-            if exc.answer:
-                await self._reply(rpc.error_reply(exc.id, exc.code, str(exc)))
-            return
-        if isinstance(msg, rpc.Response):
+        route = self._rules.route(payload)
+        if route.reply is not None:
+            await self._reply(route.reply)
+        elif route.response is not None:
+            msg = route.response
             waiting = self._pending.pop(msg.id, None) \
                 if msg.id is not None else None
             if waiting is None:
-                log.debug('%s: %s for unknown id %r (late, after a '
-                          'timeout?)', self.label, rpc.summary(msg.body),
-                          msg.id)
+                self._rules.unknown(msg)
             elif not waiting[0].done():
                 waiting[0].set_result(msg.body)
-            return
-        if msg.method == rpc.CANCEL_METHOD:
-            running = self._inbound.get(rpc.cancel_target(msg.params))
+        elif route.cancel is not None:
+            running = self._inbound.get(route.cancel[0])
             if running is not None:
                 running_task, running_token = running
                 if running_token is not None:
                     running_token.set()
                 elif running_task is not None:
                     running_task.cancel()
-            return
-        try:
-            target = self._registry.get(msg.method)
-            token: Token = AsyncCancelToken() if target.is_async \
-                else CancelToken()
-            args, kwargs = target.bind(msg.params, token)
-        except rpc.ProtocolError as exc:
-            if msg.kind == 'request':
-                await self._reply(rpc.error_reply(msg.id, exc.code, str(exc)))
-            return
+        elif route.call is not None:
+            await self._dispatch(*route.call)
+
+    async def _dispatch(self, msg: rpc.Call, target: Target,
+                        args: Tuple[object, ...], kwargs: Dict[str, object],
+                        token: Token) -> None:
         if msg.kind == 'request' and msg.id in self._inbound:
-            await self._reply(rpc.error_reply(
-                msg.id, rpc.INVALID_REQUEST,
-                f'id {msg.id!r} is already used by a running request'))
+            await self._reply(self._rules.duplicate(msg.id))
             return
         await self._slots.acquire()       # backpressure: stop reading
         if self._closing is not None:
@@ -239,17 +219,9 @@ class Peer:
                                                     **kwargs))
                 if inspect.isawaitable(result):
                     result = await result
-            if msg.kind == 'request':
-                reply = rpc.reply_for_result(msg.id, msg.method, result,
-                                             self.max_payload)
+            reply = self._rules.answer(msg, result)
         except BaseException as exc:
-            if isinstance(exc, rpc.RemoteError) or rpc.is_cancellation(exc):
-                log.debug('%s: %s answered %r', self.label, msg.method, exc)
-            else:
-                log.warning('%s: %s raised %s', self.label, msg.method,
-                            rpc.type_name(exc), exc_info=exc)
-            if msg.kind == 'request':
-                reply = rpc.exception_reply(msg.id, exc)
+            reply = self._rules.failed(msg, exc)
             if not isinstance(exc, (Exception, asyncio.CancelledError)):
                 raise                      # KeyboardInterrupt, SystemExit
         if reply is not None:

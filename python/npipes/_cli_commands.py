@@ -94,7 +94,7 @@ def receive(args: argparse.Namespace) -> int:
     objects: text, bytes, crc), from as many connections as it takes."""
     ipc = _ipc(args)
     for _ in range(args.count):
-        payload, crc = ipc._receive(args.crc)
+        payload, crc = ipc.receive_payload(args.crc)
         text: str = to_text(payload, args.encoding)
         _print(json.dumps({'text': text, 'bytes': len(payload),
                            'crc': f'{crc:08x}'},

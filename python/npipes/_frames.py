@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import struct
 import zlib
-from typing import Dict, NamedTuple, Optional
+from typing import Dict, NamedTuple, Optional, Tuple
 
-from .consts import ENDIANS, HEADER_SIZE, MAX_U32
+from .consts import ENDIANS, FRAME_OVERHEAD, HEADER_SIZE, MAX_U32
 from .errors import CrcMismatchError, FrameError, FrameTooLargeError
 
 #: Largest payload the 32-bit MessageLength field can describe.
@@ -81,3 +81,41 @@ def check_crc(received: int, computed: int) -> None:
     """CrcMismatchError if the CRC field differs from the payload's CRC."""
     if computed != received:
         raise CrcMismatchError(received, computed)
+
+
+class FrameEncoder:
+    """Frames for one connection's payloads: the header and CRC field in
+    one byte order, and the frame of the last small size sent twice in a
+    row packed in one call (a ping-pong's)."""
+
+    __slots__ = ('layout', '_small_size', 'small')
+
+    #: Sizes up to this are packed whole (one struct call).
+    SMALL = 8 * 1024
+
+    def __init__(self, endian: str) -> None:
+        self.layout = layout(endian)
+        self._small_size = -1
+        #: The packed frame of the last small size (header, payload, CRC).
+        self.small: Optional[struct.Struct] = None
+
+    def ends(self, payload: bytes | bytearray, crc: bool) -> Tuple[bytes, bytes]:
+        """The header and CRC field that frame *payload* (sent between
+        them, the payload is never copied)."""
+        size = len(payload)
+        frame = self.layout
+        return (frame.header.pack(size + HEADER_SIZE, size),
+                frame.field.pack(zlib.crc32(payload) if crc else 0))
+
+    def frame(self, payload: bytes | bytearray, crc: bool) -> bytes:
+        """The whole frame of *payload*, joined."""
+        size = len(payload)
+        small = self.small
+        if small is not None and small.size == size + FRAME_OVERHEAD:
+            return small.pack(size + HEADER_SIZE, size, payload,
+                              zlib.crc32(payload) if crc else 0)
+        if size == self._small_size and size <= self.SMALL:
+            self.small = struct.Struct(f'{self.layout.prefix}II{size}sI')
+        self._small_size = size
+        header, trailer = self.ends(payload, crc)
+        return header + payload + trailer

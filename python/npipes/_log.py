@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Optional
 
-from .errors import (CrcMismatchError, DecodeError, FrameError,
+from .errors import (CrcMismatchError, EncodingError, FrameError,
                      FrameTooLargeError, IncompleteFrameError)
 
 log = logging.getLogger('npipes')   # its NullHandler is added in __init__
@@ -46,6 +46,6 @@ def error_type(exc: BaseException) -> str:
         return 'frame_too_large'
     if isinstance(exc, IncompleteFrameError):
         return 'incomplete'
-    if isinstance(exc, DecodeError):
+    if isinstance(exc, EncodingError):
         return 'invalid_text'
     return 'length_mismatch' if isinstance(exc, FrameError) else type(exc).__name__

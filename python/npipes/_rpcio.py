@@ -1,97 +1,105 @@
 """Frames on a Connection for one reader thread and one writer thread at once.
 
 A Connection's own send/recv wait with a deadline per call, and a Connection
-is not meant to be used by several threads at once.  So on Unix the RPC
-engine takes the Connection's socket over (_rpcsocket.py: non-blocking for
-good, every wait a poll(), so the reader's timeout never touches the writer
-and shutdown() wakes both).  On Windows the overlapped handle already gives
-every operation its own wait, so the Connection is used as it is.
+is not meant to be used by several threads at once.  So the RPC engine takes
+the Connection's stream over: where the stream offers two-thread I/O (its
+``duplex`` capability: a Unix socket made non-blocking for good, every wait
+a poll() of its own, so the reader's timeout never touches the writer and
+shutdown() wakes both) it uses that; otherwise (a Windows pipe, whose
+overlapped handle already gives every call its own wait) the stream itself.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import Optional, Protocol, Union
+from typing import Optional
 
+from ._session import Timeouts, peer_gone
+from ._util import Buffer, Deadline, Duplex
 from .connection import Connection
 from .errors import ConnectionClosedError, NPipesError
+from .message import FrameDecoder, encode_frame
 
 __all__ = ['FrameIO', 'frame_io']
 
-#: What FrameIO.encode returns and send/send_some take.
-Buffer = Union[bytes, bytearray, memoryview]
+_FOREVER = Deadline(None)
 
 
-class FrameIO(Protocol):
+class FrameIO:
     """A frame reader/writer for one reader thread and one writer thread."""
 
-    #: time.monotonic() at the first byte of a frame being received (None
-    #: between frames): what the engine's frame timeout counts from.
-    frame_started: Optional[float]
-    #: send_some() never blocks: a poster may write before the writer thread.
-    direct: bool
+    def __init__(self, conn: Connection) -> None:
+        stream = conn.transport_stream
+        if stream is None:
+            raise ConnectionClosedError('the connection is already closed',
+                                        reason='closed')
+        self._conn, self._stream = conn, stream
+        make = stream.capabilities().duplex
+        self._duplex: Optional[Duplex] = None if make is None else make()
+        #: send_some() never blocks: a poster may write before the writer.
+        self.direct = self._duplex is not None
+        self._crc, self._endian = conn.crc, conn.endian
+        self._max_payload = conn.max_payload
+        self._decoder = FrameDecoder(crc=conn.crc, endian=conn.endian,
+                                     max_payload=conn.max_payload)
+        #: The connection's idle and frame timeouts, and when the frame
+        #: being received started: what the engine's read limit comes from.
+        self.clock = Timeouts(conn.idle_timeout, conn.frame_timeout)
+
+    @property
+    def frame_started(self) -> Optional[float]:
+        """time.monotonic() at the first byte of the frame being received
+        (None between frames, and without a frame timeout)."""
+        return self.clock.frame_started
 
     def recv(self, timeout: Optional[float] = None) -> bytes:
         """One payload.  PipeTimeoutError after *timeout* seconds (a partial
         frame is kept for the next call); ConnectionClosedError at a clean
         end, IncompleteFrameError if the peer left mid-frame."""
+        decoder, duplex = self._decoder, self._duplex
+        deadline = Deadline(timeout)
+        while True:
+            view = decoder.want()
+            if duplex is not None:
+                n = duplex.recv_into(view, deadline)
+            else:
+                try:
+                    n = self._stream.recv_into(view, deadline)
+                except ConnectionClosedError:
+                    n = 0                      # a reset: the peer is gone
+            if n == 0:
+                raise peer_gone(decoder.in_frame)
+            payload = decoder.advance(n)
+            if payload is not None:
+                self.clock.frame_done(False)
+                return payload
+            self.clock.bytes_arrived()
 
     def encode(self, payload: bytes) -> bytes:
-        """What send() and send_some() take for *payload*."""
+        """The frame for *payload* (what send() and send_some() take)."""
+        return encode_frame(payload, crc=self._crc, endian=self._endian,
+                            max_payload=self._max_payload)
 
     def send_some(self, view: memoryview) -> memoryview:
-        """Write what can be written now; return the rest."""
-
-    def send(self, view: Buffer) -> None:
-        """Write all of *view*; only shutdown() (or the peer leaving) ends
-        a wait."""
-
-    def shutdown(self) -> None:
-        """Wake a thread waiting in recv() or send(): both then fail."""
-
-    def close(self) -> None:
-        """Close the connection."""
-
-
-def frame_io(conn: Connection) -> FrameIO:
-    """A frame reader/writer over *conn* (an open npipes Connection)."""
-    if conn.closed:
-        raise ConnectionClosedError('the connection is already closed',
-                                    reason='closed')
-    if sys.platform == 'win32':
-        return _ConnectionFrames(conn)
-    else:      # (an else: a type checker then skips it for Windows)
-        from ._rpcsocket import SocketFrames
-        return SocketFrames(conn)
-
-
-class _ConnectionFrames:
-    """Windows: the Connection itself (overlapped I/O, one wait per call)."""
-
-    direct = False
-
-    def __init__(self, conn: Connection) -> None:
-        self._conn = conn
-        self.frame_started: Optional[float] = None
-
-    def recv(self, timeout: Optional[float] = None) -> bytes:
-        try:
-            return self._conn.recv(timeout)
-        finally:
-            self.frame_started = self._conn.frame_started
-
-    def encode(self, payload: bytes) -> bytes:
-        return payload                 # Connection.send frames it
-
-    def send_some(self, view: memoryview) -> memoryview:
-        """Not used (direct is False): writes all of *view*, blocking."""
+        """Write what can be written now; return the rest (without two-
+        thread I/O: all of it, blocking; the engine does not call it)."""
+        if self._duplex is not None:
+            return self._duplex.send_some(view)
         self.send(view)
         return view[len(view):]
 
     def send(self, view: Buffer) -> None:
-        self._conn.send(bytes(view))
+        """Write all of *view*; only shutdown() (or the peer leaving) ends
+        a wait."""
+        if self._duplex is not None:
+            self._duplex.send(view)
+        else:
+            self._stream.send(bytes(view), _FOREVER)
 
     def shutdown(self) -> None:
+        """Wake a thread waiting in recv() or send(): both then fail."""
+        if self._duplex is not None:
+            self._duplex.shutdown()
+            return
         # Closing the handle ends the reads and writes pending on it.
         try:
             self._conn.close()
@@ -99,4 +107,10 @@ class _ConnectionFrames:
             pass
 
     def close(self) -> None:
+        """Close the connection."""
         self._conn.close()
+
+
+def frame_io(conn: Connection) -> FrameIO:
+    """A frame reader/writer over *conn* (an open npipes Connection)."""
+    return FrameIO(conn)

@@ -21,13 +21,15 @@ from typing import Dict, Optional, Tuple
 
 from . import _jsonrpc as rpc
 from ._jsonrpc import Body, Id, JsonValue, OutParams
+from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Dispatch,
+                           check_limits, idle_left, no_answer)
 from ._rpcio import frame_io
 from ._rpcoutbox import Outbox
-from ._rpctargets import CancelToken, Registry, Target, Token
+from ._rpctargets import Registry, Target, Token
+from ._session import IDLE
 from ._util import Deadline
 from .connection import Connection
-from .errors import (ConnectionClosedError, FrameTooLargeError, NPipesError,
-                     PipeTimeoutError)
+from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
 
 log = logging.getLogger('npipes')
 
@@ -63,18 +65,19 @@ class Peer:
     """JSON-RPC on one Connection: outgoing calls and incoming requests."""
 
     def __init__(self, conn: Connection, registry: Registry, *,
-                 max_workers: int = 8, max_queued: int = 64,
+                 max_workers: int = DEFAULT_MAX_WORKERS,
+                 max_queued: int = DEFAULT_MAX_QUEUED,
                  label: str = 'rpc') -> None:
-        if max_workers < 1 or max_queued < 0:
-            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
+        check_limits(max_workers, max_queued)
         # The engine enforces the connection's idle and frame timeouts
-        # itself: a connection waiting for a long call is not idle.
-        self.idle_timeout, conn.idle_timeout = conn.idle_timeout, None
-        self.frame_timeout, conn.frame_timeout = conn.frame_timeout, None
+        # itself (a connection waiting for a long call is not idle): it
+        # reads the stream through its own FrameIO, never conn.recv.
         self._io = frame_io(conn)
+        self.idle_timeout = conn.idle_timeout
+        self.frame_timeout = conn.frame_timeout
         self.max_payload = conn.max_payload
         self.label = label
-        self._registry = registry
+        self._rules = Dispatch(registry, label, conn.max_payload, False)
         self._max_workers = max_workers
         self._limit = max_workers + max_queued
         self._lock = threading.Lock()
@@ -82,7 +85,7 @@ class Peer:
         self._ids = itertools.count(1)
         self._pending: Dict[Id, _Call] = {}    # our calls
         # their running requests (a request's id may be null)
-        self._inbound: Dict[Optional[Id], CancelToken] = {}
+        self._inbound: Dict[Optional[Id], Token] = {}
         self._running = 0            # dispatched functions not finished
         # what ended the connection
         self._closing: Optional[BaseException] = None
@@ -102,7 +105,6 @@ class Peer:
     def call(self, method: str, params: OutParams,
              timeout: Optional[float]) -> JsonValue:
         deadline = Deadline(timeout)
-        end = None if timeout is None else time.monotonic() + timeout
         call = _Call(method)
         with self._lock:
             self._check_open()
@@ -111,16 +113,17 @@ class Peer:
         try:
             self._post(self._sized(rpc.request(id, method, params)), call,
                        deadline)
-            left = None if end is None else max(0.0, end - time.monotonic())
+            try:
+                left = deadline.remaining()
+            except PipeTimeoutError:
+                left = 0.0
             answered = call.done.wait(left)
         except BaseException:
             self._give_up(id, call)
             raise
         if not answered:
             if self._give_up(id, call):
-                raise PipeTimeoutError(
-                    f'no reply to {method!r} within {timeout} s (the call '
-                    f'was cancelled with {rpc.CANCEL_METHOD})')
+                raise no_answer(method, timeout)
             call.done.wait()           # being answered (or failed) right now
         return call.result()
 
@@ -145,11 +148,7 @@ class Peer:
                    deadline=Deadline(timeout))
 
     def _sized(self, data: bytes) -> bytes:
-        if self.max_payload is not None and len(data) > self.max_payload:
-            raise FrameTooLargeError(
-                f'the message is {len(data)} bytes as JSON, more than the '
-                f'{self.max_payload}-byte frame limit (nothing was sent)')
-        return data
+        return self._rules.sized(data)
 
     # -- sending -------------------------------------------------------------
     def _closed_error(self) -> ConnectionClosedError:
@@ -168,21 +167,26 @@ class Peer:
     def run_reader(self) -> Optional[BaseException]:
         """Read until the connection ends; return what ended it."""
         ended: Optional[BaseException] = None
+        clock = self._io.clock
         try:
             while True:
-                limit, reason = self._read_limit()
+                idle: Optional[float] = None
+                if self.idle_timeout is not None:
+                    with self._lock:
+                        busy = bool(self._running or self._pending)
+                        last = self._last_activity
+                    idle = idle_left(self.idle_timeout, busy, last,
+                                     time.monotonic())
+                limit, reason = clock.limit(None, idle)
                 try:
-                    payload = self._io.recv(limit)
+                    payload = self._io.recv(
+                        None if limit is None else max(limit, 0.0))
                 except PipeTimeoutError:
                     if reason is None:     # no limit: recv() never times out
                         raise
-                    if reason == 'idle timeout' and not self._idle():
+                    if reason == IDLE and not self._idle():
                         continue
-                    value = self.idle_timeout if reason == 'idle timeout' \
-                        else self.frame_timeout
-                    raise ConnectionClosedError(
-                        f'connection closed by this side: {reason} '
-                        f'({value} s)', reason=reason) from None
+                    raise clock.expired(reason) from None
                 with self._lock:
                     self._last_activity = time.monotonic()
                 self._handle(payload)
@@ -207,64 +211,31 @@ class Peer:
                 return False
             return time.monotonic() - self._last_activity >= idle
 
-    def _read_limit(self) -> Tuple[Optional[float], Optional[str]]:
-        best: Optional[float] = None
-        reason: Optional[str] = None
-        now = time.monotonic()
-        if self.idle_timeout is not None:
-            with self._lock:
-                busy = self._running or self._pending
-                last = self._last_activity
-            best = self.idle_timeout if busy else last + self.idle_timeout - now
-            reason = 'idle timeout'
-        started = self._io.frame_started
-        if self.frame_timeout is not None and started is not None:
-            left = started + self.frame_timeout - now
-            if best is None or left < best:
-                best, reason = left, 'frame timeout'
-        return (None if best is None else max(best, 0.0)), reason
-
     def _handle(self, payload: bytes) -> None:
-        try:
-            msg = rpc.parse(payload)
-        except rpc.ProtocolError as exc:
-            log.warning('%s: bad JSON-RPC message: %s', self.label, exc)
-            if exc.answer:
-                self._post(rpc.error_reply(exc.id, exc.code, str(exc)))
-            return
-        if isinstance(msg, rpc.Response):
+        route = self._rules.route(payload)
+        if route.reply is not None:
+            self._post(route.reply)
+        elif route.response is not None:
+            msg = route.response
             with self._lock:
                 call = self._pending.pop(msg.id, None) \
                     if msg.id is not None else None
             if call is None:
-                log.debug('%s: %s for unknown id %r (late, after a '
-                          'timeout?)', self.label, rpc.summary(msg.body),
-                          msg.id)
+                self._rules.unknown(msg)
                 return
             call.body = msg.body
             call.done.set()
-            return
-        if msg.method == rpc.CANCEL_METHOD:
+        elif route.cancel is not None:
             with self._lock:
-                token = self._inbound.get(rpc.cancel_target(msg.params))
+                token = self._inbound.get(route.cancel[0])
             if token is not None:
                 token.set()
-            return
-        token = CancelToken()
-        try:
-            target = self._registry.get(msg.method)
-            args, kwargs = target.bind(msg.params, token)
-        except rpc.ProtocolError as exc:
-            if msg.kind == 'request':
-                self._post(rpc.error_reply(msg.id, exc.code, str(exc)))
-            else:
-                log.debug('%s: notification dropped: %s', self.label, exc)
-            return
-        self._dispatch(msg, target, args, kwargs, token)
+        elif route.call is not None:
+            self._dispatch(*route.call)
 
     def _dispatch(self, msg: rpc.Call, target: Target,
                   args: Tuple[object, ...], kwargs: Dict[str, object],
-                  token: CancelToken) -> None:
+                  token: Token) -> None:
         with self._lock:
             # Backpressure: at the limit the reader stops reading.
             while self._running >= self._limit and self._closing is None:
@@ -281,9 +252,7 @@ class Peer:
                         self._max_workers, thread_name_prefix='npipes-rpc')
                 pool = self._pool
         if duplicate:
-            self._post(rpc.error_reply(msg.id, rpc.INVALID_REQUEST,
-                                       f'id {msg.id!r} is already used by a '
-                                       f'running request'))
+            self._post(self._rules.duplicate(msg.id))
             return
         try:
             pool.submit(self._run, msg, target, args, kwargs, token)
@@ -291,7 +260,7 @@ class Peer:
             self._finished(msg, token)
 
     def _run(self, msg: rpc.Call, target: Target, args: Tuple[object, ...],
-             kwargs: Dict[str, object], token: CancelToken) -> None:
+             kwargs: Dict[str, object], token: Token) -> None:
         reply: Optional[bytes] = None
         try:
             if self._closing is not None:
@@ -299,17 +268,9 @@ class Peer:
             result = target.func(*args, **kwargs)
             if inspect.iscoroutine(result):
                 result = asyncio.run(result)
-            if msg.kind == 'request':
-                reply = rpc.reply_for_result(msg.id, msg.method, result,
-                                             self.max_payload)
+            reply = self._rules.answer(msg, result)
         except BaseException as exc:
-            if isinstance(exc, rpc.RemoteError) or rpc.is_cancellation(exc):
-                log.debug('%s: %s answered %s', self.label, msg.method, exc)
-            else:
-                log.warning('%s: %s raised %s', self.label, msg.method,
-                            rpc.type_name(exc), exc_info=exc)
-            if msg.kind == 'request':
-                reply = rpc.exception_reply(msg.id, exc)
+            reply = self._rules.failed(msg, exc)
         finally:
             self._finished(msg, token)
         if reply is not None:

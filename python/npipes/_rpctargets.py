@@ -28,11 +28,10 @@ Functions = Union[Mapping[str, Function], Collection[Function], object, None]
 CANCEL_PARAM = 'cancel'
 
 
-class CancelToken(threading.Event):
-    """Set when the caller cancels the request (``$/cancelRequest``, or the
-    connection closing).  A threading.Event: ``wait(timeout)`` returns True
-    as soon as it is cancelled, so ``if cancel.wait(1.0): ...`` sleeps
-    cancellably."""
+class _Cancellation:
+    """What both tokens add to their Event."""
+
+    is_set: Callable[[], bool]         # the Event's
 
     @property
     def cancelled(self) -> bool:
@@ -44,17 +43,16 @@ class CancelToken(threading.Event):
             raise RequestCancelledError()
 
 
-class AsyncCancelToken(asyncio.Event):
+class CancelToken(threading.Event, _Cancellation):
+    """Set when the caller cancels the request (``$/cancelRequest``, or the
+    connection closing).  A threading.Event: ``wait(timeout)`` returns True
+    as soon as it is cancelled, so ``if cancel.wait(1.0): ...`` sleeps
+    cancellably."""
+
+
+class AsyncCancelToken(asyncio.Event, _Cancellation):
     """The token of an ``async def`` function (npipes.aio): an asyncio.Event,
     so ``await cancel.wait()`` ends when the request is cancelled."""
-
-    @property
-    def cancelled(self) -> bool:
-        return self.is_set()
-
-    def raise_if_cancelled(self) -> None:
-        if self.is_set():
-            raise RequestCancelledError()
 
 
 #: Either kind of token (the async one only for ``async def`` functions).

@@ -18,13 +18,13 @@ import os
 import select
 import socket
 import stat
-import sys
 import tempfile
 import weakref
 from typing import Callable, Collection, Optional, Set, Tuple, Type, TypeVar
 
 from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
                         Stream, ident, knock, peer_uid)
+from ._platform import LINUX
 from ._util import Deadline, backoff, check_name, typed_os_errors
 from .consts import (MAX_SOCKET_PATH_BSD, MAX_SOCKET_PATH_LINUX,
                      SOCKET_MODE_PRIVATE, SOCKET_MODE_SHARED,
@@ -45,7 +45,7 @@ _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
 FileId = Tuple[int, int]
 _S = TypeVar('_S', bound='Server')
 
-_LIMIT = (MAX_SOCKET_PATH_LINUX if sys.platform.startswith('linux')
+_LIMIT = (MAX_SOCKET_PATH_LINUX if LINUX
           else MAX_SOCKET_PATH_BSD)
 
 
@@ -342,12 +342,23 @@ def connect(name: str, deadline: Deadline,
     path = pipe_address(name)
     for _ in backoff(deadline, f'connect to pipe {name!r}'):
         found = knock(path)
-        if found.status == CONNECTED:
-            _check_peer(found.connected(), path, allow_other_users)
-            return Stream(found.connected())
-        if found.status == DENIED:
-            raise _denied(path, found.stat())
+        stream = _client(found, path, allow_other_users)
+        if stream is not None:
+            return stream
     raise AssertionError('unreachable: backoff() never ends')
+
+
+def _client(found: Knock, path: str,
+            allow_other_users: bool) -> Optional[Stream]:
+    """§7: the Stream of a connected knock whose peer passes §6 (else
+    PipeAccessError, as for a socket we may not connect to); None if
+    nothing connected."""
+    if found.status == CONNECTED:
+        _check_peer(found.connected(), path, allow_other_users)
+        return Stream(found.connected())
+    if found.status == DENIED:
+        raise _denied(path, found.stat())
+    return None
 
 
 @typed_os_errors
@@ -362,11 +373,9 @@ def rendezvous(name: str, deadline: Deadline,
     mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
     for _ in backoff(deadline, f'meeting the peer on pipe {name!r}'):
         found = knock(path)
-        if found.status == CONNECTED:
-            _check_peer(found.connected(), path, allow_other_users)
-            return Stream(found.connected())
-        if found.status == DENIED:
-            raise _denied(path, found.stat())
+        stream = _client(found, path, allow_other_users)
+        if stream is not None:
+            return stream
         if found.status == BUSY:
             continue
         if found.status == REFUSED and \

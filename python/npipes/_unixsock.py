@@ -13,19 +13,21 @@ import select
 import socket
 import stat
 import struct
-import sys
 from typing import (List, NamedTuple, Optional, Sequence, Tuple,
                     Union, overload)
 
-from ._util import Deadline, RawIO, drain, typed_os_error, typed_os_errors
+from ._platform import BSD, DARWIN, LINUX
+from ._util import (Capabilities, Deadline, RawIO, drain, typed_os_error,
+                    typed_os_errors)
 from .errors import NPipesError, PipePathOccupiedError
 
-__all__ = ['knock', 'peer_uid', 'file_kind', 'ident', 'Stream', 'Knock']
+__all__ = ['knock', 'peer_uid', 'file_kind', 'ident', 'Stream', 'Knock',
+           'Duplex']
 
 # Sends never raise SIGPIPE: MSG_NOSIGNAL on Linux/BSD, SO_NOSIGPIPE on macOS.
 _MSG_NOSIGNAL: int = getattr(socket, 'MSG_NOSIGNAL', 0)
 _SO_NOSIGPIPE: Optional[int] = getattr(
-    socket, 'SO_NOSIGPIPE', 0x1022 if sys.platform == 'darwin' else None)
+    socket, 'SO_NOSIGPIPE', 0x1022 if DARWIN else None)
 # One call that must not block (a call with a deadline), whatever the
 # socket's mode.
 _MSG_DONTWAIT: int = socket.MSG_DONTWAIT
@@ -39,7 +41,7 @@ SEND_BUFFER_SIZE = 1024 * 1024
 # On Linux a connect can be pinned to the exact file lstat saw: open it with
 # O_PATH|O_NOFOLLOW (which neither follows a symlink nor "opens" a FIFO or
 # device) and connect to /proc/self/fd/N.  Elsewhere the path is used.
-_PIN = (hasattr(os, 'O_PATH') and sys.platform.startswith('linux')
+_PIN = (hasattr(os, 'O_PATH') and LINUX
         and os.path.isdir('/proc/self/fd'))
 
 CONNECTED, REFUSED, BUSY, GONE, DENIED = (
@@ -146,7 +148,7 @@ def peer_uid(sock: socket.socket) -> Optional[int]:
             raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
                                   struct.calcsize(fmt))
             return int(struct.unpack(fmt, raw)[1])
-        if sys.platform == 'darwin' or 'bsd' in sys.platform:
+        if BSD:
             # getsockopt(SOL_LOCAL=0, LOCAL_PEERCRED=1) -> struct xucred
             # {u_int cr_version; uid_t cr_uid; short cr_ngroups; gid_t[16]}
             raw = sock.getsockopt(0, 1, 76)
@@ -205,10 +207,15 @@ class Stream:
             except OSError:
                 pass
 
-    def raw_io(self) -> RawIO:
-        """The socket's own blocking calls, for a call without a deadline
-        (Connection's fast path; it translates OSError itself)."""
-        return RawIO(self._sock.sendall, _MSG_NOSIGNAL, self._sock.recv_into)
+    def capabilities(self) -> Capabilities:
+        """A gathering write, the socket's own blocking calls (for a call
+        without a deadline; the caller translates OSError), the socket
+        itself for asyncio, and two-thread I/O for npipes.rpc."""
+        sock = self._sock
+        return Capabilities(
+            send_parts=self.send_parts,
+            raw=RawIO(sock.sendall, _MSG_NOSIGNAL, sock.recv_into),
+            duplex=lambda: Duplex(sock), socket=sock)
 
     def _wait(self, write: bool, deadline: Deadline, what: str) -> None:
         left = deadline.remaining(what)    # PipeTimeoutError when none left
@@ -295,8 +302,62 @@ class Stream:
     def close(self) -> None:
         self._sock.close()
 
-    @property
-    def raw_socket(self) -> socket.socket:
-        """The connected socket, for an npipes engine that does its own I/O
-        on it (npipes.rpc, npipes.aio); that engine then owns its mode."""
-        return self._sock
+
+class Duplex:
+    """The socket taken over for one reader and one writer thread: made
+    non-blocking for good, every wait a poll() of its own direction, so the
+    reader's timeout never touches the writer and shutdown() wakes both."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        sock.setblocking(False)
+        fd = sock.fileno()
+        self._readable = select.poll()
+        self._readable.register(fd, select.POLLIN)
+        self._writable = select.poll()
+        self._writable.register(fd, select.POLLOUT)
+
+    @staticmethod
+    def _wait(poller: 'select.poll', timeout: Optional[float]) -> bool:
+        ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
+        return bool(poller.poll(ms))
+
+    def recv_into(self, view: memoryview, deadline: Deadline) -> int:
+        """Read into *view* (0 at EOF or a reset); PipeTimeoutError at
+        *deadline* (bytes already there are returned even after it)."""
+        while True:
+            try:
+                return self._sock.recv_into(view)
+            except (BlockingIOError, InterruptedError):
+                if not self._wait(self._readable, deadline.remaining('receive')):
+                    deadline.remaining('receive')      # raises at the deadline
+            except ConnectionResetError:
+                return 0
+            except OSError as exc:
+                raise typed_os_error(exc) from exc
+
+    def send_some(self, view: memoryview) -> memoryview:
+        """Write what the kernel takes now; return the rest."""
+        try:
+            n = self._sock.send(view, _MSG_NOSIGNAL)
+        except (BlockingIOError, InterruptedError):
+            return view
+        except OSError as exc:
+            raise typed_os_error(exc) from exc
+        return view[n:]
+
+    def send(self, data: Buffer) -> None:
+        """Write all of *data*, waiting for room."""
+        view = memoryview(data)
+        while view:
+            rest = self.send_some(view)
+            if len(rest) == len(view):
+                self._wait(self._writable, None)
+            view = rest
+
+    def shutdown(self) -> None:
+        """Wake a thread waiting in recv_into() or send(): both then fail."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass

@@ -1,5 +1,6 @@
-"""Small helpers shared by the platform transports: deadlines, names,
-back-off, and turning OSError into npipes' typed errors."""
+"""Small rules shared by every layer: deadlines, names, back-off, what an
+endpoint stream can do beyond the basics, and turning OSError into npipes'
+typed errors."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import functools
 import socket
 import time
 from typing import (Any, Callable, Iterator, NamedTuple, Optional, Protocol,
-                    TypeVar, Union, cast)
+                    Sequence, TypeVar, Union, cast)
 
 from .consts import RESERVED_PIPE_NAME
 from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
@@ -15,6 +16,11 @@ from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
 
 
 _F = TypeVar('_F', bound=Callable[..., Any])
+Buffer = Union[bytes, bytearray, memoryview]
+#: Polling for a peer that is not there yet: 1 ms doubling up to 50 ms
+#: (docs/unix-endpoint.md sections 7 and 8).
+BACKOFF_FIRST = 0.001
+BACKOFF_CAP = 0.05
 _Number = TypeVar('_Number', int, float)
 
 
@@ -25,11 +31,48 @@ class _Readable(Protocol):
 class RawIO(NamedTuple):
     """A connected socket's own blocking calls, for a call without a
     deadline: ``sendall(frame, flags)`` and ``recv_into(view) -> count``
-    (OSError left to the caller to translate; see Stream.raw_io)."""
+    (OSError left to the caller to translate; see Capabilities.raw)."""
 
     sendall: Callable[[Union[bytes, bytearray, memoryview], int], None]
     flags: int
     recv_into: Callable[[memoryview], int]
+
+
+class Capabilities(NamedTuple):
+    """What an endpoint Stream can do beyond recv_into/send/finish/close
+    (each None when it cannot), asked of ``Stream.capabilities()`` instead
+    of the platform, as .NET's ITransportStream does."""
+
+    #: Write one frame from its parts (header, payload, CRC field) without
+    #: joining them (a Unix socket's gathering write).
+    send_parts: Optional[Callable[[Sequence[Buffer], 'Deadline'], None]] = None
+    #: The socket's own blocking calls, for calls without a deadline.
+    raw: Optional[RawIO] = None
+    #: Non-blocking I/O for one reader and one writer thread at once
+    #: (npipes.rpc takes the stream over; Unix).
+    duplex: Optional[Callable[[], 'Duplex']] = None
+    #: The connected socket, handed to asyncio (Unix).
+    socket: Optional[socket.socket] = None
+    #: Give up the pipe handle (the Stream is closed without closing it),
+    #: handed to asyncio's proactor (Windows).
+    detach: Optional[Callable[[], int]] = None
+
+
+class Duplex(Protocol):
+    """One reader thread and one writer thread on a stream at once; only
+    :meth:`shutdown` (or the peer leaving) ends a wait without a timeout."""
+
+    def recv_into(self, view: memoryview, deadline: 'Deadline') -> int:
+        """Read into *view* (0 at EOF); PipeTimeoutError at *deadline*."""
+
+    def send_some(self, view: memoryview) -> memoryview:
+        """Write what can be written now; return the rest."""
+
+    def send(self, view: Buffer) -> None:
+        """Write all of *view*, waiting for room."""
+
+    def shutdown(self) -> None:
+        """Wake a thread waiting in recv_into() or send(): both then fail."""
 
 
 class Deadline:
@@ -99,16 +142,22 @@ def check_name(name: str) -> str:
     return name
 
 
-def backoff(deadline: Deadline, what: str = 'operation', first: float = 0.001,
-            cap: float = 0.05) -> Iterator[None]:
-    """Yield forever, sleeping (1 ms doubling up to *cap*) between rounds;
-    used while polling for a server that is not there yet.  *what* names
-    the operation in the PipeTimeoutError raised at the deadline."""
-    delay = first
+def delays() -> Iterator[float]:
+    """The pauses between polling rounds: BACKOFF_FIRST doubling up to
+    BACKOFF_CAP, forever (the blocking and the asyncio back-off)."""
+    delay = BACKOFF_FIRST
     while True:
+        yield delay
+        delay = min(delay * 2, BACKOFF_CAP)
+
+
+def backoff(deadline: Deadline, what: str = 'operation') -> Iterator[None]:
+    """Yield forever, sleeping (:func:`delays`) between rounds; used while
+    polling for a server that is not there yet.  *what* names the
+    operation in the PipeTimeoutError raised at the deadline."""
+    for delay in delays():
         yield
         deadline.sleep(delay, what)
-        delay = min(delay * 2, cap)
 
 
 def drain(stream: _Readable, deadline: Deadline) -> int:

@@ -15,7 +15,8 @@ from typing import Callable, Optional, Tuple, Type, TypeVar, cast
 
 import _winapi
 
-from ._util import Deadline, backoff, check_name, drain, typed_os_errors
+from ._util import (Capabilities, Deadline, backoff, check_name, drain,
+                    typed_os_errors)
 from .consts import BUFFER_SIZE, WINDOWS_PIPE_PREFIX
 from .errors import (NPipesError, PipeNameError, PipeNameInUseError,
                      PipeTimeoutError)
@@ -156,6 +157,11 @@ class Stream:
         if handle is None:
             raise NPipesError('the pipe stream is closed')
         return handle
+
+    def capabilities(self) -> Capabilities:
+        """Only the handle, for asyncio: one write is one pipe message (no
+        gathering write), and every call already has its own wait."""
+        return Capabilities(detach=self.detach)
 
 
 class Server:

@@ -2,60 +2,28 @@
 
 from __future__ import annotations
 
-import struct
-import time
 import zlib
-from typing import (Any, Callable, Optional, Protocol, Sequence, Tuple,
-                    TypeVar, Union, overload)
+from typing import Any, Callable, Optional, Union, overload
 
 from . import transport
-from ._frames import MAX_WIRE_PAYLOAD, check_size, layout
-from ._util import Deadline, RawIO, typed_os_error
+from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
+from ._session import ConnectionOptions, FrameSession, no_reply, peer_gone
+from ._session import NO_REPLY as NO_REPLY
+from ._util import Deadline, typed_os_error
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME, HEADER_SIZE, TRAILER_SIZE)
-from .errors import (ConnectionClosedError, FrameError,
-                     IncompleteFrameError, NPipesError, PipeTimeoutError)
-from .message import FrameDecoder, to_payload, to_text
+                     DEFAULT_PIPE_NAME, FRAME_OVERHEAD, HEADER_SIZE)
+from .errors import (ConnectionClosedError, FrameError, NPipesError,
+                     PipeTimeoutError)
+from .message import to_payload, to_text
 
 __all__ = ['Connection', 'connect']
 
 Buffer = Union[bytes, bytearray, memoryview]
-_Number = TypeVar('_Number', int, float)
 #: The deadline of every call made without a timeout (it never changes).
 _FOREVER = Deadline(None)
-#: Payloads larger than this are written from their parts (no copy); a
-#: smaller frame is joined first, which costs less than a gathering write.
-_GATHER_FROM = 8 * 1024
-#: Bytes of a frame besides its payload (header and CRC field).
-_FRAMING = HEADER_SIZE + TRAILER_SIZE
 
 
-class _Stream(Protocol):
-    """What a Connection needs of a transport's stream (transport.py)."""
-
-    def recv_into(self, view: memoryview, deadline: Deadline) -> int: ...
-
-    def send(self, frame: Buffer, deadline: Deadline) -> None: ...
-
-    def close(self) -> None: ...
-
-
-def _positive_or_none(name: str,
-                      value: Optional[_Number]) -> Optional[_Number]:
-    if value is not None and not value > 0:
-        raise ValueError(f'{name} must be > 0 or None, got {value!r}')
-    return value
-
-
-#: Why a request whose peer closed the connection before replying usually
-#: failed (the .NET library says the same).
-NO_REPLY = ('the server closed the connection without replying; a server '
-            'closes a connection whose frame it cannot read: check that both '
-            'sides use the same CRC setting, byte order, encoding and maximum '
-            'message size')
-
-
-class Connection:
+class Connection(FrameSession):
     """Frames over one connected pipe (either end).
 
     ``send`` writes one frame per call; ``recv`` returns one payload per
@@ -72,44 +40,30 @@ class Connection:
     first byte) close the connection when they run out: the receive raises
     ConnectionClosedError with ``reason`` 'idle timeout' / 'frame timeout'.
     A Listener sets them on its connections; both default to None (never).
+    ``on_close`` is called once when the connection closes.
     A Connection is not meant to be used by several threads at once.
     """
 
-    def __init__(self, stream: Any, *, crc: bool = False,
+    def __init__(self, stream: transport.PipeStream, *, crc: bool = False,
                  endian: str = DEFAULT_ENDIAN,
                  encoding: str = DEFAULT_ENCODING,
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
                  idle_timeout: Optional[float] = None,
-                 frame_timeout: Optional[float] = None) -> None:
-        self._stream: Optional[_Stream] = stream
-        # A stream that can write a frame from its parts (header, payload,
-        # CRC field) without joining them: the payload is never copied.
-        self._send_parts: Optional[
-            Callable[[Sequence[Buffer], Deadline], None]] = getattr(
-                stream, 'send_parts', None)
-        # A socket's own calls, for sends and receives without a deadline:
-        # one system call with no Python layer between (Stream.raw_io).
-        raw_io: Optional[Callable[[], RawIO]] = getattr(stream, 'raw_io',
-                                                        None)
-        self._raw: Optional[RawIO] = None if raw_io is None else raw_io()
-        # The frame of the last small payload size sent twice in a row,
-        # packed in one call (header, payload, CRC field): a ping-pong's.
-        self._small_size = -1
-        self._small: Optional[struct.Struct] = None
-        self.crc = crc
-        self._layout = layout(endian)
-        self._endian = endian
-        self.encoding = encoding
-        self.max_payload = max_payload
-        self.idle_timeout = _positive_or_none('idle_timeout', idle_timeout)
-        self.frame_timeout = _positive_or_none('frame_timeout', frame_timeout)
+                 frame_timeout: Optional[float] = None,
+                 on_close: Optional[Callable[[], None]] = None) -> None:
+        self._stream: Optional[transport.PipeStream] = stream
+        caps = stream.capabilities()
+        # A gathering write (the payload is never copied), and the socket's
+        # own calls for sends and receives without a deadline: one system
+        # call with no Python layer between.
+        self._send_parts = caps.send_parts
+        self._raw = caps.raw
         # Read-ahead: one read may bring several frames (kept for the next
         # recv), so a small frame costs one system call, not two.
-        self._decoder = FrameDecoder(crc=crc, endian=endian,
-                                     max_payload=max_payload,
-                                     read_ahead=True)
-        self._frame_started: Optional[float] = None   # a frame's first bytes
-        self._on_close: Optional[Callable[[], None]] = None  # set by Listener
+        self._start_session(True, ConnectionOptions(
+            crc=crc, endian=endian, encoding=encoding, max_payload=max_payload,
+            idle_timeout=idle_timeout, frame_timeout=frame_timeout,
+            on_close=on_close))
 
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,
@@ -131,16 +85,6 @@ class Connection:
             stream.close()
             raise
 
-    @property
-    def endian(self) -> str:
-        """Byte order of the frame integers (big, little, native, network)."""
-        return self._endian
-
-    @endian.setter
-    def endian(self, endian: str) -> None:     # changes what is sent
-        self._layout, self._endian = layout(endian), endian
-        self._small_size, self._small = -1, None
-
     # -- sending ---------------------------------------------------------
     def _send(self, data: Any, deadline: Deadline) -> None:
         """Send *data* (str, or bytes-like: bytes and bytearray uncopied)."""
@@ -154,24 +98,19 @@ class Connection:
         stream = self._stream
         if stream is None:
             raise NPipesError('connection is closed')
-        frame = self._layout
         send_parts = self._send_parts
-        if size > _GATHER_FROM and send_parts is not None:
-            crc = zlib.crc32(payload) if self.crc else 0
-            send_parts((frame.header.pack(size + HEADER_SIZE, size), payload,
-                        frame.field.pack(crc)), deadline)
+        if size > FrameEncoder.SMALL and send_parts is not None:
+            header, trailer = self._encoder.ends(payload, self.crc)
+            send_parts((header, payload, trailer), deadline)
             return
-        # small, or one write per frame (a Windows pipe message)
-        crc = zlib.crc32(payload) if self.crc else 0
-        small = self._small
-        if small is not None and small.size == size + _FRAMING:
-            joined = small.pack(size + HEADER_SIZE, size, payload, crc)
+        # small, or one write per frame (a Windows pipe message); a
+        # ping-pong's size packed in one call without a call between
+        small = self._encoder.small
+        if small is not None and small.size == size + FRAME_OVERHEAD:
+            joined = small.pack(size + HEADER_SIZE, size, payload,
+                                zlib.crc32(payload) if self.crc else 0)
         else:
-            joined = frame.header.pack(size + HEADER_SIZE, size) + payload \
-                + frame.field.pack(crc)
-            if size == self._small_size and size <= _GATHER_FROM:
-                self._small = struct.Struct(f'{frame.prefix}II{size}sI')
-            self._small_size = size
+            joined = self._encoder.frame(payload, self.crc)
         raw = self._raw
         if raw is None or deadline is not _FOREVER:
             stream.send(joined, deadline)
@@ -190,45 +129,13 @@ class Connection:
         self._send(data, deadline)
 
     # -- receiving -------------------------------------------------------
-    def _read_deadline(self, deadline: Deadline
-                       ) -> Tuple[Deadline, Optional[str]]:
-        """The deadline for one read, and the limit it stands for (None:
-        the caller's own deadline)."""
-        best, reason = deadline.remaining('receive'), None
-        if self.idle_timeout is not None and \
-                (best is None or self.idle_timeout < best):
-            best, reason = self.idle_timeout, 'idle timeout'
-        if self.frame_timeout is not None and self._frame_started is not None:
-            left = self._frame_started + self.frame_timeout - time.monotonic()
-            if best is None or left < best:
-                best, reason = left, 'frame timeout'
-        if reason is None or best is None:
-            return deadline, None
-        if best <= 0:
-            self._close_for(reason)
-        return Deadline(best), reason
-
-    def _close_for(self, reason: str) -> None:
-        limit = self.idle_timeout if reason == 'idle timeout' \
-            else self.frame_timeout
-        self.close()
-        raise ConnectionClosedError(f'connection closed by this side: '
-                                    f'{reason} ({limit} s)', reason=reason)
-
-    def _took(self, payload: bytes) -> bytes:
-        """Return *payload*; a frame timeout starts over with the bytes of
-        the next frame already read ahead, if any."""
-        self._frame_started = time.monotonic() \
-            if self._decoder.in_frame else None
-        return payload
-
     def _recv(self, deadline: Deadline) -> bytes:
-        stream, decoder = self._stream, self._decoder
+        stream, decoder, timeouts = self._stream, self._decoder, self._timeouts
         if stream is None:
             raise NPipesError('connection is closed')
         raw = self._raw
         if raw is not None and deadline is _FOREVER and \
-                self.idle_timeout is None and self.frame_timeout is None:
+                timeouts.idle is None and timeouts.frame is None:
             try:
                 payload = decoder.receive(raw.recv_into)
             except OSError as exc:
@@ -238,20 +145,19 @@ class Connection:
                 payload = None                 # a reset: the peer is gone
             if payload is not None:
                 return payload
-            if decoder.in_frame:
-                raise IncompleteFrameError(
-                    'peer closed the pipe in the middle of a frame')
-            raise ConnectionClosedError('peer closed the pipe')
+            raise peer_gone(decoder.in_frame)
         try:
             payload = decoder.take()          # read ahead by an earlier recv
-            if payload is not None:
-                return payload if self.frame_timeout is None \
-                    else self._took(payload)
-            while True:
-                if self.idle_timeout is None and self.frame_timeout is None:
-                    limit, reason = deadline, None
-                else:
-                    limit, reason = self._read_deadline(deadline)
+            while payload is None:
+                limit, reason = deadline, None
+                if not timeouts.off:
+                    seconds, reason = timeouts.limit(
+                        deadline.remaining('receive'))
+                    if seconds is not None and reason is not None:
+                        if seconds <= 0:
+                            self.close()
+                            raise timeouts.expired(reason)
+                        limit = Deadline(seconds)
                 try:
                     n = stream.recv_into(decoder.want(), limit)
                 except ConnectionClosedError:
@@ -259,22 +165,19 @@ class Connection:
                 except PipeTimeoutError:
                     if reason is None:
                         raise
-                    self._close_for(reason)
+                    self.close()
+                    raise timeouts.expired(reason) from None
                 if n == 0:
-                    if decoder.in_frame:
-                        raise IncompleteFrameError(
-                            'peer closed the pipe in the middle of a frame')
-                    raise ConnectionClosedError('peer closed the pipe')
+                    raise peer_gone(decoder.in_frame)
                 payload = decoder.advance(n)
-                if payload is not None:
-                    return payload if self.frame_timeout is None \
-                        else self._took(payload)
-                if self._frame_started is None and \
-                        self.frame_timeout is not None:
-                    self._frame_started = time.monotonic()
+                if payload is None:
+                    timeouts.bytes_arrived()
         except FrameError:
-            self._frame_started = None
+            timeouts.frame_started = None
             raise
+        if timeouts.frame is not None:
+            timeouts.frame_done(decoder.in_frame)
+        return payload
 
     def recv(self, timeout: Optional[float] = None) -> bytes:
         """Receive one frame's payload (bytes).
@@ -286,11 +189,6 @@ class Connection:
         """
         deadline = _FOREVER if timeout is None else Deadline(timeout)
         return self._recv(deadline)
-
-    @property
-    def last_crc(self) -> Optional[int]:
-        """The CRC field of the last frame received (None before any)."""
-        return self._decoder.last_crc
 
     def recv_text(self, timeout: Optional[float] = None) -> str:
         """Receive one frame and decode it strictly (DecodeError if invalid)."""
@@ -314,11 +212,10 @@ class Connection:
         try:
             reply = self._recv(deadline)
         except ConnectionClosedError as exc:
-            if exc.reason != 'peer closed':
+            error = no_reply(exc)
+            if error is exc:
                 raise
-            # The frame format has no error reply: a server that cannot
-            # read a request's frame can only close the connection.
-            raise ConnectionClosedError(NO_REPLY) from exc
+            raise error from exc
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
 
@@ -333,9 +230,7 @@ class Connection:
             try:
                 stream.close()
             finally:
-                on_close, self._on_close = self._on_close, None
-                if on_close is not None:
-                    on_close()
+                self._closing()
 
     def __enter__(self) -> Connection:
         return self
@@ -343,24 +238,13 @@ class Connection:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __repr__(self) -> str:
-        state = 'closed' if self.closed else 'open'
-        return (f'<{type(self).__name__} {state} endian={self.endian} '
-                f'crc={self.crc} encoding={self.encoding}>')
-
     # -- for npipes' own engines (npipes.rpc takes a connection's I/O over):
-    # the state they rely on, read only through these two.
+    # the state they rely on, read only through this and frame_started.
     @property
-    def transport_stream(self) -> Optional[_Stream]:
+    def transport_stream(self) -> Optional[transport.PipeStream]:
         """The transport's stream under this connection (None once closed).
         An engine that does its own I/O on it must not call send/recv."""
         return self._stream
-
-    @property
-    def frame_started(self) -> Optional[float]:
-        """time.monotonic() at the first bytes of the frame being received;
-        None between frames (and always None while frame_timeout is None)."""
-        return self._frame_started
 
 
 def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,

@@ -1,7 +1,8 @@
 """Typed errors raised by npipes (by default; see ``IPC(raise_errors=False)``).
 
-The tree follows NPipes' .NET exceptions: a CRC mismatch is a frame error in
-both.  Every ``OSError`` that would leave the package is turned into one of
+The tree follows NPipes' .NET exceptions: a CRC mismatch and text that is
+not valid in the configured encoding are frame errors in both
+(``CrcMismatchException``, ``InvalidTextException : FrameException``).  Every ``OSError`` that would leave the package is turned into one of
 these (``PipeOSError`` when no more precise type fits).
 """
 
@@ -112,8 +113,9 @@ class ConnectionClosedError(NPipesError, EOFError):
         return type(self), (str(self), self.reason)
 
 
-class EncodingError(NPipesError, ValueError):
-    """Text cannot be converted with the configured encoding."""
+class EncodingError(FrameError, ValueError):
+    """Text cannot be converted with the configured encoding (a frame error,
+    as .NET's ``InvalidTextException``; also a ValueError)."""
 
 
 class DecodeError(EncodingError):

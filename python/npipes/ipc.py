@@ -5,17 +5,46 @@ from __future__ import annotations
 from typing import Optional, Tuple, Union
 
 from . import transport
-from ._util import Deadline, backoff
+from ._util import Deadline, backoff, check_name
 from .connection import Connection
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      IPC_FIFO_NAME)
 from .errors import ConnectionClosedError
-from .message import Message, crc32, to_payload, to_text
+from .message import Message, crc32, struct_prefix, to_payload, to_text
 
-__all__ = ['IPC']
+__all__ = ['IPC', 'IpcOptions']
 
 
-class IPC:
+class IpcOptions:
+    """The options of npipes' IPC, checked, and its ``raise_errors`` rule
+    (the blocking :class:`IPC` and :class:`npipes.aio.IPC` share them)."""
+
+    def __init__(self, pipe_name: str = IPC_FIFO_NAME,
+                 encoding: str = DEFAULT_ENCODING,
+                 endian: str = DEFAULT_ENDIAN,
+                 timeout: Optional[float] = None, raise_errors: bool = True,
+                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                 allow_other_users: bool = False) -> None:
+        if raise_errors:          # a bad name is refused now, as by .NET's Ipc
+            check_name(pipe_name)
+        struct_prefix(endian)
+        self.pipe = pipe_name
+        self.encoding = encoding
+        self.endian = endian
+        self.timeout = timeout
+        self.raise_errors = raise_errors
+        self.max_payload = max_payload
+        self.allow_other_users = allow_other_users
+        self.last_error: Optional[Exception] = None
+
+    def _failed(self, exc: Exception) -> None:
+        """Raise *exc*, or keep it in ``last_error`` (raise_errors=False)."""
+        if self.raise_errors:
+            raise exc
+        self.last_error = exc
+
+
+class IPC(IpcOptions):
     """Send or receive one message per connection on pipe *pipe_name*.
 
     Either side may start first (or both at once): whoever finds nobody
@@ -33,26 +62,12 @@ class IPC:
     Differences from npipes 1.0.1 (see README): errors raise typed
     exceptions unless ``raise_errors=False``, which gives npipes' return
     values (False / '') without printing anything (the exception is kept in
-    ``last_error``); the CRC is computed over the encoded payload bytes.
+    ``last_error``; a bad pipe name then fails each call, else it raises
+    PipeNameError here); the CRC is computed over the encoded payload bytes.
     """
 
-    def __init__(self, pipe_name: str = IPC_FIFO_NAME,
-                 encoding: str = DEFAULT_ENCODING,
-                 endian: str = DEFAULT_ENDIAN,
-                 timeout: Optional[float] = None, raise_errors: bool = True,
-                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 allow_other_users: bool = False) -> None:
-        self.pipe = pipe_name
-        self.encoding = encoding
-        self.endian = endian
-        self.timeout = timeout
-        self.raise_errors = raise_errors
-        self.max_payload = max_payload
-        self.allow_other_users = allow_other_users
-        self.last_error: Optional[Exception] = None
-        self.__msg_parser = Message(encoding=encoding, endian=endian,
-                                    max_payload=max_payload)
-        self.__msg: Union[str, bytes] = ''
+    #: Like npipes: the frame bytes after a send, the text after a receive.
+    __msg: Union[str, bytes] = ''
 
     @property
     def message(self) -> Union[str, bytes]:
@@ -66,9 +81,8 @@ class IPC:
 
     def _send(self, data: str, crc: bool) -> bool:
         payload = to_payload(data, self.encoding)
-        self.__msg_parser.data = data
-        self.__msg_parser.crc32 = crc32(payload) if crc else 0
-        frame: bytes = self.__msg_parser.encapsulate_msg()
+        frame = Message(data, crc32(payload) if crc else 0, self.encoding,
+                        self.endian, self.max_payload).encapsulate_msg()
         self.__msg = frame
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline, f'send on pipe {self.pipe!r}'):
@@ -85,15 +99,17 @@ class IPC:
                 stream.close()
         raise AssertionError('unreachable: backoff() never ends')
 
-    def _receive(self, crc: bool) -> Tuple[bytes, int]:
-        """Receive one frame; return ``(payload bytes, CRC field)``."""
+    def receive_payload(self, crc: bool = False) -> Tuple[bytes, int]:
+        """Receive one frame; return ``(payload bytes, CRC field)``.  Errors
+        always raise (``raise_errors`` is npipes' API's, for the two
+        methods below)."""
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline, f'receive on pipe {self.pipe!r}'):
             with Connection(self._meet(deadline), crc=crc,
                             endian=self.endian, encoding=self.encoding,
                             max_payload=self.max_payload) as conn:
                 try:
-                    payload: bytes = conn._recv(deadline)
+                    payload = conn.recv(deadline.remaining('receive'))
                 except ConnectionClosedError:
                     continue        # peer left before sending anything
                 last = conn.last_crc      # set by the frame just received
@@ -106,22 +122,18 @@ class IPC:
         try:
             return self._send(data, crc)
         except Exception as exc:
-            if self.raise_errors:
-                raise
-            self.last_error = exc
+            self._failed(exc)
             return False
 
     def receive_message(self, crc: bool = False) -> str:
         """Receive one frame and return its text ('' on failure if
         ``raise_errors=False``)."""
         try:
-            payload, _ = self._receive(crc)
+            payload, _ = self.receive_payload(crc)
             text: str = to_text(payload, self.encoding)
         except Exception as exc:
             self.__msg = ''
-            if self.raise_errors:
-                raise
-            self.last_error = exc
+            self._failed(exc)
             return ''
         self.__msg = text
         return text

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-from typing import Any, Callable, Dict, List, Optional
+from typing import Callable, List, Optional
 
 from . import transport
+from ._serving import DEFAULT_MAX_CONNECTIONS as DEFAULT_MAX_CONNECTIONS
+from ._serving import Serving, connection_options, log
 from ._util import Deadline
-from .connection import Connection, _positive_or_none
+from .connection import Connection
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME)
-from .errors import ConnectionClosedError, FrameError, NPipesError
-from .message import struct_prefix
-from ._log import error_type, event
+from .errors import NPipesError
 
 __all__ = ['Listener', 'echo_handler']
-
-log = logging.getLogger('npipes')   # events: see _log.py
-
-DEFAULT_MAX_CONNECTIONS = 1024
 
 #: ``on_error(connection, exception)``; the connection is None when the
 #: error is the listener's own (accepting failed).
@@ -28,7 +23,7 @@ ErrorCallback = Callable[[Optional[Connection], BaseException], None]
 Handler = Callable[[Connection], None]
 
 
-class Listener:
+class Listener(Serving):
     """Serve pipe *name*: ``accept()`` returns one Connection per client.
 
     Raises PipeNameInUseError if another live server has the name, and
@@ -56,80 +51,36 @@ class Listener:
                  idle_timeout: Optional[float] = None,
                  frame_timeout: Optional[float] = None,
                  on_error: Optional[ErrorCallback] = None) -> None:
-        struct_prefix(endian)            # reject a bad endian up front
-        if not isinstance(max_connections, int) or max_connections < 1:
-            raise ValueError(f'max_connections must be an int >= 1, got '
-                             f'{max_connections!r}')
+        self._options = connection_options(
+            max_connections, crc=crc, endian=endian, encoding=encoding,
+            max_payload=max_payload, idle_timeout=idle_timeout,
+            frame_timeout=frame_timeout)
         self.name = name
         self.max_connections = max_connections
         self.on_error = on_error
-        self._options: Dict[str, Any] = dict(
-            crc=crc, endian=endian, encoding=encoding,
-            max_payload=max_payload,
-            idle_timeout=_positive_or_none('idle_timeout', idle_timeout),
-            frame_timeout=_positive_or_none('frame_timeout', frame_timeout))
-        self._lock = threading.Lock()
-        self._active = 0
-        self._refused = 0
-        self._refused_peers = 0
+        self._start_counting()
         self._server = transport.Server.create(name, allow_other_users,
                                                backlog)
         self._server.on_refused = self._peer_refused
         self.address: str = self._server.path
-        event('ServerListening', "Listening on pipe '%s' (at most %d connections)",
-              name, max_connections)
-
-    # -- counters ----------------------------------------------------------
-    @property
-    def active_connections(self) -> int:
-        """Connections handed out and not yet closed."""
-        return self._active
-
-    @property
-    def refused_connections(self) -> int:
-        """Clients closed at once because max_connections were open."""
-        return self._refused
-
-    @property
-    def refused_peers(self) -> int:
-        """Clients dropped because they run as another user (Unix)."""
-        return self._refused_peers
-
-    def _peer_refused(self, uid: Optional[int]) -> None:
-        with self._lock:
-            self._refused_peers += 1
-        event('ConnectionRefused', "Connection refused on pipe '%s': %s (peer uid %s)",
-              self.name, 'access', 'unknown' if uid is None else uid)
-
-    def _released(self) -> None:
-        with self._lock:
-            self._active -= 1
+        self._listening()
 
     # -- accepting ---------------------------------------------------------
     def accept(self, timeout: Optional[float] = None) -> Connection:
         """Wait up to *timeout* seconds (None: forever) for a client."""
         deadline = Deadline(timeout)
-        while True:
-            stream = self._server.accept(deadline)
-            with self._lock:
-                admitted = self._active < self.max_connections
-                if admitted:
-                    self._active += 1
-                else:
-                    self._refused += 1
-            if admitted:
-                break
+        stream = self._server.accept(deadline)
+        while not self._admit():
             stream.close()               # before a byte is read or written
-            event('ConnectionRefused', "Connection refused on pipe '%s': %s (%d connections open)",
-                  self.name, 'limit', self.max_connections)
+            stream = self._server.accept(deadline)
         try:
-            conn: Connection = Connection(stream, **self._options)
+            conn = Connection(stream, on_close=self._released,
+                              **self._options)
         except BaseException:
             stream.close()
             self._released()
             raise
-        conn._on_close = self._released
-        event('ConnectionAccepted', "Connection accepted on pipe '%s'", self.name)
+        self._accepted()
         return conn
 
     def serve_forever(self, handler: Handler) -> List[threading.Thread]:
@@ -150,8 +101,7 @@ class Listener:
             except NPipesError as exc:
                 if self.closed:
                     break
-                event('AcceptFailed', "Accepting a client on pipe '%s' failed",
-                      self.name, exc_info=exc)
+                self._accept_failed(exc)
                 self._report(None, exc)
                 raise
             t = threading.Thread(target=self._run_handler,
@@ -161,33 +111,18 @@ class Listener:
         return [x for x in threads if x.is_alive()]
 
     def _run_handler(self, handler: Handler, conn: Connection) -> None:
-        reason = 'PeerClosed'
+        error: Optional[BaseException] = None
         with conn:
             try:
                 handler(conn)
-                reason = 'LocalClose'
-            except ConnectionClosedError as exc:
-                if exc.reason == 'idle timeout':
-                    reason = 'IdleTimeout'
-                elif exc.reason == 'frame timeout':
-                    reason = 'FrameTimeout'
-                if exc.reason != 'peer closed':
-                    self._report(conn, exc)
             except Exception as exc:
-                reason = 'ProtocolError' if isinstance(exc, NPipesError) else 'HandlerError'
-                self._report(conn, exc)
-        event('ConnectionClosed', "Connection on pipe '%s' closed: %s", self.name, reason)
+                error = exc
+            if self._ended(error) and error is not None:
+                self._report(conn, error)
 
     def _report(self, conn: Optional[Connection],
                 exc: BaseException) -> None:
-        if isinstance(exc, FrameError):
-            event('FrameError', "Frame error %s on pipe '%s': %s",
-                  error_type(exc), self.name, exc)
-        elif isinstance(exc, NPipesError):
-            log.warning('%s: connection error: %s', self.address, exc)
-        else:
-            event('HandlerFailed', "The handler of a connection on pipe '%s' threw; that connection is closed",
-                  self.name, exc_info=exc)
+        self._log_error(exc)
         if self.on_error is not None:
             try:
                 self.on_error(conn, exc)
@@ -203,7 +138,7 @@ class Listener:
     def close(self) -> None:
         if not self._server.closed:
             self._server.close()
-            event('ServerStopped', "Stopped serving pipe '%s'", self.name)
+            self._stopped()
 
     def __enter__(self) -> Listener:
         return self

@@ -26,21 +26,21 @@ logger.
 from __future__ import annotations
 
 import logging
-import threading
-from typing import Optional, Set
+from typing import Any, Optional
 
 from . import _jsonrpc
 from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
                        INVALID_REQUEST, INVOCATION_ERROR, METHOD_NOT_FOUND,
                        PARSE_ERROR, REQUEST_CANCELLED, JsonInput, JsonValue,
                        RemoteError, RequestCancelledError)
+from ._rpcdispatch import DEFAULT_MAX_QUEUED as DEFAULT_MAX_QUEUED
+from ._rpcdispatch import DEFAULT_MAX_WORKERS as DEFAULT_MAX_WORKERS
+from ._rpcdispatch import Peers, check_limits, raise_unless_clean
 from ._rpcpeer import Peer
 from ._rpctargets import CancelToken, Functions, Registry
 from .connection import Connection
-from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
-                     DEFAULT_PIPE_NAME)
-from .errors import ConnectionClosedError
-from .listener import DEFAULT_MAX_CONNECTIONS, ErrorCallback, Listener
+from .consts import DEFAULT_PIPE_NAME
+from .listener import Listener
 
 __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
            'RequestCancelledError', 'CancelToken', 'PARSE_ERROR',
@@ -50,11 +50,9 @@ __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
 
 log = logging.getLogger('npipes')
 
-#: Functions run at once per connection, and requests that may wait for a
-#: free worker beyond those; past both the connection is not read (the
-#: peer's writes wait) until one finishes.
-DEFAULT_MAX_WORKERS = 8
-DEFAULT_MAX_QUEUED = 256
+# DEFAULT_MAX_WORKERS, DEFAULT_MAX_QUEUED: functions run at once per
+# connection, and requests that may wait for a free worker beyond those;
+# past both the connection is not read until one finishes (_rpcdispatch).
 
 
 class RpcClient:
@@ -78,21 +76,13 @@ class RpcClient:
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,
                 timeout: Optional[float] = None, *,
-                functions: Functions = None, crc: bool = False,
-                endian: str = DEFAULT_ENDIAN,
-                encoding: str = DEFAULT_ENCODING,
-                max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                allow_other_users: bool = False,
-                idle_timeout: Optional[float] = None,
-                frame_timeout: Optional[float] = None) -> RpcClient:
+                functions: Functions = None, **options: Any) -> RpcClient:
         """Connect to the JSON-RPC server of pipe *name*, waiting up to
         *timeout* seconds for it; the other options as
-        :func:`npipes.connect` (``crc``, ``endian``, ``max_payload``,
-        ``allow_other_users``, ...)."""
-        conn = Connection.connect(
-            name, timeout, allow_other_users=allow_other_users, crc=crc,
-            endian=endian, encoding=encoding, max_payload=max_payload,
-            idle_timeout=idle_timeout, frame_timeout=frame_timeout)
+        :func:`npipes.connect` (``crc``, ``endian``, ``encoding``,
+        ``max_payload``, ``allow_other_users``, ``idle_timeout``,
+        ``frame_timeout``)."""
+        conn = Connection.connect(name, timeout, **options)
         try:
             return cls(conn, functions)
         except BaseException:
@@ -144,18 +134,9 @@ class RpcClient:
 
 
 def connect(name: str = DEFAULT_PIPE_NAME, timeout: Optional[float] = None,
-            *, functions: Functions = None, crc: bool = False,
-            endian: str = DEFAULT_ENDIAN, encoding: str = DEFAULT_ENCODING,
-            max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-            allow_other_users: bool = False,
-            idle_timeout: Optional[float] = None,
-            frame_timeout: Optional[float] = None) -> RpcClient:
-    """Shorthand for :meth:`RpcClient.connect`."""
-    return RpcClient.connect(
-        name, timeout, functions=functions, crc=crc, endian=endian,
-        encoding=encoding, max_payload=max_payload,
-        allow_other_users=allow_other_users, idle_timeout=idle_timeout,
-        frame_timeout=frame_timeout)
+            **options: Any) -> RpcClient:
+    """Shorthand for :meth:`RpcClient.connect` (the same options)."""
+    return RpcClient.connect(name, timeout, **options)
 
 
 class RpcServer:
@@ -166,37 +147,24 @@ class RpcServer:
     of *max_workers* threads, so calls run concurrently and reply in any
     order; *max_queued* more requests may wait, after which that client
     is not read until one finishes.  The other options are the Listener's
-    (``crc``, ``endian``, ``max_payload``, ``allow_other_users``,
-    ``max_connections``, ``idle_timeout``, ``frame_timeout``, ``on_error``):
+    (``crc``, ``endian``, ``encoding``, ``max_payload``,
+    ``allow_other_users``, ``backlog``, ``max_connections``,
+    ``idle_timeout``, ``frame_timeout``, ``on_error``):
     the same limits and the same current-user-only rule.  A connection
     counts as idle only while no call is running.
     """
 
     def __init__(self, name: str, functions: Functions, *,
                  max_workers: int = DEFAULT_MAX_WORKERS,
-                 max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
-                 endian: str = DEFAULT_ENDIAN,
-                 encoding: str = DEFAULT_ENCODING,
-                 max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 allow_other_users: bool = False, backlog: int = 64,
-                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
-                 idle_timeout: Optional[float] = None,
-                 frame_timeout: Optional[float] = None,
-                 on_error: Optional[ErrorCallback] = None) -> None:
+                 max_queued: int = DEFAULT_MAX_QUEUED,
+                 **options: Any) -> None:
         self._registry = Registry(functions)
         self._max_workers, self._max_queued = max_workers, max_queued
-        if max_workers < 1 or max_queued < 0:
-            raise ValueError('max_workers must be >= 1 and max_queued >= 0')
-        self._listener = Listener(
-            name, crc=crc, endian=endian, encoding=encoding,
-            max_payload=max_payload, allow_other_users=allow_other_users,
-            backlog=backlog, max_connections=max_connections,
-            idle_timeout=idle_timeout, frame_timeout=frame_timeout,
-            on_error=on_error)
+        check_limits(max_workers, max_queued)
+        self._listener = Listener(name, **options)
         self.name = name
         self.address = self._listener.address
-        self._peers: Set[Peer] = set()
-        self._lock = threading.Lock()
+        self._peers: Peers[Peer] = Peers()
 
     @property
     def listener(self) -> Listener:
@@ -211,32 +179,19 @@ class RpcServer:
         peer = Peer(conn, self._registry, label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
-        with self._lock:
-            if self._listener.closed:
-                peer.abort(ConnectionClosedError('server closed',
-                                                 reason='closed'))
-            self._peers.add(peer)
+        self._peers.join(peer, self._listener.closed)
         try:
             ended = peer.run_reader()
         finally:
             peer.join_writer()         # before the Listener closes conn
-            with self._lock:
-                self._peers.discard(peer)
-        if isinstance(ended, ConnectionClosedError) and \
-                ended.reason in ('peer closed', 'closed'):
-            return
-        if ended is not None:
-            raise ended                # reported by the Listener
+            self._peers.leave(peer)
+        raise_unless_clean(ended)      # reported by the Listener
 
     def close(self) -> None:
         """Stop accepting and close every connection (running functions see
         their cancel token set; their results are dropped)."""
         self._listener.close()
-        with self._lock:
-            peers = list(self._peers)
-        for peer in peers:
-            peer.abort(ConnectionClosedError('server closed',
-                                             reason='closed'))
+        self._peers.abort_all()
 
     @property
     def closed(self) -> bool:
@@ -252,23 +207,8 @@ class RpcServer:
         return f'<RpcServer {self.address!r}>'
 
 
-def serve(name: str, functions: Functions, *,
-          max_workers: int = DEFAULT_MAX_WORKERS,
-          max_queued: int = DEFAULT_MAX_QUEUED, crc: bool = False,
-          endian: str = DEFAULT_ENDIAN, encoding: str = DEFAULT_ENCODING,
-          max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-          allow_other_users: bool = False, backlog: int = 64,
-          max_connections: int = DEFAULT_MAX_CONNECTIONS,
-          idle_timeout: Optional[float] = None,
-          frame_timeout: Optional[float] = None,
-          on_error: Optional[ErrorCallback] = None) -> None:
+def serve(name: str, functions: Functions, **options: Any) -> None:
     """Serve *functions* on pipe *name* until interrupted (or until the
     server is closed); see :class:`RpcServer` for the options."""
-    with RpcServer(name, functions, max_workers=max_workers,
-                   max_queued=max_queued, crc=crc, endian=endian,
-                   encoding=encoding, max_payload=max_payload,
-                   allow_other_users=allow_other_users, backlog=backlog,
-                   max_connections=max_connections,
-                   idle_timeout=idle_timeout, frame_timeout=frame_timeout,
-                   on_error=on_error) as server:
+    with RpcServer(name, functions, **options) as server:
         server.serve_forever()

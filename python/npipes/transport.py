@@ -1,6 +1,6 @@
-"""Picks the platform's pipe implementation.
+"""The endpoint contract, and the platform's endpoint modules behind it.
 
-Both modules provide the same small interface:
+Both platform modules (_unix.py, _windows.py) provide:
 
 - ``pipe_address(name)`` -> the socket path / ``\\\\.\\pipe\\`` path;
 - ``connect(name, deadline, allow_other_users)`` -> Stream (client; waits
@@ -10,27 +10,32 @@ Both modules provide the same small interface:
 - ``Server.create(name, allow_other_users, backlog)`` with
   ``accept(deadline)`` -> Stream, ``close()`` and ``on_refused`` (called
   with the uid of each peer dropped as another user; Unix only);
-- ``Stream`` with ``recv_into(view, deadline)``, ``send(frame, deadline)``,
-  ``finish(deadline)`` (wait for the peer to close; returns how many bytes
-  it sent meanwhile) and ``close()``.
+- ``Stream``: :class:`PipeStream` below.
 
-Every OSError leaving them is a typed npipes error (``_util.typed_os_errors``).
-``PipeStream`` is that Stream interface, for type checkers.
+and :func:`aio_endpoint` the same endpoints for asyncio.  Every OSError
+leaving them is a typed npipes error (``_util.typed_os_errors``).  This is
+the one module that picks modules by platform (_platform.py holds the
+facts); everything else asks a Stream's ``capabilities()``.
 """
 
 from __future__ import annotations
 
-import sys
-from typing import Protocol
+from typing import TYPE_CHECKING, Awaitable, Protocol, Tuple
 
-from ._util import Deadline
+from . import _platform
+from ._util import Buffer, Capabilities, Deadline
 
-if sys.platform == 'win32':
+if _platform.WINDOWS:
     from . import _windows as _impl
     PLATFORM = 'windows'
 else:
     from . import _unix as _impl
     PLATFORM = 'unix'
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from ._aio_platform import Acceptor
 
 pipe_address = _impl.pipe_address
 connect = _impl.connect
@@ -39,18 +44,47 @@ Server = _impl.Server
 Stream = _impl.Stream
 
 
-
 class PipeStream(Protocol):
     """One connected pipe end, as both platforms' ``Stream`` provide it."""
 
-    def recv_into(self, view: memoryview, deadline: Deadline) -> int: ...
+    def recv_into(self, view: memoryview, deadline: Deadline) -> int:
+        """Read into *view*; the count, 0 at EOF (a reset raises
+        ConnectionClosedError)."""
 
-    def send(self, frame: bytes, deadline: Deadline) -> None: ...
+    def send(self, frame: Buffer, deadline: Deadline) -> None:
+        """Write one whole frame."""
 
-    def finish(self, deadline: Deadline) -> int: ...
+    def finish(self, deadline: Deadline) -> int:
+        """Done writing: wait for the peer to close; the bytes it sent
+        meanwhile."""
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Close this end."""
+
+    def capabilities(self) -> Capabilities:
+        """What this stream can do beyond the four calls above."""
+
+
+class AioEndpoint(Protocol):
+    """The platform's endpoints under asyncio (_aio_unix, _aio_windows)."""
+
+    def open_stream(self, stream: Stream, address: str) -> Awaitable[
+            Tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+        """Hand a connected *stream* to the running loop."""
+
+    def acceptor(self, server: Server) -> Acceptor[Stream]:
+        """The accept side of *server* for the running loop."""
+
+
+def aio_endpoint() -> AioEndpoint:
+    """The platform's asyncio endpoint module (imported on first use, so
+    that the blocking API never imports asyncio)."""
+    if _platform.WINDOWS:
+        from . import _aio_windows as aio
+    else:
+        from . import _aio_unix as aio
+    return aio
 
 
 __all__ = ['PLATFORM', 'pipe_address', 'connect', 'rendezvous', 'Server',
-           'Stream', 'PipeStream']
+           'Stream', 'PipeStream', 'aio_endpoint']

@@ -7,12 +7,15 @@ cannot read root's home, where a pyenv Python may live).  Without root,
 setpriv or that Python, the tests are skipped with the reason.
 """
 
+import atexit
 import json
 import os
 import pwd
 import select
+import shutil
 import stat
 import subprocess
+import tempfile
 import unittest
 
 from tests import support
@@ -97,10 +100,34 @@ def account():
     return entry.pw_uid, entry.pw_gid
 
 
+_readable_copy = None
+
+
+def readable_package():
+    """A directory holding a copy of this checkout's npipes package that any
+    user can read (0755 directories, 0644 files), made once and removed at
+    exit: the checkout itself may sit in a folder the other user cannot
+    enter (a clone inside a 0700 home)."""
+    global _readable_copy
+    if _readable_copy is None:
+        root = tempfile.mkdtemp(prefix='npipes-other-user-')
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        shutil.copytree(support.PYTHON_DIR / 'npipes',
+                        os.path.join(root, 'npipes'),
+                        ignore=shutil.ignore_patterns('__pycache__'))
+        for folder, dirs, files in os.walk(root):
+            os.chmod(folder, 0o755)
+            for name in files:
+                os.chmod(os.path.join(folder, name), 0o644)
+        _readable_copy = root
+    return _readable_copy
+
+
 def spawn_as(user, code, *args):
-    """Run ``python3 -c code args`` as *user* (uid, gid), npipes importable."""
+    """Run ``python3 -c code args`` as *user* (uid, gid), with its own
+    readable copy of npipes importable (:func:`readable_package`)."""
     uid, gid = user
-    env = {'PATH': '/usr/bin:/bin', 'PYTHONPATH': str(support.PYTHON_DIR),
+    env = {'PATH': '/usr/bin:/bin', 'PYTHONPATH': readable_package(),
            'PYTHONDONTWRITEBYTECODE': '1'}
     if os.environ.get('TMPDIR'):
         env['TMPDIR'] = os.environ['TMPDIR']

@@ -157,7 +157,7 @@ class ConnectionErrorTests(unittest.TestCase):
             server.recv(timeout=T)
         with self.assertRaises(FrameError):
             server.recv(timeout=T)               # stream is out of step now
-        small = Connection(None, max_payload=10)
+        small = Connection(client._stream, max_payload=10)
         with self.assertRaises(FrameTooLargeError):
             small.send(b'x' * 11)
 

@@ -1,6 +1,6 @@
 """The calls without a deadline: FrameDecoder.receive (the whole read loop
 in one call, a lone small frame decoded on the spot) and Connection's
-direct use of the socket's own sendall/recv_into (Stream.raw_io), including
+direct use of the socket's own sendall/recv_into (Capabilities.raw), including
 the one-call packing of a repeated small frame size."""
 
 import socket

@@ -192,6 +192,14 @@ class IpcInProcess(unittest.TestCase):
         with self.assertRaises(PipeNameError):
             IPC('', timeout=1).receive_message()
 
+    def test_bad_name_refused_at_construction_as_dotnet(self):
+        from npipes import aio
+        for cls in (IPC, aio.IPC):
+            for name in ('..', '.', 'a/b', ''):
+                with self.subTest(cls=cls.__module__, name=name):
+                    with self.assertRaises(PipeNameError):
+                        cls(name)
+
     def test_crc_mismatch_raises_never_returns_data(self):
         frame = bytearray(encode_frame(b'Hello', crc=True))
         frame[8] ^= 1

@@ -212,6 +212,8 @@ class ErrorHierarchyTests(unittest.TestCase):
                           ('FrameTooLargeError', errors.FrameError),
                           ('IncompleteFrameError', errors.FrameError),
                           ('CrcMismatchError', errors.FrameError),  # as .NET
+                          ('EncodingError', errors.FrameError),     # as .NET
+                          ('EncodingError', ValueError),
                           ('PipeAccessError', PermissionError),
                           ('PipeOSError', OSError),
                           ('DecodeError', ValueError)):

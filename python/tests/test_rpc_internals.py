@@ -1,6 +1,6 @@
 """The internal interface the RPC and asyncio engines use instead of other
-modules' private members (Connection.transport_stream / frame_started,
-_unixsock.Stream.raw_socket, _unix.Server.listening_socket / peer_allowed),
+modules' private members (Connection.transport_stream / frame_started, a
+Stream's capabilities(), _unix.Server.listening_socket / peer_allowed),
 and the typed JSON-RPC message helpers both engines share."""
 
 import socket
@@ -10,7 +10,8 @@ import unittest
 
 from tests import support
 from npipes import _jsonrpc as rpc
-from npipes._rpcio import _ConnectionFrames, frame_io
+from npipes._rpcio import frame_io
+from npipes._util import Capabilities
 from npipes.connection import Connection
 from npipes.errors import ConnectionClosedError, PipeTimeoutError
 from npipes.message import encode_frame
@@ -44,6 +45,26 @@ class _NoSocketStream:
     def close(self):
         pass
 
+    def capabilities(self):
+        return Capabilities()
+
+
+class _PlainStream(_NoSocketStream):
+    """A Unix Stream without its capabilities: to the RPC engine, what a
+    Windows pipe is (no two-thread I/O: the stream's own calls)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def recv_into(self, view, deadline):
+        return self._stream.recv_into(view, deadline)
+
+    def send(self, frame, deadline):
+        self._stream.send(frame, deadline)
+
+    def close(self):
+        self._stream.close()
+
 
 @unittest.skipUnless(UNIX, 'the Unix transport')
 class TransportAccessorTests(unittest.TestCase):
@@ -54,7 +75,8 @@ class TransportAccessorTests(unittest.TestCase):
         self.addCleanup(self.b.close)
 
     def test_frame_io_takes_the_connections_socket_over(self):
-        self.assertIs(self.a.transport_stream.raw_socket, self.sock)
+        self.assertIs(self.a.transport_stream.capabilities().socket,
+                      self.sock)
         io = frame_io(self.a)
         self.assertFalse(self.sock.getblocking())
         self.b.send(b'ping')
@@ -62,10 +84,11 @@ class TransportAccessorTests(unittest.TestCase):
         io.send(memoryview(io.encode(b'pong')))
         self.assertEqual(self.b.recv(T), b'pong')
 
-    def test_frame_io_fails_loudly_without_a_socket_stream(self):
-        conn = Connection(_NoSocketStream())
-        with self.assertRaisesRegex(RuntimeError, 'no socket stream'):
-            frame_io(conn)
+    def test_frame_io_without_two_thread_io_uses_the_stream(self):
+        io = frame_io(Connection(_NoSocketStream()))
+        self.assertFalse(io.direct)
+        with self.assertRaises(ConnectionClosedError):
+            io.recv(T)                      # the stream's own EOF
 
     def test_frame_io_refuses_a_closed_connection(self):
         self.a.close()
@@ -95,16 +118,22 @@ class TransportAccessorTests(unittest.TestCase):
             self.b.recv(SHORT)          # b has no frame_timeout
         self.assertIsNone(self.b.frame_started)
 
-    def test_connection_frames_read_frame_started_from_the_connection(self):
-        # The Windows engine's frames, over a Unix Connection: it copies
-        # Connection.frame_started after every receive.
-        io = _ConnectionFrames(self.a)
+    def test_stream_frames_keep_frame_started(self):
+        # The Windows engine's frames (the stream's own calls), over a Unix
+        # socket: a partial frame starts the frame timeout's count.
+        from npipes._unixsock import Stream
+        s1, s2 = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.addCleanup(s2.close)
+        conn = Connection(_PlainStream(Stream(s1)), frame_timeout=30.0)
+        self.addCleanup(conn.close)
+        io = frame_io(conn)
+        self.assertFalse(io.direct)
+        self.b = Connection(Stream(s2))
         frame = encode_frame(b'abc')
         self.b.transport_stream.send(frame[:6], support_deadline())
         with self.assertRaises(PipeTimeoutError):
             io.recv(SHORT)
         self.assertIsNotNone(io.frame_started)
-        self.assertEqual(io.frame_started, self.a.frame_started)
         self.b.transport_stream.send(frame[6:], support_deadline())
         self.assertEqual(io.recv(T), b'abc')
         self.assertIsNone(io.frame_started)

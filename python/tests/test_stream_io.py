@@ -8,7 +8,7 @@ import threading
 import unittest
 
 from tests import support
-from npipes._util import Deadline
+from npipes._util import Capabilities, Deadline
 from npipes.connection import Connection
 from npipes.errors import ConnectionClosedError, PipeTimeoutError
 from npipes.message import encode_frame
@@ -100,6 +100,9 @@ class GatherSendTests(unittest.TestCase):
 
             def close(self):
                 pass
+
+            def capabilities(self):       # no gathering write
+                return Capabilities()
         stream = OneWritePerFrame()
         conn = Connection(stream, crc=True)
         conn.send(b'abc')

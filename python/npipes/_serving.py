@@ -1,0 +1,137 @@
+"""What the threaded and the asyncio Listener share, written once: the
+connection options and limits they check, their counters, and the log
+events (_log.py, .NET's names and ids) of what happens to a connection."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any, Dict, Optional
+
+from ._log import error_type, event
+from ._session import FRAME, IDLE, PEER_CLOSED
+from ._util import positive_or_none
+from .consts import DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD
+from .errors import ConnectionClosedError, FrameError, NPipesError
+from .message import struct_prefix
+
+__all__ = ['DEFAULT_MAX_CONNECTIONS', 'connection_options', 'Serving']
+
+log = logging.getLogger('npipes')   # events: see _log.py
+
+DEFAULT_MAX_CONNECTIONS = 1024
+
+
+def connection_options(max_connections: int, *, crc: bool = False,
+                       endian: str = DEFAULT_ENDIAN,
+                       encoding: str = DEFAULT_ENCODING,
+                       max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
+                       idle_timeout: Optional[float] = None,
+                       frame_timeout: Optional[float] = None
+                       ) -> Dict[str, Any]:
+    """The options every connection of a Listener gets, checked (a bad
+    endian, limit or timeout is an error before the name is claimed)."""
+    struct_prefix(endian)
+    if not isinstance(max_connections, int) or max_connections < 1:
+        raise ValueError(f'max_connections must be an int >= 1, got '
+                         f'{max_connections!r}')
+    return dict(crc=crc, endian=endian, encoding=encoding,
+                max_payload=max_payload,
+                idle_timeout=positive_or_none('idle_timeout', idle_timeout),
+                frame_timeout=positive_or_none('frame_timeout', frame_timeout))
+
+
+class Serving:
+    """A Listener's counters and log events (both Listeners inherit it)."""
+
+    name: str
+    address: str
+    max_connections: int
+
+    def _start_counting(self) -> None:
+        self._lock = threading.Lock()
+        self._active = 0
+        self._refused = 0
+        self._refused_peers = 0
+
+    @property
+    def active_connections(self) -> int:
+        """Connections handed out and not yet closed."""
+        return self._active
+
+    @property
+    def refused_connections(self) -> int:
+        """Clients closed at once because max_connections were open."""
+        return self._refused
+
+    @property
+    def refused_peers(self) -> int:
+        """Clients dropped because they run as another user (Unix)."""
+        return self._refused_peers
+
+    def _peer_refused(self, uid: Optional[int]) -> None:
+        with self._lock:
+            self._refused_peers += 1
+        event('ConnectionRefused', "Connection refused on pipe '%s': %s "
+              "(peer uid %s)", self.name, 'access',
+              'unknown' if uid is None else uid)
+
+    def _admit(self) -> bool:
+        """Count a client in (True), or as refused at max_connections."""
+        with self._lock:
+            admitted = self._active < self.max_connections
+            if admitted:
+                self._active += 1
+            else:
+                self._refused += 1
+        if not admitted:
+            event('ConnectionRefused', "Connection refused on pipe '%s': %s "
+                  "(%d connections open)", self.name, 'limit',
+                  self.max_connections)
+        return admitted
+
+    def _released(self) -> None:
+        with self._lock:
+            self._active -= 1
+
+    def _accepted(self) -> None:
+        event('ConnectionAccepted', "Connection accepted on pipe '%s'",
+              self.name)
+
+    def _ended(self, exc: Optional[BaseException]) -> bool:
+        """Log why a handler's connection ended (*exc*: what the handler
+        raised, None if it returned); True if *exc* is to be reported."""
+        if exc is None:
+            reason, report = 'LocalClose', False
+        elif isinstance(exc, ConnectionClosedError):
+            reason = {IDLE: 'IdleTimeout', FRAME: 'FrameTimeout'}.get(
+                exc.reason, 'PeerClosed')
+            report = exc.reason != PEER_CLOSED
+        else:
+            reason = 'ProtocolError' if isinstance(exc, NPipesError) \
+                else 'HandlerError'
+            report = True
+        event('ConnectionClosed', "Connection on pipe '%s' closed: %s",
+              self.name, reason)
+        return report
+
+    def _log_error(self, exc: BaseException) -> None:
+        if isinstance(exc, FrameError):
+            event('FrameError', "Frame error %s on pipe '%s': %s",
+                  error_type(exc), self.name, exc)
+        elif isinstance(exc, NPipesError):
+            log.warning('%s: connection error: %s', self.address, exc)
+        else:
+            event('HandlerFailed', "The handler of a connection on pipe '%s' "
+                  "threw; that connection is closed", self.name, exc_info=exc)
+
+    def _accept_failed(self, exc: BaseException) -> None:
+        event('AcceptFailed', "Accepting a client on pipe '%s' failed",
+              self.name, exc_info=exc)
+
+    def _listening(self) -> None:
+        event('ServerListening', "Listening on pipe '%s' (at most %d "
+              "connections)", self.name, self.max_connections)
+
+    def _stopped(self) -> None:
+        event('ServerStopped', "Stopped serving pipe '%s'", self.name)
