@@ -96,8 +96,17 @@ public sealed partial class PipeServer
 #pragma warning restore RS0027
     {
         ArgumentNullException.ThrowIfNull(handler);
+        return ServeRequestsAsync((_, request, token) => handler(request, token), cancellationToken);
+    }
+
+    /// <summary>Text twin of <see cref="ServeRequestsAsync(Func{PipeConnection, PipeMessage, CancellationToken, ValueTask{ReadOnlyMemory{byte}}}, CancellationToken)"/>:
+    /// each request with the connection it came on (<see cref="PipeConnection.Peer"/>: who is calling).</summary>
+    /// <exception cref="InvalidOperationException">The server is already running.</exception>
+    public Task ServeRequestsAsync(Func<PipeConnection, string, CancellationToken, ValueTask<string>> handler, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
         return RunAsync((connection, stopping) => ServeConnectionAsync(connection, async (request, token) =>
-            await connection.SendAsync(await handler(request.GetText(), token).ConfigureAwait(false), token).ConfigureAwait(false), stopping), cancellationToken);
+            await connection.SendAsync(await handler(connection, request.GetText(), token).ConfigureAwait(false), token).ConfigureAwait(false), stopping), cancellationToken);
     }
 
     private async Task RunHandlerAsync(PipeConnection connection, Func<PipeConnection, CancellationToken, Task> handler)
