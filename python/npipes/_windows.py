@@ -106,11 +106,12 @@ class Stream:
                 # (None after close(): _winapi raises TypeError)
                 ov, err = _winapi.ReadFile(cast(int, self._handle),
                                            len(view), overlapped=True)
+                # GetOverlappedResult raises for ERROR_BROKEN_PIPE too.
+                n, err = _finish(ov, err, deadline, 'receive')
             except OSError as exc:
-                if exc.winerror in _EOF_ERRORS:
+                if getattr(exc, 'winerror', None) in _EOF_ERRORS:
                     return 0
                 raise
-            n, err = _finish(ov, err, deadline, 'receive')
             if err in _EOF_ERRORS:
                 return 0
             if err == ERROR_OPERATION_ABORTED:
