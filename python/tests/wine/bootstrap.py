@@ -54,6 +54,9 @@ def wine_env() -> dict:
     env.setdefault('WINEPREFIX', str(OUT / 'wineprefix'))
     env.setdefault('WINEDEBUG', '-all')
     env.setdefault('WINEARCH', 'win64')
+    # No winedbg: an unhandled exception ends the program instead of starting
+    # Wine's debugger (as in .ci/wine-lane.sh).
+    env.setdefault('WINEDLLOVERRIDES', 'mshtml=;winedbg.exe=d')
     return env
 
 
@@ -94,7 +97,7 @@ def install() -> None:
     if 'npipes' in sys.modules:
         raise RuntimeError('bootstrap.install() must run before npipes is imported')
     env = wine_env()
-    os.environ.update({k: env[k] for k in ('WINEPREFIX', 'WINEDEBUG', 'WINEARCH')})
+    os.environ.update({k: env[k] for k in ('WINEPREFIX', 'WINEDEBUG', 'WINEARCH', 'WINEDLLOVERRIDES')})
     ensure_prefix(env)
     winapi_proxy.start(['wine', str(helper_exe())], env)
     sys.modules['_winapi'] = winapi_proxy

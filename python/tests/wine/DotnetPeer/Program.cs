@@ -41,10 +41,12 @@ switch (role)
         return 0;
     }
     case "ipc-send":         // NAME big|little 0|1 (text on stdin)
+        Say("started");
         await new Ipc(args[1], Options(args[2], "0")).SendMessageAsync(Console.In.ReadLine() ?? "", args[3] == "1", ct);
         Say("sent");
         return 0;
     case "ipc-receive":      // NAME big|little 0|1
+        Say("started");
         Say("text " + await new Ipc(args[1], Options(args[2], "0")).ReceiveMessageAsync(args[3] == "1", ct));
         return 0;
     case "client":           // NAME big|little 0|1 COUNT: requests to an echo server, each checked
