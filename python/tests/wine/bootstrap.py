@@ -21,7 +21,9 @@ import importlib
 import os
 import subprocess
 import sys
+import types
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 PYTHON_DIR = HERE.parents[1]
@@ -45,7 +47,22 @@ PRE_IMPORT = (
 sys.path.insert(0, str(PYTHON_DIR))
 sys.path.insert(0, str(HERE))
 
+import overlapped_proxy  # noqa: E402
 import winapi_proxy  # noqa: E402
+
+
+def _absent(name: str) -> types.ModuleType:
+    """A module whose every attribute fails loudly (msvcrt: imported by
+    asyncio.windows_utils, used only for subprocesses)."""
+    module = types.ModuleType(name)
+
+    def missing(attr: str) -> Any:
+        if attr.startswith('__'):
+            raise AttributeError(attr)
+        winapi_proxy.MISSING.append(f'{name}.{attr}')
+        raise AttributeError(f'{name}.{attr} is not provided under the Wine-backed _winapi')
+    module.__getattr__ = missing      # type: ignore[attr-defined]
+    return module
 
 
 def wine_env() -> dict:
@@ -101,7 +118,15 @@ def install() -> None:
     ensure_prefix(env)
     winapi_proxy.start(['wine', str(helper_exe())], env)
     sys.modules['_winapi'] = winapi_proxy
+    sys.modules['_overlapped'] = overlapped_proxy
+    sys.modules['msvcrt'] = _absent('msvcrt')
     sys.platform = 'win32'
+    # What asyncio/__init__.py does on Windows: the proactor loop by default.
+    import asyncio
+    from asyncio import windows_events
+    for name in windows_events.__all__:
+        setattr(asyncio, name, getattr(windows_events, name))
+    asyncio.set_event_loop_policy(windows_events.WindowsProactorEventLoopPolicy())
     from npipes import transport
     if transport.PLATFORM != 'windows':
         raise RuntimeError(f'npipes picked the {transport.PLATFORM} transport')

@@ -63,6 +63,9 @@ ERROR_SEM_TIMEOUT = 121
 
 #: Names asked of this module that it does not provide (the lane fails on any).
 MISSING: List[str] = []
+#: Handles that live in this process (overlapped_proxy's completion ports):
+#: value -> what CloseHandle does with it.
+LOCAL_HANDLES: Dict[int, Any] = {}
 #: (call, args) of the calls whose shape tests check, as tests/fake_winapi.py logs them.
 calls: List[Tuple[str, Any]] = []
 
@@ -357,6 +360,10 @@ def WaitForMultipleObjects(handle_seq: Any, wait_flag: bool,
 
 
 def CloseHandle(handle: int) -> None:
+    local = LOCAL_HANDLES.pop(handle, None)
+    if local is not None:
+        local()
+        return
     call('CloseHandle', _handle(handle))
 
 
