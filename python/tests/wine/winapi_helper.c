@@ -250,6 +250,17 @@ static void call_WaitForMultipleObjects(Args *a, Reply *r) {
     if (res == WAIT_FAILED) fail(r, GetLastError()); else put_int(r, res);
 }
 
+/* Beyond _winapi: pipe peer identity, for the access-control work (its ctypes
+ * kernel32 calls).  Each returns the pid, or raises with GetLastError. */
+static void call_GetNamedPipeServerProcessId(Args *a, Reply *r) {
+    ULONG pid = 0;
+    if (!GetNamedPipeServerProcessId(H(arg_int(a)), &pid)) fail(r, GetLastError()); else put_int(r, pid);
+}
+static void call_GetNamedPipeClientProcessId(Args *a, Reply *r) {
+    ULONG pid = 0;
+    if (!GetNamedPipeClientProcessId(H(arg_int(a)), &pid)) fail(r, GetLastError()); else put_int(r, pid);
+}
+
 /* GetCurrentProcessId of the helper: the pid a pipe peer sees for us. */
 static void call_GetCurrentProcessId(Args *a, Reply *r) { (void)a; put_int(r, GetCurrentProcessId()); }
 
@@ -265,6 +276,8 @@ static const struct { const char *name; Handler fn; } CALLS[] = {
     {"CloseHandle", call_CloseHandle},
     {"WaitForMultipleObjects", call_WaitForMultipleObjects},
     {"GetCurrentProcessId", call_GetCurrentProcessId},
+    {"GetNamedPipeServerProcessId", call_GetNamedPipeServerProcessId},
+    {"GetNamedPipeClientProcessId", call_GetNamedPipeClientProcessId},
     {"ov_result", call_ov_result},
     {"ov_cancel", call_ov_cancel},
     {"ov_free", call_ov_free},

@@ -240,6 +240,13 @@ def start(argv: List[str], env: Optional[Dict[str, str]] = None) -> Helper:
     return _helper
 
 
+def helper_pid() -> int:
+    """The helper's Windows process id: the pid a pipe peer sees for us."""
+    if _helper is None:
+        raise HelperDied('winapi_proxy.start() was not called')
+    return _helper.pid
+
+
 def stop() -> None:
     global _helper
     helper, _helper = _helper, None

@@ -94,6 +94,22 @@ class ListenerOnWine(unittest.TestCase):
                 with self.assertRaises(ConnectionClosedError):
                     s.send('to nobody')
 
+    def test_accept_after_a_client_came_and_left(self):
+        # ConnectNamedPipe then fails with ERROR_NO_DATA: the accept still
+        # returns that (closed) client, and the next client is served.
+        name = support.pipe_name()
+        with Listener(name) as listener:
+            w = winapi_proxy
+            probe = w.CreateFile('\\\\.\\pipe\\' + name, w.GENERIC_READ | w.GENERIC_WRITE,
+                                 0, 0, w.OPEN_EXISTING, 0, 0)
+            w.CloseHandle(probe)
+            with listener.accept(timeout=T) as gone:
+                with self.assertRaises(ConnectionClosedError):
+                    gone.recv(timeout=T)
+            with connect(name, timeout=T) as c, listener.accept(timeout=T) as s:
+                c.send('next')
+                self.assertEqual(s.recv_text(timeout=T), 'next')
+
     def test_close_wakes_a_blocked_accept(self):
         name = support.pipe_name()
         listener = Listener(name)

@@ -28,7 +28,7 @@ NO_PEER = (f'the .NET peer {PEER} is not built (.ci/python-windows-lane.sh publi
 class DotnetPeer:
     """``DotnetPeer.exe ROLE ARGS...`` under Wine, in the proxy's wineserver."""
 
-    def __init__(self, *args: str, stdin_text: str = None) -> None:
+    def __init__(self, *args: str, stdin_text: str = None, keep_stdin: bool = False) -> None:
         env = dict(wine_env(), DOTNET_EnableWriteXorExecute='0')
         self.proc = subprocess.Popen(['wine', str(PEER), *args], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -40,7 +40,15 @@ class DotnetPeer:
                          daemon=True).start()
         if stdin_text is not None:
             self.proc.stdin.write(stdin_text + '\n')
-        self.proc.stdin.close()
+        if keep_stdin:
+            self.proc.stdin.flush()
+        else:
+            self.proc.stdin.close()
+
+    def send_line(self, line: str) -> None:
+        """One more line on the peer's standard input (keep_stdin=True)."""
+        self.proc.stdin.write(line + '\n')
+        self.proc.stdin.flush()
 
     def _pump(self) -> None:
         for line in self.proc.stdout:

@@ -51,6 +51,7 @@ switch (role)
         return 0;
     case "client":           // NAME big|little 0|1 COUNT: requests to an echo server, each checked
     {
+        Say($"pid {Environment.ProcessId}");
         await using PipeConnection conn = await PipeConnection.ConnectAsync(args[1], Options(args[2], args[3]), ct);
         for (int i = 0; i < int.Parse(args[4]); i++)
         {
@@ -64,11 +65,13 @@ switch (role)
     case "server":           // NAME big|little 0|1 COUNT: an echo PipeServer that serves COUNT connections, then ends
     {
         await using PipeServer server = PipeServer.Listen(args[1], new PipeServerOptions { Connection = Options(args[2], args[3]) });
-        Say("listening");
+        // The first accept is under way (its ConnectNamedPipe issued) before "listening" is said.
+        ValueTask<PipeConnection> first = server.AcceptAsync(ct);
+        Say($"listening pid {Environment.ProcessId}");
         var served = new List<Task>();
         for (int c = 0; c < int.Parse(args[4]); c++)
         {
-            PipeConnection conn = await server.AcceptAsync(ct);
+            PipeConnection conn = c == 0 ? await first : await server.AcceptAsync(ct);
             served.Add(Task.Run(async () =>
             {
                 await using (conn)
@@ -79,6 +82,22 @@ switch (role)
         }
         await Task.WhenAll(served);
         Say("served");
+        return 0;
+    }
+    case "accept-after-go":  // NAME: Listen, say "listening", accept only once "go" comes on stdin
+    {
+        await using PipeServer server = PipeServer.Listen(args[1]);
+        Say("listening");
+        Console.In.ReadLine();
+        try
+        {
+            await using PipeConnection conn = await server.AcceptAsync(ct);
+            Say("accepted");
+        }
+        catch (Exception e)
+        {
+            Say($"accept failed {e.GetType().Name}: {e.Message}");
+        }
         return 0;
     }
     case "cli":              // ARGS...: the npipes CLI in-process (e.g. cli echo NAME --crc)
