@@ -38,19 +38,7 @@ def main() -> int:
         notes.append('npipes asked the Wine-backed _winapi for names it does not '
                      f'provide: {sorted(set(winapi_proxy.MISSING))}')
     winapi_proxy.stop()
-    values = list(outcomes.values())
-    passed, failed, skipped = (values.count(o) for o in ('pass', 'fail', 'skip'))
-    for note in notes:
-        print(f'note: {note}')
-    if skipped:
-        print('skipped:')
-        for tid, outcome in sorted(outcomes.items()):
-            if outcome == 'skip':
-                print(f'  {tid}: {reasons.get(tid, "")}')
-    if not outcomes:
-        print('error: no test was found or run')
-    print(f'python-windows: {passed} passed, {failed} failed, {skipped} skipped')
-    return 1 if failed or not outcomes else 0
+    return run_tests.summarize(outcomes, reasons, notes, tag='python-windows')
 
 
 if __name__ == '__main__':

@@ -5,16 +5,15 @@ the peer that makes npipes 1.0.1's exact kernel32 calls (NpipesPeer.cs)."""
 
 import base64
 import struct
-import threading
 import unittest
 import zlib
 
 import winapi_proxy
 from tests import support
-from winesupport import NO_PEER, T, DotnetPeer, in_thread, peer_available, reached
+from winesupport import (NO_PEER, T, DotnetPeer, echo_listener, in_thread, peer_available,
+                         reached)
 from npipes.connection import connect
 from npipes.ipc import IPC
-from npipes.listener import Listener, echo_handler
 
 FORMATS = [(e, c) for e in ('big', 'little') for c in (False, True)]
 
@@ -117,10 +116,7 @@ class ConnectionsWithDotnet(unittest.TestCase):
 
     def test_dotnet_clients_to_python_listener(self):
         name = support.pipe_name()
-        listener = Listener(name, crc=True, endian='little')
-        serving = threading.Thread(target=listener.serve_forever, args=(echo_handler,))
-        serving.start()
-        try:
+        with echo_listener(name, crc=True, endian='little'):
             peers = [DotnetPeer('client', name, 'little', '1', '20') for _ in range(3)]
             try:
                 for peer in peers:
@@ -130,10 +126,6 @@ class ConnectionsWithDotnet(unittest.TestCase):
             finally:
                 for peer in peers:
                     peer.kill()
-        finally:
-            listener.close()
-            serving.join(T)
-        self.assertFalse(serving.is_alive())
 
 
 @unittest.skipUnless(peer_available(), NO_PEER)

@@ -8,12 +8,12 @@ import zlib
 
 import winapi_proxy
 from tests import support
-from winesupport import T, in_thread, reached
+from winesupport import T, echo_listener, in_thread, reached
 from npipes import rpc
 from npipes.connection import connect
 from npipes.errors import ConnectionClosedError, PipeTimeoutError
 from npipes.ipc import IPC
-from npipes.listener import Listener, echo_handler
+from npipes.listener import Listener
 
 FORMATS = [(e, c) for e in ('big', 'little') for c in (False, True)]
 
@@ -63,10 +63,7 @@ class ListenerOnWine(unittest.TestCase):
 
     def test_many_clients_at_once(self):
         name = support.pipe_name()
-        listener = Listener(name, crc=True, endian='little')
-        server = threading.Thread(target=listener.serve_forever, args=(echo_handler,))
-        server.start()
-        try:
+        with echo_listener(name, crc=True, endian='little'):
             def client(k):
                 with connect(name, timeout=T, crc=True, endian='little') as c:
                     out = [c.request(f'{k}:{i}', timeout=T) for i in range(10)]
@@ -76,10 +73,6 @@ class ListenerOnWine(unittest.TestCase):
             results = [in_thread(lambda k=k: client(k)) for k in range(12)]
             for k, result in enumerate(results):
                 self.assertEqual(result(), [f'{k}:{i}' for i in range(10)] + [True])
-        finally:
-            listener.close()
-            server.join(T)
-        self.assertFalse(server.is_alive())
 
     def test_peer_gone_is_connection_closed(self):
         name = support.pipe_name()

@@ -116,3 +116,20 @@ def in_thread(fn):
             raise box['error']
         return box['value']
     return result
+
+
+@contextlib.contextmanager
+def echo_listener(name: str, **options):
+    """A Listener answering every frame with itself, served in a thread
+    until the block ends (then closed; its thread must end)."""
+    from npipes.listener import Listener, echo_handler
+    listener = Listener(name, **options)
+    serving = threading.Thread(target=listener.serve_forever, args=(echo_handler,))
+    serving.start()
+    try:
+        yield listener
+    finally:
+        listener.close()
+        serving.join(T)
+    if serving.is_alive():
+        raise AssertionError('the listener thread did not end')
