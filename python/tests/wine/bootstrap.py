@@ -127,6 +127,7 @@ def install() -> None:
     for name in windows_events.__all__:
         setattr(asyncio, name, getattr(windows_events, name))
     asyncio.set_event_loop_policy(windows_events.WindowsProactorEventLoopPolicy())
-    from npipes import transport
-    if transport.PLATFORM != 'windows':
-        raise RuntimeError(f'npipes picked the {transport.PLATFORM} transport')
+    import npipes  # noqa: F401  (its platform switch runs now, seeing win32)
+    import npipes._windows
+    if npipes._windows._winapi is not winapi_proxy:
+        raise RuntimeError('npipes._windows did not import the Wine-backed _winapi')
