@@ -11,7 +11,7 @@ from tests import support
 from winesupport import T, echo_listener, in_thread, reached
 from npipes import rpc
 from npipes.connection import connect
-from npipes.errors import ConnectionClosedError, PipeTimeoutError
+from npipes.errors import ConnectionClosedError, NPipesError, PipeTimeoutError
 from npipes.ipc import IPC
 from npipes.listener import Listener
 
@@ -102,6 +102,21 @@ class ListenerOnWine(unittest.TestCase):
             with connect(name, timeout=T) as c, listener.accept(timeout=T) as s:
                 c.send('next')
                 self.assertEqual(s.recv_text(timeout=T), 'next')
+
+    def test_close_ends_a_blocked_recv(self):
+        # Closing the handle cancels the pending ReadFile (what rpc's
+        # shutdown relies on): the reader gets a typed error, not a hang.
+        name = support.pipe_name()
+        with Listener(name) as listener, connect(name, timeout=T) as c, \
+                listener.accept(timeout=T) as s:
+            with reached('WaitForMultipleObjects', entered=True) as waiting:
+                reading = in_thread(lambda: s.recv(timeout=T))
+                self.assertTrue(waiting.wait(T))
+            s.close()
+            with self.assertRaises(NPipesError):
+                reading()
+            with self.assertRaises(ConnectionClosedError):   # 232: the server end is gone
+                c.send('to a closed server')
 
     def test_close_wakes_a_blocked_accept(self):
         name = support.pipe_name()

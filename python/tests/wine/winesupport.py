@@ -81,12 +81,15 @@ class DotnetPeer:
 
 
 @contextlib.contextmanager
-def reached(call_name: str):
-    """An Event set once any thread has made (returned from) _winapi.<call_name>."""
+def reached(call_name: str, entered: bool = False):
+    """An Event set once any thread has made (returned from) _winapi.<call_name>,
+    or with *entered* once a thread is about to make it (it may then block)."""
     done = threading.Event()
     real = getattr(winapi_proxy, call_name)
 
     def spy(*args, **kwargs):
+        if entered:
+            done.set()
         try:
             return real(*args, **kwargs)
         finally:
