@@ -4,7 +4,7 @@
 # the packed package, the README's install commands, the README's code blocks, the Windows suite under Wine on both
 # library builds), then prints one closing line:
 # "tests: N passed, N failed, N skipped" (the sum over lanes).
-# Set NPIPES_SKIP_WINE=1 to leave out the Windows lane (it installs Wine on first use).
+# Set NPIPES_SKIP_WINE=1 to leave out the two Windows lanes (they install Wine on first use).
 #
 # It fails closed. A lane counts as one failed test more (and says why on a "!!" line) when it
 #   - runs longer than its time limit (NPIPES_LANE_TIMEOUT=SECONDS overrides every lane's own),
@@ -117,6 +117,13 @@ lane "README snippets" 900 "count_tagged readme" show_tail \
 if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
   lane "Windows tests under Wine" 1200 "count_tagged windows" show_tail \
     bash .ci/wine-lane.sh
+fi
+
+# The Python package's Windows path (python/npipes/_windows.py, unchanged) through a Wine-backed _winapi, against real
+# Wine pipes and .NET under Wine (python/tests/wine; about 40 s warm).
+if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
+  lane "Python on Windows under Wine" 600 "count_tagged python-windows" show_tail \
+    bash .ci/python-windows-lane.sh
 fi
 
 for b in "${broken[@]}"; do echo "!! $b"; done
