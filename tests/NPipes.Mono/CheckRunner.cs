@@ -13,12 +13,20 @@ internal sealed class CheckRunner
     /// <summary>A check still running this long after its token fired is reported hung and left behind.</summary>
     private static readonly TimeSpan Grace = TimeSpan.FromSeconds(20);
 
+    private readonly string? _filter;
     private int _passed;
     private int _failed;
     private int _skipped;
 
+    /// <param name="filter">Runs only the checks whose name contains it (the others are not counted); null: all.</param>
+    public CheckRunner(string? filter) => _filter = filter;
+
     public async Task CheckAsync(string name, Func<CancellationToken, Task> body)
     {
+        if (_filter is not null && !name.Contains(_filter))
+        {
+            return;
+        }
         using var budget = new CancellationTokenSource(Budget);
         Task run = Task.Run(() => body(budget.Token));
         Task first = await Task.WhenAny(run, Task.Delay(Budget + Grace)).ConfigureAwait(false);
@@ -45,6 +53,10 @@ internal sealed class CheckRunner
 
     public void Skip(string name, string reason)
     {
+        if (_filter is not null && !name.Contains(_filter))
+        {
+            return;
+        }
         _skipped++;
         Console.WriteLine($"SKIP {name}: {reason}");
     }

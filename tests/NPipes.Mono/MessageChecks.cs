@@ -12,7 +12,11 @@ internal static class MessageChecks
     /// <summary>Not ASCII, so the strict UTF-8 path runs on Mono too.</summary>
     private const string Text = "héllo ☃ from Mono";
 
+    /// <summary>Peer processes at once (each a .NET or Python start-up on a 2-core machine).</summary>
     private const int Clients = 4;
+
+    /// <summary>Connections of this process at once, and the requests each makes.</summary>
+    private const int Connections = 16;
     private const int RequestsPerClient = 25;
 
     public static async Task RunAsync(CheckRunner runner, Peer peer)
@@ -63,7 +67,7 @@ internal static class MessageChecks
             await Stopped(serving).ConfigureAwait(false);
         }).ConfigureAwait(false);
 
-        await runner.CheckAsync($"{peer.Label}: `npipes echo` serves {Clients} PipeConnections on Mono at once, {RequestsPerClient} requests each", async ct =>
+        await runner.CheckAsync($"{peer.Label}: `npipes echo` serves {Connections} PipeConnections on Mono at once, {RequestsPerClient} requests each", async ct =>
         {
             string name = Names.New();
             using PeerProcess echo = PeerProcess.Start(peer.Cli("echo", name, "--crc", "--encoding", "utf-8"));
@@ -77,7 +81,7 @@ internal static class MessageChecks
                     Expect.Equal(request, await connection.RequestAsync(request, ct).ConfigureAwait(false), "the echo");
                 }
             }
-            await Task.WhenAll(Enumerable.Range(0, Clients).Select(ClientAsync)).ConfigureAwait(false);
+            await Task.WhenAll(Enumerable.Range(0, Connections).Select(ClientAsync)).ConfigureAwait(false);
             Expect.Equal(0, await echo.TerminateAsync(ct).ConfigureAwait(false), "`npipes echo`'s exit code on SIGTERM");
         }).ConfigureAwait(false);
     }

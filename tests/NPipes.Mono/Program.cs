@@ -6,8 +6,9 @@ namespace NPipes.Mono;
 
 /// <summary>
 /// Under Mono (the net48 build, loading the package's lib/netstandard2.0): runs every check against the peers the lane
-/// names in <see cref="LaneSettings"/> and prints "mono: N passed, N failed, N skipped". With "peer ROLE NAME SIZE" (the
-/// net10.0 build, under .NET): one side of a large-frame exchange, as tests/NPipes.Mono/big_peer.py is for Python.
+/// names in <see cref="LaneSettings"/> and prints "mono: N passed, N failed, N skipped" (an argument: only the checks
+/// whose name contains it). With "peer ROLE NAME SIZE" (the net10.0 build, under .NET): one side of a large-frame
+/// exchange, as tests/NPipes.Mono/big_peer.py is for Python.
 /// </summary>
 internal static class Program
 {
@@ -30,7 +31,7 @@ internal static class Program
             return 1;
         }
 
-        var runner = new CheckRunner();
+        var runner = new CheckRunner(args.Length > 0 ? args[0] : null);
         await Runtime.CheckAsync(runner).ConfigureAwait(false);
         var peers = new List<Peer> { Peer.DotnetCli(settings), Peer.Python(settings) };
         foreach (Peer peer in peers)
@@ -39,6 +40,9 @@ internal static class Program
             await BigFrameChecks.RunAsync(runner, peer).ConfigureAwait(false);
             await AccessChecks.RunAsync(runner, peer, settings.OtherUser).ConfigureAwait(false);
         }
+        await EdgeChecks.RunAsync(runner, peers[1], settings).ConfigureAwait(false);
+        await ReconnectCheck.RunAsync(runner, peers[1]).ConfigureAwait(false);
+        await MainThreadChecks.RunAsync(runner, peers[1]).ConfigureAwait(false);
         return runner.Summarize();
     }
 }
