@@ -34,6 +34,7 @@ internal static class AccessChecks
                 "connecting to another account's server").ConfigureAwait(false);
             Expect.That(refused.Message.Contains("uid " + other.Uid.ToString(CultureInfo.InvariantCulture)),
                 $"the refusal names the server's uid {other.Uid}: '{refused.Message}'");
+            Console.WriteLine("  the Mono client: " + refused.Message);
             await echo.TerminateAsync(ct).ConfigureAwait(false);
         }).ConfigureAwait(false);
 
@@ -51,6 +52,7 @@ internal static class AccessChecks
             {
                 int code = await stranger.ExitAsync(ct).ConfigureAwait(false);
                 Expect.That(code == 1, $"the other account's `npipes request` exits 1 (refused), not {code}: {stranger.Describe()}");
+                Console.WriteLine("  the other account's client: " + stranger.Errors.Trim());
             }
             // Still serving this user.
             await using (PipeConnection own = await PipeConnection.ConnectAsync(name, Options.Utf8Crc, ct).ConfigureAwait(false))
