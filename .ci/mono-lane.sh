@@ -90,6 +90,7 @@ echo "== mono-lane: built in $(( $(date +%s) - T0 ))s"
 SHARE="$(mktemp -d "${TMPDIR:-/tmp}/npipes-mono-lane.XXXXXX")" || summary_fail "mktemp failed"
 chmod 755 "$SHARE"
 cp -r "$CLI_DIR" "$SHARE/cli" && cp -r "$REPO/python/npipes" "$SHARE/npipes" && cp "$REPO/tests/NPipes.Mono/big_peer.py" "$SHARE/" \
+  && cp -r "$(dirname "$APP")" "$SHARE/app" \
   || summary_fail "could not copy the peers to $SHARE"
 find "$SHARE" -name __pycache__ -prune -exec rm -rf {} +
 chmod -R a+rX "$SHARE"
@@ -109,7 +110,7 @@ export NPIPES_MONO_DOTNET="$(command -v dotnet)" NPIPES_MONO_CLI="$SHARE/cli/NPi
 # The system's python3, not one under root's home (where pyenv may put it) that the other account cannot run.
 PYTHON=/usr/bin/python3; [ -x "$PYTHON" ] || PYTHON="$(command -v python3)"
 export NPIPES_MONO_PYTHON="$PYTHON" NPIPES_MONO_PYTHONPATH="$SHARE" NPIPES_MONO_PYTHON_PEER="$SHARE/big_peer.py"
-export NPIPES_MONO_DOTNET_PEER="$PEER"
+export NPIPES_MONO_DOTNET_PEER="$PEER" NPIPES_MONO_MONO="$(command -v mono)" NPIPES_MONO_SHARED_APP="$SHARE/app/NPipes.Mono.exe"
 echo "== mono-lane: mono NPipes.Mono.exe"
 timeout -k 10 600 mono --debug "$APP" 2>&1 | tee "$OUT/run.log"
 rc=${PIPESTATUS[0]}

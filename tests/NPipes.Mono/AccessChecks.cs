@@ -15,11 +15,12 @@ internal static class AccessChecks
     {
         string clientRefused = $"{peer.Label}: `npipes echo` of another account: a PipeConnection on Mono refuses it before sending";
         string serverRefused = $"{peer.Label}: `npipes request` of another account: a PipeServer on Mono never sees it";
+        string monoClientRefused = $"{peer.Label}: `npipes echo`: a PipeConnection on Mono run by another account is refused";
+        string monoServerRefuses = $"{peer.Label}: a client with current-user-only off: a PipeServer on Mono run by another account drops it";
         if (other is null)
         {
             const string Why = "needs root to run a peer as another account (the lane makes one with useradd)";
-            runner.Skip(clientRefused, Why);
-            runner.Skip(serverRefused, Why);
+            Array.ForEach([clientRefused, serverRefused, monoClientRefused, monoServerRefuses], name => runner.Skip(name, Why));
             return;
         }
 
@@ -62,6 +63,40 @@ internal static class AccessChecks
             Expect.Equal(1, Volatile.Read(ref served), "requests the server handled (this user's only)");
             await server.StopAsync(TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
             await MessageChecks.Stopped(serving).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+
+        await runner.CheckAsync(monoClientRefused, async ct =>
+        {
+            string name = Names.New();
+            using PeerProcess echo = PeerProcess.Start(peer.Cli("echo", name, "--crc", "--encoding", "utf-8"));
+            await using (await PipeConnection.ConnectAsync(name, Options.Utf8Crc, ct).ConfigureAwait(false))
+            {
+                // this user's connection: the server is up
+            }
+            // Not root: the socket's mode (0600) refuses the connect (EACCES), which Mono reports in its own SocketError.
+            using PeerProcess stranger = PeerProcess.Start(other.MonoPeer("connect", name));
+            int code = await stranger.ExitAsync(ct).ConfigureAwait(false);
+            Expect.That(code == 3 && stranger.Output.Contains("belongs to another user"),
+                $"Mono run by another account exits 3 with UnauthorizedAccessException ('belongs to another user'), not {code}: {stranger.Describe()}");
+            Console.WriteLine("  the Mono client of another account: " + stranger.Output.Trim());
+            await echo.TerminateAsync(ct).ConfigureAwait(false);
+        }).ConfigureAwait(false);
+
+        await runner.CheckAsync(monoServerRefuses, async ct =>
+        {
+            string name = Names.New();
+            using PeerProcess server = PeerProcess.Start(other.MonoPeer("serve", name, "10"));
+            // Root's connect passes the socket's mode; what refuses is the server's check of the client's uid (SO_PEERCRED).
+            using (PeerProcess client = PeerProcess.Start(peer.Big("request", name, "10", "any-user")))
+            {
+                int code = await client.ExitAsync(ct).ConfigureAwait(false);
+                Expect.That(code == 1 && client.Output.Contains("error ConnectionClosed"),
+                    $"the client is closed unanswered (exit 1, 'error ConnectionClosed...'), not {code}: {client.Describe()}");
+            }
+            await server.WaitForAsync("log ConnectionRefused", ct).ConfigureAwait(false);
+            Expect.That(server.Errors.Contains("uid 0)"), $"the Mono server logs the refused peer's uid 0: {server.Describe()}");
+            Console.WriteLine("  the Mono server of another account: " + server.Errors.Trim());
+            await server.TerminateAsync(ct).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }
 }

@@ -8,24 +8,10 @@ namespace NPipes.Mono;
 /// A program on the other end: the .NET CLI or the Python package, each as its `npipes` command line and as its
 /// large-frame peer (this app's net10.0 build, big_peer.py).
 /// </summary>
-internal sealed class Peer
+internal sealed class Peer(string label, string program, string[] cliPrefix, string[] bigPrefix, Dictionary<string, string> environment)
 {
-    private readonly string _program;
-    private readonly string[] _cliPrefix;
-    private readonly string[] _bigPrefix;
-    private readonly Dictionary<string, string> _environment;
-
-    private Peer(string label, string program, string[] cliPrefix, string[] bigPrefix, Dictionary<string, string> environment)
-    {
-        Label = label;
-        _program = program;
-        _cliPrefix = cliPrefix;
-        _bigPrefix = bigPrefix;
-        _environment = environment;
-    }
-
     /// <summary>How the checks name this peer.</summary>
-    public string Label { get; }
+    public string Label { get; } = label;
 
     /// <summary>`dotnet NPipes.Cli.dll`, and this app's net10.0 build for large frames.</summary>
     public static Peer DotnetCli(LaneSettings s) => new(".NET CLI", s.Dotnet, [s.Cli], [s.DotnetPeer, "peer"], Quiet());
@@ -40,10 +26,10 @@ internal sealed class Peer
     }
 
     /// <summary>`npipes ARGS` of this peer.</summary>
-    public Command Cli(params string[] args) => new(_program, _cliPrefix.Concat(args), _environment);
+    public Command Cli(params string[] args) => new(program, cliPrefix.Concat(args), environment);
 
-    /// <summary>The large-frame peer: ROLE NAME SIZE (see <see cref="BigFramePeer"/>).</summary>
-    public Command Big(params string[] args) => new(_program, _bigPrefix.Concat(args), _environment);
+    /// <summary>The large-frame peer: ROLE NAME SIZE (see <see cref="PeerRoles"/>).</summary>
+    public Command Big(params string[] args) => new(program, bigPrefix.Concat(args), environment);
 
     /// <summary>.NET diagnostics off: no IPC socket per peer process in the temporary folder.</summary>
     private static Dictionary<string, string> Quiet() => new() { ["DOTNET_EnableDiagnostics"] = "0", ["DOTNET_NOLOGO"] = "1" };

@@ -14,6 +14,7 @@ internal sealed class PeerProcess : IDisposable
     private readonly StringBuilder _out = new();
     private readonly StringBuilder _err = new();
     private readonly TaskCompletionSource<bool> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource<bool> _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _what;
 
     private PeerProcess(Command command)
@@ -86,6 +87,33 @@ internal sealed class PeerProcess : IDisposable
         return Output;
     }
 
+    /// <summary>Waits until the peer has printed <paramref name="text"/> (on stdout or stderr).</summary>
+    public async Task WaitForAsync(string text, CancellationToken cancellationToken)
+    {
+        var cancelled = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (cancellationToken.Register(() => cancelled.TrySetResult(true)))
+        {
+            while (true)
+            {
+                Task appended = Volatile.Read(ref _appended).Task; // before looking: a line added after the look wakes us
+                if (Output.Contains(text) || Errors.Contains(text))
+                {
+                    return;
+                }
+                if (_exited.Task.IsCompleted)
+                {
+                    _process.WaitForExit(); // the last lines
+                    Expect.That(Output.Contains(text) || Errors.Contains(text), $"{_what} ended without printing '{text}': {Describe()}");
+                    return;
+                }
+                if (await Task.WhenAny(appended, _exited.Task, cancelled.Task).ConfigureAwait(false) == cancelled.Task)
+                {
+                    throw new OperationCanceledException($"{_what} did not print '{text}': {Describe()}", cancellationToken);
+                }
+            }
+        }
+    }
+
     /// <summary>SIGTERM (the way a service is stopped), then the exit code.</summary>
     public async Task<int> TerminateAsync(CancellationToken cancellationToken)
     {
@@ -117,7 +145,7 @@ internal sealed class PeerProcess : IDisposable
         _process.Dispose();
     }
 
-    private static void Append(StringBuilder text, string? line)
+    private void Append(StringBuilder text, string? line)
     {
         if (line is not null)
         {
@@ -125,6 +153,7 @@ internal sealed class PeerProcess : IDisposable
             {
                 text.Append(line).Append('\n');
             }
+            Interlocked.Exchange(ref _appended, new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(true);
         }
     }
 

@@ -16,7 +16,7 @@ internal static class Program
     {
         if (args.Length > 0 && args[0] == "peer")
         {
-            return await BigFramePeer.RunAsync(args).ConfigureAwait(false);
+            return await PeerRoles.RunAsync(args).ConfigureAwait(false);
         }
 
         LaneSettings settings;

@@ -1,10 +1,11 @@
-"""The Python side of the Mono lane's large frame (tests/NPipes.Mono/BigFrame.cs is the .NET side).
+"""The Python side of the Mono lane's large frame (tests/NPipes.Mono/PeerRoles.cs is the .NET side).
 
-    python3 big_peer.py serve NAME SIZE     serve one connection: check the request, send it back
-    python3 big_peer.py request NAME SIZE   send the payload as a request, check the reply
+    python3 big_peer.py serve NAME SIZE                serve one connection: check the request, send it back
+    python3 big_peer.py request NAME SIZE [any-user]   send the payload as a request, check the reply
+                                                       (any-user: allow_other_users on this side)
 
 Byte i of the payload is (i + i // 65536) % 256; CRC on, 32 MiB limit. Prints "ok" and exits 0, or what differed
-and exits 1.
+(or "error TYPE: message") and exits 1.
 """
 
 import sys
@@ -49,8 +50,9 @@ def serve(name: str, size: int) -> str:
             conn.close()
 
 
-def request(name: str, size: int) -> str:
-    conn = npipes.connect(name, timeout=30, crc=True, max_payload=LIMIT)
+def request(name: str, size: int, any_user: bool) -> str:
+    conn = npipes.connect(name, timeout=30, crc=True, max_payload=LIMIT,
+                          allow_other_users=any_user)
     try:
         wrong = difference(conn.request(payload(size), timeout=30), size)
         return 'reply: ' + wrong if wrong else ''
@@ -60,7 +62,12 @@ def request(name: str, size: int) -> str:
 
 def main() -> int:
     role, name, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    wrong = serve(name, size) if role == 'serve' else request(name, size)
+    any_user = sys.argv[4:] == ['any-user']
+    try:
+        wrong = serve(name, size) if role == 'serve' \
+            else request(name, size, any_user)
+    except npipes.NPipesError as exc:
+        wrong = f'error {type(exc).__name__}: {exc}'
     print(wrong or 'ok', flush=True)
     return 1 if wrong else 0
 
