@@ -28,6 +28,7 @@ internal sealed class CheckRunner
             return;
         }
         using var budget = new CancellationTokenSource(Budget);
+        var clock = System.Diagnostics.Stopwatch.StartNew(); // reported, never asserted
         Task run = Task.Run(() => body(budget.Token));
         Task first = await Task.WhenAny(run, Task.Delay(Budget + Grace)).ConfigureAwait(false);
         if (first != run)
@@ -39,7 +40,7 @@ internal sealed class CheckRunner
         {
             await run.ConfigureAwait(false);
             _passed++;
-            Console.WriteLine($"PASS {name}");
+            Console.WriteLine($"PASS {name} ({clock.Elapsed.TotalSeconds:0.0} s)");
         }
         catch (Exception e) when (budget.IsCancellationRequested && e is OperationCanceledException)
         {
@@ -47,7 +48,7 @@ internal sealed class CheckRunner
         }
         catch (Exception e)
         {
-            Fail(name, e is CheckFailedException ? e.Message : e.ToString());
+            Fail(name, $"({clock.Elapsed.TotalSeconds:0.0} s) " + (e is CheckFailedException ? e.Message : e.ToString()));
         }
     }
 

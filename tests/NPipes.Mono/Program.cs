@@ -41,6 +41,7 @@ internal static class Program
             await AccessChecks.RunAsync(runner, peer, settings.OtherUser).ConfigureAwait(false);
         }
         await EdgeChecks.RunAsync(runner, peers[1], settings).ConfigureAwait(false);
+        await StallChecks.RunAsync(runner, settings).ConfigureAwait(false);
         await ReconnectCheck.RunAsync(runner, peers[1]).ConfigureAwait(false);
         await MainThreadChecks.RunAsync(runner, peers[1]).ConfigureAwait(false);
         return runner.Summarize();
