@@ -44,6 +44,7 @@ internal static class Program
         await StallChecks.RunAsync(runner, settings).ConfigureAwait(false);
         await ReconnectCheck.RunAsync(runner, peers[1]).ConfigureAwait(false);
         await MainThreadChecks.RunAsync(runner, peers[1]).ConfigureAwait(false);
+        await JsonChecks.RunAsync(runner, peers[1]).ConfigureAwait(false);
         return runner.Summarize();
     }
 }
