@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Linq;
 using System.Text;
@@ -16,6 +17,10 @@ internal sealed class PeerProcess : IDisposable
     private readonly TaskCompletionSource<bool> _exited = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource<bool> _appended = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly string _what;
+    private int _disposed;
+
+    /// <summary>Every peer started, so that those of a hung check are ended too before the app exits.</summary>
+    private static readonly ConcurrentQueue<PeerProcess> s_started = new();
 
     private PeerProcess(Command command)
     {
@@ -54,6 +59,7 @@ internal sealed class PeerProcess : IDisposable
     {
         var peer = new PeerProcess(command);
         peer._process.Start();
+        s_started.Enqueue(peer);
         peer._process.StandardInput.Close(); // `-` is never used: a peer that reads stdin sees its end at once
         peer._process.BeginOutputReadLine();
         peer._process.BeginErrorReadLine();
@@ -128,8 +134,21 @@ internal sealed class PeerProcess : IDisposable
     /// <summary>What it printed, for a failure message.</summary>
     public string Describe() => $"stdout '{Output.Trim()}', stderr '{Errors.Trim()}'";
 
+    /// <summary>Ends every peer still running (a hung check's): none outlives the app.</summary>
+    public static void EndAll()
+    {
+        while (s_started.TryDequeue(out PeerProcess? peer))
+        {
+            peer.Dispose();
+        }
+    }
+
     public void Dispose()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
         try
         {
             if (!_process.HasExited)

@@ -32,19 +32,26 @@ internal static class Program
         }
 
         var runner = new CheckRunner(args.Length > 0 ? args[0] : null);
-        await Runtime.CheckAsync(runner).ConfigureAwait(false);
-        var peers = new List<Peer> { Peer.DotnetCli(settings), Peer.Python(settings) };
-        foreach (Peer peer in peers)
+        try
         {
-            await MessageChecks.RunAsync(runner, peer).ConfigureAwait(false);
-            await BigFrameChecks.RunAsync(runner, peer).ConfigureAwait(false);
-            await AccessChecks.RunAsync(runner, peer, settings.OtherUser).ConfigureAwait(false);
+            await Runtime.CheckAsync(runner).ConfigureAwait(false);
+            var peers = new List<Peer> { Peer.DotnetCli(settings), Peer.Python(settings) };
+            foreach (Peer peer in peers)
+            {
+                await MessageChecks.RunAsync(runner, peer).ConfigureAwait(false);
+                await BigFrameChecks.RunAsync(runner, peer).ConfigureAwait(false);
+                await AccessChecks.RunAsync(runner, peer, settings.OtherUser).ConfigureAwait(false);
+            }
+            await EdgeChecks.RunAsync(runner, peers[1], settings).ConfigureAwait(false);
+            await StallChecks.RunAsync(runner, settings).ConfigureAwait(false);
+            await ReconnectCheck.RunAsync(runner, peers[1]).ConfigureAwait(false);
+            await MainThreadChecks.RunAsync(runner, peers[1]).ConfigureAwait(false);
+            await JsonChecks.RunAsync(runner, peers[1]).ConfigureAwait(false);
         }
-        await EdgeChecks.RunAsync(runner, peers[1], settings).ConfigureAwait(false);
-        await StallChecks.RunAsync(runner, settings).ConfigureAwait(false);
-        await ReconnectCheck.RunAsync(runner, peers[1]).ConfigureAwait(false);
-        await MainThreadChecks.RunAsync(runner, peers[1]).ConfigureAwait(false);
-        await JsonChecks.RunAsync(runner, peers[1]).ConfigureAwait(false);
+        finally
+        {
+            PeerProcess.EndAll();
+        }
         return runner.Summarize();
     }
 }
