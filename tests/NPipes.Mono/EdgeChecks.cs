@@ -130,5 +130,27 @@ internal static class EdgeChecks
             await server.StopAsync(TimeSpan.FromSeconds(5), ct).ConfigureAwait(false);
             await MessageChecks.Stopped(serving).ConfigureAwait(false);
         }).ConfigureAwait(false);
+
+        await runner.CheckAsync("Mono: Ipc with no one on the other side ends in TimeoutException and leaves no socket file", async ct =>
+        {
+            string name = Names.New();
+            await Expect.ThrowsAsync<TimeoutException>(async () => await new Ipc(name, Short).ReceiveMessageAsync(crc: true, ct).ConfigureAwait(false), "a receiver alone").ConfigureAwait(false);
+            Expect.That(!File.Exists(PipeNames.GetPath(name)), "the receiver removed the socket it created");
+            await Expect.ThrowsAsync<TimeoutException>(async () => await new Ipc(name, Short).SendMessageAsync("nobody", crc: true, ct).ConfigureAwait(false), "a sender alone").ConfigureAwait(false);
+            Expect.That(!File.Exists(PipeNames.GetPath(name)), "the sender removed the socket it created");
+        }).ConfigureAwait(false);
+
+        await runner.CheckAsync("Mono: 20 Ipc pairs in one process, sender and receiver started together", async ct =>
+        {
+            for (int i = 0; i < 20; i++)
+            {
+                string name = Names.New();
+                string text = "pair " + i;
+                Task<string> receiving = Task.Run(() => new Ipc(name, Options.Utf8Crc).ReceiveMessageAsync(crc: true, ct), ct);
+                Task sending = Task.Run(() => new Ipc(name, Options.Utf8Crc).SendMessageAsync(text, crc: true, ct), ct);
+                await sending.ConfigureAwait(false);
+                Expect.Equal(text, await receiving.ConfigureAwait(false), "what the receiver got");
+            }
+        }).ConfigureAwait(false);
     }
 }
