@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Concurrent;
-using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 
@@ -45,8 +44,7 @@ internal static class MainThreadChecks
             await Expect.ThrowsAsync<InvalidTextException>(() => Task.FromResult(FrameCodec.GetText([0x68, 0xE9], FrameOptions.Default)), "decoding 0xE9 as ASCII").ConfigureAwait(false);
             string name = Names.New();
             using PeerProcess sender = PeerProcess.Start(python.Cli("send", name, "café", "--encoding", "latin-1", "--timeout", "30"));
-            var utf8 = new NPipesOptions { Timeout = TimeSpan.FromSeconds(30), Frame = new FrameOptions { Encoding = Encoding.UTF8 } };
-            await Expect.ThrowsAsync<InvalidTextException>(async () => await new Ipc(name, utf8).ReceiveMessageAsync(cancellationToken: ct).ConfigureAwait(false), "receiving Latin-1 'café' as UTF-8").ConfigureAwait(false);
+            await Expect.ThrowsAsync<InvalidTextException>(async () => await new Ipc(name, Options.Utf8).ReceiveMessageAsync(cancellationToken: ct).ConfigureAwait(false), "receiving Latin-1 'café' as UTF-8").ConfigureAwait(false);
             await sender.ExitAsync(ct).ConfigureAwait(false);
         }).ConfigureAwait(false);
     }

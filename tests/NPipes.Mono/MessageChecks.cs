@@ -107,6 +107,13 @@ internal static class Names
 
 internal static class Options
 {
+    /// <summary>UTF-8 without CRC, a 30 s bound on every operation.</summary>
+    public static readonly NPipesOptions Utf8 = new()
+    {
+        Timeout = TimeSpan.FromSeconds(30),
+        Frame = new FrameOptions { Encoding = Encoding.UTF8 },
+    };
+
     /// <summary>UTF-8 and CRC, a 30 s bound on every operation (the check's token ends it sooner if need be).</summary>
     public static readonly NPipesOptions Utf8Crc = new()
     {
