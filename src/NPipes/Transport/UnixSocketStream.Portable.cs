@@ -33,21 +33,32 @@ internal sealed partial class UnixSocketStream
     }
 
     /// <summary>
-    /// A write cannot be abandoned without tearing a frame: when the token fires the socket is closed, which ends the
-    /// write on every runtime. A write cancelled part-way closes the connection on .NET 10 too.
+    /// A write cannot be abandoned without tearing a frame: when the token fires while it is pending, the socket is closed,
+    /// which ends the write on every runtime, and the write throws <see cref="OperationCanceledException"/>. A write
+    /// cancelled part-way closes the connection on .NET 10 too. A token that fires once the write is done does nothing.
     /// </summary>
     public override async Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        using (cancellationToken.CanBeCanceled ? cancellationToken.Register(static s => ((Socket)s!).Dispose(), Socket) : default)
+        if (!cancellationToken.CanBeCanceled)
+        {
+            await base.WriteAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        var write = new PendingWrite(Socket);
+        using (cancellationToken.Register(static s => ((PendingWrite)s!).Abort(), write))
         {
             try
             {
                 await base.WriteAsync(buffer, offset, count, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception e) when (cancellationToken.IsCancellationRequested && e is IOException or ObjectDisposedException or SocketException)
+            catch (Exception e) when (write.Aborted && e is IOException or ObjectDisposedException or SocketException)
             {
                 throw new OperationCanceledException(cancellationToken);
+            }
+            if (!write.TryComplete())
+            {
+                throw new OperationCanceledException(cancellationToken); // the token won the race: the socket is closed
             }
         }
     }
@@ -73,5 +84,25 @@ internal sealed partial class UnixSocketStream
         }
         // Readable, at end of stream, or failed: the real read that follows returns the bytes, 0, or the same error.
         _ = readable.Exception;
+    }
+
+    /// <summary>A write in progress: the token's callback closes the socket only while the write has not completed.</summary>
+    private sealed class PendingWrite(Socket socket)
+    {
+        private const int Pending = 0, Completed = 1, Aborting = 2;
+        private int _state;
+
+        public bool Aborted => Volatile.Read(ref _state) == Aborting;
+
+        public void Abort()
+        {
+            if (Interlocked.CompareExchange(ref _state, Aborting, Pending) == Pending)
+            {
+                socket.Dispose();
+            }
+        }
+
+        /// <summary>Marks the write done; false when the token closed the socket first.</summary>
+        public bool TryComplete() => Interlocked.CompareExchange(ref _state, Completed, Pending) == Pending;
     }
 }
