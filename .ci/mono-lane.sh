@@ -30,11 +30,13 @@ cleanup() {
   if [ -n "$OTHER" ]; then
     # Sockets the other account's peers left (a peer killed at a check's end): ours to remove, by owner and prefix only.
     find "${TMPDIR:-/tmp}" -maxdepth 1 -user "$OTHER" -name 'CoreFxPipe_npipes-mono-*' -delete 2>/dev/null || true
-    userdel "$OTHER" >/dev/null 2>&1 || echo "mono-lane: could not delete the account $OTHER" >&2
+    # -f: even if a peer of that account is still ending (a lane stopped by its time limit).
+    userdel -f "$OTHER" >/dev/null 2>&1 || echo "mono-lane: could not delete the account $OTHER" >&2
   fi
   [ -z "$SHARE" ] || rm -rf "$SHARE"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT # so that cleanup runs when test.sh's time limit stops the lane
 
 rm -rf "$OUT"
 mkdir -p "$OUT/feed"
