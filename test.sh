@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The README's test command: builds everything and runs every lane (.NET on both library builds, .NET JSON-RPC, .NET
 # hosting, Python, mypy --strict on the Python package, the stress scenarios CI-sized, a .NET Framework 4.8 app against
-# the packed package, the README's install commands, the README's code blocks, the Windows suite under Wine on both
-# library builds), then prints one closing line:
+# the packed package, a Mono app on that package, the README's install commands, the README's code blocks, the Windows
+# suite under Wine on both library builds), then prints one closing line:
 # "tests: N passed, N failed, N skipped" (the sum over lanes).
 # Set NPIPES_SKIP_WINE=1 to leave out the two Windows lanes (they install Wine on first use).
 #
@@ -104,6 +104,11 @@ lane "Stress scenarios (CI-sized)" 300 "count_tagged stress" show_tail \
 # The packed NPipes package (dotnet pack: net10.0 + netstandard2.0, no warning) builds a .NET Framework 4.8 app.
 lane ".NET Framework 4.8 app against the package" 600 count_exit show_tail \
   bash .ci/net48-lane.sh
+
+# The packed package's netstandard2.0 build in a console app under Mono on Linux (Unity's scripting runtime family),
+# against the .NET CLI and the Python package (installs Mono with apt on first use).
+lane "Mono app on the package (netstandard2.0)" 600 "count_tagged mono" show_tail \
+  bash .ci/mono-lane.sh
 
 # The README's Install section word for word (pack, tool install, an app on the package, pip install ./python) in a
 # scratch HOME under .ci/out/install.
