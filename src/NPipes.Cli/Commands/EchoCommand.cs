@@ -31,9 +31,11 @@ internal static class EchoCommand
             };
             await using PipeServer server = PipeServer.Listen(pipe, options);
             // One bad client is that client's problem: report it and keep serving the others.
-            server.Error += (_, e) => Console.Error.WriteLine("npipes echo: connection closed: " + ErrorText.Describe(e.Exception, result));
+            // Through a bounded queue and a thread of its own: a stderr nobody drains must not stop the serving.
+            using var log = new ServerLog("npipes echo");
+            server.Error += (_, e) => log.Write("connection closed: " + ErrorText.Describe(e.Exception, result));
             // The same line as the Python CLI's: it is listening from now on, with these limits.
-            Console.Out.WriteLine($"npipes echo: serving '{pipe}' at {PipeNames.GetPath(pipe)} (max connections {max}, idle timeout {OptionValues.Format(idle)}, frame timeout {OptionValues.Format(frame)})");
+            Console.Out.WriteLine(Quote.Line($"npipes echo: serving {Quote.Text(pipe)} at {PipeNames.GetPath(pipe)} (max connections {max}, idle timeout {OptionValues.Format(idle)}, frame timeout {OptionValues.Format(frame)})"));
             Console.Out.Flush();
             await server.ServeRequestsAsync((request, _) => ValueTask.FromResult(request.Payload), ct).ConfigureAwait(false);
             return ExitCodes.Success;
