@@ -9,7 +9,8 @@ internal static class EchoCommand
     {
         var common = new CommonOptions();
         var name = new Argument<string>("NAME") { Description = "The pipe name." };
-        var maxConnections = OptionValues.Whole("--max-connections", "Clients served at once; one more is closed at once.", low: 1, defaultValue: 1024);
+        // Default: the library's, which leaves descriptors for the runtime under the open-file limit (768 under 1,024).
+        var maxConnections = OptionValues.Whole("--max-connections", "Clients served at once; one more is closed at once (default: 1024, fewer under a low open-file limit).", low: 1, defaultValue: new PipeServerOptions().MaxConnections);
         var idleTimeout = OptionValues.Seconds("--idle-timeout", "Close a client that sends nothing for this long (default: never).", positive: true);
         var frameTimeout = OptionValues.Seconds("--frame-timeout", "Close a client whose frame takes longer than this from its first byte (default: never).", positive: true);
         var command = new Command("echo", "Serve NAME: answer every message with the same payload, for any number of concurrent clients, until Ctrl-C or SIGTERM.")
