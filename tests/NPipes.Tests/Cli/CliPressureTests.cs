@@ -85,9 +85,10 @@ public class CliPressureTests
         await flooding.WaitAsync(TestPipes.Patience, Ct);
         Assert.True(code == 3, $"exit {code}: {stderr}");
         Assert.StartsWith("npipes rpc: timed out: no reply to 'echo' within 2 s", stderr);
-        // A bound, not a measurement: before the fix the close waited for the peer (a 1 s grace, then a 1 s stall per
-        // flush); 2 s of timeout + process exit must stay well inside 2 + 1.5 s.
-        Assert.True(seconds < 3.5, $"the call ended {seconds:0.00} s after connecting, with a 2 s timeout");
+        // The rule under test is itself about time (the timeout bounds the close too), so this one bound stays: before
+        // the fix the close waited for the peer (a 1 s grace, then a stalled flush), 3.0-3.2 s after connecting; now
+        // 2.0 s. The 0.9 s of slack is for the process's exit on a loaded machine.
+        Assert.True(seconds < 2.9, $"the call ended {seconds:0.00} s after connecting, with a 2 s timeout");
     }
 
     [Fact]
