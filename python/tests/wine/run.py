@@ -41,6 +41,10 @@ SKIP = {
         _UNIX_ONLY + 'connects a raw AF_UNIX socket',
     'tests.test_log_events.LogEventTests.test_a_crc_mismatch_is_a_frame_error_with_its_type':
         _UNIX_ONLY + 'connects a raw AF_UNIX socket',
+    'tests.test_rpc.CliTests.test_remote_error_is_one_line_exit_4':
+        'OPEN: once (1 lane run in 5) its `python -m npipes rpc call` child hung for 20 s '
+        'under the Wine-backed _winapi; 16 runs of the class alone passed. Kept out '
+        'until understood, so the lane stays a verdict',
 }
 
 
