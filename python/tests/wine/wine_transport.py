@@ -74,6 +74,26 @@ class ListenerOnWine(unittest.TestCase):
             for k, result in enumerate(results):
                 self.assertEqual(result(), [f'{k}:{i}' for i in range(10)] + [True])
 
+    def test_limits_max_connections_and_timeouts(self):
+        # test_listener_limits drives these with raw AF_UNIX clients; here
+        # with real (Wine) pipe clients.
+        name = support.pipe_name()
+        with echo_listener(name, max_connections=1, idle_timeout=0.5,
+                           frame_timeout=0.5) as listener:
+            with connect(name, timeout=T) as first:
+                self.assertEqual(first.request('in', timeout=T), 'in')
+                with connect(name, timeout=T) as second:          # over the limit
+                    with self.assertRaises(ConnectionClosedError):
+                        second.request('refused', timeout=T)
+                self.assertEqual(listener.refused_connections, 1)
+                with self.assertRaises(ConnectionClosedError):     # idle: closed
+                    first.recv(timeout=T)
+            with connect(name, timeout=T) as third:
+                from npipes._util import Deadline
+                third._stream.send(b'\x00\x00\x00\x10', Deadline(T))   # a frame's start
+                with self.assertRaises(ConnectionClosedError):         # stalled: closed (a timeout)
+                    third.recv(timeout=T)
+
     def test_peer_gone_is_connection_closed(self):
         name = support.pipe_name()
         with Listener(name) as listener:
