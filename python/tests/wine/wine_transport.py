@@ -5,6 +5,7 @@ ERROR_MORE_DATA re-reads); connect/Listener with many clients; rpc."""
 import threading
 import unittest
 import zlib
+from unittest import mock
 
 import winapi_proxy
 from tests import support
@@ -137,6 +138,32 @@ class ListenerOnWine(unittest.TestCase):
                 reading()
             with self.assertRaises(ConnectionClosedError):   # 232: the server end is gone
                 c.send('to a closed server')
+
+    def test_close_as_an_accept_hands_over_keeps_the_server_closed(self):
+        # close() landing after a client connected but before accept() made
+        # the next instance used to be undone: accept() put a new instance
+        # in place (the server open again, serve_forever waiting forever)
+        # and returned the client whose handle close() had just closed.
+        import npipes._windows as win
+        from npipes._util import Deadline
+        name = support.pipe_name()
+        server = win.Server.create(name)
+        client = connect(name, timeout=T)
+        real = winapi_proxy.CreateNamedPipe
+
+        def close_first(*args):
+            server.close()
+            return real(*args)
+        try:
+            with mock.patch.object(winapi_proxy, 'CreateNamedPipe', close_first):
+                with self.assertRaises(NPipesError):
+                    server.accept(Deadline(T))
+            self.assertTrue(server.closed)
+            with self.assertRaises(PipeTimeoutError):       # no instance left behind
+                connect(name, timeout=0.2)
+        finally:
+            client.close()
+            server.close()
 
     def test_close_wakes_a_blocked_accept(self):
         name = support.pipe_name()
