@@ -125,7 +125,7 @@ if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
 fi
 
 # The Python package's Windows path (python/npipes/_windows.py, unchanged) through a Wine-backed _winapi, against real
-# Wine pipes and .NET under Wine (python/tests/wine; about 40 s warm).
+# Wine pipes and .NET under Wine (python/tests/wine; about 2 minutes warm).
 if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
   lane "Python on Windows under Wine" 600 "count_tagged python-windows" show_tail \
     bash .ci/python-windows-lane.sh

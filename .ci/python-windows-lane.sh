@@ -87,9 +87,11 @@ fi
 step "tests"
 export NPIPES_WINAPI_HELPER="$OUT/winapi_helper.exe" NPIPES_DOTNET_PEER="$OUT/dotnet-peer/DotnetPeer.exe" NPIPES_PYWIN_OUT="$OUT"
 # shellcheck disable=SC2086
-timeout -k 10 "$RUN_TIMEOUT" python3 "$REPO/python/tests/wine/run.py" ${PYWIN_LANE_TESTS:-} </dev/null 2>&1 | tee "$OUT/run.log"
-rc=${PIPESTATUS[0]}
+# Into a file, not a pipe: Wine's background processes inherit standard error and may outlive the run.
+timeout -k 10 "$RUN_TIMEOUT" python3 "$REPO/python/tests/wine/run.py" ${PYWIN_LANE_TESTS:-} </dev/null >"$OUT/run.log" 2>&1
+rc=$?
 kill_wineserver
+cat "$OUT/run.log"
 step "done (exit code $rc)"
 last=$(tail -n 1 "$OUT/run.log")
 if ! grep -qE '^python-windows: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' <<<"$last"; then

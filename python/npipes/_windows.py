@@ -11,6 +11,7 @@ continues it, so frames larger than one read (or than 64 KiB) work.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Callable, Optional, Tuple, Type, TypeVar, cast
 
 import _winapi
@@ -187,6 +188,7 @@ class Server:
         self.allow_other_users = allow_other_users
         self._max_instances = max_instances
         self._ov: Optional[_winapi.Overlapped] = None
+        self._lock = threading.Lock()    # close() against accept()'s hand-over
         self._pending: Optional[int] = self._new_instance(first=True)
 
     @classmethod
@@ -244,14 +246,23 @@ class Server:
                 self._ov = None
             if err == ERROR_OPERATION_ABORTED or self._pending is None:
                 raise NPipesError('server is closed')
-        self._pending = (self._new_instance(first=False)
-                         if self._max_instances != 1 else None)
-        return Stream(handle)
+        nxt = (self._new_instance(first=False)
+               if self._max_instances != 1 else None)
+        with self._lock:
+            if self._pending is handle:
+                self._pending = nxt
+                return Stream(handle)
+        # close() ran since the client connected (and closed its handle):
+        # the server stays closed; the instance just made goes too.
+        if nxt is not None:
+            _winapi.CloseHandle(nxt)
+        raise NPipesError('server is closed')
 
     @typed_os_errors
     def close(self) -> None:
-        handle, self._pending = self._pending, None
-        ov = self._ov
+        with self._lock:
+            handle, self._pending = self._pending, None
+            ov = self._ov
         if ov is not None:
             ov.cancel()              # wakes a thread blocked in accept()
         if handle is not None:

@@ -7,7 +7,9 @@
 2. build winapi_helper.exe if needed (x86_64-w64-mingw32-gcc) and start it
    under Wine (winapi_proxy.start);
 3. ``sys.modules['_winapi'] = winapi_proxy`` and ``sys.platform = 'win32'``;
-4. import npipes: its one platform switch now picks the Windows transport.
+4. import npipes: its one platform switch now picks the Windows transport;
+5. set PYTHONPATH and NPIPES_WINE_CHILD so that child interpreters started by
+   the tests do all this too (child/sitecustomize.py).
 
 No hook in the package is used: npipes imports ``_winapi`` (only in
 npipes/_windows.py) and reads ``sys.platform`` like any Windows program.
@@ -116,7 +118,11 @@ def install() -> None:
     env = wine_env()
     os.environ.update({k: env[k] for k in ('WINEPREFIX', 'WINEDEBUG', 'WINEARCH', 'WINEDLLOVERRIDES')})
     ensure_prefix(env)
-    winapi_proxy.start(['wine', str(helper_exe())], env)
+    exe = helper_exe()
+    winapi_proxy.start(['wine', str(exe)], env)
+    # Child interpreters (tests that start `python -c ...`) bootstrap too.
+    os.environ.update(NPIPES_WINE_CHILD='1', NPIPES_WINAPI_HELPER=str(exe), PYTHONPATH=os.pathsep.join(
+        [str(HERE / 'child')] + [p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p]))
     sys.modules['_winapi'] = winapi_proxy
     sys.modules['_overlapped'] = overlapped_proxy
     sys.modules['msvcrt'] = _absent('msvcrt')

@@ -128,8 +128,11 @@ class Helper:
     """The helper process and the calls in flight to it (any thread)."""
 
     def __init__(self, argv: List[str], env: Optional[Dict[str, str]] = None) -> None:
+        # Standard error to /dev/null: the wineserver and Wine's service
+        # processes started with the first program inherit it and outlive
+        # us, and would hold a caller's output pipe open.
         self._proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                      env=env)
+                                      stderr=subprocess.DEVNULL, env=env)
         assert self._proc.stdin is not None and self._proc.stdout is not None
         self._in, self._out = self._proc.stdin, self._proc.stdout
         ready = self._out.readline()

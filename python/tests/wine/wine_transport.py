@@ -5,6 +5,7 @@ ERROR_MORE_DATA re-reads); connect/Listener with many clients; rpc."""
 import threading
 import unittest
 import zlib
+from unittest import mock
 
 import winapi_proxy
 from tests import support
@@ -74,6 +75,26 @@ class ListenerOnWine(unittest.TestCase):
             for k, result in enumerate(results):
                 self.assertEqual(result(), [f'{k}:{i}' for i in range(10)] + [True])
 
+    def test_limits_max_connections_and_timeouts(self):
+        # test_listener_limits drives these with raw AF_UNIX clients; here
+        # with real (Wine) pipe clients.
+        name = support.pipe_name()
+        with echo_listener(name, max_connections=1, idle_timeout=0.5,
+                           frame_timeout=0.5) as listener:
+            with connect(name, timeout=T) as first:
+                self.assertEqual(first.request('in', timeout=T), 'in')
+                with connect(name, timeout=T) as second:          # over the limit
+                    with self.assertRaises(ConnectionClosedError):
+                        second.request('refused', timeout=T)
+                self.assertEqual(listener.refused_connections, 1)
+                with self.assertRaises(ConnectionClosedError):     # idle: closed
+                    first.recv(timeout=T)
+            with connect(name, timeout=T) as third:
+                from npipes._util import Deadline
+                third._stream.send(b'\x00\x00\x00\x10', Deadline(T))   # a frame's start
+                with self.assertRaises(ConnectionClosedError):         # stalled: closed (a timeout)
+                    third.recv(timeout=T)
+
     def test_peer_gone_is_connection_closed(self):
         name = support.pipe_name()
         with Listener(name) as listener:
@@ -117,6 +138,32 @@ class ListenerOnWine(unittest.TestCase):
                 reading()
             with self.assertRaises(ConnectionClosedError):   # 232: the server end is gone
                 c.send('to a closed server')
+
+    def test_close_as_an_accept_hands_over_keeps_the_server_closed(self):
+        # close() landing after a client connected but before accept() made
+        # the next instance used to be undone: accept() put a new instance
+        # in place (the server open again, serve_forever waiting forever)
+        # and returned the client whose handle close() had just closed.
+        import npipes._windows as win
+        from npipes._util import Deadline
+        name = support.pipe_name()
+        server = win.Server.create(name)
+        client = connect(name, timeout=T)
+        real = winapi_proxy.CreateNamedPipe
+
+        def close_first(*args):
+            server.close()
+            return real(*args)
+        try:
+            with mock.patch.object(winapi_proxy, 'CreateNamedPipe', close_first):
+                with self.assertRaises(NPipesError):
+                    server.accept(Deadline(T))
+            self.assertTrue(server.closed)
+            with self.assertRaises(PipeTimeoutError):       # no instance left behind
+                connect(name, timeout=0.2)
+        finally:
+            client.close()
+            server.close()
 
     def test_close_wakes_a_blocked_accept(self):
         name = support.pipe_name()
