@@ -31,8 +31,9 @@ from typing import Any, Optional
 from . import _jsonrpc
 from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
                        INVALID_REQUEST, INVOCATION_ERROR, METHOD_NOT_FOUND,
-                       PARSE_ERROR, REQUEST_CANCELLED, JsonInput, JsonValue,
-                       RemoteError, RequestCancelledError)
+                       PARSE_ERROR, REQUEST_CANCELLED, InvalidMessageError,
+                       JsonInput, JsonValue, RemoteError,
+                       RequestCancelledError)
 from ._rpcdispatch import DEFAULT_MAX_QUEUED as DEFAULT_MAX_QUEUED
 from ._rpcdispatch import DEFAULT_MAX_WORKERS as DEFAULT_MAX_WORKERS
 from ._rpcdispatch import Peers, check_limits, raise_unless_clean
@@ -46,7 +47,8 @@ __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
            'RequestCancelledError', 'CancelToken', 'PARSE_ERROR',
            'INVALID_REQUEST', 'METHOD_NOT_FOUND', 'INVALID_PARAMS',
            'INTERNAL_ERROR', 'INVOCATION_ERROR', 'REQUEST_CANCELLED',
-           'CANCEL_METHOD', 'JsonValue', 'JsonInput', 'Functions']
+           'CANCEL_METHOD', 'JsonValue', 'JsonInput', 'Functions',
+           'InvalidMessageError']
 
 log = logging.getLogger('npipes')
 
