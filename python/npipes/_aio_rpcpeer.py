@@ -46,10 +46,10 @@ class Peer:
             registry, label, conn.max_payload, conn.idle_timeout,
             max_workers, max_queued, True, self._loop.time())
         self._conn, self.label = conn, label
-        self._max_workers = max_workers
         self._room = asyncio.Event()
         self._tasks: Set[asyncio.Future[None]] = set()
-        self._executor: Optional[concurrent.futures.ThreadPoolExecutor] = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers, thread_name_prefix='npipes-aio-rpc')
         self._reader: Optional[asyncio.Future[Optional[BaseException]]] = None
 
     def start(self) -> None:
@@ -75,8 +75,9 @@ class Peer:
 
     def _give_up(self, id: int) -> None:
         """Forget call *id* and cancel it at the peer ($/cancelRequest)."""
-        if self._engine.forget(id) and self._engine.closing is None:
-            self._spawn(self._send(self._engine.cancel_request(id)))
+        cancel = self._engine.forget(id)
+        if cancel is not None and self._engine.closing is None:
+            self._spawn(self._send(cancel))
 
     async def _send(self, data: bytes) -> None:
         try:
@@ -152,7 +153,7 @@ class Peer:
                 result = target.func(*args, **kwargs)
             else:
                 result = await self._loop.run_in_executor(
-                    self._pool(), functools.partial(target.func, *args,
+                    self._pool, functools.partial(target.func, *args,
                                                     **kwargs))
             if inspect.isawaitable(result):     # (async def: it is)
                 result = await result
@@ -180,12 +181,6 @@ class Peer:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def _pool(self) -> concurrent.futures.ThreadPoolExecutor:
-        if self._executor is None:
-            self._executor = concurrent.futures.ThreadPoolExecutor(
-                self._max_workers, thread_name_prefix='npipes-aio-rpc')
-        return self._executor
-
     # -- the end ---------------------------------------------------------------
     def _end(self, cause: BaseException, reader: bool = False) -> None:
         if not self._engine.end(cause):
@@ -196,8 +191,7 @@ class Peer:
         if not reader and self._reader is not None:
             self._reader.cancel()
         self._conn.close()
-        if self._executor is not None:
-            self._executor.shutdown(wait=False)
+        self._pool.shutdown(wait=False)
 
     def abort(self, cause: BaseException) -> None:
         self._end(cause)

@@ -1,14 +1,13 @@
 """The JSON-RPC engine, written once for the threaded (_rpcpeer.py) and the
-asyncio (_aio_rpcpeer.py) driver: no I/O, no threads of its own, no asyncio.
+asyncio (_aio_rpcpeer.py) driver; no I/O, no threads of its own, no asyncio.
 
 One connection's state and rules: request ids, the calls waiting for their
-answer (a Future each, of either kind), the requests running here and how
-to cancel each, backpressure (``max_workers + max_queued``), the idle rule
-(a connection is idle only while no call runs or waits for its answer),
-sizing, what an incoming message asks for and the reply a finished call
-gets, and the end (every pending call fails at once).  An invalid message
-ends the connection (docs/rpc.md §6).  Every method takes ``lock`` (a
-threading.Lock for the threaded driver, nothing for asyncio's).
+answer (a Future each), the requests running here and how to cancel each,
+backpressure (``max_workers + max_queued``), the idle rule (idle only while
+no call runs or waits for its answer), sizing, what an incoming message
+asks for, the reply a finished call gets, and the end (every pending call
+fails at once; an invalid message ends it: docs/rpc.md §6).  State changes
+take ``lock`` (a threading.Lock for the threaded driver, none for asyncio).
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ def check_limits(max_workers: int, max_queued: int) -> None:
 
 class Waiter(Protocol):
     """A call's future: concurrent.futures.Future or asyncio.Future."""
-
     def done(self) -> bool: ...
     def set_result(self, result: JsonValue) -> None: ...
     def set_exception(self, exception: BaseException) -> None: ...
@@ -103,28 +101,24 @@ class Engine(Generic[_W]):
     def open_call(self, method: str, params: OutParams,
                   waiter: _W) -> Tuple[int, bytes]:
         """A new call's id and request; *waiter* gets its outcome."""
+        id = next(self._ids)
+        data = self.sized(rpc.request(id, method, params))
         with self.lock:
             self.check_open()
-            id = next(self._ids)
-            data = self.sized(rpc.request(id, method, params))
             self._pending[id] = (method, waiter)
-            self._last_id = id
+            self._last_id = max(self._last_id, id)
         return id, data
 
     def notification(self, method: str, params: OutParams) -> bytes:
         self.check_open()
         return self.sized(rpc.request(None, method, params))
 
-    def forget(self, id: int) -> bool:
-        """A caller stops waiting for call *id*: True if it was still
-        pending (then cancel it at the peer), False if its answer (or the
-        connection's end) came first."""
+    def forget(self, id: int) -> Optional[bytes]:
+        """A caller stops waiting for call *id*: the ``$/cancelRequest`` to
+        send if it was pending; None if its answer (or the end) came first."""
         with self.lock:
-            return self._pending.pop(id, None) is not None
-
-    @staticmethod
-    def cancel_request(id: int) -> bytes:
-        """StreamJsonRpc's ``$/cancelRequest`` for our call *id*."""
+            if self._pending.pop(id, None) is None:
+                return None
         return rpc.request(None, rpc.CANCEL_METHOD, {'id': id})
 
     # -- messages in ---------------------------------------------------------
@@ -271,41 +265,33 @@ def no_answer(method: str, timeout: Optional[float]) -> PipeTimeoutError:
                             f'call was cancelled with {rpc.CANCEL_METHOD})')
 
 
-class Abortable(Protocol):
-    """A driver's Peer, as its server ends it."""
-
-    def abort(self, cause: BaseException) -> None: ...
-
-
-_P = TypeVar('_P', bound=Abortable)
-
-
-class Peers(Generic[_P]):
-    """The engines of a server's open connections (both RpcServers): each
-    joins when its connection starts and leaves when it ends; close()
-    aborts them all."""
+class Peers:
+    """The open connections of a server (both RpcServers), as their
+    drivers' ``abort``: each joins when its connection starts and leaves
+    when it ends; abort_all() ends them all (running functions see their
+    token set)."""
 
     def __init__(self) -> None:
-        self._peers: Set[_P] = set()
+        self._aborts: Set[Callable[[BaseException], None]] = set()
         self._lock = threading.Lock()
 
-    def join(self, peer: _P, server_closed: bool) -> None:
-        """Count *peer* in (aborted at once if the server just closed)."""
+    def join(self, abort: Callable[[BaseException], None],
+             server_closed: bool) -> None:
+        """Count a connection in (aborted at once if the server closed)."""
         with self._lock:
             if server_closed:
-                peer.abort(_server_closed())
-            self._peers.add(peer)
+                abort(_server_closed())
+            self._aborts.add(abort)
 
-    def leave(self, peer: _P) -> None:
+    def leave(self, abort: Callable[[BaseException], None]) -> None:
         with self._lock:
-            self._peers.discard(peer)
+            self._aborts.discard(abort)
 
     def abort_all(self) -> None:
-        """End every connection (running functions see their token set)."""
         with self._lock:
-            peers = list(self._peers)
-        for peer in peers:
-            peer.abort(_server_closed())
+            aborts = list(self._aborts)
+        for abort in aborts:
+            abort(_server_closed())
 
 
 def _server_closed() -> ConnectionClosedError:

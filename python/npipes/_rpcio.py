@@ -19,7 +19,7 @@ from .connection import Connection
 from .errors import ConnectionClosedError, NPipesError
 from .message import FrameDecoder, encode_frame
 
-__all__ = ['FrameIO', 'frame_io']
+__all__ = ['FrameIO']
 
 _FOREVER = Deadline(None)
 
@@ -44,12 +44,6 @@ class FrameIO:
         #: The connection's idle and frame timeouts, and when the frame
         #: being received started: what the engine's read limit comes from.
         self.clock = Timeouts(conn.idle_timeout, conn.frame_timeout)
-
-    @property
-    def frame_started(self) -> Optional[float]:
-        """time.monotonic() at the first byte of the frame being received
-        (None between frames, and without a frame timeout)."""
-        return self.clock.frame_started
 
     def recv(self, timeout: Optional[float] = None) -> bytes:
         """One payload.  PipeTimeoutError after *timeout* seconds (a partial
@@ -110,7 +104,3 @@ class FrameIO:
         """Close the connection."""
         self._conn.close()
 
-
-def frame_io(conn: Connection) -> FrameIO:
-    """A frame reader/writer over *conn* (an open npipes Connection)."""
-    return FrameIO(conn)

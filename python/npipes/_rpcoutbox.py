@@ -1,4 +1,4 @@
-"""Sending JSON-RPC messages in order from many threads (threaded engine).
+"""Sending JSON-RPC messages in order from many threads (threaded driver).
 
 A message is written at once by the thread that posts it when nothing is
 queued and the kernel takes it whole (no thread switch: what a ping-pong
@@ -11,79 +11,67 @@ can be withdrawn (its caller timed out): it is then never sent.
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import threading
-from typing import Callable, Deque, Optional, Protocol, Tuple
+from typing import Callable, Deque, Optional, Tuple
 
 from ._rpcio import FrameIO
 from ._util import Deadline
 from .errors import NPipesError
 
-__all__ = ['Outbox', 'OUTBOX_LIMIT', 'Tracked']
+__all__ = ['Outbox', 'OUTBOX_LIMIT', 'Call']
 
 #: Bytes of frames queued for the writer before posters wait for room (one
 #: frame is always let in, however large).
 OUTBOX_LIMIT = 32 * 1024 * 1024
 
 
-class Tracked(Protocol):
-    """A call whose request the Outbox sends: the Outbox sets ``sent`` when
-    a writer takes the request, and reads ``withdrawn`` (set by
-    :meth:`Outbox.withdraw`) to skip it."""
-
-    sent: bool
-    withdrawn: bool
+class Call(concurrent.futures.Future):   # type: ignore[type-arg]
+    """A call's answer; ``sent``: a writer took its request (the peer may
+    have it); ``withdrawn``: its caller gave up before that."""
+    sent = withdrawn = False
 
 
 class Outbox:
-    """The send side of one connection.
-
-    *io* is a _rpcio.FrameIO; *on_failure(exc)* is called once
-    if a write fails (the connection is then lost); *on_exit()* when the
-    writer thread ends; *closed_error()* builds the error a post gets after
-    :meth:`close`.  Items are ``(frame, call)``: *call* (or None) has the
-    attributes ``sent`` and ``withdrawn``.
-    """
+    """The send side of one connection over *io*: *on_failure(exc)* is
+    called if a write fails (the connection is then lost), *on_exit()* when
+    the writer thread ends; *closed_error()* is what a post raises after
+    :meth:`close`."""
 
     def __init__(self, io: FrameIO,
                  on_failure: Callable[[NPipesError], object],
                  on_exit: Callable[[], object],
                  closed_error: Callable[[], BaseException],
                  label: str) -> None:
-        self._io = io
-        self._on_failure = on_failure
-        self._on_exit = on_exit
+        self._io, self._on_failure, self._on_exit = io, on_failure, on_exit
         self._closed_error = closed_error
-        self._lock = threading.Lock()
-        self._has_work = threading.Condition(self._lock)
-        self._has_room = threading.Condition(self._lock)
-        self._queue: Deque[Tuple[memoryview, Optional[Tracked]]] = \
+        self._cond = threading.Condition()   # work, or room, or the end
+        self._queue: Deque[Tuple[memoryview, Optional[Call]]] = \
             collections.deque()
         self._bytes = 0
         self._writing = False          # a thread is writing a frame now
-        self._closed = False
-        self._flush = False            # send what is queued, then stop
+        self._closed = self._flush = False   # flush: send the queue first
         self._thread = threading.Thread(target=self._write_loop, daemon=True,
                                         name=f'npipes-rpc-writer {label}')
         self._thread.start()
 
-    def post(self, data: bytes, call: Optional[Tracked] = None,
+    def post(self, data: bytes, call: Optional[Call] = None,
              deadline: Optional[Deadline] = None,
              force: bool = False) -> None:
         """Send one message after those posted before it.  Waits (up to
-        *deadline*, a _util.Deadline) while OUTBOX_LIMIT bytes are queued,
-        unless *force*."""
+        *deadline*) while OUTBOX_LIMIT bytes are queued, unless *force*."""
         frame = memoryview(self._io.encode(data))
-        with self._lock:
+        with self._cond:
             while not force and not self._closed and self._queue and \
                     self._bytes + len(frame) > OUTBOX_LIMIT:
-                left = None if deadline is None else deadline.remaining('send')
-                self._has_room.wait(left)
+                self._cond.wait(None if deadline is None
+                                else deadline.remaining('send'))
             if self._closed:
                 raise self._closed_error()
-            if not (self._io.direct and not self._queue and not self._writing):
+            if not self._io.direct or self._queue or self._writing:
                 self._queue.append((frame, call))
                 self._bytes += len(frame)
-                self._has_work.notify()
+                self._cond.notify_all()
                 return
             self._writing = True
             if call is not None:
@@ -93,39 +81,36 @@ class Outbox:
         except NPipesError as exc:
             rest = None
             self._on_failure(exc)
-        with self._lock:
+        with self._cond:
             self._writing = False
             if rest:                   # the writer sends the rest, first
                 self._queue.appendleft((rest, None))
                 self._bytes += len(rest)
-            if self._queue:
-                self._has_work.notify()
+            self._cond.notify_all()
 
-    def withdraw(self, call: Tracked) -> bool:
+    def withdraw(self, call: Call) -> bool:
         """Give up *call*'s request: True if no writer has taken it (it
         will never be sent), False if the peer may have it."""
-        with self._lock:
+        with self._cond:
             call.withdrawn = not call.sent
             return call.withdrawn
 
     def _write_loop(self) -> None:
         try:
             while True:
-                with self._lock:
+                with self._cond:
                     while (not self._queue or self._writing) and \
-                            not self._closed:
-                        self._has_work.wait()
-                    if self._closed and not (self._flush and self._queue):
+                            not (self._closed and not self._writing):
+                        self._cond.wait()
+                    if not (self._queue and (self._flush or
+                                             not self._closed)):
                         return
-                    if self._writing:      # a poster is finishing a write
-                        self._has_work.wait()
-                        continue
                     frame, call = self._queue.popleft()
                     self._bytes -= len(frame)
-                    self._has_room.notify_all()
+                    self._cond.notify_all()
+                    if call is not None and call.withdrawn:
+                        continue
                     if call is not None:
-                        if call.withdrawn:
-                            continue
                         call.sent = True
                     self._writing = True
                 try:
@@ -134,7 +119,7 @@ class Outbox:
                     self._on_failure(exc)
                     return
                 finally:
-                    with self._lock:
+                    with self._cond:
                         self._writing = False
         finally:
             self._on_exit()
@@ -142,13 +127,10 @@ class Outbox:
     def close(self, flush: bool = False) -> None:
         """Refuse new messages; the writer sends what is queued first if
         *flush*, then stops."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-            self._flush = flush
-            self._has_work.notify_all()
-            self._has_room.notify_all()
+        with self._cond:
+            if not self._closed:
+                self._closed, self._flush = True, flush
+                self._cond.notify_all()
 
     def join(self, timeout: Optional[float]) -> None:
         if self._thread is not threading.current_thread():

@@ -22,8 +22,8 @@ from . import _jsonrpc as rpc
 from ._jsonrpc import JsonValue, OutParams
 from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Engine,
                            Job, no_answer)
-from ._rpcio import frame_io
-from ._rpcoutbox import Outbox
+from ._rpcio import FrameIO
+from ._rpcoutbox import Call, Outbox
 from ._rpctargets import Registry
 from ._session import IDLE
 from ._util import Deadline
@@ -36,12 +36,6 @@ log = logging.getLogger('npipes')
 JOIN_BOUND = 10.0
 
 
-class _Call(concurrent.futures.Future):   # type: ignore[type-arg]
-    """A call's answer; ``sent``: taken by the writer (the peer may have
-    it); ``withdrawn``: its caller timed out before that."""
-    sent = withdrawn = False
-
-
 class Peer:
     """JSON-RPC on one Connection: outgoing calls and incoming requests."""
 
@@ -52,10 +46,10 @@ class Peer:
         # The engine enforces the connection's idle and frame timeouts
         # itself (a connection waiting for a long call is not idle): it
         # reads the stream through its own FrameIO, never conn.recv.
-        self._engine = engine = Engine[_Call](
+        self._engine = engine = Engine[Call](
             registry, label, conn.max_payload, conn.idle_timeout,
             max_workers, max_queued, False, time.monotonic())
-        self._io = frame_io(conn)
+        self._io = FrameIO(conn)
         self.label = label
         self._room = threading.Condition()
         self._pool = concurrent.futures.ThreadPoolExecutor(
@@ -73,7 +67,7 @@ class Peer:
 
     def call(self, method: str, params: OutParams,
              timeout: Optional[float]) -> JsonValue:
-        deadline, call = Deadline(timeout), _Call()
+        deadline, call = Deadline(timeout), Call()
         id, data = self._engine.open_call(method, params, call)
         try:
             self._outbox.post(data, call, deadline)
@@ -86,14 +80,13 @@ class Peer:
         result: JsonValue = call.result()  # (maybe being answered now)
         return result
 
-    def _give_up(self, id: int, call: _Call) -> bool:
+    def _give_up(self, id: int, call: Call) -> bool:
         """A caller stopped waiting: forget its call, and cancel it at the
         peer if it was sent.  False if its answer got to it first."""
-        if not self._engine.forget(id):
-            return False
-        if not self._outbox.withdraw(call):
-            self._post(self._engine.cancel_request(id), force=True)
-        return True
+        cancel = self._engine.forget(id)
+        if cancel is not None and not self._outbox.withdraw(call):
+            self._post(cancel, force=True)
+        return cancel is not None
 
     def notify(self, method: str, params: OutParams,
                timeout: Optional[float] = None) -> None:

@@ -166,7 +166,7 @@ class RpcServer:
         self._listener = Listener(name, **options)
         self.name = name
         self.address = self._listener.address
-        self._peers: Peers[Peer] = Peers()
+        self._peers = Peers()
 
     @property
     def listener(self) -> Listener:
@@ -181,12 +181,12 @@ class RpcServer:
         peer = Peer(conn, self._registry, label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
-        self._peers.join(peer, self._listener.closed)
+        self._peers.join(peer.abort, self._listener.closed)
         try:
             ended = peer.run_reader()
         finally:
             peer.join_writer()         # before the Listener closes conn
-            self._peers.leave(peer)
+            self._peers.leave(peer.abort)
         raise_unless_clean(ended)      # reported by the Listener
 
     def close(self) -> None:

@@ -10,7 +10,7 @@ import unittest
 
 from tests import support
 from npipes import _jsonrpc as rpc
-from npipes._rpcio import frame_io
+from npipes._rpcio import FrameIO as frame_io
 from npipes._util import Capabilities
 from npipes.connection import Connection
 from npipes.errors import ConnectionClosedError, PipeTimeoutError
@@ -133,10 +133,10 @@ class TransportAccessorTests(unittest.TestCase):
         self.b.transport_stream.send(frame[:6], support_deadline())
         with self.assertRaises(PipeTimeoutError):
             io.recv(SHORT)
-        self.assertIsNotNone(io.frame_started)
+        self.assertIsNotNone(io.clock.frame_started)
         self.b.transport_stream.send(frame[6:], support_deadline())
         self.assertEqual(io.recv(T), b'abc')
-        self.assertIsNone(io.frame_started)
+        self.assertIsNone(io.clock.frame_started)
 
 
 class IdleDecisionTests(unittest.TestCase):
@@ -164,8 +164,8 @@ class IdleDecisionTests(unittest.TestCase):
         self.assertEqual(engine.idle_expired(530.0).reason, 'idle timeout')
         id, _ = engine.open_call('m', [], Future())         # a call waits
         self.assertIsNone(engine.idle_expired(900.0))
-        self.assertTrue(engine.forget(id))
-        self.assertFalse(engine.forget(id))
+        self.assertIn(b'$/cancelRequest', engine.forget(id))
+        self.assertIsNone(engine.forget(id))
 
 
 @unittest.skipUnless(UNIX, 'the Unix transport')
