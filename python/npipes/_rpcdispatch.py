@@ -157,12 +157,11 @@ class Engine(Generic[_W]):
             late = isinstance(msg.id, int) and 0 < msg.id <= self._last_id
         if waiting is not None:
             result, error = rpc.outcome(msg.body)
-            if waiting[1].done():
-                pass                        # its caller stopped waiting
-            elif error is not None:
-                waiting[1].set_exception(error)
-            else:
-                waiting[1].set_result(result)
+            if not waiting[1].done():       # (else its caller stopped waiting)
+                if error is not None:
+                    waiting[1].set_exception(error)
+                else:
+                    waiting[1].set_result(result)
         elif late:      # a call whose caller gave up (timed out) before
             log.debug('%s: %s for call %r after its caller gave up',
                       self.label, rpc.summary(msg.body), msg.id)
@@ -192,22 +191,18 @@ class Engine(Generic[_W]):
 
     def finish(self, job: Job, now: float) -> None:
         """*job* (started) ended."""
-        msg = job[0]
         with self.lock:
             self.running -= 1
-            running = self._inbound.get(msg.id)
-            if msg.kind == 'request' and running is not None and \
-                    running[0] is job[4]:
-                del self._inbound[msg.id]
+            if self._inbound.get(job[0].id, (None,))[0] is job[4]:
+                del self._inbound[job[0].id]
             self.last_activity = now
 
     def answer(self, msg: rpc.Call, result: object) -> Optional[bytes]:
         """The reply to *msg* that returned *result* (None: a
         notification)."""
-        if msg.kind != 'request':
-            return None
         return rpc.reply_for_result(msg.id, msg.method, result,
-                                    self.max_payload)
+                                    self.max_payload) \
+            if msg.kind == 'request' else None
 
     def failed(self, msg: rpc.Call, exc: BaseException) -> Optional[bytes]:
         """Log what *msg* raised; the error reply (None: a notification)."""

@@ -2,7 +2,7 @@
 connection (either end).
 
 Threads: one reader (hands each message to the engine), the Outbox's writer
-(_rpcoutbox.py: messages in order, a caller's timeout holds even when the
+(_rpcio.py: messages in order, a caller's timeout holds even when the
 peer stops reading), and a bounded pool for the functions.  Every wait
 ends when the connection ends: _end() fails the pending calls, sets the
 running requests' cancel tokens and shuts the socket down.
@@ -22,8 +22,7 @@ from . import _jsonrpc as rpc
 from ._jsonrpc import JsonValue, OutParams
 from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Engine,
                            Job, no_answer)
-from ._rpcio import FrameIO
-from ._rpcoutbox import Call, Outbox
+from ._rpcio import Call, FrameIO, Outbox
 from ._rpctargets import Registry
 from ._session import IDLE
 from ._util import Deadline
