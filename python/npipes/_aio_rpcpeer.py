@@ -110,14 +110,13 @@ class Peer:
                     await self._send(todo)
                 elif todo is not None:
                     await self._dispatch(todo)
-        except NPipesError as exc:
-            ended = exc
         except asyncio.CancelledError:
             ended = engine.closing or ConnectionClosedError(
                 'connection closed by this side', reason='closed')
         except Exception as exc:
-            log.error('%s: RPC reader failed', self.label, exc_info=exc)
             ended = exc
+            if not isinstance(exc, NPipesError):
+                log.error('%s: RPC reader failed', self.label, exc_info=exc)
         finally:
             self._end(ended if ended is not None else
                       ConnectionClosedError('reader stopped'), reader=True)

@@ -1,14 +1,8 @@
-"""The JSON-RPC engine, written once for the threaded (_rpcpeer.py) and the
-asyncio (_aio_rpcpeer.py) driver; no I/O, no threads of its own, no asyncio.
-
-One connection's state and rules: request ids, the calls waiting for their
-answer (a Future each), the requests running here and how to cancel each,
-backpressure (``max_workers + max_queued``), the idle rule (idle only while
-no call runs or waits for its answer), sizing, what an incoming message
-asks for, the reply a finished call gets, and the end (every pending call
-fails at once; an invalid message ends it: docs/rpc.md §6).  State changes
-take ``lock`` (a threading.Lock for the threaded driver, none for asyncio).
-"""
+"""The JSON-RPC engine of one connection, written once for the threaded
+(_rpcpeer.py) and the asyncio (_aio_rpcpeer.py) driver; no I/O, no threads
+of its own, no asyncio: request ids, the calls waiting for their answer, the
+requests running here, backpressure, the idle rule, sizing, what a message
+asks for and the end (docs/rpc.md §6: an invalid message ends it)."""
 
 from __future__ import annotations
 
@@ -29,9 +23,8 @@ __all__ = ['DEFAULT_MAX_WORKERS', 'DEFAULT_MAX_QUEUED', 'Engine', 'Job']
 
 log = logging.getLogger('npipes')
 
-#: Functions run at once per connection, and requests that may wait for a
-#: free worker beyond those; past both the connection is not read (the
-#: peer's writes wait) until one finishes.
+#: Functions run at once per connection, and requests that may wait beyond
+#: those; past both the connection is not read until one finishes.
 DEFAULT_MAX_WORKERS = 8
 DEFAULT_MAX_QUEUED = 256
 
@@ -55,10 +48,9 @@ _W = TypeVar('_W', bound=Waiter)
 
 
 class Engine(Generic[_W]):
-    """One connection's JSON-RPC state: *registry* answers the peer's
-    calls, *label* names it in the logs, *max_payload* bounds a message,
-    *idle_timeout* is the connection's; *asynchronous* gives ``async def``
-    functions asyncio tokens; *now* is the driver's clock."""
+    """*registry* answers the peer's calls; *asynchronous*: ``async def``
+    functions get asyncio tokens, and ``lock`` is a no-op (a
+    threading.Lock for the threaded driver); *now*: the driver's clock."""
 
     def __init__(self, registry: Registry, label: str,
                  max_payload: Optional[int], idle_timeout: Optional[float],
@@ -75,13 +67,11 @@ class Engine(Generic[_W]):
         self._ids = itertools.count(1)
         self._last_id = 0
         self._pending: Dict[Id, Tuple[str, _W]] = {}     # our calls
-        # their running requests (a request's id may be null): the token
-        # and how to cancel the request
+        # their running requests (id may be null): token, how to cancel it
         self._inbound: Dict[Optional[Id],
                             Tuple[Token, Callable[[], object]]] = {}
         self.running = 0                # dispatched functions not finished
         self.last_activity = now
-        #: What ended the connection (None while it is open).
         self.closing: Optional[BaseException] = None
 
     # -- calls out -----------------------------------------------------------
@@ -90,8 +80,7 @@ class Engine(Generic[_W]):
             raise rpc.closed_error(self.closing)
 
     def sized(self, data: bytes) -> bytes:
-        """*data*, or FrameTooLargeError (nothing sent) if it does not fit
-        in one frame."""
+        """*data*, or FrameTooLargeError if it does not fit in a frame."""
         if self.max_payload is not None and len(data) > self.max_payload:
             raise FrameTooLargeError(
                 f'the message is {len(data)} bytes as JSON, more than the '
@@ -114,8 +103,8 @@ class Engine(Generic[_W]):
         return self.sized(rpc.request(None, method, params))
 
     def forget(self, id: int) -> Optional[bytes]:
-        """A caller stops waiting for call *id*: the ``$/cancelRequest`` to
-        send if it was pending; None if its answer (or the end) came first."""
+        """Call *id*'s caller gives up: the ``$/cancelRequest`` to send, or
+        None if its answer (or the end) came first."""
         with self.lock:
             if self._pending.pop(id, None) is None:
                 return None
@@ -123,10 +112,9 @@ class Engine(Generic[_W]):
 
     # -- messages in ---------------------------------------------------------
     def receive(self, payload: bytes, now: float) -> Union[None, bytes, Job]:
-        """Take one incoming message: a response is handed to its waiter
-        and a cancellation to its request here; returns a reply to send,
-        a Job to run (see :meth:`start`), or None.  InvalidMessageError:
-        the connection is to end."""
+        """Take one message (responses and cancellations are handled here):
+        a reply to send, a Job to :meth:`start`, or None.
+        InvalidMessageError: the connection is to end."""
         msg = rpc.parse(payload)
         with self.lock:
             self.last_activity = now
@@ -171,8 +159,7 @@ class Engine(Generic[_W]):
 
     @property
     def full(self) -> bool:
-        """Backpressure: as many requests run or wait as allowed; the
-        connection is not read until one finishes."""
+        """Backpressure: stop reading until a request finishes."""
         return self.running >= self.limit
 
     def start(self, job: Job, cancel: Callable[[], object]) -> Optional[bytes]:
@@ -216,9 +203,8 @@ class Engine(Generic[_W]):
 
     # -- the idle rule ---------------------------------------------------------
     def idle_left(self, now: float) -> Optional[float]:
-        """Seconds before the connection counts as idle: the whole idle
-        timeout while a call runs or waits, else from the last activity
-        (None: no idle timeout)."""
+        """Seconds before the connection is idle (None: never): the whole
+        idle timeout while a call runs or waits."""
         if self.idle_timeout is None:
             return None
         with self.lock:
@@ -227,10 +213,9 @@ class Engine(Generic[_W]):
             return max(0.0, self.last_activity + self.idle_timeout - now)
 
     def idle_expired(self, now: float) -> Optional[ConnectionClosedError]:
-        """After a read timed out on the idle limit: the error that ends an
-        idle connection, or None (not idle: a call that ended while the
-        reader waited, its answer perhaps not sent yet, starts the count
-        again)."""
+        """After a read timed out on the idle limit: the error ending the
+        connection, or None (a call that ended while the reader waited, its
+        answer perhaps not sent yet, starts the count again)."""
         if self.idle_left(now) != 0.0:
             return None
         return ConnectionClosedError(f'connection closed by this side: {IDLE} '
@@ -261,10 +246,8 @@ def no_answer(method: str, timeout: Optional[float]) -> PipeTimeoutError:
 
 
 class Peers:
-    """The open connections of a server (both RpcServers), as their
-    drivers' ``abort``: each joins when its connection starts and leaves
-    when it ends; abort_all() ends them all (running functions see their
-    token set)."""
+    """A server's open connections (both RpcServers), as their drivers'
+    ``abort``; abort_all() ends them (running functions see their token)."""
 
     def __init__(self) -> None:
         self._aborts: Set[Callable[[BaseException], None]] = set()

@@ -99,9 +99,8 @@ class Peer:
             pass                       # the connection is gone anyway
 
     # -- the reader ----------------------------------------------------------
-    def run_reader(self) -> Optional[BaseException]:
+    def run_reader(self) -> BaseException:
         """Read until the connection ends; return what ended it."""
-        ended: Optional[BaseException] = None
         clock, engine = self._io.clock, self._engine
         try:
             while True:
@@ -123,15 +122,12 @@ class Peer:
                     self._post(todo)
                 elif todo is not None:
                     self._dispatch(todo)
-        except NPipesError as exc:
-            ended = exc
         except BaseException as exc:       # a bug here must not hang callers
-            log.error('%s: RPC reader failed', self.label, exc_info=exc)
             ended = exc
-        finally:
-            self._end(ended if ended is not None else
-                      ConnectionClosedError('reader stopped'))
-            self._release()
+            if not isinstance(exc, NPipesError):
+                log.error('%s: RPC reader failed', self.label, exc_info=exc)
+        self._end(ended)
+        self._release()
         return ended
 
     def _dispatch(self, job: Job) -> None:
@@ -174,9 +170,8 @@ class Peer:
 
     # -- the end ---------------------------------------------------------------
     def _end(self, cause: BaseException, graceful: bool = False) -> None:
-        """End the connection for *cause*: pending calls fail, running
-        requests are cancelled; unless *graceful*, shut the socket down
-        (waking both threads)."""
+        """End the connection (the engine's end); unless *graceful*, shut
+        the socket down, waking both threads."""
         if not self._engine.end(cause):
             return
         with self._room:
