@@ -14,7 +14,6 @@ import asyncio
 import concurrent.futures
 import functools
 import inspect
-import logging
 from typing import Coroutine, Optional, Set
 
 from . import _jsonrpc as rpc
@@ -27,8 +26,6 @@ from ._util import Deadline
 from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
 
 __all__ = ['Peer', 'DEFAULT_MAX_WORKERS', 'DEFAULT_MAX_QUEUED']
-
-log = logging.getLogger('npipes')
 
 
 class Peer:
@@ -114,9 +111,7 @@ class Peer:
             ended = engine.closing or ConnectionClosedError(
                 'connection closed by this side', reason='closed')
         except Exception as exc:
-            ended = exc
-            if not isinstance(exc, NPipesError):
-                log.error('%s: RPC reader failed', self.label, exc_info=exc)
+            ended = engine.stopped(exc)
         finally:
             self._end(ended if ended is not None else
                       ConnectionClosedError('reader stopped'), reader=True)

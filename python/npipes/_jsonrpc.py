@@ -117,7 +117,8 @@ class InvalidMessageError(NPipesError):
     receiver closes the connection without replying (docs/rpc.md §6)."""
 
 
-def _no_constant(name: str) -> NoReturn:
+def no_constant(name: str) -> NoReturn:
+    """json.loads' parse_constant: NaN and Infinity are not JSON."""
     raise ValueError(f'{name} is not JSON')
 
 
@@ -264,7 +265,7 @@ def parse(payload: Union[bytes, bytearray, memoryview]) -> Incoming:
     Nesting too deep for the parser is an InvalidMessageError too."""
     try:
         msg: JsonValue = json.loads(bytes(payload).decode('utf-8'),
-                                    parse_constant=_no_constant)
+                                    parse_constant=no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _invalid(f'not UTF-8 JSON ({exc})') from None
     if not isinstance(msg, dict):

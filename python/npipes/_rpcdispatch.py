@@ -14,10 +14,11 @@ from typing import (Callable, ContextManager, Dict, Generic, Optional,
                     Protocol, Set, Tuple, TypeVar, Union)
 
 from . import _jsonrpc as rpc
-from ._jsonrpc import Body, Id, JsonValue, OutParams
+from ._jsonrpc import Id, JsonValue, OutParams
 from ._rpctargets import Registry, Target, Token, new_token
 from ._session import IDLE, PEER_CLOSED
-from .errors import ConnectionClosedError, FrameTooLargeError, PipeTimeoutError
+from .errors import (ConnectionClosedError, FrameTooLargeError, NPipesError,
+                     PipeTimeoutError)
 
 __all__ = ['DEFAULT_MAX_WORKERS', 'DEFAULT_MAX_QUEUED', 'Engine', 'Job']
 
@@ -222,6 +223,12 @@ class Engine(Generic[_W]):
                                      f'({self.idle_timeout} s)', reason=IDLE)
 
     # -- the end ---------------------------------------------------------------
+    def stopped(self, exc: BaseException) -> BaseException:
+        """*exc*, which ended the reader (logged unless an npipes error)."""
+        if not isinstance(exc, NPipesError):
+            log.error('%s: RPC reader failed', self.label, exc_info=exc)
+        return exc
+
     def end(self, cause: BaseException) -> bool:
         """Record *cause* (False if the connection had ended already), fail
         every pending call and cancel every running request."""

@@ -1,14 +1,8 @@
-"""The threaded RPC driver's I/O: frames on a Connection for one reader
-thread and one writer thread at once (FrameIO), and the Outbox that sends
-messages in order from many threads.
-
-A Connection's own send/recv wait with a deadline per call, and a Connection
-is not meant to be used by several threads at once.  So the RPC engine takes
-the Connection's stream over: where the stream offers two-thread I/O (its
-``duplex`` capability: a Unix socket made non-blocking for good, every wait
-a poll() of its own, so the reader's timeout never touches the writer and
-shutdown() wakes both) it uses that; otherwise (a Windows pipe, whose
-overlapped handle already gives every call its own wait) the stream itself.
+"""The threaded RPC driver's I/O: FrameIO, frames on a Connection for one
+reader and one writer thread at once (the stream's ``duplex`` capability
+where it has one: a Unix socket, each wait a poll() of its own, shutdown()
+waking both; else the stream itself: a Windows pipe's overlapped handle
+gives each call its own wait), and the Outbox.
 
 A message is written at once by the thread that posts it when nothing is
 queued and the kernel takes it whole (no thread switch: what a ping-pong

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import inspect
-import logging
 import threading
 import time
 from typing import Optional
@@ -28,8 +27,6 @@ from ._session import IDLE
 from ._util import Deadline
 from .connection import Connection
 from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
-
-log = logging.getLogger('npipes')
 
 #: How long an ending connection waits for its own threads.
 JOIN_BOUND = 10.0
@@ -123,9 +120,7 @@ class Peer:
                 elif todo is not None:
                     self._dispatch(todo)
         except BaseException as exc:       # a bug here must not hang callers
-            ended = exc
-            if not isinstance(exc, NPipesError):
-                log.error('%s: RPC reader failed', self.label, exc_info=exc)
+            ended = engine.stopped(exc)
         self._end(ended)
         self._release()
         return ended

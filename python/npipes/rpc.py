@@ -25,7 +25,6 @@ logger.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Optional
 
 from . import _jsonrpc
@@ -50,11 +49,7 @@ __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
            'CANCEL_METHOD', 'JsonValue', 'JsonInput', 'Functions',
            'InvalidMessageError']
 
-log = logging.getLogger('npipes')
-
-# DEFAULT_MAX_WORKERS, DEFAULT_MAX_QUEUED: functions run at once per
-# connection, and requests that may wait for a free worker beyond those;
-# past both the connection is not read until one finishes (_rpcdispatch).
+# DEFAULT_MAX_WORKERS, DEFAULT_MAX_QUEUED: see _rpcdispatch.
 
 
 class RpcClient:
