@@ -1,12 +1,9 @@
-"""The asyncio driver of the JSON-RPC engine (_rpcdispatch.Engine) over one
-npipes.aio Connection (either end).
-
-One reader task hands each message to the engine: ``async def`` functions
-run as tasks, plain functions in a thread pool of the connection
-(``max_workers``).  $/cancelRequest sets the request's ``cancel`` token if
-the function declares one, else cancels an ``async def`` function's task
-(a plain function without a token runs to its end, as in StreamJsonRpc).
-"""
+"""The asyncio driver of the JSON-RPC engine (_rpcdispatch) on one
+npipes.aio Connection: a reader task; ``async def`` functions run as tasks,
+plain ones in a pool (``max_workers``).  $/cancelRequest sets the ``cancel``
+token if the function takes one, else cancels an ``async def`` function's
+task (a plain function without a token runs to its end, as in
+StreamJsonRpc)."""
 
 from __future__ import annotations
 

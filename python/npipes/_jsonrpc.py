@@ -11,8 +11,8 @@ notifications without ``id``, cancellation the notification
 from __future__ import annotations
 
 import json
-from typing import (Dict, List, Literal, Mapping, NoReturn, Optional,
-                    Sequence, Tuple, Type, Union)
+from typing import (Dict, List, Literal, Mapping, NamedTuple, NoReturn,
+                    Optional, Sequence, Tuple, Type, Union)
 
 from .errors import ConnectionClosedError, FrameError, NPipesError
 
@@ -213,29 +213,22 @@ def reply_for_result(id: Optional[Id], method: str, result: object,
     return data
 
 
-class Call:
+class Call(NamedTuple):
     """A parsed request or notification: ``kind`` is 'request' when the
     message has an ``id`` member (which may be null), else 'notification'."""
 
-    __slots__ = ('kind', 'id', 'method', 'params')
-
-    def __init__(self, kind: CallKind, id: Optional[Id], method: str,
-                 params: Optional[Params]) -> None:
-        self.kind: CallKind = kind
-        self.id = id
-        self.method = method
-        self.params = params
+    kind: CallKind
+    id: Optional[Id]
+    method: str
+    params: Optional[Params]
 
 
-class Response:
+class Response(NamedTuple):
     """A parsed response: *body* is the whole message (``result`` or
     ``error``; see :func:`outcome`)."""
 
-    __slots__ = ('id', 'body')
-
-    def __init__(self, id: Optional[Id], body: Body) -> None:
-        self.id = id
-        self.body = body
+    id: Optional[Id]
+    body: Body
 
 
 #: What :func:`parse` returns.

@@ -10,8 +10,8 @@ import contextlib
 import itertools
 import logging
 import threading
-from typing import (Callable, ContextManager, Dict, Generic, Optional,
-                    Protocol, Set, Tuple, TypeVar, Union)
+from typing import (Callable, ContextManager, Dict, Generic, Iterator,
+                    Optional, Protocol, Set, Tuple, TypeVar, Union)
 
 from . import _jsonrpc as rpc
 from ._jsonrpc import Id, JsonValue, OutParams
@@ -164,8 +164,8 @@ class Engine(Generic[_W]):
         return self.running >= self.limit
 
     def start(self, job: Job, cancel: Callable[[], object]) -> Optional[bytes]:
-        """Count *job* as running (*cancel* stops it); or return the reply
-        to a request whose id a running request uses."""
+        """Count *job* as running (*cancel* stops it), or the reply if its
+        id is a running request's."""
         msg = job[0]
         with self.lock:
             if msg.kind == 'request':
@@ -186,8 +186,7 @@ class Engine(Generic[_W]):
             self.last_activity = now
 
     def answer(self, msg: rpc.Call, result: object) -> Optional[bytes]:
-        """The reply to *msg* that returned *result* (None: a
-        notification)."""
+        """The reply to *msg*, which returned *result* (None: none)."""
         return rpc.reply_for_result(msg.id, msg.method, result,
                                     self.max_payload) \
             if msg.kind == 'request' else None
@@ -230,8 +229,8 @@ class Engine(Generic[_W]):
         return exc
 
     def end(self, cause: BaseException) -> bool:
-        """Record *cause* (False if the connection had ended already), fail
-        every pending call and cancel every running request."""
+        """Fail every pending call and cancel every running request (False:
+        ended already)."""
         with self.lock:
             if self.closing is not None:
                 return False
@@ -260,17 +259,19 @@ class Peers:
         self._aborts: Set[Callable[[BaseException], None]] = set()
         self._lock = threading.Lock()
 
-    def join(self, abort: Callable[[BaseException], None],
-             server_closed: bool) -> None:
-        """Count a connection in (aborted at once if the server closed)."""
+    @contextlib.contextmanager
+    def serving(self, abort: Callable[[BaseException], None],
+                server_closed: bool) -> Iterator[None]:
+        """Count a connection in while served (aborted if *server_closed*)."""
         with self._lock:
             if server_closed:
                 abort(_server_closed())
             self._aborts.add(abort)
-
-    def leave(self, abort: Callable[[BaseException], None]) -> None:
-        with self._lock:
-            self._aborts.discard(abort)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._aborts.discard(abort)
 
     def abort_all(self) -> None:
         with self._lock:

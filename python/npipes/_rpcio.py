@@ -80,16 +80,12 @@ class FrameIO:
                             max_payload=self._max_payload)
 
     def send_some(self, view: memoryview) -> memoryview:
-        """Write what can be written now; return the rest (without two-
-        thread I/O: all of it, blocking; the engine does not call it)."""
-        if self._duplex is not None:
-            return self._duplex.send_some(view)
-        self.send(view)
-        return view[len(view):]
+        """Write what can be written now; return the rest (``direct``)."""
+        assert self._duplex is not None, 'send_some() needs two-thread I/O'
+        return self._duplex.send_some(view)
 
     def send(self, view: Buffer) -> None:
-        """Write all of *view*; only shutdown() (or the peer leaving) ends
-        a wait."""
+        """Write all of *view* (only shutdown() or the peer ends a wait)."""
         if self._duplex is not None:
             self._duplex.send(view)
         else:
@@ -214,8 +210,7 @@ class Outbox:
             self._on_exit()
 
     def close(self, flush: bool = False) -> None:
-        """Refuse new messages; the writer sends what is queued first if
-        *flush*, then stops."""
+        """Refuse new messages; the writer stops (after the queue if *flush*)."""
         with self._cond:
             if not self._closed:
                 self._closed, self._flush = True, flush

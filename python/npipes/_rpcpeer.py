@@ -1,12 +1,6 @@
-"""The threaded driver of the JSON-RPC engine (_rpcdispatch.Engine) over one
-connection (either end).
-
-Threads: one reader (hands each message to the engine), the Outbox's writer
-(_rpcio.py: messages in order, a caller's timeout holds even when the
-peer stops reading), and a bounded pool for the functions.  Every wait
-ends when the connection ends: _end() fails the pending calls, sets the
-running requests' cancel tokens and shuts the socket down.
-"""
+"""The threaded driver of the JSON-RPC engine (_rpcdispatch) on one
+connection: a reader thread, the Outbox's writer (_rpcio) and a pool for
+the functions.  Every wait ends when the connection ends (_end)."""
 
 from __future__ import annotations
 
@@ -39,9 +33,8 @@ class Peer:
                  max_workers: int = DEFAULT_MAX_WORKERS,
                  max_queued: int = DEFAULT_MAX_QUEUED,
                  label: str = 'rpc') -> None:
-        # The engine enforces the connection's idle and frame timeouts
-        # itself (a connection waiting for a long call is not idle): it
-        # reads the stream through its own FrameIO, never conn.recv.
+        # The idle and frame timeouts are the engine's (a connection waiting
+        # for a long call is not idle): it reads through its own FrameIO.
         self._engine = engine = Engine[Call](
             registry, label, conn.max_payload, conn.idle_timeout,
             max_workers, max_queued, False, time.monotonic())
@@ -165,8 +158,7 @@ class Peer:
 
     # -- the end ---------------------------------------------------------------
     def _end(self, cause: BaseException, graceful: bool = False) -> None:
-        """End the connection (the engine's end); unless *graceful*, shut
-        the socket down, waking both threads."""
+        """End the connection; unless *graceful*, wake both threads."""
         if not self._engine.end(cause):
             return
         with self._room:

@@ -176,12 +176,11 @@ class RpcServer:
         peer = Peer(conn, self._registry, label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
-        self._peers.join(peer.abort, self._listener.closed)
-        try:
-            ended = peer.run_reader()
-        finally:
-            peer.join_writer()         # before the Listener closes conn
-            self._peers.leave(peer.abort)
+        with self._peers.serving(peer.abort, self._listener.closed):
+            try:
+                ended = peer.run_reader()
+            finally:
+                peer.join_writer()     # before the Listener closes conn
         raise_unless_clean(ended)      # reported by the Listener
 
     def close(self) -> None:
