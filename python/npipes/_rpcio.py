@@ -171,7 +171,8 @@ class Outbox:
             if rest:                   # the writer sends the rest, first
                 self._queue.appendleft((rest, None))
                 self._bytes += len(rest)
-            self._cond.notify_all()
+            if self._queue or self._closed:    # (else let the writer sleep)
+                self._cond.notify_all()
 
     def withdraw(self, call: Call) -> bool:
         """Give up *call*'s request: True if no writer has taken it (it

@@ -60,13 +60,17 @@ class Peer:
         id, data = self._engine.open_call(method, params, call)
         try:
             self._outbox.post(data, call, deadline)
-            concurrent.futures.wait((call,), deadline.left())
+            result: JsonValue = call.result(deadline.left())
+        except concurrent.futures.TimeoutError as exc:
+            if not self._give_up(id, call):
+                result = call.result()     # being answered right now
+            elif isinstance(exc, NPipesError):
+                raise                      # no room to send in time
+            else:
+                raise no_answer(method, timeout) from None
         except BaseException:
             self._give_up(id, call)
             raise
-        if not call.done() and self._give_up(id, call):
-            raise no_answer(method, timeout)
-        result: JsonValue = call.result()  # (maybe being answered now)
         return result
 
     def _give_up(self, id: int, call: Call) -> bool:
