@@ -177,13 +177,15 @@ class Engine(Generic[_W]):
             self.running += 1
         return None
 
-    def finish(self, job: Job, now: float) -> None:
-        """*job* (started) ended."""
+    def finish(self, job: Job, now: float) -> bool:
+        """*job* (started) ended; True if the engine was :attr:`full`."""
         with self.lock:
+            full = self.full
             self.running -= 1
             if self._inbound.get(job[0].id, (None,))[0] is job[4]:
                 del self._inbound[job[0].id]
             self.last_activity = now
+        return full
 
     def answer(self, msg: rpc.Call, result: object) -> Optional[bytes]:
         """The reply to *msg*, which returned *result* (None: none)."""

@@ -130,7 +130,8 @@ class Outbox:
                  label: str) -> None:
         self._io, self._on_failure, self._on_exit = io, on_failure, on_exit
         self._closed_error = closed_error
-        self._cond = threading.Condition()   # work, or room, or the end
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # work, room, the end
         self._queue: Deque[Tuple[memoryview, Optional[Call]]] = \
             collections.deque()
         self._bytes = 0
@@ -146,7 +147,7 @@ class Outbox:
         """Send one message after those posted before it.  Waits (up to
         *deadline*) while OUTBOX_LIMIT bytes are queued, unless *force*."""
         frame = memoryview(self._io.encode(data))
-        with self._cond:
+        with self._lock:
             while not force and not self._closed and self._queue and \
                     self._bytes + len(frame) > OUTBOX_LIMIT:
                 self._cond.wait(None if deadline is None
@@ -166,7 +167,7 @@ class Outbox:
         except NPipesError as exc:
             rest = None
             self._on_failure(exc)
-        with self._cond:
+        with self._lock:
             self._writing = False
             if rest:                   # the writer sends the rest, first
                 self._queue.appendleft((rest, None))
@@ -177,14 +178,14 @@ class Outbox:
     def withdraw(self, call: Call) -> bool:
         """Give up *call*'s request: True if no writer has taken it (it
         will never be sent), False if the peer may have it."""
-        with self._cond:
+        with self._lock:
             call.withdrawn = not call.sent
             return call.withdrawn
 
     def _write_loop(self) -> None:
         try:
             while True:
-                with self._cond:
+                with self._lock:
                     while (not self._queue or self._writing) and \
                             not (self._closed and not self._writing):
                         self._cond.wait()
@@ -205,14 +206,14 @@ class Outbox:
                     self._on_failure(exc)
                     return
                 finally:
-                    with self._cond:
+                    with self._lock:
                         self._writing = False
         finally:
             self._on_exit()
 
     def close(self, flush: bool = False) -> None:
         """Refuse new messages; the writer stops (after the queue if *flush*)."""
-        with self._cond:
+        with self._lock:
             if not self._closed:
                 self._closed, self._flush = True, flush
                 self._cond.notify_all()

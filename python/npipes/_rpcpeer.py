@@ -40,7 +40,7 @@ class Peer:
             max_workers, max_queued, False, time.monotonic())
         self._io = FrameIO(conn)
         self.label = label
-        self._room = threading.Condition()
+        self._room = threading.Condition(threading.Lock())
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers, thread_name_prefix='npipes-rpc')
         self._users = 2              # reader and writer: the last closes
@@ -124,9 +124,10 @@ class Peer:
 
     def _dispatch(self, job: Job) -> None:
         engine = self._engine
-        with self._room:               # backpressure: stop reading
-            while engine.full and engine.closing is None:
-                self._room.wait()
+        if engine.full:                # backpressure: stop reading
+            with self._room:
+                while engine.full and engine.closing is None:
+                    self._room.wait()
         if engine.closing is not None:
             return
         duplicate = engine.start(job, job[4].set)
@@ -156,9 +157,9 @@ class Peer:
             self._post(reply)
 
     def _finished(self, job: Job) -> None:
-        self._engine.finish(job, time.monotonic())
-        with self._room:
-            self._room.notify()
+        if self._engine.finish(job, time.monotonic()):
+            with self._room:
+                self._room.notify()
 
     # -- the end ---------------------------------------------------------------
     def _end(self, cause: BaseException, graceful: bool = False) -> None:
