@@ -140,12 +140,9 @@ class Peer:
         msg, target, args, kwargs, _ = job
         reply: Optional[bytes] = None
         try:
-            if target.is_async:
-                result = target.func(*args, **kwargs)
-            else:
-                result = await self._loop.run_in_executor(
-                    self._pool, functools.partial(target.func, *args,
-                                                    **kwargs))
+            run = functools.partial(target.func, *args, **kwargs)
+            result = run() if target.is_async else \
+                await self._loop.run_in_executor(self._pool, run)
             if inspect.isawaitable(result):     # (async def: it is)
                 result = await result
             reply = self._engine.answer(msg, result)

@@ -240,10 +240,8 @@ _MAX_ID = 2 ** 53
 
 def as_id(value: object) -> Optional[Id]:
     """*value* as an id: an int within +-2**53 or a str; else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, str) or (isinstance(value, int)
-                                  and -_MAX_ID <= value <= _MAX_ID):
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(
+            value, bool) and -_MAX_ID <= value <= _MAX_ID):
         return value
     return None
 

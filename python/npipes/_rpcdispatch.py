@@ -104,8 +104,7 @@ class Engine(Generic[_W]):
         return self.sized(rpc.request(None, method, params))
 
     def forget(self, id: int) -> Optional[bytes]:
-        """Call *id*'s caller gives up: the ``$/cancelRequest`` to send, or
-        None if its answer (or the end) came first."""
+        """Call *id*'s caller gives up: the ``$/cancelRequest`` to send."""
         with self.lock:
             if self._pending.pop(id, None) is None:
                 return None
@@ -205,8 +204,7 @@ class Engine(Generic[_W]):
 
     # -- the idle rule ---------------------------------------------------------
     def idle_left(self, now: float) -> Optional[float]:
-        """Seconds before the connection is idle (None: never): the whole
-        idle timeout while a call runs or waits."""
+        """Seconds until idle (None: never; all of them while calls run)."""
         if self.idle_timeout is None:
             return None
         with self.lock:
@@ -216,8 +214,7 @@ class Engine(Generic[_W]):
 
     def idle_expired(self, now: float) -> Optional[ConnectionClosedError]:
         """After a read timed out on the idle limit: the error ending the
-        connection, or None (a call that ended while the reader waited, its
-        answer perhaps not sent yet, starts the count again)."""
+        connection, or None (a call ended meanwhile: the count restarts)."""
         if self.idle_left(now) != 0.0:
             return None
         return ConnectionClosedError(f'connection closed by this side: {IDLE} '
@@ -287,8 +284,8 @@ def _server_closed() -> ConnectionClosedError:
 
 
 def raise_unless_clean(ended: Optional[BaseException]) -> None:
-    """Raise what ended a served connection (for the Listener to report),
-    unless the peer or this side closed it."""
+    """Raise what ended a served connection unless a close (for the
+    Listener to report)."""
     if isinstance(ended, ConnectionClosedError) and \
             ended.reason in (PEER_CLOSED, 'closed'):
         return

@@ -176,8 +176,7 @@ class Outbox:
                 self._cond.notify_all()
 
     def withdraw(self, call: Call) -> bool:
-        """Give up *call*'s request: True if no writer has taken it (it
-        will never be sent), False if the peer may have it."""
+        """Give up *call*'s request: True if it will never be sent."""
         with self._lock:
             call.withdrawn = not call.sent
             return call.withdrawn

@@ -74,8 +74,7 @@ class Peer:
         return result
 
     def _give_up(self, id: int, call: Call) -> bool:
-        """A caller stopped waiting: forget its call, and cancel it at the
-        peer if it was sent.  False if its answer got to it first."""
+        """Forget the call; cancel it at the peer if sent (False: answered)."""
         cancel = self._engine.forget(id)
         if cancel is not None and not self._outbox.withdraw(call):
             self._post(cancel, force=True)

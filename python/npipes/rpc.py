@@ -49,8 +49,6 @@ __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
            'CANCEL_METHOD', 'JsonValue', 'JsonInput', 'Functions',
            'InvalidMessageError']
 
-# DEFAULT_MAX_WORKERS, DEFAULT_MAX_QUEUED: see _rpcdispatch.
-
 
 class RpcClient:
     """JSON-RPC calls over one npipes Connection (which it takes over).
