@@ -88,7 +88,7 @@ class RpcServer(Background):
         self._listener = listener
         self._registry = registry
         self._max_workers, self._max_queued = max_workers, max_queued
-        self._peers: Peers[Peer] = Peers()
+        self._peers = Peers()
         self.name = listener.name
         self.address = listener.address
 
@@ -115,11 +115,8 @@ class RpcServer(Background):
         peer = Peer(conn, self._registry, label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
-        self._peers.join(peer, self._listener.closed)
-        try:
+        with self._peers.serving(peer.abort, self._listener.closed):
             ended = await peer.run_reader()
-        finally:
-            self._peers.leave(peer)
         raise_unless_clean(ended)
 
     def close(self) -> None:

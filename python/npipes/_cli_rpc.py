@@ -16,9 +16,10 @@ import signal
 import sys
 import time
 from types import FrameType
-from typing import Dict, NoReturn, Optional
+from typing import Dict, Optional
 
-from ._jsonrpc import JsonValue, RemoteError, RequestCancelledError
+from ._jsonrpc import (JsonValue, RemoteError, RequestCancelledError,
+                       no_constant)
 from ._rpctargets import Function
 from .connection import Connection
 from .errors import PipeTimeoutError
@@ -95,17 +96,9 @@ def _seconds(text: str) -> float:
     return value
 
 
-class _NotJson(ValueError):
-    pass
-
-
-def _reject_constant(name: str) -> NoReturn:
-    raise _NotJson(f'{name} is not JSON')
-
-
 def _json_arg(text: str) -> JsonValue:
     try:
-        value: JsonValue = json.loads(text, parse_constant=_reject_constant)
+        value: JsonValue = json.loads(text, parse_constant=no_constant)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(
             f'each ARG must be one JSON value (a string is written '

@@ -11,8 +11,8 @@ notifications without ``id``, cancellation the notification
 from __future__ import annotations
 
 import json
-from typing import (Dict, List, Literal, Mapping, NoReturn, Optional,
-                    Sequence, Tuple, Type, Union)
+from typing import (Dict, List, Literal, Mapping, NamedTuple, NoReturn,
+                    Optional, Sequence, Tuple, Type, Union)
 
 from .errors import ConnectionClosedError, FrameError, NPipesError
 
@@ -29,9 +29,9 @@ JsonValue = Union[None, bool, int, float, str, List['JsonValue'],
 #: tuples; anything else is a TypeError at the call).
 JsonInput = Union[None, bool, int, float, str, Sequence['JsonInput'],
                   Mapping[str, 'JsonInput']]
-#: A request id: an int or a str (npipes sends ints); a number with a
-#: fraction is accepted on input, as before.
-Id = Union[int, str, float]
+#: A request id: an int within +-2**53 or a str (npipes sends ints), as
+#: StreamJsonRpc takes; any other id is an invalid message.
+Id = Union[int, str]
 #: ``params`` as received: an array or an object.
 Params = Union[List[JsonValue], Dict[str, JsonValue]]
 #: ``params`` to send: positional or named.
@@ -103,18 +103,22 @@ class RequestCancelledError(RemoteError):
 
 
 class ProtocolError(Exception):
-    """An incoming message that is not valid JSON-RPC: answered with
-    ``code`` when it has an ``id`` (or with id null for parse errors)."""
+    """A call the target cannot take (no such method, params that do not
+    fit): answered with ``code``; the connection stays."""
 
-    def __init__(self, code: int, message: str, id: Optional[Id] = None,
-                 answer: bool = True) -> None:
+    def __init__(self, code: int, message: str) -> None:
         super().__init__(message)
         self.code = code
-        self.id = id
-        self.answer = answer
 
 
-def _no_constant(name: str) -> NoReturn:
+class InvalidMessageError(NPipesError):
+    """A message that is not valid JSON-RPC (not UTF-8 JSON, not one
+    object, a bad ``id`` or ``params``, a response to no request): the
+    receiver closes the connection without replying (docs/rpc.md §6)."""
+
+
+def no_constant(name: str) -> NoReturn:
+    """json.loads' parse_constant: NaN and Infinity are not JSON."""
     raise ValueError(f'{name} is not JSON')
 
 
@@ -209,80 +213,73 @@ def reply_for_result(id: Optional[Id], method: str, result: object,
     return data
 
 
-class Call:
+class Call(NamedTuple):
     """A parsed request or notification: ``kind`` is 'request' when the
     message has an ``id`` member (which may be null), else 'notification'."""
 
-    __slots__ = ('kind', 'id', 'method', 'params')
-
-    def __init__(self, kind: CallKind, id: Optional[Id], method: str,
-                 params: Optional[Params]) -> None:
-        self.kind: CallKind = kind
-        self.id = id
-        self.method = method
-        self.params = params
+    kind: CallKind
+    id: Optional[Id]
+    method: str
+    params: Optional[Params]
 
 
-class Response:
+class Response(NamedTuple):
     """A parsed response: *body* is the whole message (``result`` or
     ``error``; see :func:`outcome`)."""
 
-    __slots__ = ('id', 'body')
-
-    def __init__(self, id: Optional[Id], body: Body) -> None:
-        self.id = id
-        self.body = body
+    id: Optional[Id]
+    body: Body
 
 
 #: What :func:`parse` returns.
 Incoming = Union[Call, Response]
 
 
-def _valid_id(value: JsonValue) -> bool:
-    return value is None or (isinstance(value, (str, int, float))
-                             and not isinstance(value, bool))
+_MAX_ID = 2 ** 53
 
 
-def _as_id(value: JsonValue) -> Optional[Id]:
-    """*value* as an id; None if it is null or not a valid id."""
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+def as_id(value: object) -> Optional[Id]:
+    """*value* as an id: an int within +-2**53 or a str; else None."""
+    if isinstance(value, str) or (isinstance(value, int) and not isinstance(
+            value, bool) and -_MAX_ID <= value <= _MAX_ID):
         return value
     return None
 
 
+def _invalid(text: str) -> InvalidMessageError:
+    return InvalidMessageError(f'invalid JSON-RPC message: {text}')
+
+
 def parse(payload: Union[bytes, bytearray, memoryview]) -> Incoming:
-    """Parse one frame's payload; ProtocolError if it is not one JSON-RPC
-    2.0 message (batches are not supported, as in StreamJsonRpc)."""
+    """Parse one frame's payload; InvalidMessageError if it is not one
+    JSON-RPC 2.0 message (batches are not supported, as in StreamJsonRpc).
+    Nesting too deep for the parser is an InvalidMessageError too."""
     try:
         msg: JsonValue = json.loads(bytes(payload).decode('utf-8'),
-                                    parse_constant=_no_constant)
+                                    parse_constant=no_constant)
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ProtocolError(PARSE_ERROR, f'not UTF-8 JSON: {exc}') from None
+        raise _invalid(f'not UTF-8 JSON ({exc})') from None
     if not isinstance(msg, dict):
-        what = 'a batch (array)' if isinstance(msg, list) else 'not an object'
-        raise ProtocolError(INVALID_REQUEST, f'a message must be one JSON '
-                            f'object; got {what}')
+        raise _invalid('a batch (array)' if isinstance(msg, list)
+                       else 'not an object')
     raw_id = msg.get('id')
-    if not _valid_id(raw_id):
-        raise ProtocolError(INVALID_REQUEST, f'invalid id {raw_id!r}')
-    id = _as_id(raw_id)
+    id = as_id(raw_id)
+    if raw_id is not None and id is None:
+        raise _invalid(f'id {raw_id!r} is not an int within +-2**53 or a '
+                       f'string')
     if msg.get('jsonrpc') != '2.0':
-        raise ProtocolError(INVALID_REQUEST, 'missing "jsonrpc": "2.0"', id,
-                            answer='method' in msg and 'id' in msg)
+        raise _invalid('no "jsonrpc": "2.0"')
     if 'method' in msg:
         method, params = msg['method'], msg.get('params')
         if not isinstance(method, str):
-            raise ProtocolError(INVALID_REQUEST, 'method must be a string',
-                                id, answer='id' in msg)
+            raise _invalid('method is not a string')
         if params is not None and not isinstance(params, (list, dict)):
-            raise ProtocolError(INVALID_REQUEST, 'params must be an array or '
-                                'an object', id, answer='id' in msg)
+            raise _invalid('params is not an array or an object')
         return Call('request' if 'id' in msg else 'notification', id, method,
                     params)
     if 'result' in msg or isinstance(msg.get('error'), dict):
         return Response(id, msg)
-    raise ProtocolError(INVALID_REQUEST, 'neither a request nor a response',
-                        id, answer=False)
+    raise _invalid('neither a request nor a response')
 
 
 def outcome(body: Body) -> Tuple[JsonValue, Optional[RemoteError]]:
@@ -311,9 +308,9 @@ def cancel_target(params: Optional[Params]) -> Optional[Id]:
     """The id named by a ``$/cancelRequest``'s params (named or positional);
     None if there is none (or it is not an id)."""
     if isinstance(params, dict):
-        return _as_id(params.get('id'))
+        return as_id(params.get('id'))
     if isinstance(params, list) and len(params) == 1:
-        return _as_id(params[0])
+        return as_id(params[0])
     return None
 
 

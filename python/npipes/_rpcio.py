@@ -1,17 +1,23 @@
-"""Frames on a Connection for one reader thread and one writer thread at once.
+"""The threaded RPC driver's I/O: FrameIO, frames on a Connection for one
+reader and one writer thread at once (the stream's ``duplex`` capability
+where it has one: a Unix socket, each wait a poll() of its own, shutdown()
+waking both; else the stream itself: a Windows pipe's overlapped handle
+gives each call its own wait), and the Outbox.
 
-A Connection's own send/recv wait with a deadline per call, and a Connection
-is not meant to be used by several threads at once.  So the RPC engine takes
-the Connection's stream over: where the stream offers two-thread I/O (its
-``duplex`` capability: a Unix socket made non-blocking for good, every wait
-a poll() of its own, so the reader's timeout never touches the writer and
-shutdown() wakes both) it uses that; otherwise (a Windows pipe, whose
-overlapped handle already gives every call its own wait) the stream itself.
+A message is written at once by the thread that posts it when nothing is
+queued and the kernel takes it whole (no thread switch: what a ping-pong
+needs); otherwise the writer thread sends it.  So a caller never blocks on
+a peer that stops reading: it waits only, up to its deadline, while
+OUTBOX_LIMIT bytes are queued.  A call's request not yet taken by a writer
+can be withdrawn (its caller timed out): it is then never sent.
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import collections
+import concurrent.futures
+import threading
+from typing import Callable, Deque, Optional, Tuple
 
 from ._session import Timeouts, peer_gone
 from ._util import Buffer, Deadline, Duplex
@@ -19,7 +25,7 @@ from .connection import Connection
 from .errors import ConnectionClosedError, NPipesError
 from .message import FrameDecoder, encode_frame
 
-__all__ = ['FrameIO', 'frame_io']
+__all__ = ['FrameIO', 'Outbox', 'OUTBOX_LIMIT', 'Call']
 
 _FOREVER = Deadline(None)
 
@@ -44,12 +50,6 @@ class FrameIO:
         #: The connection's idle and frame timeouts, and when the frame
         #: being received started: what the engine's read limit comes from.
         self.clock = Timeouts(conn.idle_timeout, conn.frame_timeout)
-
-    @property
-    def frame_started(self) -> Optional[float]:
-        """time.monotonic() at the first byte of the frame being received
-        (None between frames, and without a frame timeout)."""
-        return self.clock.frame_started
 
     def recv(self, timeout: Optional[float] = None) -> bytes:
         """One payload.  PipeTimeoutError after *timeout* seconds (a partial
@@ -80,16 +80,12 @@ class FrameIO:
                             max_payload=self._max_payload)
 
     def send_some(self, view: memoryview) -> memoryview:
-        """Write what can be written now; return the rest (without two-
-        thread I/O: all of it, blocking; the engine does not call it)."""
-        if self._duplex is not None:
-            return self._duplex.send_some(view)
-        self.send(view)
-        return view[len(view):]
+        """Write what can be written now; return the rest (``direct``)."""
+        assert self._duplex is not None, 'send_some() needs two-thread I/O'
+        return self._duplex.send_some(view)
 
     def send(self, view: Buffer) -> None:
-        """Write all of *view*; only shutdown() (or the peer leaving) ends
-        a wait."""
+        """Write all of *view* (only shutdown() or the peer ends a wait)."""
         if self._duplex is not None:
             self._duplex.send(view)
         else:
@@ -107,10 +103,120 @@ class FrameIO:
             pass
 
     def close(self) -> None:
-        """Close the connection."""
         self._conn.close()
 
 
-def frame_io(conn: Connection) -> FrameIO:
-    """A frame reader/writer over *conn* (an open npipes Connection)."""
-    return FrameIO(conn)
+#: Bytes of frames queued for the writer before posters wait for room (one
+#: frame is always let in, however large).
+OUTBOX_LIMIT = 32 * 1024 * 1024
+
+
+class Call(concurrent.futures.Future):   # type: ignore[type-arg]
+    """A call's answer; ``sent``: a writer took its request (the peer may
+    have it); ``withdrawn``: its caller gave up before that."""
+    sent = withdrawn = False
+
+
+class Outbox:
+    """The send side of one connection over *io*: *on_failure(exc)* is
+    called if a write fails (the connection is then lost), *on_exit()* when
+    the writer thread ends; *closed_error()* is what a post raises after
+    :meth:`close`."""
+
+    def __init__(self, io: FrameIO,
+                 on_failure: Callable[[NPipesError], object],
+                 on_exit: Callable[[], object],
+                 closed_error: Callable[[], BaseException],
+                 label: str) -> None:
+        self._io, self._on_failure, self._on_exit = io, on_failure, on_exit
+        self._closed_error = closed_error
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)  # work, room, the end
+        self._queue: Deque[Tuple[memoryview, Optional[Call]]] = \
+            collections.deque()
+        self._bytes = 0
+        self._writing = False          # a thread is writing a frame now
+        self._closed = self._flush = False   # flush: send the queue first
+        self._thread = threading.Thread(target=self._write_loop, daemon=True,
+                                        name=f'npipes-rpc-writer {label}')
+        self._thread.start()
+
+    def post(self, data: bytes, call: Optional[Call] = None,
+             deadline: Optional[Deadline] = None,
+             force: bool = False) -> None:
+        """Send one message after those posted before it.  Waits (up to
+        *deadline*) while OUTBOX_LIMIT bytes are queued, unless *force*."""
+        frame = memoryview(self._io.encode(data))
+        with self._lock:
+            while not force and not self._closed and self._queue and \
+                    self._bytes + len(frame) > OUTBOX_LIMIT:
+                self._cond.wait(None if deadline is None
+                                else deadline.remaining('send'))
+            if self._closed:
+                raise self._closed_error()
+            if not self._io.direct or self._queue or self._writing:
+                self._queue.append((frame, call))
+                self._bytes += len(frame)
+                self._cond.notify_all()
+                return
+            self._writing = True
+            if call is not None:
+                call.sent = True
+        try:
+            rest: Optional[memoryview] = self._io.send_some(frame)
+        except NPipesError as exc:
+            rest = None
+            self._on_failure(exc)
+        with self._lock:
+            self._writing = False
+            if rest:                   # the writer sends the rest, first
+                self._queue.appendleft((rest, None))
+                self._bytes += len(rest)
+            if self._queue or self._closed:    # (else let the writer sleep)
+                self._cond.notify_all()
+
+    def withdraw(self, call: Call) -> bool:
+        """Give up *call*'s request: True if it will never be sent."""
+        with self._lock:
+            call.withdrawn = not call.sent
+            return call.withdrawn
+
+    def _write_loop(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    while (not self._queue or self._writing) and \
+                            not (self._closed and not self._writing):
+                        self._cond.wait()
+                    if not (self._queue and (self._flush or
+                                             not self._closed)):
+                        return
+                    frame, call = self._queue.popleft()
+                    self._bytes -= len(frame)
+                    self._cond.notify_all()
+                    if call is not None and call.withdrawn:
+                        continue
+                    if call is not None:
+                        call.sent = True
+                    self._writing = True
+                try:
+                    self._io.send(frame)
+                except NPipesError as exc:
+                    self._on_failure(exc)
+                    return
+                finally:
+                    with self._lock:
+                        self._writing = False
+        finally:
+            self._on_exit()
+
+    def close(self, flush: bool = False) -> None:
+        """Refuse new messages; the writer stops (after the queue if *flush*)."""
+        with self._lock:
+            if not self._closed:
+                self._closed, self._flush = True, flush
+                self._cond.notify_all()
+
+    def join(self, timeout: Optional[float]) -> None:
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout)

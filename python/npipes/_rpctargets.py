@@ -7,8 +7,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import threading
-from typing import (Callable, Collection, Dict, List, Mapping, Optional, Tuple,
-                    Union)
+from typing import Callable, Collection, Dict, Mapping, Optional, Tuple, Union
 
 from ._jsonrpc import (CANCEL_METHOD, INVALID_PARAMS, METHOD_NOT_FOUND,
                        Params, ProtocolError, RequestCancelledError)
@@ -153,15 +152,6 @@ class Registry:
         if name == CANCEL_METHOD:
             raise ValueError(f'{CANCEL_METHOD} is handled by npipes itself')
         self._targets[name] = Target(name, func)
-
-    def __len__(self) -> int:
-        return len(self._targets)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._targets
-
-    def names(self) -> List[str]:
-        return sorted(self._targets)
 
     def get(self, method: str) -> Target:
         """The target for *method*; ProtocolError(-32601) if none."""

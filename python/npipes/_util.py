@@ -96,6 +96,11 @@ class Deadline:
             raise PipeTimeoutError(f'{what} timed out after {self.timeout} s')
         return left
 
+    def left(self) -> Optional[float]:
+        """Seconds left, 0 once passed (None = unlimited)."""
+        end = self._end
+        return None if end is None else max(0.0, end - time.monotonic())
+
     def sleep(self, seconds: float, what: str = 'operation') -> None:
         """Sleep *seconds*, but not past the deadline (PipeTimeoutError if
         the deadline comes first)."""

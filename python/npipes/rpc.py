@@ -25,14 +25,14 @@ logger.
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Optional
 
 from . import _jsonrpc
 from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
                        INVALID_REQUEST, INVOCATION_ERROR, METHOD_NOT_FOUND,
-                       PARSE_ERROR, REQUEST_CANCELLED, JsonInput, JsonValue,
-                       RemoteError, RequestCancelledError)
+                       PARSE_ERROR, REQUEST_CANCELLED, InvalidMessageError,
+                       JsonInput, JsonValue, RemoteError,
+                       RequestCancelledError)
 from ._rpcdispatch import DEFAULT_MAX_QUEUED as DEFAULT_MAX_QUEUED
 from ._rpcdispatch import DEFAULT_MAX_WORKERS as DEFAULT_MAX_WORKERS
 from ._rpcdispatch import Peers, check_limits, raise_unless_clean
@@ -46,13 +46,8 @@ __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
            'RequestCancelledError', 'CancelToken', 'PARSE_ERROR',
            'INVALID_REQUEST', 'METHOD_NOT_FOUND', 'INVALID_PARAMS',
            'INTERNAL_ERROR', 'INVOCATION_ERROR', 'REQUEST_CANCELLED',
-           'CANCEL_METHOD', 'JsonValue', 'JsonInput', 'Functions']
-
-log = logging.getLogger('npipes')
-
-# DEFAULT_MAX_WORKERS, DEFAULT_MAX_QUEUED: functions run at once per
-# connection, and requests that may wait for a free worker beyond those;
-# past both the connection is not read until one finishes (_rpcdispatch).
+           'CANCEL_METHOD', 'JsonValue', 'JsonInput', 'Functions',
+           'InvalidMessageError']
 
 
 class RpcClient:
@@ -164,7 +159,7 @@ class RpcServer:
         self._listener = Listener(name, **options)
         self.name = name
         self.address = self._listener.address
-        self._peers: Peers[Peer] = Peers()
+        self._peers = Peers()
 
     @property
     def listener(self) -> Listener:
@@ -179,12 +174,11 @@ class RpcServer:
         peer = Peer(conn, self._registry, label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
-        self._peers.join(peer, self._listener.closed)
-        try:
-            ended = peer.run_reader()
-        finally:
-            peer.join_writer()         # before the Listener closes conn
-            self._peers.leave(peer)
+        with self._peers.serving(peer.abort, self._listener.closed):
+            try:
+                ended = peer.run_reader()
+            finally:
+                peer.join_writer()     # before the Listener closes conn
         raise_unless_clean(ended)      # reported by the Listener
 
     def close(self) -> None:

@@ -314,33 +314,7 @@ class NotificationTests(unittest.TestCase):
 
 
 class ProtocolTests(unittest.TestCase):
-    """Bad messages get JSON-RPC errors; the connection stays usable."""
-
-    def test_bad_messages(self):
-        cases = [(b'not json', None, rpc.PARSE_ERROR),
-                 (b'\xff\xfe', None, rpc.PARSE_ERROR),
-                 (b'[' * 100000, None, rpc.PARSE_ERROR),
-                 (b'{"jsonrpc":"2.0","id":1,"method":"add","params":[NaN,1]}',
-                  None, rpc.PARSE_ERROR),
-                 (b'[1,2]', None, rpc.INVALID_REQUEST),
-                 (b'{"id":5,"method":"add","params":[1,2]}', 5,
-                  rpc.INVALID_REQUEST),
-                 (b'{"jsonrpc":"2.0","id":6,"method":"add","params":3}', 6,
-                  rpc.INVALID_REQUEST),
-                 (b'{"jsonrpc":"2.0","id":8,"method":"add","params":'
-                  b'{"a":1,"c":2}}', 8, rpc.INVALID_PARAMS)]
-        with Served(FUNCTIONS) as served, \
-                connect(served.name, timeout=T) as raw:
-            for payload, id, code in cases:
-                with self.subTest(payload=payload):
-                    raw.send(payload)
-                    reply = json.loads(raw.recv(timeout=T))
-                    self.assertEqual(reply['id'], id)
-                    self.assertEqual(reply['error']['code'], code)
-            raw.send(b'{"jsonrpc":"2.0","id":"s","method":"add",'
-                     b'"params":{"a":1,"b":2}}')
-            self.assertEqual(json.loads(raw.recv(timeout=T)),
-                             {'jsonrpc': '2.0', 'id': 's', 'result': 3})
+    """(Invalid messages: test_rpc_violations.py.)"""
 
     def test_result_that_is_not_json_is_an_internal_error(self):
         with Served({'obj': lambda: object()}) as served, \

@@ -62,7 +62,8 @@ def dotnet_rpc_cli(test_case):
 
 def sent_calls(client):
     """Calls of *client* whose request the writer has taken (white box)."""
-    return sum(1 for call in list(client._peer._pending.values()) if call.sent)
+    return sum(1 for _, call in list(client._peer._engine._pending.values())
+               if call.sent)
 
 
 class DotnetServer:

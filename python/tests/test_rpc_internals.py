@@ -10,7 +10,7 @@ import unittest
 
 from tests import support
 from npipes import _jsonrpc as rpc
-from npipes._rpcio import frame_io
+from npipes._rpcio import FrameIO as frame_io
 from npipes._util import Capabilities
 from npipes.connection import Connection
 from npipes.errors import ConnectionClosedError, PipeTimeoutError
@@ -133,35 +133,39 @@ class TransportAccessorTests(unittest.TestCase):
         self.b.transport_stream.send(frame[:6], support_deadline())
         with self.assertRaises(PipeTimeoutError):
             io.recv(SHORT)
-        self.assertIsNotNone(io.frame_started)
+        self.assertIsNotNone(io.clock.frame_started)
         self.b.transport_stream.send(frame[6:], support_deadline())
         self.assertEqual(io.recv(T), b'abc')
-        self.assertIsNone(io.frame_started)
+        self.assertIsNone(io.clock.frame_started)
 
 
-@unittest.skipUnless(UNIX, 'the Unix transport')
 class IdleDecisionTests(unittest.TestCase):
-    """The threaded engine's idle rule: a connection is idle only when no
-    call runs or waits and nothing happened for idle_timeout seconds (so a
-    call that ends just as the reader's wait runs out, its answer perhaps
+    """The engine's idle rule (both drivers): a connection is idle only when
+    no call runs or waits and nothing happened for idle_timeout seconds (so
+    a call that ends just as the reader's wait runs out, its answer perhaps
     not yet posted, does not get its connection closed under it)."""
 
     def test_idle_only_after_a_quiet_idle_timeout(self):
-        from npipes._rpcpeer import Peer
+        from concurrent.futures import Future
+        from npipes._rpcdispatch import Engine
         from npipes._rpctargets import Registry
-        (conn, other), _ = socket_pair()
-        self.addCleanup(other.close)
-        conn.idle_timeout = 30.0
-        peer = Peer(conn, Registry(None))
-        self.addCleanup(peer.close, 0.0)
-        self.assertFalse(peer._idle())         # just started: activity now
-        peer._last_activity -= 60              # (white box: no waiting)
-        self.assertTrue(peer._idle())
-        peer._running = 1                      # a call runs
-        self.assertFalse(peer._idle())
-        peer._running = 0
-        peer._last_activity = time.monotonic()  # a call just ended
-        self.assertFalse(peer._idle())
+        engine = Engine(Registry({'f': lambda: 1}), 'test', None, 30.0, 1, 0,
+                        False, now=100.0)
+        self.assertEqual(engine.idle_left(110.0), 20.0)
+        self.assertIsNone(engine.idle_expired(110.0))
+        self.assertEqual(engine.idle_expired(130.0).reason, 'idle timeout')
+        job = engine.receive(b'{"jsonrpc":"2.0","id":1,"method":"f"}', 130.0)
+        self.assertIsNone(engine.start(job, lambda: None))   # a call runs
+        self.assertTrue(engine.full)
+        self.assertEqual(engine.idle_left(500.0), 30.0)
+        self.assertIsNone(engine.idle_expired(500.0))
+        engine.finish(job, 500.0)                           # it just ended
+        self.assertIsNone(engine.idle_expired(500.0))
+        self.assertEqual(engine.idle_expired(530.0).reason, 'idle timeout')
+        id, _ = engine.open_call('m', [], Future())         # a call waits
+        self.assertIsNone(engine.idle_expired(900.0))
+        self.assertIn(b'$/cancelRequest', engine.forget(id))
+        self.assertIsNone(engine.forget(id))
 
 
 @unittest.skipUnless(UNIX, 'the Unix transport')
