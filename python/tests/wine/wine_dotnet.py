@@ -59,7 +59,7 @@ class IpcWithDotnet(unittest.TestCase):
                     name, text = support.pipe_name(), text_of(100_000 if crc else 50, endian)
                     recv = lambda: IPC(name, endian=endian, timeout=T).receive_message(crc=crc)
                     if python_first:
-                        with reached('ConnectNamedPipe') as waiting:
+                        with reached('CreateFile') as waiting:   # a receiver only connects
                             got = in_thread(recv)
                             self.assertTrue(waiting.wait(T))
                         peer = DotnetPeer('ipc-send', name, endian, flag(crc), stdin_text=text)
@@ -171,13 +171,12 @@ class PipeIdentityOnWine(unittest.TestCase):
         finally:
             w.CloseHandle(h)
 
-    @unittest.expectedFailure
     def test_dotnet_accept_survives_a_client_that_left_before_it(self):
-        # DEFECT (.NET, src/NPipes/Transport/Windows/WindowsPipeListener.cs AcceptAsync):
-        # a client that connects and closes before the server's ConnectNamedPipe
-        # makes it fail with ERROR_NO_DATA (232), which escapes PipeServer.AcceptAsync
-        # and AcceptAllAsync as IOException "Pipe closed" (RunAsync reports it and
-        # goes on).  Any local process can end a pull-based accept loop this way.
+        # Found by this lane (.NET, WindowsPipeListener.AcceptAsync): a client that
+        # connects and closes before the server's ConnectNamedPipe made it fail with
+        # ERROR_NO_DATA (232), which escaped PipeServer.AcceptAsync and AcceptAllAsync
+        # as IOException: any local process could end a pull-based accept loop.  Now
+        # that instance is dropped and the accept waits again.
         name = support.pipe_name()
         peer = DotnetPeer('accept-after-go', name, keep_stdin=True)
         try:
@@ -187,7 +186,8 @@ class PipeIdentityOnWine(unittest.TestCase):
                                  0, 0, w.OPEN_EXISTING, 0, 0)
             w.CloseHandle(probe)
             peer.send_line('go')
-            self.assertEqual(peer.expect('accept'), 'accepted')
+            with connect(name, timeout=T):   # the next client is the one accepted
+                self.assertEqual(peer.expect('accept'), 'accepted')
         finally:
             peer.kill()
 
@@ -225,16 +225,14 @@ class Npipes101PeerOnWine(unittest.TestCase):
                 finally:
                     peer.kill()
 
-    @unittest.expectedFailure
     def test_python_receiver_started_first_then_peer_sender(self):
-        # DEFECT (python/npipes/ipc.py IPC._meet -> transport.rendezvous): an IPC
-        # receiver started alone creates the pipe, so npipes 1.0.1's sender, which
-        # can only create it, fails with 231.  The documented rule (README,
-        # "Windows"; .NET Rendezvous.MeetAsync(receiver: true)) is that a Windows
-        # receiver never creates the pipe but waits for the sender to.
+        # Found by this lane: an IPC receiver started alone created the pipe, so
+        # npipes 1.0.1's sender, which can only create it, failed with 231.  The
+        # documented rule (README, "Windows"; .NET Rendezvous.MeetAsync(receiver:
+        # true)) is that a Windows receiver never creates the pipe but waits.
         name, text = support.pipe_name(), 'receiver first'
-        with reached('ConnectNamedPipe') as waiting:
-            got = in_thread(lambda: IPC(name, timeout=3).receive_message())
+        with reached('CreateFile') as waiting:   # a receiver only connects
+            got = in_thread(lambda: IPC(name, timeout=T).receive_message())
             self.assertTrue(waiting.wait(T))
         peer = DotnetPeer('peer-send', name, 'big', '0', stdin_text=text)
         try:

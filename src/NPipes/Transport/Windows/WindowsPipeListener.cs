@@ -40,6 +40,13 @@ internal sealed partial class WindowsPipeListener : PipeListener
             {
                 await instance.WaitForConnectionAsync(cancellationToken).ConfigureAwait(false);
             }
+            catch (IOException e) when (IsClientGone(e) && !cancellationToken.IsCancellationRequested)
+            {
+                // A client connected and left before this wait began (ERROR_NO_DATA), or broke off (ERROR_BROKEN_PIPE):
+                // that instance is spent, not the server. Any local process can do this: wait again on a fresh instance.
+                instance.Dispose();
+                continue;
+            }
             catch
             {
                 instance.Dispose();
@@ -89,4 +96,9 @@ internal sealed partial class WindowsPipeListener : PipeListener
             throw new PipeNameInUseException(name, e);
         }
     }
+
+    private const int ErrorBrokenPipe = 109;
+    private const int ErrorNoData = 232;
+
+    private static bool IsClientGone(IOException e) => (e.HResult & 0xFFFF) is ErrorNoData or ErrorBrokenPipe;
 }
