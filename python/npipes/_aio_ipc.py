@@ -33,10 +33,11 @@ class IPC(IpcOptions):
     ``allow_other_users``; ``raise_errors=False`` returns False / '' and
     keeps the error in ``last_error``)."""
 
-    async def _meet(self, deadline: Deadline, crc: bool) -> Connection:
+    async def _meet(self, deadline: Deadline, crc: bool,
+                    receiver: bool = False) -> Connection:
         stream = await run_blocking(
             lambda d: transport.rendezvous(self.pipe, d,
-                                           self.allow_other_users),
+                                           self.allow_other_users, receiver),
             deadline.remaining(f'meeting the peer on pipe {self.pipe!r}'))
         return await open_connection(
             stream, transport.pipe_address(self.pipe),
@@ -64,7 +65,7 @@ class IPC(IpcOptions):
     async def _receive(self, crc: bool) -> bytes:
         deadline = Deadline(self.timeout)
         async for _ in _backoff(deadline, f'receive on pipe {self.pipe!r}'):
-            conn = await self._meet(deadline, crc)
+            conn = await self._meet(deadline, crc, receiver=True)
             try:
                 return await conn.recv(deadline.remaining('receive'))
             except ConnectionClosedError:

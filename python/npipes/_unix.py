@@ -370,11 +370,13 @@ def _client(found: Knock, path: str,
 
 @typed_os_errors
 def rendezvous(name: str, deadline: Deadline,
-               allow_other_users: bool = False) -> Stream:
+               allow_other_users: bool = False,
+               receiver: bool = False) -> Stream:
     """§8: meet the other side of pipe *name*, whichever starts first.
 
     Connect if someone serves the name (a stale file of ours is proven
     stale and removed); otherwise become the server for one connection.
+    *receiver* changes nothing here (on Windows a receiver only connects).
     """
     path = pipe_address(name)
     mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE

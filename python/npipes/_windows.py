@@ -324,19 +324,24 @@ def connect(name: str, deadline: Deadline,
 
 @typed_os_errors
 def rendezvous(name: str, deadline: Deadline,
-               allow_other_users: bool = False) -> Stream:
+               allow_other_users: bool = False,
+               receiver: bool = False) -> Stream:
     """Meet the other side of pipe *name*, whichever starts first.
 
-    Connect if an instance exists; otherwise create the pipe (ONE instance,
-    first-instance flag, like npipes) and wait for one client.  Losing the
-    creation race (PipeNameInUseError) means the peer just created it: go
-    back to connecting.
+    Connect if an instance exists; otherwise a sender creates the pipe (ONE
+    instance, first-instance flag, like npipes) and waits for one client.
+    Losing the creation race (PipeNameInUseError) means the peer just
+    created it: go back to connecting.  A *receiver* only connects: npipes
+    1.0.1's sender can only create the pipe, so a receiver that created it
+    first would lock that sender out (as .NET's receiver, it waits).
     """
     path = pipe_address(name)
     for _ in backoff(deadline):
         handle = _open(path, deadline)
         if handle is not None:
             return Stream(handle)
+        if receiver:
+            continue
         try:
             server = Server(path, allow_other_users, max_instances=1)
         except PipeNameInUseError:

@@ -74,9 +74,10 @@ class IPC(IpcOptions):
         """Like npipes: the frame bytes after a send, the text after a receive."""
         return self.__msg
 
-    def _meet(self, deadline: Deadline) -> transport.PipeStream:
+    def _meet(self, deadline: Deadline,
+              receiver: bool = False) -> transport.PipeStream:
         stream: transport.PipeStream = transport.rendezvous(
-            self.pipe, deadline, self.allow_other_users)
+            self.pipe, deadline, self.allow_other_users, receiver)
         return stream
 
     def _send(self, data: str, crc: bool) -> bool:
@@ -105,7 +106,7 @@ class IPC(IpcOptions):
         methods below)."""
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline, f'receive on pipe {self.pipe!r}'):
-            with Connection(self._meet(deadline), crc=crc,
+            with Connection(self._meet(deadline, receiver=True), crc=crc,
                             endian=self.endian, encoding=self.encoding,
                             max_payload=self.max_payload) as conn:
                 try:

@@ -30,7 +30,8 @@ class AioOnWine(unittest.IsolatedAsyncioTestCase):
                     send = aio.IPC(name, endian=endian, timeout=T).send_message(text, crc=crc)
                     recv = aio.IPC(name, endian=endian, timeout=T).receive_message(crc=crc)
                     first, second = (send, recv) if sender_first else (recv, send)
-                    with reached('ConnectNamedPipe') as waiting:
+                    # a sender waits in ConnectNamedPipe; a receiver only connects (CreateFile, again and again)
+                    with reached('ConnectNamedPipe' if sender_first else 'CreateFile') as waiting:
                         first_task = asyncio.ensure_future(first)
                         self.assertTrue(await loop.run_in_executor(None, waiting.wait, T))
                     second_result = await asyncio.wait_for(second, T)

@@ -32,7 +32,8 @@ class IpcOnWine(unittest.TestCase):
                         send = lambda: IPC(name, endian=endian, timeout=T).send_message(text, crc=crc)
                         recv = lambda: IPC(name, endian=endian, timeout=T).receive_message(crc=crc)
                         first, second = (send, recv) if sender_first else (recv, send)
-                        with reached('ConnectNamedPipe') as waiting:
+                        # a sender waits in ConnectNamedPipe; a receiver only connects (CreateFile, again and again)
+                        with reached('ConnectNamedPipe' if sender_first else 'CreateFile') as waiting:
                             first_result = in_thread(first)
                             self.assertTrue(waiting.wait(T), 'first side never waited')
                         second_result = second()
