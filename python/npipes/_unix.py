@@ -23,6 +23,7 @@ import tempfile
 import weakref
 from typing import Callable, Collection, Optional, Set, Tuple, Type, TypeVar
 
+from . import _exit_release
 from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
                         Stream, ident, knock, peer_uid)
 from ._platform import LINUX
@@ -232,6 +233,7 @@ class Server:
         # The read end lives as long as the object: a thread may still be
         # polling it when close() runs (closing the write end wakes it).
         weakref.finalize(self, os.close, self._wake_r)
+        _exit_release.track(self)   # interpreter exit releases the path
 
     @classmethod
     @typed_os_errors
@@ -328,6 +330,7 @@ class Server:
         sock, self._sock = self._sock, None
         if sock is None:
             return
+        _exit_release.forget(self)
         try:
             _release(self.path, sock, self._id)
         finally:
