@@ -4,7 +4,7 @@
 import os
 import unittest
 
-from support import IS_UNIX, finish, pipe_name, spawn_python
+from tests.support import IS_UNIX, finish, pipe_name, spawn_python
 
 from npipes._unix import pipe_address
 
