@@ -20,7 +20,7 @@ facts); everything else asks a Stream's ``capabilities()``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Awaitable, Protocol, Tuple
+from typing import TYPE_CHECKING, Awaitable, Protocol
 
 from . import _platform
 from ._util import Buffer, Capabilities, Deadline
@@ -33,8 +33,7 @@ else:
     PLATFORM = 'unix'
 
 if TYPE_CHECKING:
-    import asyncio
-
+    from ._aio_channel import Channel
     from ._aio_platform import Acceptor
 
 pipe_address = _impl.pipe_address
@@ -68,8 +67,8 @@ class PipeStream(Protocol):
 class AioEndpoint(Protocol):
     """The platform's endpoints under asyncio (_aio_unix, _aio_windows)."""
 
-    def open_stream(self, stream: Stream, address: str) -> Awaitable[
-            Tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    def open_stream(self, stream: Stream, address: str
+                    ) -> Awaitable[Channel]:
         """Hand a connected *stream* to the running loop."""
 
     def acceptor(self, server: Server) -> Acceptor[Stream]:
