@@ -69,7 +69,8 @@ internal static class RpcCommand
             }
             using var callToken = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
             var options = new NPipesOptions { Frame = Frame(common, result), Timeout = timeout, TrustedServers = access.Trusted(result) };
-            PipeConnection connection = await PipeConnection.ConnectAsync(result.GetValue(name)!, options, ct).ConfigureAwait(false);
+            string pipe = result.GetValue(name)!;
+            PipeConnection connection = await WaitNotice.Around(PipeConnection.ConnectAsync(pipe, options, ct), pipe).ConfigureAwait(false);
             using JsonRpc rpc = connection.AttachJsonRpc();
             // When callToken fires, StreamJsonRpc sends $/cancelRequest for this call.
             Task<JsonElement> call = rpc.InvokeWithCancellationAsync<JsonElement>(methodName, arguments, callToken.Token);
