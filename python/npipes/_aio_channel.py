@@ -78,20 +78,28 @@ class SocketChannel:
         None at the end of stream or once this side closed."""
         recv_into = self._sock.recv_into
         turns = 0
-        while True:
-            if self._closed:
-                return None
+        while not self._closed:
             try:
                 return decoder.receive(recv_into)
             except _AGAIN:
-                pass
-            if turns < SPIN:
-                turns += 1
-                await asyncio.sleep(0)
-            else:
-                await self._readable_soon()
+                turns = await self._wait(turns)
+        return None
 
-    async def _readable_soon(self) -> None:
+    async def read_into(self, view: memoryview) -> int:
+        turns = 0
+        while not self._closed:
+            try:
+                return self._sock.recv_into(view)
+            except _AGAIN:
+                turns = await self._wait(turns)
+        return 0
+
+    async def _wait(self, turns: int) -> int:
+        """Wait once for bytes: a zero-timeout loop turn while fewer than
+        SPIN were taken, else a park on readiness; the turns taken now."""
+        if turns < SPIN:
+            await asyncio.sleep(0)
+            return turns + 1
         fut = self._loop.create_future()
         self._reading = fut
         self._loop.add_reader(self._fd, self._readable)
@@ -101,25 +109,7 @@ class SocketChannel:
             self._reading = None
             if not self._closed:
                 self._loop.remove_reader(self._fd)
-
-    async def read_into(self, view: memoryview) -> int:
-        sock = self._sock
-        for _ in range(SPIN + 1):
-            if self._closed:
-                return 0
-            try:
-                return sock.recv_into(view)
-            except _AGAIN:
-                pass
-            await asyncio.sleep(0)
-        while True:
-            if self._closed:
-                return 0
-            try:
-                return sock.recv_into(view)
-            except _AGAIN:
-                pass
-            await self._readable_soon()
+        return turns
 
     def _readable(self) -> None:
         if self._reading is not None and not self._reading.done():

@@ -63,25 +63,16 @@ class TerminalNoticeTests(unittest.TestCase):
             self.skipTest(reason)
         return [*cli, *args]
 
-    def test_python_request_says_it_waits_for_a_server(self):
-        name = support.pipe_name()
-        self._check(self._python('request', name, 'hi'),
-                    f"npipes: waiting for a server on '{name}'...")
-
-    def test_python_rpc_call_says_it_waits_for_a_server(self):
-        name = support.pipe_name()
-        self._check(self._python('rpc', 'call', name, 'add', '1', '2'),
-                    f"npipes: waiting for a server on '{name}'...")
-
-    def test_dotnet_request_says_it_waits_for_a_server(self):
-        name = support.pipe_name()
-        self._check(self._dotnet('request', name, 'hi'),
-                    f"npipes: waiting for a server on '{name}'...")
-
-    def test_dotnet_rpc_call_says_it_waits_for_a_server(self):
-        name = support.pipe_name()
-        self._check(self._dotnet('rpc', 'call', name, 'Add', '1', '2'),
-                    f"npipes: waiting for a server on '{name}'...")
+    def test_each_cli_says_it_waits_for_a_server(self):
+        for cli, args in ((self._python, ('request', '{name}', 'hi')),
+                          (self._python, ('rpc', 'call', '{name}', 'add', '1', '2')),
+                          (self._dotnet, ('request', '{name}', 'hi')),
+                          (self._dotnet, ('rpc', 'call', '{name}', 'Add', '1', '2'))):
+            name = support.pipe_name()
+            argv = [a.format(name=name) for a in args]
+            with self.subTest(cli=cli.__name__, command=argv[0]):
+                self._check(cli(*argv),
+                            f"npipes: waiting for a server on '{name}'...")
 
     def test_redirected_stderr_gets_no_notice(self):
         name = support.pipe_name()
