@@ -25,6 +25,7 @@ it the .NET-facing figure is left out with a note.  --dotnet-cli (default: $NPIP
 """
 
 import argparse
+import asyncio
 import os
 import shlex
 import socket
@@ -322,6 +323,40 @@ def figure_pingpong(runs, seconds, crc, figure):
     report(figure, np_side, raw_side, np_peer, raw_peer, 'roundtrips/s', f'crc={"on" if crc else "off"}')
 
 
+def figure_aio_pingpong(runs, seconds):
+    """Ping-pong with npipes.aio: `await aio.Connection.request` vs the threaded `Connection.request` (raw= is the
+    threaded client, base=threaded), each against its own Python `Listener` echo (CRC on)."""
+    from npipes import aio
+    loop = asyncio.new_event_loop()
+    thr_name, aio_name = _name(), _name()
+    thr_peer, aio_peer = python_peer('np-echo', thr_name, 'crc'), python_peer('np-echo', aio_name, 'crc')
+    try:
+        conn = npipes.connect(thr_name, timeout=10, crc=True)
+        aconn = loop.run_until_complete(aio.connect(aio_name, timeout=10, crc=True))
+
+        async def pingpong_aio(seconds):
+            buf = bytearray(PING)
+            n, end = 0, time.perf_counter() + seconds
+            while True:
+                SEQ.pack_into(buf, 0, n)
+                if await aconn.request(bytes(buf)) != buf:
+                    raise RuntimeError(f'npipes.aio ping-pong: reply {n} wrong')
+                n += 1
+                if n % 64 == 0 and time.perf_counter() >= end:
+                    return n
+
+        aio_side = Side(lambda t: loop.run_until_complete(pingpong_aio(t)))
+        thr_side = Side(lambda t: pingpong_np(conn, t))
+        measure(runs, seconds, aio_side, thr_side)
+        conn.close()
+        loop.run_until_complete(aconn.aclose())
+    finally:
+        thr_peer.close()
+        aio_peer.close()
+        loop.close()
+    report('py_aio_pingpong_16B', aio_side, thr_side, aio_peer, thr_peer, 'roundtrips/s', 'crc=on base=threaded')
+
+
 def figure_oneway(runs, seconds, crc, figure):
     msgs = _messages(ONEWAY)
     with tempfile.TemporaryDirectory() as tmp:
@@ -452,7 +487,7 @@ def figure_rpc_pingpong(runs, seconds, dotnet_cli):
            f'peer=dotnet-rpc request_bytes={size} crc=off')
 
 
-FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
+FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_aio_pingpong_16B', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
            'py_dotnet_pingpong_16B', 'py_rpc_pingpong']
 
 
@@ -486,6 +521,7 @@ def main(argv):
     jobs = [
         ('py_pingpong_16B', lambda: figure_pingpong(runs, seconds, True, figure='py_pingpong_16B')),
         ('py_pingpong_16B_nocrc', lambda: figure_pingpong(runs, seconds, False, figure='py_pingpong_16B_nocrc')),
+        ('py_aio_pingpong_16B', lambda: figure_aio_pingpong(runs, seconds)),
         ('py_oneway_1MiB', lambda: figure_oneway(runs, seconds, True, 'py_oneway_1MiB')),
         ('py_oneway_1MiB_nocrc', lambda: figure_oneway(runs, seconds, False, 'py_oneway_1MiB_nocrc')),
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),

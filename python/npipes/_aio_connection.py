@@ -1,4 +1,5 @@
-"""asyncio connections: npipes.Connection's frames over asyncio streams.
+"""asyncio connections: npipes.Connection's frames over a byte channel
+(the raw socket on Unix, the proactor's streams on Windows: _aio_channel).
 
 The other aio modules reach a Connection's state only through the functions
 at the end of this module (open_connection, send_frame, finish)."""
@@ -11,6 +12,7 @@ from typing import (Any, Awaitable, Callable, Optional, cast,
                     TypeVar, Union, overload)
 
 from . import transport
+from ._aio_channel import Channel, SocketChannel
 from ._aio_platform import run_blocking
 from ._session import ConnectionOptions, FrameSession, peer_gone
 from ._util import Deadline
@@ -46,15 +48,12 @@ class Connection(FrameSession):
 
     _repr_prefix = 'aio.'
 
-    def __init__(self, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter, **options: Any) -> None:
+    def __init__(self, channel: Channel, **options: Any) -> None:
         """Options: those of :class:`npipes.Connection` (``crc``,
         ``endian``, ``encoding``, ``max_payload``, ``idle_timeout``,
         ``frame_timeout``, ``on_close``)."""
-        self._reader = reader
-        self._writer = writer
-        self._start_session(False, cast(ConnectionOptions, options))
-        self._drain_lock = asyncio.Lock()
+        self._channel = channel
+        self._start_session(True, cast(ConnectionOptions, options))
         self._closed = False
 
     @classmethod
@@ -81,13 +80,15 @@ class Connection(FrameSession):
 
     async def _send_frame(self, frame: bytes,
                           timeout: Optional[float] = None) -> None:
-        writer = self._live()
-        if writer.is_closing():
+        channel = self._live()
+        if channel.is_closing():
             raise ConnectionClosedError('peer closed the pipe')
-        writer.write(frame)
+        channel.write(frame)
         try:
-            async with self._drain_lock:   # one drain() at a time (3.8, 3.9)
-                await _bounded(writer.drain(), timeout)
+            if timeout is None:
+                await channel.drain()
+            else:
+                await asyncio.wait_for(channel.drain(), timeout)
         except asyncio.TimeoutError:
             raise PipeTimeoutError(f'send timed out after {timeout} s') \
                 from None
@@ -110,17 +111,35 @@ class Connection(FrameSession):
         (npipes.aio's RPC: a connection waiting for a long call is not)."""
         deadline, decoder, timeouts = Deadline(timeout), self._decoder, \
             self._timeouts
-        self._live()
-        reader = self._reader
-        while True:
+        channel = self._live()
+        if timeouts.off and timeout is None and \
+                isinstance(channel, SocketChannel):
+            # Nothing to time: the channel reads whole frames on the spot.
+            try:
+                payload = await channel.receive(decoder)
+            except _CLOSED:
+                payload = None
+            if self._closed:
+                raise ConnectionClosedError('connection closed by this side',
+                                            reason='closed')
+            if payload is None:
+                raise peer_gone(decoder.in_frame)
+            return payload
+        try:
+            payload = decoder.take()           # read ahead by an earlier read
+        except BaseException:
+            timeouts.frame_done(False)
+            raise
+        while payload is None:
             seconds, reason = timeouts.limit(deadline.remaining('receive'),
                                              idle=idle)
             if seconds is not None and reason is not None and seconds <= 0:
                 self.close()
                 raise timeouts.expired(reason)
-            view = decoder.want()
+            reading = channel.read_into(decoder.want())
             try:
-                data = await _bounded(reader.read(len(view)), seconds)
+                n = await (reading if seconds is None
+                           else asyncio.wait_for(reading, seconds))
             except asyncio.TimeoutError:
                 if reason is None:
                     raise PipeTimeoutError(f'receive timed out after '
@@ -128,22 +147,21 @@ class Connection(FrameSession):
                 self.close()
                 raise timeouts.expired(reason) from None
             except _CLOSED:
-                data = b''
+                n = 0
             if self._closed:
                 raise ConnectionClosedError('connection closed by this side',
                                             reason='closed')
-            if not data:
+            if not n:
                 raise peer_gone(decoder.in_frame)
-            view[:len(data)] = data
             try:
-                payload = decoder.advance(len(data))
+                payload = decoder.advance(n)
             except BaseException:
                 timeouts.frame_done(False)
                 raise
-            if payload is not None:
-                timeouts.frame_done(False)
-                return payload
-            timeouts.bytes_arrived()
+            if payload is None:
+                timeouts.bytes_arrived()
+        timeouts.frame_done(decoder.in_frame)
+        return payload
 
     async def recv_text(self, timeout: Optional[float] = None) -> str:
         return to_text(await self.recv(timeout), self.encoding)
@@ -160,19 +178,22 @@ class Connection(FrameSession):
                       timeout: Optional[float] = None) -> Union[bytes, str]:
         """Send *data* and return the reply (str in, str out); *timeout*
         covers both."""
-        loop = asyncio.get_running_loop()
-        end = None if timeout is None else loop.time() + timeout
-        await self.send(data, timeout)
-        left = None if end is None else max(0.0, end - loop.time())
-        reply = await self.recv(left)
+        if timeout is None:
+            await self._send_frame(self._frame(data))
+            reply = await self.receive()
+        else:
+            loop = asyncio.get_running_loop()
+            end = loop.time() + timeout
+            await self._send_frame(self._frame(data), timeout)
+            reply = await self.receive(max(0.0, end - loop.time()))
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
 
     # -- lifetime --------------------------------------------------------
-    def _live(self) -> asyncio.StreamWriter:
+    def _live(self) -> Channel:
         if self._closed:
             raise NPipesError('connection is closed')
-        return self._writer
+        return self._channel
 
     @property
     def closed(self) -> bool:
@@ -183,7 +204,7 @@ class Connection(FrameSession):
             return
         self._closed = True
         try:
-            self._writer.close()
+            self._channel.close()
         finally:
             self._closing()
 
@@ -191,7 +212,7 @@ class Connection(FrameSession):
         """Close and wait until the transport has let go of the pipe."""
         self.close()
         try:
-            await self._writer.wait_closed()
+            await self._channel.wait_closed()
         except (OSError, NPipesError):
             pass
 
@@ -217,12 +238,11 @@ async def open_connection(stream: transport.Stream, address: str,
     """A Connection over a connected transport *stream* (it belongs to the
     Connection afterwards; closed if this fails).  *on_close* is called
     once when the Connection closes (a Listener's count)."""
-    reader, writer = await transport.aio_endpoint().open_stream(
-        stream, address)
+    channel = await transport.aio_endpoint().open_stream(stream, address)
     try:
-        return Connection(reader, writer, on_close=on_close, **options)
+        return Connection(channel, on_close=on_close, **options)
     except BaseException:
-        writer.close()
+        channel.close()
         raise
 
 
@@ -235,14 +255,14 @@ async def send_frame(conn: Connection, frame: bytes,
 async def finish(conn: Connection, deadline: Deadline) -> int:
     """Say we are done writing and wait for the peer to close; return how
     many bytes it sent meanwhile (a receiver sends none)."""
-    writer, reader = conn._writer, conn._reader
-    if writer.can_write_eof():             # Unix; a Windows pipe cannot
-        writer.write_eof()
+    channel = conn._channel
+    channel.write_eof()                    # Unix; a Windows pipe cannot
+    scratch = memoryview(bytearray(65536))
     total = 0
     while True:
         try:
-            data = await asyncio.wait_for(reader.read(65536),
-                                          deadline.remaining('send'))
+            n = await _bounded(channel.read_into(scratch),
+                               deadline.remaining('send'))
         except asyncio.TimeoutError:
             raise PipeTimeoutError(f'send timed out after {deadline.timeout}'
                                    f' s (the receiver did not close)') \
@@ -250,7 +270,7 @@ async def finish(conn: Connection, deadline: Deadline) -> int:
         except (ConnectionResetError, BrokenPipeError) as exc:
             raise ConnectionClosedError(f'peer reset the pipe ({exc})') \
                 from exc
-        if not data:
+        if not n:
             return total
-        total += len(data)
+        total += n
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import collections
-from typing import Deque, Optional, Tuple
+from typing import Deque, Optional
 
-from ._aio_platform import READ_LIMIT
+from ._aio_channel import Channel, SocketChannel
 from ._unix import Server
 from ._unixsock import Stream
 from ._util import typed_os_error
@@ -17,22 +17,16 @@ from .errors import NPipesError, PipeTimeoutError
 __all__ = ['open_stream', 'acceptor']
 
 
-async def open_stream(stream: Stream, address: str
-                      ) -> Tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """``(StreamReader, StreamWriter)`` over *stream*'s socket (it belongs
-    to asyncio afterwards)."""
+async def open_stream(stream: Stream, address: str) -> Channel:
+    """A channel over *stream*'s socket, driven directly (it belongs to
+    the channel afterwards)."""
     sock = stream.capabilities().socket
     assert sock is not None          # a Unix Stream always has its socket
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader(limit=READ_LIMIT)
-    protocol = asyncio.StreamReaderProtocol(reader)
     try:
-        transport, _ = await loop.create_unix_connection(lambda: protocol,
-                                                         sock=sock)
+        return SocketChannel(sock)
     except BaseException:
         sock.close()
         raise
-    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
 
 
 def acceptor(server: Server) -> 'UnixAcceptor':

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from asyncio import windows_utils
-from typing import Callable, Optional, Tuple
+from typing import Callable, Optional
 
+from ._aio_channel import Channel, StreamChannel
 from ._aio_platform import READ_LIMIT, run_blocking
 from ._windows import Server, Stream
 from .errors import NPipesError
@@ -14,10 +15,9 @@ from .errors import NPipesError
 __all__ = ['open_stream', 'acceptor']
 
 
-async def open_stream(stream: Stream, address: str
-                      ) -> Tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-    """``(StreamReader, StreamWriter)`` over *stream*'s pipe handle (it
-    belongs to asyncio afterwards)."""
+async def open_stream(stream: Stream, address: str) -> Channel:
+    """The proactor's streams over *stream*'s pipe handle (it belongs to
+    asyncio afterwards)."""
     loop = asyncio.get_running_loop()
     if not isinstance(loop, asyncio.ProactorEventLoop):
         stream.close()
@@ -41,7 +41,8 @@ async def open_stream(stream: Stream, address: str
     except BaseException:
         pipe.close()
         raise
-    return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+    return StreamChannel(reader,
+                         asyncio.StreamWriter(transport, protocol, reader, loop))
 
 
 def acceptor(server: Server) -> 'ThreadAcceptor':

@@ -17,6 +17,7 @@ import signal
 import sys
 from typing import Any, Dict, Optional
 
+from ._cli_wait import waiting_notice
 from .connection import Connection
 from .errors import (CrcMismatchError, DecodeError, EncodingError,
                      FrameError, FrameTooLargeError, IncompleteFrameError,
@@ -85,7 +86,8 @@ def _ipc(args: argparse.Namespace) -> IPC:
 def send(args: argparse.Namespace) -> int:
     """``send NAME TEXT``: one message, as npipes' send_message."""
     text = _read_text(args.text, args.encoding)
-    _ipc(args).send_message(text, crc=args.crc)
+    with waiting_notice(args.name, 'a receiver'):
+        _ipc(args).send_message(text, crc=args.crc)
     return EXIT_OK
 
 
@@ -137,9 +139,11 @@ def request(args: argparse.Namespace) -> int:
     """``request NAME TEXT``: connect to a server, send TEXT, print the
     reply; --timeout bounds the connect and, again, the reply."""
     payload = to_payload(_read_text(args.text, args.encoding), args.encoding)
-    with Connection.connect(
-            args.name, args.timeout, crc=args.crc, endian=args.byte_order,
-            encoding=args.encoding) as conn:
+    with waiting_notice(args.name):
+        conn = Connection.connect(args.name, args.timeout, crc=args.crc,
+                                  endian=args.byte_order,
+                                  encoding=args.encoding)
+    with conn:
         reply = conn.request(payload, timeout=args.timeout)
     text: str = to_text(reply, args.encoding)
     _print(text)

@@ -18,6 +18,7 @@ import time
 from types import FrameType
 from typing import Dict, Optional
 
+from ._cli_wait import waiting_notice
 from ._jsonrpc import (JsonValue, RemoteError, RequestCancelledError,
                        no_constant)
 from ._rpctargets import Function
@@ -144,8 +145,9 @@ def _call(args: argparse.Namespace, crc: bool, endian: str) -> int:
     start = time.monotonic()
     timeout: Optional[float] = args.timeout
     try:
-        client = RpcClient.connect(args.name, timeout, crc=crc,
-                                   endian=endian)
+        with waiting_notice(args.name):
+            client = RpcClient.connect(args.name, timeout, crc=crc,
+                                       endian=endian)
     except PipeTimeoutError as exc:
         _line(f'timed out: {exc}')
         return EXIT_TIMEOUT

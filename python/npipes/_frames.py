@@ -16,6 +16,7 @@ import zlib
 from typing import Dict, NamedTuple, Optional, Tuple
 
 from .consts import ENDIANS, FRAME_OVERHEAD, HEADER_SIZE, MAX_U32
+from ._hints import byte_order
 from .errors import CrcMismatchError, FrameError, FrameTooLargeError
 
 #: Largest payload the 32-bit MessageLength field can describe.
@@ -74,7 +75,13 @@ def check_header(message_length: int, data_length: int,
         raise FrameError(f'bad frame header: MessageLength {message_length} '
                          f'!= DataLength {data_length} + 8 (wrong byte '
                          f'order, or not an npipes frame?)')
-    check_size(data_length, max_payload)
+    try:
+        check_size(data_length, max_payload)
+    except FrameTooLargeError as exc:
+        hint = byte_order(message_length, data_length, max_payload)
+        if not hint:
+            raise
+        raise FrameTooLargeError(f'{exc}.{hint}') from None
 
 
 def check_crc(received: int, computed: int) -> None:

@@ -26,6 +26,7 @@ EVENTS = {
     'FrameError': (6, logging.WARNING),
     'HandlerFailed': (7, logging.ERROR),
     'AcceptFailed': (8, logging.WARNING),
+    'WaitingForServer': (12, logging.DEBUG),
 }
 
 

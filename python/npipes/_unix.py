@@ -23,6 +23,8 @@ import tempfile
 import weakref
 from typing import Callable, Collection, Optional, Set, Tuple, Type, TypeVar
 
+from . import _exit_release
+from ._log import event
 from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
                         Stream, ident, knock, peer_uid)
 from ._platform import LINUX
@@ -232,6 +234,7 @@ class Server:
         # The read end lives as long as the object: a thread may still be
         # polling it when close() runs (closing the write end wakes it).
         weakref.finalize(self, os.close, self._wake_r)
+        _exit_release.track(self)   # interpreter exit releases the path
 
     @classmethod
     @typed_os_errors
@@ -328,6 +331,7 @@ class Server:
         sock, self._sock = self._sock, None
         if sock is None:
             return
+        _exit_release.forget(self)
         try:
             _release(self.path, sock, self._id)
         finally:
@@ -347,11 +351,13 @@ def connect(name: str, deadline: Deadline,
     """§7: connect to the server of pipe *name*, waiting for it to appear;
     the server must be this user (§6).  A client never removes anything."""
     path = pipe_address(name)
-    for _ in backoff(deadline, f'connect to pipe {name!r}'):
+    for turn, _ in enumerate(backoff(deadline, f'connect to pipe {name!r}')):
         found = knock(path)
         stream = _client(found, path, allow_other_users)
         if stream is not None:
             return stream
+        if turn == 0:                      # once: no server took it at once
+            event('WaitingForServer', "Waiting for a server on pipe '%s'", name)
     raise AssertionError('unreachable: backoff() never ends')
 
 

@@ -20,7 +20,7 @@ facts); everything else asks a Stream's ``capabilities()``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Awaitable, Protocol, Tuple
+from typing import TYPE_CHECKING, Awaitable, Protocol
 
 from . import _platform
 from ._util import Buffer, Capabilities, Deadline
@@ -28,9 +28,9 @@ from ._util import Buffer, Capabilities, Deadline
 if TYPE_CHECKING:
     # The type checker cannot evaluate _platform.WINDOWS; it is told the same choice in the one form it understands, so
     # a plain `mypy` (a user's, without the lane's flags) checks each platform's endpoint on that platform only.
-    import asyncio
     import sys
 
+    from ._aio_channel import Channel
     from ._aio_platform import Acceptor
     if sys.platform == 'win32':
         from . import _windows as _impl
@@ -73,8 +73,8 @@ class PipeStream(Protocol):
 class AioEndpoint(Protocol):
     """The platform's endpoints under asyncio (_aio_unix, _aio_windows)."""
 
-    def open_stream(self, stream: Stream, address: str) -> Awaitable[
-            Tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    def open_stream(self, stream: Stream, address: str
+                    ) -> Awaitable[Channel]:
         """Hand a connected *stream* to the running loop."""
 
     def acceptor(self, server: Server) -> Acceptor[Stream]:

@@ -67,7 +67,8 @@ class LogEventTests(unittest.TestCase):
             'ServerListening': (1, logging.INFO), 'ServerStopped': (2, logging.INFO),
             'ConnectionAccepted': (3, logging.DEBUG), 'ConnectionRefused': (4, logging.WARNING),
             'ConnectionClosed': (5, logging.DEBUG), 'FrameError': (6, logging.WARNING),
-            'HandlerFailed': (7, logging.ERROR), 'AcceptFailed': (8, logging.WARNING)})
+            'HandlerFailed': (7, logging.ERROR), 'AcceptFailed': (8, logging.WARNING),
+            'WaitingForServer': (12, logging.DEBUG)})
 
     def test_a_served_client_is_listening_accepted_closed_and_stopped(self):
         lis = self.serve()

@@ -18,7 +18,8 @@ internal static class RequestCommand
         {
             NPipesOptions options = common.Pipe(result) with { TrustedServers = access.Trusted(result) };
             string message = CommonOptions.ReadText(result.GetValue(text)!, options.Frame);
-            await using PipeConnection connection = await PipeConnection.ConnectAsync(result.GetValue(name)!, options, ct).ConfigureAwait(false);
+            string pipe = result.GetValue(name)!;
+            await using PipeConnection connection = await WaitNotice.Around(PipeConnection.ConnectAsync(pipe, options, ct), pipe).ConfigureAwait(false);
             // The same --timeout bounds the wait for the reply (the connection is closed if it runs out).
             Console.Out.WriteLine(await connection.RequestAsync(message, options.Timeout, ct).ConfigureAwait(false));
             return ExitCodes.Success;

@@ -71,7 +71,8 @@ internal static class RpcCommand
             using CancellationTokenSource? deadline = Deadline.After(timeout).Link(CancellationToken.None, out CancellationToken deadlineToken);
             using var callToken = CancellationTokenSource.CreateLinkedTokenSource(ct, deadlineToken);
             var options = new NPipesOptions { Frame = Frame(common, result), Timeout = timeout, TrustedServers = access.Trusted(result) };
-            PipeConnection connection = await PipeConnection.ConnectAsync(result.GetValue(name)!, options, ct).ConfigureAwait(false);
+            string pipe = result.GetValue(name)!;
+            PipeConnection connection = await WaitNotice.Around(PipeConnection.ConnectAsync(pipe, options, ct), pipe).ConfigureAwait(false);
             JsonRpc rpc = connection.AttachJsonRpc();
             bool timedOut = false;
             try

@@ -21,7 +21,8 @@ internal static class SendCommand
         {
             NPipesOptions options = common.Pipe(result) with { TrustedServers = access.Trusted(result) };
             string message = CommonOptions.ReadText(result.GetValue(text)!, options.Frame);
-            await new Ipc(result.GetValue(name)!, options).SendMessageAsync(message, options.Frame.Crc, ct).ConfigureAwait(false);
+            string pipe = result.GetValue(name)!;
+            await WaitNotice.Around(new Ipc(pipe, options).SendMessageAsync(message, options.Frame.Crc, ct), pipe, "a receiver").ConfigureAwait(false);
             return ExitCodes.Success;
         });
         return command;

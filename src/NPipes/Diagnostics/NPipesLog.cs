@@ -40,4 +40,7 @@ internal static partial class NPipesLog
 
     [LoggerMessage(11, LogLevel.Debug, "Client of pipe '{PipeName}': reconnect attempt {Attempt} failed ({ErrorType}); next attempt in {DelayMilliseconds} ms", EventName = "ReconnectAttemptFailed")]
     public static partial void ReconnectAttemptFailed(ILogger logger, string pipeName, int attempt, string errorType, long delayMilliseconds);
+
+    [LoggerMessage(12, LogLevel.Debug, "Waiting for a server on pipe '{PipeName}'", EventName = "WaitingForServer")]
+    public static partial void WaitingForServer(ILogger logger, string pipeName);
 }

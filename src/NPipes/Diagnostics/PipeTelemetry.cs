@@ -101,6 +101,9 @@ internal sealed class PipeTelemetry
     public void StateChanged(PipeClientState previous, PipeClientState state, DisconnectReason reason) =>
         NPipesLog.ClientStateChanged(Logger, PipeName, previous, state, reason);
 
+    /// <summary>A connect found no server at once and now waits for one (once per connect).</summary>
+    public void WaitingForServer() => NPipesLog.WaitingForServer(Logger, PipeName);
+
     public void ReconnectFailed(int attempt, Exception error, TimeSpan delay) =>
         NPipesLog.ReconnectAttemptFailed(Logger, PipeName, attempt, error.GetType().Name, (long)delay.TotalMilliseconds);
 

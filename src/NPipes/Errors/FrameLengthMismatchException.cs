@@ -5,7 +5,13 @@ public sealed class FrameLengthMismatchException : FrameException
 {
     /// <summary>Creates the exception for the two lengths read.</summary>
     public FrameLengthMismatchException(uint messageLength, uint dataLength)
-        : base($"Malformed frame: MessageLength is {messageLength} but DataLength + 8 is {(ulong)dataLength + 8}.")
+        : this(messageLength, dataLength, "")
+    {
+    }
+
+    /// <summary>As the public constructor, the message followed by <paramref name="hint"/> (<see cref="MismatchHint"/>).</summary>
+    internal FrameLengthMismatchException(uint messageLength, uint dataLength, string hint)
+        : base($"Malformed frame: MessageLength is {messageLength} but DataLength + 8 is {(ulong)dataLength + 8}.{hint}")
     {
         MessageLength = messageLength;
         DataLength = dataLength;

@@ -5,7 +5,13 @@ public sealed class FrameTooLargeException : FrameException
 {
     /// <summary>Creates the exception for a declared payload length and the limit it broke.</summary>
     public FrameTooLargeException(long declaredLength, long maxPayloadLength)
-        : base($"Frame payload of {declaredLength} bytes exceeds the maximum of {maxPayloadLength} bytes (FrameOptions.MaxPayloadLength).")
+        : this(declaredLength, maxPayloadLength, "")
+    {
+    }
+
+    /// <summary>As the public constructor, the message followed by <paramref name="hint"/> (<see cref="MismatchHint"/>).</summary>
+    internal FrameTooLargeException(long declaredLength, long maxPayloadLength, string hint)
+        : base($"Frame payload of {declaredLength} bytes exceeds the maximum of {maxPayloadLength} bytes (FrameOptions.MaxPayloadLength).{hint}")
     {
         DeclaredLength = declaredLength;
         MaxPayloadLength = maxPayloadLength;

@@ -236,5 +236,10 @@ public sealed class Ipc
         {
             throw new TimeoutException(deadline.Expired($"{what} on pipe '{PipeName}'").Message, e);
         }
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            // Name the pipe and the wait (the other side, or the transfer) instead of "A task was canceled".
+            throw new OperationCanceledException($"{what} on pipe '{PipeName}' was cancelled before the whole message was transferred (waiting for the other side, or for its bytes).", e, cancellationToken);
+        }
     }
 }

@@ -67,7 +67,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// <summary>Connects to the server on <paramref name="pipeName"/>, waiting up to <see cref="NPipesOptions.Timeout"/> for one to appear.</summary>
     /// <exception cref="ArgumentException">The name is not valid.</exception>
     /// <exception cref="TimeoutException">No server accepted within the timeout.</exception>
-    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired (the message names the pipe and the wait).</exception>
     /// <exception cref="UnauthorizedAccessException">The server runs as a user <see cref="NPipesOptions.TrustedServers"/>
     /// does not admit (checked before a byte is written or read), or the server's access list refuses this user.</exception>
     public static async Task<PipeConnection> ConnectAsync(string pipeName, NPipesOptions? options = null, CancellationToken cancellationToken = default)
@@ -79,7 +79,14 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// <summary>Connects, reporting through <paramref name="telemetry"/> (a client's) instead of the options' own.</summary>
     internal static async Task<PipeConnection> ConnectCoreAsync(string pipeName, NPipesOptions options, PipeTelemetry? telemetry, CancellationToken cancellationToken)
     {
-        Stream stream = await PipeConnector.ConnectAsync(pipeName, options.TrustedServers, options.Timeout, cancellationToken).ConfigureAwait(false);
+        ValueTask<Stream> connecting = PipeConnector.ConnectAsync(pipeName, options.TrustedServers, options.Timeout, cancellationToken);
+        if (!connecting.IsCompleted)
+        {
+            // No server took the first attempt: say so once, as the CLIs do on a terminal.
+            telemetry ??= PipeTelemetry.For(pipeName, options);
+            telemetry.WaitingForServer();
+        }
+        Stream stream = await connecting.ConfigureAwait(false);
         return new PipeConnection(stream, pipeName, options, telemetry);
     }
 

@@ -7,9 +7,23 @@ internal static class PipeConnector
     /// <exception cref="TimeoutException">No server accepted within the timeout.</exception>
     /// <exception cref="UnauthorizedAccessException">The server runs as a user <paramref name="trusted"/> does not admit.</exception>
     /// <exception cref="PipePathOccupiedException">Something that is not a socket is at the pipe's path (Unix).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired; the message names the pipe.</exception>
     public static ValueTask<Stream> ConnectAsync(string name, PipeAccess trusted, TimeSpan timeout, CancellationToken cancellationToken)
     {
         PipeNames.Validate(name);
-        return PipePlatform.Current.ConnectAsync(name, trusted, Deadline.After(timeout), cancellationToken);
+        ValueTask<Stream> connecting = PipePlatform.Current.ConnectAsync(name, trusted, Deadline.After(timeout), cancellationToken);
+        return connecting.IsCompletedSuccessfully ? connecting : NamedAsync(connecting, name, cancellationToken);
+    }
+
+    private static async ValueTask<Stream> NamedAsync(ValueTask<Stream> connecting, string name, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await connecting.ConfigureAwait(false);
+        }
+        catch (OperationCanceledException e) when (cancellationToken.IsCancellationRequested)
+        {
+            throw new OperationCanceledException($"Connecting to pipe '{name}' was cancelled while waiting for a server to accept.", e, cancellationToken);
+        }
     }
 }

@@ -15,6 +15,7 @@ internal sealed class UnixPipeListener : PipeListener
     private readonly Socket _socket;
     private readonly FileId? _id;
     private readonly UnixAccessRule _access;
+    private readonly ExitRelease _exitRelease;
     private long _refusedPeers;
     private int _disposed;
 
@@ -24,6 +25,7 @@ internal sealed class UnixPipeListener : PipeListener
         Path = path;
         _id = id;
         _access = access;
+        _exitRelease = new ExitRelease(this);
     }
 
     /// <summary>The socket file this listener published.</summary>
@@ -63,7 +65,14 @@ internal sealed class UnixPipeListener : PipeListener
         {
             return;
         }
+        _exitRelease.Dispose();
         _socket.Dispose();
+        ReleasePath();
+    }
+
+    /// <summary>Removes the socket file if it is still ours (doc §9); the socket itself is left as it is.</summary>
+    public void ReleasePath()
+    {
         try
         {
             Release();
