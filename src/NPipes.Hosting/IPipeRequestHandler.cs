@@ -2,7 +2,8 @@ namespace NPipes.Hosting;
 
 /// <summary>
 /// Answers text requests on a hosted pipe server (<c>services.AddNPipesServer&lt;THandler&gt;(pipeName)</c>). Resolved
-/// from a new dependency-injection scope per request, so it may depend on scoped services.
+/// from a new dependency-injection scope per request, so it may depend on scoped services; inject <see cref="PipeCaller"/>
+/// to know who sent the request.
 /// </summary>
 public interface IPipeRequestHandler
 {

@@ -24,11 +24,20 @@ public sealed class NPipesClientOptions : NPipesEndpointOptions
     /// <summary>The longest wait between reconnection attempts. Default 5 s.</summary>
     public TimeSpan MaxReconnectDelay { get; set; } = PipeClientOptions.Default.MaxReconnectDelay;
 
+    /// <summary>Server users trusted besides the current user (names, uids such as "0" for root, or SIDs such as
+    /// "S-1-5-18" for LocalSystem); docs/access.md. Bound from <c>ServerUsers:0</c>, <c>ServerUsers:1</c>...</summary>
+    public IList<string> ServerUsers { get; } = [];
+
+    /// <summary>Which servers are trusted, as <see cref="NPipesOptions.TrustedServers"/>: the current user plus
+    /// <see cref="ServerUsers"/>; any server with <c>CurrentUserOnly = false</c>.</summary>
+    public PipeAccess ToTrustedServers() =>
+        ServerUsers.Aggregate(CurrentUserOnly ? PipeAccess.CurrentUser : PipeAccess.Everyone, static (a, user) => a.AllowUser(user));
+
     /// <summary>The <see cref="PipeClientOptions"/> these settings describe, reporting to the given factories.</summary>
     /// <exception cref="ArgumentException">A value is out of range or the encoding is unknown.</exception>
     public PipeClientOptions ToPipeClientOptions(ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null) => new()
     {
-        Connection = ToConnectionOptions(ConnectTimeout ?? Timeout.InfiniteTimeSpan, loggerFactory, meterFactory),
+        Connection = ToConnectionOptions(ConnectTimeout ?? Timeout.InfiniteTimeSpan, loggerFactory, meterFactory) with { TrustedServers = ToTrustedServers() },
         AutoReconnect = AutoReconnect,
         InitialReconnectDelay = InitialReconnectDelay,
         MaxReconnectDelay = MaxReconnectDelay,

@@ -9,7 +9,9 @@ namespace NPipes.Hosting;
 /// </summary>
 public abstract class NPipesEndpointOptions
 {
-    /// <summary>Only processes of the current OS user may connect (and be connected to). Default true; see <see cref="NPipesOptions.CurrentUserOnly"/>.</summary>
+    /// <summary>Only processes of the current OS user may connect (and be connected to), plus what the server's
+    /// <c>AllowUsers</c>/<c>AllowGroups</c> or the client's <c>ServerUsers</c> add. Default true; false admits everyone
+    /// both ways (see <see cref="NPipesOptions.CurrentUserOnly"/>).</summary>
     public bool CurrentUserOnly { get; set; } = true;
 
     /// <summary>Frames carry a CRC-32 that is checked on receipt. Default false, as npipes 1.0.1 sends by default.</summary>

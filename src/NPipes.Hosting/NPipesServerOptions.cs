@@ -30,11 +30,29 @@ public sealed class NPipesServerOptions : NPipesEndpointOptions
     /// </summary>
     public TimeSpan? DrainTimeout { get; set; }
 
+    /// <summary>Users admitted besides the current user (names, uids, or Windows SIDs); docs/access.md. Bound from <c>AllowUsers:0</c>, <c>AllowUsers:1</c>...</summary>
+    public IList<string> AllowUsers { get; } = [];
+
+    /// <summary>Groups whose members are admitted (names, gids, or Windows SIDs; on Unix supplementary membership counts).</summary>
+    public IList<string> AllowGroups { get; } = [];
+
+    /// <summary>Admit every local account. Default false.</summary>
+    public bool AllowEveryone { get; set; }
+
+    /// <summary>Who may connect, as <see cref="NPipesOptions.Access"/>: the current user, plus <see cref="AllowUsers"/>
+    /// and <see cref="AllowGroups"/>; everyone with <see cref="AllowEveryone"/> or <c>CurrentUserOnly = false</c>.</summary>
+    public PipeAccess ToPipeAccess()
+    {
+        PipeAccess access = AllowEveryone || !CurrentUserOnly ? PipeAccess.Everyone : PipeAccess.CurrentUser;
+        access = AllowUsers.Aggregate(access, static (a, user) => a.AllowUser(user));
+        return AllowGroups.Aggregate(access, static (a, group) => a.AllowGroup(group));
+    }
+
     /// <summary>The <see cref="PipeServerOptions"/> these settings describe, reporting to the given factories.</summary>
     /// <exception cref="ArgumentException">A value is out of range or the encoding is unknown.</exception>
     public PipeServerOptions ToPipeServerOptions(ILoggerFactory? loggerFactory = null, IMeterFactory? meterFactory = null) => new()
     {
-        Connection = ToConnectionOptions(Timeout.InfiniteTimeSpan, loggerFactory, meterFactory),
+        Connection = ToConnectionOptions(Timeout.InfiniteTimeSpan, loggerFactory, meterFactory) with { Access = ToPipeAccess() },
         MaxConnections = MaxConnections,
         IdleTimeout = IdleTimeout ?? Timeout.InfiniteTimeSpan,
         WriteTimeout = WriteTimeout ?? Timeout.InfiniteTimeSpan,

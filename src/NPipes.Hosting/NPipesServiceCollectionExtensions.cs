@@ -51,11 +51,13 @@ public static class NPipesServiceCollectionExtensions
         where THandler : class, IPipeRequestHandler
     {
         services.TryAddScoped<THandler>();
-        return services.AddServer(pipeName, configure, provider => (host, server) => server.ServeRequestsAsync(async (request, _) =>
+        services.TryAddScoped<PipeCaller>();
+        return services.AddServer(pipeName, configure, provider => (host, server) => server.ServeRequestsAsync(async (connection, request, _) =>
         {
             await using AsyncServiceScope scope = provider.CreateAsyncScope();
+            scope.ServiceProvider.GetRequiredService<PipeCaller>().Peer = connection.Peer;
             return await scope.ServiceProvider.GetRequiredService<THandler>().HandleAsync(request, host.Aborting).ConfigureAwait(false);
-        }));
+        }, CancellationToken.None));
     }
 
     /// <summary>Serves whole connections on <paramref name="pipeName"/> with <typeparamref name="THandler"/>, resolved from a new scope per connection (registered as scoped if it is not yet).</summary>

@@ -48,6 +48,10 @@ RUNS: List[List[Proc]] = [
      snippet('client', 'Disconnected -> Connecting', 'Connecting -> Connected', '42', 'Connected -> Closed')],
     # README.md: Running in a .NET service
     [server('hosting', 'upper'), command('{npipes}', 'request', '{upper}', 'hello', '--timeout', '60', expect=('HELLO',))],
+    # README.md: Security, a service and its users
+    [server('access-service', 'orders'), snippet('access-client', 'server: root', 'status for root (uid 0)')],
+    [server('access-service', 'orders'),
+     command('{npipes}', 'request', '{orders}', 'status', '--server-user', 'root', '--timeout', '60', expect=('status for root (uid 0)',))],
     # README.md: Remote calls, each side serving the other
     [server('rpc-server', 'calc'), snippet('py-rpc-client', '3')],
     [server('py-rpc-server', 'pycalc'), snippet('rpc-client', '3')],

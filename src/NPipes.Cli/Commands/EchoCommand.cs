@@ -17,6 +17,8 @@ internal static class EchoCommand
             name, maxConnections, idleTimeout, frameTimeout,
         };
         common.AddTo(command, withTimeout: false);
+        var access = new AccessOptions();
+        access.AddServerFlags(command);
         command.SetAction(async (result, ct) =>
         {
             string pipe = result.GetValue(name)!;
@@ -24,7 +26,7 @@ internal static class EchoCommand
             double? idle = result.GetValue(idleTimeout), frame = result.GetValue(frameTimeout);
             var options = new PipeServerOptions
             {
-                Connection = new NPipesOptions { Frame = common.Frame(result) },
+                Connection = new NPipesOptions { Frame = common.Frame(result), Access = access.Access(result) },
                 MaxConnections = max,
                 IdleTimeout = idle is { } i ? TimeSpan.FromSeconds(i) : Timeout.InfiniteTimeSpan,
                 FrameTimeout = frame is { } f ? TimeSpan.FromSeconds(f) : Timeout.InfiniteTimeSpan,

@@ -20,10 +20,12 @@ internal static class ReceiveCommand
             name, count, json,
         };
         common.AddTo(command);
+        var access = new AccessOptions();
+        access.AddServerFlags(command);
         command.SetAction(async (result, ct) =>
         {
             int wanted = result.GetValue(count);
-            NPipesOptions options = common.Pipe(result);
+            NPipesOptions options = common.Pipe(result) with { Access = access.Access(result) };
             bool asJson = result.GetValue(json);
             var ipc = new Ipc(result.GetValue(name)!, options);
             int received = 0;

@@ -12,9 +12,11 @@ internal static class RequestCommand
         var text = new Argument<string>("TEXT") { Description = "The request text; '-' reads standard input byte for byte." };
         var command = new Command("request", "Connect to the server on NAME, send TEXT, print the reply.") { name, text };
         common.AddTo(command);
+        var access = new AccessOptions();
+        access.AddClientFlags(command);
         command.SetAction(async (result, ct) =>
         {
-            NPipesOptions options = common.Pipe(result);
+            NPipesOptions options = common.Pipe(result) with { TrustedServers = access.Trusted(result) };
             string message = CommonOptions.ReadText(result.GetValue(text)!, options.Frame);
             await using PipeConnection connection = await PipeConnection.ConnectAsync(result.GetValue(name)!, options, ct).ConfigureAwait(false);
             // The same --timeout bounds the wait for the reply (the connection is closed if it runs out).

@@ -22,20 +22,22 @@ internal static class RpcCommand
     {
         var common = new CommonOptions();
         var name = new Argument<string>("NAME") { Description = "The pipe name." };
-        var command = new Command("serve", "Serve the demo target on NAME for any number of clients until Ctrl-C or SIGTERM: echo(text), add(a, b), sleep(ms) (cancellable), fail(code, message).")
+        var command = new Command("serve", "Serve the demo target on NAME for any number of clients until Ctrl-C or SIGTERM: echo(text), add(a, b), sleep(ms) (cancellable), fail(code, message), whoami().")
         {
             name, common.Crc, common.ByteOrder,
         };
+        var access = new AccessOptions();
+        access.AddServerFlags(command);
         command.SetAction(async (result, ct) =>
         {
             string pipe = result.GetValue(name)!;
             // Calls still running 2 s after Ctrl-C/SIGTERM lose their connection: well within the CLI's grace period.
-            var options = new PipeServerOptions { Connection = new NPipesOptions { Frame = Frame(common, result) }, DrainTimeout = TimeSpan.FromSeconds(2) };
+            var options = new PipeServerOptions { Connection = new NPipesOptions { Frame = Frame(common, result), Access = access.Access(result) }, DrainTimeout = TimeSpan.FromSeconds(2) };
             await using PipeServer server = PipeServer.Listen(pipe, options);
             server.Error += (_, e) => Console.Error.WriteLine($"npipes rpc: connection closed: {e.Exception.Message.ReplaceLineEndings(" ")}");
             Console.Out.WriteLine($"npipes rpc: serving '{pipe}' at {PipeNames.GetPath(pipe)}");
             Console.Out.Flush();
-            await server.ServeJsonRpcAsync(_ => new RpcDemoTarget(), ct).ConfigureAwait(false);
+            await server.ServeJsonRpcAsync(connection => new RpcDemoTarget(connection.Peer), ct).ConfigureAwait(false);
             return ExitCodes.Success;
         });
         return command;
@@ -52,6 +54,8 @@ internal static class RpcCommand
         {
             name, method, args, common.Crc, common.ByteOrder, common.Timeout,
         };
+        var access = new AccessOptions();
+        access.AddClientFlags(command);
         command.SetAction(async (result, ct) =>
         {
             object?[] arguments = [.. (result.GetValue(args) ?? []).Select(ParseArgument)];
@@ -64,7 +68,7 @@ internal static class RpcCommand
                 deadline.CancelAfter(timeout);
             }
             using var callToken = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
-            var options = new NPipesOptions { Frame = Frame(common, result), Timeout = timeout };
+            var options = new NPipesOptions { Frame = Frame(common, result), Timeout = timeout, TrustedServers = access.Trusted(result) };
             PipeConnection connection = await PipeConnection.ConnectAsync(result.GetValue(name)!, options, ct).ConfigureAwait(false);
             using JsonRpc rpc = connection.AttachJsonRpc();
             // When callToken fires, StreamJsonRpc sends $/cancelRequest for this call.

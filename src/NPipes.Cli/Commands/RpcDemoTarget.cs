@@ -2,9 +2,13 @@ using StreamJsonRpc;
 
 namespace NPipes.Cli.Commands;
 
-/// <summary>The demo target of <c>npipes rpc serve</c> (the Python CLI serves the same four methods).</summary>
-internal sealed class RpcDemoTarget
+/// <summary>The demo target of <c>npipes rpc serve</c> (the Python CLI serves the same five methods), made per connection for the caller <paramref name="caller"/>.</summary>
+internal sealed class RpcDemoTarget(PeerIdentity caller)
 {
+    /// <summary>Who is calling (docs/access.md §5): <c>{"pid": int, "uid": int|null, "user": string|null, "sid": string|null}</c>.</summary>
+    [JsonRpcMethod("whoami")]
+    public WhoAmI Whoami() => new(caller.ProcessId, caller.UserId, caller.UserName, caller.Sid);
+
     /// <summary>Returns <paramref name="text"/> unchanged.</summary>
     [JsonRpcMethod("echo")]
     public string Echo(string text) => text;
@@ -25,3 +29,10 @@ internal sealed class RpcDemoTarget
     [JsonRpcMethod("fail")]
     public void Fail(int code, string message) => throw new LocalRpcException(message) { ErrorCode = code };
 }
+
+/// <summary>The result of <c>whoami</c>, serialized with these lower-case member names.</summary>
+internal sealed record WhoAmI(
+    [property: System.Text.Json.Serialization.JsonPropertyName("pid")] int Pid,
+    [property: System.Text.Json.Serialization.JsonPropertyName("uid")] long? Uid,
+    [property: System.Text.Json.Serialization.JsonPropertyName("user")] string? User,
+    [property: System.Text.Json.Serialization.JsonPropertyName("sid")] string? Sid);

@@ -15,9 +15,11 @@ internal static class SendCommand
             name, text,
         };
         common.AddTo(command);
+        var access = new AccessOptions();
+        access.AddClientFlags(command);
         command.SetAction(async (result, ct) =>
         {
-            NPipesOptions options = common.Pipe(result);
+            NPipesOptions options = common.Pipe(result) with { TrustedServers = access.Trusted(result) };
             string message = CommonOptions.ReadText(result.GetValue(text)!, options.Frame);
             await new Ipc(result.GetValue(name)!, options).SendMessageAsync(message, options.Frame.Crc, ct).ConfigureAwait(false);
             return ExitCodes.Success;

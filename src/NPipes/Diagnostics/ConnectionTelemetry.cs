@@ -24,10 +24,7 @@ internal sealed class ConnectionTelemetry
         Pipe = pipe;
         _metrics = pipe.Metrics;
         Id = Interlocked.Increment(ref _lastId);
-        if (pipe.Logger.IsEnabled(LogLevel.Warning))
-        {
-            (PeerPid, PeerUid) = PeerCredentials.Of(stream); // one system call, only when someone logs
-        }
+        Peer = PeerCredentials.Of(stream); // read by the transport once, when the connection was made
         pipe.Counts.Opened(this);
     }
 
@@ -37,11 +34,14 @@ internal sealed class ConnectionTelemetry
     /// <summary>A number identifying the connection in logs (unique in the process).</summary>
     public long Id { get; }
 
-    /// <summary>The peer's process id, or -1 when unknown (not looked up when nothing logs).</summary>
-    public int PeerPid { get; } = -1;
+    /// <summary>Who is at the other end.</summary>
+    public PeerIdentity Peer { get; }
 
-    /// <summary>The peer's user id, or -1 when unknown.</summary>
-    public long PeerUid { get; } = -1;
+    /// <summary>The peer's process id, or -1 when unknown.</summary>
+    public int PeerPid => Peer.ProcessId;
+
+    /// <summary>The peer's user id (Unix), or -1 when unknown.</summary>
+    public long PeerUid => Peer.UserId ?? -1;
 
     /// <summary>A frame went out (or was queued in order): counts it while a listener wants sends.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

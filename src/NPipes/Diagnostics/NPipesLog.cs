@@ -14,11 +14,11 @@ internal static partial class NPipesLog
     [LoggerMessage(2, LogLevel.Information, "Stopped serving pipe '{PipeName}'", EventName = "ServerStopped")]
     public static partial void ServerStopped(ILogger logger, string pipeName);
 
-    [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} accepted on pipe '{PipeName}' (peer pid {PeerPid}, uid {PeerUid})", EventName = "ConnectionAccepted")]
-    public static partial void ConnectionAccepted(ILogger logger, long connectionId, string pipeName, int peerPid, long peerUid);
+    [LoggerMessage(3, LogLevel.Debug, "Connection {ConnectionId} accepted on pipe '{PipeName}' (peer pid {PeerPid}, uid {PeerUid}, sid {PeerSid})", EventName = "ConnectionAccepted")]
+    public static partial void ConnectionAccepted(ILogger logger, long connectionId, string pipeName, int peerPid, long peerUid, string? peerSid);
 
-    [LoggerMessage(4, LogLevel.Warning, "Connection refused on pipe '{PipeName}': {RefusalReason} (peer pid {PeerPid}, uid {PeerUid})", EventName = "ConnectionRefused")]
-    public static partial void ConnectionRefused(ILogger logger, string pipeName, string refusalReason, int peerPid, long peerUid);
+    [LoggerMessage(4, LogLevel.Warning, "Connection refused on pipe '{PipeName}': {RefusalReason} (peer pid {PeerPid}, uid {PeerUid}, sid {PeerSid})", EventName = "ConnectionRefused")]
+    public static partial void ConnectionRefused(ILogger logger, string pipeName, string refusalReason, int peerPid, long peerUid, string? peerSid);
 
     [LoggerMessage(5, LogLevel.Debug, "Connection {ConnectionId} on pipe '{PipeName}' closed: {DisconnectReason} after {DurationSeconds:0.###} s", EventName = "ConnectionClosed")]
     public static partial void ConnectionClosed(ILogger logger, long connectionId, string pipeName, DisconnectReason disconnectReason, double durationSeconds);

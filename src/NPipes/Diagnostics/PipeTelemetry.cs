@@ -49,26 +49,22 @@ internal sealed class PipeTelemetry
         {
             Metrics.Accepted.Add(1, Counts.Tag);
         }
-        NPipesLog.ConnectionAccepted(Logger, c.Id, PipeName, c.PeerPid, c.PeerUid);
+        NPipesLog.ConnectionAccepted(Logger, c.Id, PipeName, c.PeerPid, c.PeerUid, c.Peer.Sid);
     }
 
     /// <summary>A client over the connection limit is being closed unread.</summary>
-    public void RefusedByLimit(Stream stream)
-    {
-        (int pid, long uid) = Logger.IsEnabled(LogLevel.Warning) ? PeerCredentials.Of(stream) : (-1, -1);
-        Refused(NPipesTags.RefusedByLimit, pid, uid);
-    }
+    public void RefusedByLimit(Stream stream) => Refused(NPipesTags.RefusedByLimit, PeerCredentials.Of(stream));
 
-    /// <summary>A client of another user got through to the listener (a permissive mode) and is being closed unread.</summary>
-    public void RefusedByAccess(int peerPid, long peerUid) => Refused(NPipesTags.RefusedByAccess, peerPid, peerUid);
+    /// <summary>A client the access rule does not admit got through to the listener and is being closed unread.</summary>
+    public void RefusedByAccess(PeerIdentity peer) => Refused(NPipesTags.RefusedByAccess, peer);
 
-    private void Refused(string reason, int pid, long uid)
+    private void Refused(string reason, PeerIdentity peer)
     {
         if (Metrics.Refused.Enabled)
         {
             Metrics.Refused.Add(1, Counts.Tag, new KeyValuePair<string, object?>(NPipesTags.RefusalReason, reason));
         }
-        NPipesLog.ConnectionRefused(Logger, PipeName, reason, pid, uid);
+        NPipesLog.ConnectionRefused(Logger, PipeName, reason, peer.ProcessId, peer.UserId ?? -1, peer.Sid);
     }
 
     /// <summary>

@@ -78,7 +78,7 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(PipeName, options.CurrentUserOnly, options.PipeBufferSize, receiver: false, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(PipeName, options, receiver: false, token).ConfigureAwait(false);
                 using (listener)
                 await using (var connection = new PipeConnection(stream, PipeName, options))
                 {
@@ -132,7 +132,7 @@ public sealed class Ipc
         {
             while (true)
             {
-                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(PipeName, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false);
+                (Stream stream, PipeListener? listener) = await Rendezvous.MeetAsync(PipeName, options, receiver: true, token).ConfigureAwait(false);
                 using (listener)
                 {
                     while (true)
@@ -173,7 +173,7 @@ public sealed class Ipc
         while (true)
         {
             (Stream stream, PipeListener? listener) = await WithDeadlineAsync("Receiving", deadline,
-                async token => await Rendezvous.MeetAsync(PipeName, options.CurrentUserOnly, options.PipeBufferSize, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+                async token => await Rendezvous.MeetAsync(PipeName, options, receiver: true, token).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
             using (listener)
             {
                 while (true)

@@ -20,18 +20,46 @@ public sealed record NPipesOptions
     public TimeSpan Timeout { get; init; } = System.Threading.Timeout.InfiniteTimeSpan;
 
     /// <summary>
-    /// A server lets only processes of the current OS user connect; on Unix a client also connects only to a server of
-    /// the current user (it checks the peer's user id). On by default. Setting it to false is the explicit opt-out: on
-    /// Unix the socket file is made mode 0666 and the client does not check; on Windows the pipe gets the default
-    /// security descriptor.
+    /// Who may connect to a server made with these options (<see cref="PipeServer"/>, the server side of <see cref="Ipc"/>):
+    /// default <see cref="PipeAccess.CurrentUser"/>. Enforced before a byte is read (docs/access.md): on Unix by the
+    /// kernel-reported peer uid and groups, and the socket file's mode; on Windows by the pipe's access list.
     /// </summary>
-    /// <remarks>
-    /// A Windows client does not check the server's user either way: .NET's client-side check demands that the pipe's
-    /// owner be this user, which pipes created by npipes (or by any elevated process, owned by Administrators) fail, so it
-    /// would refuse exactly the peers NPipes exists to reach. On Windows who may connect is decided by the server's access
-    /// list, which this option restricts on NPipes servers.
-    /// </remarks>
-    public bool CurrentUserOnly { get; init; } = true;
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    public PipeAccess Access
+    {
+        get;
+        init => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = PipeAccess.CurrentUser;
+
+    /// <summary>
+    /// Which servers a client made with these options talks to, by the user the server process runs as (and, for
+    /// group entries, its groups): default <see cref="PipeAccess.CurrentUser"/>. Checked before the first byte is written
+    /// or read; a server it does not admit is an <see cref="UnauthorizedAccessException"/> naming the server's identity,
+    /// never retried. For a service: <c>PipeAccess.CurrentUser.AllowUser(PipeAccess.Root)</c> (Unix) or
+    /// <c>.AllowUser(PipeAccess.LocalSystem)</c> (Windows).
+    /// </summary>
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    public PipeAccess TrustedServers
+    {
+        get;
+        init => field = value ?? throw new ArgumentNullException(nameof(value));
+    } = PipeAccess.CurrentUser;
+
+    /// <summary>
+    /// The 0.2.0 shorthand for <see cref="Access"/> and <see cref="TrustedServers"/> together: true (the default) sets
+    /// both to <see cref="PipeAccess.CurrentUser"/>; false sets both to <see cref="PipeAccess.Everyone"/> (any local
+    /// account may connect, any server is talked to). Reads true only when both are the current user alone. Whichever of
+    /// the three is set last wins.
+    /// </summary>
+    public bool CurrentUserOnly
+    {
+        get => Access.IsCurrentUserOnly && TrustedServers.IsCurrentUserOnly;
+        init
+        {
+            Access = value ? PipeAccess.CurrentUser : PipeAccess.Everyone;
+            TrustedServers = Access;
+        }
+    }
 
     /// <summary>Windows pipe buffer size, in and out. 65536, as npipes uses; 0 makes Wine and some Windows versions stall writers.</summary>
     public int PipeBufferSize { get; init; } = 65536;

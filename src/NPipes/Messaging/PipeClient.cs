@@ -102,14 +102,7 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
             }
             catch (Exception e)
             {
-                TaskCompletionSource<PipeConnection> failed;
-                lock (_gate)
-                {
-                    failed = _ready;
-                    _ready = NewReady();
-                }
-                TryTransition(PipeClientState.Connecting, PipeClientState.Disconnected);
-                failed.TrySetException(e); // callers that were waiting on this attempt fail with it too
+                FailAttempt(e); // callers that were waiting on this attempt fail with it too
                 if (_closing.IsCancellationRequested)
                 {
                     throw new ObjectDisposedException(nameof(PipeClient), e);
@@ -241,9 +234,18 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
             {
                 return;
             }
-            catch (Exception e) when (e is TimeoutException or IOException or UnauthorizedAccessException)
+            catch (UnauthorizedAccessException e)
             {
-                // No server yet (or not one we may talk to): try again after the backoff.
+                // docs/access.md §4: a server we do not trust (or that refuses us) is never retried automatically: a
+                // squatter must not get a client that keeps coming back. Waiting operations fail with the refusal; an
+                // explicit ConnectAsync tries again.
+                _telemetry.ReconnectFailed(++attempt, e, delay);
+                FailAttempt(e);
+                return;
+            }
+            catch (Exception e) when (e is TimeoutException or IOException)
+            {
+                // No server yet: try again after the backoff.
                 _telemetry.ReconnectFailed(++attempt, e, delay);
             }
             try
@@ -256,6 +258,19 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
             }
             delay = delay * 2 < Options.MaxReconnectDelay ? delay * 2 : Options.MaxReconnectDelay;
         }
+    }
+
+    /// <summary>A connection attempt failed for good: back to Disconnected; the operations waiting for it fail with <paramref name="refusal"/>.</summary>
+    private void FailAttempt(Exception refusal)
+    {
+        TaskCompletionSource<PipeConnection> failed;
+        lock (_gate)
+        {
+            failed = _ready;
+            _ready = NewReady();
+        }
+        TryTransition(PipeClientState.Connecting, PipeClientState.Disconnected);
+        failed.TrySetException(refusal);
     }
 
     private void SetState(PipeClientState state, DisconnectReason reason)

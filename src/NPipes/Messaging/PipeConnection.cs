@@ -68,8 +68,8 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// <exception cref="ArgumentException">The name is not valid.</exception>
     /// <exception cref="TimeoutException">No server accepted within the timeout.</exception>
     /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> fired.</exception>
-    /// <exception cref="UnauthorizedAccessException">Current-user-only is on and the server runs as another user (Unix; on
-    /// Windows the server's access list decides who may connect).</exception>
+    /// <exception cref="UnauthorizedAccessException">The server runs as a user <see cref="NPipesOptions.TrustedServers"/>
+    /// does not admit (checked before a byte is written or read), or the server's access list refuses this user.</exception>
     public static async Task<PipeConnection> ConnectAsync(string pipeName, NPipesOptions? options = null, CancellationToken cancellationToken = default)
     {
         options ??= NPipesOptions.Default;
@@ -79,7 +79,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// <summary>Connects, reporting through <paramref name="telemetry"/> (a client's) instead of the options' own.</summary>
     internal static async Task<PipeConnection> ConnectCoreAsync(string pipeName, NPipesOptions options, PipeTelemetry? telemetry, CancellationToken cancellationToken)
     {
-        Stream stream = await PipeConnector.ConnectAsync(pipeName, options.CurrentUserOnly, options.Timeout, cancellationToken).ConfigureAwait(false);
+        Stream stream = await PipeConnector.ConnectAsync(pipeName, options.TrustedServers, options.Timeout, cancellationToken).ConfigureAwait(false);
         return new PipeConnection(stream, pipeName, options, telemetry);
     }
 
@@ -90,7 +90,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// </summary>
     /// <exception cref="ArgumentException">The name is not valid.</exception>
     /// <exception cref="TimeoutException">No server accepted within the timeout.</exception>
-    /// <exception cref="UnauthorizedAccessException">Current-user-only is on and the server runs as another user (Unix).</exception>
+    /// <exception cref="UnauthorizedAccessException">The server runs as a user <see cref="NPipesOptions.TrustedServers"/> does not admit.</exception>
     public static PipeConnection Connect(string pipeName, NPipesOptions? options = null) =>
         SyncTwin.Wait(ConnectAsync(pipeName, options, CancellationToken.None));
 
@@ -99,6 +99,14 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
 
     /// <summary>The options in force: frame format, access, timeout.</summary>
     public NPipesOptions Options { get; }
+
+    /// <summary>
+    /// Who is at the other end (on a server, the client; on a client, the server): process id, user id or SID, groups,
+    /// and the user name looked up on first read. Read from the OS once, when the connection was made, and already
+    /// checked against <see cref="NPipesOptions.Access"/> / <see cref="NPipesOptions.TrustedServers"/>.
+    /// <see cref="PeerIdentity.Unknown"/> for a connection over a stream that is not a pipe.
+    /// </summary>
+    public PeerIdentity Peer => Telemetry.Peer;
 
     /// <summary>What this connection reports (counts, frame errors, close), on its pipe's logger and meter.</summary>
     internal ConnectionTelemetry Telemetry { get; }

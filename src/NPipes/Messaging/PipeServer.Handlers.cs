@@ -67,21 +67,46 @@ public sealed partial class PipeServer
     /// Stops as <see cref="RunAsync"/> does.
     /// </summary>
     /// <exception cref="InvalidOperationException">The server is already running.</exception>
+#pragma warning disable RS0027 // the (connection, request) overload takes a required token: no call of 0.2.0 changes meaning
     public Task ServeRequestsAsync(Func<PipeMessage, CancellationToken, ValueTask<ReadOnlyMemory<byte>>> handler, CancellationToken cancellationToken = default)
+#pragma warning restore RS0027
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return ServeRequestsAsync((_, request, token) => handler(request, token), cancellationToken);
+    }
+
+    /// <summary>
+    /// <see cref="ServeRequestsAsync(Func{PipeMessage, CancellationToken, ValueTask{ReadOnlyMemory{byte}}}, CancellationToken)"/>
+    /// with the connection each request came on, so a handler can decide per request by <see cref="PipeConnection.Peer"/>
+    /// (who is calling). The handler must not receive on the connection; sending on it is allowed.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The server is already running.</exception>
+    public Task ServeRequestsAsync(Func<PipeConnection, PipeMessage, CancellationToken, ValueTask<ReadOnlyMemory<byte>>> handler, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(handler);
         return RunAsync((connection, stopping) => ServeConnectionAsync(connection, async (request, token) =>
-            await connection.SendAsync(await handler(request, token).ConfigureAwait(false), token).ConfigureAwait(false), stopping), cancellationToken);
+            await connection.SendAsync(await handler(connection, request, token).ConfigureAwait(false), token).ConfigureAwait(false), stopping), cancellationToken);
     }
 
     /// <summary>Text twin of <see cref="ServeRequestsAsync(Func{PipeMessage, CancellationToken, ValueTask{ReadOnlyMemory{byte}}}, CancellationToken)"/>, in the configured encoding.
     /// A request that is not valid text is reported through <see cref="Error"/> and closes its connection.</summary>
     /// <exception cref="InvalidOperationException">The server is already running.</exception>
+#pragma warning disable RS0027 // the (connection, request) overload takes a required token: no call of 0.2.0 changes meaning
     public Task ServeRequestsAsync(Func<string, CancellationToken, ValueTask<string>> handler, CancellationToken cancellationToken = default)
+#pragma warning restore RS0027
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        return ServeRequestsAsync((_, request, token) => handler(request, token), cancellationToken);
+    }
+
+    /// <summary>Text twin of <see cref="ServeRequestsAsync(Func{PipeConnection, PipeMessage, CancellationToken, ValueTask{ReadOnlyMemory{byte}}}, CancellationToken)"/>:
+    /// each request with the connection it came on (<see cref="PipeConnection.Peer"/>: who is calling).</summary>
+    /// <exception cref="InvalidOperationException">The server is already running.</exception>
+    public Task ServeRequestsAsync(Func<PipeConnection, string, CancellationToken, ValueTask<string>> handler, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(handler);
         return RunAsync((connection, stopping) => ServeConnectionAsync(connection, async (request, token) =>
-            await connection.SendAsync(await handler(request.GetText(), token).ConfigureAwait(false), token).ConfigureAwait(false), stopping), cancellationToken);
+            await connection.SendAsync(await handler(connection, request.GetText(), token).ConfigureAwait(false), token).ConfigureAwait(false), stopping), cancellationToken);
     }
 
     private async Task RunHandlerAsync(PipeConnection connection, Func<PipeConnection, CancellationToken, Task> handler)

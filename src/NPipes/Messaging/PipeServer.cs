@@ -65,7 +65,7 @@ public sealed partial class PipeServer : IAsyncDisposable
     {
         options ??= PipeServerOptions.Default;
         NPipesOptions connection = options.Connection;
-        PipeListener listener = PipeListener.Create(pipeName, new ListenOptions(connection.CurrentUserOnly, connection.PipeBufferSize, MaxInstances: -1));
+        PipeListener listener = PipeListener.Create(pipeName, new ListenOptions(connection.Access, connection.TrustedServers, connection.PipeBufferSize, MaxInstances: -1));
         return new PipeServer(pipeName, options, listener);
     }
 

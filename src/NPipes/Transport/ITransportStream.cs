@@ -14,6 +14,9 @@ internal interface ITransportStream
     /// </summary>
     bool IsMessageMode { get; }
 
+    /// <summary>Who is at the other end, as the OS reported it when the connection was made (read once, by the listener or connector).</summary>
+    PeerIdentity Peer { get; }
+
     /// <summary>Non-blocking sends on the caller's thread (the Linux socket path), or null where the transport has none.</summary>
     IDirectSend? DirectSend { get; }
 

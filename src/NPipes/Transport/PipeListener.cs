@@ -17,8 +17,8 @@ internal abstract class PipeListener : IDisposable
         return PipePlatform.Current.Listen(name, options);
     }
 
-    /// <summary>Told (pid, uid; -1 where unknown) when a client is dropped for being another user (Unix; Windows refuses in the OS, unseen).</summary>
-    public Action<int, long>? AccessRefused { get; set; }
+    /// <summary>Told who it was when a client that got through to the listener is dropped by the access rule (Windows refuses most in the OS, unseen).</summary>
+    public Action<PeerIdentity>? AccessRefused { get; set; }
 
     /// <summary>Waits for the next client and returns its connected stream.</summary>
     public abstract ValueTask<Stream> AcceptAsync(CancellationToken cancellationToken);

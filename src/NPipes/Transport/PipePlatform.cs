@@ -15,7 +15,7 @@ internal abstract class PipePlatform
     public abstract PipeListener Listen(string name, ListenOptions options);
 
     /// <summary>Connects to the server on <paramref name="name"/>, waiting for one until the deadline.</summary>
-    public abstract ValueTask<Stream> ConnectAsync(string name, bool currentUserOnly, Deadline deadline, CancellationToken cancellationToken);
+    public abstract ValueTask<Stream> ConnectAsync(string name, PipeAccess trusted, Deadline deadline, CancellationToken cancellationToken);
 
     /// <summary>Meets the other side, whichever starts first; the listener when this side became the server.</summary>
     public abstract ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, ListenOptions options, bool receiver, CancellationToken cancellationToken);
@@ -25,8 +25,8 @@ internal abstract class PipePlatform
     {
         public override PipeListener Listen(string name, ListenOptions options) => UnixNameClaim.Listen(name, options);
 
-        public override ValueTask<Stream> ConnectAsync(string name, bool currentUserOnly, Deadline deadline, CancellationToken cancellationToken) =>
-            UnixPipeConnector.ConnectAsync(name, currentUserOnly, deadline, cancellationToken);
+        public override ValueTask<Stream> ConnectAsync(string name, PipeAccess trusted, Deadline deadline, CancellationToken cancellationToken) =>
+            UnixPipeConnector.ConnectAsync(name, trusted, deadline, cancellationToken);
 
         // The order of arrival does not matter on Unix: a receiver may create the pipe as well as a sender.
         public override ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, ListenOptions options, bool receiver, CancellationToken cancellationToken) =>
@@ -38,8 +38,8 @@ internal abstract class PipePlatform
     {
         public override PipeListener Listen(string name, ListenOptions options) => WindowsPipeListener.Listen(name, options);
 
-        public override ValueTask<Stream> ConnectAsync(string name, bool currentUserOnly, Deadline deadline, CancellationToken cancellationToken) =>
-            WindowsPipeConnector.ConnectAsync(name, currentUserOnly, deadline, cancellationToken);
+        public override ValueTask<Stream> ConnectAsync(string name, PipeAccess trusted, Deadline deadline, CancellationToken cancellationToken) =>
+            WindowsPipeConnector.ConnectAsync(name, trusted, deadline, cancellationToken);
 
         public override ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, ListenOptions options, bool receiver, CancellationToken cancellationToken) =>
             WindowsRendezvous.MeetAsync(name, options, receiver, cancellationToken);

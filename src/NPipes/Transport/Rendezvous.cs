@@ -14,7 +14,7 @@ internal static class Rendezvous
     /// </summary>
     /// <exception cref="PipePathOccupiedException">Something that is not a socket is at the pipe's path (Unix).</exception>
     /// <exception cref="PipeNameInUseException">A file that may not be reclaimed holds the name (Unix).</exception>
-    /// <exception cref="UnauthorizedAccessException">Current-user-only is on and the server runs as another user.</exception>
-    public static ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, bool currentUserOnly, int bufferSize, bool receiver, CancellationToken cancellationToken) =>
-        PipePlatform.Current.MeetAsync(name, new ListenOptions(currentUserOnly, bufferSize, MaxInstances: 1), receiver, cancellationToken);
+    /// <exception cref="UnauthorizedAccessException">The server found runs as a user <see cref="NPipesOptions.TrustedServers"/> does not admit.</exception>
+    public static ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, NPipesOptions options, bool receiver, CancellationToken cancellationToken) =>
+        PipePlatform.Current.MeetAsync(name, new ListenOptions(options.Access, options.TrustedServers, options.PipeBufferSize, MaxInstances: 1), receiver, cancellationToken);
 }

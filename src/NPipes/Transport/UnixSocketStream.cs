@@ -23,8 +23,14 @@ internal sealed partial class UnixSocketStream : NetworkStream, ITransportStream
     /// </summary>
     internal const int SendBufferSize = 1024 * 1024;
 
-    public UnixSocketStream(Socket socket) : base(socket, ownsSocket: true)
+    /// <summary>A stream over a socket whose peer is not known (tests).</summary>
+    public UnixSocketStream(Socket socket) : this(socket, PeerIdentity.Unknown)
     {
+    }
+
+    public UnixSocketStream(Socket socket, PeerIdentity peer) : base(socket, ownsSocket: true)
+    {
+        Peer = peer;
         AttachFastPath(socket);
         try
         {
@@ -37,6 +43,8 @@ internal sealed partial class UnixSocketStream : NetworkStream, ITransportStream
     }
 
     public bool IsMessageMode => false;
+
+    public PeerIdentity Peer { get; }
 
     /// <summary>The connected socket (NetworkStream.Socket is protected in netstandard2.0).</summary>
     internal Socket ConnectedSocket => Socket;

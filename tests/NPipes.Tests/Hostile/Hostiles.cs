@@ -15,7 +15,7 @@ internal static class Hostiles
     /// <summary>A raw client socket on the pipe, to send bytes that are not (whole, valid) frames.</summary>
     public static async Task<Socket> RawAsync(string name)
     {
-        Stream stream = await PipeConnector.ConnectAsync(name, currentUserOnly: true, TestPipes.Patience, Ct);
+        Stream stream = await PipeConnector.ConnectAsync(name, PipeAccess.CurrentUser, TestPipes.Patience, Ct);
         return ((NetworkStream)stream).Socket;
     }
 

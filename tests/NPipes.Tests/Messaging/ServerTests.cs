@@ -10,7 +10,7 @@ public class ServerTests
 
     /// <summary>A raw client stream, to send bytes that are not (whole) frames.</summary>
     private static async Task<Stream> RawAsync(string name) =>
-        await PipeConnector.ConnectAsync(name, currentUserOnly: true, TestPipes.Patience, Ct);
+        await PipeConnector.ConnectAsync(name, PipeAccess.CurrentUser, TestPipes.Patience, Ct);
 
     [Fact]
     public async Task Silent_half_frame_and_garbage_clients_affect_only_themselves()

@@ -16,6 +16,8 @@ public class TransportSeamTests
         public List<byte[]> Writes { get; } = [];
 
         public bool IsMessageMode => messageMode;
+
+        public PeerIdentity Peer => PeerIdentity.Unknown;
         public IDirectSend? DirectSend => null;
         public IDirectReceive? DirectReceive => null;
         public ValueTask<bool> ConfirmDeliveredAsync(CancellationToken cancellationToken) => ValueTask.FromResult(true);
@@ -84,7 +86,7 @@ public class TransportSeamTests
         Assert.SkipWhen(OperatingSystem.IsWindows(), "Unix sockets");
         string name = TestPipes.NewName();
         await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = TestPipes.Options(), DrainTimeout = TimeSpan.Zero });
-        Stream stream = await PipeConnector.ConnectAsync(name, currentUserOnly: true, TestPipes.Patience, Ct);
+        Stream stream = await PipeConnector.ConnectAsync(name, PipeAccess.CurrentUser, TestPipes.Patience, Ct);
         await using (stream)
         {
             var transport = Assert.IsAssignableFrom<ITransportStream>(stream);

@@ -13,7 +13,7 @@ public class EndpointTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
-    private static ListenOptions Private => new(CurrentUserOnly: true, 65536, -1);
+    private static ListenOptions Private => new(currentUserOnly: true, 65536, -1);
 
     [Theory]
     [InlineData("with space ")]

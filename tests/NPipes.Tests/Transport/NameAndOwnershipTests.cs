@@ -104,12 +104,12 @@ public class NameAndOwnershipTests
             return;
         }
         string mine = TestPipes.NewName();
-        using (PipeListener.Create(mine, new ListenOptions(CurrentUserOnly: true, 65536, -1)))
+        using (PipeListener.Create(mine, new ListenOptions(currentUserOnly: true, 65536, -1)))
         {
             Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(PipeNames.GetPath(mine)));
         }
         string open = TestPipes.NewName();
-        using (PipeListener.Create(open, new ListenOptions(CurrentUserOnly: false, 65536, -1)))
+        using (PipeListener.Create(open, new ListenOptions(currentUserOnly: false, 65536, -1)))
         {
             Assert.True(File.GetUnixFileMode(PipeNames.GetPath(open)).HasFlag(UnixFileMode.OtherWrite));
         }

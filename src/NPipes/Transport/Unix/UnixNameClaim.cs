@@ -8,7 +8,7 @@ namespace NPipes.Transport;
 /// <summary>
 /// Doc §4: how a server claims a pipe name. Look at the path (lstat); a socket there is live (the name is in use),
 /// stale and ours (removed by the one stale rule), or someone else's; anything else is an error at once. A free name is
-/// published atomically: the socket is bound in a private directory, made private (0600) and listening, and only then
+/// published atomically: the socket is bound in a private directory, given its mode (0600 by default; docs/access.md §3) and listening, and only then
 /// hard-linked to the path, which fails if anything appeared there meanwhile and never replaces it.
 /// </summary>
 [UnsupportedOSPlatform("windows")]
@@ -25,10 +25,11 @@ internal static class UnixNameClaim
     public static UnixPipeListener Listen(string name, ListenOptions options)
     {
         string path = PipeNames.GetPath(name);
+        UnixAccessRule access = UnixAccessRule.Resolve(options.Access); // an unknown name fails before the name is touched
         for (int turn = 0; turn < MaxTurns; turn++)
         {
             // Synchronous API: the only wait inside is the stale rule's 50 ms, on the rare stale path.
-            UnixPipeListener? listener = TryClaimAsync(name, path, options, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+            UnixPipeListener? listener = TryClaimAsync(name, path, access, CancellationToken.None).AsTask().GetAwaiter().GetResult();
             if (listener is not null)
             {
                 return listener;
@@ -41,12 +42,12 @@ internal static class UnixNameClaim
     /// One turn of claiming: the listener, or null when the path changed under us (free it was, taken it is now, or a
     /// stale file was just removed): look again.
     /// </summary>
-    private static async ValueTask<UnixPipeListener?> TryClaimAsync(string name, string path, ListenOptions options, CancellationToken cancellationToken)
+    private static async ValueTask<UnixPipeListener?> TryClaimAsync(string name, string path, UnixAccessRule access, CancellationToken cancellationToken)
     {
         PathStatus seen = PathStatus.Of(path);
         if (seen.IsMissing)
         {
-            return Publish(name, path, options);
+            return Publish(name, path, access);
         }
         if (!seen.MaybeSocket)
         {
@@ -62,7 +63,7 @@ internal static class UnixNameClaim
     /// Step 2: publishes a listening socket at <paramref name="path"/>, last seen free; null if something appeared
     /// there first (EEXIST: for a rendezvous, the other side just claimed it).
     /// </summary>
-    public static UnixPipeListener? Publish(string name, string path, ListenOptions options)
+    public static UnixPipeListener? Publish(string name, string path, UnixAccessRule access)
     {
         string directory = Directory.CreateTempSubdirectory(".npipes-").FullName; // mkdtemp: mode 0700, ours alone
         string temporary = Path.Combine(directory, "s");
@@ -71,12 +72,12 @@ internal static class UnixNameClaim
             // A private path longer than sun_path (a very long TMPDIR with a very short name) cannot be bound: bind at the path.
             if (Encoding.UTF8.GetByteCount(temporary) <= PipeNames.MaxUnixSocketPathBytes)
             {
-                Socket socket = Bind(temporary, options);
+                Socket socket = Bind(temporary, access);
                 try
                 {
                     if (UnixNative.link(temporary, path) == 0)
                     {
-                        return new UnixPipeListener(name, socket, path, PathStatus.Of(temporary).Id, options.CurrentUserOnly);
+                        return new UnixPipeListener(name, socket, path, PathStatus.Of(temporary).Id, access);
                     }
                     int errno = Marshal.GetLastPInvokeError();
                     if (errno == UnixNative.EEXIST)
@@ -102,35 +103,35 @@ internal static class UnixNameClaim
             File.Delete(temporary);
             Directory.Delete(directory);
         }
-        return BindAtPath(name, path, options);
+        return BindAtPath(name, path, access);
     }
 
     /// <summary>
     /// Doc §4.3, where hard links are refused: bind at the path itself, set its mode and listen at once. Until the mode
     /// is set the file carries the umask's mode; the peer rule on accept still keeps other users out.
     /// </summary>
-    private static UnixPipeListener? BindAtPath(string name, string path, ListenOptions options)
+    private static UnixPipeListener? BindAtPath(string name, string path, UnixAccessRule access)
     {
         Socket socket;
         try
         {
-            socket = Bind(path, options);
+            socket = Bind(path, access);
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
         {
             return null;
         }
-        return new UnixPipeListener(name, socket, path, PathStatus.Of(path).Id, options.CurrentUserOnly);
+        return new UnixPipeListener(name, socket, path, PathStatus.Of(path).Id, access);
     }
 
-    /// <summary>A socket bound at <paramref name="path"/>, with its file's mode set, listening.</summary>
-    private static Socket Bind(string path, ListenOptions options)
+    /// <summary>A socket bound at <paramref name="path"/>, with its file's mode (and group) set by the access rule, listening.</summary>
+    private static Socket Bind(string path, UnixAccessRule access)
     {
         Socket socket = UnixSockets.CreateSocket();
         try
         {
             socket.Bind(new UnownedUnixEndPoint(path));
-            UnixSockets.SetAccess(path, options.CurrentUserOnly);
+            access.Apply(path);
             socket.Listen(Backlog);
             return socket;
         }

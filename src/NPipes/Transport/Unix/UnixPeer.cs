@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Net.Sockets;
 using System.Runtime.Versioning;
 
@@ -8,30 +7,24 @@ namespace NPipes.Transport;
 [UnsupportedOSPlatform("windows")]
 internal static class UnixPeer
 {
-    /// <summary>The stream over a connected socket that has passed the peer rule.</summary>
-    public static Stream Stream(Socket socket) => new UnixSocketStream(socket);
+    /// <summary>The stream over a connected socket whose peer has passed the access rule.</summary>
+    public static Stream Stream(Socket socket, PeerIdentity peer) => new UnixSocketStream(socket, peer);
 
     /// <summary>
-    /// A client's check of the server it reached, before a byte is written or read: with current-user-only on, a server
-    /// of another user, or whose user cannot be read, is closed and refused. Never retried: a squatter cannot make a
-    /// client send twice.
+    /// A client's check of the server it reached, before a byte is written or read (docs/access.md §4): a server whose
+    /// user <paramref name="trusted"/> does not admit, or whose user cannot be read, is closed and refused. Never
+    /// retried: a squatter cannot make a client send twice.
     /// </summary>
-    /// <exception cref="UnauthorizedAccessException">The server is not (provably) the current user's.</exception>
-    public static Stream Admit(Socket socket, bool currentUserOnly, string name)
+    /// <exception cref="UnauthorizedAccessException">The server is not (provably) one this client trusts.</exception>
+    public static Stream Admit(Socket socket, UnixAccessRule trusted, string name)
     {
-        if (currentUserOnly)
+        PeerIdentity server = UnixPeerCredentials.Read(socket);
+        if (!trusted.Admits(server))
         {
-            uint? uid = UnixSockets.PeerUid(socket);
-            if (uid != UnixSockets.CurrentUid)
-            {
-                socket.Dispose();
-                string who = uid is uint u ? "uid " + u.ToString(CultureInfo.InvariantCulture) : "a user that could not be read";
-                throw new UnauthorizedAccessException(
-                    $"The server on pipe '{name}' runs as {who}, not as this user (uid {UnixSockets.CurrentUid.ToString(CultureInfo.InvariantCulture)}); " +
-                    "refused before anything was sent, because current-user-only is on (NPipesOptions.CurrentUserOnly).");
-            }
+            socket.Dispose();
+            throw trusted.Refusal(name, server);
         }
-        return Stream(socket);
+        return Stream(socket, server);
     }
 
     /// <summary>Doc §6: connect refused with EACCES/EPERM is another user's private socket: the same access error, at once.</summary>

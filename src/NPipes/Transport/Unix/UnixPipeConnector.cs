@@ -14,9 +14,10 @@ internal static class UnixPipeConnector
 {
     private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(50);
 
-    public static async ValueTask<Stream> ConnectAsync(string name, bool currentUserOnly, Deadline deadline, CancellationToken cancellationToken)
+    public static async ValueTask<Stream> ConnectAsync(string name, PipeAccess trusted, Deadline deadline, CancellationToken cancellationToken)
     {
         string path = PipeNames.GetPath(name);
+        UnixAccessRule rule = UnixAccessRule.Resolve(trusted);
         var backoff = TimeSpan.FromMilliseconds(1);
         while (true)
         {
@@ -30,7 +31,7 @@ internal static class UnixPipeConnector
                 Socket? socket = await TryConnectAsync(name, path, cancellationToken).ConfigureAwait(false);
                 if (socket is not null)
                 {
-                    return UnixPeer.Admit(socket, currentUserOnly, name);
+                    return UnixPeer.Admit(socket, rule, name);
                 }
             }
             if (deadline.HasExpired)

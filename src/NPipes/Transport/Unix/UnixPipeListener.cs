@@ -14,22 +14,22 @@ internal sealed class UnixPipeListener : PipeListener
 {
     private readonly Socket _socket;
     private readonly FileId? _id;
-    private readonly bool _currentUserOnly;
+    private readonly UnixAccessRule _access;
     private long _refusedPeers;
     private int _disposed;
 
-    public UnixPipeListener(string name, Socket socket, string path, FileId? id, bool currentUserOnly) : base(name)
+    public UnixPipeListener(string name, Socket socket, string path, FileId? id, UnixAccessRule access) : base(name)
     {
         _socket = socket;
         Path = path;
         _id = id;
-        _currentUserOnly = currentUserOnly;
+        _access = access;
     }
 
     /// <summary>The socket file this listener published.</summary>
     public string Path { get; }
 
-    /// <summary>Peers dropped by the peer rule (another user, or a user that could not be read).</summary>
+    /// <summary>Peers dropped by the access rule (a user it does not admit, or a user that could not be read).</summary>
     public long RefusedPeers => Interlocked.Read(ref _refusedPeers);
 
     public override async ValueTask<Stream> AcceptAsync(CancellationToken cancellationToken)
@@ -37,17 +37,16 @@ internal sealed class UnixPipeListener : PipeListener
         while (true)
         {
             Socket client = await _socket.AcceptAsync(cancellationToken).ConfigureAwait(false);
-            uint? uid = _currentUserOnly ? UnixSockets.PeerUid(client) : null;
-            if (!_currentUserOnly || uid == UnixSockets.CurrentUid)
+            PeerIdentity peer = UnixPeerCredentials.Read(client); // once per connection, before a byte moves
+            if (_access.Admits(peer))
             {
-                return UnixPeer.Stream(client);
+                return UnixPeer.Stream(client, peer);
             }
-            // Another user got through (a permissive mode, an admin's chmod): closed unread and unwritten.
+            // Not admitted, yet it got through (the mode lets a group or everyone reach the file; an admin's chmod):
+            // closed unread and unwritten.
             Interlocked.Increment(ref _refusedPeers);
-            Action<int, long>? refused = AccessRefused;
-            int pid = refused is null ? -1 : UnixSockets.PeerPid(client); // read while the socket is open
             client.Dispose();
-            refused?.Invoke(pid, uid is uint u ? u : -1); // after the refusal is done: reporting cannot let the peer in
+            AccessRefused?.Invoke(peer); // after the refusal is done: reporting cannot let the peer in
         }
     }
 

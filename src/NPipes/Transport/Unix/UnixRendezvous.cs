@@ -20,6 +20,8 @@ internal static class UnixRendezvous
     public static async ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, ListenOptions options, CancellationToken cancellationToken)
     {
         string path = PipeNames.GetPath(name);
+        UnixAccessRule access = UnixAccessRule.Resolve(options.Access);
+        UnixAccessRule trusted = UnixAccessRule.Resolve(options.TrustedServers);
         var backoff = TimeSpan.FromMilliseconds(1);
         while (true)
         {
@@ -27,7 +29,7 @@ internal static class UnixRendezvous
             PathStatus seen = PathStatus.Of(path);
             if (seen.IsMissing)
             {
-                UnixPipeListener? listener = UnixNameClaim.Publish(name, path, options);
+                UnixPipeListener? listener = UnixNameClaim.Publish(name, path, access);
                 if (listener is not null)
                 {
                     Stream? stream = await AcceptWhileOwnedAsync(listener, cancellationToken).ConfigureAwait(false);
@@ -48,7 +50,7 @@ internal static class UnixRendezvous
                 Socket? socket = await UnixPipeConnector.TryConnectAsync(name, path, cancellationToken).ConfigureAwait(false);
                 if (socket is not null)
                 {
-                    return (UnixPeer.Admit(socket, options.CurrentUserOnly, name), null);
+                    return (UnixPeer.Admit(socket, trusted, name), null);
                 }
                 StaleVerdict verdict = await StaleSocketRule.RemoveIfStaleAsync(path, seen, cancellationToken).ConfigureAwait(false);
                 if (verdict is StaleVerdict.NotOurs or StaleVerdict.Unprovable)

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
 
 namespace NPipes.Transport;
@@ -17,7 +16,7 @@ internal enum ProbeResult
     Denied,
 }
 
-/// <summary>AF_UNIX helpers: sockets, liveness probes, file mode, peer credentials.</summary>
+/// <summary>AF_UNIX helpers: sockets and liveness probes (peer credentials: <see cref="UnixPeerCredentials"/>).</summary>
 [UnsupportedOSPlatform("windows")]
 internal static class UnixSockets
 {
@@ -59,63 +58,4 @@ internal static class UnixSockets
             _ => null,
         },
     };
-
-    /// <summary>Current-user-only: mode 0600. Opt-out: 0666, so any local user may connect.</summary>
-    public static void SetAccess(string path, bool currentUserOnly) =>
-        File.SetUnixFileMode(path, currentUserOnly
-            ? UnixFileMode.UserRead | UnixFileMode.UserWrite
-            : UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.OtherRead | UnixFileMode.OtherWrite);
-
-    /// <summary>
-    /// The effective user id of the peer of a connected AF_UNIX socket, from the kernel; null when it cannot be read
-    /// (which the peer rule treats as a refusal).
-    /// </summary>
-    public static uint? PeerUid(Socket socket)
-    {
-        Span<byte> buffer = stackalloc byte[76];
-        try
-        {
-            if (OperatingSystem.IsLinux())
-            {
-                // SO_PEERCRED: struct ucred { pid_t pid; uid_t uid; gid_t gid; }. SOL_SOCKET is 1 and SO_PEERCRED 17 on
-                // every Linux architecture .NET runs on except ppc64le (21).
-                int option = RuntimeInformation.ProcessArchitecture == Architecture.Ppc64le ? 21 : 17;
-                return socket.GetRawSocketOption(1, option, buffer[..12]) >= 8 ? MemoryMarshal.Read<uint>(buffer[4..]) : null;
-            }
-            if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD())
-            {
-                // LOCAL_PEERCRED at SOL_LOCAL: struct xucred { u_int cr_version; uid_t cr_uid; ... }, version 0.
-                int length = socket.GetRawSocketOption(0, 1, buffer);
-                return length >= 8 && MemoryMarshal.Read<uint>(buffer) == 0 ? MemoryMarshal.Read<uint>(buffer[4..]) : null;
-            }
-            return null;
-        }
-        catch (SocketException)
-        {
-            return null;
-        }
-    }
-
-    /// <summary>
-    /// The process id of the peer of a connected AF_UNIX socket, for logs only (never for a decision); -1 where the
-    /// system does not tell (only Linux's SO_PEERCRED is read) or it cannot be read.
-    /// </summary>
-    public static int PeerPid(Socket socket)
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            return -1;
-        }
-        Span<byte> ucred = stackalloc byte[12];
-        try
-        {
-            // struct ucred { pid_t pid; uid_t uid; gid_t gid; }: the pid comes first (option numbers as in PeerUid).
-            int option = RuntimeInformation.ProcessArchitecture == Architecture.Ppc64le ? 21 : 17;
-            return socket.GetRawSocketOption(1, option, ucred) >= 4 ? MemoryMarshal.Read<int>(ucred) : -1;
-        }
-        catch (SocketException)
-        {
-            return -1;
-        }
-    }
 }

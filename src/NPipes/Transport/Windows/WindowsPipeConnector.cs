@@ -3,23 +3,37 @@ using System.Runtime.Versioning;
 
 namespace NPipes.Transport;
 
-/// <summary>Windows client: <see cref="NamedPipeClientStream"/>, whose wait on Windows is WaitNamedPipe-based and honours the timeout.</summary>
+/// <summary>
+/// Windows client: <see cref="NamedPipeClientStream"/>, whose wait on Windows is WaitNamedPipe-based and honours the
+/// timeout; then, before a byte is written or read, the server check (docs/access.md §4) on the server PROCESS's user
+/// (GetNamedPipeServerProcessId, OpenProcessToken, TokenUser), not the pipe's owner (Administrators for any elevated
+/// server). Where the server's token cannot be read (a service's, from an ordinary account), the pipe's owner stands
+/// in: only its creator can have set it, to its own user or a group it may own objects as.
+/// </summary>
 [SupportedOSPlatform("windows")]
 internal static class WindowsPipeConnector
 {
-    public static async ValueTask<Stream> ConnectAsync(string name, bool currentUserOnly, Deadline deadline, CancellationToken cancellationToken)
+    /// <exception cref="ArgumentException">A named account of <paramref name="trusted"/> does not exist.</exception>
+    /// <exception cref="UnauthorizedAccessException">The server runs as a user <paramref name="trusted"/> does not admit.</exception>
+    public static async ValueTask<Stream> ConnectAsync(string name, PipeAccess trusted, Deadline deadline, CancellationToken cancellationToken)
     {
-        // No PipeOptions.CurrentUserOnly on the client: .NET then demands that the pipe's OWNER be this user, which a pipe
-        // made by npipes (or by any elevated process, whose default owner is Administrators) fails, so it would refuse
-        // exactly the peers NPipes exists to reach. Who may connect is decided by the server's ACL, which
-        // CurrentUserOnly restricts on NPipes servers. (On Unix the client does check the server's uid.)
-        _ = currentUserOnly;
+        WindowsAccessRule rule = WindowsAccessRule.Resolve(trusted);
         var client = new NamedPipeClientStream(".", name, PipeDirection.InOut, PipeOptions.Asynchronous);
         try
         {
             int timeoutMs = deadline.IsInfinite ? Timeout.Infinite : (int)Math.Min(int.MaxValue, deadline.Remaining.TotalMilliseconds);
             await client.ConnectAsync(timeoutMs, cancellationToken).ConfigureAwait(false);
-            return new WindowsPipeStream(client);
+            (PeerIdentity server, string[] groups) = WindowsAccessRule.ReadPeer(client.SafePipeHandle, peerIsServer: true);
+            if (!trusted.AllowsEveryone)
+            {
+                string? owner = server.Sid is null ? WindowsSecurity.OwnerOf(client.SafePipeHandle) : null;
+                bool admitted = server.Sid is { } sid ? rule.Admits(sid, groups) : owner is not null && rule.Admits(owner, [owner]);
+                if (!admitted)
+                {
+                    throw rule.Refusal(name, server, owner);
+                }
+            }
+            return new WindowsPipeStream(client, server);
         }
         catch (TimeoutException e)
         {

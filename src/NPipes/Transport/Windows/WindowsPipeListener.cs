@@ -6,41 +6,63 @@ namespace NPipes.Transport;
 /// <summary>
 /// The Windows server: message-type pipe instances with real buffers, so npipes 1.0.1 (which reads one pipe message)
 /// can read NPipes' frames. The first instance claims the name (FirstPipeInstance); as in Kestrel's transport, the next
-/// instance is created before a connected one is handed off, so a client never finds the name missing.
+/// instance is created before a connected one is handed off, so a client never finds the name missing. The DACL is the
+/// gate (docs/access.md §3); each connected client's token is then read once and checked by the same rule.
 /// </summary>
 [SupportedOSPlatform("windows")]
 internal sealed partial class WindowsPipeListener : PipeListener
 {
     private readonly ListenOptions _options;
+    private readonly WindowsAccessRule _access;
     private NamedPipeServerStream? _next;
 
-    private WindowsPipeListener(string name, ListenOptions options, NamedPipeServerStream first) : base(name)
+    private WindowsPipeListener(string name, ListenOptions options, WindowsAccessRule access, NamedPipeServerStream first) : base(name)
     {
         _options = options;
+        _access = access;
         _next = first;
     }
 
-    public static WindowsPipeListener Listen(string name, ListenOptions options) =>
-        new(name, options, CreateInstance(name, options, first: true));
+    /// <exception cref="ArgumentException">A named account of the access rule does not exist.</exception>
+    public static WindowsPipeListener Listen(string name, ListenOptions options)
+    {
+        WindowsAccessRule access = WindowsAccessRule.Resolve(options.Access);
+        return new(name, options, access, CreateInstance(name, options, access, first: true));
+    }
 
     public override async ValueTask<Stream> AcceptAsync(CancellationToken cancellationToken)
     {
-        NamedPipeServerStream instance = _next ?? CreateInstance(Name, _options, first: false);
-        _next = null;
-        try
+        while (true)
         {
-            await instance.WaitForConnectionAsync(cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
+            NamedPipeServerStream instance = _next ?? CreateInstance(Name, _options, _access, first: false);
+            _next = null;
+            try
+            {
+                await instance.WaitForConnectionAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                instance.Dispose();
+                throw;
+            }
+            if (_options.MaxInstances != 1)
+            {
+                _next = CreateInstance(Name, _options, _access, first: false);
+            }
+            (PeerIdentity peer, string[] groups) = WindowsAccessRule.ReadPeer(instance.SafePipeHandle, peerIsServer: false);
+            // The DACL already decided; a token we can read that the rule does not admit (the DACL was changed under us)
+            // is closed unread. A token we cannot read (a more privileged client) was admitted by the DACL.
+            if (peer.Sid is not { } sid || _access.Admits(sid, groups))
+            {
+                return new WindowsPipeStream(instance, peer);
+            }
             instance.Dispose();
-            throw;
+            AccessRefused?.Invoke(peer);
+            if (_options.MaxInstances == 1)
+            {
+                _next = CreateInstance(Name, _options, _access, first: false);
+            }
         }
-        if (_options.MaxInstances != 1)
-        {
-            _next = CreateInstance(Name, _options, first: false);
-        }
-        return new WindowsPipeStream(instance);
     }
 
     public override void Dispose()
@@ -49,12 +71,12 @@ internal sealed partial class WindowsPipeListener : PipeListener
         _next = null;
     }
 
-    private static NamedPipeServerStream CreateInstance(string name, ListenOptions options, bool first)
+    private static NamedPipeServerStream CreateInstance(string name, ListenOptions options, WindowsAccessRule access, bool first)
     {
         int maxInstances = options.MaxInstances > 0 ? options.MaxInstances : NamedPipeServerStream.MaxAllowedServerInstances;
         try
         {
-            return CreateMessagePipe(name, options, first, maxInstances);
+            return CreateMessagePipe(name, options, access, first, maxInstances);
         }
         catch (UnauthorizedAccessException e) when (first)
         {
@@ -67,13 +89,4 @@ internal sealed partial class WindowsPipeListener : PipeListener
             throw new PipeNameInUseException(name, e);
         }
     }
-
-    /// <summary>
-    /// One message-mode, overlapped instance of <paramref name="name"/> with in and out buffers of
-    /// <see cref="ListenOptions.BufferSize"/>; with <see cref="ListenOptions.CurrentUserOnly"/> its ACL admits this user
-    /// alone. With <paramref name="first"/> it fails if the name exists (FILE_FLAG_FIRST_PIPE_INSTANCE).
-    /// </summary>
-    /// <exception cref="UnauthorizedAccessException">ERROR_ACCESS_DENIED (the name exists and <paramref name="first"/>, or another user's ACL).</exception>
-    /// <exception cref="IOException">Any other failure; ERROR_PIPE_BUSY has HResult 0x800700E7.</exception>
-    private static partial NamedPipeServerStream CreateMessagePipe(string name, ListenOptions options, bool first, int maxInstances);
 }

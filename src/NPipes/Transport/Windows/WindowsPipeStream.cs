@@ -9,9 +9,11 @@ namespace NPipes.Transport;
 /// frame). Reads, writes and disposal pass straight to the pipe.
 /// </summary>
 [SupportedOSPlatform("windows")]
-internal sealed class WindowsPipeStream(PipeStream pipe) : Stream, ITransportStream
+internal sealed class WindowsPipeStream(PipeStream pipe, PeerIdentity peer) : Stream, ITransportStream
 {
     public bool IsMessageMode => true;
+
+    public PeerIdentity Peer => peer;
 
     public IDirectSend? DirectSend => null;
 

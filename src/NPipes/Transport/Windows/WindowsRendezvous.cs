@@ -30,7 +30,7 @@ internal static class WindowsRendezvous
                 // that server goes away we can become the server ourselves.
                 try
                 {
-                    return (await WindowsPipeConnector.ConnectAsync(name, options.CurrentUserOnly, Deadline.After(TimeSpan.FromMilliseconds(100)), cancellationToken).ConfigureAwait(false), null);
+                    return (await WindowsPipeConnector.ConnectAsync(name, options.TrustedServers, Deadline.After(TimeSpan.FromMilliseconds(100)), cancellationToken).ConfigureAwait(false), null);
                 }
                 catch (TimeoutException)
                 {

@@ -5,23 +5,26 @@ using Microsoft.Win32.SafeHandles;
 namespace NPipes.Transport;
 
 /// <summary>
-/// The netstandard2.0 build's pipe instances. Its <see cref="PipeOptions"/> has neither FirstPipeInstance nor
-/// CurrentUserOnly, and its <see cref="NamedPipeServerStream"/> takes no PipeSecurity (that is the
-/// System.IO.Pipes.AccessControl package), so the instance is made with CreateNamedPipe, as .NET makes it, and handed
-/// to <see cref="NamedPipeServerStream"/> as a handle. Current-user-only is a DACL that lets this process's user
-/// alone read, write and create instances, nobody else (<see cref="WindowsSecurity.CurrentUserOnlyDescriptor"/>).
+/// Pipe instances, the same in both builds: made with CreateNamedPipe, as .NET makes them, and handed to
+/// <see cref="NamedPipeServerStream"/> as a handle, so that both carry NPipes' own security descriptor
+/// (<see cref="WindowsSecurity"/>: exactly the admitted SIDs plus the owner; netstandard2.0 has no way to pass a
+/// PipeSecurity, and net10.0's <c>PipeOptions.CurrentUserOnly</c> also checks elevation) and PIPE_REJECT_REMOTE_CLIENTS
+/// (no client from another machine is ever connected, whatever the DACL says).
 /// </summary>
 internal sealed partial class WindowsPipeListener
 {
-    private static partial NamedPipeServerStream CreateMessagePipe(string name, ListenOptions options, bool first, int maxInstances)
+    /// <summary>PIPE_REJECT_REMOTE_CLIENTS: every instance refuses connections from other machines.</summary>
+    internal const uint PipeRejectRemoteClients = 0x8;
+
+    private static NamedPipeServerStream CreateMessagePipe(string name, ListenOptions options, WindowsAccessRule access, bool first, int maxInstances)
     {
         const uint PipeAccessDuplex = 0x3, FileFlagFirstPipeInstance = 0x0008_0000, FileFlagOverlapped = 0x4000_0000;
         const uint PipeTypeMessage = 0x4, PipeReadModeMessage = 0x2, PipeUnlimitedInstances = 255;
         // As .NET: a pipe of one instance is always the first one.
         uint openMode = PipeAccessDuplex | FileFlagOverlapped | (first || maxInstances == 1 ? FileFlagFirstPipeInstance : 0);
-        uint pipeMode = PipeTypeMessage | PipeReadModeMessage;
+        uint pipeMode = PipeTypeMessage | PipeReadModeMessage | PipeRejectRemoteClients;
         uint instances = maxInstances == NamedPipeServerStream.MaxAllowedServerInstances ? PipeUnlimitedInstances : (uint)maxInstances;
-        using WindowsSecurity.Descriptor security = options.CurrentUserOnly ? WindowsSecurity.CurrentUserOnlyDescriptor() : default;
+        using WindowsSecurity.Descriptor security = WindowsSecurity.DescriptorFor(access);
         SafePipeHandle handle = WindowsSecurity.CreateNamedPipe(@"\\.\pipe\" + name, openMode, pipeMode, instances,
             (uint)options.BufferSize, (uint)options.BufferSize, 0, security.Attributes);
         if (handle.IsInvalid)
