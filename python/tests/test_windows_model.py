@@ -11,7 +11,7 @@ import threading
 import unittest
 from unittest import mock
 
-from tests import fake_winapi, support
+from tests import fake_win32, fake_winapi, support
 from npipes import transport
 from npipes.connection import connect
 from npipes.errors import (ConnectionClosedError, IncompleteFrameError,
@@ -25,9 +25,7 @@ T = 10
 
 
 def load_windows_module():
-    with mock.patch.dict(sys.modules, {'_winapi': fake_winapi}):
-        sys.modules.pop('npipes._windows', None)
-        return importlib.import_module('npipes._windows')
+    return fake_win32.load_windows_module()
 
 
 class WindowsModelTests(unittest.TestCase):
