@@ -35,6 +35,7 @@ from ._cli_commands import (ENCODINGS, EXIT_DATA, EXIT_INTERRUPTED,
                             EXIT_USAGE, UsageError, describe, echo,
                             frame_decode, frame_encode, receive, request,
                             send)
+from .access import AccessEntryError
 from .errors import FrameError, PipeNameError, PipeTimeoutError
 
 __all__ = ['main', 'EXTENSIONS']
@@ -254,7 +255,7 @@ def _exit_code(exc: BaseException) -> int:
         return EXIT_TIMEOUT
     if isinstance(exc, FrameError):          # EncodingError is one
         return EXIT_DATA
-    if isinstance(exc, (PipeNameError, UsageError)):
+    if isinstance(exc, (PipeNameError, UsageError, AccessEntryError)):
         return EXIT_USAGE
     return EXIT_OTHER
 

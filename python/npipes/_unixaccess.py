@@ -14,7 +14,8 @@ import struct
 from typing import FrozenSet, List, Optional, Tuple
 
 from ._platform import BSD, LINUX
-from .access import PeerIdentity, Rule, UNKNOWN, is_id, is_sid, refusal_text
+from .access import (UNKNOWN, AccessEntryError, PeerIdentity, Rule, is_id,
+                     is_sid, refusal_text)
 from .consts import SOCKET_MODE_PRIVATE, SOCKET_MODE_SHARED
 from .errors import PipeAccessError
 
@@ -82,28 +83,20 @@ def peer_identity(sock: socket.socket) -> PeerIdentity:
     return UNKNOWN
 
 
-def _uid(entry: str) -> Optional[int]:
-    if is_sid(entry):
-        return None                        # a Windows account: nobody here
-    if is_id(entry):
-        return int(entry)
-    try:
-        return pwd.getpwnam(entry).pw_uid
-    except KeyError:
-        raise ValueError(f"There is no user named '{entry}' on this "
-                         f"system.") from None
-
-
-def _gid(entry: str) -> Optional[int]:
+def _id(entry: str, kind: str) -> Optional[int]:
+    """The uid (*kind* 'user') or gid ('group') an entry names; None for a
+    SID (a Windows account: nobody here); AccessEntryError if no such
+    name (getpwnam/getgrnam: NSS and LDAP count)."""
     if is_sid(entry):
         return None
     if is_id(entry):
         return int(entry)
     try:
-        return grp.getgrnam(entry).gr_gid
+        return pwd.getpwnam(entry).pw_uid if kind == 'user' \
+            else grp.getgrnam(entry).gr_gid
     except KeyError:
-        raise ValueError(f"There is no group named '{entry}' on this "
-                         f"system.") from None
+        raise AccessEntryError(f"There is no {kind} named '{entry}' on this "
+                               f"system.") from None
 
 
 class UnixRule:
@@ -114,9 +107,10 @@ class UnixRule:
         self.rule = rule
         self.everyone = rule.everyone
         self.uids: FrozenSet[int] = frozenset(
-            u for u in map(_uid, rule.users) if u is not None)
+            u for u in (_id(e, 'user') for e in rule.users) if u is not None)
         self.gids: FrozenSet[int] = frozenset(
-            g for g in map(_gid, rule.groups) if g is not None)
+            g for g in (_id(e, 'group') for e in rule.groups)
+            if g is not None)
         self._me = os.geteuid()
 
     def admits(self, peer: PeerIdentity) -> bool:

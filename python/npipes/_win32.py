@@ -14,6 +14,8 @@ import ctypes
 from ctypes import wintypes
 from typing import Any, Callable, Optional, Tuple
 
+from .access import AccessEntryError
+
 __all__ = ['create_pipe', 'client_pid', 'server_pid', 'process_token',
            'current_sid', 'account_sid', 'sid_name', 'pipe_owner_sid',
            'pipe_dacl_sddl']
@@ -171,7 +173,7 @@ def account_sid(name: str) -> str:
                                    domain, ctypes.byref(domain_size),
                                    ctypes.byref(use)):
         reason = _format_error(_last_error()).strip()
-        raise ValueError(f"There is no account named '{name}' on this "
+        raise AccessEntryError(f"There is no account named '{name}' on this "
                          f"system ({reason}).")
     return _sid_text(sid)
 

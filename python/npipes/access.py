@@ -16,6 +16,7 @@ from typing import Callable, Iterable, NamedTuple, Optional, Tuple, Union
 
 __all__ = ['ROOT', 'LOCAL_SYSTEM', 'LOCAL_SERVICE', 'NETWORK_SERVICE',
            'ADMINISTRATORS', 'Rule', 'Policy', 'PeerIdentity', 'policy',
+           'AccessEntryError',
            'server_rule', 'is_sid', 'is_id']
 
 #: Unix: uid 0; clients of a root daemon trust it (``server_users=[ROOT]``).
@@ -30,6 +31,12 @@ NETWORK_SERVICE = 'S-1-5-20'
 ADMINISTRATORS = 'S-1-5-32-544'
 
 Entries = Iterable[Union[str, int]]
+
+
+class AccessEntryError(ValueError):
+    """An access entry that names nobody: empty or blank (when added), or
+    an account or group that does not exist (when the rule is applied,
+    before the pipe name is touched).  The CLI's exit code 2, as .NET's."""
 
 
 def is_sid(entry: str) -> bool:
@@ -52,7 +59,8 @@ def _entries(given: Optional[Entries], what: str) -> Tuple[str, ...]:
         text = str(entry) if isinstance(entry, int) and \
             not isinstance(entry, bool) else entry
         if not isinstance(text, str) or not text.strip():
-            raise ValueError(f'A {what} entry cannot be empty: {entry!r}.')
+            raise AccessEntryError(f'A {what} entry cannot be empty: '
+                                   f'{entry!r}.')
         if text not in out:
             out.append(text)
     return tuple(out)

@@ -9,6 +9,8 @@ import sys
 from unittest import mock
 
 from tests import fake_winapi
+from npipes import transport
+from npipes.access import AccessEntryError
 
 ME = 'S-1-5-21-1000-2000-3000-1001'
 ALICE = 'S-1-5-21-1000-2000-3000-1002'
@@ -60,9 +62,9 @@ def current_sid():
 
 def account_sid(name):
     if name not in ACCOUNTS:
-        raise ValueError(f"There is no account named '{name}' on this "
-                         f"system (No mapping between account names and "
-                         f"security IDs was done.).")
+        raise AccessEntryError(
+            f"There is no account named '{name}' on this system (No "
+            f"mapping between account names and security IDs was done.).")
     return ACCOUNTS[name]
 
 
@@ -76,6 +78,16 @@ def pipe_owner_sid(handle):
 
 def pipe_dacl_sddl(handle):
     return _sddl[handle]
+
+
+def use_windows_module(test, win):
+    """Patch npipes.transport to *win* (load_windows_module's) for *test*."""
+    patcher = mock.patch.multiple(
+        transport, PLATFORM='windows', pipe_address=win.pipe_address,
+        connect=win.connect, rendezvous=win.rendezvous, Server=win.Server,
+        Stream=win.Stream)
+    patcher.start()
+    test.addCleanup(patcher.stop)
 
 
 def load_windows_module():

@@ -4,12 +4,13 @@ socket mode table, the kernel's peer identity on both ends, the client's
 refusal wording, the rpc caller."""
 
 import grp
+import secrets
 import os
 import stat
 import unittest
 from unittest import mock
 
-from tests import support
+from tests import cli_support, support
 from npipes import ROOT, _unix, rpc
 from npipes.access import PeerIdentity, Rule
 from npipes.connection import connect
@@ -146,6 +147,26 @@ def support_user():
         return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
         return None
+
+
+class CliAccessTests(unittest.TestCase):
+    """The CLI's flags (the .NET CLI's spelling): an unknown name is a usage
+    error (exit 2) naming it, before the pipe is touched."""
+
+    def test_unknown_names_exit_2(self):
+        missing = 'npx' + secrets.token_hex(6)
+        for argv, kind in ((('echo', '{}', '--allow-user', missing), 'user'),
+                           (('rpc', 'serve', '{}', '--allow-group', missing),
+                            'group'),
+                           (('request', '{}', 'x', '--server-user', missing),
+                            'user')):
+            name = support.pipe_name()
+            argv = [a.format(name) for a in argv]
+            code, out, err = cli_support.run(cli_support.PY_CLI, *argv)
+            self.assertEqual((code, out), (2, ''), err)
+            if support.IS_UNIX:
+                self.assertIn(f"no {kind} named '{missing}'", err)
+                self.assertFalse(os.path.lexists(_unix.pipe_address(name)))
 
 
 if __name__ == '__main__':

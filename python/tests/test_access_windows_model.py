@@ -5,10 +5,9 @@ the model cannot show (real tokens, a second account, remote clients) is the
 Windows and Wine lanes' part."""
 
 import unittest
-from unittest import mock
 
 from tests import fake_win32, fake_winapi, support
-from npipes import ADMINISTRATORS, LOCAL_SYSTEM, transport
+from npipes import ADMINISTRATORS, LOCAL_SYSTEM
 from npipes.connection import connect
 from npipes.errors import PipeAccessError, PipeTimeoutError
 from npipes.listener import Listener
@@ -25,13 +24,7 @@ class WindowsAccessModelTests(unittest.TestCase):
         cls.win = fake_win32.load_windows_module()
 
     def setUp(self):
-        w = self.win
-        patcher = mock.patch.multiple(
-            transport, PLATFORM='windows', pipe_address=w.pipe_address,
-            connect=w.connect, rendezvous=w.rendezvous, Server=w.Server,
-            Stream=w.Stream)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        fake_win32.use_windows_module(self, self.win)
         fake_win32.reset()
         self.addCleanup(fake_win32.reset)
         fake_winapi.calls.clear()

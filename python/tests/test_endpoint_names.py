@@ -1,9 +1,6 @@
 """docs/unix-endpoint.md §1: one set of name rules, the same as .NET's."""
 
-import importlib
-import sys
 import unittest
-from unittest import mock
 
 from tests import fake_win32, support
 from npipes import _util, transport

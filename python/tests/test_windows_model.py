@@ -5,11 +5,8 @@ through tests/fake_winapi.py (message pipes, instances, ERROR_PIPE_BUSY,
 ERROR_MORE_DATA, overlapped waits) so its logic is checked everywhere.
 """
 
-import importlib
-import sys
 import threading
 import unittest
-from unittest import mock
 
 from tests import fake_win32, fake_winapi, support
 from npipes import transport
@@ -35,13 +32,7 @@ class WindowsModelTests(unittest.TestCase):
         cls.win = load_windows_module()
 
     def setUp(self):
-        w = self.win
-        patcher = mock.patch.multiple(
-            transport, PLATFORM='windows', pipe_address=w.pipe_address,
-            connect=w.connect, rendezvous=w.rendezvous, Server=w.Server,
-            Stream=w.Stream)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        fake_win32.use_windows_module(self, self.win)
         self.name = support.pipe_name()
         fake_winapi.calls.clear()
 
