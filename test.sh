@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # The README's test command: builds everything and runs every lane (.NET on both library builds, .NET JSON-RPC, .NET
 # hosting, Python, mypy --strict on the Python package, the stress scenarios CI-sized, a .NET Framework 4.8 app against
-# the packed package, the README's install commands, the README's code blocks, the Windows suite under Wine on both
-# library builds), then prints one closing line:
+# the packed package, a Mono app on that package, the README's install commands, the README's code blocks, the Windows
+# suite under Wine on both library builds), then prints one closing line:
 # "tests: N passed, N failed, N skipped" (the sum over lanes).
-# Set NPIPES_SKIP_WINE=1 to leave out the Windows lane (it installs Wine on first use).
+# Set NPIPES_SKIP_WINE=1 to leave out the two Windows lanes (they install Wine on first use).
 #
 # It fails closed. A lane counts as one failed test more (and says why on a "!!" line) when it
 #   - runs longer than its time limit (NPIPES_LANE_TIMEOUT=SECONDS overrides every lane's own),
@@ -105,6 +105,11 @@ lane "Stress scenarios (CI-sized)" 300 "count_tagged stress" show_tail \
 lane ".NET Framework 4.8 app against the package" 600 count_exit show_tail \
   bash .ci/net48-lane.sh
 
+# The packed package's netstandard2.0 build in a console app under Mono on Linux (Unity's scripting runtime family),
+# against the .NET CLI and the Python package (installs Mono with apt on first use).
+lane "Mono app on the package (netstandard2.0)" 600 "count_tagged mono" show_tail \
+  bash .ci/mono-lane.sh
+
 # The README's Install section word for word (pack, tool install, an app on the package, pip install ./python) in a
 # scratch HOME under .ci/out/install.
 lane "Install (README commands)" 600 "count_tagged install" show_tail \
@@ -117,6 +122,13 @@ lane "README snippets" 900 "count_tagged readme" show_tail \
 if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
   lane "Windows tests under Wine" 1200 "count_tagged windows" show_tail \
     bash .ci/wine-lane.sh
+fi
+
+# The Python package's Windows path (python/npipes/_windows.py, unchanged) through a Wine-backed _winapi, against real
+# Wine pipes and .NET under Wine (python/tests/wine; about 40 s warm).
+if [ "${NPIPES_SKIP_WINE:-0}" != "1" ]; then
+  lane "Python on Windows under Wine" 600 "count_tagged python-windows" show_tail \
+    bash .ci/python-windows-lane.sh
 fi
 
 for b in "${broken[@]}"; do echo "!! $b"; done

@@ -18,6 +18,7 @@ scenarios=(
   "kill-server --restarts 2 --clients 2 --per-life 200"
   "churn --clients 300 --parallel 4"
   "load --clients 8 --round-trips 500 --window 4"
+  "exhaust --limit 256 --idle 400 --rounds 2"
 )
 
 if [ ! -x "$exe" ]; then

@@ -138,7 +138,13 @@ def main():
     runner = unittest.TextTestRunner(stream=sys.stdout, verbosity=1,
                                      resultclass=CountingResult)
     result = runner.run(suite)
-    outcomes, reasons, notes = tally(tests, result)
+    return summarize(*tally(tests, result), tag='python')
+
+
+def summarize(outcomes, reasons, notes, tag):
+    """Print notes, skips and the last line ``TAG: N passed, N failed, N
+    skipped``; return the exit code (1 if anything failed or nothing ran).
+    Also used by tests/wine/run.py (tag python-windows)."""
     values = list(outcomes.values())
     passed, failed, skipped = (values.count(o) for o in ('pass', 'fail', 'skip'))
     for note in notes:
@@ -150,7 +156,7 @@ def main():
                 print(f'  {tid}: {reasons.get(tid, "")}')
     if not outcomes:
         print('error: no test was found or run')
-    print(f'python: {passed} passed, {failed} failed, {skipped} skipped')
+    print(f'{tag}: {passed} passed, {failed} failed, {skipped} skipped')
     return 1 if failed or not outcomes else 0
 
 

@@ -14,6 +14,7 @@ _unixaccess.py); a server removes only the file it published.
 from __future__ import annotations
 
 import errno
+import itertools
 import os
 import select
 import socket
@@ -41,6 +42,9 @@ _BACKLOG = 64
 _STALE_GAP = 0.05        # §5: two refusals at least this far apart
 _OWNER_CHECK = 0.2       # §8: a rendezvous server re-checks its file this often
 _LIVE, _CHANGED, _REMOVED = 'live', 'changed', 'removed'
+# §4.2: how many times a server looks again while the path keeps changing
+# (within the caller's deadline, if any); as .NET's UnixNameClaim.MaxTurns.
+CLAIM_TURNS = 64
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
                   errno.EMLINK}
 #: (st_dev, st_ino) of a file: see _unixsock.ident.
@@ -243,7 +247,8 @@ class Server:
         path = pipe_address(name)
         rule = UnixRule(policy(access).allow)
         deadline = deadline or Deadline(None)
-        for _ in backoff(deadline, f'claiming pipe {name!r}'):
+        for _ in itertools.islice(backoff(deadline, f'claiming pipe {name!r}'),
+                                  CLAIM_TURNS):
             found = knock(path)
             if found.status == CONNECTED:
                 found.connected().close()  # a probe: not a byte exchanged
@@ -261,7 +266,9 @@ class Server:
             except FileExistsError:
                 continue
             return cls(path, sock, our_id, rule)
-        raise AssertionError('unreachable: backoff() never ends')
+        raise PipeNameInUseError(
+            f'pipe {name!r}: {path} kept appearing and disappearing while '
+            f'npipes tried to claim it ({CLAIM_TURNS} turns)')
 
     @property
     def closed(self) -> bool:

@@ -16,13 +16,12 @@ from typing import Callable, Optional, Tuple, Type, TypeVar, Union, cast
 import _winapi
 
 from . import _win32
-from ._util import (Capabilities, Deadline, backoff, check_name, drain,
-                    typed_os_errors)
+from ._util import Capabilities, Deadline, backoff, check_name, typed_os_errors
 from ._winaccess import WindowsRule, client_identity, server_identity
 from .access import UNKNOWN, PeerIdentity, Policy, policy
 from .consts import BUFFER_SIZE, WINDOWS_PIPE_PREFIX
-from .errors import (NPipesError, PipeAccessError, PipeNameError,
-                     PipeNameInUseError, PipeTimeoutError)
+from .errors import (NPipesError, PipeNameError, PipeNameInUseError,
+                     PipeTimeoutError)
 
 __all__ = ['pipe_address', 'connect', 'rendezvous', 'Server', 'Stream']
 
@@ -34,6 +33,7 @@ ERROR_PIPE_BUSY = 231
 ERROR_NO_DATA = 232
 ERROR_PIPE_NOT_CONNECTED = 233
 ERROR_MORE_DATA = 234
+ERROR_HANDLES_CLOSED = 676
 ERROR_OPERATION_ABORTED = 995
 ERROR_IO_PENDING = 997
 PIPE_REJECT_REMOTE_CLIENTS = 0x00000008
@@ -112,11 +112,12 @@ class Stream:
                 # (None after close(): _winapi raises TypeError)
                 ov, err = _winapi.ReadFile(cast(int, self._handle),
                                            len(view), overlapped=True)
+                # GetOverlappedResult raises for ERROR_BROKEN_PIPE too.
+                n, err = _finish(ov, err, deadline, 'receive')
             except OSError as exc:
-                if exc.winerror in _EOF_ERRORS:
+                if getattr(exc, 'winerror', None) in _EOF_ERRORS:
                     return 0
                 raise
-            n, err = _finish(ov, err, deadline, 'receive')
             if err in _EOF_ERRORS:
                 return 0
             if err == ERROR_OPERATION_ABORTED:
@@ -144,11 +145,13 @@ class Stream:
     def finish(self, deadline: Deadline) -> int:
         """Wait until the peer closes its end (it has read our frame).
 
-        A message pipe cannot be half-closed, so unlike on Unix we just
-        read until ERROR_BROKEN_PIPE; returns how many bytes the peer sent
-        meanwhile (a receiver sends none).
+        A message pipe cannot be half-closed, so unlike on Unix we read
+        until ERROR_BROKEN_PIPE; returns how many bytes the peer sent
+        meanwhile (a receiver sends none).  The first bytes end the wait:
+        such a peer is another sender, itself waiting for us to close, so
+        reading on to end of file would hold both until the deadline.
         """
-        return drain(self, deadline)
+        return self.recv_into(memoryview(bytearray(BUFFER_SIZE)), deadline)
 
     def close(self) -> None:
         handle, self._handle = self._handle, None
@@ -297,7 +300,10 @@ def _open(path: str, deadline: Deadline) -> Optional[int]:
                 if exc2.winerror == ERROR_SEM_TIMEOUT:
                     raise PipeTimeoutError(f'connect to {path} timed out '
                                            f'(all instances busy)') from None
-                if exc2.winerror != ERROR_FILE_NOT_FOUND:
+                # The pipe went away while we waited (Wine says so with 676,
+                # ERROR_HANDLES_CLOSED, when its last instance closes): retry.
+                if exc2.winerror not in (ERROR_FILE_NOT_FOUND,
+                                         ERROR_HANDLES_CLOSED):
                     raise
             continue
         try:

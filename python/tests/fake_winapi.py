@@ -114,8 +114,8 @@ class Overlapped:
             elif not self._poll():
                 raise _error(996)        # ERROR_IO_INCOMPLETE
         n, err, _ = self.result
-        if err not in (0, ERROR_MORE_DATA, ERROR_OPERATION_ABORTED,
-                       ERROR_BROKEN_PIPE):
+        # As CPython's _winapi: any other error (ERROR_BROKEN_PIPE too) raises.
+        if err not in (0, ERROR_MORE_DATA, ERROR_OPERATION_ABORTED):
             raise _error(err)
         return n, err
 

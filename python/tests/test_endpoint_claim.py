@@ -45,6 +45,23 @@ class ClaimTests(unittest.TestCase):
         t.join(T)
         self.assertEqual(got.get('r'), text)
 
+    def test_a_path_that_keeps_changing_ends_the_claim_after_64_turns(self):
+        # §4.2: link() finds the path taken on every turn (something keeps
+        # appearing there); the claim gives up with a typed error, no hang.
+        turns = []
+
+        def taken(*args, **kwargs):
+            turns.append(1)
+            raise FileExistsError(17, 'File exists')
+        with mock.patch.object(_unix, '_publish', taken), \
+                mock.patch.object(_unix, 'backoff',
+                                  lambda *a, **k: iter(lambda: None, 1)):
+            with self.assertRaisesRegex(PipeNameInUseError,
+                                        'kept appearing and disappearing'):
+                _unix.Server.create(self.name)
+        self.assertEqual(len(turns), _unix.CLAIM_TURNS)
+        self.assertEqual(_unix.CLAIM_TURNS, 64)
+
     def test_no_umask_change(self):
         with mock.patch('os.umask', side_effect=AssertionError(
                 'os.umask is process-wide: other threads would create '

@@ -40,7 +40,7 @@ public static class CliApp
         ParseResult parsed = root.Parse(args);
         if (parsed.Errors.Count > 0)
         {
-            Console.Error.WriteLine("npipes: " + ParseErrorText.Describe(parsed));
+            Console.Error.WriteLine(Quote.Line("npipes: " + ParseErrorText.Describe(parsed)));
             return ExitCodes.Usage;
         }
 
@@ -66,7 +66,7 @@ public static class CliApp
         }
         catch (Exception e)
         {
-            Console.Error.WriteLine("npipes: " + ErrorText.Describe(e, parsed));
+            Console.Error.WriteLine(Quote.Line("npipes: " + ErrorText.Describe(e, parsed)));
             return ExitCodes.For(e);
         }
     }

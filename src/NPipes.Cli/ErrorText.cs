@@ -17,7 +17,7 @@ internal static class ErrorText
         return e switch
         {
             TimeoutException when Value<string>(parsed, command, "NAME") is { } pipe && Value<double?>(parsed, command, "--timeout") is { } seconds
-                => $"{command.Name} on pipe '{pipe}': timed out after {OptionValues.Format(seconds)} s",
+                => $"{command.Name} on pipe {Quote.Text(pipe)}: timed out after {OptionValues.Format(seconds)} s",
             CrcMismatchException crc => $"CRC-32 mismatch: the frame carries 0x{crc.Expected:x8}, the payload's is 0x{crc.Actual:x8}" + (crc.Expected == 0
                 ? "; the frame carries no CRC (field 0): use --crc on both sides, or on neither"
                 : "; the payload was changed, or its CRC computed another way"),

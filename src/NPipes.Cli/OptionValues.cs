@@ -11,7 +11,13 @@ namespace NPipes.Cli;
 /// </summary>
 internal static class OptionValues
 {
-    /// <summary>An optional number of seconds: zero or more (<paramref name="positive"/>: more than zero), finite.</summary>
+    /// <summary>
+    /// The longest time option accepted, in seconds (10^11, about 3,170 years): every value from 0 to this is honoured
+    /// exactly (the library times long waits in steps); above it, a usage error at once. The Python CLI has the same bound.
+    /// </summary>
+    public const double MaxSeconds = 1e11;
+
+    /// <summary>An optional number of seconds: zero or more (<paramref name="positive"/>: more than zero), finite, at most <see cref="MaxSeconds"/>.</summary>
     public static Option<double?> Seconds(string name, string description, bool positive = false) => new(name)
     {
         Description = description,
@@ -21,12 +27,17 @@ internal static class OptionValues
             string text = result.Tokens[0].Value;
             if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out double value) || !double.IsFinite(value) || value < 0)
             {
-                result.AddError($"must be a number of seconds >= 0, not '{text}'");
+                result.AddError($"must be a number of seconds >= 0, not {Quote.Text(text)}");
+                return null;
+            }
+            if (value > MaxSeconds)
+            {
+                result.AddError($"must be at most 1e11 seconds, not {Quote.Text(text)}");
                 return null;
             }
             if (positive && value == 0)
             {
-                result.AddError($"must be more than 0 seconds, not '{text}'");
+                result.AddError($"must be more than 0 seconds, not {Quote.Text(text)}");
                 return null;
             }
             return value;
@@ -44,7 +55,7 @@ internal static class OptionValues
             string text = result.Tokens[0].Value;
             if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int value) || value < low)
             {
-                result.AddError($"must be a whole number >= {low}, not '{text}'");
+                result.AddError($"must be a whole number >= {low}, not {Quote.Text(text)}");
                 return defaultValue;
             }
             return value;
@@ -66,7 +77,7 @@ internal static class OptionValues
             if (Array.IndexOf(accepted, text) < 0)
             {
                 string guess = Suggestion.For(text.ToLowerInvariant().Replace('_', '-'), suggested);
-                result.AddError($"'{text}' is not one of {string.Join(", ", accepted)}{guess}");
+                result.AddError($"{Quote.Text(text)} is not one of {string.Join(", ", accepted)}{guess}");
                 return defaultValue;
             }
             return normalize(text);

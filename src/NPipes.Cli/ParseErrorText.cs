@@ -23,7 +23,7 @@ internal static class ParseErrorText
                 string[] names = [.. command.Command.Subcommands.Select(c => c.Name)];
                 string guess = Suggestion.For(unmatched[0], names);
                 string known = guess.Length > 0 ? guess : "; the commands are " + string.Join(", ", names);
-                return $"unknown command '{unmatched[0]}'{known}" + See(command);
+                return $"unknown command {Quote.Text(unmatched[0])}{known}" + See(command);
             }
             return "the following arguments are required: COMMAND" + See(command);
         }

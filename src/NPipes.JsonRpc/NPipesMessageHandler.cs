@@ -35,7 +35,9 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
     private IJsonRpcMessageBufferManager? _reserved; // the message that still reads from _inbound
     private CancellationTokenSource? _linked; // the caller's read token joined with _stopReading; JsonRpc passes the same token to every read
     private CancellationToken _linkedFor;
+    private NPipesJsonRpcOptions _options = NPipesJsonRpcOptions.Default;
     private InboundRequests? _inboundRequests;
+    private int _peerIsCurrentUser; // 0 not asked yet, 1 yes, -1 no
 
     /// <summary>Creates a handler over <paramref name="connection"/>.</summary>
     /// <param name="connection">The connection; this handler must be its only reader.</param>
@@ -55,6 +57,20 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
     /// <summary>The connection the messages travel on.</summary>
     public PipeConnection Connection { get; }
 
+    /// <summary>
+    /// The bounds on the peer's requests this handler reads (backpressure) and what error replies reveal; default
+    /// <see cref="NPipesJsonRpcOptions.Default"/>. Set it when creating the handler, before the first read.
+    /// </summary>
+    /// <exception cref="ArgumentNullException">The value is null.</exception>
+    public NPipesJsonRpcOptions Options
+    {
+        get => _options;
+        init => _options = value ?? throw new ArgumentNullException(nameof(value));
+    }
+
+    /// <summary>The peer's requests read and not yet answered; created on first use, with <see cref="Options"/>.</summary>
+    private InboundRequests Inbound => LazyInitializer.EnsureInitialized(ref _inboundRequests, () => new InboundRequests(_options));
+
     /// <inheritdoc/>
     public override bool CanRead => true;
 
@@ -64,12 +80,11 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
     /// <summary>
     /// Server side of a graceful stop: from now on, once every request read so far has had its response written, the
     /// handler reports the end of the stream (so <see cref="JsonRpc"/> disconnects cleanly). A request that arrives after
-    /// that point is never dispatched. Needs <see cref="TrackInboundRequests"/> before the first read.
-    /// </summary>
-    internal void StopWhenIdle() => _inboundRequests?.Drain(_stopReading);
+    /// that point is never dispatched.     /// </summary>
+    internal void StopWhenIdle() => Inbound.Drain(_stopReading);
 
-    /// <summary>Counts requests read and responses written, so that <see cref="StopWhenIdle"/> knows when none is outstanding.</summary>
-    internal void TrackInboundRequests() => _inboundRequests ??= new InboundRequests();
+    /// <summary>The peer's requests read and not yet answered (tests watch the backpressure with it).</summary>
+    internal int PendingRequests => Inbound.Count;
 
     /// <inheritdoc/>
     void IJsonRpcMessageBufferManager.DeserializationComplete(JsonRpcMessage message)
@@ -84,6 +99,16 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
     /// <inheritdoc/>
     protected override async ValueTask<JsonRpcMessage?> ReadCoreAsync(CancellationToken cancellationToken)
     {
+        InboundRequests inbound = Inbound;
+        try
+        {
+            // Backpressure: at the bounds, read nothing more until a response has been written (the peer's sends wait).
+            await inbound.WaitForRoomAsync(ReadToken(cancellationToken)).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (inbound.Stopped && !cancellationToken.IsCancellationRequested)
+        {
+            return null; // a graceful stop: nothing outstanding
+        }
         if (_reserved is not null)
         {
             // The last message still reads from the buffer (no DeserializationComplete yet): leave it that buffer.
@@ -100,7 +125,7 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
         {
             length = await Connection.ReceiveIntoAsync(_inbound, ReadToken(cancellationToken)).ConfigureAwait(false);
         }
-        catch (OperationCanceledException) when (_inboundRequests?.Stopped == true && !cancellationToken.IsCancellationRequested)
+        catch (OperationCanceledException) when (inbound.Stopped && !cancellationToken.IsCancellationRequested)
         {
             return null; // a graceful stop: nothing outstanding, so end here as if the peer had closed
         }
@@ -109,7 +134,7 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
             return null; // the peer closed cleanly between frames
         }
         JsonRpcMessage message = Formatter.Deserialize(new ReadOnlySequence<byte>(_inbound.WrittenMemory));
-        if (_inboundRequests is { } inbound && message is JsonRpcRequest { IsResponseExpected: true } request && !inbound.TryAdd(request.RequestId))
+        if (message is JsonRpcRequest { IsResponseExpected: true } request && !inbound.TryAdd(request.RequestId, length))
         {
             return null; // stopping and idle: this request is not dispatched (its caller sees the connection lost)
         }
@@ -136,30 +161,52 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
     /// <inheritdoc/>
     protected override async ValueTask WriteCoreAsync(JsonRpcMessage content, CancellationToken cancellationToken)
     {
-        _outbound.ResetWrittenCount();
-        Formatter.Serialize(_outbound, content);
-        if (Formatter is IJsonRpcFormatterTracingCallbacks tracer)
+        if (content is JsonRpcError { Error: { } error } && error.Data is CommonErrorData or Exception && !StackTracesAllowed())
         {
-            tracer.OnSerializationComplete(content, new ReadOnlySequence<byte>(_outbound.WrittenMemory));
+            error.Data = ErrorDetails.WithoutStackTraces(error.Data);
         }
         try
         {
-            // Completes once the frame is queued in order (Unix) or written (Windows); large payloads are written in
-            // place before it completes, so the buffer can be reused by the next message either way.
+            _outbound.ResetWrittenCount();
+            Formatter.Serialize(_outbound, content);
+            if (Formatter is IJsonRpcFormatterTracingCallbacks tracer)
+            {
+                tracer.OnSerializationComplete(content, new ReadOnlySequence<byte>(_outbound.WrittenMemory));
+            }
+            // Completes once the frame is queued in order (Unix; the queue is bounded) or written (Windows); large
+            // payloads are written in place before it completes, so the buffer can be reused by the next message.
             await Connection.SendAsync(_outbound.WrittenMemory, cancellationToken).ConfigureAwait(false);
         }
         catch (ConnectionClosedException e)
         {
             throw Lost(e);
         }
+        finally
+        {
+            if (content is IJsonRpcMessageWithId { } answer and (JsonRpcResult or JsonRpcError))
+            {
+                // Written (or failed for good): its request no longer holds room, so reading may go on.
+                Inbound.Answered(answer.RequestId, _stopReading);
+            }
+        }
         if (_outbound.Capacity > RetainedBufferLimit)
         {
             _outbound = new ArrayBufferWriter<byte>();
         }
-        if (_inboundRequests is { } inbound && content is IJsonRpcMessageWithId { } answer and (JsonRpcResult or JsonRpcError))
+    }
+
+    /// <summary>Whether error replies may carry stack traces to this peer: opted in, and the peer is known to be this OS user.</summary>
+    private bool StackTracesAllowed()
+    {
+        if (!_options.IncludeStackTraces)
         {
-            inbound.Answered(answer.RequestId, _stopReading);
+            return false;
         }
+        if (_peerIsCurrentUser == 0)
+        {
+            _peerIsCurrentUser = Connection.PeerIsCurrentUser ? 1 : -1;
+        }
+        return _peerIsCurrentUser > 0;
     }
 
     /// <summary>

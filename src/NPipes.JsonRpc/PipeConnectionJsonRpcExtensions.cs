@@ -17,6 +17,15 @@ public static class PipeConnectionJsonRpcExtensions
         new(new NPipesMessageHandler(connection, formatter, leaveOpen));
 
     /// <summary>
+    /// Creates a <see cref="JsonRpc"/> over <paramref name="connection"/> as <see cref="CreateJsonRpc(PipeConnection, IJsonRpcMessageFormatter?, bool)"/>
+    /// does (default formatter; disposing it disposes the connection), with the bounds on the peer's pending requests and
+    /// the error-reply policy of <paramref name="options"/>. Add targets, then call <see cref="JsonRpc.StartListening"/>.
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="connection"/> or <paramref name="options"/> is null.</exception>
+    public static JsonRpc CreateJsonRpc(this PipeConnection connection, NPipesJsonRpcOptions options) =>
+        new(new NPipesMessageHandler(connection) { Options = options });
+
+    /// <summary>
     /// Starts JSON-RPC on <paramref name="connection"/>: calls can be made at once, and <paramref name="target"/> (if
     /// any) serves the peer's calls, and <c>rpc.discover</c> with its OpenRPC document (docs/rpc.md §8.2). Disposing the
     /// returned <see cref="JsonRpc"/> disposes the connection.

@@ -29,6 +29,7 @@ internal static partial class Stress
                   kill-server   [--restarts 10] [--clients 8] [--per-life 2000] SIGKILL and restart the server process under reconnecting PipeClients
                   churn         [--clients 10000] [--parallel 8]                connect/disconnect clients, then compare handles and heap with the baseline
                   load          [--clients 64] [--round-trips 10000] [--window 4] request/response under load, CRC on, counts on both sides
+                  exhaust       [--limit 256] [--idle 2000] [--rounds 10]        a server under a low RLIMIT_NOFILE flooded with idle clients, recovering each round
                   all           every scenario above with its defaults
                 """);
             return args.Length == 0 ? 2 : 0;
@@ -41,6 +42,7 @@ internal static partial class Stress
             case "kill-server": return await KillServerAsync(o);
             case "churn": return await ChurnAsync(o);
             case "load": return await LoadAsync(o);
+            case "exhaust": return await ExhaustAsync(o);
             case "all":
                 int failed = 0;
                 failed += Fuzz(o) == 0 ? 0 : 1;
@@ -48,10 +50,12 @@ internal static partial class Stress
                 failed += await KillServerAsync(o) == 0 ? 0 : 1;
                 failed += await ChurnAsync(o) == 0 ? 0 : 1;
                 failed += await LoadAsync(o) == 0 ? 0 : 1;
+                failed += await ExhaustAsync(o) == 0 ? 0 : 1;
                 Console.WriteLine(failed == 0 ? "all scenarios passed" : $"{failed} scenario(s) FAILED");
                 return failed == 0 ? 0 : 1;
             case "child-half-frame": return ChildHalfFrame(args[1]);
             case "child-server": return await ChildServerAsync(args[1], args[2]);
+            case "child-default-server": return await ChildDefaultServerAsync(args[1]);
             default:
                 Console.Error.WriteLine($"unknown scenario '{args[0]}' (try --help)");
                 return 2;

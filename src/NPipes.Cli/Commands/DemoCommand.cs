@@ -13,7 +13,7 @@ internal static class DemoCommand
             string name = "npipes_demo_" + Environment.ProcessId;
             var options = new NPipesOptions { Timeout = TimeSpan.FromSeconds(10), Frame = new FrameOptions { Crc = true } };
             string[] texts = ["Hello", "The quick brown fox jumps over the lazy dog", "npipes 1.0.1 frames, byte for byte"];
-            Console.WriteLine($"pipe '{name}' at {PipeNames.GetPath(name)}; big endian, ASCII, CRC-32 on");
+            Console.WriteLine(Quote.Line($"pipe {Quote.Text(name)} at {PipeNames.GetPath(name)}; big endian, ASCII, CRC-32 on"));
 
             // npipes style: one message per connection, receiver started first, then the sender meets it.
             var receiver = new Ipc(name, options);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using NPipes.Transport;
 using StreamJsonRpc;
 
 namespace NPipes.Cli.Commands;
@@ -7,8 +8,11 @@ namespace NPipes.Cli.Commands;
 /// <summary><c>npipes rpc serve NAME</c> and <c>npipes rpc call NAME METHOD [ARG...]</c>: JSON-RPC 2.0 over npipes frames (docs/rpc.md).</summary>
 internal static class RpcCommand
 {
-    /// <summary>How long a timed-out call waits for the server to confirm the cancellation before the CLI exits anyway.</summary>
-    private static readonly TimeSpan CancelGrace = TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// How long a timed-out call gives the cancellation and the close before the CLI exits anyway: the timeout bounds the
+    /// whole command, the close included, so this is small (a server that floods and never reads must not hold it).
+    /// </summary>
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromMilliseconds(100);
 
     public static Command Create() => new("rpc", "JSON-RPC 2.0 over npipes frames, one message per frame (StreamJsonRpc-compatible).")
     {
@@ -34,8 +38,10 @@ internal static class RpcCommand
             // Calls still running 2 s after Ctrl-C/SIGTERM lose their connection: well within the CLI's grace period.
             var options = new PipeServerOptions { Connection = new NPipesOptions { Frame = Frame(common, result), Access = access.Access(result) }, DrainTimeout = TimeSpan.FromSeconds(2) };
             await using PipeServer server = PipeServer.Listen(pipe, options);
-            server.Error += (_, e) => Console.Error.WriteLine($"npipes rpc: connection closed: {e.Exception.Message.ReplaceLineEndings(" ")}");
-            Console.Out.WriteLine($"npipes rpc: serving '{pipe}' at {PipeNames.GetPath(pipe)}");
+            // Through a bounded queue and a thread of its own: a stderr nobody drains must not stop the serving.
+            using var log = new ServerLog("npipes rpc");
+            server.Error += (_, e) => log.Write("connection closed: " + e.Exception.Message.ReplaceLineEndings(" "));
+            Console.Out.WriteLine(Quote.Line($"npipes rpc: serving {Quote.Text(pipe)} at {PipeNames.GetPath(pipe)}"));
             Console.Out.Flush();
             await server.ServeJsonRpcAsync(connection => new RpcDemoTarget(connection.Peer), ct).ConfigureAwait(false);
             return ExitCodes.Success;
@@ -61,20 +67,17 @@ internal static class RpcCommand
             object?[] arguments = [.. (result.GetValue(args) ?? []).Select(ParseArgument)];
             string methodName = result.GetValue(method)!;
             TimeSpan timeout = Timeout(common, result);
-            // One budget for connecting and for the reply, as npipes request does.
-            using var deadline = new CancellationTokenSource();
-            if (timeout != System.Threading.Timeout.InfiniteTimeSpan)
-            {
-                deadline.CancelAfter(timeout);
-            }
-            using var callToken = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
+            // One budget for connecting, the reply and the close, as npipes request does; any length (Deadline).
+            using CancellationTokenSource? deadline = Deadline.After(timeout).Link(CancellationToken.None, out CancellationToken deadlineToken);
+            using var callToken = CancellationTokenSource.CreateLinkedTokenSource(ct, deadlineToken);
             var options = new NPipesOptions { Frame = Frame(common, result), Timeout = timeout, TrustedServers = access.Trusted(result) };
             PipeConnection connection = await PipeConnection.ConnectAsync(result.GetValue(name)!, options, ct).ConfigureAwait(false);
-            using JsonRpc rpc = connection.AttachJsonRpc();
-            // When callToken fires, StreamJsonRpc sends $/cancelRequest for this call.
-            Task<JsonElement> call = rpc.InvokeWithCancellationAsync<JsonElement>(methodName, arguments, callToken.Token);
+            JsonRpc rpc = connection.AttachJsonRpc();
+            bool timedOut = false;
             try
             {
+                // When callToken fires, StreamJsonRpc sends $/cancelRequest for this call.
+                Task<JsonElement> call = rpc.InvokeWithCancellationAsync<JsonElement>(methodName, arguments, callToken.Token);
                 JsonElement value = await call.WaitAsync(callToken.Token).ConfigureAwait(false);
                 Console.Out.WriteLine(value.GetRawText());
                 return ExitCodes.Success;
@@ -91,15 +94,28 @@ internal static class RpcCommand
             {
                 // RemoteInvocationException (the method failed) carries any code; the others a JSON-RPC one (method not found, ...).
                 int? code = e is RemoteInvocationException invocation ? invocation.ErrorCode : (int?)e.ErrorCode;
-                Console.Error.WriteLine($"npipes rpc: error {code}: {e.Message.ReplaceLineEndings(" ")}");
+                Console.Error.WriteLine(Quote.Line($"npipes rpc: error {code}: {e.Message.ReplaceLineEndings(" ")}"));
                 return ExitCodes.DataError;
             }
-            catch (OperationCanceledException) when (deadline.IsCancellationRequested && !ct.IsCancellationRequested)
+            catch (OperationCanceledException) when (deadline is { IsCancellationRequested: true } && !ct.IsCancellationRequested)
             {
-                // Give the server a moment to confirm the cancellation (error -32800) before closing the connection.
-                await Task.WhenAny(call, Task.Delay(CancelGrace, CancellationToken.None)).ConfigureAwait(false);
-                Console.Error.WriteLine($"npipes rpc: timed out: no reply to '{methodName}' within {timeout.TotalSeconds:0.###} s (the call was cancelled)");
+                timedOut = true;
+                Console.Error.WriteLine(Quote.Line($"npipes rpc: timed out: no reply to {Quote.Text(methodName)} within {timeout.TotalSeconds:0.###} s (the call was cancelled)"));
                 return ExitCodes.Timeout;
+            }
+            finally
+            {
+                // Closing writes out what is queued (the cancellation) while the peer takes it. After a timeout that is
+                // bounded by CloseGrace: a peer that never reads must not stretch the command past its timeout.
+                Task close = Task.Run(rpc.Dispose, CancellationToken.None);
+                if (timedOut)
+                {
+                    await Task.WhenAny(close, Task.Delay(CloseGrace, CancellationToken.None)).ConfigureAwait(false);
+                }
+                else
+                {
+                    await close.ConfigureAwait(false);
+                }
             }
         });
         return command;

@@ -9,15 +9,26 @@ public sealed record NPipesOptions
     /// <summary>Every default: npipes 1.0.1's frame format, current-user-only access, no timeout.</summary>
     public static NPipesOptions Default { get; } = new();
 
+    private readonly TimeSpan _timeout = System.Threading.Timeout.InfiniteTimeSpan;
+
     /// <summary>The frame format: byte order, text encoding, CRC and payload limit.</summary>
     public FrameOptions Frame { get; init; } = FrameOptions.Default;
 
     /// <summary>
     /// How long connecting may take. For <see cref="Ipc"/> it bounds the whole operation: meeting the other side and
     /// transferring the message (for a receiver, the last byte of the frame; for a sender, the receiver's confirmation).
-    /// Default <see cref="Timeout.InfiniteTimeSpan"/>: wait as npipes does.
+    /// Default <see cref="Timeout.InfiniteTimeSpan"/>: wait as npipes does. Any length is honoured: one longer than a
+    /// timer can run at once is timed in steps, and one past the monotonic clock's range (about 292 years, e.g.
+    /// <see cref="TimeSpan.MaxValue"/>) never expires.
     /// </summary>
-    public TimeSpan Timeout { get; init; } = System.Threading.Timeout.InfiniteTimeSpan;
+    /// <exception cref="ArgumentOutOfRangeException">The value is negative (other than <see cref="Timeout.InfiniteTimeSpan"/>).</exception>
+    public TimeSpan Timeout
+    {
+        get => _timeout;
+        init => _timeout = value == System.Threading.Timeout.InfiniteTimeSpan || value >= TimeSpan.Zero
+            ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "Use a timeout of zero or more, or Timeout.InfiniteTimeSpan.");
+    }
 
     /// <summary>
     /// Who may connect to a server made with these options (<see cref="PipeServer"/>, the server side of <see cref="Ipc"/>):

@@ -162,11 +162,13 @@ public sealed partial class PipeClient : IAsyncDisposable, IDisposable
             ready = _ready.Task;
         }
         TimeSpan timeout = Options.Connection.Timeout;
+        // Any length of timeout (Task.WaitAsync alone refuses more than 49.7 days).
+        using CancellationTokenSource? timer = Deadline.After(timeout).Link(cancellationToken, out CancellationToken token);
         try
         {
-            return await (timeout == Timeout.InfiniteTimeSpan ? ready.WaitAsync(cancellationToken) : ready.WaitAsync(timeout, cancellationToken)).ConfigureAwait(false);
+            return await ready.WaitAsync(token).ConfigureAwait(false);
         }
-        catch (TimeoutException e)
+        catch (OperationCanceledException e) when (timer is { IsCancellationRequested: true } && !cancellationToken.IsCancellationRequested)
         {
             throw new TimeoutException($"Not reconnected to pipe '{PipeName}' within {timeout.TotalSeconds:0.###} s.", e);
         }

@@ -1,5 +1,6 @@
 using NPipes.Diagnostics;
 using NPipes.Messaging;
+using NPipes.Transport;
 
 namespace NPipes;
 
@@ -155,7 +156,8 @@ public sealed partial class PipeConnection
         // Check the size before queueing, so an oversized request is refused with nothing sent and nothing disturbed.
         FrameCodec.CheckPayloadLength(text is null ? payload.Length : FrameCodec.GetByteCount(text, Options.Frame), Options.Frame);
 
-        using CancellationTokenSource? timer = timeout == Timeout.InfiniteTimeSpan ? null : new CancellationTokenSource(timeout);
+        // Any length of timeout (a timer alone refuses more than 49.7 days); one past the clock's range never fires.
+        using CancellationTokenSource? timer = Deadline.After(timeout).Link(CancellationToken.None, out _);
         using CancellationTokenSource? linked = timer is null ? null : CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
         CancellationToken token = linked?.Token ?? cancellationToken;
         using RequestScope scope = Telemetry.Pipe.StartRequest(server: false);

@@ -5,6 +5,14 @@ namespace NPipes;
 // Handler-based serving: the accept loop, one handler task per connection, and the request/response loop.
 public sealed partial class PipeServer
 {
+    /// <summary>The longest pause between failed accepts (10 ms, doubling): a client is still accepted within a second of descriptors coming free.</summary>
+    private const int MaxAcceptBackoffMs = 1000;
+
+    private long _failedAccepts;
+
+    /// <summary>Accepts that failed (reported through <see cref="Error"/> and the AcceptFailed log event) and were retried after a pause: for example when the process ran out of file descriptors.</summary>
+    public long FailedAccepts => Interlocked.Read(ref _failedAccepts);
+
     /// <summary>
     /// Accepts clients and runs <paramref name="handler"/> for each, concurrently, until the server is stopped
     /// (<see cref="StopAsync"/>, <see cref="DisposeAsync"/>) or <paramref name="cancellationToken"/> fires (which stops it
@@ -27,12 +35,18 @@ public sealed partial class PipeServer
         try
         {
             using CancellationTokenRegistration stopOnCancel = cancellationToken.Register(static s => _ = ((PipeServer)s!).StopAsync(((PipeServer)s!).Options.DrainTimeout), this);
+            int backoff = 0; // ms; doubles while accepts keep failing, back to 0 after one succeeds
+            // The backoff's Task.Delay needs the runtime's timer thread, and starting a thread needs a file descriptor:
+            // start it now, not in the middle of the descriptor exhaustion the backoff is for (it then threw
+            // OutOfMemoryException out of this loop).
+            _ = Task.Delay(1, CancellationToken.None);
             while (!_stopping.IsCancellationRequested)
             {
                 PipeConnection connection;
                 try
                 {
                     connection = await AcceptAsync(CancellationToken.None).ConfigureAwait(false);
+                    backoff = 0;
                 }
                 catch (ObjectDisposedException) when (_stopping.IsCancellationRequested)
                 {
@@ -40,9 +54,13 @@ public sealed partial class PipeServer
                 }
                 catch (Exception e)
                 {
-                    // A failed accept (for example a client that vanished mid-handshake) must not end the server.
+                    // A failed accept (a client that vanished mid-handshake, or no descriptor left: EMFILE/ENFILE) must not
+                    // end the server: report it, count it, back off (the pending client stays queued, so retrying at once
+                    // would spin) and accept again; the connections already open are served meanwhile.
+                    Interlocked.Increment(ref _failedAccepts);
                     ReportError(null, e);
-                    await Task.Delay(10, _stopping.Token).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                    backoff = Math.Min(backoff == 0 ? 10 : backoff * 2, MaxAcceptBackoffMs);
+                    await Task.Delay(backoff, _stopping.Token).ContinueWith(static _ => { }, TaskScheduler.Default).ConfigureAwait(false);
                     continue;
                 }
                 Task running = RunHandlerAsync(connection, handler);

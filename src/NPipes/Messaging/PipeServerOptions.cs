@@ -1,15 +1,16 @@
 using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
+using NPipes.Transport;
 
 namespace NPipes;
 
 /// <summary>Options for a <see cref="PipeServer"/>. Immutable; share freely.</summary>
 public sealed record PipeServerOptions
 {
-    /// <summary>Every default: 1024 connections, no idle timeout, 5 s drain on dispose.</summary>
+    /// <summary>Every default: up to 1024 connections (fewer under a low open-file limit, see <see cref="MaxConnections"/>), no idle timeout, 5 s drain on dispose.</summary>
     public static PipeServerOptions Default { get; } = new();
 
-    private readonly int _maxConnections = 1024;
+    private readonly int _maxConnections = DescriptorLimit.MaxConnectionsFor(DescriptorLimit.Current);
     private readonly TimeSpan _idleTimeout = Timeout.InfiniteTimeSpan;
     private readonly TimeSpan _drainTimeout = TimeSpan.FromSeconds(5);
     private readonly TimeSpan _writeTimeout = Timeout.InfiniteTimeSpan;
@@ -31,9 +32,16 @@ public sealed record PipeServerOptions
     public IMeterFactory? MeterFactory { get; init; }
 
     /// <summary>
-    /// How many connections may be open at once (default 1024). A client beyond the limit is accepted and closed at once,
-    /// without a byte sent; see <see cref="PipeServer"/> for exactly what that client sees.
+    /// How many connections may be open at once. A client beyond the limit is accepted and closed at once, without a
+    /// byte sent; see <see cref="PipeServer"/> for exactly what that client sees.
     /// </summary>
+    /// <remarks>
+    /// The default leaves file descriptors for the runtime under the process's own open-file limit (each connection
+    /// holds one): min(1024, soft RLIMIT_NOFILE - max(128, limit / 4)) on Unix, read when these options are created
+    /// (768 under the common limit of 1,024; 128 under 256); 1024 on Windows. A larger value lets clients exhaust the
+    /// descriptors: accepts then fail and are retried with backoff (<see cref="PipeServer.FailedAccepts"/>), but the
+    /// .NET runtime aborts when it cannot start a thread for want of one, so raise the open-file limit instead.
+    /// </remarks>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public int MaxConnections
     {

@@ -20,6 +20,9 @@ internal abstract class PipePlatform
     /// <summary>Meets the other side, whichever starts first; the listener when this side became the server.</summary>
     public abstract ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, ListenOptions options, bool receiver, CancellationToken cancellationToken);
 
+    /// <summary>Whether <paramref name="peer"/> runs as this process's OS user (its uid on Unix, its SID on Windows).</summary>
+    public abstract bool IsCurrentUser(PeerIdentity peer);
+
     [UnsupportedOSPlatform("windows")]
     private sealed class UnixPlatform : PipePlatform
     {
@@ -31,6 +34,8 @@ internal abstract class PipePlatform
         // The order of arrival does not matter on Unix: a receiver may create the pipe as well as a sender.
         public override ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, ListenOptions options, bool receiver, CancellationToken cancellationToken) =>
             UnixRendezvous.MeetAsync(name, options, cancellationToken);
+
+        public override bool IsCurrentUser(PeerIdentity peer) => peer.UserId is long uid && uid == UnixSockets.CurrentUid;
     }
 
     [SupportedOSPlatform("windows")]
@@ -43,5 +48,8 @@ internal abstract class PipePlatform
 
         public override ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, ListenOptions options, bool receiver, CancellationToken cancellationToken) =>
             WindowsRendezvous.MeetAsync(name, options, receiver, cancellationToken);
+
+        public override bool IsCurrentUser(PeerIdentity peer) =>
+            peer.Sid is string sid && string.Equals(sid, WindowsTokens.CurrentUserSid(), StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -112,13 +112,30 @@ public class AccessTests
 
         string squatted = TestPipes.NewName();
         using var squatter = accounts.StartCli(third, "echo", squatted, "--allow-everyone");
-        await Until.PipeExistsAsync(squatted);
-        (code, output, error) = await accounts.RunCliAsync(client, "request", squatted, "secret", "--server-user", "root", "--timeout", "20");
-        Assert.NotEqual(0, code);
-        Assert.Equal("", output);
-        Assert.Contains($"uid {third.Uid} ({third.Name})", error);
-        Assert.Contains($"--server-user {third.Name}", error);
-        squatter.Kill();
+        try
+        {
+            using (var starting = new CancellationTokenSource(CliProcess.StartPatience)) // a .NET start as another user: the CLI's own bound
+            {
+                while (!File.Exists(PipeNames.GetPath(squatted)))
+                {
+                    if (squatter.HasExited)
+                    {
+                        Assert.Fail("the third account's server exited: " + await squatter.StandardError.ReadToEndAsync(Ct));
+                    }
+                    await Task.Delay(20, starting.Token);
+                }
+            }
+            (code, output, error) = await accounts.RunCliAsync(client, "request", squatted, "secret", "--server-user", "root", "--timeout", "20");
+            Assert.NotEqual(0, code);
+            Assert.Equal("", output);
+            Assert.Contains($"uid {third.Uid} ({third.Name})", error);
+            Assert.Contains($"--server-user {third.Name}", error);
+        }
+        finally
+        {
+            squatter.Kill(entireProcessTree: true);
+            await squatter.WaitForExitAsync(Ct);
+        }
     }
 
     [Fact]

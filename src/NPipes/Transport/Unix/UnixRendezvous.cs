@@ -15,7 +15,7 @@ internal static class UnixRendezvous
     /// <summary>How often a waiting rendezvous server checks that its file is still at the path.</summary>
     public static readonly TimeSpan WatchPeriod = TimeSpan.FromMilliseconds(200);
 
-    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(20);
+    private static readonly TimeSpan MaxBackoff = TimeSpan.FromMilliseconds(50); // docs/unix-endpoint.md §7: 1 ms doubling to 50 ms, as Python
 
     public static async ValueTask<(Stream Stream, PipeListener? Listener)> MeetAsync(string name, ListenOptions options, CancellationToken cancellationToken)
     {
