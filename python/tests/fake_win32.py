@@ -36,10 +36,10 @@ def reset():
 
 def create_pipe(path, open_mode, pipe_mode, max_instances, out_size,
                 in_size, sddl):
-    fake_winapi.calls.append(('sddl', sddl))
     handle = fake_winapi.CreateNamedPipe(path, open_mode, pipe_mode,
                                          max_instances, out_size, in_size,
                                          0, fake_winapi.NULL)
+    fake_winapi.calls.append(('sddl', sddl))
     _sddl[handle] = sddl
     return handle
 

@@ -56,7 +56,7 @@ class WindowsModelTests(unittest.TestCase):
         self.assertEqual(run_threads(lambda: tx.send_message(text),
                                      rx.receive_message), [True, text])
         creates = [a for f, a in fake_winapi.calls if f == 'CreateNamedPipe']
-        self.assertEqual(len(creates), 1)
+        self.assertEqual(len(creates), 1, creates)
         path, open_mode, pipe_mode, max_inst, out_size, in_size = creates[0]
         w = fake_winapi
         self.assertEqual(open_mode, w.PIPE_ACCESS_DUPLEX | w.FILE_FLAG_OVERLAPPED
