@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Type lane: `mypy --strict` (settings in python/mypy.ini) over the whole npipes package, four ways: as Linux and as
-# Windows (--platform win32, with npipes._platform.WINDOWS made a constant by --always-true/--always-false so that
-# branches on it are checked for their platform only; each run leaves out the other platform's endpoint modules, which
-# only type-check against their own platform's standard library), for the Python
+# Windows (--platform win32; no other flag, as a user's mypy runs: transport.py tells the type checker the platform's
+# endpoint modules through sys.platform under TYPE_CHECKING; each run leaves out the other platform's endpoint modules,
+# which only type-check against their own platform's standard library), for the Python
 # version of the machine's python3 and for Python 3.8, the oldest the package supports (so a 3.9+ API or syntax is an
 # error). One test per check: it passes when mypy exits 0.
 # Needs Debian's mypy (`apt-get install mypy`; .ci/run installs it). The LAST line printed is exactly:
@@ -28,12 +28,12 @@ passed=0; failed=0
 for version in "$machine" 3.8; do
   for platform in "${checks[@]}"; do
     case $platform in
-      linux) other='^npipes/(_windows|_aio_windows|_win32|_winaccess)\.py$'; windows=--always-false ;;
-      win32) other='^npipes/(_unix|_unixsock|_aio_unix|_unixaccess)\.py$'; windows=--always-true ;;
+      linux) other='^npipes/(_windows|_aio_windows|_win32|_winaccess)\.py$' ;;
+      win32) other='^npipes/(_unix|_unixsock|_aio_unix|_unixaccess)\.py$' ;;
     esac
     echo "-- mypy --strict, platform $platform, Python $version"
     if mypy --config-file mypy.ini --cache-dir ../.ci/out/mypy-cache \
-         --platform "$platform" "$windows=WINDOWS" --python-version "$version" --exclude "$other"; then
+         --platform "$platform" --python-version "$version" --exclude "$other"; then
       passed=$((passed + 1))
     else
       failed=$((failed + 1))

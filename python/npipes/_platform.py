@@ -2,8 +2,9 @@
 
 Every other module asks these facts, or better an endpoint's capabilities
 (``Stream.capabilities()``), never the platform itself.  transport.py picks
-the platform's endpoint modules from them.  (mypy: the lane passes
-``--always-true``/``--always-false WINDOWS`` with ``--platform``.)
+the platform's endpoint modules from them (and, for the type checker only,
+under ``if TYPE_CHECKING``, from ``sys.platform`` itself: mypy evaluates
+nothing else).
 """
 
 import sys

@@ -10,9 +10,9 @@ Both platform modules (_unix.py, _windows.py) provide:
 - ``Server.create(name, access, backlog)`` with ``accept(deadline)`` ->
   Stream, ``close()`` and ``on_refused`` (called with the PeerIdentity of
   each client the ``allow`` rule refuses);
+- ``Stream``: :class:`PipeStream` below.
 
 *access* is an ``access.Policy`` (a bool: 0.2.0's allow_other_users).
-- ``Stream``: :class:`PipeStream` below.
 
 and :func:`aio_endpoint` the same endpoints for asyncio.  Every OSError
 leaving them is a typed npipes error (``_util.typed_os_errors``).  This is
@@ -28,17 +28,22 @@ from . import _platform
 from ._util import Buffer, Capabilities, Deadline
 from .access import PeerIdentity
 
-if _platform.WINDOWS:
-    from . import _windows as _impl
-    PLATFORM = 'windows'
-else:
-    from . import _unix as _impl
-    PLATFORM = 'unix'
-
 if TYPE_CHECKING:
+    # The type checker cannot evaluate _platform.WINDOWS; it is told the same choice in the one form it understands, so
+    # a plain `mypy` (a user's, without the lane's flags) checks each platform's endpoint on that platform only.
     import asyncio
+    import sys
 
     from ._aio_platform import Acceptor
+    if sys.platform == 'win32':
+        from . import _windows as _impl
+    else:
+        from . import _unix as _impl
+elif _platform.WINDOWS:
+    from . import _windows as _impl
+else:
+    from . import _unix as _impl
+PLATFORM = 'windows' if _platform.WINDOWS else 'unix'
 
 pipe_address = _impl.pipe_address
 connect = _impl.connect
@@ -85,7 +90,12 @@ class AioEndpoint(Protocol):
 def aio_endpoint() -> AioEndpoint:
     """The platform's asyncio endpoint module (imported on first use, so
     that the blocking API never imports asyncio)."""
-    if _platform.WINDOWS:
+    if TYPE_CHECKING:
+        if sys.platform == 'win32':
+            from . import _aio_windows as aio
+        else:
+            from . import _aio_unix as aio
+    elif _platform.WINDOWS:
         from . import _aio_windows as aio
     else:
         from . import _aio_unix as aio

@@ -110,7 +110,7 @@ class BackendTests(unittest.TestCase):
         with zipfile.ZipFile(self.out / name) as zf:
             self.assertIsNone(zf.testzip())
             sources = sorted(p.relative_to(ROOT).as_posix()
-                             for p in (ROOT / 'npipes').iterdir()
+                             for p in (ROOT / 'npipes').rglob('*')
                              if p.is_file() and p.suffix != '.pyc')
             self.assertIn('npipes/py.typed', sources)       # PEP 561
             expected = sources + [f'{DIST_INFO}/{n}' for n in
