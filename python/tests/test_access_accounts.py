@@ -13,7 +13,7 @@ import threading
 import unittest
 
 from tests import cli_support, other_user, support
-from npipes import ROOT, rpc
+from npipes import ROOT, rpc, transport
 from npipes.errors import PipeTimeoutError
 from npipes.listener import Listener, echo_handler
 
@@ -189,6 +189,30 @@ class ServerRuleTests(AccountsTestCase):
         got = client_as(self.third, self.name,
                         groups=[self.gid(self.group)])
         self.assertEqual(got['error'], 'ConnectionClosedError')
+
+
+class CliIpcTests(AccountsTestCase):
+
+    def test_receive_allow_user_takes_that_users_send(self):
+        """``receive --allow-user`` (root) and the user's ``send
+        --server-user root``: delivered; another user's send is dropped."""
+        recv = cli_support.spawn(cli_support.PY_CLI, 'receive', self.name,
+                                 '--allow-user', self.member[0],
+                                 '--timeout', T)
+        self.addCleanup(stop, recv)
+        support.wait_for_path(transport.pipe_address(self.name), recv)
+        cli = ('import sys\nfrom npipes.__main__ import main\n'
+               'sys.exit(main(sys.argv[1:]))')
+        other = spawn(self.stranger, cli, 'send', self.name, 'not yours',
+                      '--server-user', 'root', '--timeout', 2)
+        other.communicate(timeout=support.CHILD_TIMEOUT)
+        mine = spawn(self.member, cli, 'send', self.name, 'from member',
+                     '--server-user', 'root', '--timeout', T)
+        _, err = mine.communicate(timeout=support.CHILD_TIMEOUT)
+        self.assertEqual(mine.returncode, 0, err)
+        out, _ = recv.communicate(timeout=support.CHILD_TIMEOUT)
+        self.assertEqual(out.splitlines(), ['from member'])
+        self.assertNotEqual(other.returncode, 0)
 
 
 class ClientTrustTests(AccountsTestCase):

@@ -149,6 +149,29 @@ def support_user():
         return None
 
 
+@unittest.skipUnless(support.IS_UNIX, 'Unix sockets')
+class AioAccessTests(unittest.TestCase):
+
+    def test_aio_server_and_client_see_each_other(self):
+        import asyncio
+        from npipes import aio
+
+        async def main(name):
+            lis = await aio.Listener.create(name, allow_groups=[os.getegid()])
+            async with lis:
+                mode = stat.S_IMODE(os.lstat(lis.address).st_mode)
+                c = await aio.connect(name, timeout=T, server_users=[ROOT])
+                s = await lis.accept(timeout=T)
+                peers = (c.peer, s.peer)
+                c.close()
+                s.close()
+            return mode, peers
+        mode, peers = asyncio.run(main(support.pipe_name()))
+        self.assertEqual(mode, 0o660)
+        for peer in peers:
+            self.assertEqual((peer.pid, peer.uid), (os.getpid(), os.geteuid()))
+
+
 class CliAccessTests(unittest.TestCase):
     """The CLI's flags (the .NET CLI's spelling): an unknown name is a usage
     error (exit 2) naming it, before the pipe is touched."""
