@@ -9,6 +9,8 @@ Compatible imports: ``from npipes.ipc import IPC``,
 
 import logging as _logging
 
+from .access import (ADMINISTRATORS, LOCAL_SERVICE, LOCAL_SYSTEM,
+                     NETWORK_SERVICE, ROOT, PeerIdentity)
 from .connection import Connection, connect
 from .errors import (ConnectionClosedError, CrcMismatchError, DecodeError,
                      EncodeError, EncodingError, FrameError,
@@ -32,4 +34,6 @@ __all__ = ['IPC', 'Message', 'Connection', 'connect', 'Listener',
            'PipeAccessError', 'PipeOSError', 'FrameError',
            'FrameTooLargeError', 'IncompleteFrameError',
            'ConnectionClosedError', 'CrcMismatchError', 'EncodingError',
-           'DecodeError', 'EncodeError']
+           'DecodeError', 'EncodeError', 'PeerIdentity', 'ROOT',
+           'LOCAL_SYSTEM', 'LOCAL_SERVICE', 'NETWORK_SERVICE',
+           'ADMINISTRATORS']

@@ -29,11 +29,13 @@ from typing import (Any, Callable, NoReturn, Optional, Protocol, Sequence,
                     Tuple)
 
 from . import __version__, _cli_rpc
+from ._cli_access import add_client_flags, add_server_flags
 from ._cli_commands import (ENCODINGS, EXIT_DATA, EXIT_INTERRUPTED,
                             EXIT_OTHER, EXIT_TERMINATED, EXIT_TIMEOUT,
                             EXIT_USAGE, UsageError, describe, echo,
                             frame_decode, frame_encode, receive, request,
                             send)
+from .access import AccessEntryError
 from .errors import FrameError, PipeNameError, PipeTimeoutError
 
 __all__ = ['main', 'EXTENSIONS']
@@ -184,6 +186,7 @@ def _parser() -> argparse.ArgumentParser:
     _pipe_options(c)
     _text_argument(c, 'message text')
     _timeout_option(c)
+    add_client_flags(c)
 
     c = command('receive', receive, 'Receive messages and print each on its '
                 'own line: connect to a waiting sender, or create the pipe '
@@ -196,6 +199,7 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--json', action='store_true', help='print one JSON '
                    'object per message: {"text", "bytes": payload length, '
                    '"crc": the CRC field as 8 hex digits}, UTF-8 unescaped')
+    add_server_flags(c)
 
     c = command('echo', echo, 'Serve NAME: answer every message with the '
                 'same payload, for any number of concurrent clients, until '
@@ -210,12 +214,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument('--frame-timeout', type=_positive_seconds, default=None,
                    metavar='SECONDS', help='close a client whose frame takes '
                    'longer than this from its first byte (default: never)')
+    add_server_flags(c)
 
     c = command('request', request, 'Connect to the server on NAME, send '
                 'TEXT, print the reply.')
     _pipe_options(c)
     _text_argument(c, 'request text')
     _timeout_option(c)
+    add_client_flags(c)
 
     # No run for 'frame' itself: its subcommands set it (a parent's default
     # would win over theirs on Python 3.8).
@@ -249,7 +255,7 @@ def _exit_code(exc: BaseException) -> int:
         return EXIT_TIMEOUT
     if isinstance(exc, FrameError):          # EncodingError is one
         return EXIT_DATA
-    if isinstance(exc, (PipeNameError, UsageError)):
+    if isinstance(exc, (PipeNameError, UsageError, AccessEntryError)):
         return EXIT_USAGE
     return EXIT_OTHER
 

@@ -16,6 +16,7 @@ from ._aio_channel import Channel, SocketChannel
 from ._aio_platform import run_blocking
 from ._session import ConnectionOptions, FrameSession, peer_gone
 from ._util import Deadline
+from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import DEFAULT_PIPE_NAME
 from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
 from .message import to_text
@@ -48,10 +49,13 @@ class Connection(FrameSession):
 
     _repr_prefix = 'aio.'
 
-    def __init__(self, channel: Channel, **options: Any) -> None:
+    def __init__(self, channel: Channel, *,
+                 peer: PeerIdentity = UNKNOWN, **options: Any) -> None:
         """Options: those of :class:`npipes.Connection` (``crc``,
         ``endian``, ``encoding``, ``max_payload``, ``idle_timeout``,
-        ``frame_timeout``, ``on_close``)."""
+        ``frame_timeout``, ``on_close``); *peer*: who is at the other end,
+        as the transport read it."""
+        self._peer = peer
         self._channel = channel
         self._start_session(True, cast(ConnectionOptions, options))
         self._closed = False
@@ -60,13 +64,16 @@ class Connection(FrameSession):
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
                       timeout: Optional[float] = None, *,
                       allow_other_users: bool = False,
+                      server_users: Optional[Entries] = None,
                       **options: Any) -> Connection:
         """Connect to the server of pipe *name*, waiting up to *timeout*
-        seconds for it; the server must be the current user (else
-        PipeAccessError, before a byte moves) unless allow_other_users.
-        The other options are the Connection's."""
+        seconds for it; the server must be the current user or one of
+        *server_users* (else PipeAccessError, before a byte moves; see
+        :meth:`npipes.Connection.connect`).  The other options are the
+        Connection's."""
+        trust = client_policy(allow_other_users, server_users)
         stream = await run_blocking(
-            lambda d: transport.connect(name, d, allow_other_users), timeout)
+            lambda d: transport.connect(name, d, trust), timeout)
         return await open_connection(stream, transport.pipe_address(name),
                                      cast(ConnectionOptions, options))
 
@@ -238,9 +245,10 @@ async def open_connection(stream: transport.Stream, address: str,
     """A Connection over a connected transport *stream* (it belongs to the
     Connection afterwards; closed if this fails).  *on_close* is called
     once when the Connection closes (a Listener's count)."""
+    peer = stream.peer
     channel = await transport.aio_endpoint().open_stream(stream, address)
     try:
-        return Connection(channel, on_close=on_close, **options)
+        return Connection(channel, on_close=on_close, peer=peer, **options)
     except BaseException:
         channel.close()
         raise

@@ -30,14 +30,15 @@ class IPC(IpcOptions):
     """npipes' one message per connection, as coroutines: the twin of
     :class:`npipes.IPC` (either side may start first; ``timeout`` bounds
     each whole call; the peer must be the current user unless
-    ``allow_other_users``; ``raise_errors=False`` returns False / '' and
+    ``allow_other_users`` or the access keywords of npipes.IPC;
+    ``raise_errors=False`` returns False / '' and
     keeps the error in ``last_error``)."""
 
     async def _meet(self, deadline: Deadline, crc: bool,
                     receiver: bool = False) -> Connection:
         stream = await run_blocking(
-            lambda d: transport.rendezvous(self.pipe, d,
-                                           self.allow_other_users, receiver),
+            lambda d: transport.rendezvous(self.pipe, d, self.access,
+                                           receiver),
             deadline.remaining(f'meeting the peer on pipe {self.pipe!r}'))
         return await open_connection(
             stream, transport.pipe_address(self.pipe),

@@ -30,9 +30,10 @@ class RpcClient:
                  *, max_workers: int = DEFAULT_MAX_WORKERS,
                  max_queued: int = DEFAULT_MAX_QUEUED) -> None:
         self.connection = connection
-        self._peer = Peer(connection, Registry(functions),
-                           max_workers=max_workers, max_queued=max_queued,
-                           label=f'aio rpc client {id(self):x}')
+        self._peer = Peer(connection,
+                          Registry(functions).for_caller(connection.peer),
+                          max_workers=max_workers, max_queued=max_queued,
+                          label=f'aio rpc client {id(self):x}')
         self._peer.start()
 
     @classmethod
@@ -112,7 +113,8 @@ class RpcServer(Background):
         await self._listener.serve_forever(self._serve_connection)
 
     async def _serve_connection(self, conn: Connection) -> None:
-        peer = Peer(conn, self._registry, label=self.address,
+        peer = Peer(conn, self._registry.for_caller(conn.peer),
+                    label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
         with self._peers.serving(peer.abort, self._listener.closed):

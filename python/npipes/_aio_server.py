@@ -11,8 +11,9 @@ from . import transport
 from ._aio_connection import Connection, open_connection
 from ._aio_platform import Background, run_blocking
 from ._serving import (DEFAULT_MAX_CONNECTIONS, Serving, connection_options,
-                       log)
+                       log, server_policy)
 from ._session import ConnectionOptions
+from .access import Entries
 from .consts import DEFAULT_PIPE_NAME
 from .errors import NPipesError
 
@@ -31,8 +32,9 @@ class Listener(Serving, Background):
     or :func:`start_server`.
 
     Same rules: PipeNameInUseError / PipePathOccupiedError when the name is
-    taken; socket file 0600, and clients of another user dropped unread
-    (``refused_peers``) unless ``allow_other_users``; at most
+    taken; the access keywords (``allow_users``, ``allow_groups``,
+    ``allow_everyone``) and clients they do not admit dropped unread
+    (``refused_peers``); each Connection's ``peer``; at most
     ``max_connections`` open connections (one more is closed unread,
     ``refused_connections``); ``idle_timeout`` and ``frame_timeout`` given
     to every connection; a connection's errors go to ``on_error(conn,
@@ -56,7 +58,10 @@ class Listener(Serving, Background):
 
     @classmethod
     async def create(cls, name: str = DEFAULT_PIPE_NAME, *,
-                     allow_other_users: bool = False, backlog: int = 64,
+                     allow_other_users: bool = False,
+                     allow_users: Optional[Entries] = None,
+                     allow_groups: Optional[Entries] = None,
+                     allow_everyone: bool = False, backlog: int = 64,
                      max_connections: int = DEFAULT_MAX_CONNECTIONS,
                      on_error: Optional[ErrorCallback] = None,
                      **options: Any) -> Listener:
@@ -65,10 +70,12 @@ class Listener(Serving, Background):
         ``idle_timeout`` and ``frame_timeout`` go to every connection)."""
         checked = cast(ConnectionOptions,
                        connection_options(max_connections, **options))
+        access = server_policy(allow_other_users, allow_users, allow_groups,
+                               allow_everyone)
         # In a thread: proving a stale socket file stale takes 50 ms.
         server = await run_blocking(
-            lambda deadline: transport.Server.create(name, allow_other_users,
-                                                     backlog), None)
+            lambda deadline: transport.Server.create(name, access, backlog),
+            None)
         try:
             return cls(server, name, checked, max_connections, on_error)
         except BaseException:
@@ -92,7 +99,7 @@ class Listener(Serving, Background):
         except BaseException:
             self._released()
             raise
-        self._accepted()
+        self._accepted(conn.peer)
         return conn
 
     async def serve_forever(self, handler: Handler) -> None:

@@ -88,10 +88,11 @@ class UnixAcceptor:
             except OSError as exc:         # e.g. out of file descriptors
                 self._waiters.popleft().set_exception(typed_os_error(exc))
                 continue
-            if not self._server.peer_allowed(conn):
+            stream = self._server.admit(conn)
+            if stream is None:
                 conn.close()               # not a byte read or written
                 continue
-            self._waiters.popleft().set_result(Stream(conn))
+            self._waiters.popleft().set_result(stream)
         self._arm()
 
     def close(self) -> None:

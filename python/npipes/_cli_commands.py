@@ -18,6 +18,7 @@ import sys
 from typing import Any, Dict, Optional
 
 from ._cli_wait import waiting_notice
+from ._cli_access import client_access, server_access
 from .connection import Connection
 from .errors import (CrcMismatchError, DecodeError, EncodingError,
                      FrameError, FrameTooLargeError, IncompleteFrameError,
@@ -78,23 +79,23 @@ def _print(line: str) -> None:
                       'written') from None
 
 
-def _ipc(args: argparse.Namespace) -> IPC:
+def _ipc(args: argparse.Namespace, **access: Any) -> IPC:
     return IPC(args.name, encoding=args.encoding, endian=args.byte_order,
-               timeout=args.timeout)
+               timeout=args.timeout, **access)
 
 
 def send(args: argparse.Namespace) -> int:
     """``send NAME TEXT``: one message, as npipes' send_message."""
     text = _read_text(args.text, args.encoding)
     with waiting_notice(args.name, 'a receiver'):
-        _ipc(args).send_message(text, crc=args.crc)
+        _ipc(args, **client_access(args)).send_message(text, crc=args.crc)
     return EXIT_OK
 
 
 def receive(args: argparse.Namespace) -> int:
     """``receive NAME``: print --count messages, one per line (or as JSON
     objects: text, bytes, crc), from as many connections as it takes."""
-    ipc = _ipc(args)
+    ipc = _ipc(args, **server_access(args))
     for _ in range(args.count):
         payload, crc = ipc.receive_payload(args.crc)
         text: str = to_text(payload, args.encoding)
@@ -116,7 +117,8 @@ def echo(args: argparse.Namespace) -> int:
                         encoding=args.encoding,
                         max_connections=args.max_connections,
                         idle_timeout=args.idle_timeout,
-                        frame_timeout=args.frame_timeout, on_error=closed)
+                        frame_timeout=args.frame_timeout, on_error=closed,
+                        **server_access(args))
     try:
         # close() takes no locks, so it is safe in a signal handler; the
         # accept() it interrupts then sees the listener closed.
@@ -140,9 +142,9 @@ def request(args: argparse.Namespace) -> int:
     reply; --timeout bounds the connect and, again, the reply."""
     payload = to_payload(_read_text(args.text, args.encoding), args.encoding)
     with waiting_notice(args.name):
-        conn = Connection.connect(args.name, args.timeout, crc=args.crc,
-                                  endian=args.byte_order,
-                                  encoding=args.encoding)
+        conn = Connection.connect(
+            args.name, args.timeout, crc=args.crc, endian=args.byte_order,
+            encoding=args.encoding, **client_access(args))
     with conn:
         reply = conn.request(payload, timeout=args.timeout)
     text: str = to_text(reply, args.encoding)

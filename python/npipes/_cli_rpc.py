@@ -2,7 +2,7 @@
 ``npipes rpc``, with the same demo target.
 
 serve NAME: echo(text), add(a, b), sleep(ms) (cancellable), fail(code,
-message) until SIGTERM/Ctrl-C; each failed connection is one line on
+message), whoami() (the caller) until SIGTERM/Ctrl-C; each failed connection is one line on
 stderr.  call NAME METHOD [ARG...]: each ARG is one JSON value; prints the
 result as JSON.  Exit codes as the rest of the CLI: 0 ok, 2 usage, 3
 timeout, 4 remote error (one line on stderr with its code), 1 anything else.
@@ -16,14 +16,17 @@ import signal
 import sys
 import time
 from types import FrameType
-from typing import Dict, Optional
+from typing import Any, Dict, NoReturn, Optional, TypedDict
 
+from ._cli_access import (add_client_flags, add_server_flags,
+                          client_access, server_access)
 from ._cli_wait import waiting_notice
 from ._jsonrpc import (JsonValue, RemoteError, RequestCancelledError,
                        no_constant)
 from ._rpctargets import Function
 from .connection import Connection
 from .errors import PipeTimeoutError
+from .access import PeerIdentity
 from .rpc import CancelToken, RpcClient, RpcServer
 
 EXIT_OK, EXIT_USAGE, EXIT_TIMEOUT, EXIT_REMOTE = 0, 2, 3, 4
@@ -55,8 +58,24 @@ def fail(code: int, message: str) -> None:
     raise RemoteError(code, message)
 
 
+class WhoAmI(TypedDict):
+    """The answer of ``whoami`` (the .NET demo target's too)."""
+
+    pid: int
+    uid: Optional[int]
+    user: Optional[str]
+    sid: Optional[str]
+
+
+def whoami(caller: PeerIdentity) -> WhoAmI:
+    """Who is calling (docs/access.md §5): ``{"pid", "uid", "user",
+    "sid"}``."""
+    return WhoAmI(pid=caller.pid, uid=caller.uid, user=caller.user,
+                  sid=caller.sid)
+
+
 DEMO: Dict[str, Function] = {'echo': echo, 'add': add, 'sleep': sleep,
-                             'fail': fail}
+                             'fail': fail, 'whoami': whoami}
 
 
 # -- the command line ------------------------------------------------------
@@ -69,11 +88,13 @@ def add_parser(
     rpc_sub = p.add_subparsers(dest='rpc_command', required=True,
                                parser_class=type(p))
     s = rpc_sub.add_parser('serve', help='serve the demo target (echo, add, '
-                           'sleep, fail) until SIGTERM/Ctrl-C')
+                           'sleep, fail, whoami) until SIGTERM/Ctrl-C')
     _common(s)
+    add_server_flags(s)
     c = rpc_sub.add_parser('call', help='call METHOD and print the result '
                            'as JSON; a remote error exits 4, a timeout 3')
     _common(c)
+    add_client_flags(c)
     c.add_argument('method', metavar='METHOD')
     c.add_argument('args', metavar='ARG', nargs='*', type=_json_arg,
                    help='one JSON value each (a string is "quoted")')
@@ -116,18 +137,20 @@ def run(args: argparse.Namespace) -> int:
     crc: bool = args.crc
     endian: str = args.byte_order
     if args.rpc_command == 'serve':
-        return _serve(args.name, crc, endian)
+        return _serve(args.name, crc, endian, server_access(args))
     return _call(args, crc, endian)
 
 
-def _serve(name: str, crc: bool, endian: str) -> int:
+def _serve(name: str, crc: bool, endian: str,
+           access: Dict[str, Any]) -> int:
     def report(conn: Optional[Connection], exc: BaseException) -> None:
         _line(f'connection closed: {type(exc).__name__}: {exc}')
 
     def stop(signum: int, frame: Optional[FrameType]) -> None:
         server.close()
 
-    server = RpcServer(name, DEMO, on_error=report, crc=crc, endian=endian)
+    server = RpcServer(name, DEMO, on_error=report, crc=crc, endian=endian,
+                       **access)
     # close() takes no locks: safe in a signal handler.
     signal.signal(signal.SIGTERM, stop)
     print(f"npipes rpc: serving '{name}' at {server.address}", flush=True)
@@ -147,7 +170,7 @@ def _call(args: argparse.Namespace, crc: bool, endian: str) -> int:
     try:
         with waiting_notice(args.name):
             client = RpcClient.connect(args.name, timeout, crc=crc,
-                                       endian=endian)
+                                       endian=endian, **client_access(args))
     except PipeTimeoutError as exc:
         _line(f'timed out: {exc}')
         return EXIT_TIMEOUT

@@ -5,12 +5,14 @@ ask for with a keyword parameter named ``cancel``."""
 from __future__ import annotations
 
 import asyncio
+import copy
 import inspect
 import threading
 from typing import Callable, Collection, Dict, Mapping, Optional, Tuple, Union
 
 from ._jsonrpc import (CANCEL_METHOD, INVALID_PARAMS, METHOD_NOT_FOUND,
                        Params, ProtocolError, RequestCancelledError)
+from .access import PeerIdentity
 
 __all__ = ['CancelToken', 'AsyncCancelToken', 'Registry', 'Target',
            'Function', 'Functions', 'Token']
@@ -25,6 +27,9 @@ Functions = Union[Mapping[str, Function], Collection[Function], object, None]
 
 #: The keyword parameter through which a function receives its token.
 CANCEL_PARAM = 'cancel'
+#: A function with a parameter of this name gets the caller's
+#: PeerIdentity (docs/access.md §5), so it can authorize per call.
+CALLER_PARAM = 'caller'
 
 
 class _Cancellation:
@@ -83,6 +88,10 @@ class Target:
         cancel = self.signature.parameters.get(CANCEL_PARAM)
         self.takes_cancel = cancel is not None and cancel.kind in (
             cancel.POSITIONAL_OR_KEYWORD, cancel.KEYWORD_ONLY)
+        caller = self.signature.parameters.get(CALLER_PARAM)
+        self.takes_caller = caller is not None and caller.kind in (
+            caller.POSITIONAL_OR_KEYWORD, caller.KEYWORD_ONLY)
+        self.caller: Optional[PeerIdentity] = None
         unwrapped = inspect.unwrap(func)
         self.is_async = inspect.iscoroutinefunction(unwrapped) or \
             inspect.iscoroutinefunction(getattr(unwrapped, '__call__', None))
@@ -101,12 +110,15 @@ class Target:
              ) -> Tuple[Tuple[object, ...], Dict[str, object]]:
         """``(args, kwargs)`` for calling with JSON *params*;
         ProtocolError(-32602) if they do not fit the signature."""
-        extra: Dict[str, Token] = \
+        extra: Dict[str, object] = \
             {CANCEL_PARAM: token} if self.takes_cancel else {}
+        if self.takes_caller:
+            extra[CALLER_PARAM] = self.caller
         try:
             if isinstance(params, dict):
-                if self.takes_cancel and CANCEL_PARAM in params:
-                    raise TypeError(f'{CANCEL_PARAM!r} is not a parameter '
+                given = [p for p in extra if p in params]
+                if given:
+                    raise TypeError(f'{given[0]!r} is not a parameter '
                                     f'a caller may give')
                 bound = self.signature.bind(**params, **extra)
             else:
@@ -142,8 +154,16 @@ class Registry:
 
     def __init__(self, functions: Functions = None) -> None:
         self._targets: Dict[str, Target] = {}
+        self._caller: Optional[PeerIdentity] = None
         for name, func in _collect(functions).items():
             self.add(name, func)
+
+    def for_caller(self, caller: PeerIdentity) -> Registry:
+        """The same targets for one connection: a function with a
+        ``caller`` parameter gets *caller* (the connection's peer)."""
+        view = Registry()
+        view._targets, view._caller = self._targets, caller
+        return view
 
     def add(self, name: str, func: Function) -> None:
         if not isinstance(name, str) or not name:
@@ -160,6 +180,9 @@ class Registry:
             # StreamJsonRpc's wording.
             raise ProtocolError(METHOD_NOT_FOUND, f"No method by the name "
                                 f"'{method}' is found.")
+        if target.takes_caller and self._caller is not None:
+            target = copy.copy(target)     # this call's, with its caller
+            target.caller = self._caller
         return target
 
 

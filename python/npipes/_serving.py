@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 from ._log import error_type, event
 from ._session import FRAME, IDLE, PEER_CLOSED
 from ._util import positive_or_none
+from .access import Entries, PeerIdentity, Policy, server_rule
 from .consts import DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD
 from .errors import ConnectionClosedError, FrameError, NPipesError
 from .message import struct_prefix
 
-__all__ = ['DEFAULT_MAX_CONNECTIONS', 'connection_options', 'Serving']
+__all__ = ['DEFAULT_MAX_CONNECTIONS', 'connection_options', 'server_policy',
+           'Serving']
 
 log = logging.getLogger('npipes')   # events: see _log.py
 
@@ -39,6 +41,22 @@ def connection_options(max_connections: int, *, crc: bool = False,
                 max_payload=max_payload,
                 idle_timeout=positive_or_none('idle_timeout', idle_timeout),
                 frame_timeout=positive_or_none('frame_timeout', frame_timeout))
+
+
+def _peer_fields(peer: PeerIdentity) -> Tuple[int, int, Optional[str]]:
+    """The log fields of .NET's events: pid, uid (-1 unknown), sid."""
+    return peer.pid, -1 if peer.uid is None else peer.uid, peer.sid
+
+
+def server_policy(allow_other_users: bool = False,
+                  allow_users: Optional[Entries] = None,
+                  allow_groups: Optional[Entries] = None,
+                  allow_everyone: bool = False) -> Policy:
+    """The transport Policy of a Listener from its access keywords
+    (docs/access.md §3; ``allow_other_users=True`` is 0.2.0's shorthand
+    for ``allow_everyone=True``)."""
+    return Policy(allow=server_rule(allow_other_users, allow_users,
+                                    allow_groups, allow_everyone))
 
 
 class Serving:
@@ -66,15 +84,18 @@ class Serving:
 
     @property
     def refused_peers(self) -> int:
-        """Clients dropped because they run as another user (Unix)."""
+        """Clients dropped unread because the access rule does not admit
+        their user (docs/access.md §3)."""
         return self._refused_peers
 
-    def _peer_refused(self, uid: Optional[int]) -> None:
+    def _peer_refused(self, peer: PeerIdentity) -> None:
+        """A client the access rule does not admit (docs/access.md §3),
+        closed unread: counted and logged with who it was."""
         with self._lock:
             self._refused_peers += 1
         event('ConnectionRefused', "Connection refused on pipe '%s': %s "
-              "(peer uid %s)", self.name, 'access',
-              'unknown' if uid is None else uid)
+              "(peer pid %s, uid %s, sid %s)", self.name, 'access',
+              *_peer_fields(peer))
 
     def _admit(self) -> bool:
         """Count a client in (True), or as refused at max_connections."""
@@ -94,9 +115,9 @@ class Serving:
         with self._lock:
             self._active -= 1
 
-    def _accepted(self) -> None:
-        event('ConnectionAccepted', "Connection accepted on pipe '%s'",
-              self.name)
+    def _accepted(self, peer: PeerIdentity) -> None:
+        event('ConnectionAccepted', "Connection accepted on pipe '%s' "
+              "(peer pid %s, uid %s, sid %s)", self.name, *_peer_fields(peer))
 
     def _ended(self, exc: Optional[BaseException]) -> bool:
         """Log why a handler's connection ended (*exc*: what the handler

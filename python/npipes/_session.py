@@ -17,6 +17,7 @@ from typing import Callable, Optional, Tuple, TypedDict, Union
 from ._decoder import FrameDecoder
 from ._frames import FrameEncoder, check_size
 from ._util import positive_or_none
+from .access import UNKNOWN, PeerIdentity
 from .consts import DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD
 from .message import to_payload
 from .errors import ConnectionClosedError, IncompleteFrameError, NPipesError
@@ -128,6 +129,14 @@ class FrameSession:
 
     #: Before the class name in repr() ('aio.' for the asyncio one).
     _repr_prefix = ''
+    #: Who is at the other end (set from the transport's stream).
+    _peer: PeerIdentity = UNKNOWN
+
+    @property
+    def peer(self) -> PeerIdentity:
+        """Who is at the other end (docs/access.md §5): on a server the
+        client, on a client the server; read once when it connected."""
+        return self._peer
 
     def _start_session(self, read_ahead: bool,
                        options: ConnectionOptions) -> None:

@@ -6,9 +6,9 @@ In short: only a socket at the path is ever touched (anything else is a
 PipePathOccupiedError at once); a server publishes its socket already
 listening and already 0600 by hard-linking it from a private directory;
 a socket file is stale only if two connects 50 ms apart are refused and it
-is ours; every connection's peer must be the current user (PipeAccessError
-for a client, a silent drop for a server) unless ``allow_other_users``;
-a server removes only the file it published.
+is ours; every connection's peer must pass the access rule of
+docs/access.md (PipeAccessError for a client, a silent drop for a server:
+_unixaccess.py); a server removes only the file it published.
 """
 
 from __future__ import annotations
@@ -21,16 +21,18 @@ import socket
 import stat
 import tempfile
 import weakref
-from typing import Callable, Collection, Optional, Set, Tuple, Type, TypeVar
+from typing import (Callable, Collection, Optional, Set, Tuple, Type,
+                    TypeVar, Union)
 
 from . import _exit_release
 from ._log import event
+from ._unixaccess import UnixRule, peer_identity
 from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
                         Stream, ident, knock, peer_uid)
 from ._platform import LINUX
 from ._util import Deadline, backoff, check_name, typed_os_errors
+from .access import PeerIdentity, Policy, policy
 from .consts import (MAX_SOCKET_PATH_BSD, MAX_SOCKET_PATH_LINUX,
-                     SOCKET_MODE_PRIVATE, SOCKET_MODE_SHARED,
                      UNIX_SOCKET_PREFIX)
 from .errors import NPipesError, PipeAccessError, PipeNameError, \
     PipeNameInUseError
@@ -75,25 +77,21 @@ def pipe_address(name: str) -> str:
     return path
 
 
-def _check_peer(sock: socket.socket, path: str,
-                allow_other_users: bool) -> None:
-    """§6, client side: the server must be us; raise PipeAccessError if not."""
-    if allow_other_users:
-        return
-    uid: Optional[int] = peer_uid(sock)
-    ours = os.geteuid()
-    if uid != ours:
+def _check_peer(sock: socket.socket, name: str, path: str,
+                trust: UnixRule) -> PeerIdentity:
+    """docs/access.md §4: the server's identity, read once; PipeAccessError
+    (the socket closed, not a byte moved) if *trust* does not admit it."""
+    server = peer_identity(sock)
+    if not trust.admits(server):
         sock.close()
-        who = 'an unknown user' if uid is None else f'uid {uid}'
-        raise PipeAccessError(f'{path} is served by {who}, not by this user '
-                              f'(uid {ours}); refused before sending or '
-                              f'reading anything', path=path, uid=uid)
+        raise trust.refusal(name, path, server)
+    return server
 
 
-def _denied(path: str, st: os.stat_result) -> PipeAccessError:
-    return PipeAccessError(f'{path} is a socket of uid {st.st_uid} that this '
-                           f'user may not connect to', path=path,
-                           uid=st.st_uid)
+def _denied(name: str, path: str, st: os.stat_result) -> PipeAccessError:
+    return PipeAccessError(f"The socket of pipe '{name}' ('{path}') belongs "
+                           f"to another user and may not be connected to.",
+                           path=path, uid=st.st_uid)
 
 
 def _prove_stale(path: str, first: Knock, deadline: Deadline) -> str:
@@ -129,13 +127,13 @@ def _prove_stale(path: str, first: Knock, deadline: Deadline) -> str:
     return _REMOVED
 
 
-def _publish(path: str, mode: int,
+def _publish(path: str, rule: UnixRule,
              backlog: int) -> Tuple[socket.socket, FileId]:
     """§4.2: return ``(listening socket, (dev, ino))`` published at *path*.
 
     The socket is bound in a fresh private (0700) directory beside *path*,
-    given *mode*, made to listen, and only then hard-linked to *path*, so the
-    file there accepts connections, with its final mode, from the moment it
+    its mode per *rule* (docs/access.md §3), made to listen, and only then
+    hard-linked to *path*, so the file there accepts connections, with its final mode, from the moment it
     appears.  Raises FileExistsError if anything is at *path*.  Where hard
     links are refused (or the private path would be too long for AF_UNIX)
     *path* is bound directly (§4.3).
@@ -146,7 +144,7 @@ def _publish(path: str, mode: int,
     try:
         if len(os.fsencode(tmp)) <= _LIMIT:
             sock.bind(tmp)
-            os.chmod(tmp, mode)            # inside our 0700 directory
+            rule.apply(tmp)                # inside our 0700 directory
             sock.listen(backlog)
             st = os.lstat(tmp)
             try:
@@ -158,7 +156,7 @@ def _publish(path: str, mode: int,
                     raise
             sock.close()
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        return sock, _bind_in_place(sock, path, mode, backlog)
+        return sock, _bind_in_place(sock, path, rule, backlog)
     except BaseException:
         sock.close()
         raise
@@ -170,7 +168,7 @@ def _publish(path: str, mode: int,
         os.rmdir(private)
 
 
-def _bind_in_place(sock: socket.socket, path: str, mode: int,
+def _bind_in_place(sock: socket.socket, path: str, rule: UnixRule,
                    backlog: int) -> FileId:
     """§4.3: bind *path* itself, set its mode, listen at once."""
     try:
@@ -182,7 +180,7 @@ def _bind_in_place(sock: socket.socket, path: str, mode: int,
     st = os.lstat(path)
     if not stat.S_ISSOCK(st.st_mode) or st.st_uid != os.geteuid():
         raise FileExistsError(errno.EEXIST, 'replaced after bind', path)
-    os.chmod(path, mode)
+    rule.apply(path)
     sock.listen(backlog)
     our_id: FileId = ident(st)
     return our_id
@@ -219,14 +217,15 @@ class _Lost(Exception):
 
 class Server:
     """A listening socket published at a pipe's path (§4), removed on close
-    only if still ours (§9).  Peers of another user are dropped (§6) unless
-    ``allow_other_users``; ``on_refused(uid)``, if set, hears of each."""
+    only if still ours (§9).  Peers the access rule does not admit are
+    dropped unread (docs/access.md §3); ``on_refused(peer)``, if set, hears
+    of each."""
 
     def __init__(self, path: str, sock: socket.socket, our_id: FileId,
-                 allow_other_users: bool = False) -> None:
+                 rule: UnixRule) -> None:
         self.path = path
-        self.allow_other_users = allow_other_users
-        self.on_refused: Optional[Callable[[Optional[int]], None]] = None
+        self.rule = rule
+        self.on_refused: Optional[Callable[[PeerIdentity], None]] = None
         self._id = our_id
         self._sock: Optional[socket.socket] = sock
         sock.setblocking(False)
@@ -238,16 +237,19 @@ class Server:
 
     @classmethod
     @typed_os_errors
-    def create(cls: Type[_S], name: str, allow_other_users: bool = False,
+    def create(cls: Type[_S], name: str,
+               access: Union[bool, Policy] = False,
                backlog: int = _BACKLOG,
                deadline: Optional[Deadline] = None) -> _S:
         """Serve pipe *name* (§4): PipeNameInUseError if a live server (or
         another user's socket) has it, PipePathOccupiedError if the path
         holds something that is not a socket; our own stale file is
-        removed."""
+        removed.  *access*: the Policy whose ``allow`` rule admits clients
+        (a bool: 0.2.0's allow_other_users); its names are resolved first,
+        before the path is touched (ValueError for an unknown one)."""
         path = pipe_address(name)
+        rule = UnixRule(policy(access).allow)
         deadline = deadline or Deadline(None)
-        mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
         for _ in itertools.islice(backoff(deadline, f'claiming pipe {name!r}'),
                                   CLAIM_TURNS):
             found = knock(path)
@@ -263,10 +265,10 @@ class Server:
                     _prove_stale(path, found, deadline) != _REMOVED:
                 continue                   # live or changed: look again
             try:
-                sock, our_id = _publish(path, mode, backlog)
+                sock, our_id = _publish(path, rule, backlog)
             except FileExistsError:
                 continue
-            return cls(path, sock, our_id, allow_other_users)
+            return cls(path, sock, our_id, rule)
         raise PipeNameInUseError(
             f'pipe {name!r}: {path} kept appearing and disappearing while '
             f'npipes tried to claim it ({CLAIM_TURNS} turns)')
@@ -282,23 +284,21 @@ class Server:
             return False
         return stat.S_ISSOCK(st.st_mode) and ident(st) == self._id
 
-    def peer_allowed(self, conn: socket.socket) -> bool:
-        """Whether the peer of *conn* (just accepted) may be served: the
-        current user, or anyone with ``allow_other_users``; a refused peer
-        is reported to ``on_refused``.  For accept loops other than
-        :meth:`accept` (npipes.aio)."""
-        if self.allow_other_users:
-            return True
-        uid: Optional[int] = peer_uid(conn)
-        if uid == os.geteuid():
-            return True
+    def admit(self, conn: socket.socket) -> Optional[Stream]:
+        """The Stream of *conn* (just accepted) if the rule admits its
+        peer, read once from the kernel; else None (the caller closes it,
+        unread) and ``on_refused`` hears of it.  For accept loops other
+        than :meth:`accept` (npipes.aio)."""
+        peer = peer_identity(conn)
+        if self.rule.admits(peer):
+            return Stream(conn, peer)
         if self.on_refused is not None:
-            self.on_refused(uid)
-        return False
+            self.on_refused(peer)
+        return None
 
     @typed_os_errors
     def accept(self, deadline: Deadline, check_owner: bool = False) -> Stream:
-        """Wait for one client of this user; return its Stream."""
+        """Wait for one client the rule admits; return its Stream."""
         while True:
             left = deadline.remaining('waiting for a client')
             if check_owner:
@@ -321,9 +321,10 @@ class Server:
                 if self._sock is None:         # closed by another thread
                     raise NPipesError('server is closed') from None
                 raise
-            if self.peer_allowed(conn):
-                return Stream(conn)
-            conn.close()                   # §6: silently, not a byte read
+            stream = self.admit(conn)
+            if stream is not None:
+                return stream
+            conn.close()                   # silently, not a byte read
 
     @typed_os_errors
     def close(self) -> None:
@@ -341,19 +342,21 @@ class Server:
     def listening_socket(self) -> Optional[socket.socket]:
         """The listening socket (non-blocking; None once closed), for an
         accept loop of its own (npipes.aio), which must then call
-        :meth:`peer_allowed` on every socket it accepts."""
+        :meth:`admit` on every socket it accepts."""
         return self._sock
 
 
 @typed_os_errors
 def connect(name: str, deadline: Deadline,
-            allow_other_users: bool = False) -> Stream:
+            access: Union[bool, Policy] = False) -> Stream:
     """§7: connect to the server of pipe *name*, waiting for it to appear;
-    the server must be this user (§6).  A client never removes anything."""
+    the server must pass *access*' ``trust`` rule (docs/access.md §4).  A
+    client never removes anything."""
     path = pipe_address(name)
+    trust = UnixRule(policy(access).trust)
     for turn, _ in enumerate(backoff(deadline, f'connect to pipe {name!r}')):
         found = knock(path)
-        stream = _client(found, path, allow_other_users)
+        stream = _client(found, name, path, trust)
         if stream is not None:
             return stream
         if turn == 0:                      # once: no server took it at once
@@ -361,22 +364,22 @@ def connect(name: str, deadline: Deadline,
     raise AssertionError('unreachable: backoff() never ends')
 
 
-def _client(found: Knock, path: str,
-            allow_other_users: bool) -> Optional[Stream]:
-    """§7: the Stream of a connected knock whose peer passes §6 (else
+def _client(found: Knock, name: str, path: str,
+            trust: UnixRule) -> Optional[Stream]:
+    """§7: the Stream of a connected knock whose peer *trust* admits (else
     PipeAccessError, as for a socket we may not connect to); None if
     nothing connected."""
     if found.status == CONNECTED:
-        _check_peer(found.connected(), path, allow_other_users)
-        return Stream(found.connected())
+        server = _check_peer(found.connected(), name, path, trust)
+        return Stream(found.connected(), server)
     if found.status == DENIED:
-        raise _denied(path, found.stat())
+        raise _denied(name, path, found.stat())
     return None
 
 
 @typed_os_errors
 def rendezvous(name: str, deadline: Deadline,
-               allow_other_users: bool = False,
+               access: Union[bool, Policy] = False,
                receiver: bool = False) -> Stream:
     """§8: meet the other side of pipe *name*, whichever starts first.
 
@@ -385,10 +388,11 @@ def rendezvous(name: str, deadline: Deadline,
     *receiver* changes nothing here (on Windows a receiver only connects).
     """
     path = pipe_address(name)
-    mode = SOCKET_MODE_SHARED if allow_other_users else SOCKET_MODE_PRIVATE
+    rules = policy(access)
+    trust, allow = UnixRule(rules.trust), UnixRule(rules.allow)
     for _ in backoff(deadline, f'meeting the peer on pipe {name!r}'):
         found = knock(path)
-        stream = _client(found, path, allow_other_users)
+        stream = _client(found, name, path, trust)
         if stream is not None:
             return stream
         if found.status == BUSY:
@@ -397,10 +401,10 @@ def rendezvous(name: str, deadline: Deadline,
                 _prove_stale(path, found, deadline) != _REMOVED:
             continue
         try:
-            sock, our_id = _publish(path, mode, backlog=1)
+            sock, our_id = _publish(path, allow, backlog=1)
         except FileExistsError:
             continue                # the other side just claimed it
-        server = Server(path, sock, our_id, allow_other_users)
+        server = Server(path, sock, our_id, allow)
         try:
             return server.accept(deadline, check_owner=True)
         except _Lost:

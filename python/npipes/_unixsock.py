@@ -19,6 +19,7 @@ from typing import (List, NamedTuple, Optional, Sequence, Tuple,
 from ._platform import BSD, DARWIN, LINUX
 from ._util import (Capabilities, Deadline, RawIO, drain, typed_os_error,
                     typed_os_errors)
+from .access import UNKNOWN, PeerIdentity
 from .errors import NPipesError, PipePathOccupiedError
 
 __all__ = ['knock', 'peer_uid', 'file_kind', 'ident', 'Stream', 'Knock',
@@ -192,8 +193,11 @@ class Stream:
     more system call per send or receive).
     """
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket,
+                 peer: PeerIdentity = UNKNOWN) -> None:
         self._sock = sock
+        #: Who is at the other end, read once when it connected.
+        self.peer = peer
         sock.setblocking(True)
         try:        # as much as the system allows (net.core.wmem_max)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF,

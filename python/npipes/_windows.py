@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Callable, Optional, Tuple, Type, TypeVar, cast
+from typing import Callable, Optional, Tuple, Type, TypeVar, Union, cast
 
 import _winapi
 
+from . import _win32
 from ._util import Capabilities, Deadline, backoff, check_name, typed_os_errors
+from ._winaccess import WindowsRule, client_identity, server_identity
+from .access import UNKNOWN, PeerIdentity, Policy, policy
 from .consts import BUFFER_SIZE, WINDOWS_PIPE_PREFIX
 from .errors import (NPipesError, PipeNameError, PipeNameInUseError,
                      PipeTimeoutError)
@@ -97,8 +100,10 @@ def _finish(ov: _winapi.Overlapped, err: int, deadline: Deadline,
 class Stream:
     """A connected pipe handle (server or client end) carrying frames."""
 
-    def __init__(self, handle: int) -> None:
+    def __init__(self, handle: int, peer: PeerIdentity = UNKNOWN) -> None:
         self._handle: Optional[int] = handle
+        #: Who is at the other end (docs/access.md §5), read once.
+        self.peer = peer
 
     @typed_os_errors
     def recv_into(self, view: memoryview, deadline: Deadline) -> int:
@@ -173,19 +178,21 @@ class Server:
 
     The first instance is created with FILE_FLAG_FIRST_PIPE_INSTANCE, so a
     name another process already serves raises PipeNameInUseError.
-    ``allow_other_users`` is accepted for symmetry with Unix and ignored:
-    the pipe gets Windows' default security descriptor, and remote clients
-    are always rejected.
+    Every instance gets the descriptor of docs/access.md §3 (owner us; a
+    protected DACL of us plus the *access* ``allow`` rule's SIDs) and
+    PIPE_REJECT_REMOTE_CLIENTS; each client's token is read once and a
+    client the rule does not admit is closed unread (``on_refused``).
     """
 
-    #: Set by a Listener, as on Unix; never called here (no peer uid check).
-    on_refused: Optional[Callable[[Optional[int]], None]]
+    #: Set by a Listener, as on Unix: hears of each client refused.
+    on_refused: Optional[Callable[[PeerIdentity], None]] = None
 
-    def __init__(self, path: str, allow_other_users: bool = False,
+    def __init__(self, path: str, access: Union[bool, Policy] = False,
                  max_instances: int = _winapi.PIPE_UNLIMITED_INSTANCES
                  ) -> None:
         self.path = path
-        self.allow_other_users = allow_other_users
+        self.rule = WindowsRule(policy(access).allow)
+        self._sddl = self.rule.sddl()
         self._max_instances = max_instances
         self._ov: Optional[_winapi.Overlapped] = None
         self._lock = threading.Lock()    # close() against accept()'s hand-over
@@ -193,22 +200,21 @@ class Server:
 
     @classmethod
     @typed_os_errors
-    def create(cls: Type[_S], name: str, allow_other_users: bool = False,
+    def create(cls: Type[_S], name: str, access: Union[bool, Policy] = False,
                backlog: Optional[int] = None) -> _S:
         """Serve pipe *name* to any number of clients (one at a time per accept)."""
-        return cls(pipe_address(name), allow_other_users)
+        return cls(pipe_address(name), access)
 
     def _new_instance(self, first: bool) -> int:
         flags = _winapi.PIPE_ACCESS_DUPLEX | _winapi.FILE_FLAG_OVERLAPPED
         if first:
             flags |= _winapi.FILE_FLAG_FIRST_PIPE_INSTANCE
         try:
-            return _winapi.CreateNamedPipe(
+            return _win32.create_pipe(
                 self.path, flags,
                 _winapi.PIPE_TYPE_MESSAGE | _winapi.PIPE_READMODE_MESSAGE
                 | _winapi.PIPE_WAIT | PIPE_REJECT_REMOTE_CLIENTS,
-                self._max_instances, BUFFER_SIZE, BUFFER_SIZE, 0,
-                _winapi.NULL)
+                self._max_instances, BUFFER_SIZE, BUFFER_SIZE, self._sddl)
         except OSError as exc:
             if exc.winerror in (ERROR_ACCESS_DENIED, ERROR_PIPE_BUSY):
                 raise PipeNameInUseError(
@@ -249,14 +255,31 @@ class Server:
         nxt = (self._new_instance(first=False)
                if self._max_instances != 1 else None)
         with self._lock:
-            if self._pending is handle:
+            handed_over = self._pending is handle
+            if handed_over:
                 self._pending = nxt
-                return Stream(handle)
-        # close() ran since the client connected (and closed its handle):
-        # the server stays closed; the instance just made goes too.
-        if nxt is not None:
-            _winapi.CloseHandle(nxt)
-        raise NPipesError('server is closed')
+        if not handed_over:
+            # close() ran since the client connected (and closed its handle):
+            # the server stays closed; the instance just made goes too.
+            if nxt is not None:
+                _winapi.CloseHandle(nxt)
+            raise NPipesError('server is closed')
+        stream = self._admit(handle)
+        # A refused client (closed unread): wait for the next one.
+        return stream if stream is not None else \
+            self.accept(deadline, check_owner)
+
+    def _admit(self, handle: int) -> Optional[Stream]:
+        """§3: read the client's token once; one the rule does not admit
+        (only if the DACL was changed under us) is closed unread.  An
+        unreadable token leaves the DACL's decision standing."""
+        peer, groups = client_identity(handle)
+        if peer.sid is None or self.rule.admits(peer, groups):
+            return Stream(handle, peer)
+        _winapi.CloseHandle(handle)
+        if self.on_refused is not None:
+            self.on_refused(peer)
+        return None
 
     @typed_os_errors
     def close(self) -> None:
@@ -305,26 +328,39 @@ def _open(path: str, deadline: Deadline) -> Optional[int]:
         return handle
 
 
+def _trusted(handle: int, name: str, path: str, trust: WindowsRule) -> Stream:
+    """§4: the Stream of client *handle* if *trust* admits the server
+    process's user; else closed, PipeAccessError (never retried)."""
+    try:
+        server, groups = server_identity(handle)
+    except BaseException:
+        _winapi.CloseHandle(handle)
+        raise
+    if not trust.admits(server, groups):
+        _winapi.CloseHandle(handle)
+        raise trust.refusal(name, path, server)
+    return Stream(handle, server)
+
+
 @typed_os_errors
 def connect(name: str, deadline: Deadline,
-            allow_other_users: bool = False) -> Stream:
-    """Connect to the server of pipe *name*, waiting for it to appear.
-
-    ``allow_other_users`` is accepted for symmetry with Unix: ``_winapi``
-    offers no call to read the server's user, so no check is made here.
-    """
+            access: Union[bool, Policy] = False) -> Stream:
+    """Connect to the server of pipe *name*, waiting for it to appear; the
+    server process's user must pass *access*' ``trust`` rule, checked
+    before a byte moves (docs/access.md §4)."""
     path = pipe_address(name)
+    trust = WindowsRule(policy(access).trust)
     for _ in backoff(deadline):
         handle = _open(path, deadline)
         if handle is not None:
-            return Stream(handle)
+            return _trusted(handle, name, path, trust)
         deadline.remaining(f'connect to pipe {name!r}')
     raise AssertionError('unreachable: backoff() never ends')
 
 
 @typed_os_errors
 def rendezvous(name: str, deadline: Deadline,
-               allow_other_users: bool = False,
+               access: Union[bool, Policy] = False,
                receiver: bool = False) -> Stream:
     """Meet the other side of pipe *name*, whichever starts first.
 
@@ -336,14 +372,15 @@ def rendezvous(name: str, deadline: Deadline,
     first would lock that sender out (as .NET's receiver, it waits).
     """
     path = pipe_address(name)
+    trust = WindowsRule(policy(access).trust)
     for _ in backoff(deadline):
         handle = _open(path, deadline)
         if handle is not None:
-            return Stream(handle)
+            return _trusted(handle, name, path, trust)
         if receiver:
             continue
         try:
-            server = Server(path, allow_other_users, max_instances=1)
+            server = Server(path, access, max_instances=1)
         except PipeNameInUseError:
             continue
         try:

@@ -10,6 +10,7 @@ from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
 from ._session import ConnectionOptions, FrameSession, no_reply, peer_gone
 from ._session import NO_REPLY as NO_REPLY
 from ._util import Deadline, typed_os_error
+from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME, FRAME_OVERHEAD, HEADER_SIZE)
 from .errors import (ConnectionClosedError, FrameError, NPipesError,
@@ -52,6 +53,8 @@ class Connection(FrameSession):
                  frame_timeout: Optional[float] = None,
                  on_close: Optional[Callable[[], None]] = None) -> None:
         self._stream: Optional[transport.PipeStream] = stream
+        # (a stream of the tests' making may not say who its peer is)
+        self._peer: PeerIdentity = getattr(stream, 'peer', UNKNOWN)
         caps = stream.capabilities()
         # A gathering write (the payload is never copied), and the socket's
         # own calls for sends and receives without a deadline: one system
@@ -69,16 +72,21 @@ class Connection(FrameSession):
     def connect(cls, name: str = DEFAULT_PIPE_NAME,
                 timeout: Optional[float] = None, *,
                 allow_other_users: bool = False,
+                server_users: Optional[Entries] = None,
                 **options: Any) -> Connection:
         """Connect to the server of pipe *name*, waiting up to *timeout*
         seconds (None: forever) for it to appear.
 
-        The server must run as the current user: otherwise PipeAccessError,
-        before a byte is written or read (``allow_other_users=True`` lifts
-        that check).  Something at the pipe's path that is not a socket
-        raises PipePathOccupiedError at once.
+        The server must run as the current user, or as one of
+        *server_users* (names, uids, SIDs; ``npipes.ROOT``,
+        ``npipes.LOCAL_SYSTEM``...): otherwise PipeAccessError naming the
+        server's user, before a byte is written or read, never retried
+        (docs/access.md §4; ``allow_other_users=True`` trusts any server).
+        Something at the pipe's path that is not a socket raises
+        PipePathOccupiedError at once.  ``peer`` tells who the server is.
         """
-        stream = transport.connect(name, Deadline(timeout), allow_other_users)
+        stream = transport.connect(name, Deadline(timeout), client_policy(
+            allow_other_users, server_users))
         try:
             return cls(stream, **options)
         except BaseException:

@@ -6,6 +6,7 @@ from typing import Optional, Tuple, Union
 
 from . import transport
 from ._util import Deadline, backoff, check_name
+from .access import Entries, Policy, client_policy, server_rule
 from .connection import Connection
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      IPC_FIFO_NAME)
@@ -24,7 +25,11 @@ class IpcOptions:
                  endian: str = DEFAULT_ENDIAN,
                  timeout: Optional[float] = None, raise_errors: bool = True,
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 allow_other_users: bool = False) -> None:
+                 allow_other_users: bool = False, *,
+                 allow_users: Optional[Entries] = None,
+                 allow_groups: Optional[Entries] = None,
+                 allow_everyone: bool = False,
+                 server_users: Optional[Entries] = None) -> None:
         if raise_errors:          # a bad name is refused now, as by .NET's Ipc
             check_name(pipe_name)
         struct_prefix(endian)
@@ -35,6 +40,11 @@ class IpcOptions:
         self.raise_errors = raise_errors
         self.max_payload = max_payload
         self.allow_other_users = allow_other_users
+        #: Whom this side admits as a client, and trusts as a server.
+        self.access = Policy(
+            server_rule(allow_other_users, allow_users, allow_groups,
+                        allow_everyone),
+            client_policy(allow_other_users, server_users).trust)
         self.last_error: Optional[Exception] = None
 
     def _failed(self, exc: Exception) -> None:
@@ -57,7 +67,9 @@ class IPC(IpcOptions):
     another user is refused (PipeAccessError) before a byte is written or
     read, and never retried; a client of another user is dropped.
     ``allow_other_users=True`` lifts both checks (and makes a socket file
-    this side creates mode 0666).
+    this side creates mode 0666).  Precisely (docs/access.md): a serving
+    side admits ``allow_users``, ``allow_groups`` or ``allow_everyone``; a
+    connecting side trusts servers of ``server_users``.
 
     Differences from npipes 1.0.1 (see README): errors raise typed
     exceptions unless ``raise_errors=False``, which gives npipes' return
@@ -77,7 +89,7 @@ class IPC(IpcOptions):
     def _meet(self, deadline: Deadline,
               receiver: bool = False) -> transport.PipeStream:
         stream: transport.PipeStream = transport.rendezvous(
-            self.pipe, deadline, self.allow_other_users, receiver)
+            self.pipe, deadline, self.access, receiver)
         return stream
 
     def _send(self, data: str, crc: bool) -> bool:

@@ -7,7 +7,8 @@ from typing import Callable, List, Optional
 
 from . import transport
 from ._serving import DEFAULT_MAX_CONNECTIONS as DEFAULT_MAX_CONNECTIONS
-from ._serving import Serving, connection_options, log
+from ._serving import Serving, connection_options, log, server_policy
+from .access import Entries
 from ._util import Deadline
 from .connection import Connection
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
@@ -28,9 +29,18 @@ class Listener(Serving):
 
     Raises PipeNameInUseError if another live server has the name, and
     PipePathOccupiedError if something that is not a socket is at its path;
-    a stale socket file of ours left by a dead server is replaced.  On Unix
-    the socket file is mode 0600 and clients of another uid are dropped
-    (counted in ``refused_peers``) unless ``allow_other_users=True``.
+    a stale socket file of ours left by a dead server is replaced.
+
+    Who may connect (docs/access.md §3): the current user, plus
+    ``allow_users`` (names, uids, SIDs), members of ``allow_groups``
+    (names, gids, SIDs; supplementary membership counts), or
+    ``allow_everyone=True`` (``allow_other_users=True`` is the 0.2.0
+    shorthand for it).  An unknown name is a ValueError before the name is
+    claimed.  Unix: the kernel's word on each client is checked before a
+    byte is read; a client not admitted is closed unread and counted in
+    ``refused_peers``; the socket file is 0600, 0660 for one group, else
+    0666.  Windows: the pipe's DACL holds exactly those accounts.  Every
+    Connection's ``peer`` tells who the client is.
     ``close()`` removes the socket file if it is still ours.
 
     Limits, as NPipes' .NET PipeServer: at most ``max_connections`` (default
@@ -46,7 +56,10 @@ class Listener(Serving):
                  endian: str = DEFAULT_ENDIAN,
                  encoding: str = DEFAULT_ENCODING,
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
-                 allow_other_users: bool = False, backlog: int = 64,
+                 allow_other_users: bool = False,
+                 allow_users: Optional[Entries] = None,
+                 allow_groups: Optional[Entries] = None,
+                 allow_everyone: bool = False, backlog: int = 64,
                  max_connections: int = DEFAULT_MAX_CONNECTIONS,
                  idle_timeout: Optional[float] = None,
                  frame_timeout: Optional[float] = None,
@@ -59,8 +72,9 @@ class Listener(Serving):
         self.max_connections = max_connections
         self.on_error = on_error
         self._start_counting()
-        self._server = transport.Server.create(name, allow_other_users,
-                                               backlog)
+        access = server_policy(allow_other_users, allow_users, allow_groups,
+                               allow_everyone)
+        self._server = transport.Server.create(name, access, backlog)
         self._server.on_refused = self._peer_refused
         self.address: str = self._server.path
         self._listening()
@@ -80,7 +94,7 @@ class Listener(Serving):
             stream.close()
             self._released()
             raise
-        self._accepted()
+        self._accepted(conn.peer)
         return conn
 
     def serve_forever(self, handler: Handler) -> List[threading.Thread]:

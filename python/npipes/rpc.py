@@ -17,7 +17,10 @@ side, so a Python client can call a .NET server and the other way round::
 A function may declare a keyword parameter ``cancel``: it receives a
 :class:`CancelToken` (a threading.Event) that is set when the caller cancels
 (``$/cancelRequest``, sent by a client whose call timed out) or the
-connection ends.  What a function raises comes back as an error with code
+connection ends.  A parameter ``caller`` receives the PeerIdentity of the
+connection (``pid``, ``uid``, ``user``, ``sid``, ``gids``: who called, read
+once from the OS; docs/access.md §5), so a function can authorize per call.
+What a function raises comes back as an error with code
 -32000 and ``data = {"type", "message"}``; raising :class:`RemoteError`
 picks the code.  Nothing is printed: the server logs to the ``'npipes'``
 logger.
@@ -63,7 +66,8 @@ class RpcClient:
                  *, max_workers: int = DEFAULT_MAX_WORKERS,
                  max_queued: int = DEFAULT_MAX_QUEUED) -> None:
         self.connection = connection
-        self._peer = Peer(connection, Registry(functions),
+        self._peer = Peer(connection,
+                          Registry(functions).for_caller(connection.peer),
                           max_workers=max_workers, max_queued=max_queued,
                           label=f'rpc client {id(self):x}')
         self._peer.start_reader()
@@ -171,7 +175,8 @@ class RpcServer:
         self._listener.serve_forever(self._serve_connection)
 
     def _serve_connection(self, conn: Connection) -> None:
-        peer = Peer(conn, self._registry, label=self.address,
+        peer = Peer(conn, self._registry.for_caller(conn.peer),
+                    label=self.address,
                     max_workers=self._max_workers,
                     max_queued=self._max_queued)
         with self._peers.serving(peer.abort, self._listener.closed):

@@ -3,14 +3,16 @@
 Both platform modules (_unix.py, _windows.py) provide:
 
 - ``pipe_address(name)`` -> the socket path / ``\\\\.\\pipe\\`` path;
-- ``connect(name, deadline, allow_other_users)`` -> Stream (client; waits
-  for a server, which must be the current user unless allowed);
-- ``rendezvous(name, deadline, allow_other_users)`` -> Stream (client if
-  someone serves the name, else a one-connection server);
-- ``Server.create(name, allow_other_users, backlog)`` with
-  ``accept(deadline)`` -> Stream, ``close()`` and ``on_refused`` (called
-  with the uid of each peer dropped as another user; Unix only);
+- ``connect(name, deadline, access)`` -> Stream (client; waits for a
+  server, which *access*' ``trust`` rule must admit: docs/access.md §4);
+- ``rendezvous(name, deadline, access)`` -> Stream (client if someone
+  serves the name, else a one-connection server);
+- ``Server.create(name, access, backlog)`` with ``accept(deadline)`` ->
+  Stream, ``close()`` and ``on_refused`` (called with the PeerIdentity of
+  each client the ``allow`` rule refuses);
 - ``Stream``: :class:`PipeStream` below.
+
+*access* is an ``access.Policy`` (a bool: 0.2.0's allow_other_users).
 
 and :func:`aio_endpoint` the same endpoints for asyncio.  Every OSError
 leaving them is a typed npipes error (``_util.typed_os_errors``).  This is
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING, Awaitable, Protocol
 
 from . import _platform
 from ._util import Buffer, Capabilities, Deadline
+from .access import PeerIdentity
 
 if TYPE_CHECKING:
     # The type checker cannot evaluate _platform.WINDOWS; it is told the same choice in the one form it understands, so
@@ -51,6 +54,9 @@ Stream = _impl.Stream
 
 class PipeStream(Protocol):
     """One connected pipe end, as both platforms' ``Stream`` provide it."""
+
+    #: Who is at the other end (docs/access.md §5), read once.
+    peer: PeerIdentity
 
     def recv_into(self, view: memoryview, deadline: Deadline) -> int:
         """Read into *view*; the count, 0 at EOF (a reset raises

@@ -13,6 +13,7 @@ from unittest import mock
 
 from tests import support
 from npipes import _unix, aio, rpc
+from npipes.access import UNKNOWN
 from npipes.connection import connect as connect_threaded
 from npipes.errors import (ConnectionClosedError, CrcMismatchError,
                            FrameTooLargeError, IncompleteFrameError,
@@ -164,7 +165,8 @@ class ConnectionTests(unittest.TestCase):
         async def main():
             lis = await aio.Listener.create(self.name)
             async with lis:
-                with mock.patch.object(_unix, 'peer_uid', return_value=None):
+                with mock.patch.object(_unix, 'peer_identity',
+                                       return_value=UNKNOWN):
                     with self.assertRaises(PipeAccessError):
                         await aio.connect(self.name, timeout=T)
                     c = connect_threaded(self.name, timeout=T,

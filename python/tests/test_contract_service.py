@@ -271,9 +271,12 @@ class CheckDocumentTests(unittest.TestCase):
         doc = contract.describe_service(DEMO, title='demo').document()
         self.assertEqual(contract.check_document(doc), [])
         self.assertEqual([m['name'] for m in doc['methods']],
-                         ['add', 'echo', 'fail', 'sleep'])
+                         ['add', 'echo', 'fail', 'sleep', 'whoami'])
         sleep = [m for m in doc['methods'] if m['name'] == 'sleep'][0]
         self.assertEqual([p['name'] for p in sleep['params']], ['ms'])
+        # the injected caller, like the cancel token, is not on the wire
+        whoami = [m for m in doc['methods'] if m['name'] == 'whoami'][0]
+        self.assertEqual(whoami['params'], [])
 
     def broken(self, change, words):
         doc = copy.deepcopy(SNAPSHOT)

@@ -1,11 +1,8 @@
 """docs/unix-endpoint.md §1: one set of name rules, the same as .NET's."""
 
-import importlib
-import sys
 import unittest
-from unittest import mock
 
-from tests import fake_winapi, support
+from tests import fake_win32, support
 from npipes import _util, transport
 from npipes.connection import connect
 from npipes.errors import PipeNameError
@@ -76,10 +73,7 @@ class WindowsNameLengthTests(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        with mock.patch.dict(sys.modules, {'_winapi': fake_winapi}):
-            sys.modules.pop('npipes._windows', None)
-            cls.win = importlib.import_module('npipes._windows')
-        sys.modules.pop('npipes._windows', None)
+        cls.win = fake_win32.load_windows_module()
 
     def test_limit(self):
         room = 256 - len('\\\\.\\pipe\\')

@@ -10,6 +10,7 @@ from unittest import mock
 
 from tests import other_user, support
 from npipes import _unix, transport
+from npipes.access import UNKNOWN
 from npipes._util import Deadline
 from npipes.connection import Connection, connect
 from npipes.errors import (ConnectionClosedError, PipeAccessError,
@@ -158,7 +159,8 @@ class UnknownUidTests(unittest.TestCase):
     def test_unknown_uid_is_refused(self):
         name = support.pipe_name()
         with Listener(name) as lis:
-            with mock.patch.object(_unix, 'peer_uid', return_value=None):
+            with mock.patch.object(_unix, 'peer_identity',
+                                   return_value=UNKNOWN):
                 with self.assertRaises(PipeAccessError):
                     connect(name, timeout=T)            # client side
                 with connect(name, timeout=T, allow_other_users=True) as c:

@@ -1,8 +1,9 @@
 """The internal interface the RPC and asyncio engines use instead of other
 modules' private members (Connection.transport_stream / frame_started, a
-Stream's capabilities(), _unix.Server.listening_socket / peer_allowed),
+Stream's capabilities(), _unix.Server.listening_socket / admit),
 and the typed JSON-RPC message helpers both engines share."""
 
+import os
 import socket
 import sys
 import time
@@ -171,7 +172,7 @@ class IdleDecisionTests(unittest.TestCase):
 @unittest.skipUnless(UNIX, 'the Unix transport')
 class UnixServerAccessorTests(unittest.TestCase):
 
-    def test_listening_socket_and_peer_allowed(self):
+    def test_listening_socket_and_admit(self):
         from npipes import _unix
         server = _unix.Server.create(support.pipe_name())
         self.addCleanup(server.close)
@@ -187,7 +188,9 @@ class UnixServerAccessorTests(unittest.TestCase):
         self.addCleanup(conn.close)
         refused = []
         server.on_refused = refused.append
-        self.assertTrue(server.peer_allowed(conn))   # the same user
+        stream = server.admit(conn)                  # the same user
+        self.assertIsNotNone(stream)
+        self.assertEqual(stream.peer.uid, os.geteuid())
         self.assertEqual(refused, [])
         server.close()
         self.assertIsNone(server.listening_socket)

@@ -5,13 +5,10 @@ through tests/fake_winapi.py (message pipes, instances, ERROR_PIPE_BUSY,
 ERROR_MORE_DATA, overlapped waits) so its logic is checked everywhere.
 """
 
-import importlib
-import sys
 import threading
 import unittest
-from unittest import mock
 
-from tests import fake_winapi, support
+from tests import fake_win32, fake_winapi, support
 from npipes import transport
 from npipes.connection import connect
 from npipes.errors import (ConnectionClosedError, IncompleteFrameError,
@@ -25,9 +22,7 @@ T = 10
 
 
 def load_windows_module():
-    with mock.patch.dict(sys.modules, {'_winapi': fake_winapi}):
-        sys.modules.pop('npipes._windows', None)
-        return importlib.import_module('npipes._windows')
+    return fake_win32.load_windows_module()
 
 
 class WindowsModelTests(unittest.TestCase):
@@ -37,13 +32,7 @@ class WindowsModelTests(unittest.TestCase):
         cls.win = load_windows_module()
 
     def setUp(self):
-        w = self.win
-        patcher = mock.patch.multiple(
-            transport, PLATFORM='windows', pipe_address=w.pipe_address,
-            connect=w.connect, rendezvous=w.rendezvous, Server=w.Server,
-            Stream=w.Stream)
-        patcher.start()
-        self.addCleanup(patcher.stop)
+        fake_win32.use_windows_module(self, self.win)
         self.name = support.pipe_name()
         fake_winapi.calls.clear()
 
@@ -67,7 +56,7 @@ class WindowsModelTests(unittest.TestCase):
         self.assertEqual(run_threads(lambda: tx.send_message(text),
                                      rx.receive_message), [True, text])
         creates = [a for f, a in fake_winapi.calls if f == 'CreateNamedPipe']
-        self.assertEqual(len(creates), 1)
+        self.assertEqual(len(creates), 1, creates)
         path, open_mode, pipe_mode, max_inst, out_size, in_size = creates[0]
         w = fake_winapi
         self.assertEqual(open_mode, w.PIPE_ACCESS_DUPLEX | w.FILE_FLAG_OVERLAPPED

@@ -65,4 +65,8 @@ RUNS: List[List[Proc]] = [
     [snippet('py-ipc-send'), snippet('py-ipc-receive', 'Hello')],
     [server('py-listener', 'calc'), snippet('py-connect', '4', '6')],
     [server('py-rpc-serve', 'calc'), snippet('py-rpc-call', '5')],
+    # python/README.md: who may connect (a Python daemon and client; each with the .NET one)
+    [server('py-access-service', 'orders'), snippet('py-access-client', 'server: root', 'status for root (uid 0)')],
+    [server('access-service', 'orders'), snippet('py-access-client', 'server: root', 'status for root (uid 0)')],
+    [server('py-access-service', 'orders'), snippet('access-client', 'server: root', 'status for root (uid 0)')],
 ]

@@ -18,6 +18,9 @@ __all__ = ['Param', 'MethodContract', 'CANCEL_PARAM', 'ERRORS']
 #: The keyword parameter through which a function receives its cancel token
 #: (npipes._rpctargets): injected by the server, never on the wire.
 CANCEL_PARAM = 'cancel'
+#: The keyword parameter through which a function receives its caller's
+#: PeerIdentity (docs/access.md §5): injected too, never on the wire.
+CALLER_PARAM = 'caller'
 
 #: The errors every method may answer (docs/rpc.md sections 5 and 8.3):
 #: always all four, in this order, with these messages.
@@ -43,8 +46,8 @@ class Param:
         self.default: object = p.default
 
 
-def _takes_cancel(sig: inspect.Signature) -> bool:
-    p = sig.parameters.get(CANCEL_PARAM)
+def _takes_cancel(sig: inspect.Signature, name: str = CANCEL_PARAM) -> bool:
+    p = sig.parameters.get(name)
     return p is not None and p.kind in (p.POSITIONAL_OR_KEYWORD,
                                         p.KEYWORD_ONLY)
 
@@ -75,7 +78,8 @@ class MethodContract:
         hints = self._hints(func)
         self.params: List[Param] = []
         for p in sig.parameters.values():
-            if p.name == CANCEL_PARAM and self.takes_cancel:
+            if p.name == CANCEL_PARAM and self.takes_cancel or \
+                    p.name == CALLER_PARAM and _takes_cancel(sig, p.name):
                 continue
             self.params.append(self._param(p, hints, resolver))
         self._by_wire: Dict[str, Param] = {}

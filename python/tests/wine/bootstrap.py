@@ -126,6 +126,10 @@ def install() -> None:
     sys.modules['_winapi'] = winapi_proxy
     sys.modules['_overlapped'] = overlapped_proxy
     sys.modules['msvcrt'] = _absent('msvcrt')
+    # npipes' ctypes security primitives (the access model), through the helper too
+    import win32_proxy
+    sys.modules['npipes._win32'] = win32_proxy
+    win32_proxy.current_sid()     # read once now, not by the first two pipe ends at once
     sys.platform = 'win32'
     # What asyncio/__init__.py does on Windows: the proactor loop by default.
     import asyncio
@@ -137,3 +141,5 @@ def install() -> None:
     import npipes._windows
     if npipes._windows._winapi is not winapi_proxy:
         raise RuntimeError('npipes._windows did not import the Wine-backed _winapi')
+    if npipes._windows._win32 is not sys.modules['npipes._win32']:
+        raise RuntimeError('npipes._windows did not import the Wine-backed _win32')

@@ -24,6 +24,8 @@
  */
 #define WIN32_LEAN_AND_MEAN
 #include <windows.h>
+#include <sddl.h>
+#include <aclapi.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -264,6 +266,93 @@ static void call_GetNamedPipeClientProcessId(Args *a, Reply *r) {
 /* GetCurrentProcessId of the helper: the pid a pipe peer sees for us. */
 static void call_GetCurrentProcessId(Args *a, Reply *r) { (void)a; put_int(r, GetCurrentProcessId()); }
 
+/* ------------------------------------------------------------ access (npipes/_win32.py's primitives) */
+static void put_wstr(Reply *r, const wchar_t *s) { put_buf(r, s, (uint32_t)(wcslen(s) * sizeof(wchar_t))); }
+static int put_sid(Reply *r, PSID sid) {
+    wchar_t *text = NULL;
+    if (!ConvertSidToStringSidW(sid, &text)) return 0;
+    put_wstr(r, text);
+    LocalFree(text);
+    return 1;
+}
+
+/* CreateNamedPipeW with the security descriptor of an SDDL string. */
+static void call_CreateNamedPipeSddl(Args *a, Reply *r) {
+    const wchar_t *path = arg_str(a);
+    DWORD open = (DWORD)arg_int(a), mode = (DWORD)arg_int(a), inst = (DWORD)arg_int(a);
+    DWORD out = (DWORD)arg_int(a), in = (DWORD)arg_int(a);
+    const wchar_t *sddl = arg_str(a);
+    PSECURITY_DESCRIPTOR sd = NULL;
+    if (!ConvertStringSecurityDescriptorToSecurityDescriptorW(sddl, SDDL_REVISION_1, &sd, NULL)) {
+        fail(r, GetLastError());
+        return;
+    }
+    SECURITY_ATTRIBUTES sa = { sizeof sa, sd, FALSE };
+    HANDLE h = CreateNamedPipeW(path, open, mode, inst, out, in, 0, &sa);
+    DWORD err = GetLastError();
+    LocalFree(sd);
+    if (h == INVALID_HANDLE_VALUE) fail(r, err); else put_int(r, I(h));
+}
+
+/* A process's token: its user SID, then its enabled (not deny-only) group SIDs. */
+static void call_ProcessToken(Args *a, Reply *r) {
+    DWORD pid = (DWORD)arg_int(a), n = 0;
+    HANDLE p = OpenProcess(PROCESS_QUERY_LIMITED_INFORMATION, FALSE, pid), t = NULL;
+    if (!p) { fail(r, GetLastError()); return; }
+    if (!OpenProcessToken(p, TOKEN_QUERY, &t)) { fail(r, GetLastError()); CloseHandle(p); return; }
+    GetTokenInformation(t, TokenUser, NULL, 0, &n);
+    TOKEN_USER *u = malloc(n ? n : 1);
+    if (!u || !GetTokenInformation(t, TokenUser, u, n, &n) || !put_sid(r, u->User.Sid)) fail(r, GetLastError());
+    free(u);
+    n = 0;
+    GetTokenInformation(t, TokenGroups, NULL, 0, &n);
+    TOKEN_GROUPS *g = malloc(n ? n : 1);
+    if (g && !r->raise && GetTokenInformation(t, TokenGroups, g, n, &n)) {
+        for (DWORD i = 0; i < g->GroupCount; i++) {
+            DWORD at = g->Groups[i].Attributes;
+            if ((at & SE_GROUP_ENABLED) && !(at & SE_GROUP_USE_FOR_DENY_ONLY)) put_sid(r, g->Groups[i].Sid);
+        }
+    }
+    free(g);
+    CloseHandle(t);
+    CloseHandle(p);
+}
+
+static void call_AccountSid(Args *a, Reply *r) {
+    const wchar_t *name = arg_str(a);
+    BYTE sid[SECURITY_MAX_SID_SIZE];
+    wchar_t dom[256];
+    DWORD sn = sizeof sid, dn = 256;
+    SID_NAME_USE use;
+    if (!LookupAccountNameW(NULL, name, sid, &sn, dom, &dn, &use) || !put_sid(r, sid)) fail(r, GetLastError());
+}
+
+/* LookupAccountSidW: domain, then name. */
+static void call_SidName(Args *a, Reply *r) {
+    PSID sid = NULL;
+    wchar_t name[256], dom[256];
+    DWORD nn = 256, dn = 256;
+    SID_NAME_USE use;
+    if (!ConvertStringSidToSidW(arg_str(a), &sid)) { fail(r, GetLastError()); return; }
+    if (!LookupAccountSidW(NULL, sid, name, &nn, dom, &dn, &use)) fail(r, GetLastError());
+    else { put_wstr(r, dom); put_wstr(r, name); }
+    LocalFree(sid);
+}
+
+/* The pipe object's owner SID, then its owner and DACL as SDDL. */
+static void call_PipeSecurity(Args *a, Reply *r) {
+    PSID owner = NULL;
+    PSECURITY_DESCRIPTOR sd = NULL;
+    wchar_t *text = NULL;
+    SECURITY_INFORMATION what = OWNER_SECURITY_INFORMATION | DACL_SECURITY_INFORMATION;
+    DWORD err = GetSecurityInfo(H(arg_int(a)), SE_KERNEL_OBJECT, what, &owner, NULL, NULL, NULL, &sd);
+    if (err) { fail(r, err); return; }
+    if (!put_sid(r, owner) || !ConvertSecurityDescriptorToStringSecurityDescriptorW(sd, SDDL_REVISION_1, what, &text, NULL))
+        fail(r, GetLastError());
+    else { put_wstr(r, text); LocalFree(text); }
+    LocalFree(sd);
+}
+
 typedef void (*Handler)(Args *, Reply *);
 static const struct { const char *name; Handler fn; } CALLS[] = {
     {"CreateNamedPipe", call_CreateNamedPipe},
@@ -276,6 +365,11 @@ static const struct { const char *name; Handler fn; } CALLS[] = {
     {"CloseHandle", call_CloseHandle},
     {"WaitForMultipleObjects", call_WaitForMultipleObjects},
     {"GetCurrentProcessId", call_GetCurrentProcessId},
+    {"CreateNamedPipeSddl", call_CreateNamedPipeSddl},
+    {"ProcessToken", call_ProcessToken},
+    {"AccountSid", call_AccountSid},
+    {"SidName", call_SidName},
+    {"PipeSecurity", call_PipeSecurity},
     {"GetNamedPipeServerProcessId", call_GetNamedPipeServerProcessId},
     {"GetNamedPipeClientProcessId", call_GetNamedPipeClientProcessId},
     {"ov_result", call_ov_result},
