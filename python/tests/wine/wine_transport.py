@@ -150,13 +150,13 @@ class ListenerOnWine(unittest.TestCase):
         name = support.pipe_name()
         server = win.Server.create(name)
         client = connect(name, timeout=T)
-        real = winapi_proxy.CreateNamedPipe
+        real = win._win32.create_pipe    # every instance is made here (with its DACL)
 
-        def close_first(*args):
+        def close_first(*args, **kwargs):
             server.close()
-            return real(*args)
+            return real(*args, **kwargs)
         try:
-            with mock.patch.object(winapi_proxy, 'CreateNamedPipe', close_first):
+            with mock.patch.object(win._win32, 'create_pipe', close_first):
                 with self.assertRaises(NPipesError):
                     server.accept(Deadline(T))
             self.assertTrue(server.closed)
