@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Callable, Optional, Tuple, Type, TypeVar, Union, cast
+from typing import (Callable, Iterator, Optional, Tuple, Type, TypeVar, Union,
+                    cast)
 
 import _winapi
 
@@ -342,18 +343,26 @@ def _trusted(handle: int, name: str, path: str, trust: WindowsRule) -> Stream:
     return Stream(handle, server)
 
 
+def _attempts(name: str, deadline: Deadline,
+              access: Union[bool, Policy]) -> Iterator[Optional[Stream]]:
+    """One turn each (backed off): the connected Stream whose server passes
+    *access*' ``trust`` rule if an instance exists, else None."""
+    path = pipe_address(name)
+    trust = WindowsRule(policy(access).trust)
+    for _ in backoff(deadline):
+        handle = _open(path, deadline)
+        yield None if handle is None else _trusted(handle, name, path, trust)
+
+
 @typed_os_errors
 def connect(name: str, deadline: Deadline,
             access: Union[bool, Policy] = False) -> Stream:
     """Connect to the server of pipe *name*, waiting for it to appear; the
     server process's user must pass *access*' ``trust`` rule, checked
     before a byte moves (docs/access.md §4)."""
-    path = pipe_address(name)
-    trust = WindowsRule(policy(access).trust)
-    for _ in backoff(deadline):
-        handle = _open(path, deadline)
-        if handle is not None:
-            return _trusted(handle, name, path, trust)
+    for stream in _attempts(name, deadline, access):
+        if stream is not None:
+            return stream
         deadline.remaining(f'connect to pipe {name!r}')
     raise AssertionError('unreachable: backoff() never ends')
 
@@ -371,16 +380,13 @@ def rendezvous(name: str, deadline: Deadline,
     1.0.1's sender can only create the pipe, so a receiver that created it
     first would lock that sender out (as .NET's receiver, it waits).
     """
-    path = pipe_address(name)
-    trust = WindowsRule(policy(access).trust)
-    for _ in backoff(deadline):
-        handle = _open(path, deadline)
-        if handle is not None:
-            return _trusted(handle, name, path, trust)
-        if receiver:
-            continue
+    if receiver:
+        return connect(name, deadline, access)
+    for stream in _attempts(name, deadline, access):
+        if stream is not None:
+            return stream
         try:
-            server = Server(path, access, max_instances=1)
+            server = Server(pipe_address(name), access, max_instances=1)
         except PipeNameInUseError:
             continue
         try:
