@@ -35,6 +35,8 @@ from ._cli_commands import (ENCODINGS, EXIT_DATA, EXIT_INTERRUPTED,
                             EXIT_USAGE, UsageError, describe, echo,
                             frame_decode, frame_encode, receive, request,
                             send)
+from ._quote import line
+from ._limits import DEFAULT_MAX_CONNECTIONS, MAX_SECONDS
 from .access import AccessEntryError
 from .errors import FrameError, PipeNameError, PipeTimeoutError
 
@@ -112,6 +114,9 @@ def _seconds(text: str) -> float:
     if not math.isfinite(value) or value < 0:
         raise argparse.ArgumentTypeError(
             f'must be a number of seconds >= 0, not {text!r}')
+    if value > MAX_SECONDS:       # as the .NET CLI: honoured up to 1e11
+        raise argparse.ArgumentTypeError(
+            f'must be at most 1e11 seconds, not {text!r}')
     return value
 
 
@@ -205,9 +210,11 @@ def _parser() -> argparse.ArgumentParser:
                 'same payload, for any number of concurrent clients, until '
                 'Ctrl-C or SIGTERM.')
     _pipe_options(c)
-    c.add_argument('--max-connections', type=_whole(1), default=1024,
+    c.add_argument('--max-connections', type=_whole(1),
+                   default=DEFAULT_MAX_CONNECTIONS,
                    metavar='N', help='clients served at once; one more is '
-                   'closed at once (default 1024)')
+                   'closed at once (default: 1024, fewer under a low '
+                   'open-file limit)')
     c.add_argument('--idle-timeout', type=_positive_seconds, default=None,
                    metavar='SECONDS', help="close a client that sends "
                    "nothing for this long (default: never)")
@@ -297,7 +304,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except _Terminated:
         return _interrupted(EXIT_TERMINATED)
     except Exception as exc:
-        print(f'npipes: {describe(exc, args)}', file=sys.stderr, flush=True)
+        print(line(f'npipes: {describe(exc, args)}'), file=sys.stderr,
+              flush=True)
         return _exit_code(exc)
     finally:
         if in_main and previous is not None:

@@ -106,16 +106,20 @@ class Listener(Serving, Background):
         """Run ``await handler(conn)`` in a task per client until
         :meth:`close`; the connection is closed when the handler returns.
         A client leaving (ConnectionClosedError 'peer closed') ends it
-        quietly; other errors go to ``on_error`` and the logger."""
+        quietly; other errors go to ``on_error`` and the logger.  A failed
+        accept (out of file descriptors, say) is counted
+        (``failed_accepts``), reported and retried after a pause of 10 ms
+        doubling to 1 s: it never ends serving."""
         while True:
             try:
                 conn = await self.accept()
             except NPipesError as exc:
                 if self.closed:
                     return
-                self._accept_failed(exc)
+                pause = self._accept_failed(exc)   # EMFILE: never fatal
                 await self._report(None, exc)
-                raise
+                await asyncio.sleep(pause)
+                continue
             task = asyncio.ensure_future(self._run_handler(handler, conn))
             self._handlers.add(task)
             task.add_done_callback(self._handlers.discard)

@@ -19,6 +19,8 @@ from typing import Any, Dict, Optional
 
 from ._cli_wait import waiting_notice
 from ._cli_access import client_access, server_access
+from ._quote import line as one_line
+from ._serverlog import ServerLog
 from .connection import Connection
 from .errors import (CrcMismatchError, DecodeError, EncodingError,
                      FrameError, FrameTooLargeError, IncompleteFrameError,
@@ -109,9 +111,10 @@ def receive(args: argparse.Namespace) -> int:
 def echo(args: argparse.Namespace) -> int:
     """``echo NAME``: answer every frame with its payload, any number of
     clients at once, until Ctrl-C or SIGTERM (exit code 0)."""
+    errors = ServerLog('npipes echo')      # never blocks serving
+
     def closed(conn: Optional[Connection], exc: BaseException) -> None:
-        print(f'npipes echo: connection closed: {describe(exc, args)}',
-              file=sys.stderr, flush=True)
+        errors.write(f'connection closed: {describe(exc, args)}')
 
     listener = Listener(args.name, crc=args.crc, endian=args.byte_order,
                         encoding=args.encoding,
@@ -125,15 +128,17 @@ def echo(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, lambda *_: listener.close())
         # The same line as the .NET CLI: it is listening from now on, with
         # these limits.
-        _print(f"npipes echo: serving '{args.name}' at {listener.address} "
-               f"(max connections {args.max_connections}, idle timeout "
-               f"{_limit(args.idle_timeout)}, frame timeout "
-               f"{_limit(args.frame_timeout)})")
+        _print(one_line(
+            f"npipes echo: serving {args.name!r} at {listener.address} "
+            f"(max connections {args.max_connections}, idle timeout "
+            f"{_limit(args.idle_timeout)}, frame timeout "
+            f"{_limit(args.frame_timeout)})"))
         listener.serve_forever(echo_handler)
     except KeyboardInterrupt:
         pass
     finally:
         listener.close()
+        errors.close()
     return EXIT_OK
 
 
@@ -193,7 +198,7 @@ def describe(exc: BaseException, args: Any) -> str:
     name, timeout = getattr(args, 'name', None), getattr(args, 'timeout', None)
     if isinstance(exc, PipeTimeoutError) and name is not None and \
             timeout is not None:
-        return f"{command} on pipe '{name}': timed out after " \
+        return f"{command} on pipe {name!r}: timed out after " \
                f'{seconds(timeout)} s'
     if isinstance(exc, CrcMismatchError):
         return (f'CRC-32 mismatch: the frame carries 0x{exc.received:08x}, '

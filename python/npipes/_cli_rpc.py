@@ -20,9 +20,12 @@ from typing import Any, Dict, NoReturn, Optional, TypedDict
 
 from ._cli_access import (add_client_flags, add_server_flags,
                           client_access, server_access)
+from ._cli_commands import seconds
 from ._cli_wait import waiting_notice
 from ._jsonrpc import (JsonValue, RemoteError, RequestCancelledError,
                        no_constant)
+from ._quote import line
+from ._serverlog import ServerLog
 from ._rpctargets import Function
 from .connection import Connection
 from .errors import PipeTimeoutError
@@ -129,8 +132,7 @@ def _json_arg(text: str) -> JsonValue:
 
 
 def _line(text: str) -> None:
-    print(f'npipes rpc: {text}'.replace('\n', ' '), file=sys.stderr,
-          flush=True)
+    print(line(f'npipes rpc: {text}'), file=sys.stderr, flush=True)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -143,8 +145,10 @@ def run(args: argparse.Namespace) -> int:
 
 def _serve(name: str, crc: bool, endian: str,
            access: Dict[str, Any]) -> int:
+    errors = ServerLog('npipes rpc')       # never blocks serving
+
     def report(conn: Optional[Connection], exc: BaseException) -> None:
-        _line(f'connection closed: {type(exc).__name__}: {exc}')
+        errors.write(f'connection closed: {type(exc).__name__}: {exc}')
 
     def stop(signum: int, frame: Optional[FrameType]) -> None:
         server.close()
@@ -153,13 +157,15 @@ def _serve(name: str, crc: bool, endian: str,
                        **access)
     # close() takes no locks: safe in a signal handler.
     signal.signal(signal.SIGTERM, stop)
-    print(f"npipes rpc: serving '{name}' at {server.address}", flush=True)
+    print(line(f'npipes rpc: serving {name!r} at {server.address}'),
+          flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:
         server.close()
+        errors.close()
     return EXIT_OK
 
 
@@ -174,17 +180,22 @@ def _call(args: argparse.Namespace, crc: bool, endian: str) -> int:
     except PipeTimeoutError as exc:
         _line(f'timed out: {exc}')
         return EXIT_TIMEOUT
-    with client:
-        left = None if timeout is None else \
-            max(0.0, timeout - (time.monotonic() - start))
-        try:
-            result = client.call(args.method, *args.args, timeout=left)
-        except RemoteError as exc:
-            _line(f'error {exc.code}: {exc.message}')
-            return EXIT_REMOTE
-        except PipeTimeoutError:
-            _line(f'timed out: no reply to {args.method!r} within '
-                  f'{args.timeout} s (the call was cancelled)')
-            return EXIT_TIMEOUT
+    left = None if timeout is None else \
+        max(0.0, timeout - (time.monotonic() - start))
+    try:
+        result = client.call(args.method, *args.args, timeout=left)
+    except RemoteError as exc:
+        _line(f'error {exc.code}: {exc.message}')
+        return EXIT_REMOTE
+    except PipeTimeoutError:
+        _line(f'timed out: no reply to {args.method!r} within '
+              f'{seconds(args.timeout)} s (the call was cancelled)')
+        return EXIT_TIMEOUT
+    finally:
+        # The timeout bounds the close too: what is queued (the cancel) gets
+        # what is left of it (at least 0.1 s, as the .NET CLI; at most the
+        # usual 5 s).
+        client.close(5.0 if timeout is None else min(5.0, max(
+            0.1, timeout - (time.monotonic() - start))))
     print(json.dumps(result, ensure_ascii=False), flush=True)
     return EXIT_OK

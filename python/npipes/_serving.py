@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple
 
+from ._limits import DEFAULT_MAX_CONNECTIONS, accept_pauses
 from ._log import error_type, event
 from ._session import FRAME, IDLE, PEER_CLOSED
 from ._util import positive_or_none
@@ -20,8 +21,6 @@ __all__ = ['DEFAULT_MAX_CONNECTIONS', 'connection_options', 'server_policy',
            'Serving']
 
 log = logging.getLogger('npipes')   # events: see _log.py
-
-DEFAULT_MAX_CONNECTIONS = 1024
 
 
 def connection_options(max_connections: int, *, crc: bool = False,
@@ -71,6 +70,8 @@ class Serving:
         self._active = 0
         self._refused = 0
         self._refused_peers = 0
+        self._failed_accepts = 0
+        self._pauses: Iterator[float] = accept_pauses()
 
     @property
     def active_connections(self) -> int:
@@ -81,6 +82,13 @@ class Serving:
     def refused_connections(self) -> int:
         """Clients closed at once because max_connections were open."""
         return self._refused
+
+    @property
+    def failed_accepts(self) -> int:
+        """Accepts that failed (the AcceptFailed log event, and on_error
+        with no connection) and were retried after a pause: for example
+        when the process ran out of file descriptors."""
+        return self._failed_accepts
 
     @property
     def refused_peers(self) -> int:
@@ -116,6 +124,7 @@ class Serving:
             self._active -= 1
 
     def _accepted(self, peer: PeerIdentity) -> None:
+        self._pauses = accept_pauses()     # the next failure waits 10 ms
         event('ConnectionAccepted', "Connection accepted on pipe '%s' "
               "(peer pid %s, uid %s, sid %s)", self.name, *_peer_fields(peer))
 
@@ -146,9 +155,16 @@ class Serving:
             event('HandlerFailed', "The handler of a connection on pipe '%s' "
                   "threw; that connection is closed", self.name, exc_info=exc)
 
-    def _accept_failed(self, exc: BaseException) -> None:
+    def _accept_failed(self, exc: BaseException) -> float:
+        """Count and log a failed accept; return the seconds to pause
+        before accepting again (10 ms doubling to 1 s: the pending client
+        stays queued, so retrying at once would spin).  The serving loop
+        goes on: the connections already open are served meanwhile."""
+        with self._lock:
+            self._failed_accepts += 1
         event('AcceptFailed', "Accepting a client on pipe '%s' failed",
               self.name, exc_info=exc)
+        return next(self._pauses)
 
     def _listening(self) -> None:
         event('ServerListening', "Listening on pipe '%s' (at most %d "

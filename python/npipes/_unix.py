@@ -29,6 +29,7 @@ from ._log import event
 from ._unixaccess import UnixRule, peer_identity
 from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
                         Stream, ident, knock, peer_uid)
+from ._limits import poll_ms
 from ._platform import LINUX
 from ._util import Deadline, backoff, check_name, typed_os_errors
 from .access import PeerIdentity, Policy, policy
@@ -206,8 +207,7 @@ def _readable(fds: Collection[int], timeout: Optional[float]) -> Set[int]:
         poller = select.poll()
         for fd in fds:
             poller.register(fd, select.POLLIN)
-        ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
-        return {fd for fd, _ in poller.poll(ms)}
+        return {fd for fd, _ in poller.poll(poll_ms(timeout))}
     return set(select.select(fds, [], [], timeout)[0])
 
 

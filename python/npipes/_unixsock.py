@@ -7,7 +7,6 @@ The endpoint protocol built on these is in _unix.py (docs/unix-endpoint.md).
 from __future__ import annotations
 
 import errno
-import math
 import os
 import select
 import socket
@@ -16,6 +15,7 @@ import struct
 from typing import (List, NamedTuple, Optional, Sequence, Tuple,
                     Union, overload)
 
+from ._limits import poll_ms
 from ._platform import BSD, DARWIN, LINUX
 from ._util import (Capabilities, Deadline, RawIO, drain, typed_os_error,
                     typed_os_errors)
@@ -164,7 +164,7 @@ def _wait_for(fd: int, write: bool, timeout: float) -> None:
     if hasattr(select, 'poll'):            # no FD_SETSIZE limit
         poller = select.poll()
         poller.register(fd, select.POLLOUT if write else select.POLLIN)
-        poller.poll(max(0, math.ceil(timeout * 1000)))
+        poller.poll(poll_ms(timeout))
     else:
         ready = [fd]
         select.select([] if write else ready, ready if write else [], ready,
@@ -323,8 +323,7 @@ class Duplex:
 
     @staticmethod
     def _wait(poller: 'select.poll', timeout: Optional[float]) -> bool:
-        ms = None if timeout is None else max(0, int(timeout * 1000 + 0.999))
-        return bool(poller.poll(ms))
+        return bool(poller.poll(poll_ms(timeout)))
 
     def recv_into(self, view: memoryview, deadline: Deadline) -> int:
         """Read into *view* (0 at EOF or a reset); PipeTimeoutError at

@@ -10,6 +10,7 @@ import time
 from typing import (Any, Callable, Iterator, NamedTuple, Optional, Protocol,
                     Sequence, TypeVar, Union, cast)
 
+from ._limits import MAX_WAIT
 from .consts import RESERVED_PIPE_NAME
 from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
                      PipeNameError, PipeOSError, PipeTimeoutError)
@@ -94,7 +95,9 @@ class Deadline:
         left = self._end - time.monotonic()
         if left <= 0:
             raise PipeTimeoutError(f'{what} timed out after {self.timeout} s')
-        return left
+        # A thread's wait takes at most MAX_WAIT (about 31 years; 49.7 days
+        # on Windows): a longer one is waited in steps.
+        return min(left, MAX_WAIT)
 
     def left(self) -> Optional[float]:
         """Seconds left, 0 once passed (None = unlimited)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from typing import Callable, List, Optional
 
 from . import transport
@@ -43,9 +44,10 @@ class Listener(Serving):
     Connection's ``peer`` tells who the client is.
     ``close()`` removes the socket file if it is still ours.
 
-    Limits, as NPipes' .NET PipeServer: at most ``max_connections`` (default
-    1024) connections are open at once; a client beyond that is accepted and
-    closed before a byte is read (counted in ``refused_connections``).
+    Limits, as NPipes' .NET PipeServer: at most ``max_connections``
+    (default DEFAULT_MAX_CONNECTIONS: 768 under the common open-file limit
+    of 1,024) connections are open at once; a client beyond that is
+    accepted and closed before a byte is read (``refused_connections``).
     ``idle_timeout`` and ``frame_timeout`` (seconds, default None: never)
     are given to every connection (see Connection).  Errors of one
     connection are reported to ``on_error(connection, exception)`` and to
@@ -105,7 +107,11 @@ class Listener(Serving):
         the client (ConnectionClosedError) ends it quietly; any other
         exception, idle and frame timeouts included, is reported to
         ``on_error`` and the ``'npipes'`` logger.  There are never more
-        handler threads than ``max_connections``.  Returns the handler
+        handler threads than ``max_connections``.  An accept that fails
+        (out of file descriptors, say) never ends serving: it is counted
+        (``failed_accepts``), reported (the AcceptFailed log event and
+        ``on_error(None, exc)``) and retried after a pause of 10 ms
+        doubling to 1 s.  Returns the handler
         threads still running (daemon threads), to join if wanted.
         """
         threads: List[threading.Thread] = []
@@ -115,9 +121,10 @@ class Listener(Serving):
             except NPipesError as exc:
                 if self.closed:
                     break
-                self._accept_failed(exc)
+                pause = self._accept_failed(exc)   # EMFILE: never fatal
                 self._report(None, exc)
-                raise
+                time.sleep(pause)
+                continue
             t = threading.Thread(target=self._run_handler,
                                  args=(handler, conn), daemon=True)
             t.start()

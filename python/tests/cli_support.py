@@ -86,11 +86,14 @@ def wait_until_polling(proc, timeout=support.CHILD_TIMEOUT):
         time.sleep(0.005)
 
 
-def serving_line(name, max_connections=1024, idle_timeout='none',
+def serving_line(name, max_connections=None, idle_timeout='none',
                  frame_timeout='none'):
     """What ``npipes echo NAME`` prints once it listens (both CLIs), with
     the limits it serves with ('none', or e.g. '0.2 s')."""
     from npipes import transport
+    from npipes._limits import DEFAULT_MAX_CONNECTIONS
+    if max_connections is None:        # the default: the same in both CLIs
+        max_connections = DEFAULT_MAX_CONNECTIONS
     return (f"npipes echo: serving '{name}' at {transport.pipe_address(name)} "
             f"(max connections {max_connections}, idle timeout "
             f"{idle_timeout}, frame timeout {frame_timeout})\n")

@@ -1,0 +1,124 @@
+"""Timeouts mean what they say (docs/reliability.md section 6, "Timeouts"),
+as the .NET CliPressureTests: any timeout from 0 to 1e11 s is honoured (one
+OS wait is bounded: poll() at about 24.8 days, a thread's wait at
+threading.TIMEOUT_MAX, so longer ones are waited in steps), anything else
+is a one-line usage error, and ``rpc call --timeout`` bounds the close too.
+Before: ``--timeout 3000000`` failed ("timeout is too large"), ``echo
+--idle-timeout 1e10`` dropped every client after its first message, and
+``rpc call --timeout 2`` against a flooding server took 7.2 s.
+"""
+
+import os
+import socket
+import struct
+import threading
+import time
+import unittest
+
+import npipes
+from npipes import transport
+from npipes.rpc import RpcServer
+from tests import support
+from tests.cli_support import PY_CLI, read_line, run, spawn, stop
+
+
+class TimeoutOptionTests(unittest.TestCase):
+
+    def test_a_timeout_out_of_range_is_a_one_line_usage_error(self):
+        for text, why in (
+                ('1e300', "must be at most 1e11 seconds, not '1e300'"),
+                ('nan', "must be a number of seconds >= 0, not 'nan'"),
+                ('inf', "must be a number of seconds >= 0, not 'inf'"),
+                ('-0.5', "must be a number of seconds >= 0, not '-0.5'")):
+            with self.subTest(text):
+                code, out, err = run(PY_CLI, 'receive', 'n', '--timeout', text)
+                self.assertEqual((code, out), (2, ''))
+                self.assertEqual(err, f'npipes: argument --timeout: {why} '
+                                      f"(see 'python -m npipes receive "
+                                      f"--help')\n")
+
+
+@unittest.skipUnless(support.IS_UNIX, 'the waits bounded here are poll()s')
+class LongTimeoutTests(unittest.TestCase):
+
+    def setUp(self):
+        self.name = support.pipe_name()
+
+    def echo(self, *options):
+        proc = spawn(PY_CLI, 'echo', self.name, *options)
+        self.addCleanup(lambda: proc.poll() is None and stop(proc))
+        self.assertIn(': serving ', read_line(proc))
+        return proc
+
+    def test_request_with_a_timeout_of_3000000_seconds_is_served(self):
+        self.echo()
+        code, out, err = run(PY_CLI, 'request', self.name, 'hi',
+                             '--timeout', '3000000')
+        self.assertEqual((code, out), (0, 'hi\n'), err)
+
+    def test_an_idle_timeout_of_1e10_seconds_keeps_its_clients(self):
+        self.echo('--idle-timeout', '1e10')
+        with npipes.connect(self.name, timeout=support.CHILD_TIMEOUT) as conn:
+            for text in ('first', 'second', 'third'):
+                conn.send(text)
+                self.assertEqual(conn.recv(support.CHILD_TIMEOUT),
+                                 text.encode())
+
+    def test_receive_with_a_timeout_of_1e11_seconds_waits_for_a_sender(self):
+        receiver = spawn(PY_CLI, 'receive', self.name, '--timeout', '1e11')
+        support.wait_for_path(transport.pipe_address(self.name), receiver)
+        npipes.IPC(self.name).send_message('late')
+        code, out, err = support.finish(receiver)
+        self.assertEqual((code, out), (0, 'late\n'), err)
+
+    def test_rpc_call_with_a_timeout_of_1e10_seconds_waits_for_its_server(self):
+        call = spawn(PY_CLI, 'rpc', 'call', self.name, 'echo', '"late"',
+                     '--timeout', '1e10')
+        # The server comes after the call started: the call polls for it,
+        # then waits for the reply with what is left of 1e10 s.
+        with RpcServer(self.name, {'echo': lambda text: text}) as server:
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            code, out, err = support.finish(call)
+        self.assertEqual((code, out), (0, '"late"\n'), err)
+
+    def test_rpc_call_against_a_flooding_server_ends_at_its_timeout(self):
+        listener = socket.socket(socket.AF_UNIX)
+        self.addCleanup(listener.close)
+        path = transport.pipe_address(self.name)
+        listener.bind(path)
+        self.addCleanup(os.unlink, path)
+        listener.listen()
+        listener.settimeout(support.CHILD_TIMEOUT)
+        call = spawn(PY_CLI, 'rpc', 'call', self.name, 'echo', '"x"',
+                     '--timeout', '2')
+        flooder, _ = listener.accept()
+        self.addCleanup(flooder.close)
+        start = time.monotonic()   # from the connection, as the .NET test
+        payload = (b'{"jsonrpc":"2.0","id":1,"method":"nope","params":["'
+                   + b'a' * 68 + b'"]}')
+        request = struct.pack('>II', len(payload) + 8, len(payload)) + \
+            payload + b'\0\0\0\0'
+        stopped = threading.Event()
+
+        def flood():           # never reads the client's answers
+            try:
+                while not stopped.is_set():
+                    flooder.sendall(request)
+            except OSError:
+                pass            # the client closed
+        thread = threading.Thread(target=flood, daemon=True)
+        thread.start()
+        code, _, err = support.finish(call)
+        seconds = time.monotonic() - start
+        stopped.set()
+        flooder.close()
+        self.assertEqual(code, 3, err)
+        self.assertTrue(err.startswith(
+            "npipes rpc: timed out: no reply to 'echo' within 2 s"), err)
+        # The rule is about time (the timeout bounds the close), so this one
+        # loose bound stays, as in the .NET test: before, 7.2 s.
+        self.assertLess(seconds, 2.9, err)
+
+
+if __name__ == '__main__':
+    unittest.main()
