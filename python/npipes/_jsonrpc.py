@@ -221,6 +221,7 @@ class Call(NamedTuple):
     id: Optional[Id]
     method: str
     params: Optional[Params]
+    size: int = 0     # its frame's payload length (docs/rpc.md §9)
 
 
 class Response(NamedTuple):
@@ -276,7 +277,7 @@ def parse(payload: Union[bytes, bytearray, memoryview]) -> Incoming:
         if params is not None and not isinstance(params, (list, dict)):
             raise _invalid('params is not an array or an object')
         return Call('request' if 'id' in msg else 'notification', id, method,
-                    params)
+                    params, len(payload))
     if 'result' in msg or isinstance(msg.get('error'), dict):
         return Response(id, msg)
     raise _invalid('neither a request nor a response')

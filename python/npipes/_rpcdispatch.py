@@ -28,6 +28,9 @@ log = logging.getLogger('npipes')
 #: those; past both the connection is not read until one finishes.
 DEFAULT_MAX_WORKERS = 8
 DEFAULT_MAX_QUEUED = 256
+#: docs/rpc.md §9: the payloads of the peer's requests read and not yet
+#: answered stop the reading at 4 MiB (.NET's MaxPendingRequestBytes).
+MAX_PENDING_BYTES = 4 * 1024 * 1024
 
 
 def check_limits(max_workers: int, max_queued: int) -> None:
@@ -72,6 +75,7 @@ class Engine(Generic[_W]):
         self._inbound: Dict[Optional[Id],
                             Tuple[Token, Callable[[], object]]] = {}
         self.running = 0                # dispatched functions not finished
+        self.running_bytes = 0          # their requests' payloads (§9)
         self.last_activity = now
         self.closing: Optional[BaseException] = None
 
@@ -159,8 +163,11 @@ class Engine(Generic[_W]):
 
     @property
     def full(self) -> bool:
-        """Backpressure: stop reading until a request finishes."""
-        return self.running >= self.limit
+        """Backpressure (docs/rpc.md §9): stop reading until a request
+        finishes, at ``max_workers + max_queued`` of them or 4 MiB of their
+        payloads (a request is always read when none is pending)."""
+        return self.running >= self.limit or \
+            self.running_bytes >= MAX_PENDING_BYTES
 
     def start(self, job: Job, cancel: Callable[[], object]) -> Optional[bytes]:
         """Count *job* as running (*cancel* stops it), or the reply if its
@@ -173,6 +180,7 @@ class Engine(Generic[_W]):
                         msg.id, rpc.INVALID_REQUEST, f'id {msg.id!r} is '
                         f'already used by a running request')
                 self._inbound[msg.id] = (job[4], cancel)
+                self.running_bytes += msg.size
             self.running += 1
         return None
 
@@ -181,6 +189,8 @@ class Engine(Generic[_W]):
         with self.lock:
             full = self.full
             self.running -= 1
+            if job[0].kind == 'request':
+                self.running_bytes -= job[0].size
             if self._inbound.get(job[0].id, (None,))[0] is job[4]:
                 del self._inbound[job[0].id]
             self.last_activity = now

@@ -140,6 +140,43 @@ class TransportAccessorTests(unittest.TestCase):
         self.assertIsNone(io.clock.frame_started)
 
 
+class PendingBytesTests(unittest.TestCase):
+    """docs/rpc.md §9: reading stops at 4 MiB of requests read and not yet
+    answered, well before the count bound; one request always gets in."""
+
+    def test_four_mib_of_pending_requests_stop_the_reading(self):
+        from npipes._rpcdispatch import MAX_PENDING_BYTES, Engine
+        from npipes._rpctargets import Registry
+        engine = Engine(Registry({'echo': lambda text: text}), 'test', None,
+                        None, 8, 256, False, now=0.0)
+        text = 'x' * 100_000
+        jobs = []
+        while not engine.full:
+            payload = ('{"jsonrpc":"2.0","id":%d,"method":"echo","params":'
+                       '["%s"]}' % (len(jobs) + 1, text)).encode()
+            job = engine.receive(payload, 0.0)
+            self.assertIsNone(engine.start(job, lambda: None))
+            jobs.append(job)
+        self.assertEqual(len(jobs), MAX_PENDING_BYTES // len(payload) + 1)
+        self.assertLess(len(jobs), 8 + 256)            # the bytes decided
+        self.assertTrue(engine.finish(jobs.pop(), 0.0))   # was full: wake up
+        self.assertFalse(engine.full)
+        for job in jobs:
+            engine.finish(job, 0.0)
+        self.assertEqual(engine.running_bytes, 0)
+
+    def test_notifications_are_not_counted(self):
+        from npipes._rpcdispatch import Engine
+        from npipes._rpctargets import Registry
+        engine = Engine(Registry({'f': lambda text: None}), 'test', None,
+                        None, 8, 256, False, now=0.0)
+        job = engine.receive(('{"jsonrpc":"2.0","method":"f","params":["%s"]}'
+                              % ('y' * 5_000_000)).encode(), 0.0)
+        engine.start(job, lambda: None)
+        self.assertEqual(engine.running_bytes, 0)
+        self.assertFalse(engine.full)
+
+
 class IdleDecisionTests(unittest.TestCase):
     """The engine's idle rule (both drivers): a connection is idle only when
     no call runs or waits and nothing happened for idle_timeout seconds (so
