@@ -24,6 +24,10 @@ from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
 
 #: How long an ending connection waits for its own threads.
 JOIN_BOUND = 10.0
+# What is still queued gets this long at close once a call of ours went
+# unanswered: a peer that does not answer may not read either, and a
+# timeout bounds the whole operation, close included (docs/reliability.md).
+GAVE_UP_FLUSH = 0.1
 
 
 class Peer:
@@ -44,6 +48,7 @@ class Peer:
         self._pool = concurrent.futures.ThreadPoolExecutor(
             max_workers, thread_name_prefix='npipes-rpc')
         self._users = 2              # reader and writer: the last closes
+        self._gave_up = False        # a call of ours timed out unanswered
         self._reader: Optional[threading.Thread] = None
         self._outbox = Outbox(self._io, self._end, self._release,
                               lambda: rpc.closed_error(engine.closing), label)
@@ -67,6 +72,7 @@ class Peer:
             elif isinstance(exc, NPipesError):
                 raise                      # no room to send in time
             else:
+                self._gave_up = True
                 raise no_answer(method, timeout) from None
         except BaseException:
             self._give_up(id, call)
@@ -181,10 +187,12 @@ class Peer:
 
     def close(self, flush_timeout: float = 5.0) -> None:
         """End the connection from this side: what is queued is sent (for at
-        most *flush_timeout* seconds), pending calls fail."""
+        most *flush_timeout* seconds; 0.1 s once a call went unanswered),
+        pending calls fail."""
         self._end(ConnectionClosedError('connection closed by this side',
                                         reason='closed'), graceful=True)
-        self._outbox.join(flush_timeout)
+        self._outbox.join(min(flush_timeout, GAVE_UP_FLUSH) if self._gave_up
+                          else flush_timeout)
         self._io.shutdown()
         self._outbox.join(JOIN_BOUND)
         reader = self._reader

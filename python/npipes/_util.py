@@ -100,9 +100,11 @@ class Deadline:
         return min(left, MAX_WAIT)
 
     def left(self) -> Optional[float]:
-        """Seconds left, 0 once passed (None = unlimited)."""
+        """Seconds left, 0 once passed (None = unlimited); at most MAX_WAIT,
+        as :meth:`remaining` (a wait of 1e10 s overflows the clock)."""
         end = self._end
-        return None if end is None else max(0.0, end - time.monotonic())
+        return None if end is None else \
+            min(MAX_WAIT, max(0.0, end - time.monotonic()))
 
     def sleep(self, seconds: float, what: str = 'operation') -> None:
         """Sleep *seconds*, but not past the deadline (PipeTimeoutError if

@@ -81,6 +81,52 @@ class LongTimeoutTests(unittest.TestCase):
             code, out, err = support.finish(call)
         self.assertEqual((code, out), (0, '"late"\n'), err)
 
+    def flooder(self):
+        """A raw server on self.name that accepts one client and floods it
+        with requests, never reading its answers; returns a stop function."""
+        listener = socket.socket(socket.AF_UNIX)
+        self.addCleanup(listener.close)
+        path = transport.pipe_address(self.name)
+        listener.bind(path)
+        self.addCleanup(os.unlink, path)
+        listener.listen()
+        listener.settimeout(support.CHILD_TIMEOUT)
+        payload = b'{"jsonrpc":"2.0","id":1,"method":"nope","params":["a"]}'
+        request = struct.pack('>II', len(payload) + 8, len(payload)) + \
+            payload + b'\0\0\0\0'
+        stopped = threading.Event()
+
+        def flood():
+            flooder, _ = listener.accept()
+            try:
+                while not stopped.is_set():
+                    flooder.sendall(request)
+            except OSError:
+                pass            # the client closed
+            finally:
+                flooder.close()
+        threading.Thread(target=flood, daemon=True).start()
+        return stopped.set
+
+    def test_rpc_client_close_after_an_unanswered_call_does_not_wait_out_a_flush(self):
+        # The library's twin of the CLI case below: close() (here __exit__)
+        # used to wait 5 s for answers the flooder never reads.
+        from npipes import rpc
+        stop_flood = self.flooder()
+        self.addCleanup(stop_flood)
+        closed = threading.Event()
+
+        def use():
+            with rpc.connect(self.name, timeout=support.CHILD_TIMEOUT) as client:
+                with self.assertRaises(npipes.PipeTimeoutError):
+                    client.call('echo', 'x', timeout=1)
+            closed.set()
+        thread = threading.Thread(target=use, daemon=True)
+        thread.start()
+        # The rule is about time, so one loose bound, as the CLI test's:
+        # the call's 1 s plus a close that no longer waits 5 s.
+        self.assertTrue(closed.wait(3.5), 'close waited out the flush')
+
     def test_rpc_call_against_a_flooding_server_ends_at_its_timeout(self):
         listener = socket.socket(socket.AF_UNIX)
         self.addCleanup(listener.close)
