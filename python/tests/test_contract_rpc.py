@@ -5,7 +5,9 @@ real pipe, and a module generated from a live server's document."""
 import asyncio
 import importlib.util
 import json
+import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -194,6 +196,68 @@ class CliTests(unittest.TestCase):
             '--lang', 'csharp')
         self.assertEqual((code, out), (4, ''))   # as .NET's DataError
         self.assertIn('not an OpenRPC document', err)
+
+
+TYPED_PROGRAM = '''\
+from typing import List, Protocol
+from npipes import aio, rpc
+
+
+class Calculator(Protocol):
+    def add(self, a: int, b: int) -> int: ...
+
+
+class CalculatorAsync(Protocol):
+    async def add(self, a: int, b: int) -> int: ...
+
+
+def use(client: rpc.RpcClient) -> int:
+    calc = client.proxy(Calculator, timeout=5)
+    total: int = calc.add(1, b=2)
+    return total + calc.add(3, 4)
+
+
+async def use_async(client: aio.RpcClient) -> List[int]:
+    calc = client.proxy(CalculatorAsync, timeout=5)
+    return [await calc.add(1, b=2)]
+'''
+WRONG_CALLS = {
+    'sync': 'def wrong(c: rpc.RpcClient) -> str:\n'
+            '    return c.proxy(Calculator).add("1", 2)\n',
+    'aio': 'async def wrong(c: aio.RpcClient) -> None:\n'
+           '    await c.proxy(CalculatorAsync).add(1, c=2)\n',
+}
+
+
+@unittest.skipUnless(shutil.which('mypy'), 'mypy is not installed')
+class MypyTests(unittest.TestCase):
+    """mypy --strict accepts correct client.proxy calls, rejects wrong ones."""
+
+    def check(self, text):
+        folder = Path(tempfile.mkdtemp(prefix='npipes-proxy-mypy-'))
+        self.addCleanup(shutil.rmtree, folder)
+        (folder / 'prog.py').write_text(text)
+        run = subprocess.run(
+            [shutil.which('mypy'), '--strict', '--no-incremental',
+             '--cache-dir', str(folder / '.cache'), 'prog.py'],
+            cwd=folder, capture_output=True, text=True,
+            timeout=support.CHILD_TIMEOUT * 6,
+            env={**os.environ, 'MYPYPATH': str(support.PYTHON_DIR)})
+        return run.returncode, run.stdout
+
+    def test_correct_calls_pass_and_wrong_ones_fail(self):
+        code, out = self.check(TYPED_PROGRAM)
+        self.assertEqual(code, 0, out)
+        code, out = self.check(TYPED_PROGRAM + WRONG_CALLS['sync'])
+        self.assertEqual(code, 1, out)
+        self.assertIn('Argument 1 to "add" of "Calculator" has incompatible '
+                      'type "str"', out)
+        self.assertIn('Incompatible return value type (got "int", expected '
+                      '"str")', out)
+        code, out = self.check(TYPED_PROGRAM + WRONG_CALLS['aio'])
+        self.assertEqual(code, 1, out)
+        self.assertIn('Unexpected keyword argument "c" for "add" of '
+                      '"CalculatorAsync"', out)
 
 
 class AsyncTests(unittest.TestCase):
