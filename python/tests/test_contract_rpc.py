@@ -10,12 +10,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import unittest
 from pathlib import Path
 from typing import List, Protocol
 
 from tests import cli_support, support
+from tests.test_rpc import Served
 from tests.contract_sample import Calculator, Color, Stats, Tree
 from npipes import aio, contract, rpc
 
@@ -31,20 +31,6 @@ class CalculatorApi(Protocol):
 class CalculatorApiAsync(Protocol):
     async def add(self, a: int, b: int) -> int: ...
     async def stats(self, values: List[float]) -> Stats: ...
-
-
-class Served:
-    """An RpcServer in a thread, on a fresh pipe name."""
-
-    def __init__(self, functions, **options):
-        self.name = support.pipe_name()
-        self.server = rpc.RpcServer(self.name, functions, **options)
-        self.thread = threading.Thread(target=self.server.serve_forever)
-        self.thread.start()
-
-    def close(self):
-        self.server.close()
-        self.thread.join(T)
 
 
 class ThreadedTests(unittest.TestCase):
