@@ -23,6 +23,7 @@ from typing import Any, Dict, List, NoReturn, Optional, Tuple, TypedDict
 
 from ._cli_access import (add_client_flags, add_server_flags,
                           client_access, server_access)
+from ._cli_rpcstubs import add_stubs_parser, run_stubs
 from ._cli_wait import waiting_notice
 from ._contract.service import DISCOVER_METHOD
 from ._jsonrpc import (JsonValue, RemoteError, RequestCancelledError,
@@ -106,11 +107,14 @@ def add_parser(
     d = rpc_sub.add_parser('describe', help="print the OpenRPC document "
                            "(JSON) the server answers to rpc.discover; a "
                            'remote error exits 4, a timeout 3')
-    _common(d)
-    add_client_flags(d)
-    timeout(d)
-    from ._cli_rpcstubs import add_stubs_parser
-    add_stubs_parser(rpc_sub)
+    _client_flags(d)
+    add_stubs_parser(rpc_sub, lambda g: _client_flags(g, name=False))
+
+
+def _client_flags(p: argparse.ArgumentParser, name: bool = True) -> None:
+    _common(p, name)
+    add_client_flags(p)
+    timeout(p)
 
 
 def timeout(p: argparse.ArgumentParser) -> None:
@@ -158,8 +162,7 @@ def run(args: argparse.Namespace) -> int:
     if args.rpc_command == 'serve':
         return _serve(args.name, crc, endian, server_access(args))
     if args.rpc_command == 'stubs':
-        from ._cli_rpcstubs import run_stubs
-        return run_stubs(args)
+        return run_stubs(args, lambda a: request(a, DISCOVER_METHOD, []))
     if args.rpc_command == 'describe':
         code, result = request(args, DISCOVER_METHOD, [])
         if code == EXIT_OK:      # as .NET's: two-space indent, one newline

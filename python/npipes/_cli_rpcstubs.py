@@ -11,24 +11,25 @@ import argparse
 import json
 import os
 import sys
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping, Tuple
 
-from ._cli_access import add_client_flags
-from ._cli_rpc import (EXIT_OK, EXIT_REMOTE, EXIT_USAGE, _common, line,
-                       request, timeout)
 from ._contract.csharp import csharp_stubs
 from ._contract.errors import ContractError
 from ._contract.openrpc import check_document
 from ._contract.python import python_stubs
-from ._contract.service import DISCOVER_METHOD
 from ._jsonrpc import JsonValue, no_constant
 
-EXIT_OTHER = 1
+EXIT_OK, EXIT_OTHER, EXIT_USAGE, EXIT_DATA = 0, 1, 2, 4
+#: _cli_rpc's ``rpc.discover`` call: args -> (exit code, document); passed
+#: in, so that this module does not import _cli_rpc back.
+Fetch = Callable[[Any], Tuple[int, JsonValue]]
 
 
 def add_stubs_parser(
-        rpc_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Register ``rpc stubs`` on *rpc_sub*."""
+        rpc_sub: argparse._SubParsersAction[argparse.ArgumentParser],
+        client_flags: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Register ``rpc stubs`` on *rpc_sub*; *client_flags* adds the options
+    of a command that calls a server (--crc, --timeout, ...)."""
     g = rpc_sub.add_parser('stubs', help="generate typed stubs from a "
                            "server's OpenRPC document (rpc.discover) or a "
                            'saved one; a document the generator cannot map '
@@ -36,9 +37,7 @@ def add_stubs_parser(
     g.add_argument('name', metavar='NAME|FILE.json',
                    help='a .json file (as rpc describe prints it) or the '
                    'pipe name of a server to ask with rpc.discover')
-    _common(g, name=False)
-    add_client_flags(g)
-    timeout(g)
+    client_flags(g)
     g.add_argument('--lang', choices=('python', 'csharp'), default='python',
                    help='python (Protocols for client.proxy and '
                    'dataclasses; default) or csharp (an interface and '
@@ -47,7 +46,7 @@ def add_stubs_parser(
                    help='write the stubs to FILE (default: standard output)')
 
 
-def run_stubs(args: Any) -> int:
+def run_stubs(args: Any, fetch: Fetch) -> int:
     """The ``stubs`` command; its exit code."""
     source: str = args.name
     if os.path.isfile(source) or source.lower().endswith('.json'):
@@ -63,7 +62,7 @@ def run_stubs(args: Any) -> int:
             return EXIT_USAGE
         where = os.path.basename(source)
     else:
-        code, doc = request(args, DISCOVER_METHOD, [])
+        code, doc = fetch(args)
         if code != EXIT_OK:
             return code
         where = f"rpc.discover on pipe '{source}'"
@@ -71,13 +70,13 @@ def run_stubs(args: Any) -> int:
     if problems or not isinstance(doc, Mapping):
         line(f'stubs: cannot generate from {source}: not an OpenRPC '
              f'document: {"; ".join(problems[:3])}')
-        return EXIT_REMOTE
+        return EXIT_DATA
     try:
         text = python_stubs(doc, source=where) if args.lang == 'python' \
             else csharp_stubs(doc, source=where)
     except ContractError as exc:
         line(f'stubs: cannot generate from {source}: {exc}')
-        return EXIT_REMOTE
+        return EXIT_DATA
     if args.out is not None:
         with open(args.out, 'w', encoding='utf-8', newline='\n') as f:
             f.write(text)
@@ -85,3 +84,8 @@ def run_stubs(args: Any) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
     return EXIT_OK
+
+
+def line(text: str) -> None:
+    print(f'npipes rpc: {text}'.replace('\n', ' '), file=sys.stderr,
+          flush=True)
