@@ -4,9 +4,12 @@ is _aio_rpcpeer.py)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional
+from typing import Any, Callable, Dict, List, Optional, TypeVar, Union, cast
 
 from . import _jsonrpc as rpc
+from ._contract.names import AS_IS, CAMEL_CASE, NameTransform
+from ._contract.proxy import async_proxy
+from ._contract.service import DISCOVER_METHOD
 from ._aio_connection import Connection
 from ._aio_platform import Background
 from ._aio_rpcpeer import Peer
@@ -18,6 +21,8 @@ from ._rpctargets import Functions, Registry
 from .consts import DEFAULT_PIPE_NAME
 
 __all__ = ['RpcClient', 'RpcServer', 'start_rpc_server']
+
+T = TypeVar('T')
 
 
 class RpcClient:
@@ -58,6 +63,23 @@ class RpcClient:
         params = rpc.params_of(method, args, named)
         return await self._peer.call(method, params, timeout)
 
+    def proxy(self, protocol: Callable[..., T], *,
+              timeout: Optional[float] = None,
+              methods: NameTransform = AS_IS,
+              members: NameTransform = CAMEL_CASE) -> T:
+        """As :meth:`npipes.rpc.RpcClient.proxy`, for a protocol of
+        ``async def`` methods: ``await calc.add(1, 2)``."""
+        async def send(method: str,
+                       params: Union[List[object], Dict[str, object]]
+                       ) -> object:
+            return await self._peer.call(method, cast(rpc.OutParams, params),
+                                         timeout)
+        return async_proxy(protocol, send, methods=methods, members=members)
+
+    async def describe(self, timeout: Optional[float] = None) -> JsonValue:
+        """The server's OpenRPC document (``rpc.discover``)."""
+        return await self.call(DISCOVER_METHOD, timeout=timeout)
+
     async def notify(self, method: str, *args: JsonInput,
                      timeout: Optional[float] = None,
                      **named: JsonInput) -> None:
@@ -97,10 +119,13 @@ class RpcServer(Background):
     async def create(cls, name: str, functions: Functions, *,
                      max_workers: int = DEFAULT_MAX_WORKERS,
                      max_queued: int = DEFAULT_MAX_QUEUED,
+                     methods: NameTransform = AS_IS,
+                     members: NameTransform = CAMEL_CASE,
                      **options: Any) -> RpcServer:
-        """Serve *functions* on pipe *name* (the Listener's options, as
-        :class:`npipes.rpc.RpcServer`)."""
-        registry = Registry(functions)
+        """Serve *functions* on pipe *name* (the Listener's options and
+        *methods*/*members*, as :class:`npipes.rpc.RpcServer`)."""
+        registry = Registry(functions, methods=methods, members=members,
+                            name=name)
         check_limits(max_workers, max_queued)
         listener = await Listener.create(name, **options)
         return cls(listener, registry, max_workers, max_queued)

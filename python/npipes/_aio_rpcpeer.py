@@ -145,7 +145,7 @@ class Peer:
                 await self._loop.run_in_executor(self._pool, run)
             if inspect.isawaitable(result):     # (async def: it is)
                 result = await result
-            reply = self._engine.answer(msg, result)
+            reply = self._engine.answer(msg, target, result)
         except BaseException as exc:
             reply = self._engine.failed(msg, exc)
             if not isinstance(exc, (Exception, asyncio.CancelledError)):

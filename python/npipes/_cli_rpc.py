@@ -1,11 +1,14 @@
-"""``python -m npipes rpc serve|call``: the same commands as the .NET CLI's
-``npipes rpc``, with the same demo target.
+"""``python -m npipes rpc serve|call|describe|stubs``: the same commands as
+the .NET CLI's ``npipes rpc``, with the same demo target.
 
 serve NAME: echo(text), add(a, b), sleep(ms) (cancellable), fail(code,
 message), whoami() (the caller) until SIGTERM/Ctrl-C; each failed connection is one line on
 stderr.  call NAME METHOD [ARG...]: each ARG is one JSON value; prints the
-result as JSON.  Exit codes as the rest of the CLI: 0 ok, 2 usage, 3
-timeout, 4 remote error (one line on stderr with its code), 1 anything else.
+result as JSON.  describe NAME: prints the server's OpenRPC document
+(rpc.discover).  stubs (NAME | FILE.json) --lang python|csharp [--out FILE]:
+typed stubs made from it (_cli_rpcstubs.py).  Exit codes as the rest of the
+CLI: 0 ok, 2 usage, 3 timeout, 4 remote error (one line on stderr with its
+code) or a document stubs cannot be made from, 1 anything else.
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import signal
 import sys
 import time
 from types import FrameType
-from typing import Any, Dict, NoReturn, Optional, TypedDict
+from typing import Any, Dict, List, NoReturn, Optional, Tuple, TypedDict
 
 from ._cli_access import (add_client_flags, add_server_flags,
                           client_access, server_access)
 from ._cli_commands import seconds
+from ._cli_rpcstubs import add_stubs_parser, run_stubs
+from ._cli_rpcstubs import stderr_line as _line
 from ._cli_wait import waiting_notice
+from ._contract.service import DISCOVER_METHOD
 from ._jsonrpc import (JsonValue, RemoteError, RequestCancelledError,
                        no_constant)
 from ._quote import line
@@ -101,13 +107,30 @@ def add_parser(
     c.add_argument('method', metavar='METHOD')
     c.add_argument('args', metavar='ARG', nargs='*', type=_json_arg,
                    help='one JSON value each (a string is "quoted")')
-    c.add_argument('--timeout', type=_seconds, default=None,
+    timeout(c)
+    d = rpc_sub.add_parser('describe', help="print the OpenRPC document "
+                           "(JSON) the server answers to rpc.discover; a "
+                           'remote error exits 4, a timeout 3')
+    _client_flags(d)
+    add_stubs_parser(rpc_sub, lambda g: _client_flags(g, name=False))
+
+
+def _client_flags(p: argparse.ArgumentParser, name: bool = True) -> None:
+    _common(p, name)
+    add_client_flags(p)
+    timeout(p)
+
+
+def timeout(p: argparse.ArgumentParser) -> None:
+    """The ``--timeout`` of a command that calls a server."""
+    p.add_argument('--timeout', type=_seconds, default=None,
                    help='seconds for connecting and the reply together '
                    '(default: forever)')
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument('name', help='pipe name')
+def _common(p: argparse.ArgumentParser, name: bool = True) -> None:
+    if name:
+        p.add_argument('name', help='pipe name')
     p.add_argument('--crc', action='store_true',
                    help='send / check a CRC-32 of every frame')
     p.add_argument('--byte-order', choices=('big', 'little'), default='big',
@@ -131,16 +154,23 @@ def _json_arg(text: str) -> JsonValue:
     return value
 
 
-def _line(text: str) -> None:
-    print(line(f'npipes rpc: {text}'), file=sys.stderr, flush=True)
-
-
 def run(args: argparse.Namespace) -> int:
     crc: bool = args.crc
     endian: str = args.byte_order
     if args.rpc_command == 'serve':
         return _serve(args.name, crc, endian, server_access(args))
-    return _call(args, crc, endian)
+    if args.rpc_command == 'stubs':
+        return run_stubs(args, lambda a: request(a, DISCOVER_METHOD, []))
+    if args.rpc_command == 'describe':
+        code, result = request(args, DISCOVER_METHOD, [])
+        if code == EXIT_OK:      # as .NET's: two-space indent, one newline
+            print(json.dumps(result, ensure_ascii=False, indent=2),
+                  flush=True)
+        return code
+    code, result = request(args, args.method, args.args)
+    if code == EXIT_OK:
+        print(json.dumps(result, ensure_ascii=False), flush=True)
+    return code
 
 
 def _serve(name: str, crc: bool, endian: str,
@@ -169,33 +199,35 @@ def _serve(name: str, crc: bool, endian: str,
     return EXIT_OK
 
 
-def _call(args: argparse.Namespace, crc: bool, endian: str) -> int:
-    # One budget for connecting and for the reply, as the .NET CLI.
+def request(args: argparse.Namespace, method: str, params: List[JsonValue]
+            ) -> Tuple[int, JsonValue]:
+    """(exit code, result) of calling *method* on pipe ``args.name`` (a
+    remote error or a timeout is one line on stderr).  One budget for
+    connecting and for the reply, as the .NET CLI."""
     start = time.monotonic()
     timeout: Optional[float] = args.timeout
     try:
         with waiting_notice(args.name):
-            client = RpcClient.connect(args.name, timeout, crc=crc,
-                                       endian=endian, **client_access(args))
+            client = RpcClient.connect(args.name, timeout, crc=args.crc,
+                                       endian=args.byte_order,
+                                       **client_access(args))
     except PipeTimeoutError as exc:
         _line(f'timed out: {exc}')
-        return EXIT_TIMEOUT
+        return EXIT_TIMEOUT, None
     left = None if timeout is None else \
         max(0.0, timeout - (time.monotonic() - start))
     try:
-        result = client.call(args.method, *args.args, timeout=left)
+        return EXIT_OK, client.call(method, *params, timeout=left)
     except RemoteError as exc:
         _line(f'error {exc.code}: {exc.message}')
-        return EXIT_REMOTE
+        return EXIT_REMOTE, None
     except PipeTimeoutError:
-        _line(f'timed out: no reply to {args.method!r} within '
+        _line(f'timed out: no reply to {method!r} within '
               f'{seconds(args.timeout)} s (the call was cancelled)')
-        return EXIT_TIMEOUT
+        return EXIT_TIMEOUT, None
     finally:
         # The timeout bounds the close too: what is queued (the cancel) gets
         # what is left of it (at least 0.1 s, as the .NET CLI; at most the
         # usual 5 s).
         client.close(5.0 if timeout is None else min(5.0, max(
             0.1, timeout - (time.monotonic() - start))))
-    print(json.dumps(result, ensure_ascii=False), flush=True)
-    return EXIT_OK

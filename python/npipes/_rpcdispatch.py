@@ -196,9 +196,11 @@ class Engine(Generic[_W]):
             self.last_activity = now
         return full
 
-    def answer(self, msg: rpc.Call, result: object) -> Optional[bytes]:
-        """The reply to *msg*, which returned *result* (None: none)."""
-        return rpc.reply_for_result(msg.id, msg.method, result,
+    def answer(self, msg: rpc.Call, target: Target,
+               result: object) -> Optional[bytes]:
+        """The reply to *msg*, for which *target* returned *result* (None:
+        none); RemoteError -32603 if *result* does not fit its contract."""
+        return rpc.reply_for_result(msg.id, msg.method, target.result(result),
                                     self.max_payload) \
             if msg.kind == 'request' else None
 

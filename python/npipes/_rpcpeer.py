@@ -153,7 +153,7 @@ class Peer:
             result = target.func(*args, **kwargs)
             if inspect.iscoroutine(result):
                 result = asyncio.run(result)
-            reply = self._engine.answer(msg, result)
+            reply = self._engine.answer(msg, target, result)
         except BaseException as exc:
             reply = self._engine.failed(msg, exc)
         finally:

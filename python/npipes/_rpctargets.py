@@ -1,6 +1,14 @@
 """The functions an RPC server (or client) answers for: naming them, binding
 JSON params to them before calling, and the cancellation token they may
-ask for with a keyword parameter named ``cancel``."""
+ask for with a keyword parameter named ``cancel``.
+
+A function whose signature is fully typed gets a contract (npipes.contract,
+built once per Registry): its params are checked and converted by its type
+hints (-32602 naming the parameter, before it runs), its result converted
+back (-32603 if it does not fit), and ``rpc.discover`` describes it.  An
+untyped function is served as before (plain JSON-type hints checked), and
+makes ``rpc.discover`` answer -32603 naming it, as .NET does for a target it
+cannot describe (docs/rpc.md §8)."""
 
 from __future__ import annotations
 
@@ -8,10 +16,19 @@ import asyncio
 import copy
 import inspect
 import threading
-from typing import Callable, Collection, Dict, Mapping, Optional, Tuple, Union
+from typing import (Callable, Collection, Dict, List, Mapping, Optional,
+                    Tuple, Union)
 
-from ._jsonrpc import (CANCEL_METHOD, INVALID_PARAMS, METHOD_NOT_FOUND,
-                       Params, ProtocolError, RequestCancelledError)
+from ._contract.errors import (ContractError, InvalidParamsError,
+                               ResultTypeError)
+from ._contract.hints import Resolver
+from ._contract.method import MethodContract
+from ._contract.names import AS_IS, CAMEL_CASE, NameTransform
+from ._contract.service import (DISCOVER_METHOD, ServiceContract,
+                                served_functions)
+from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
+                       METHOD_NOT_FOUND, JsonValue, Params, ProtocolError,
+                       RemoteError, RequestCancelledError)
 from .access import PeerIdentity
 
 __all__ = ['CancelToken', 'AsyncCancelToken', 'Registry', 'Target',
@@ -77,9 +94,12 @@ def _fits(value: object, kind: type) -> bool:
 
 
 class Target:
-    """One function: its signature, read once."""
+    """One function: its signature, read once, and its contract if it is
+    typed."""
 
-    def __init__(self, name: str, func: Function) -> None:
+    def __init__(self, name: str, func: Function,
+                 contract: Optional[MethodContract] = None) -> None:
+        self.contract = contract
         if not callable(func):
             raise TypeError(f'RPC function {name!r} is not callable: {func!r}')
         self.name = name
@@ -114,6 +134,13 @@ class Target:
             {CANCEL_PARAM: token} if self.takes_cancel else {}
         if self.takes_caller:
             extra[CALLER_PARAM] = self.caller
+        if self.contract is not None:
+            try:
+                args, kwargs = self.contract.bind(params)
+            except InvalidParamsError as exc:
+                raise ProtocolError(INVALID_PARAMS, str(exc)) from None
+            kwargs.update(extra)
+            return args, kwargs
         try:
             if isinstance(params, dict):
                 given = [p for p in extra if p in params]
@@ -138,6 +165,17 @@ class Target:
                     f'{type(value).__name__} {_short(value)}')
         return bound.args, bound.kwargs
 
+    def result(self, value: object) -> object:
+        """What to send for the function's return *value*: converted by its
+        contract (dataclasses to objects, enums to values); RemoteError
+        -32603 if it does not fit the return annotation."""
+        if self.contract is None:
+            return value
+        try:
+            return self.contract.dump_result(value)
+        except ResultTypeError as exc:
+            raise RemoteError(INTERNAL_ERROR, str(exc)) from None
+
 
 def _short(value: object) -> str:
     text = repr(value)
@@ -145,37 +183,79 @@ def _short(value: object) -> str:
 
 
 class Registry:
-    """Method name -> Target.
+    """Method name -> Target, and the service's OpenRPC document.
 
     *functions* is a mapping ``{name: callable}``, a list of functions
     (named by ``__name__``), or an object whose public methods are served
-    (names not starting with ``_``).  None serves nothing.
+    (names not starting with ``_``).  None serves nothing.  *methods* maps
+    Python names to wire names (npipes.contract.AS_IS, CAMEL_CASE,
+    PASCAL_CASE, ``prefix('calc.')``); *members* names parameters and object
+    members on the wire (camelCase: ``first_name`` is ``firstName``).  The
+    document's title is the object's class name, or *name* (the server's
+    pipe name) for a mapping or list of functions.
     """
 
-    def __init__(self, functions: Functions = None) -> None:
+    def __init__(self, functions: Functions = None, *,
+                 methods: NameTransform = AS_IS,
+                 members: NameTransform = CAMEL_CASE,
+                 name: Optional[str] = None) -> None:
         self._targets: Dict[str, Target] = {}
         self._caller: Optional[PeerIdentity] = None
-        for name, func in _collect(functions).items():
-            self.add(name, func)
+        self._problems: List[str] = []
+        resolver = Resolver(members)
+        contracts: Dict[str, MethodContract] = {}
+        try:
+            served = served_functions(functions, methods)
+        except ContractError as exc:
+            raise ValueError(str(exc)) from None
+        for wire, func in served.items():
+            if not callable(func):
+                raise TypeError(f'RPC function {wire!r} is not callable: '
+                                f'{func!r}')
+            contract: Optional[MethodContract] = None
+            if wire != DISCOVER_METHOD:
+                try:
+                    contract = contracts[wire] = MethodContract(
+                        wire, func, resolver)
+                except ContractError as exc:   # untyped: served unchecked
+                    self._problems.append(str(exc))
+            self.add(wire, func, contract)
+        plain = functions is None or isinstance(
+            functions, (Mapping, list, tuple, set, frozenset))
+        title = (name or 'service') if plain else type(functions).__name__
+        self._service = ServiceContract(contracts, resolver.named, title,
+                                        '0.0.0')
+        self._discover = Target(DISCOVER_METHOD, self.document)
 
     def for_caller(self, caller: PeerIdentity) -> Registry:
         """The same targets for one connection: a function with a
         ``caller`` parameter gets *caller* (the connection's peer)."""
-        view = Registry()
-        view._targets, view._caller = self._targets, caller
+        view = copy.copy(self)          # shares targets and the document
+        view._caller = caller
         return view
 
-    def add(self, name: str, func: Function) -> None:
+    def add(self, name: str, func: Function,
+            contract: Optional[MethodContract] = None) -> None:
         if not isinstance(name, str) or not name:
             raise ValueError(f'an RPC method name is a non-empty str, got '
                              f'{name!r}')
         if name == CANCEL_METHOD:
             raise ValueError(f'{CANCEL_METHOD} is handled by npipes itself')
-        self._targets[name] = Target(name, func)
+        self._targets[name] = Target(name, func, contract)
+
+    def document(self) -> JsonValue:
+        """The OpenRPC document (built once, then the same object);
+        RemoteError -32603 listing the functions it cannot describe."""
+        if self._problems:
+            raise RemoteError(INTERNAL_ERROR, 'the service cannot be '
+                              'described: ' + '; '.join(self._problems))
+        return self._service.document()  # type: ignore[return-value]
 
     def get(self, method: str) -> Target:
         """The target for *method*; ProtocolError(-32601) if none."""
         target = self._targets.get(method)
+        if target is None and method == DISCOVER_METHOD:
+            return self._discover
         if target is None:
             # StreamJsonRpc's wording.
             raise ProtocolError(METHOD_NOT_FOUND, f"No method by the name "
@@ -184,25 +264,6 @@ class Registry:
             target = copy.copy(target)     # this call's, with its caller
             target.caller = self._caller
         return target
-
-
-def _collect(functions: Functions) -> Mapping[str, Function]:
-    if functions is None:
-        return {}
-    if isinstance(functions, Mapping):
-        return functions
-    if isinstance(functions, (list, tuple, set, frozenset)):
-        out: Dict[str, Function] = {}
-        for f in functions:
-            name = getattr(f, '__name__', None)
-            if not name:
-                raise ValueError(f'cannot name RPC function {f!r}: give a '
-                                 f'mapping {{name: function}} instead')
-            out[name] = f
-        return out
-    return {name: getattr(functions, name) for name in dir(functions)
-            if not name.startswith('_')
-            and callable(getattr(functions, name))}
 
 
 def new_token(target: Optional[Target], asynchronous: bool = False) -> Token:

@@ -24,13 +24,22 @@ What a function raises comes back as an error with code
 -32000 and ``data = {"type", "message"}``; raising :class:`RemoteError`
 picks the code.  Nothing is printed: the server logs to the ``'npipes'``
 logger.
+
+Typed functions (every parameter and the result annotated) are checked
+against their hints before they run (-32602 naming the parameter) and
+described by ``rpc.discover`` (an OpenRPC document); a client calls them
+through a ``typing.Protocol``: ``client.proxy(Calculator).add(1, 2)``.
+Parameter and member names are camelCase on the wire (docs/rpc.md §8).
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Dict, List, Optional, TypeVar, Union, cast
 
 from . import _jsonrpc
+from ._contract.names import AS_IS, CAMEL_CASE, NameTransform
+from ._contract.proxy import proxy as _proxy
+from ._contract.service import DISCOVER_METHOD
 from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
                        INVALID_REQUEST, INVOCATION_ERROR, METHOD_NOT_FOUND,
                        PARSE_ERROR, REQUEST_CANCELLED, InvalidMessageError,
@@ -44,6 +53,8 @@ from ._rpctargets import CancelToken, Functions, Registry
 from .connection import Connection
 from .consts import DEFAULT_PIPE_NAME
 from .listener import Listener
+
+T = TypeVar('T')
 
 __all__ = ['RpcClient', 'RpcServer', 'connect', 'serve', 'RemoteError',
            'RequestCancelledError', 'CancelToken', 'PARSE_ERROR',
@@ -106,6 +117,28 @@ class RpcClient:
         params = _jsonrpc.params_of(method, args, named)
         return self._peer.call(method, params, timeout)
 
+    def proxy(self, protocol: Callable[..., T], *,
+              timeout: Optional[float] = None,
+              methods: NameTransform = AS_IS,
+              members: NameTransform = CAMEL_CASE) -> T:
+        """An object typed as *protocol* (a ``typing.Protocol``, e.g. one
+        ``npipes rpc stubs`` wrote) whose methods call the server:
+        ``calc = client.proxy(Calculator); calc.add(1, b=2)``.  Arguments
+        are checked and converted by the protocol's type hints before
+        sending (TypeError), results converted back (ResultTypeError when
+        they do not fit); each call waits up to *timeout* seconds.
+        *methods*/*members* as for :class:`RpcServer`.  The protocol's
+        contract is read once, here: keep the proxy, not the protocol."""
+        def send(method: str, params: Union[List[object], Dict[str, object]]
+                 ) -> object:
+            return self._peer.call(method, cast(_jsonrpc.OutParams, params),
+                                   timeout)
+        return _proxy(protocol, send, methods=methods, members=members)
+
+    def describe(self, timeout: Optional[float] = None) -> JsonValue:
+        """The server's OpenRPC document (``rpc.discover``)."""
+        return self.call(DISCOVER_METHOD, timeout=timeout)
+
     def notify(self, method: str, *args: JsonInput,
                timeout: Optional[float] = None, **named: JsonInput) -> None:
         """Send a notification (no reply).  Returns once it is queued, in
@@ -151,13 +184,24 @@ class RpcServer:
     ``idle_timeout``, ``frame_timeout``, ``on_error``):
     the same limits and the same current-user-only rule.  A connection
     counts as idle only while no call is running.
+
+    Typed functions are checked against their type hints (-32602 naming
+    the parameter, before they run) and listed by ``rpc.discover``.
+    *methods* maps Python method names to wire names (``contract.AS_IS``,
+    the default, ``CAMEL_CASE``, ``PASCAL_CASE``, ``prefix('calc.')``);
+    *members* names parameters and dataclass members on the wire (default
+    camelCase: ``first_name`` is ``firstName``; ``contract.AS_IS`` keeps
+    Python's).  See docs/rpc.md §8.
     """
 
     def __init__(self, name: str, functions: Functions, *,
                  max_workers: int = DEFAULT_MAX_WORKERS,
                  max_queued: int = DEFAULT_MAX_QUEUED,
+                 methods: NameTransform = AS_IS,
+                 members: NameTransform = CAMEL_CASE,
                  **options: Any) -> None:
-        self._registry = Registry(functions)
+        self._registry = Registry(functions, methods=methods,
+                                  members=members, name=name)
         self._max_workers, self._max_queued = max_workers, max_queued
         check_limits(max_workers, max_queued)
         self._listener = Listener(name, **options)

@@ -11,7 +11,7 @@ namespace NPipes.RpcTests;
 /// </summary>
 public class CSharpStubsTests
 {
-    private static Assembly Compile(string code)
+    internal static Assembly Compile(string code)
     {
         string[] platform = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
         MetadataReference[] references = [.. platform.Append(typeof(JsonRpc).Assembly.Location).Select(p => MetadataReference.CreateFromFile(p))];
@@ -27,9 +27,11 @@ public class CSharpStubsTests
         return Assembly.Load(image.ToArray());
     }
 
-    private static async Task<object?> CallAsync(Type contract, object proxy, string method, params object?[] args)
+    /// <summary>Calls <paramref name="method"/> (the overload taking <paramref name="args"/> and a token) on <paramref name="proxy"/>.</summary>
+    internal static async Task<object?> CallAsync(Type contract, object proxy, string method, params object?[] args)
     {
-        var task = (Task)contract.GetMethod(method)!.Invoke(proxy, [.. args, CancellationToken.None])!;
+        MethodInfo overload = contract.GetMethods().Single(m => m.Name == method && m.GetParameters().Length == args.Length + 1);
+        var task = (Task)overload.Invoke(proxy, [.. args, CancellationToken.None])!;
         await task.Bounded();
         return task.GetType().GetProperty("Result")?.GetValue(task);
     }

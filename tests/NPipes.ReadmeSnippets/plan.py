@@ -55,6 +55,8 @@ RUNS: List[List[Proc]] = [
     # README.md: Remote calls, each side serving the other
     [server('rpc-server', 'calc'), snippet('py-rpc-client', '3')],
     [server('py-rpc-server', 'pycalc'), snippet('rpc-client', '3')],
+    # README.md: Remote calls, typed, a Python class served
+    [server('py-rpc-typed-server', 'pycalc'), snippet('py-rpc-proxy', '5')],
     # src/NPipes/README.md (the package's README)
     [snippet('pkg-ipc-send'), snippet('pkg-ipc-receive', 'Hello')],
     [server('pkg-server', 'calc'), snippet('pkg-client', 'HELLO')],
