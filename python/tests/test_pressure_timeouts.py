@@ -83,7 +83,8 @@ class LongTimeoutTests(unittest.TestCase):
 
     def flooder(self):
         """A raw server on self.name that accepts one client and floods it
-        with requests, never reading its answers; returns a stop function."""
+        with requests, never reading its answers.  Returns (an Event set
+        with the connection, a list that then holds its time, stop)."""
         listener = socket.socket(socket.AF_UNIX)
         self.addCleanup(listener.close)
         path = transport.pipe_address(self.name)
@@ -91,13 +92,16 @@ class LongTimeoutTests(unittest.TestCase):
         self.addCleanup(os.unlink, path)
         listener.listen()
         listener.settimeout(support.CHILD_TIMEOUT)
-        payload = b'{"jsonrpc":"2.0","id":1,"method":"nope","params":["a"]}'
+        payload = (b'{"jsonrpc":"2.0","id":1,"method":"nope","params":["'
+                   + b'a' * 68 + b'"]}')
         request = struct.pack('>II', len(payload) + 8, len(payload)) + \
             payload + b'\0\0\0\0'
-        stopped = threading.Event()
+        stopped, connected, at = threading.Event(), threading.Event(), []
 
         def flood():
             flooder, _ = listener.accept()
+            at.append(time.monotonic())
+            connected.set()
             try:
                 while not stopped.is_set():
                     flooder.sendall(request)
@@ -106,14 +110,14 @@ class LongTimeoutTests(unittest.TestCase):
             finally:
                 flooder.close()
         threading.Thread(target=flood, daemon=True).start()
-        return stopped.set
+        self.addCleanup(stopped.set)
+        return connected, at, stopped.set
 
     def test_rpc_client_close_after_an_unanswered_call_does_not_wait_out_a_flush(self):
         # The library's twin of the CLI case below: close() (here __exit__)
         # used to wait 5 s for answers the flooder never reads.
         from npipes import rpc
-        stop_flood = self.flooder()
-        self.addCleanup(stop_flood)
+        self.flooder()
         closed = threading.Event()
 
         def use():
@@ -128,36 +132,14 @@ class LongTimeoutTests(unittest.TestCase):
         self.assertTrue(closed.wait(3.5), 'close waited out the flush')
 
     def test_rpc_call_against_a_flooding_server_ends_at_its_timeout(self):
-        listener = socket.socket(socket.AF_UNIX)
-        self.addCleanup(listener.close)
-        path = transport.pipe_address(self.name)
-        listener.bind(path)
-        self.addCleanup(os.unlink, path)
-        listener.listen()
-        listener.settimeout(support.CHILD_TIMEOUT)
+        connected, at, stop = self.flooder()
         call = spawn(PY_CLI, 'rpc', 'call', self.name, 'echo', '"x"',
                      '--timeout', '2')
-        flooder, _ = listener.accept()
-        self.addCleanup(flooder.close)
-        start = time.monotonic()   # from the connection, as the .NET test
-        payload = (b'{"jsonrpc":"2.0","id":1,"method":"nope","params":["'
-                   + b'a' * 68 + b'"]}')
-        request = struct.pack('>II', len(payload) + 8, len(payload)) + \
-            payload + b'\0\0\0\0'
-        stopped = threading.Event()
-
-        def flood():           # never reads the client's answers
-            try:
-                while not stopped.is_set():
-                    flooder.sendall(request)
-            except OSError:
-                pass            # the client closed
-        thread = threading.Thread(target=flood, daemon=True)
-        thread.start()
+        self.assertTrue(connected.wait(support.CHILD_TIMEOUT))
+        start = at[0]              # from the connection, as the .NET test
         code, _, err = support.finish(call)
         seconds = time.monotonic() - start
-        stopped.set()
-        flooder.close()
+        stop()
         self.assertEqual(code, 3, err)
         self.assertTrue(err.startswith(
             "npipes rpc: timed out: no reply to 'echo' within 2 s"), err)
