@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import difflib
 import io
-import math
 import os
 import signal
 import sys
@@ -30,13 +29,13 @@ from typing import (Any, Callable, NoReturn, Optional, Protocol, Sequence,
 
 from . import __version__, _cli_rpc
 from ._cli_access import add_client_flags, add_server_flags
-from ._cli_commands import (ENCODINGS, EXIT_DATA, EXIT_INTERRUPTED,
-                            EXIT_OTHER, EXIT_TERMINATED, EXIT_TIMEOUT,
-                            EXIT_USAGE, UsageError, describe, echo,
-                            frame_decode, frame_encode, receive, request,
+from ._cli_commands import (ENCODINGS, EXIT_DATA, EXIT_INTERRUPTED, EXIT_OTHER,
+                            EXIT_TERMINATED, EXIT_TIMEOUT, EXIT_USAGE,
+                            UsageError, describe, echo, frame_decode,
+                            frame_encode, parse_seconds, receive, request,
                             send)
 from ._quote import line
-from ._limits import DEFAULT_MAX_CONNECTIONS, MAX_SECONDS
+from ._limits import DEFAULT_MAX_CONNECTIONS
 from .access import AccessEntryError
 from .errors import FrameError, PipeNameError, PipeTimeoutError
 
@@ -106,22 +105,8 @@ def _whole(low: int) -> Callable[[str], int]:
     return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or value < 0:
-        raise argparse.ArgumentTypeError(
-            f'must be a number of seconds >= 0, not {text!r}')
-    if value > MAX_SECONDS:       # as the .NET CLI: honoured up to 1e11
-        raise argparse.ArgumentTypeError(
-            f'must be at most 1e11 seconds, not {text!r}')
-    return value
-
-
 def _positive_seconds(text: str) -> float:
-    value = _seconds(text)
+    value = parse_seconds(text)
     if value == 0:
         raise argparse.ArgumentTypeError(f'must be more than 0 seconds, '
                                          f'not {text!r}')
@@ -157,7 +142,7 @@ def _pipe_options(p: argparse.ArgumentParser) -> None:
 
 
 def _timeout_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument('--timeout', type=_seconds, default=None,
+    p.add_argument('--timeout', type=parse_seconds, default=None,
                    metavar='SECONDS', help='give up after this many seconds '
                    '(default: wait forever, as npipes does)')
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import signal
@@ -18,6 +19,7 @@ import sys
 from typing import Any, Dict, Optional
 
 from ._cli_wait import waiting_notice
+from ._limits import MAX_SECONDS
 from ._cli_access import client_access, server_access
 from ._quote import line as one_line
 from ._serverlog import ServerLog
@@ -57,6 +59,22 @@ def _read_text(text: str, encoding: str) -> str:
     except DecodeError as exc:
         raise StdinDecodeError(str(exc)) from exc
     return decoded
+
+
+def parse_seconds(text: str) -> float:
+    """A timeout option's value: 0 to 1e11 seconds (as the .NET CLI), else
+    a usage error with the .NET CLI's words."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(
+            f'must be a number of seconds >= 0, not {text!r}')
+    if value > MAX_SECONDS:       # as the .NET CLI: honoured up to 1e11
+        raise argparse.ArgumentTypeError(
+            f'must be at most 1e11 seconds, not {text!r}')
+    return value
 
 
 def seconds(value: Optional[float]) -> str:

@@ -23,7 +23,7 @@ from typing import Any, Dict, List, NoReturn, Optional, Tuple, TypedDict
 
 from ._cli_access import (add_client_flags, add_server_flags,
                           client_access, server_access)
-from ._cli_commands import seconds
+from ._cli_commands import parse_seconds, seconds
 from ._cli_rpcstubs import add_stubs_parser, run_stubs
 from ._cli_rpcstubs import stderr_line as _line
 from ._cli_wait import waiting_notice
@@ -123,7 +123,7 @@ def _client_flags(p: argparse.ArgumentParser, name: bool = True) -> None:
 
 def timeout(p: argparse.ArgumentParser) -> None:
     """The ``--timeout`` of a command that calls a server."""
-    p.add_argument('--timeout', type=_seconds, default=None,
+    p.add_argument('--timeout', type=parse_seconds, default=None,
                    help='seconds for connecting and the reply together '
                    '(default: forever)')
 
@@ -135,13 +135,6 @@ def _common(p: argparse.ArgumentParser, name: bool = True) -> None:
                    help='send / check a CRC-32 of every frame')
     p.add_argument('--byte-order', choices=('big', 'little'), default='big',
                    help='default: big (what npipes 1.0.1 writes)')
-
-
-def _seconds(text: str) -> float:
-    value = float(text)
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f'must be >= 0, got {text}')
-    return value
 
 
 def _json_arg(text: str) -> JsonValue:

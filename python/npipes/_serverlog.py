@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 import sys
 import threading
+import time
 from typing import BinaryIO, Optional
 
 from ._quote import line
@@ -29,6 +30,7 @@ class ServerLog:
         self._lines: 'queue.Queue[Optional[str]]' = queue.Queue(CAPACITY)
         self._lock = threading.Lock()
         self.dropped = 0        # lines dropped so far (stderr not read)
+        self._write_began: Optional[float] = None   # inside a write since
         self._writer = threading.Thread(target=self._drain, daemon=True,
                                         name='npipes stderr')
         self._writer.start()
@@ -60,14 +62,25 @@ class ServerLog:
             pass    # standard error is gone: serving goes on
 
     def close(self, timeout: float = 0.5) -> None:
-        """Give the writer *timeout* seconds to write what is queued (it
-        may be blocked: then those lines are lost)."""
+        """Let the writer write what is queued.  Only a write that blocks
+        (standard error not read) is given up on, after *timeout* seconds:
+        then the lines left are lost.  A writer that is merely slow to be
+        scheduled (a loaded machine) is waited for."""
         try:
             self._lines.put(None, timeout=timeout)
         except queue.Full:
             return
-        self._writer.join(timeout)
+        while self._writer.is_alive():
+            self._writer.join(0.05)
+            began = self._write_began
+            if began is not None and time.monotonic() - began > timeout:
+                return
 
     def _write_line(self, text: str) -> None:
-        self._stream.write((text + '\n').encode('utf-8', 'backslashreplace'))
-        self._stream.flush()
+        self._write_began = time.monotonic()
+        try:
+            self._stream.write((text + '\n').encode('utf-8',
+                                                    'backslashreplace'))
+            self._stream.flush()
+        finally:
+            self._write_began = None

@@ -36,6 +36,11 @@ class TimeoutOptionTests(unittest.TestCase):
                 self.assertEqual(err, f'npipes: argument --timeout: {why} '
                                       f"(see 'python -m npipes receive "
                                       f"--help')\n")
+                # rpc call takes the same option (it had a parser of its own)
+                code, out, err = run(PY_CLI, 'rpc', 'call', 'n', 'm',
+                                     '--timeout', text)
+                self.assertEqual((code, out), (2, ''))
+                self.assertIn(f'argument --timeout: {why}', err)
 
 
 @unittest.skipUnless(support.IS_UNIX, 'the waits bounded here are poll()s')
