@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import mmap
 import zlib
 from typing import Any, Callable, Optional, Union, overload
+
+from . import _shmconn
 
 from . import transport
 from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
 from ._session import ConnectionOptions, FrameSession, no_reply, peer_gone
+from ._shmlink import open_link
 from ._session import NO_REPLY as NO_REPLY
 from ._util import Deadline, typed_os_error
 from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME, FRAME_OVERHEAD, HEADER_SIZE)
 from .errors import (ConnectionClosedError, FrameError, NPipesError,
-                     PipeTimeoutError)
+                     PipeTimeoutError, SharedMemoryError)
 from .message import to_payload, to_text
+from .sharedmemory import OutgoingMessage, ReceivedBuffer, SharedMemory
 
 __all__ = ['Connection', 'connect']
 
@@ -42,6 +47,12 @@ class Connection(FrameSession):
     ConnectionClosedError with ``reason`` 'idle timeout' / 'frame timeout'.
     A Listener sets them on its connections; both default to None (never).
     ``on_close`` is called once when the connection closes.
+    ``shared_memory`` (a :class:`~npipes.SharedMemory`, or True for its
+    defaults; Linux, both peers) sends payloads of at least
+    ``min_payload`` bytes through sealed shared memory
+    (docs/shared-memory.md): :meth:`create_message` writes one in place,
+    :meth:`recv_buffer` reads one in place; SharedMemoryError if this
+    platform cannot.
     A Connection is not meant to be used by several threads at once.
     """
 
@@ -51,7 +62,9 @@ class Connection(FrameSession):
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
                  idle_timeout: Optional[float] = None,
                  frame_timeout: Optional[float] = None,
-                 on_close: Optional[Callable[[], None]] = None) -> None:
+                 on_close: Optional[Callable[[], None]] = None,
+                 shared_memory: Union[SharedMemory, bool, None] = None
+                 ) -> None:
         self._stream: Optional[transport.PipeStream] = stream
         # (a stream of the tests' making may not say who its peer is)
         self._peer: PeerIdentity = getattr(stream, 'peer', UNKNOWN)
@@ -61,12 +74,19 @@ class Connection(FrameSession):
         # call with no Python layer between.
         self._send_parts = caps.send_parts
         self._raw = caps.raw
+        self._recv_until = stream.recv_into
         # Read-ahead: one read may bring several frames (kept for the next
         # recv), so a small frame costs one system call, not two.
         self._start_session(True, ConnectionOptions(
             crc=crc, endian=endian, encoding=encoding, max_payload=max_payload,
             idle_timeout=idle_timeout, frame_timeout=frame_timeout,
-            on_close=on_close))
+            on_close=on_close, shared_memory=shared_memory))
+        self._shm = open_link(caps, self.shared_memory, crc, endian)
+        if self._shm is not None:          # every read collects files
+            port = self._shm.port
+            self._recv_until = port.recv_until
+            if self._raw is not None:
+                self._raw = self._raw._replace(recv_into=port.recv_into)
 
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,
@@ -106,6 +126,9 @@ class Connection(FrameSession):
         stream = self._stream
         if stream is None:
             raise NPipesError('connection is closed')
+        if self._shm is not None and self._shm.wanted(size):
+            _shmconn.send(self._shm, payload, deadline)
+            return
         send_parts = self._send_parts
         if size > FrameEncoder.SMALL and send_parts is not None:
             header, trailer = self._encoder.ends(payload, self.crc)
@@ -138,6 +161,24 @@ class Connection(FrameSession):
 
     # -- receiving -------------------------------------------------------
     def _recv(self, deadline: Deadline) -> bytes:
+        if self._shm is None:
+            return self._recv_frame(deadline)
+        return _shmconn.copy_out(self._received(deadline))
+
+    def _received(self, deadline: Deadline) -> Union[bytes, mmap.mmap]:
+        """The next frame's payload, or the mapping of its shared memory
+        (shared memory on; SharedMemoryError closes the connection)."""
+        link = self._shm
+        assert link is not None
+        try:
+            return link.received(self._recv_frame(deadline), self.max_payload)
+        except FrameError as exc:
+            if isinstance(exc, SharedMemoryError):
+                self.close()
+            link.port.discard()          # the file of a refused frame
+            raise
+
+    def _recv_frame(self, deadline: Deadline) -> bytes:
         stream, decoder, timeouts = self._stream, self._decoder, self._timeouts
         if stream is None:
             raise NPipesError('connection is closed')
@@ -167,7 +208,7 @@ class Connection(FrameSession):
                             raise timeouts.expired(reason)
                         limit = Deadline(seconds)
                 try:
-                    n = stream.recv_into(decoder.want(), limit)
+                    n = self._recv_until(decoder.want(), limit)
                 except ConnectionClosedError:
                     n = 0                      # a reset: the peer is gone
                 except PipeTimeoutError:
@@ -197,6 +238,32 @@ class Connection(FrameSession):
         """
         deadline = _FOREVER if timeout is None else Deadline(timeout)
         return self._recv(deadline)
+
+    def recv_buffer(self, timeout: Optional[float] = None) -> ReceivedBuffer:
+        """Receive one frame's payload to read in place: a payload that came
+        through shared memory is the sealed file's read-only mapping, not a
+        copy (release the ReceivedBuffer, or use it in a ``with`` block, to
+        unmap it); an inline payload is its bytes.  Errors as :meth:`recv`.
+        """
+        deadline = _FOREVER if timeout is None else Deadline(timeout)
+        if self._shm is None:
+            return ReceivedBuffer(self._recv_frame(deadline))
+        return ReceivedBuffer(self._received(deadline))
+
+    def create_message(self, length: int) -> OutgoingMessage:
+        """A message of *length* bytes to write in place and send
+        (docs/shared-memory.md §6): at or above the shared-memory threshold
+        its ``buffer`` is a memfd's mapping, sealed and handed over as it is
+        by ``send()``; otherwise ordinary memory sent inline.  Not sending
+        it (leaving its ``with`` block, ``abandon()``) sends nothing."""
+        if self._stream is None:
+            raise NPipesError('connection is closed')
+        check_size(length, self.max_payload)
+        return _shmconn.outgoing(self._shm, length, self._send_timed)
+
+    def _send_timed(self, data: Union[bytes, bytearray],
+                    timeout: Optional[float]) -> None:
+        self._send(data, _FOREVER if timeout is None else Deadline(timeout))
 
     def recv_text(self, timeout: Optional[float] = None) -> str:
         """Receive one frame and decode it strictly (DecodeError if invalid)."""
@@ -235,6 +302,8 @@ class Connection(FrameSession):
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
+            if self._shm is not None:
+                self._shm.port.discard()
             try:
                 stream.close()
             finally:
