@@ -121,9 +121,12 @@ class ShmLink:
         """Close the caller-written *mapping* of *fd*; its CRC (or 0)."""
         return self._closed(mapping, mapping)
 
+    def frame(self, size: int, crc: int) -> bytes:
+        """The descriptor frame of a payload of *size* bytes, CRC *crc*."""
+        return self._codec.frame(size, crc, self.crc)
+
     def send(self, fd: int, size: int, crc: int, deadline: Deadline) -> None:
         """Send the descriptor frame of *fd* (sealed here; closed
-        whatever happens) and count it."""
-        self.port.send_file(fd, self._codec.frame(size, crc, self.crc),
-                            deadline)
+        whatever happens) and count it (the blocking driver's)."""
+        self.port.send_file(fd, self.frame(size, crc), deadline)
         self.budget.sent(size)

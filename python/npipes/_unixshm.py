@@ -194,20 +194,16 @@ class MemfdPort:
         one sendmsg (the rest, if the socket took part, as ordinary
         writes), close it; *fd* is closed whatever happens."""
         try:
-            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
-            rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                       array.array('i', [fd]).tobytes())]
             flags = _MSG_NOSIGNAL
             if deadline.timeout is not None:
                 flags |= socket.MSG_DONTWAIT
-            view = memoryview(frame)
             while True:
                 try:
-                    sent = self._sock.sendmsg([view], rights, flags)
+                    sent = self._offer(fd, frame, flags)
                     break
                 except BlockingIOError:
                     self._wait(True, deadline, 'send')
-            view = view[sent:]
+            view = memoryview(frame)[sent:]
             while view:
                 try:
                     view = view[self._sock.send(view, flags):]
@@ -219,6 +215,26 @@ class MemfdPort:
             raise typed_os_error(exc) from exc
         finally:
             os.close(fd)
+
+    def offer_file(self, fd: int, frame: bytes) -> int:
+        """One non-blocking sendmsg of *frame* carrying *fd*, sealed first
+        (asyncio's send): the bytes sent, BlockingIOError if none; *fd*
+        stays open (the caller closes it)."""
+        try:
+            return self._offer(fd, frame, _MSG_NOSIGNAL | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            raise
+        except OSError as exc:
+            raise typed_os_error(exc) from exc
+
+    def _offer(self, fd: int, frame: bytes, flags: int) -> int:
+        # Sealed once: a retry after EAGAIN finds F_SEAL_SEAL, which
+        # refuses every later F_ADD_SEALS (EPERM).
+        if not fcntl.fcntl(fd, fcntl.F_GET_SEALS) & fcntl.F_SEAL_SEAL:
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _SEALS)
+        rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                   array.array('i', [fd]).tobytes())]
+        return self._sock.sendmsg([frame], rights, flags)
 
     def queue_empty(self) -> bool:
         """Whether the peer has read everything sent (SIOCOUTQ == 0)."""

@@ -19,6 +19,7 @@ from typing import Any, Callable, Optional, Union
 from .errors import NPipesError
 
 __all__ = ['SharedMemory', 'ReceivedBuffer', 'OutgoingMessage',
+           'AsyncOutgoingMessage',
            'DEFAULT_MIN_PAYLOAD', 'DEFAULT_MAX_IN_FLIGHT', 'shared_memory']
 
 #: Payloads of at least this many bytes go through shared memory (§1).
@@ -115,17 +116,8 @@ class ReceivedBuffer:
         self.release()
 
 
-class OutgoingMessage:
-    """A message of a fixed length written in place, then sent
-    (``Connection.create_message``; docs/shared-memory.md §6).
-
-    ``buffer`` is a writable memoryview of the message: of a memfd's
-    mapping when the length reaches the connection's threshold (the bytes
-    written there are sealed and handed over as they are, never copied),
-    else of ordinary memory sent inline.  :meth:`send` sends it, once;
-    leaving a ``with`` block without sending abandons it (nothing is sent).
-    Views taken from ``buffer`` must be released before :meth:`send`.
-    """
+class _Outgoing:
+    """What both OutgoingMessage kinds are, short of sending."""
 
     __slots__ = ('_buffer', '_send', '_abandon')
 
@@ -151,20 +143,49 @@ class OutgoingMessage:
         self._buffer = None
         return buffer
 
-    def send(self, timeout: Optional[float] = None) -> None:
-        """Send the message (once; its buffer is no longer usable)."""
-        buffer = self._take()
-        buffer.release()
-        self._send(timeout)
-
     def abandon(self) -> None:
         """Send nothing and free the memory (again: nothing)."""
         if self._buffer is not None:
             self._take().release()
             self._abandon()
 
+    def __exit__(self, *exc: object) -> None:
+        self.abandon()
+
+
+class OutgoingMessage(_Outgoing):
+    """A message of a fixed length written in place, then sent
+    (``Connection.create_message``; docs/shared-memory.md §6).
+
+    ``buffer`` is a writable memoryview of the message: of a memfd's
+    mapping when the length reaches the connection's threshold (the bytes
+    written there are sealed and handed over as they are, never copied),
+    else of ordinary memory sent inline.  :meth:`send` sends it, once;
+    leaving a ``with`` block without sending abandons it (nothing is sent).
+    Views taken from ``buffer`` must be released before :meth:`send`.
+    """
+
+    __slots__ = ()
+
+    def send(self, timeout: Optional[float] = None) -> None:
+        """Send the message (once; its buffer is no longer usable)."""
+        self._take().release()
+        self._send(timeout)
+
     def __enter__(self) -> OutgoingMessage:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.abandon()
+
+class AsyncOutgoingMessage(_Outgoing):
+    """:class:`OutgoingMessage` of an asyncio Connection
+    (``npipes.aio.Connection.create_message``): ``await send()``."""
+
+    __slots__ = ()
+
+    async def send(self, timeout: Optional[float] = None) -> None:
+        """Send the message (once; its buffer is no longer usable)."""
+        self._take().release()
+        await self._send(timeout)
+
+    def __enter__(self) -> AsyncOutgoingMessage:
+        return self

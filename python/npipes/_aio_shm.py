@@ -1,0 +1,89 @@
+"""The asyncio Connection's shared-memory steps (docs/shared-memory.md §3,
+§6): the blocking driver's (_shmconn.py) without blocking the loop while
+the peer reads or the socket is full."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Awaitable, Callable, Optional, Union
+
+from ._aio_channel import SocketChannel
+from ._shmlink import ShmLink
+from ._util import Deadline, delays
+from .errors import PipeTimeoutError
+from .sharedmemory import AsyncOutgoingMessage
+
+__all__ = ['send', 'outgoing']
+
+Payload = Union[bytes, bytearray, memoryview]
+#: Sends an inline payload within a timeout (the connection's own send).
+InlineSend = Callable[[bytes, Optional[float]], Awaitable[None]]
+_WAITING = 'send (waiting for the peer to read its shared-memory messages)'
+
+
+async def _wait(link: ShmLink, size: int, deadline: Deadline) -> None:
+    """Until *size* more bytes fit the in-flight budget (§3.4): the
+    blocking driver's back-off, as loop sleeps."""
+    if not link.must_wait(size):
+        return
+    for delay in delays():
+        left = deadline.remaining(_WAITING)   # PipeTimeoutError at the end
+        await asyncio.sleep(delay if left is None else min(delay, left))
+        if not link.must_wait(size):
+            return
+
+
+async def _send_file(channel: SocketChannel, link: ShmLink, fd: int,
+                     size: int, crc: int, deadline: Deadline) -> None:
+    """Send *fd*'s descriptor frame (fd closed whatever happens)."""
+    frame = link.frame(size, crc)
+    sending = channel.send_first(lambda: link.port.offer_file(fd, frame),
+                                 frame)
+    try:
+        left = deadline.remaining('send')
+        await (sending if left is None else asyncio.wait_for(sending, left))
+    except asyncio.TimeoutError:
+        raise PipeTimeoutError(f'send timed out after {deadline.timeout} s') \
+            from None
+    finally:
+        link.port.close_file(fd)
+    link.budget.sent(size)
+
+
+async def send(channel: SocketChannel, link: ShmLink, payload: Payload,
+               timeout: Optional[float]) -> None:
+    """Send *payload* through a sealed memfd."""
+    deadline = Deadline(timeout)
+    size = len(payload)
+    await _wait(link, size, deadline)
+    fd, crc = link.fill(payload)
+    await _send_file(channel, link, fd, size, crc, deadline)
+
+
+def outgoing(channel: SocketChannel, link: Optional[ShmLink], length: int,
+             send_inline: InlineSend) -> AsyncOutgoingMessage:
+    """A message of *length* bytes to write in place (§6)."""
+    if link is None or not link.wanted(length):
+        buf = bytearray(length)
+        return AsyncOutgoingMessage(
+            memoryview(buf), lambda timeout: send_inline(bytes(buf), timeout),
+            lambda: None)
+    fd, mapping = link.create(length)
+
+    async def send_it(timeout: Optional[float]) -> None:
+        deadline = Deadline(timeout)
+        try:
+            crc = link.finish(fd, mapping)
+            await _wait(link, length, deadline)
+        except BaseException:
+            link.port.close_file(fd)
+            raise
+        await _send_file(channel, link, fd, length, crc, deadline)
+
+    def abandon() -> None:
+        try:
+            mapping.close()
+        finally:
+            link.port.close_file(fd)
+
+    return AsyncOutgoingMessage(memoryview(mapping), send_it, abandon)
