@@ -167,8 +167,11 @@ class SocketChannel:
         :meth:`_writable` instead of this callback still wakes it."""
         fut: asyncio.Future[None] = self._loop.create_future()
         self._drained.append(fut)
-        self._loop.add_writer(
-            self._fd, lambda: fut.done() or fut.set_result(None))
+
+        def writable() -> None:
+            if not fut.done():
+                fut.set_result(None)
+        self._loop.add_writer(self._fd, writable)
         try:
             await fut
         finally:

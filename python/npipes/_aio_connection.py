@@ -120,11 +120,8 @@ class Connection(FrameSession):
         """A message of *length* bytes to write in place and ``await
         send()`` (see :meth:`npipes.Connection.create_message`)."""
         check_size(length, self.max_payload)
-        if self._shm is None:
-            return _aio_shm.outgoing(cast(SocketChannel, None), None, length,
-                                     self.send)
-        return _aio_shm.outgoing(self._socket_channel(), self._shm, length,
-                                 self.send)
+        channel = None if self._shm is None else self._socket_channel()
+        return _aio_shm.outgoing(channel, self._shm, length, self.send)
 
     async def _send_frame(self, frame: bytes,
                           timeout: Optional[float] = None) -> None:

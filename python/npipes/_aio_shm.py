@@ -60,30 +60,32 @@ async def send(channel: SocketChannel, link: ShmLink, payload: Payload,
     await _send_file(channel, link, fd, size, crc, deadline)
 
 
-def outgoing(channel: SocketChannel, link: Optional[ShmLink], length: int,
-             send_inline: InlineSend) -> AsyncOutgoingMessage:
-    """A message of *length* bytes to write in place (§6)."""
-    if link is None or not link.wanted(length):
+def outgoing(channel: Optional[SocketChannel], link: Optional[ShmLink],
+             length: int, send_inline: InlineSend) -> AsyncOutgoingMessage:
+    """A message of *length* bytes to write in place (§6; *channel* and
+    *link* None: shared memory is off)."""
+    if link is None or channel is None or not link.wanted(length):
         buf = bytearray(length)
         return AsyncOutgoingMessage(
             memoryview(buf), lambda timeout: send_inline(bytes(buf), timeout),
             lambda: None)
-    fd, mapping = link.create(length)
+    shm, chan = link, channel               # (narrowed, for the closures)
+    fd, mapping = shm.create(length)
 
     async def send_it(timeout: Optional[float]) -> None:
         deadline = Deadline(timeout)
         try:
-            crc = link.finish(fd, mapping)
-            await _wait(link, length, deadline)
+            crc = shm.finish(fd, mapping)
+            await _wait(shm, length, deadline)
         except BaseException:
-            link.port.close_file(fd)
+            shm.port.close_file(fd)
             raise
-        await _send_file(channel, link, fd, length, crc, deadline)
+        await _send_file(chan, shm, fd, length, crc, deadline)
 
     def abandon() -> None:
         try:
             mapping.close()
         finally:
-            link.port.close_file(fd)
+            shm.port.close_file(fd)
 
     return AsyncOutgoingMessage(memoryview(mapping), send_it, abandon)

@@ -54,22 +54,23 @@ def outgoing(link: Optional[ShmLink], length: int,
         return OutgoingMessage(memoryview(buf),
                                lambda timeout: send_inline(buf, timeout),
                                lambda: None)
-    fd, mapping = link.create(length)
+    shm = link                              # (narrowed, for the closures)
+    fd, mapping = shm.create(length)
 
     def send_it(timeout: Optional[float]) -> None:
         deadline = Deadline(timeout)
         try:
-            crc = link.finish(fd, mapping)
-            wait(link, length, deadline)
+            crc = shm.finish(fd, mapping)
+            wait(shm, length, deadline)
         except BaseException:
-            link.port.close_file(fd)
+            shm.port.close_file(fd)
             raise
-        link.send(fd, length, crc, deadline)
+        shm.send(fd, length, crc, deadline)
 
     def abandon() -> None:
         try:
             mapping.close()
         finally:
-            link.port.close_file(fd)
+            shm.port.close_file(fd)
 
     return OutgoingMessage(memoryview(mapping), send_it, abandon)

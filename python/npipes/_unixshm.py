@@ -67,7 +67,8 @@ class MemfdPort:
         self.files: Deque[int] = collections.deque()
 
     # -- receiving (§4) ----------------------------------------------------
-    def _take_fds(self, ancdata: list, flags: int) -> None:   # type: ignore[type-arg]
+    def _take_fds(self, ancdata: List[Tuple[int, int, bytes]],
+                  flags: int) -> None:
         got: List[int] = []
         for level, kind, data in ancdata:
             if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
