@@ -96,14 +96,9 @@ class ShmLink:
 
     def fill(self, payload: Union[bytes, bytearray, memoryview]
              ) -> Tuple[int, int]:
-        """A memfd holding *payload*, its mapping closed: ``(fd, crc)``."""
-        fd, mapping = self.port.create(len(payload))
-        try:
-            mapping.write(payload)
-            return fd, self._closed(mapping, payload)
-        except BaseException:
-            self.port.close_file(fd)
-            raise
+        """A memfd holding *payload*: ``(fd, crc)`` (crc 0 when off)."""
+        crc = zlib.crc32(payload) & 0xFFFFFFFF if self.crc else 0
+        return self.port.write_file(payload), crc
 
     def _closed(self, mapping: mmap.mmap,
                 data: Union[bytes, bytearray, memoryview, mmap.mmap]) -> int:
