@@ -114,14 +114,25 @@ def peer_np_echo(name, crc):
                 pass
 
 
-def peer_np_sink(name, crc):
-    with Listener(name, crc=crc, max_payload=2 * ONEWAY) as listener:
+def _in_place(conn, size, i):
+    """Whether the next message, read in place through shared memory, has *size* bytes and sequence number *i*."""
+    with conn.recv_buffer() as got:
+        return got.shared and len(got) == size and SEQ.unpack_from(got.view)[0] == i
+
+
+def peer_np_sink(name, crc, shm=False):
+    """*shm*: through shared memory, each message read in place (recv_buffer) and unmapped after its check."""
+    with Listener(name, crc=crc, max_payload=2 * ONEWAY, shared_memory=shm) as listener:
         _ready()
         with listener.accept() as conn:
             try:
                 while True:
                     count, size = struct.unpack('<II', conn.recv())
                     for i in range(count):
+                        if shm:
+                            if not _in_place(conn, size, i):
+                                raise SystemExit(f'npipes shm sink: message {i} wrong')
+                            continue
                         payload = conn.recv()
                         if len(payload) != size or SEQ.unpack_from(payload)[0] != i:
                             raise SystemExit(f'npipes sink: message {i} wrong')
@@ -357,17 +368,18 @@ def figure_aio_pingpong(runs, seconds):
     report('py_aio_pingpong_16B', aio_side, thr_side, aio_peer, thr_peer, 'roundtrips/s', 'crc=on base=threaded')
 
 
-def figure_oneway(runs, seconds, crc, figure):
+def figure_oneway(runs, seconds, crc, figure, shm=False):
+    """One-way 1 MiB messages vs raw; *shm*: through shared memory, written and read in place (py_shm_1MiB)."""
     msgs = _messages(ONEWAY)
     with tempfile.TemporaryDirectory() as tmp:
         raw_path = os.path.join(tmp, 'raw.sock')
         name = _name()
         raw_peer = python_peer('raw-sink', raw_path)
-        np_peer = python_peer('np-sink', name, 'crc' if crc else 'nocrc')
+        np_peer = python_peer('np-shm-sink' if shm else 'np-sink', name, 'crc' if crc else 'nocrc')
         try:
             sock = raw_client(raw_path)
-            conn = npipes.connect(name, timeout=10, crc=crc, max_payload=2 * ONEWAY)
-            np_side = Side(lambda t: oneway_np(conn, t, msgs))
+            conn = npipes.connect(name, timeout=10, crc=crc, max_payload=2 * ONEWAY, shared_memory=shm)
+            np_side = Side(lambda t: (oneway_shm if shm else oneway_np)(conn, t, msgs))
             raw_side = Side(lambda t: oneway_raw(sock, t, msgs))
             measure(runs, seconds, np_side, raw_side)
             sock.close()
@@ -379,7 +391,7 @@ def figure_oneway(runs, seconds, crc, figure):
     report(figure, np_side, raw_side, np_peer, raw_peer, 'msgs/s',
            f'npipes_MBps={statistics.median(np_side.rates) * mb:.0f} '
            f'raw_MBps={statistics.median(raw_side.rates) * mb:.0f} crc={"on" if crc else "off"}'
-           + (f' crc32_MBps={crc32_mbps():.0f}' if crc else ''))
+           + (f' crc32_MBps={crc32_mbps():.0f}' if crc else '') + (' shared_memory=on' if shm else ''))
 
 
 def figure_dotnet_pingpong(runs, seconds, dotnet_peer):
@@ -489,24 +501,6 @@ def figure_rpc_pingpong(runs, seconds, dotnet_cli):
 
 # ---- py_shm_1MiB / py_dotnet_shm_1MiB: 1 MiB messages through shared memory (docs/shared-memory.md) ----
 
-def peer_np_shm_sink(name):
-    """np-sink through shared memory, CRC off: each message read in place (recv_buffer), its length and sequence
-    number checked, then unmapped."""
-    with Listener(name, shared_memory=True, max_payload=2 * ONEWAY) as listener:
-        _ready()
-        with listener.accept() as conn:
-            try:
-                while True:
-                    count, size = struct.unpack('<II', conn.recv())
-                    for i in range(count):
-                        with conn.recv_buffer() as got:
-                            if len(got) != size or SEQ.unpack_from(got.view)[0] != i or not got.shared:
-                                raise SystemExit(f'npipes shm sink: message {i} wrong')
-                    conn.send(ACK)
-            except npipes.errors.ConnectionClosedError:
-                pass
-
-
 def oneway_shm(conn, seconds, msgs):
     """oneway_np with every message written in place (create_message: the bytes go once, into the memfd)."""
     n, end = 0, time.perf_counter() + seconds
@@ -521,32 +515,6 @@ def oneway_shm(conn, seconds, msgs):
         n += len(msgs)
         if time.perf_counter() >= end:
             return n
-
-
-def figure_shm(runs, seconds):
-    """Python to Python, 1 MiB messages, CRC off: npipes with shared memory (written in place by the client, read
-    in place by the peer) vs raw AF_UNIX sendall/recv_into of the same bytes, in the same run."""
-    msgs = _messages(ONEWAY)
-    with tempfile.TemporaryDirectory() as tmp:
-        raw_path = os.path.join(tmp, 'raw.sock')
-        name = _name()
-        raw_peer = python_peer('raw-sink', raw_path)
-        np_peer = python_peer('np-shm-sink', name)
-        try:
-            sock = raw_client(raw_path)
-            conn = npipes.connect(name, timeout=10, shared_memory=True, max_payload=2 * ONEWAY)
-            np_side = Side(lambda t: oneway_shm(conn, t, msgs))
-            raw_side = Side(lambda t: oneway_raw(sock, t, msgs))
-            measure(runs, seconds, np_side, raw_side)
-            sock.close()
-            conn.close()
-        finally:
-            raw_peer.close()
-            np_peer.close()
-    mb = ONEWAY / 1e6
-    report('py_shm_1MiB', np_side, raw_side, np_peer, raw_peer, 'msgs/s',
-           f'npipes_MBps={statistics.median(np_side.rates) * mb:.0f} '
-           f'raw_MBps={statistics.median(raw_side.rates) * mb:.0f} crc=off shared_memory=on')
 
 
 class CliEcho(CliServer):
@@ -604,14 +572,13 @@ def figure_dotnet_shm(runs, seconds, dotnet_cli, dotnet_peer):
     try:
         sock = raw_client(npipes.transport.pipe_address(raw_name))
         conn = npipes.connect(name, timeout=10, shared_memory=True, max_payload=2 * ONEWAY)
-        np_side = Side(lambda t: 2 * echo_shm(conn, t, msgs))
-        raw_side = Side(lambda t: oneway_raw_dotnet(sock, t, msgs))
+        np_side, raw_side = Side(lambda t: 2 * echo_shm(conn, t, msgs)), Side(lambda t: oneway_raw_dotnet(sock, t, msgs))
         measure(runs, seconds, np_side, raw_side)
-        sock.close()
-        conn.close()
+        for done in (sock, conn):
+            done.close()
     finally:
-        server.close()
-        raw_peer.close()
+        for done in (server, raw_peer):
+            done.close()
     report('py_dotnet_shm_1MiB', np_side, raw_side, server, raw_peer, 'MiB/s',
            'crc=off shared_memory=on peer=dotnet-cli-echo raw_peer=dotnet-ow-raw')
 
@@ -637,7 +604,7 @@ def main(argv):
             {'raw-echo': lambda: peer_raw_echo(address), 'raw-sink': lambda: peer_raw_sink(address),
              'raw-echo-n': lambda: peer_raw_echo(address, int(a.peer[2])),
              'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc),
-             'np-shm-sink': lambda: peer_np_shm_sink(address)}[role]()
+             'np-shm-sink': lambda: peer_np_sink(address, crc, shm=True)}[role]()
         except (ConnectionError, BrokenPipeError):
             pass
         print(f'cpu {time.process_time() - _CPU_AT_READY[0]:.6f}', flush=True)
@@ -657,7 +624,7 @@ def main(argv):
         ('py_oneway_1MiB_nocrc', lambda: figure_oneway(runs, seconds, False, 'py_oneway_1MiB_nocrc')),
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),
         ('py_rpc_pingpong', lambda: figure_rpc_pingpong(runs, seconds, a.dotnet_cli)),
-        ('py_shm_1MiB', lambda: figure_shm(runs, seconds)),
+        ('py_shm_1MiB', lambda: figure_oneway(runs, seconds, False, 'py_shm_1MiB', shm=True)),
         ('py_dotnet_shm_1MiB', lambda: figure_dotnet_shm(runs, seconds, a.dotnet_cli, a.dotnet_peer)),
     ]
     for figure, job in jobs:

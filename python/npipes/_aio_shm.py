@@ -82,10 +82,5 @@ def outgoing(channel: Optional[SocketChannel], link: Optional[ShmLink],
             raise
         await _send_file(chan, shm, fd, length, crc, deadline)
 
-    def abandon() -> None:
-        try:
-            mapping.close()
-        finally:
-            shm.port.close_file(fd)
-
-    return AsyncOutgoingMessage(memoryview(mapping), send_it, abandon)
+    return AsyncOutgoingMessage(memoryview(mapping), send_it,
+                                lambda: shm.abandon(fd, mapping))

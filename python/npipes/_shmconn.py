@@ -67,10 +67,5 @@ def outgoing(link: Optional[ShmLink], length: int,
             raise
         shm.send(fd, length, crc, deadline)
 
-    def abandon() -> None:
-        try:
-            mapping.close()
-        finally:
-            shm.port.close_file(fd)
-
-    return OutgoingMessage(memoryview(mapping), send_it, abandon)
+    return OutgoingMessage(memoryview(mapping), send_it,
+                           lambda: shm.abandon(fd, mapping))

@@ -112,6 +112,13 @@ class ShmLink:
                               'use: release it before send()') from None
         return crc
 
+    def abandon(self, fd: int, mapping: mmap.mmap) -> None:
+        """Drop an unsent in-place message: its mapping, then its file."""
+        try:
+            mapping.close()
+        finally:
+            self.port.close_file(fd)
+
     def finish(self, fd: int, mapping: mmap.mmap) -> int:
         """Close the caller-written *mapping* of *fd*; its CRC (or 0)."""
         return self._closed(mapping, mapping)

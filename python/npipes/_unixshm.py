@@ -19,7 +19,7 @@ import struct
 import termios
 from typing import Callable, Deque, List, Tuple, Union
 
-from ._util import Deadline, typed_os_error
+from ._util import Deadline, typed_os_error, typed_os_errors
 from .errors import NPipesError, SharedMemoryError
 
 __all__ = ['available', 'MemfdPort']
@@ -95,27 +95,23 @@ class MemfdPort:
             self._take_fds(ancdata, flags)
         return n
 
+    @typed_os_errors
     def recv_until(self, view: memoryview, deadline: Deadline) -> int:
         """:meth:`recv_into` that gives up at *deadline*
         (PipeTimeoutError); OSError translated."""
         flags = socket.MSG_CMSG_CLOEXEC
         if deadline.timeout is not None:
             flags |= socket.MSG_DONTWAIT
-        try:
-            while True:
-                try:
-                    n, ancdata, mflags, _ = self._sock.recvmsg_into(
-                        [view], _FDS_ROOM, flags)
-                except BlockingIOError:
-                    self._wait(False, deadline, 'receive')
-                    continue
-                if ancdata or mflags & socket.MSG_CTRUNC:
-                    self._take_fds(ancdata, mflags)
-                return n
-        except NPipesError:
-            raise
-        except OSError as exc:
-            raise typed_os_error(exc) from exc
+        while True:
+            try:
+                n, ancdata, mflags, _ = self._sock.recvmsg_into(
+                    [view], _FDS_ROOM, flags)
+            except BlockingIOError:
+                self._wait(False, deadline, 'receive')
+                continue
+            if ancdata or mflags & socket.MSG_CTRUNC:
+                self._take_fds(ancdata, mflags)
+            return n
 
     def take_file(self) -> int:
         """The file of the descriptor frame just completed (§4.1): exactly
@@ -146,6 +142,7 @@ class MemfdPort:
         """Close every queued file."""
         _close_all(self.files)
 
+    @typed_os_errors
     def map_file(self, fd: int, length: int) -> mmap.mmap:
         """Check the file *fd* (§4.3-4) and map it read-only; *fd* is closed
         whatever happens."""
@@ -167,39 +164,31 @@ class MemfdPort:
                     'shared memory: the file received is not a memfd sealed '
                     'against writing, growing and shrinking')
             return mmap.mmap(fd, length, access=mmap.ACCESS_READ)
-        except NPipesError:
-            raise
-        except OSError as exc:
-            raise typed_os_error(exc) from exc
         finally:
             os.close(fd)
 
     # -- sending (§3) --------------------------------------------------------
     @staticmethod
     def _memfd(length: int) -> int:
-        try:
-            fd = os.memfd_create('npipes',
-                                 os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
-        except OSError as exc:
-            raise typed_os_error(exc) from exc
+        fd = os.memfd_create('npipes', os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         try:
             os.ftruncate(fd, length)
-        except OSError as exc:
+        except BaseException:
             os.close(fd)
-            raise typed_os_error(exc) from exc
+            raise
         return fd
 
+    @typed_os_errors
     def create(self, length: int) -> Tuple[int, mmap.mmap]:
         """A memfd of *length* bytes and its writable mapping."""
         fd = self._memfd(length)
         try:
             return fd, mmap.mmap(fd, length, mmap.MAP_SHARED | _POPULATE)
-        except BaseException as exc:
+        except BaseException:
             os.close(fd)
-            if isinstance(exc, OSError):
-                raise typed_os_error(exc) from exc
             raise
 
+    @typed_os_errors
     def write_file(self, payload: Buffer) -> int:
         """A memfd holding *payload*, written with pwrite (measured: a
         third less time than a mapping, its faults and its unmapping)."""
@@ -209,39 +198,34 @@ class MemfdPort:
             done = 0
             while done < len(view):
                 done += os.pwrite(fd, view[done:], done)
-            return fd
-        except BaseException as exc:
+        except BaseException:
             os.close(fd)
-            if isinstance(exc, OSError):
-                raise typed_os_error(exc) from exc
             raise
+        return fd
 
+    @typed_os_errors
     def send_file(self, fd: int, frame: bytes, deadline: Deadline) -> None:
         """Seal *fd* (its mapping already closed), send *frame* with it in
         one sendmsg (the rest, if the socket took part, as ordinary
         writes), close it; *fd* is closed whatever happens."""
+        flags = _MSG_NOSIGNAL
+        if deadline.timeout is not None:
+            flags |= socket.MSG_DONTWAIT
         try:
-            flags = _MSG_NOSIGNAL
-            if deadline.timeout is not None:
-                flags |= socket.MSG_DONTWAIT
             while True:
                 try:
                     sent = self._offer(fd, frame, flags)
                     break
                 except BlockingIOError:
                     self._wait(True, deadline, 'send')
-            view = memoryview(frame)[sent:]
-            while view:
-                try:
-                    view = view[self._sock.send(view, flags):]
-                except BlockingIOError:
-                    self._wait(True, deadline, 'send')
-        except NPipesError:
-            raise
-        except OSError as exc:
-            raise typed_os_error(exc) from exc
         finally:
             os.close(fd)
+        view = memoryview(frame)[sent:]
+        while view:
+            try:
+                view = view[self._sock.send(view, flags):]
+            except BlockingIOError:
+                self._wait(True, deadline, 'send')
 
     def offer_file(self, fd: int, frame: bytes) -> int:
         """One non-blocking sendmsg of *frame* carrying *fd*, sealed first
@@ -263,13 +247,10 @@ class MemfdPort:
                    array.array('i', [fd]).tobytes())]
         return self._sock.sendmsg([frame], rights, flags)
 
+    @typed_os_errors
     def queue_empty(self) -> bool:
         """Whether the peer has read everything sent (SIOCOUTQ == 0)."""
-        buf = struct.pack('i', 0)
-        try:
-            (left,) = struct.unpack('i', fcntl.ioctl(self._fd,
-                                                     termios.TIOCOUTQ, buf))
-        except OSError as exc:
-            raise typed_os_error(exc) from exc
+        (left,) = struct.unpack('i', fcntl.ioctl(
+            self._fd, termios.TIOCOUTQ, struct.pack('i', 0)))
         return bool(left == 0)
 
