@@ -8,24 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import mmap
 from typing import (Any, Awaitable, Callable, Optional, cast,
                     TypeVar, Union, overload)
 
 from . import _aio_shm, sharedmemory, transport
 from ._aio_channel import Channel, SocketChannel
 from ._aio_platform import run_blocking
-from ._frames import check_size
 from ._session import ConnectionOptions, FrameSession, peer_gone
 from ._shmconn import copy_out
 from ._shmlink import ShmLink, open_link
 from ._util import Capabilities, Deadline
 from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import DEFAULT_ENDIAN, DEFAULT_PIPE_NAME
-from .errors import (ConnectionClosedError, FrameError, NPipesError,
-                     PipeTimeoutError, SharedMemoryError)
+from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
 from .message import to_payload, to_text
-from .sharedmemory import AsyncOutgoingMessage, ReceivedBuffer
 
 __all__ = ['Connection', 'connect', 'ConnectionOptions', 'open_connection',
            'send_frame', 'finish']
@@ -41,7 +37,7 @@ async def _bounded(awaitable: Awaitable[_T], seconds: Optional[float]) -> _T:
     return await asyncio.wait_for(awaitable, seconds)
 
 
-class Connection(FrameSession):
+class Connection(_aio_shm.AioInPlace, FrameSession):
     """Frames over one connected pipe (either end), as
     :class:`npipes.Connection`: ``send`` writes one frame, ``recv`` returns
     one payload; ``max_payload`` is checked from the header before any
@@ -82,6 +78,10 @@ class Connection(FrameSession):
         assert isinstance(channel, SocketChannel)   # shared memory: Unix
         return channel
 
+    def _encode(self, data: Union[bytes, str]) -> bytes:
+        return data if isinstance(data, bytes) \
+            else to_payload(data, self.encoding)
+
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
                       timeout: Optional[float] = None, *,
@@ -105,23 +105,9 @@ class Connection(FrameSession):
         """Send one frame (str is encoded strictly).  The frame is queued
         whole at once, so a PipeTimeoutError (the peer not reading for
         *timeout* seconds) leaves the stream in step: it is still sent."""
-        link = self._shm
-        if link is not None:
-            payload = data if isinstance(data, bytes) \
-                else to_payload(data, self.encoding)
-            if link.wanted(len(payload)):
-                check_size(len(payload), self.max_payload)
-                await _aio_shm.send(self._socket_channel(), link, payload,
-                                    timeout)
-                return
+        if self._shm is not None and await self._send_shared(data, timeout):
+            return
         await self._send_frame(self._frame(data), timeout)
-
-    def create_message(self, length: int) -> AsyncOutgoingMessage:
-        """A message of *length* bytes to write in place and ``await
-        send()`` (see :meth:`npipes.Connection.create_message`)."""
-        check_size(length, self.max_payload)
-        channel = None if self._shm is None else self._socket_channel()
-        return _aio_shm.outgoing(channel, self._shm, length, self.send)
 
     async def _send_frame(self, frame: bytes,
                           timeout: Optional[float] = None) -> None:
@@ -157,27 +143,6 @@ class Connection(FrameSession):
         if self._shm is None:
             return await self._receive_frame(timeout, idle)
         return copy_out(await self._received(timeout, idle))
-
-    async def recv_buffer(self, timeout: Optional[float] = None
-                          ) -> ReceivedBuffer:
-        """One frame's payload to read in place (see
-        :meth:`npipes.Connection.recv_buffer`)."""
-        if self._shm is None:
-            return ReceivedBuffer(await self._receive_frame(timeout, True))
-        return ReceivedBuffer(await self._received(timeout, True))
-
-    async def _received(self, timeout: Optional[float], idle: bool
-                        ) -> Union[bytes, mmap.mmap]:
-        link = self._shm
-        assert link is not None
-        try:
-            return link.received(await self._receive_frame(timeout, idle),
-                                 self.max_payload)
-        except FrameError as exc:
-            if isinstance(exc, SharedMemoryError):
-                self.close()
-            link.port.discard()          # the file of a refused frame
-            raise
 
     async def _receive_frame(self, timeout: Optional[float],
                              idle: bool) -> bytes:

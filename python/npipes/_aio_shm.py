@@ -1,19 +1,22 @@
 """The asyncio Connection's shared-memory steps (docs/shared-memory.md §3,
 §6): the blocking driver's (_shmconn.py) without blocking the loop while
-the peer reads or the socket is full."""
+the peer reads or the socket is full, and the methods that write and read
+a message in place (AioInPlace, a base of npipes.aio.Connection)."""
 
 from __future__ import annotations
 
 import asyncio
+import mmap
 from typing import Awaitable, Callable, Optional, Union
 
 from ._aio_channel import SocketChannel
-from ._shmlink import ShmLink
+from ._shmlink import Linked, ShmLink
+from ._frames import check_size
 from ._util import Deadline, delays
-from .errors import PipeTimeoutError
-from .sharedmemory import AsyncOutgoingMessage
+from .errors import FrameError, PipeTimeoutError, SharedMemoryError
+from .sharedmemory import AsyncOutgoingMessage, ReceivedBuffer
 
-__all__ = ['send', 'outgoing']
+__all__ = ['send', 'outgoing', 'AioInPlace']
 
 Payload = Union[bytes, bytearray, memoryview]
 #: Sends an inline payload within a timeout (the connection's own send).
@@ -84,3 +87,56 @@ def outgoing(channel: Optional[SocketChannel], link: Optional[ShmLink],
 
     return AsyncOutgoingMessage(memoryview(mapping), send_it,
                                 lambda: shm.abandon(fd, mapping))
+
+
+class AioInPlace(Linked):
+    """npipes.aio.Connection's methods of writing and reading a message in
+    place; the Connection provides the rest (declared here)."""
+
+    # (provided by the Connection)
+    _socket_channel: Callable[[], SocketChannel]
+    _encode: Callable[[Union[bytes, str]], bytes]
+    send: Callable[[Union[bytes, str], Optional[float]], Awaitable[None]]
+    _receive_frame: Callable[[Optional[float], bool], Awaitable[bytes]]
+
+    async def _send_shared(self, data: Union[bytes, str],
+                           timeout: Optional[float]) -> bool:
+        """Send *data* through shared memory if it is large enough; whether
+        it was."""
+        link = self._shm
+        payload = self._encode(data)
+        if link is None or not link.wanted(len(payload)):
+            return False
+        check_size(len(payload), self.max_payload)
+        await send(self._socket_channel(), link, payload, timeout)
+        return True
+
+    def create_message(self, length: int) -> AsyncOutgoingMessage:
+        """A message of *length* bytes to write in place and ``await
+        send()`` (see :meth:`npipes.Connection.create_message`)."""
+        check_size(length, self.max_payload)
+        channel = None if self._shm is None else self._socket_channel()
+        return outgoing(channel, self._shm, length, self.send)
+
+    async def recv_buffer(self, timeout: Optional[float] = None
+                          ) -> ReceivedBuffer:
+        """One frame's payload to read in place (see
+        :meth:`npipes.Connection.recv_buffer`)."""
+        if self._shm is None:
+            return ReceivedBuffer(await self._receive_frame(timeout, True))
+        return ReceivedBuffer(await self._received(timeout, True))
+
+    async def _received(self, timeout: Optional[float], idle: bool
+                        ) -> Union[bytes, mmap.mmap]:
+        """The next frame's payload, or its shared memory's mapping
+        (SharedMemoryError closes the connection)."""
+        link = self._shm
+        assert link is not None
+        try:
+            return link.received(await self._receive_frame(timeout, idle),
+                                 self.max_payload)
+        except FrameError as exc:
+            if isinstance(exc, SharedMemoryError):
+                self.close()
+            link.port.discard()          # the file of a refused frame
+            raise

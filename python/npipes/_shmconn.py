@@ -1,17 +1,20 @@
 """The blocking Connection's shared-memory steps (docs/shared-memory.md §3,
 §5, §6): send a payload through a memfd, wait at the in-flight budget,
-copy a received mapping out, and the in-place OutgoingMessage."""
+copy a received mapping out, and the methods that write and read a
+message in place (InPlace, a base of npipes.Connection)."""
 
 from __future__ import annotations
 
 import mmap
 from typing import Callable, Optional, Union
 
-from ._shmlink import ShmLink
+from ._shmlink import Linked, ShmLink
+from ._frames import check_size
 from ._util import Deadline, backoff
-from .sharedmemory import OutgoingMessage
+from .errors import FrameError, SharedMemoryError
+from .sharedmemory import OutgoingMessage, ReceivedBuffer
 
-__all__ = ['send', 'wait', 'copy_out', 'outgoing']
+__all__ = ['send', 'wait', 'copy_out', 'outgoing', 'InPlace']
 
 Payload = Union[bytes, bytearray, memoryview]
 #: Sends an inline payload within a timeout (the connection's own send).
@@ -69,3 +72,47 @@ def outgoing(link: Optional[ShmLink], length: int,
 
     return OutgoingMessage(memoryview(mapping), send_it,
                            lambda: shm.abandon(fd, mapping))
+
+
+class InPlace(Linked):
+    """npipes.Connection's methods of writing and reading a message in
+    place; the Connection provides the rest (declared here)."""
+
+    # (provided by the Connection)
+    _deadline: Callable[[Optional[float]], Deadline]
+    _recv_frame: Callable[[Deadline], bytes]
+    _send: Callable[[Payload, Deadline], None]
+
+    def _received(self, deadline: Deadline) -> Union[bytes, mmap.mmap]:
+        """The next frame's payload, or the mapping of its shared memory
+        (shared memory on; SharedMemoryError closes the connection)."""
+        link = self._shm
+        assert link is not None
+        try:
+            return link.received(self._recv_frame(deadline), self.max_payload)
+        except FrameError as exc:
+            if isinstance(exc, SharedMemoryError):
+                self.close()
+            link.port.discard()          # the file of a refused frame
+            raise
+
+    def recv_buffer(self, timeout: Optional[float] = None) -> ReceivedBuffer:
+        """Receive one frame's payload to read in place: a payload that came
+        through shared memory is the sealed file's read-only mapping, not a
+        copy (release the ReceivedBuffer, or use it in a ``with`` block, to
+        unmap it); an inline payload is its bytes.  Errors as ``recv``.
+        """
+        deadline = self._deadline(timeout)
+        if self._shm is None:
+            return ReceivedBuffer(self._recv_frame(deadline))
+        return ReceivedBuffer(self._received(deadline))
+
+    def create_message(self, length: int) -> OutgoingMessage:
+        """A message of *length* bytes to write in place and send
+        (docs/shared-memory.md §6): at or above the shared-memory threshold
+        its ``buffer`` is a memfd's mapping, sealed and handed over as it is
+        by ``send()``; otherwise ordinary memory sent inline.  Not sending
+        it (leaving its ``with`` block, ``abandon()``) sends nothing."""
+        check_size(length, self.max_payload)
+        return outgoing(self._shm, length, lambda data, timeout: self._send(
+            data, self._deadline(timeout)))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import mmap
 import zlib
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 from . import _platform
 from ._frames import check_size
@@ -18,7 +18,7 @@ from ._util import Capabilities, Deadline, SharedMemoryPort
 from .errors import NPipesError, SharedMemoryError
 from .sharedmemory import SharedMemory
 
-__all__ = ['ShmLink', 'open_link']
+__all__ = ['ShmLink', 'open_link', 'Linked']
 
 
 def open_link(caps: Capabilities, option: Optional[SharedMemory], crc: bool,
@@ -132,3 +132,13 @@ class ShmLink:
         whatever happens) and count it (the blocking driver's)."""
         self.port.send_file(fd, self.frame(size, crc), deadline)
         self.budget.sent(size)
+
+
+class Linked:
+    """What the in-place methods of both Connections (_shmconn.InPlace,
+    _aio_shm.AioInPlace) read of their Connection."""
+
+    #: The connection's shared memory (None: off).
+    _shm: Optional[ShmLink] = None
+    max_payload: Optional[int]
+    close: Callable[[], None]

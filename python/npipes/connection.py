@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import mmap
 import zlib
 from typing import Any, Callable, Optional, Union, overload
 
@@ -18,9 +17,9 @@ from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME, FRAME_OVERHEAD, HEADER_SIZE)
 from .errors import (ConnectionClosedError, FrameError, NPipesError,
-                     PipeTimeoutError, SharedMemoryError)
+                     PipeTimeoutError)
 from .message import to_payload, to_text
-from .sharedmemory import OutgoingMessage, ReceivedBuffer, SharedMemory
+from .sharedmemory import SharedMemory
 
 __all__ = ['Connection', 'connect']
 
@@ -29,7 +28,7 @@ Buffer = Union[bytes, bytearray, memoryview]
 _FOREVER = Deadline(None)
 
 
-class Connection(FrameSession):
+class Connection(_shmconn.InPlace, FrameSession):
     """Frames over one connected pipe (either end).
 
     ``send`` writes one frame per call; ``recv`` returns one payload per
@@ -165,19 +164,6 @@ class Connection(FrameSession):
             return self._recv_frame(deadline)
         return _shmconn.copy_out(self._received(deadline))
 
-    def _received(self, deadline: Deadline) -> Union[bytes, mmap.mmap]:
-        """The next frame's payload, or the mapping of its shared memory
-        (shared memory on; SharedMemoryError closes the connection)."""
-        link = self._shm
-        assert link is not None
-        try:
-            return link.received(self._recv_frame(deadline), self.max_payload)
-        except FrameError as exc:
-            if isinstance(exc, SharedMemoryError):
-                self.close()
-            link.port.discard()          # the file of a refused frame
-            raise
-
     def _recv_frame(self, deadline: Deadline) -> bytes:
         stream, decoder, timeouts = self._stream, self._decoder, self._timeouts
         if stream is None:
@@ -239,31 +225,8 @@ class Connection(FrameSession):
         deadline = _FOREVER if timeout is None else Deadline(timeout)
         return self._recv(deadline)
 
-    def recv_buffer(self, timeout: Optional[float] = None) -> ReceivedBuffer:
-        """Receive one frame's payload to read in place: a payload that came
-        through shared memory is the sealed file's read-only mapping, not a
-        copy (release the ReceivedBuffer, or use it in a ``with`` block, to
-        unmap it); an inline payload is its bytes.  Errors as :meth:`recv`.
-        """
-        deadline = _FOREVER if timeout is None else Deadline(timeout)
-        if self._shm is None:
-            return ReceivedBuffer(self._recv_frame(deadline))
-        return ReceivedBuffer(self._received(deadline))
-
-    def create_message(self, length: int) -> OutgoingMessage:
-        """A message of *length* bytes to write in place and send
-        (docs/shared-memory.md §6): at or above the shared-memory threshold
-        its ``buffer`` is a memfd's mapping, sealed and handed over as it is
-        by ``send()``; otherwise ordinary memory sent inline.  Not sending
-        it (leaving its ``with`` block, ``abandon()``) sends nothing."""
-        if self._stream is None:
-            raise NPipesError('connection is closed')
-        check_size(length, self.max_payload)
-        return _shmconn.outgoing(self._shm, length, self._send_timed)
-
-    def _send_timed(self, data: Union[bytes, bytearray],
-                    timeout: Optional[float]) -> None:
-        self._send(data, _FOREVER if timeout is None else Deadline(timeout))
+    def _deadline(self, timeout: Optional[float]) -> Deadline:
+        return _FOREVER if timeout is None else Deadline(timeout)
 
     def recv_text(self, timeout: Optional[float] = None) -> str:
         """Receive one frame and decode it strictly (DecodeError if invalid)."""
