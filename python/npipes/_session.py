@@ -21,6 +21,7 @@ from .access import UNKNOWN, PeerIdentity
 from .consts import DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD
 from .message import to_payload
 from .sharedmemory import SharedMemory, shared_memory
+from ._shmlink import ShmLink
 from .errors import ConnectionClosedError, IncompleteFrameError, NPipesError
 
 __all__ = ['FrameSession', 'Timeouts', 'NO_REPLY', 'IDLE', 'FRAME', 'PEER_CLOSED',
@@ -133,6 +134,8 @@ class FrameSession:
     _repr_prefix = ''
     #: Who is at the other end (set from the transport's stream).
     _peer: PeerIdentity = UNKNOWN
+    #: The connection's shared memory (docs/shared-memory.md; None: off).
+    _shm: Optional[ShmLink] = None
 
     @property
     def peer(self) -> PeerIdentity:
@@ -171,6 +174,8 @@ class FrameSession:
     @endian.setter
     def endian(self, endian: str) -> None:     # changes what is sent
         self._encoder, self._endian = FrameEncoder(endian), endian
+        if self._shm is not None:              # descriptor frames too
+            self._shm.endian = endian
 
     @property
     def idle_timeout(self) -> Optional[float]:

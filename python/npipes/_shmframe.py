@@ -50,11 +50,12 @@ class Descriptor(bytes):
 class DescriptorCodec:
     """Descriptor frames in one connection's byte order."""
 
-    __slots__ = ('_data', '_header', '_field')
+    __slots__ = ('endian', '_data', '_header', '_field')
 
     _cache: Dict[str, struct.Struct] = {}
 
     def __init__(self, endian: str) -> None:
+        self.endian = endian
         frame = layout(endian)
         self._header, self._field = frame.header, frame.field
         data = self._cache.get(frame.prefix)

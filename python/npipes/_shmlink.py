@@ -48,6 +48,15 @@ class ShmLink:
         self.budget = Budget(option.max_in_flight)
         self._codec = DescriptorCodec(endian)
 
+    @property
+    def endian(self) -> str:
+        """The byte order of the descriptor frames sent."""
+        return self._codec.endian
+
+    @endian.setter
+    def endian(self, endian: str) -> None:
+        self._codec = DescriptorCodec(endian)
+
     # -- receiving (§4) ----------------------------------------------------
     def received(self, payload: bytes, max_payload: Optional[int]
                  ) -> Union[bytes, mmap.mmap]:

@@ -69,6 +69,16 @@ class RoundTrips(unittest.TestCase):
                     self.exchange(self.pair(shared_memory=True, crc=crc,
                                             endian=endian), sizes)
 
+    def test_changing_the_byte_order_changes_descriptor_frames_too(self):
+        pair = Pair({'shared_memory': True, 'endian': 'little'},
+                    {'shared_memory': True})
+        self.addCleanup(pair.close)
+        pair.client.endian = 'little'
+        pair.client.send(bytes(MIN), TIMEOUT)
+        with pair.server.recv_buffer(TIMEOUT) as got:
+            self.assertTrue(got.shared)
+            self.assertEqual(len(got), MIN)
+
     def test_own_threshold(self):
         pair = self.pair(shared_memory=SharedMemory(min_payload=1))
         pair.client.send(b'x', TIMEOUT)
