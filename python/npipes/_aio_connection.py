@@ -105,8 +105,10 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
         """Send one frame (str is encoded strictly).  The frame is queued
         whole at once, so a PipeTimeoutError (the peer not reading for
         *timeout* seconds) leaves the stream in step: it is still sent."""
-        if self._shm is not None and await self._send_shared(data, timeout):
-            return
+        if self._shm is not None:
+            data = self._encode(data)      # (once, whichever way it goes)
+            if await self._send_shared(data, timeout):
+                return
         await self._send_frame(self._frame(data), timeout)
 
     async def _send_frame(self, frame: bytes,

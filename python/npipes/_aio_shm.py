@@ -99,12 +99,11 @@ class AioInPlace(Linked):
     send: Callable[[Union[bytes, str], Optional[float]], Awaitable[None]]
     _receive_frame: Callable[[Optional[float], bool], Awaitable[bytes]]
 
-    async def _send_shared(self, data: Union[bytes, str],
+    async def _send_shared(self, payload: bytes,
                            timeout: Optional[float]) -> bool:
-        """Send *data* through shared memory if it is large enough; whether
-        it was."""
+        """Send *payload* through shared memory if it is large enough;
+        whether it was."""
         link = self._shm
-        payload = self._encode(data)
         if link is None or not link.wanted(len(payload)):
             return False
         check_size(len(payload), self.max_payload)

@@ -114,7 +114,7 @@ class FrameDecoder:
 
     With ``descriptors=True`` (a connection with shared memory on;
     docs/shared-memory.md §2) a descriptor frame is returned as a checked
-    :class:`~npipes._shmframe.Descriptor` (a bytes subclass) instead of
+    ``Descriptor`` (_shmframe.py; a bytes subclass) instead of
     being refused; its file is the caller's business.
     """
 

@@ -5,14 +5,12 @@ from __future__ import annotations
 import zlib
 from typing import Any, Callable, Optional, Union, overload
 
-from . import _shmconn
-
-from . import transport
+from . import _shmconn, transport
 from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
 from ._session import ConnectionOptions, FrameSession, no_reply, peer_gone
-from ._shmlink import open_link
 from ._session import NO_REPLY as NO_REPLY
-from ._util import Deadline, typed_os_error
+from ._shmlink import open_link
+from ._util import Deadline, RawIO, typed_os_error
 from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME, FRAME_OVERHEAD, HEADER_SIZE)
@@ -73,7 +71,9 @@ class Connection(_shmconn.InPlace, FrameSession):
         # call with no Python layer between.
         self._send_parts = caps.send_parts
         self._raw = caps.raw
-        self._recv_until = stream.recv_into
+        #: A read with a deadline: the stream's, or shared memory's.
+        self._recv_until: Optional[Callable[[memoryview, Deadline], int]] \
+            = None
         # Read-ahead: one read may bring several frames (kept for the next
         # recv), so a small frame costs one system call, not two.
         self._start_session(True, ConnectionOptions(
@@ -84,8 +84,9 @@ class Connection(_shmconn.InPlace, FrameSession):
         if self._shm is not None:          # every read collects files
             port = self._shm.port
             self._recv_until = port.recv_until
-            if self._raw is not None:
-                self._raw = self._raw._replace(recv_into=port.recv_into)
+            raw = self._raw
+            if raw is not None:
+                self._raw = RawIO(raw.sendall, raw.flags, port.recv_into)
 
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,
@@ -194,7 +195,8 @@ class Connection(_shmconn.InPlace, FrameSession):
                             raise timeouts.expired(reason)
                         limit = Deadline(seconds)
                 try:
-                    n = self._recv_until(decoder.want(), limit)
+                    n = (self._recv_until or stream.recv_into)(
+                        decoder.want(), limit)
                 except ConnectionClosedError:
                     n = 0                      # a reset: the peer is gone
                 except PipeTimeoutError:
