@@ -114,14 +114,25 @@ def peer_np_echo(name, crc):
                 pass
 
 
-def peer_np_sink(name, crc):
-    with Listener(name, crc=crc, max_payload=2 * ONEWAY) as listener:
+def _in_place(conn, size, i):
+    """Whether the next message, read in place through shared memory, has *size* bytes and sequence number *i*."""
+    with conn.recv_buffer() as got:
+        return got.shared and len(got) == size and SEQ.unpack_from(got.view)[0] == i
+
+
+def peer_np_sink(name, crc, shm=False):
+    """*shm*: through shared memory, each message read in place (recv_buffer) and unmapped after its check."""
+    with Listener(name, crc=crc, max_payload=2 * ONEWAY, shared_memory=shm) as listener:
         _ready()
         with listener.accept() as conn:
             try:
                 while True:
                     count, size = struct.unpack('<II', conn.recv())
                     for i in range(count):
+                        if shm:
+                            if not _in_place(conn, size, i):
+                                raise SystemExit(f'npipes shm sink: message {i} wrong')
+                            continue
                         payload = conn.recv()
                         if len(payload) != size or SEQ.unpack_from(payload)[0] != i:
                             raise SystemExit(f'npipes sink: message {i} wrong')
@@ -357,17 +368,18 @@ def figure_aio_pingpong(runs, seconds):
     report('py_aio_pingpong_16B', aio_side, thr_side, aio_peer, thr_peer, 'roundtrips/s', 'crc=on base=threaded')
 
 
-def figure_oneway(runs, seconds, crc, figure):
+def figure_oneway(runs, seconds, crc, figure, shm=False):
+    """One-way 1 MiB messages vs raw; *shm*: through shared memory, written and read in place (py_shm_1MiB)."""
     msgs = _messages(ONEWAY)
     with tempfile.TemporaryDirectory() as tmp:
         raw_path = os.path.join(tmp, 'raw.sock')
         name = _name()
         raw_peer = python_peer('raw-sink', raw_path)
-        np_peer = python_peer('np-sink', name, 'crc' if crc else 'nocrc')
+        np_peer = python_peer('np-shm-sink' if shm else 'np-sink', name, 'crc' if crc else 'nocrc')
         try:
             sock = raw_client(raw_path)
-            conn = npipes.connect(name, timeout=10, crc=crc, max_payload=2 * ONEWAY)
-            np_side = Side(lambda t: oneway_np(conn, t, msgs))
+            conn = npipes.connect(name, timeout=10, crc=crc, max_payload=2 * ONEWAY, shared_memory=shm)
+            np_side = Side(lambda t: (oneway_shm if shm else oneway_np)(conn, t, msgs))
             raw_side = Side(lambda t: oneway_raw(sock, t, msgs))
             measure(runs, seconds, np_side, raw_side)
             sock.close()
@@ -379,7 +391,7 @@ def figure_oneway(runs, seconds, crc, figure):
     report(figure, np_side, raw_side, np_peer, raw_peer, 'msgs/s',
            f'npipes_MBps={statistics.median(np_side.rates) * mb:.0f} '
            f'raw_MBps={statistics.median(raw_side.rates) * mb:.0f} crc={"on" if crc else "off"}'
-           + (f' crc32_MBps={crc32_mbps():.0f}' if crc else ''))
+           + (f' crc32_MBps={crc32_mbps():.0f}' if crc else '') + (' shared_memory=on' if shm else ''))
 
 
 def figure_dotnet_pingpong(runs, seconds, dotnet_peer):
@@ -487,8 +499,93 @@ def figure_rpc_pingpong(runs, seconds, dotnet_cli):
            f'peer=dotnet-rpc request_bytes={size} crc=off')
 
 
+# ---- py_shm_1MiB / py_dotnet_shm_1MiB: 1 MiB messages through shared memory (docs/shared-memory.md) ----
+
+def oneway_shm(conn, seconds, msgs):
+    """oneway_np with every message written in place (create_message: the bytes go once, into the memfd)."""
+    n, end = 0, time.perf_counter() + seconds
+    while True:
+        conn.send(struct.pack('<II', len(msgs), len(msgs[0])))
+        for m in msgs:
+            with conn.create_message(len(m)) as out:
+                out.buffer[:] = m
+                out.send()
+        if conn.recv() != ACK:
+            raise RuntimeError('npipes shm one-way: no acknowledgement')
+        n += len(msgs)
+        if time.perf_counter() >= end:
+            return n
+
+
+class CliEcho(CliServer):
+    """`npipes echo NAME --shared-memory` of the .NET CLI; its first line says it serves."""
+
+    def __init__(self, argv, name):
+        self.cpu = None
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True)
+        line = self.proc.stdout.readline().strip()
+        if not line.startswith(f"npipes echo: serving '{name}'"):
+            self.close()
+            raise RuntimeError(f'{argv!r} did not start: {line!r}')
+
+
+def echo_shm(conn, seconds, msgs):
+    """1 MiB round trips, written in place and read in place; 2 MiB moved per operation."""
+    n, end = 0, time.perf_counter() + seconds
+    while True:
+        for i, m in enumerate(msgs):
+            with conn.create_message(len(m)) as out:
+                out.buffer[:] = m
+                out.send()
+            with conn.recv_buffer() as got:
+                if len(got) != len(m) or SEQ.unpack_from(got.view)[0] != i:
+                    raise RuntimeError(f'npipes shm echo: reply {i} wrong')
+        n += len(msgs)
+        if time.perf_counter() >= end:
+            return n
+
+
+def oneway_raw_dotnet(sock, seconds, msgs):
+    """oneway_raw against the .NET raw sink (`ow-raw`: 16-byte head, 8-byte acknowledgement)."""
+    n, end = 0, time.perf_counter() + seconds
+    ack = bytearray(8)
+    while True:
+        sock.sendall(struct.pack('<qq', len(msgs), len(msgs[0])))
+        for m in msgs:
+            sock.sendall(m)
+        if not _recv_exact(sock, memoryview(ack)):
+            raise RuntimeError('raw one-way (.NET sink): no acknowledgement')
+        n += len(msgs)
+        if time.perf_counter() >= end:
+            return n
+
+
+def figure_dotnet_shm(runs, seconds, dotnet_cli, dotnet_peer):
+    """Python client against the .NET CLI's `npipes echo --shared-memory` (1 MiB written and read in place each
+    way, CRC off) vs a Python raw-socket client against the .NET bench peer's raw sink (`ow-raw`, the raw .NET
+    baseline this file uses). Unit MB/s: the echo moves 2 MiB per round trip, the sink 1 MiB per message. Run only
+    when asked (--only py_dotnet_shm_1MiB): the .NET CLI's --shared-memory lands separately."""
+    msgs = _messages(ONEWAY)
+    name, raw_name = _name(), _name()
+    server = CliEcho(shlex.split(dotnet_cli) + ['echo', name, '--shared-memory'], name)
+    raw_peer = Peer(shlex.split(dotnet_peer) + ['ow-raw', raw_name])
+    try:
+        sock = raw_client(npipes.transport.pipe_address(raw_name))
+        conn = npipes.connect(name, timeout=10, shared_memory=True, max_payload=2 * ONEWAY)
+        np_side, raw_side = Side(lambda t: 2 * echo_shm(conn, t, msgs)), Side(lambda t: oneway_raw_dotnet(sock, t, msgs))
+        measure(runs, seconds, np_side, raw_side)
+        for done in (sock, conn):
+            done.close()
+    finally:
+        for done in (server, raw_peer):
+            done.close()
+    report('py_dotnet_shm_1MiB', np_side, raw_side, server, raw_peer, 'MiB/s',
+           'crc=off shared_memory=on peer=dotnet-cli-echo raw_peer=dotnet-ow-raw')
+
+
 FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_aio_pingpong_16B', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
            'py_dotnet_pingpong_16B', 'py_rpc_pingpong']
+FIGURES.append('py_shm_1MiB')   # py_dotnet_shm_1MiB runs only when asked with --only
 
 
 def main(argv):
@@ -506,7 +603,8 @@ def main(argv):
         try:
             {'raw-echo': lambda: peer_raw_echo(address), 'raw-sink': lambda: peer_raw_sink(address),
              'raw-echo-n': lambda: peer_raw_echo(address, int(a.peer[2])),
-             'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc)}[role]()
+             'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc),
+             'np-shm-sink': lambda: peer_np_sink(address, crc, shm=True)}[role]()
         except (ConnectionError, BrokenPipeError):
             pass
         print(f'cpu {time.process_time() - _CPU_AT_READY[0]:.6f}', flush=True)
@@ -526,9 +624,11 @@ def main(argv):
         ('py_oneway_1MiB_nocrc', lambda: figure_oneway(runs, seconds, False, 'py_oneway_1MiB_nocrc')),
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),
         ('py_rpc_pingpong', lambda: figure_rpc_pingpong(runs, seconds, a.dotnet_cli)),
+        ('py_shm_1MiB', lambda: figure_oneway(runs, seconds, False, 'py_shm_1MiB', shm=True)),
+        ('py_dotnet_shm_1MiB', lambda: figure_dotnet_shm(runs, seconds, a.dotnet_cli, a.dotnet_peer)),
     ]
     for figure, job in jobs:
-        if not want(figure):
+        if not want(figure) or (figure == 'py_dotnet_shm_1MiB' and figure not in only):
             continue
         if figure == 'py_dotnet_pingpong_16B' and not a.dotnet_peer:
             print(f'{figure} skipped=no --dotnet-peer command given', flush=True)

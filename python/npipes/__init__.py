@@ -13,6 +13,7 @@ from .access import (ADMINISTRATORS, LOCAL_SERVICE, LOCAL_SYSTEM,
                      NETWORK_SERVICE, ROOT, PeerIdentity)
 from .connection import Connection, connect
 from .errors import (ConnectionClosedError, CrcMismatchError, DecodeError,
+                     SharedMemoryError,
                      EncodeError, EncodingError, FrameError,
                      FrameTooLargeError, IncompleteFrameError, NPipesError,
                      PipeAccessError, PipeNameError, PipeNameInUseError,
@@ -20,6 +21,7 @@ from .errors import (ConnectionClosedError, CrcMismatchError, DecodeError,
 from .ipc import IPC
 from .listener import Listener
 from .message import Message
+from .sharedmemory import OutgoingMessage, ReceivedBuffer, SharedMemory
 from .transport import pipe_address
 
 __version__ = '0.2.0'
@@ -36,4 +38,5 @@ __all__ = ['IPC', 'Message', 'Connection', 'connect', 'Listener',
            'ConnectionClosedError', 'CrcMismatchError', 'EncodingError',
            'DecodeError', 'EncodeError', 'PeerIdentity', 'ROOT',
            'LOCAL_SYSTEM', 'LOCAL_SERVICE', 'NETWORK_SERVICE',
-           'ADMINISTRATORS']
+           'ADMINISTRATORS', 'SharedMemory', 'SharedMemoryError',
+           'ReceivedBuffer', 'OutgoingMessage']

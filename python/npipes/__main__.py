@@ -141,6 +141,13 @@ def _pipe_options(p: argparse.ArgumentParser) -> None:
     _frame_options(p)
 
 
+def _shared_memory_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument('--shared-memory', action='store_true',
+                   help='send payloads of 64 KiB or more through sealed '
+                   'shared memory, and accept them (Linux; the peer must '
+                   'use it too: docs/shared-memory.md)')
+
+
 def _timeout_option(p: argparse.ArgumentParser) -> None:
     p.add_argument('--timeout', type=parse_seconds, default=None,
                    metavar='SECONDS', help='give up after this many seconds '
@@ -174,6 +181,7 @@ def _parser() -> argparse.ArgumentParser:
                 'receiver, or create the pipe and wait for one (as npipes\' '
                 'send_message).')
     _pipe_options(c)
+    _shared_memory_option(c)
     _text_argument(c, 'message text')
     _timeout_option(c)
     add_client_flags(c)
@@ -182,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
                 'own line: connect to a waiting sender, or create the pipe '
                 'and wait.')
     _pipe_options(c)
+    _shared_memory_option(c)
     _timeout_option(c)
     c.add_argument('--count', type=_whole(1), default=1, metavar='N',
                    help='how many messages to receive (default 1); '
@@ -195,6 +204,7 @@ def _parser() -> argparse.ArgumentParser:
                 'same payload, for any number of concurrent clients, until '
                 'Ctrl-C or SIGTERM.')
     _pipe_options(c)
+    _shared_memory_option(c)
     c.add_argument('--max-connections', type=_whole(1),
                    default=DEFAULT_MAX_CONNECTIONS,
                    metavar='N', help='clients served at once; one more is '
@@ -211,6 +221,7 @@ def _parser() -> argparse.ArgumentParser:
     c = command('request', request, 'Connect to the server on NAME, send '
                 'TEXT, print the reply.')
     _pipe_options(c)
+    _shared_memory_option(c)
     _text_argument(c, 'request text')
     _timeout_option(c)
     add_client_flags(c)

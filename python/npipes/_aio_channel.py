@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from typing import List, Optional, Protocol
+from typing import Callable, List, Optional, Protocol
 
 from ._decoder import FrameDecoder
 
@@ -70,13 +70,20 @@ class SocketChannel:
         self._error: Optional[OSError] = None
         self._eof_pending = False
         self._closed = False
+        self._recv_into: Callable[[memoryview], int] = sock.recv_into
+
+    def use_reader(self, recv_into: Callable[[memoryview], int]) -> None:
+        """Read with *recv_into* (non-blocking: BlockingIOError when
+        nothing is there) instead of the socket's own: shared memory's
+        recvmsg, which keeps the files that arrive."""
+        self._recv_into = recv_into
 
     # -- reading ---------------------------------------------------------
     async def receive(self, decoder: FrameDecoder) -> Optional[bytes]:
         """The next payload through *decoder* (read-ahead), read on the
         spot while the bytes are there (a ping-pong's reply: no park);
         None at the end of stream or once this side closed."""
-        recv_into = self._sock.recv_into
+        recv_into = self._recv_into
         turns = 0
         while not self._closed:
             try:
@@ -89,7 +96,7 @@ class SocketChannel:
         turns = 0
         while not self._closed:
             try:
-                return self._sock.recv_into(view)
+                return self._recv_into(view)
             except _AGAIN:
                 turns = await self._wait(turns)
         return 0
@@ -132,6 +139,46 @@ class SocketChannel:
         if sent < len(data):
             self._out += memoryview(data)[sent:]
             self._loop.add_writer(self._fd, self._writable)
+
+    async def send_first(self, offer: Callable[[], int], data: bytes) -> None:
+        """Send *data*, whose first bytes must go out in one call of
+        *offer* (a sendmsg carrying a file, non-blocking: the count sent),
+        after everything queued before it; what *offer* did not send is
+        queued at once, so a frame is never split by another."""
+        while True:
+            while self._out and self._error is None and not self._closed:
+                await self.drain()
+            if self._error is not None:
+                raise self._error
+            if self._closed:
+                raise ConnectionResetError('the connection was closed')
+            try:
+                sent = offer()
+                break
+            except _AGAIN:
+                await self._room()
+        if sent < len(data):
+            self.write(data[sent:])
+            await self.drain()
+
+    async def _room(self) -> None:
+        """Wait until the socket takes bytes again (nothing queued).  The
+        future is also a drain waiter: a write() meanwhile that registers
+        :meth:`_writable` instead of this callback still wakes it."""
+        fut: asyncio.Future[None] = self._loop.create_future()
+        self._drained.append(fut)
+
+        def writable() -> None:
+            if not fut.done():
+                fut.set_result(None)
+        self._loop.add_writer(self._fd, writable)
+        try:
+            await fut
+        finally:
+            if fut in self._drained:
+                self._drained.remove(fut)
+            if not self._closed and not self._out:
+                self._loop.remove_writer(self._fd)
 
     def _writable(self) -> None:
         try:

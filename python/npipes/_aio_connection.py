@@ -11,15 +11,17 @@ import logging
 from typing import (Any, Awaitable, Callable, Optional, cast,
                     TypeVar, Union, overload)
 
-from . import transport
+from . import _aio_shm, sharedmemory, transport
 from ._aio_channel import Channel, SocketChannel
 from ._aio_platform import run_blocking
 from ._session import ConnectionOptions, FrameSession, peer_gone
-from ._util import Deadline
+from ._shmconn import copy_out
+from ._shmlink import ShmLink, open_link
+from ._util import Capabilities, Deadline
 from .access import UNKNOWN, Entries, PeerIdentity, client_policy
-from .consts import DEFAULT_PIPE_NAME
+from .consts import DEFAULT_ENDIAN, DEFAULT_PIPE_NAME
 from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
-from .message import to_text
+from .message import to_payload, to_text
 
 __all__ = ['Connection', 'connect', 'ConnectionOptions', 'open_connection',
            'send_frame', 'finish']
@@ -35,14 +37,16 @@ async def _bounded(awaitable: Awaitable[_T], seconds: Optional[float]) -> _T:
     return await asyncio.wait_for(awaitable, seconds)
 
 
-class Connection(FrameSession):
+class Connection(_aio_shm.AioInPlace, FrameSession):
     """Frames over one connected pipe (either end), as
     :class:`npipes.Connection`: ``send`` writes one frame, ``recv`` returns
     one payload; ``max_payload`` is checked from the header before any
     allocation and memory follows the bytes that arrive; ``crc`` checks a
     CRC-32 (CrcMismatchError, the connection stays usable);
     ``idle_timeout`` / ``frame_timeout`` close it (ConnectionClosedError
-    with that ``reason``); ``on_close`` is called once when it closes.  One
+    with that ``reason``); ``on_close`` is called once when it closes;
+    ``shared_memory`` sends large payloads through sealed shared memory
+    (docs/shared-memory.md; :meth:`create_message`, :meth:`recv_buffer`).  One
     task may receive at a time; any number may send (each frame is written
     whole).
     """
@@ -50,15 +54,33 @@ class Connection(FrameSession):
     _repr_prefix = 'aio.'
 
     def __init__(self, channel: Channel, *,
-                 peer: PeerIdentity = UNKNOWN, **options: Any) -> None:
+                 peer: PeerIdentity = UNKNOWN, link: Optional[ShmLink] = None,
+                 **options: Any) -> None:
         """Options: those of :class:`npipes.Connection` (``crc``,
         ``endian``, ``encoding``, ``max_payload``, ``idle_timeout``,
-        ``frame_timeout``, ``on_close``); *peer*: who is at the other end,
-        as the transport read it."""
+        ``frame_timeout``, ``on_close``, ``shared_memory``); *peer*: who is
+        at the other end, as the transport read it; *link*: the stream's
+        shared memory (open_connection makes it; without it
+        ``shared_memory`` is refused)."""
         self._peer = peer
         self._channel = channel
         self._start_session(True, cast(ConnectionOptions, options))
         self._closed = False
+        self._shm = link
+        if link is None:           # SharedMemoryError if it was asked for
+            open_link(Capabilities(), self.shared_memory, self.crc,
+                      self.endian)
+        else:
+            self._socket_channel().use_reader(link.port.recv_into)
+
+    def _socket_channel(self) -> SocketChannel:
+        channel = self._live()
+        assert isinstance(channel, SocketChannel)   # shared memory: Unix
+        return channel
+
+    def _encode(self, data: Union[bytes, str]) -> bytes:
+        return data if isinstance(data, bytes) \
+            else to_payload(data, self.encoding)
 
     @classmethod
     async def connect(cls, name: str = DEFAULT_PIPE_NAME,
@@ -83,6 +105,10 @@ class Connection(FrameSession):
         """Send one frame (str is encoded strictly).  The frame is queued
         whole at once, so a PipeTimeoutError (the peer not reading for
         *timeout* seconds) leaves the stream in step: it is still sent."""
+        if self._shm is not None:
+            data = self._encode(data)      # (once, whichever way it goes)
+            if await self._send_shared(data, timeout):
+                return
         await self._send_frame(self._frame(data), timeout)
 
     async def _send_frame(self, frame: bytes,
@@ -116,6 +142,12 @@ class Connection(FrameSession):
         """:meth:`recv`; with ``idle=False`` without the idle timeout, for
         an engine that decides itself when the connection is idle
         (npipes.aio's RPC: a connection waiting for a long call is not)."""
+        if self._shm is None:
+            return await self._receive_frame(timeout, idle)
+        return copy_out(await self._received(timeout, idle))
+
+    async def _receive_frame(self, timeout: Optional[float],
+                             idle: bool) -> bytes:
         deadline, decoder, timeouts = Deadline(timeout), self._decoder, \
             self._timeouts
         channel = self._live()
@@ -186,12 +218,12 @@ class Connection(FrameSession):
         """Send *data* and return the reply (str in, str out); *timeout*
         covers both."""
         if timeout is None:
-            await self._send_frame(self._frame(data))
+            await self.send(data)
             reply = await self.receive()
         else:
             loop = asyncio.get_running_loop()
             end = loop.time() + timeout
-            await self._send_frame(self._frame(data), timeout)
+            await self.send(data, timeout)
             reply = await self.receive(max(0.0, end - loop.time()))
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
@@ -210,6 +242,8 @@ class Connection(FrameSession):
         if self._closed:
             return
         self._closed = True
+        if self._shm is not None:
+            self._shm.port.discard()
         try:
             self._channel.close()
         finally:
@@ -246,9 +280,17 @@ async def open_connection(stream: transport.Stream, address: str,
     Connection afterwards; closed if this fails).  *on_close* is called
     once when the Connection closes (a Listener's count)."""
     peer = stream.peer
+    try:
+        link = open_link(stream.capabilities(), sharedmemory.shared_memory(
+            options.get('shared_memory')), options.get('crc', False),
+            options.get('endian', DEFAULT_ENDIAN))
+    except BaseException:
+        stream.close()
+        raise
     channel = await transport.aio_endpoint().open_stream(stream, address)
     try:
-        return Connection(channel, on_close=on_close, peer=peer, **options)
+        return Connection(channel, on_close=on_close, peer=peer, link=link,
+                          **options)
     except BaseException:
         channel.close()
         raise

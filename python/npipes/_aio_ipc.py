@@ -44,16 +44,21 @@ class IPC(IpcOptions):
             stream, transport.pipe_address(self.pipe),
             ConnectionOptions(crc=crc, endian=self.endian,
                               encoding=self.encoding,
-                              max_payload=self.max_payload))
+                              max_payload=self.max_payload,
+                              shared_memory=self.shared_memory))
 
     async def _send(self, data: str, crc: bool) -> bool:
-        frame = encode_frame(to_payload(data, self.encoding), crc=crc,
-                             endian=self.endian, max_payload=self.max_payload)
+        payload = to_payload(data, self.encoding)
+        frame = encode_frame(payload, crc=crc, endian=self.endian,
+                             max_payload=self.max_payload)
         deadline = Deadline(self.timeout)
         async for _ in _backoff(deadline, f'send on pipe {self.pipe!r}'):
             conn = await self._meet(deadline, crc)
             try:
-                await send_frame(conn, frame, deadline.remaining('send'))
+                if self.shared_memory is None:
+                    await send_frame(conn, frame, deadline.remaining('send'))
+                else:
+                    await conn.send(payload, deadline.remaining('send'))
                 if await finish(conn, deadline) == 0:
                     return True
                 # The peer wrote to us: not a receiver.  Meet again.

@@ -101,7 +101,8 @@ def _print(line: str) -> None:
 
 def _ipc(args: argparse.Namespace, **access: Any) -> IPC:
     return IPC(args.name, encoding=args.encoding, endian=args.byte_order,
-               timeout=args.timeout, **access)
+               timeout=args.timeout, shared_memory=args.shared_memory,
+               **access)
 
 
 def send(args: argparse.Namespace) -> int:
@@ -139,6 +140,7 @@ def echo(args: argparse.Namespace) -> int:
                         max_connections=args.max_connections,
                         idle_timeout=args.idle_timeout,
                         frame_timeout=args.frame_timeout, on_error=closed,
+                        shared_memory=args.shared_memory,
                         **server_access(args))
     try:
         # close() takes no locks, so it is safe in a signal handler; the
@@ -167,7 +169,8 @@ def request(args: argparse.Namespace) -> int:
     with waiting_notice(args.name):
         conn = Connection.connect(
             args.name, args.timeout, crc=args.crc, endian=args.byte_order,
-            encoding=args.encoding, **client_access(args))
+            encoding=args.encoding, shared_memory=args.shared_memory,
+            **client_access(args))
     with conn:
         reply = conn.request(payload, timeout=args.timeout)
     text: str = to_text(reply, args.encoding)

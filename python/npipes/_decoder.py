@@ -17,6 +17,8 @@ import zlib
 from typing import Callable, List, Optional
 
 from ._frames import check_crc, check_header, layout
+from ._shmframe import (DESCRIPTOR_SIZE, DescriptorCodec, is_descriptor,
+                        wrong_size)
 from .consts import (DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD, HEADER_SIZE,
                      TRAILER_SIZE)
 from .errors import FrameError
@@ -109,11 +111,16 @@ class FrameDecoder:
     None before reading again.  Without it (the default) the decoder never
     holds bytes of more than one frame, and :meth:`take` always returns
     None after :meth:`advance`.
+
+    With ``descriptors=True`` (a connection with shared memory on;
+    docs/shared-memory.md §2) a descriptor frame is returned as a checked
+    ``Descriptor`` (_shmframe.py; a bytes subclass) instead of
+    being refused; its file is the caller's business.
     """
 
     def __init__(self, crc: bool = False, endian: str = DEFAULT_ENDIAN,
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD, *,
-                 read_ahead: bool = False) -> None:
+                 read_ahead: bool = False, descriptors: bool = False) -> None:
         self.crc = crc
         self.max_payload = max_payload
         self.last_crc: Optional[int] = None   # CRC field of the last frame
@@ -129,6 +136,8 @@ class FrameDecoder:
         self._size: Optional[int] = None      # DataLength, once checked
         self._large = False                   # payload goes to _pieces
         self._pieces = _Pieces()
+        self._codec = DescriptorCodec(endian) if descriptors else None
+        self._descriptor = False              # the frame is a descriptor
 
     @property
     def in_frame(self) -> bool:
@@ -180,7 +189,13 @@ class FrameDecoder:
             limit = self.max_payload
             if message_length != size + HEADER_SIZE or \
                     (limit is not None and size > limit):
-                self._refuse(message_length, size)
+                if self._codec is None or \
+                        not is_descriptor(message_length, size):
+                    self._refuse(message_length, size)
+                if size != DESCRIPTOR_SIZE:
+                    self._broken = wrong_size(size)
+                    raise self._broken
+                self._descriptor = True
             lo += HEADER_SIZE
             avail -= HEADER_SIZE
             self._size, self._lo = size, lo
@@ -206,8 +221,21 @@ class FrameDecoder:
         else:
             self._lo = end
         if self.crc and zlib.crc32(payload) != received:
+            self._descriptor = False
             check_crc(received, zlib.crc32(payload))
+        if self._descriptor:
+            return self._described(payload)
         return payload
+
+    def _described(self, data: bytes) -> bytes:
+        """The checked Descriptor of a descriptor frame's *data*."""
+        assert self._codec is not None
+        self._descriptor = False
+        try:
+            return self._codec.parse(data)
+        except FrameError as exc:
+            self._broken = exc
+            raise
 
     def receive(self, recv_into: Callable[[memoryview], int]
                 ) -> Optional[bytes]:

@@ -9,6 +9,8 @@ nothing else).
 
 import sys
 
+#: The platform's name, for messages (sys.platform: 'linux', 'win32'...).
+NAME = sys.platform
 #: Windows: named pipes (_windows.py); everywhere else Unix sockets.
 WINDOWS = sys.platform == 'win32'
 #: Linux: sun_path of 108 bytes, SO_PEERCRED, /proc/self/fd.

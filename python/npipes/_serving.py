@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Dict, Iterator, Optional, Tuple, Union
+
+from . import sharedmemory
 
 from ._limits import DEFAULT_MAX_CONNECTIONS, accept_pauses
 from ._log import error_type, event
@@ -16,6 +18,7 @@ from .access import Entries, PeerIdentity, Policy, server_rule
 from .consts import DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD
 from .errors import ConnectionClosedError, FrameError, NPipesError
 from .message import struct_prefix
+from .sharedmemory import SharedMemory
 
 __all__ = ['DEFAULT_MAX_CONNECTIONS', 'connection_options', 'server_policy',
            'Serving']
@@ -28,7 +31,8 @@ def connection_options(max_connections: int, *, crc: bool = False,
                        encoding: str = DEFAULT_ENCODING,
                        max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
                        idle_timeout: Optional[float] = None,
-                       frame_timeout: Optional[float] = None
+                       frame_timeout: Optional[float] = None,
+                       shared_memory: Union[SharedMemory, bool, None] = None
                        ) -> Dict[str, Any]:
     """The options every connection of a Listener gets, checked (a bad
     endian, limit or timeout is an error before the name is claimed)."""
@@ -39,7 +43,8 @@ def connection_options(max_connections: int, *, crc: bool = False,
     return dict(crc=crc, endian=endian, encoding=encoding,
                 max_payload=max_payload,
                 idle_timeout=positive_or_none('idle_timeout', idle_timeout),
-                frame_timeout=positive_or_none('frame_timeout', frame_timeout))
+                frame_timeout=positive_or_none('frame_timeout', frame_timeout),
+                shared_memory=sharedmemory.shared_memory(shared_memory))
 
 
 def _peer_fields(peer: PeerIdentity) -> Tuple[int, int, Optional[str]]:

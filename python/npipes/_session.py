@@ -20,6 +20,8 @@ from ._util import positive_or_none
 from .access import UNKNOWN, PeerIdentity
 from .consts import DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD
 from .message import to_payload
+from .sharedmemory import SharedMemory, shared_memory
+from ._shmlink import ShmLink
 from .errors import ConnectionClosedError, IncompleteFrameError, NPipesError
 
 __all__ = ['FrameSession', 'Timeouts', 'NO_REPLY', 'IDLE', 'FRAME', 'PEER_CLOSED',
@@ -120,6 +122,7 @@ class ConnectionOptions(TypedDict, total=False):
     idle_timeout: Optional[float]
     frame_timeout: Optional[float]
     on_close: Optional[Callable[[], None]]
+    shared_memory: Union[SharedMemory, bool, None]
 
 
 class FrameSession:
@@ -131,6 +134,8 @@ class FrameSession:
     _repr_prefix = ''
     #: Who is at the other end (set from the transport's stream).
     _peer: PeerIdentity = UNKNOWN
+    #: The connection's shared memory (docs/shared-memory.md; None: off).
+    _shm: Optional[ShmLink] = None
 
     @property
     def peer(self) -> PeerIdentity:
@@ -145,6 +150,11 @@ class FrameSession:
         max_payload = options.get('max_payload', DEFAULT_MAX_PAYLOAD)
         self._encoder = FrameEncoder(endian)
         self._endian = endian
+        #: docs/shared-memory.md: None when off.  With it on a read never
+        #: goes past the frame being decoded (no read-ahead), so every file
+        #: that arrives belongs to that frame (§4.1).
+        self.shared_memory = shared_memory(options.get('shared_memory'))
+        read_ahead = read_ahead and self.shared_memory is None
         self.crc = crc
         self.encoding = options.get('encoding', DEFAULT_ENCODING)
         self.max_payload = max_payload
@@ -152,7 +162,8 @@ class FrameSession:
                                   options.get('frame_timeout'))
         self._decoder = FrameDecoder(crc=crc, endian=endian,
                                      max_payload=max_payload,
-                                     read_ahead=read_ahead)
+                                     read_ahead=read_ahead,
+                                     descriptors=self.shared_memory is not None)
         self._on_close = options.get('on_close')
 
     @property
@@ -163,6 +174,8 @@ class FrameSession:
     @endian.setter
     def endian(self, endian: str) -> None:     # changes what is sent
         self._encoder, self._endian = FrameEncoder(endian), endian
+        if self._shm is not None:              # descriptor frames too
+            self._shm.endian = endian
 
     @property
     def idle_timeout(self) -> Optional[float]:

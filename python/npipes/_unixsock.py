@@ -44,6 +44,12 @@ SEND_BUFFER_SIZE = 1024 * 1024
 # device) and connect to /proc/self/fd/N.  Elsewhere the path is used.
 _PIN = (hasattr(os, 'O_PATH') and LINUX
         and os.path.isdir('/proc/self/fd'))
+# Large messages through sealed memfds (docs/shared-memory.md): Linux.
+if LINUX:
+    from . import _unixshm
+    _MEMFD = _unixshm.available()
+else:
+    _MEMFD = False
 
 CONNECTED, REFUSED, BUSY, GONE, DENIED = (
     'connected', 'refused', 'busy', 'gone', 'denied')
@@ -214,12 +220,15 @@ class Stream:
     def capabilities(self) -> Capabilities:
         """A gathering write, the socket's own blocking calls (for a call
         without a deadline; the caller translates OSError), the socket
-        itself for asyncio, and two-thread I/O for npipes.rpc."""
+        itself for asyncio, two-thread I/O for npipes.rpc, and (Linux)
+        shared memory."""
         sock = self._sock
         return Capabilities(
             send_parts=self.send_parts,
             raw=RawIO(sock.sendall, _MSG_NOSIGNAL, sock.recv_into),
-            duplex=lambda: Duplex(sock), socket=sock)
+            duplex=lambda: Duplex(sock), socket=sock,
+            shared_memory=(lambda: _unixshm.MemfdPort(sock, self._wait))
+            if _MEMFD else None)
 
     def _wait(self, write: bool, deadline: Deadline, what: str) -> None:
         left = deadline.remaining(what)    # PipeTimeoutError when none left

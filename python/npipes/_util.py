@@ -5,10 +5,11 @@ typed errors."""
 from __future__ import annotations
 
 import functools
+import mmap
 import socket
 import time
 from typing import (Any, Callable, Iterator, NamedTuple, Optional, Protocol,
-                    Sequence, TypeVar, Union, cast)
+                    Sequence, Tuple, TypeVar, Union, cast)
 
 from ._limits import MAX_WAIT
 from .consts import RESERVED_PIPE_NAME
@@ -57,6 +58,28 @@ class Capabilities(NamedTuple):
     #: Give up the pipe handle (the Stream is closed without closing it),
     #: handed to asyncio's proactor (Windows).
     detach: Optional[Callable[[], int]] = None
+    #: Large messages through sealed memfds (docs/shared-memory.md; Linux):
+    #: makes the stream's shared-memory port (_unixshm.MemfdPort).
+    shared_memory: Optional[Callable[[], 'SharedMemoryPort']] = None
+
+
+class SharedMemoryPort(Protocol):
+    """A stream's shared-memory operations (docs/shared-memory.md §3-4);
+    _unixshm.MemfdPort says what each does."""
+
+    def recv_into(self, view: memoryview) -> int: ...
+    def recv_until(self, view: memoryview, deadline: 'Deadline') -> int: ...
+    def take_file(self) -> int: ...
+    def no_file(self) -> None: ...
+    def discard(self) -> None: ...
+    def close_file(self, fd: int) -> None: ...
+    def map_file(self, fd: int, length: int) -> mmap.mmap: ...
+    def create(self, length: int) -> Tuple[int, mmap.mmap]: ...
+    def write_file(self, payload: Buffer) -> int: ...
+    def send_file(self, fd: int, frame: bytes, deadline: 'Deadline'
+                  ) -> None: ...
+    def offer_file(self, fd: int, frame: bytes) -> int: ...
+    def queue_empty(self) -> bool: ...
 
 
 class Duplex(Protocol):

@@ -32,8 +32,9 @@ from ._aio_server import Listener, start_server
 from ._jsonrpc import (JsonInput, JsonValue, RemoteError,
                        RequestCancelledError)
 from ._rpctargets import AsyncCancelToken, CancelToken, Functions
+from .sharedmemory import AsyncOutgoingMessage
 
 __all__ = ['Connection', 'connect', 'Listener', 'start_server', 'IPC',
            'RpcClient', 'RpcServer', 'start_rpc_server', 'RemoteError',
            'RequestCancelledError', 'CancelToken', 'AsyncCancelToken',
-           'JsonValue', 'JsonInput', 'Functions']
+           'JsonValue', 'JsonInput', 'Functions', 'AsyncOutgoingMessage']

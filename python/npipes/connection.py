@@ -5,17 +5,19 @@ from __future__ import annotations
 import zlib
 from typing import Any, Callable, Optional, Union, overload
 
-from . import transport
+from . import _shmconn, transport
 from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
 from ._session import ConnectionOptions, FrameSession, no_reply, peer_gone
 from ._session import NO_REPLY as NO_REPLY
-from ._util import Deadline, typed_os_error
+from ._shmlink import open_link
+from ._util import Deadline, RawIO, typed_os_error
 from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME, FRAME_OVERHEAD, HEADER_SIZE)
 from .errors import (ConnectionClosedError, FrameError, NPipesError,
                      PipeTimeoutError)
 from .message import to_payload, to_text
+from .sharedmemory import SharedMemory
 
 __all__ = ['Connection', 'connect']
 
@@ -24,7 +26,7 @@ Buffer = Union[bytes, bytearray, memoryview]
 _FOREVER = Deadline(None)
 
 
-class Connection(FrameSession):
+class Connection(_shmconn.InPlace, FrameSession):
     """Frames over one connected pipe (either end).
 
     ``send`` writes one frame per call; ``recv`` returns one payload per
@@ -42,6 +44,12 @@ class Connection(FrameSession):
     ConnectionClosedError with ``reason`` 'idle timeout' / 'frame timeout'.
     A Listener sets them on its connections; both default to None (never).
     ``on_close`` is called once when the connection closes.
+    ``shared_memory`` (a :class:`~npipes.SharedMemory`, or True for its
+    defaults; Linux, both peers) sends payloads of at least
+    ``min_payload`` bytes through sealed shared memory
+    (docs/shared-memory.md): :meth:`create_message` writes one in place,
+    :meth:`recv_buffer` reads one in place; SharedMemoryError if this
+    platform cannot.
     A Connection is not meant to be used by several threads at once.
     """
 
@@ -51,7 +59,9 @@ class Connection(FrameSession):
                  max_payload: Optional[int] = DEFAULT_MAX_PAYLOAD,
                  idle_timeout: Optional[float] = None,
                  frame_timeout: Optional[float] = None,
-                 on_close: Optional[Callable[[], None]] = None) -> None:
+                 on_close: Optional[Callable[[], None]] = None,
+                 shared_memory: Union[SharedMemory, bool, None] = None
+                 ) -> None:
         self._stream: Optional[transport.PipeStream] = stream
         # (a stream of the tests' making may not say who its peer is)
         self._peer: PeerIdentity = getattr(stream, 'peer', UNKNOWN)
@@ -61,12 +71,22 @@ class Connection(FrameSession):
         # call with no Python layer between.
         self._send_parts = caps.send_parts
         self._raw = caps.raw
+        #: A read with a deadline: the stream's, or shared memory's.
+        self._recv_until: Optional[Callable[[memoryview, Deadline], int]] \
+            = None
         # Read-ahead: one read may bring several frames (kept for the next
         # recv), so a small frame costs one system call, not two.
         self._start_session(True, ConnectionOptions(
             crc=crc, endian=endian, encoding=encoding, max_payload=max_payload,
             idle_timeout=idle_timeout, frame_timeout=frame_timeout,
-            on_close=on_close))
+            on_close=on_close, shared_memory=shared_memory))
+        self._shm = open_link(caps, self.shared_memory, crc, endian)
+        if self._shm is not None:          # every read collects files
+            port = self._shm.port
+            self._recv_until = port.recv_until
+            raw = self._raw
+            if raw is not None:
+                self._raw = RawIO(raw.sendall, raw.flags, port.recv_into)
 
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,
@@ -106,6 +126,9 @@ class Connection(FrameSession):
         stream = self._stream
         if stream is None:
             raise NPipesError('connection is closed')
+        if self._shm is not None and self._shm.wanted(size):
+            _shmconn.send(self._shm, payload, deadline)
+            return
         send_parts = self._send_parts
         if size > FrameEncoder.SMALL and send_parts is not None:
             header, trailer = self._encoder.ends(payload, self.crc)
@@ -138,6 +161,11 @@ class Connection(FrameSession):
 
     # -- receiving -------------------------------------------------------
     def _recv(self, deadline: Deadline) -> bytes:
+        if self._shm is None:
+            return self._recv_frame(deadline)
+        return _shmconn.copy_out(self._received(deadline))
+
+    def _recv_frame(self, deadline: Deadline) -> bytes:
         stream, decoder, timeouts = self._stream, self._decoder, self._timeouts
         if stream is None:
             raise NPipesError('connection is closed')
@@ -167,7 +195,8 @@ class Connection(FrameSession):
                             raise timeouts.expired(reason)
                         limit = Deadline(seconds)
                 try:
-                    n = stream.recv_into(decoder.want(), limit)
+                    n = (self._recv_until or stream.recv_into)(
+                        decoder.want(), limit)
                 except ConnectionClosedError:
                     n = 0                      # a reset: the peer is gone
                 except PipeTimeoutError:
@@ -197,6 +226,9 @@ class Connection(FrameSession):
         """
         deadline = _FOREVER if timeout is None else Deadline(timeout)
         return self._recv(deadline)
+
+    def _deadline(self, timeout: Optional[float]) -> Deadline:
+        return _FOREVER if timeout is None else Deadline(timeout)
 
     def recv_text(self, timeout: Optional[float] = None) -> str:
         """Receive one frame and decode it strictly (DecodeError if invalid)."""
@@ -235,6 +267,8 @@ class Connection(FrameSession):
     def close(self) -> None:
         stream, self._stream = self._stream, None
         if stream is not None:
+            if self._shm is not None:
+                self._shm.port.discard()
             try:
                 stream.close()
             finally:

@@ -75,6 +75,13 @@ class FrameTooLargeError(FrameError):
     """A frame announces (or would need) a payload above the configured maximum."""
 
 
+class SharedMemoryError(FrameError):
+    """A large message through shared memory (docs/shared-memory.md) was
+    refused: a descriptor frame or its file failed a check (the message
+    names it; the connection is closed), or shared memory was asked for
+    where it is not available (the message names the platform)."""
+
+
 class IncompleteFrameError(FrameError):
     """The peer closed the pipe in the middle of a frame."""
 

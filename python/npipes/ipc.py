@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Optional, Tuple, Union
 
-from . import transport
+from . import sharedmemory, transport
 from ._util import Deadline, backoff, check_name
 from .access import Entries, Policy, client_policy, server_rule
 from .connection import Connection
@@ -12,6 +12,7 @@ from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      IPC_FIFO_NAME)
 from .errors import ConnectionClosedError
 from .message import Message, crc32, struct_prefix, to_payload, to_text
+from .sharedmemory import SharedMemory
 
 __all__ = ['IPC', 'IpcOptions']
 
@@ -29,7 +30,9 @@ class IpcOptions:
                  allow_users: Optional[Entries] = None,
                  allow_groups: Optional[Entries] = None,
                  allow_everyone: bool = False,
-                 server_users: Optional[Entries] = None) -> None:
+                 server_users: Optional[Entries] = None,
+                 shared_memory: Union[SharedMemory, bool, None] = None
+                 ) -> None:
         if raise_errors:          # a bad name is refused now, as by .NET's Ipc
             check_name(pipe_name)
         struct_prefix(endian)
@@ -46,6 +49,8 @@ class IpcOptions:
                         allow_everyone),
             client_policy(allow_other_users, server_users).trust)
         self.last_error: Optional[Exception] = None
+        #: docs/shared-memory.md (None: off); both sides must opt in.
+        self.shared_memory = sharedmemory.shared_memory(shared_memory)
 
     def _failed(self, exc: Exception) -> None:
         """Raise *exc*, or keep it in ``last_error`` (raise_errors=False)."""
@@ -76,6 +81,8 @@ class IPC(IpcOptions):
     values (False / '') without printing anything (the exception is kept in
     ``last_error``; a bad pipe name then fails each call, else it raises
     PipeNameError here); the CRC is computed over the encoded payload bytes.
+    ``shared_memory`` (both sides; Linux) sends a large message through
+    sealed shared memory (docs/shared-memory.md).
     """
 
     #: Like npipes: the frame bytes after a send, the text after a receive.
@@ -92,6 +99,19 @@ class IPC(IpcOptions):
             self.pipe, deadline, self.access, receiver)
         return stream
 
+    def _connection(self, stream: transport.PipeStream,
+                    crc: bool) -> Connection:
+        """A Connection over *stream* with this IPC's options (the stream
+        is closed if that fails)."""
+        try:
+            return Connection(stream, crc=crc, endian=self.endian,
+                              encoding=self.encoding,
+                              max_payload=self.max_payload,
+                              shared_memory=self.shared_memory)
+        except BaseException:
+            stream.close()
+            raise
+
     def _send(self, data: str, crc: bool) -> bool:
         payload = to_payload(data, self.encoding)
         frame = Message(data, crc32(payload) if crc else 0, self.encoding,
@@ -101,7 +121,11 @@ class IPC(IpcOptions):
         for _ in backoff(deadline, f'send on pipe {self.pipe!r}'):
             stream = self._meet(deadline)
             try:
-                stream.send(frame, deadline)
+                if self.shared_memory is None:
+                    stream.send(frame, deadline)
+                else:
+                    self._connection(stream, crc).send(
+                        payload, deadline.remaining('send'))
                 if stream.finish(deadline) == 0:
                     return True
                 # The peer wrote to us, so it is not a receiver (most likely
@@ -118,9 +142,8 @@ class IPC(IpcOptions):
         methods below)."""
         deadline = Deadline(self.timeout)
         for _ in backoff(deadline, f'receive on pipe {self.pipe!r}'):
-            with Connection(self._meet(deadline, receiver=True), crc=crc,
-                            endian=self.endian, encoding=self.encoding,
-                            max_payload=self.max_payload) as conn:
+            with self._connection(self._meet(deadline, receiver=True),
+                                  crc) as conn:
                 try:
                     payload = conn.recv(deadline.remaining('receive'))
                 except ConnectionClosedError:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Callable, List, Optional
+from typing import Callable, List, Optional, Union
 
 from . import transport
 from ._serving import DEFAULT_MAX_CONNECTIONS as DEFAULT_MAX_CONNECTIONS
@@ -15,6 +15,7 @@ from .connection import Connection
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME)
 from .errors import NPipesError
+from .sharedmemory import SharedMemory
 
 __all__ = ['Listener', 'echo_handler']
 
@@ -52,6 +53,7 @@ class Listener(Serving):
     are given to every connection (see Connection).  Errors of one
     connection are reported to ``on_error(connection, exception)`` and to
     the ``'npipes'`` logger, never printed; the other connections go on.
+    ``shared_memory`` is every connection's (see Connection).
     """
 
     def __init__(self, name: str = DEFAULT_PIPE_NAME, *, crc: bool = False,
@@ -65,11 +67,13 @@ class Listener(Serving):
                  max_connections: int = DEFAULT_MAX_CONNECTIONS,
                  idle_timeout: Optional[float] = None,
                  frame_timeout: Optional[float] = None,
-                 on_error: Optional[ErrorCallback] = None) -> None:
+                 on_error: Optional[ErrorCallback] = None,
+                 shared_memory: Union[SharedMemory, bool, None] = None
+                 ) -> None:
         self._options = connection_options(
             max_connections, crc=crc, endian=endian, encoding=encoding,
             max_payload=max_payload, idle_timeout=idle_timeout,
-            frame_timeout=frame_timeout)
+            frame_timeout=frame_timeout, shared_memory=shared_memory)
         self.name = name
         self.max_connections = max_connections
         self.on_error = on_error

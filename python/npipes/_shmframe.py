@@ -1,0 +1,130 @@
+"""The descriptor frame of a message sent through shared memory, and the
+sender's in-flight budget (docs/shared-memory.md §2 and §3.4; no I/O).
+
+A descriptor frame is an npipes frame whose MessageLength is
+``(DataLength + 8) XOR 0x80000000`` and whose 32 data bytes say where the
+payload is: version, kind, length, the payload's CRC-32, 12 reserved zero
+bytes.  The decoder uses this module only on a connection with shared
+memory on; the file itself travels beside the frame (the transport's
+business: _unixshm.py).
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from typing import Dict
+
+from ._frames import layout
+from .consts import HEADER_SIZE, MAX_U32
+from .errors import SharedMemoryError
+
+__all__ = ['Descriptor', 'DescriptorCodec', 'Budget', 'FLAG',
+           'DESCRIPTOR_SIZE', 'VERSION', 'KIND_MEMFD', 'is_descriptor']
+
+#: XORed into MessageLength: a descriptor frame's header can never pass
+#: as an ordinary one (§2).
+FLAG = 0x80000000
+#: DataLength of every descriptor frame.
+DESCRIPTOR_SIZE = 32
+VERSION = 1
+#: The file is a Linux memfd, passed with SCM_RIGHTS beside the frame.
+KIND_MEMFD = 1
+_RESERVED = bytes(12)
+
+
+def is_descriptor(message_length: int, data_length: int) -> bool:
+    """Whether a header's two fields are those of a descriptor frame."""
+    return message_length == ((data_length + HEADER_SIZE) & MAX_U32) ^ FLAG
+
+
+class Descriptor(bytes):
+    """A received descriptor frame's 32 data bytes, checked, as the decoder
+    returns them (a bytes subclass: drivers tell it from a payload by its
+    type); ``length`` and ``crc`` are its fields."""
+
+    length: int
+    crc: int
+
+
+class DescriptorCodec:
+    """Descriptor frames in one connection's byte order."""
+
+    __slots__ = ('endian', '_data', '_header', '_field')
+
+    _cache: Dict[str, struct.Struct] = {}
+
+    def __init__(self, endian: str) -> None:
+        self.endian = endian
+        frame = layout(endian)
+        self._header, self._field = frame.header, frame.field
+        data = self._cache.get(frame.prefix)
+        if data is None:
+            data = struct.Struct(frame.prefix + 'IIQI12s')
+            self._cache[frame.prefix] = data
+        self._data = data
+
+    def frame(self, length: int, payload_crc: int, crc: bool) -> bytes:
+        """The whole descriptor frame of a payload of *length* bytes whose
+        CRC-32 is *payload_crc* (0 when CRC is off); with *crc* the frame's
+        CRC field covers the 32 descriptor bytes, as any frame's."""
+        data = self._data.pack(VERSION, KIND_MEMFD, length,
+                               payload_crc if crc else 0, _RESERVED)
+        header = self._header.pack(
+            (DESCRIPTOR_SIZE + HEADER_SIZE) ^ FLAG, DESCRIPTOR_SIZE)
+        return header + data + self._field.pack(
+            zlib.crc32(data) if crc else 0)
+
+    def parse(self, data: bytes) -> Descriptor:
+        """*data* (a descriptor frame's 32 bytes) checked: SharedMemoryError
+        for another version, an unknown kind or reserved bytes not zero."""
+        version, kind, length, crc, reserved = self._data.unpack(data)
+        if version != VERSION:
+            raise SharedMemoryError(
+                f'shared-memory descriptor version {version} is not '
+                f'supported (only {VERSION})')
+        if kind != KIND_MEMFD:
+            raise SharedMemoryError(
+                f'shared-memory descriptor kind {kind} is unknown (only '
+                f'{KIND_MEMFD}: a Linux memfd)')
+        if reserved != _RESERVED:
+            raise SharedMemoryError(
+                'shared-memory descriptor has non-zero reserved bytes')
+        if length == 0:
+            raise SharedMemoryError(
+                'shared-memory descriptor announces an empty payload (a '
+                'zero-length payload never travels through shared memory)')
+        found = Descriptor(data)
+        found.length, found.crc = length, crc
+        return found
+
+
+def wrong_size(data_length: int) -> SharedMemoryError:
+    """The error of a descriptor frame header whose DataLength is not 32."""
+    return SharedMemoryError(
+        f'shared-memory descriptor frame has DataLength {data_length}, '
+        f'not {DESCRIPTOR_SIZE}')
+
+
+class Budget:
+    """The bytes a sender has sent through shared memory since its socket's
+    send queue was last seen empty (§3.4): a peer that stops reading pins
+    at most ``limit`` plus one payload of the sender's memory."""
+
+    __slots__ = ('limit', 'count')
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.count = 0
+
+    def fits(self, length: int) -> bool:
+        """Whether *length* more bytes may go without waiting."""
+        return self.count + length <= self.limit
+
+    def emptied(self) -> None:
+        """The send queue was seen empty: the peer holds every file sent."""
+        self.count = 0
+
+    def sent(self, length: int) -> None:
+        """*length* bytes were sent through shared memory."""
+        self.count += length

@@ -1,0 +1,64 @@
+"""Helpers of the shared-memory tests: a raw socket peer that sends
+descriptor frames and files of its own making (docs/shared-memory.md)."""
+
+import array
+import gc
+import fcntl
+import os
+import socket
+import zlib
+
+from tests.support import pipe_name  # noqa: F401  (re-exported)
+
+from npipes._shmframe import DescriptorCodec
+
+ALL_SEALS = (fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
+             | fcntl.F_SEAL_SEAL)
+
+
+def open_fds():
+    """How many descriptors this process has open (garbage collected
+    first: an object of an earlier test may still hold one)."""
+    gc.collect()
+    return len(os.listdir('/proc/self/fd'))
+
+
+def memfd(data, seals=ALL_SEALS, size=None):
+    """A memfd holding *data* (then sized *size*, if given), sealed."""
+    fd = os.memfd_create('test', os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.write(fd, data)
+    if size is not None:
+        os.ftruncate(fd, size)
+    if seals:
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+    return fd
+
+
+def descriptor_frame(length, payload_crc=0, crc=False, endian='big'):
+    """The descriptor frame a well-behaved sender writes."""
+    return DescriptorCodec(endian).frame(length, payload_crc, crc)
+
+
+def inline_frame(payload, with_crc=False, endian='big'):
+    """An ordinary frame."""
+    from npipes._frames import FrameEncoder
+    return FrameEncoder(endian).frame(payload, with_crc)
+
+
+def raw_client(address):
+    """A plain connected AF_UNIX socket (the attacker's)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(address)
+    return sock
+
+
+def send_with(sock, data, *fds):
+    """Send *data* in one sendmsg carrying *fds* (none: no control data)."""
+    anc = [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+            array.array('i', fds).tobytes())] if fds else []
+    sent = sock.sendmsg([data], anc)
+    assert sent == len(data)
+
+
+def crc(data):
+    return zlib.crc32(data) & 0xFFFFFFFF
