@@ -45,20 +45,21 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// </summary>
     internal PipeConnection(Stream stream, ITransportStream? transport, string pipeName, NPipesOptions options, PipeTelemetry? telemetry = null)
     {
+        _shm = SharedMemoryOf(transport, options, stream);
         // The peer's credentials come from the transport stream itself, not from a server's watching wrapper.
         Telemetry = (telemetry ?? PipeTelemetry.For(pipeName, options)).Open(transport as Stream ?? stream);
         _stream = stream;
         _transport = transport;
         PipeName = pipeName;
         Options = options;
-        _reader = new FrameReader(stream, transport?.DirectReceive);
+        _reader = new FrameReader(stream, transport?.DirectReceive, _shm);
         if (transport is { IsMessageMode: true })
         {
             _writer = new FrameWriter(stream); // one write per frame: one message per frame
         }
         else
         {
-            var queue = new CoalescingFrameWriter(stream, transport?.DirectSend, _ => Close(DisconnectReason.IOError));
+            var queue = new CoalescingFrameWriter(stream, transport?.DirectSend, _ => Close(DisconnectReason.IOError), _shm is null ? null : (_shm, options.SharedMemory!));
             _writer = queue;
             _queue = queue;
         }

@@ -1,0 +1,75 @@
+using System.Buffers;
+
+namespace NPipes.Transport;
+
+/// <summary>
+/// Shared memory on a connected socket (docs/shared-memory.md): files that carry large payloads, handed to the peer with
+/// a descriptor frame. Offered by the Linux socket stream of the net10.0 build (<see cref="ITransportStream.SharedMemory"/>);
+/// absent elsewhere. Once a connection uses it, every read of the socket goes through <see cref="TryReceiveWithFiles"/>, which
+/// takes the files that arrive along with the bytes.
+/// </summary>
+internal interface ISharedMemoryTransport
+{
+    /// <summary>A new writable shared-memory file of <paramref name="length"/> bytes, mapped into this process (§3.1).</summary>
+    /// <exception cref="IOException">The system refused (out of memory, too many files).</exception>
+    OutgoingSharedFile CreateFile(int length);
+
+    /// <summary>
+    /// One non-blocking send of the start of <paramref name="frame"/> carrying <paramref name="file"/>'s descriptor (§3.3):
+    /// the bytes sent (the file went with them, and the caller closes it), or 0 when the socket is full (nothing went).
+    /// </summary>
+    /// <exception cref="IOException">The connection is broken.</exception>
+    int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingSharedFile file);
+
+    /// <summary>Waits up to <paramref name="milliseconds"/> for the socket to take more bytes.</summary>
+    void WaitWritable(int milliseconds);
+
+    /// <summary>Bytes sent on the socket that the peer has not read yet (SIOCOUTQ).</summary>
+    long UnreadSendBytes { get; }
+
+    /// <summary>
+    /// Takes what has arrived (filling <paramref name="first"/>, then <paramref name="second"/>) with one non-blocking
+    /// recvmsg, queueing any files that arrive with it. -1: nothing has arrived; 0: end of stream.
+    /// </summary>
+    /// <exception cref="SharedMemoryException">The read brought more than one file, or a cut control message (§4.1).</exception>
+    /// <exception cref="IOException">The connection is broken.</exception>
+    int TryReceiveWithFiles(Span<byte> first, Span<byte> second);
+
+    /// <summary>Blocks until the socket has something to read (or is closed); for synchronous reads.</summary>
+    void WaitReadable();
+
+    /// <summary>Every byte <see cref="TryReceiveWithFiles"/> has taken so far: the stream position reads are counted in.</summary>
+    long Received { get; }
+
+    /// <summary>
+    /// A frame starts at stream position <paramref name="frameStart"/>: a queued file that arrived wholly before it belongs
+    /// to no descriptor frame (§4.1), and is refused.
+    /// </summary>
+    /// <exception cref="SharedMemoryException">Such a file is queued (all queued files are closed).</exception>
+    void CheckNoStrayFile(long frameStart);
+
+    /// <summary>
+    /// The descriptor frame that starts at <paramref name="frameStart"/> takes its file: checks §4.1-4.5 in order and
+    /// maps it read-only (the descriptor is closed). The payload's CRC is not checked here.
+    /// </summary>
+    /// <exception cref="SharedMemoryException">A check failed; nothing is mapped, every queued file is closed.</exception>
+    SharedMemoryView TakeFile(long frameStart, long length);
+
+    /// <summary>Closes every queued file (the connection is closing).</summary>
+    void CloseQueuedFiles();
+}
+
+/// <summary>A sender's shared-memory file, mapped writable until <see cref="Seal"/>.</summary>
+internal abstract class OutgoingSharedFile : MemoryManager<byte>
+{
+    /// <summary>Unmaps the file and seals it against any change (§3.2); the memory is gone from here on.</summary>
+    /// <exception cref="IOException">The system refused a seal.</exception>
+    public abstract void Seal();
+}
+
+/// <summary>A received payload's read-only mapping (§4.5). <see cref="Release"/> unmaps it.</summary>
+internal abstract class SharedMemoryView : MemoryManager<byte>
+{
+    /// <summary>Unmaps the payload; the view may be reused for another. Safe to call once per mapping only.</summary>
+    public abstract void Release();
+}

@@ -1,0 +1,86 @@
+using System.Buffers;
+
+namespace NPipes.Transport;
+
+/// <summary>
+/// A sender's memfd (docs/shared-memory.md §3.1-3.2): created, sized and mapped writable; <see cref="Seal"/> unmaps and
+/// seals it; disposal closes the descriptor (after a send the file lives on in the socket queue and the receiver). No
+/// finalizer (CA2015): a span of the mapping does not keep this alive, and a finalizer could unmap memory being written.
+/// </summary>
+internal sealed unsafe class MemfdFile : OutgoingSharedFile
+{
+    private readonly int _length;
+    private int _fd;
+    private nint _address;
+
+    private MemfdFile(int fd, nint address, int length)
+    {
+        _fd = fd;
+        _address = address;
+        _length = length;
+    }
+
+    /// <summary>The file's descriptor, for the sendmsg that hands it over.</summary>
+    public int Descriptor => _fd >= 0 ? _fd : throw new ObjectDisposedException(nameof(MemfdFile));
+
+    /// <exception cref="IOException">The system refused a step.</exception>
+    public static MemfdFile Create(int length)
+    {
+        int fd = MemfdNative.memfd_create("npipes", MemfdNative.MfdCloexec | MemfdNative.MfdAllowSealing);
+        if (fd < 0)
+        {
+            throw new IOException(MemfdNative.LastError("memfd_create"));
+        }
+        if (MemfdNative.ftruncate(fd, length) != 0)
+        {
+            string error = MemfdNative.LastError("ftruncate");
+            MemfdNative.close(fd);
+            throw new IOException(error);
+        }
+        nint address = MemfdNative.mmap(0, (nuint)length, MemfdNative.ProtRead | MemfdNative.ProtWrite, MemfdNative.MapShared, fd, 0);
+        if (address == MemfdNative.MapFailed)
+        {
+            string error = MemfdNative.LastError("mmap");
+            MemfdNative.close(fd);
+            throw new IOException(error);
+        }
+        return new MemfdFile(fd, address, length);
+    }
+
+    public override void Seal()
+    {
+        Unmap();
+        if (MemfdNative.fcntl(Descriptor, MemfdNative.FAddSeals, MemfdNative.SealsAdded) != 0)
+        {
+            throw new IOException(MemfdNative.LastError("fcntl(F_ADD_SEALS)"));
+        }
+    }
+
+    public override Span<byte> GetSpan() =>
+        _address != 0 ? new Span<byte>((void*)_address, _length) : throw new ObjectDisposedException(nameof(MemfdFile), "The message was sent or disposed.");
+
+    public override MemoryHandle Pin(int elementIndex = 0) => new((byte*)_address + elementIndex);
+
+    public override void Unpin()
+    {
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        Unmap();
+        int fd = Interlocked.Exchange(ref _fd, -1);
+        if (fd >= 0)
+        {
+            MemfdNative.close(fd);
+        }
+    }
+
+    private void Unmap()
+    {
+        nint address = Interlocked.Exchange(ref _address, 0);
+        if (address != 0)
+        {
+            MemfdNative.munmap(address, (nuint)_length);
+        }
+    }
+}
