@@ -6,6 +6,7 @@ namespace NPipes.Tests.SharedMemory;
 
 /// <summary>Large messages through shared memory between two library connections (docs/shared-memory.md).</summary>
 [SupportedOSPlatform("linux")] // each test skips elsewhere (ShmPeers.SocketPair)
+[Collection(SharedMemoryCollection.Name)]
 public class SharedMemoryTests
 {
     private static CancellationToken Ct => TestContext.Current.CancellationToken;

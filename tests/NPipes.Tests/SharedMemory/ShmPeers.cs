@@ -88,6 +88,13 @@ internal static unsafe partial class ShmPeers
         return fd;
     }
 
+    /// <summary>Whether one byte can be written into <paramref name="fd"/> at offset 0.</summary>
+    public static bool CanWrite(int fd)
+    {
+        byte one = 1;
+        return pwrite(fd, &one, 1, 0) == 1;
+    }
+
     /// <summary>A whole descriptor frame for a payload (CRC over it when <paramref name="crc"/>), as a compliant sender writes it.</summary>
     public static byte[] DescriptorFrame(ReadOnlySpan<byte> payload, FrameOptions options, long? announced = null)
     {
@@ -96,8 +103,30 @@ internal static unsafe partial class ShmPeers
         return frame;
     }
 
-    /// <summary>The descriptors this process has open.</summary>
-    public static int OpenFds() => Directory.GetFiles("/proc/self/fd").Length;
+    /// <summary>How many of this process's descriptors point at what <paramref name="fd"/> points at (its /proc/self/fd link).</summary>
+    public static int FdsLike(int fd) => FdsWhere(target => target == Link(fd));
+
+    /// <summary>How many of this process's descriptors are memfds (no other test makes any).</summary>
+    public static int Memfds() => FdsWhere(target => target.StartsWith("/memfd:", StringComparison.Ordinal));
+
+    private static string Link(int fd) => new FileInfo("/proc/self/fd/" + fd).LinkTarget ?? "";
+
+    private static int FdsWhere(Func<string, bool> match)
+    {
+        int count = 0;
+        foreach (string entry in Directory.GetFiles("/proc/self/fd"))
+        {
+            try
+            {
+                count += match(new FileInfo(entry).LinkTarget ?? "") ? 1 : 0;
+            }
+            catch (IOException)
+            {
+                // closed while we looked (the listing's own descriptor, or another thread's)
+            }
+        }
+        return count;
+    }
 
     public static void Close(int fd) => MemfdNative.close(fd);
 
