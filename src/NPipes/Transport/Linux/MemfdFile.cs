@@ -37,7 +37,7 @@ internal sealed unsafe class MemfdFile : OutgoingSharedFile
             MemfdNative.close(fd);
             throw new IOException(error);
         }
-        nint address = MemfdNative.mmap(0, (nuint)length, MemfdNative.ProtRead | MemfdNative.ProtWrite, MemfdNative.MapShared, fd, 0);
+        nint address = MemfdNative.mmap(0, (nuint)length, MemfdNative.ProtRead | MemfdNative.ProtWrite, MemfdNative.MapShared | MemfdNative.MapPopulate, fd, 0);
         if (address == MemfdNative.MapFailed)
         {
             string error = MemfdNative.LastError("mmap");

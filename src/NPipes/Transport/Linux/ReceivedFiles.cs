@@ -54,7 +54,7 @@ internal sealed class ReceivedFiles
                     ? "Refused a shared-memory file that is not a sealable memfd."
                     : $"Refused a shared-memory file that is not sealed against writing, shrinking and growing (seals 0x{seals:x}).");
             }
-            nint address = MemfdNative.mmap(0, (nuint)length, MemfdNative.ProtRead, MemfdNative.MapShared, fd, 0);
+            nint address = MemfdNative.mmap(0, (nuint)length, MemfdNative.ProtRead, MemfdNative.MapShared | MemfdNative.MapPopulate, fd, 0);
             if (address == MemfdNative.MapFailed)
             {
                 throw Refuse("Refused a shared-memory file that cannot be mapped: " + MemfdNative.LastError("mmap"));
