@@ -141,25 +141,6 @@ public class SharedMemoryTests
     }
 
     [Fact]
-    public void Opting_in_on_a_transport_without_shared_memory_is_refused_when_the_connection_is_made()
-    {
-        var stream = new MemoryStream();
-        var error = Assert.Throws<PlatformNotSupportedException>(() => new PipeConnection(stream, "none", ShmPeers.Options()));
-        Assert.Contains("not available on a stream that is not a pipe", error.Message, StringComparison.Ordinal);
-        Assert.False(stream.CanRead); // the stream was closed with the refusal
-    }
-
-    [Fact]
-    public void Options_are_validated()
-    {
-        Assert.Equal(65_536, SharedMemoryOptions.Default.MinPayloadLength);
-        Assert.Equal(64L * 1024 * 1024, SharedMemoryOptions.Default.MaxInFlightBytes);
-        Assert.Throws<ArgumentOutOfRangeException>(() => new SharedMemoryOptions { MinPayloadLength = 0 });
-        Assert.Throws<ArgumentOutOfRangeException>(() => new SharedMemoryOptions { MaxInFlightBytes = 0 });
-        Assert.Null(NPipesOptions.Default.SharedMemory);
-    }
-
-    [Fact]
     public async Task Receiving_shared_memory_messages_allocates_nothing_per_message_but_the_message_object()
     {
         NPipesOptions options = ShmPeers.Options();
