@@ -217,10 +217,9 @@ public sealed class SharedMemoryAttackTests
     public async Task No_descriptor_is_left_open_after_many_messages_both_ways()
     {
         int before = ShmPeers.Memfds();
-        (PipeConnection a, PipeConnection b) = ShmPeers.Pair(Options, Options);
-        await using (a)
-        await using (b)
+        await using (ConnectionPair pair = ShmPeers.Pair(Options))
         {
+            (PipeConnection a, PipeConnection b) = pair;
             byte[] payload = RandomNumberGenerator.GetBytes(200_000);
             for (int i = 0; i < 100; i++)
             {
@@ -233,6 +232,7 @@ public sealed class SharedMemoryAttackTests
         }
         Assert.Equal(before, ShmPeers.Memfds());
     }
+
 
     [Fact]
     public async Task A_peer_that_dies_mid_frame_leaves_no_descriptor_open() => await WithMemfdAsync(async fd =>

@@ -1,6 +1,3 @@
-using System.Net.Sockets;
-using NPipes.Transport;
-
 namespace NPipes.Tests.SharedMemory;
 
 /// <summary>
@@ -31,42 +28,24 @@ public sealed class SharedMemoryRefusalTests
     }
 
     [Fact]
-    public void A_unix_socket_has_shared_memory_only_in_the_net10_build_on_linux()
+    public async Task Connecting_with_shared_memory_needs_linux_and_the_net10_build()
     {
-        if (OperatingSystem.IsWindows())
+        string name = TestPipes.NewName();
+        await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = TestPipes.Options() });
+        Task<PipeConnection> connecting = PipeConnection.ConnectAsync(name, WithSharedMemory, TestContext.Current.CancellationToken);
+#if NPIPES_NETSTANDARD
+        bool available = false;
+#else
+        bool available = OperatingSystem.IsLinux();
+#endif
+        if (available)
         {
-            Assert.Skip("Unix sockets");
+            await using PipeConnection connection = await connecting.WaitAsync(TestPipes.Patience, TestContext.Current.CancellationToken);
+            Assert.True(connection.IsConnected);
             return;
         }
-        string path = Path.Combine(Path.GetTempPath(), "npt_" + Guid.NewGuid().ToString("N")[..16] + ".sock");
-        var endPoint = new UnixDomainSocketEndPoint(path);
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(endPoint);
-        try
-        {
-            listener.Listen(1);
-            using var client = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-            client.Connect(endPoint);
-            var stream = new UnixSocketStream(listener.Accept());
-#if NPIPES_NETSTANDARD
-            var error = Assert.Throws<PlatformNotSupportedException>(() => new PipeConnection(stream, "sock", WithSharedMemory));
-            Assert.Contains(OperatingSystem.IsLinux() ? "Linux in the netstandard2.0 build" : "not available on", error.Message, StringComparison.Ordinal);
-#else
-            if (OperatingSystem.IsLinux())
-            {
-                using var connection = new PipeConnection(stream, "sock", WithSharedMemory);
-                Assert.True(connection.IsConnected);
-            }
-            else
-            {
-                var error = Assert.Throws<PlatformNotSupportedException>(() => new PipeConnection(stream, "sock", WithSharedMemory));
-                Assert.Contains("macOS", error.Message, StringComparison.Ordinal);
-            }
-#endif
-        }
-        finally
-        {
-            File.Delete(path);
-        }
+        var error = await Assert.ThrowsAsync<PlatformNotSupportedException>(() => connecting.WaitAsync(TestPipes.Patience, TestContext.Current.CancellationToken));
+        string platform = OperatingSystem.IsWindows() ? "Windows" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsLinux() ? "Linux in the netstandard2.0 build" : "";
+        Assert.Contains("not available on " + platform, error.Message, StringComparison.Ordinal);
     }
 }

@@ -33,11 +33,11 @@ internal static unsafe partial class ShmPeers
     /// <summary>A connection over <paramref name="socket"/>, as the listener or connector would make it.</summary>
     public static PipeConnection Connection(Socket socket, NPipesOptions options) => new(new UnixSocketStream(socket), "pair", options);
 
-    /// <summary>Two library connections, each end with its own options.</summary>
-    public static (PipeConnection Sender, PipeConnection Receiver) Pair(NPipesOptions sender, NPipesOptions receiver)
+    /// <summary>Two library connections, each end with its own options (the receiver's, by default, the sender's).</summary>
+    public static ConnectionPair Pair(NPipesOptions sender, NPipesOptions? receiver = null)
     {
         (Socket a, Socket b) = SocketPair();
-        return (Connection(a, sender), Connection(b, receiver));
+        return new ConnectionPair(Connection(a, sender), Connection(b, receiver ?? sender));
     }
 
     /// <summary>Shared-memory files this connection created to send.</summary>
@@ -61,9 +61,9 @@ internal static unsafe partial class ShmPeers
         }
         fixed (byte* p = bytes)
         {
-            IoVec iov = new() { Base = p, Length = (nuint)bytes.Length };
-            MsgHdr message = new() { Iov = &iov, IovLen = 1, Control = controlLength == 0 ? null : control, ControlLength = (nuint)controlLength };
-            nint n = sendmsg((int)socket.Handle, &message, 0x4000 /* MSG_NOSIGNAL */);
+            LinuxSocketIO.Native.IoVec iov = new() { Base = p, Length = (nuint)bytes.Length };
+            LinuxSocketIO.Native.MsgHdr message = new() { Iov = &iov, IovLen = 1, Control = controlLength == 0 ? null : control, ControlLength = (nuint)controlLength };
+            nint n = LinuxSocketIO.Native.sendmsg((int)socket.Handle, &message, 0x4000 /* MSG_NOSIGNAL */);
             if (n != bytes.Length)
             {
                 throw new IOException($"sendmsg sent {n} of {bytes.Length} (errno {Marshal.GetLastPInvokeError()})");
@@ -130,31 +130,21 @@ internal static unsafe partial class ShmPeers
 
     public static void Close(int fd) => MemfdNative.close(fd);
 
-    [StructLayout(LayoutKind.Sequential)]
-    private struct IoVec
-    {
-        public byte* Base;
-        public nuint Length;
-    }
-
-    [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
-    {
-        public void* Name;
-        public int NameLength;
-        public IoVec* Iov;
-        public nuint IovLen;
-        public void* Control;
-        public nuint ControlLength;
-        public int Flags;
-    }
-
     [LibraryImport("libc", SetLastError = true)]
     private static partial int socketpair(int domain, int type, int protocol, int* sv);
 
     [LibraryImport("libc", SetLastError = true)]
-    private static partial nint sendmsg(int fd, MsgHdr* message, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
     private static partial nint pwrite(int fd, byte* buffer, nint count, long offset);
+}
+
+/// <summary>Two connected library connections, disposed together.</summary>
+internal sealed class ConnectionPair(PipeConnection sender, PipeConnection receiver) : IAsyncDisposable
+{
+    public void Deconstruct(out PipeConnection first, out PipeConnection second) => (first, second) = (sender, receiver);
+
+    public async ValueTask DisposeAsync()
+    {
+        await sender.DisposeAsync();
+        await receiver.DisposeAsync();
+    }
 }

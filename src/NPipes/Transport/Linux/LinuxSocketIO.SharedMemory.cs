@@ -44,18 +44,7 @@ internal sealed partial class LinuxSocketIO : ISharedMemoryTransport
             {
                 var iov = new Native.IoVec { Base = p, Length = (nuint)frame.Length };
                 var message = new Native.MsgHdr { Iov = &iov, IovLen = 1, Control = control, ControlLength = CmsgHeader + 8 };
-                while (true)
-                {
-                    nint n = Native.sendmsg(fd, &message, MsgDontWait | MsgNoSignal);
-                    if (n >= 0)
-                    {
-                        return (int)n;
-                    }
-                    if (!RetryAfter(Marshal.GetLastPInvokeError(), "sendmsg", fd, PollOut, wait: false))
-                    {
-                        return 0;
-                    }
-                }
+                return SendMessageNow(fd, &message);
             }
         }
         finally
