@@ -109,13 +109,31 @@ public sealed partial class PipeConnection
             return shm;
         }
         stream.Dispose();
-        throw new PlatformNotSupportedException(
-            $"Shared memory (NPipesOptions.SharedMemory) is not available on {PlatformName(transport)}: it needs a Unix socket on Linux in the net10.0 build (docs/shared-memory.md §7). Leave the option off there.");
+        throw Unavailable(PlatformName(transport));
     }
 
-    private static string PlatformName(ITransportStream? transport) =>
-        transport is null ? "a stream that is not a pipe"
-        : RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "Windows"
+    /// <summary>Refuses shared memory up front where no connection could have it (a server checks before it listens).</summary>
+    /// <exception cref="PlatformNotSupportedException">Shared memory is on, and this is not Linux in the net10.0 build.</exception>
+    internal static void ThrowIfNoSharedMemory(NPipesOptions options)
+    {
+#if NET
+        bool built = OperatingSystem.IsLinux();
+#else
+        bool built = false;
+#endif
+        if (options.SharedMemory is not null && !built)
+        {
+            throw Unavailable(SystemName());
+        }
+    }
+
+    private static PlatformNotSupportedException Unavailable(string platform) => new(
+        $"Shared memory (NPipesOptions.SharedMemory) is not available on {platform}: it needs a Unix socket on Linux in the net10.0 build (docs/shared-memory.md §7). Leave the option off there.");
+
+    private static string PlatformName(ITransportStream? transport) => transport is null ? "a stream that is not a pipe" : SystemName();
+
+    private static string SystemName() =>
+        RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "Windows"
         : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "macOS"
         : RuntimeInformation.IsOSPlatform(OSPlatform.Linux) ? "Linux in the netstandard2.0 build"
         : RuntimeInformation.OSDescription;

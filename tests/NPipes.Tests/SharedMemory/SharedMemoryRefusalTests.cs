@@ -27,25 +27,41 @@ public sealed class SharedMemoryRefusalTests
         Assert.False(stream.CanRead);
     }
 
+#if NPIPES_NETSTANDARD
+    private static bool Available => false;
+#else
+    private static bool Available => OperatingSystem.IsLinux();
+#endif
+
+    private static string Platform =>
+        OperatingSystem.IsWindows() ? "Windows" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsLinux() ? "Linux in the netstandard2.0 build" : "";
+
+    [Fact]
+    public async Task A_server_with_shared_memory_needs_linux_and_the_net10_build()
+    {
+        string name = TestPipes.NewName();
+        if (Available)
+        {
+            await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = WithSharedMemory });
+            return;
+        }
+        var error = Assert.Throws<PlatformNotSupportedException>(() => PipeServer.Listen(name, new PipeServerOptions { Connection = WithSharedMemory }));
+        Assert.Contains("not available on " + Platform, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Connecting_with_shared_memory_needs_linux_and_the_net10_build()
     {
         string name = TestPipes.NewName();
         await using PipeServer server = PipeServer.Listen(name, new PipeServerOptions { Connection = TestPipes.Options() });
         Task<PipeConnection> connecting = PipeConnection.ConnectAsync(name, WithSharedMemory, TestContext.Current.CancellationToken);
-#if NPIPES_NETSTANDARD
-        bool available = false;
-#else
-        bool available = OperatingSystem.IsLinux();
-#endif
-        if (available)
+        if (Available)
         {
             await using PipeConnection connection = await connecting.WaitAsync(TestPipes.Patience, TestContext.Current.CancellationToken);
             Assert.True(connection.IsConnected);
             return;
         }
         var error = await Assert.ThrowsAsync<PlatformNotSupportedException>(() => connecting.WaitAsync(TestPipes.Patience, TestContext.Current.CancellationToken));
-        string platform = OperatingSystem.IsWindows() ? "Windows" : OperatingSystem.IsMacOS() ? "macOS" : OperatingSystem.IsLinux() ? "Linux in the netstandard2.0 build" : "";
-        Assert.Contains("not available on " + platform, error.Message, StringComparison.Ordinal);
+        Assert.Contains("not available on " + Platform, error.Message, StringComparison.Ordinal);
     }
 }
