@@ -115,6 +115,27 @@ public class SharedMemoryTests
     }
 
     [Fact]
+    public async Task A_server_that_watches_its_clients_serves_shared_memory_requests()
+    {
+        // With an idle timeout the server reads through its watching stream: the waits for a descriptor frame go there too.
+        string name = TestPipes.NewName();
+        NPipesOptions options = ShmPeers.Options();
+        (PipeServer server, Task running) = Servers.StartEcho(name, new PipeServerOptions { Connection = options, IdleTimeout = TestPipes.Patience });
+        await using (server)
+        {
+            await using PipeConnection client = await PipeConnection.ConnectAsync(name, options, Ct);
+            foreach (int size in new[] { Min, 10, 5 * Min })
+            {
+                byte[] payload = RandomNumberGenerator.GetBytes(size);
+                using PipeMessage reply = await client.RequestAsync(payload, Ct).Within();
+                Assert.True(payload.AsSpan().SequenceEqual(reply.Payload.Span));
+            }
+            Assert.Equal(2, ShmPeers.FilesCreated(client));
+        }
+        await running.Within();
+    }
+
+    [Fact]
     public async Task A_side_without_shared_memory_refuses_the_descriptor_frame_and_says_why()
     {
         await using ConnectionPair pair = ShmPeers.Pair(ShmPeers.Options(), Servers.Crc());

@@ -17,14 +17,16 @@ internal sealed partial class LinuxSocketIO : ISharedMemoryTransport
     private readonly ReceivedFiles _files = new();
     private long _received;
 
+    private int _filesCreated;
+
     /// <summary>Shared-memory files this connection created to send (tests count them against the budget).</summary>
-    internal int FilesCreated { get; private set; }
+    internal int FilesCreated => Volatile.Read(ref _filesCreated);
 
     public long Received => _received;
 
     public OutgoingSharedFile CreateFile(int length)
     {
-        FilesCreated++;
+        Interlocked.Increment(ref _filesCreated);
         return MemfdFile.Create(length);
     }
 
