@@ -11,7 +11,11 @@ namespace NPipes.Messaging.Writing;
 /// </summary>
 internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, ISharedMemoryTransport transport, SharedMemoryOptions options)
 {
-    /// <summary>The longest pause between two looks at the socket's send queue while waiting (§3.4: 1 ms doubling to 50 ms).</summary>
+    /// <summary>
+    /// The longest pause between two looks at the socket's send queue while waiting (§3.4: from 1 ms to 50 ms). Pauses
+    /// grow by 1 ms, not twofold: a reader that is busy, not stalled, empties the queue soon, and a doubled pause would
+    /// leave it idle for as long again as it took.
+    /// </summary>
     private const int LongestPause = 50;
 
     private readonly byte[] _frame = new byte[SharedMemoryDescriptor.FrameLength]; // used by the owner only
@@ -115,6 +119,6 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
         {
             Thread.Sleep(pause);
         }
-        return Math.Min(pause * 2, LongestPause);
+        return Math.Min(pause + 1, LongestPause);
     }
 }
