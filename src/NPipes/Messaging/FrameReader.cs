@@ -106,14 +106,9 @@ internal sealed partial class FrameReader : IDisposable
             throw new FrameTooLargeException(header.DataLength, Array.MaxLength);
         }
         InFrame = true;
-        if (_shm is not null)
+        if (_shm is not null && descriptor)
         {
-            long frameStart = _shm.Received - (_end - _start);
-            _shm.CheckNoStrayFile(frameStart);
-            if (descriptor)
-            {
-                return await ReadSharedAsync(frameStart, options, destination, sync, cancellationToken).ConfigureAwait(false);
-            }
+            return await ReadSharedAsync(_shm.Received - (_end - _start), options, destination, sync, cancellationToken).ConfigureAwait(false);
         }
         _start += FrameCodec.HeaderLength;
         int length = (int)header.DataLength;
@@ -174,6 +169,8 @@ internal sealed partial class FrameReader : IDisposable
             {
                 FrameCodec.VerifyCrc(FrameCodec.ComputeCrc(payload.Span), crc);
             }
+            // A file that came with this frame's bytes belongs to no descriptor frame: refused with the frame (§4.1).
+            _shm?.CheckNoStrayFile(_shm.Received - (_end - _start));
             InFrame = false;
             Volatile.Write(ref _frameStarted, 0);
             destination?.Advance(length);

@@ -42,14 +42,16 @@ internal interface ISharedMemoryTransport
     long Received { get; }
 
     /// <summary>
-    /// A frame starts at stream position <paramref name="frameStart"/>: a queued file that arrived wholly before it belongs
-    /// to no descriptor frame (§4.1), and is refused.
+    /// A frame that is not a descriptor frame ends at stream position <paramref name="frameEnd"/>: a queued file whose
+    /// read ended there or before came with that frame's bytes (or earlier ones), belongs to no descriptor frame (§4.1),
+    /// and is refused. (A file whose read goes on past the frame belongs to a descriptor frame that follows it.)
     /// </summary>
     /// <exception cref="SharedMemoryException">Such a file is queued (all queued files are closed).</exception>
-    void CheckNoStrayFile(long frameStart);
+    void CheckNoStrayFile(long frameEnd);
 
     /// <summary>
-    /// The descriptor frame that starts at <paramref name="frameStart"/> takes its file: checks §4.1-4.5 in order and
+    /// The descriptor frame that starts at <paramref name="frameStart"/> takes its file (the oldest queued, which must have
+    /// arrived in a read holding the frame's first byte): checks §4.1-4.5 in order and
     /// maps it read-only (the descriptor is closed). The payload's CRC is not checked here.
     /// </summary>
     /// <exception cref="SharedMemoryException">A check failed; nothing is mapped, every queued file is closed.</exception>

@@ -73,18 +73,30 @@ public sealed class SharedMemoryAttackTests
         await AttackAsync(Descriptor(), "without its file");
 
     [Fact]
-    public async Task A_file_that_comes_with_an_ordinary_frame_is_refused_at_the_next_frame() => await WithMemfdAsync(async fd =>
+    public async Task A_file_that_comes_with_an_ordinary_frame_is_refused_with_that_frame() => await WithMemfdAsync(async fd =>
     {
         (Socket attacker, Socket victim) = ShmPeers.SocketPair();
         using (attacker)
         await using (PipeConnection receiver = ShmPeers.Connection(victim, Options))
         {
+            ShmPeers.SendWithFds(attacker, FrameCodec.EncodeText("before", Options.Frame));
             ShmPeers.SendWithFds(attacker, FrameCodec.EncodeText("carrier", Options.Frame), fd);
-            ShmPeers.SendWithFds(attacker, FrameCodec.EncodeText("next", Options.Frame));
-            Assert.Equal("carrier", await receiver.ReceiveTextAsync(Ct).Within());
-            await RefusedAsync(receiver, "no shared-memory descriptor frame");
+            ShmPeers.SendWithFds(attacker, Descriptor());
+            Assert.Equal("before", await receiver.ReceiveTextAsync(Ct).Within());
+            await RefusedAsync(receiver, "arrived with a frame that is not a shared-memory descriptor frame");
             Assert.Equal(1, ShmPeers.FdsLike(fd));
         }
+    });
+
+    [Fact]
+    public async Task A_file_that_comes_with_the_last_frame_before_the_end_is_refused() => await WithMemfdAsync(async fd =>
+    {
+        (Socket attacker, Socket victim) = ShmPeers.SocketPair();
+        await using PipeConnection receiver = ShmPeers.Connection(victim, Options);
+        ShmPeers.SendWithFds(attacker, FrameCodec.EncodeText("carrier", Options.Frame), fd);
+        attacker.Dispose();
+        await RefusedAsync(receiver, "arrived with a frame that is not a shared-memory descriptor frame");
+        Assert.Equal(1, ShmPeers.FdsLike(fd));
     });
 
     [Fact]

@@ -4,7 +4,7 @@ namespace NPipes.Transport;
 /// Files received on a shared-memory connection, in order, each with the stream positions of the read that brought it,
 /// and the checks of docs/shared-memory.md §4 that run before one is mapped. Linux hands a file over with the first
 /// byte of the sendmsg that carried it and ends that read with it, so the descriptor frame that owns a file starts
-/// inside the file's read; a file whose read ended before a frame starts belongs to no frame.
+/// inside the file's read, and a file whose read ends within an ordinary frame came with that frame's bytes.
 /// </summary>
 internal sealed class ReceivedFiles
 {
@@ -12,13 +12,13 @@ internal sealed class ReceivedFiles
 
     public void Add(int fd, long readStart, long readEnd) => _queue.Enqueue((fd, readStart, readEnd));
 
-    /// <summary>Refuses a queued file that arrived wholly before the frame starting at <paramref name="frameStart"/>.</summary>
+    /// <summary>Refuses a queued file whose read ended at or before <paramref name="frameEnd"/>, the end of a frame that is not a descriptor frame.</summary>
     /// <exception cref="SharedMemoryException">There is one: every queued file is closed.</exception>
-    public void CheckNoStrayFile(long frameStart)
+    public void CheckNoStrayFile(long frameEnd)
     {
-        if (_queue.Count > 0 && _queue.Peek().ReadEnd <= frameStart)
+        if (_queue.Count > 0 && _queue.Peek().ReadEnd <= frameEnd)
         {
-            throw Refuse("Refused a file that arrived with no shared-memory descriptor frame.");
+            throw Refuse("Refused a file that arrived with a frame that is not a shared-memory descriptor frame.");
         }
     }
 
