@@ -56,17 +56,31 @@ public sealed partial class PipeConnection
         return UsesSharedMemory(length) ? length : 0;
     }
 
-    /// <summary>Sends <paramref name="file"/> (already written), or a new file the payload or text is written into first.</summary>
+    /// <summary>
+    /// Sends <paramref name="file"/> (already written in place), or a new file that the payload is copied into (with
+    /// pwrite: faster than through a mapping) or the text encoded into.
+    /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendSharedAsync(OutgoingSharedFile? file, ReadOnlyMemory<byte> payload, string? text, bool sync, CancellationToken cancellationToken)
     {
         bool owned = file is null;
-        file ??= NewFile(payload, text);
+        int length;
+        uint crc;
+        if (file is null && text is null)
+        {
+            length = payload.Length;
+            FrameCodec.CheckPayloadLength(length, Options.Frame);
+            crc = Options.Frame.Crc ? FrameCodec.ComputeCrc(payload.Span) : 0;
+            file = _shm!.CreateFile(payload.Span);
+        }
+        else
+        {
+            file ??= NewTextFile(text!);
+            length = file.GetSpan().Length;
+            crc = Options.Frame.Crc ? FrameCodec.ComputeCrc(file.GetSpan()) : 0;
+        }
         try
         {
-            int length = file.GetSpan().Length;
-            FrameCodec.CheckPayloadLength(length, Options.Frame);
-            uint crc = Options.Frame.Crc ? FrameCodec.ComputeCrc(file.GetSpan()) : 0;
             await SharedWriter!.WriteAsync(file, length, crc, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
             Telemetry.SentShared(length);
         }
@@ -79,20 +93,13 @@ public sealed partial class PipeConnection
         }
     }
 
-    /// <summary>A new file holding the payload, or the text in the connection's encoding.</summary>
-    private OutgoingSharedFile NewFile(ReadOnlyMemory<byte> payload, string? text)
+    /// <summary>A new file holding the text in the connection's encoding.</summary>
+    private OutgoingSharedFile NewTextFile(string text)
     {
-        int length = text is null ? payload.Length : FrameCodec.GetByteCount(text, Options.Frame);
+        int length = FrameCodec.GetByteCount(text, Options.Frame);
         FrameCodec.CheckPayloadLength(length, Options.Frame);
         OutgoingSharedFile file = _shm!.CreateFile(length);
-        if (text is null)
-        {
-            payload.Span.CopyTo(file.GetSpan());
-        }
-        else
-        {
-            Options.Frame.Encoding.GetBytes(text, file.GetSpan());
-        }
+        Options.Frame.Encoding.GetBytes(text, file.GetSpan());
         return file;
     }
 

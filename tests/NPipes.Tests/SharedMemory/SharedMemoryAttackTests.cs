@@ -195,6 +195,12 @@ public sealed class SharedMemoryAttackTests
         Assert.Equal(MemfdNative.MapFailed, MemfdNative.mmap(0, 4096, MemfdNative.ProtRead | MemfdNative.ProtWrite, MemfdNative.MapShared, fd, 0));
         Assert.NotEqual(0, MemfdNative.fcntl(fd, MemfdNative.FAddSeals, 0)); // F_SEAL_SEAL: no seal can be removed or added
         Assert.Throws<ObjectDisposedException>(() => file.GetSpan().Length);
+
+        using var written = MemfdFile.CreateFrom(Payload); // the pwrite path of SendAsync(payload)
+        Assert.True(ShmPeers.CanWrite(written.Descriptor));
+        written.Seal();
+        Assert.False(ShmPeers.CanWrite(written.Descriptor));
+        Assert.NotEqual(0, MemfdNative.ftruncate(written.Descriptor, 1));
     }
 
     [Fact]

@@ -30,6 +30,12 @@ internal sealed partial class LinuxSocketIO : ISharedMemoryTransport
         return MemfdFile.Create(length);
     }
 
+    public OutgoingSharedFile CreateFile(ReadOnlySpan<byte> payload)
+    {
+        Interlocked.Increment(ref _filesCreated);
+        return MemfdFile.CreateFrom(payload);
+    }
+
     public unsafe int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingSharedFile file)
     {
         int descriptor = ((MemfdFile)file).Descriptor;

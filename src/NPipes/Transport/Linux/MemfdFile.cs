@@ -23,8 +23,45 @@ internal sealed unsafe class MemfdFile : OutgoingSharedFile
     /// <summary>The file's descriptor, for the sendmsg that hands it over.</summary>
     public int Descriptor => _fd >= 0 ? _fd : throw new ObjectDisposedException(nameof(MemfdFile));
 
+    /// <summary>A file of <paramref name="length"/> bytes, mapped writable.</summary>
     /// <exception cref="IOException">The system refused a step.</exception>
     public static MemfdFile Create(int length)
+    {
+        int fd = Sized(length);
+        nint address = MemfdNative.mmap(0, (nuint)length, MemfdNative.ProtRead | MemfdNative.ProtWrite, MemfdNative.MapShared | MemfdNative.MapPopulate, fd, 0);
+        if (address == MemfdNative.MapFailed)
+        {
+            string error = MemfdNative.LastError("mmap");
+            MemfdNative.close(fd);
+            throw new IOException(error);
+        }
+        return new MemfdFile(fd, address, length);
+    }
+
+    /// <summary>A file holding a copy of <paramref name="payload"/>, written with pwrite; never mapped.</summary>
+    /// <exception cref="IOException">The system refused a step.</exception>
+    public static MemfdFile CreateFrom(ReadOnlySpan<byte> payload)
+    {
+        int fd = Sized(payload.Length);
+        fixed (byte* start = payload)
+        {
+            for (int written = 0; written < payload.Length;)
+            {
+                nint n = MemfdNative.pwrite(fd, start + written, payload.Length - written, written);
+                if (n <= 0 && !(n < 0 && System.Runtime.InteropServices.Marshal.GetLastPInvokeError() == MemfdNative.EINTR))
+                {
+                    string error = MemfdNative.LastError("pwrite");
+                    MemfdNative.close(fd);
+                    throw new IOException(error);
+                }
+                written += (int)Math.Max(n, 0);
+            }
+        }
+        return new MemfdFile(fd, 0, payload.Length);
+    }
+
+    /// <summary>A new memfd, sealable, of <paramref name="length"/> bytes.</summary>
+    private static int Sized(int length)
     {
         int fd = MemfdNative.memfd_create("npipes", MemfdNative.MfdCloexec | MemfdNative.MfdAllowSealing);
         if (fd < 0)
@@ -37,14 +74,7 @@ internal sealed unsafe class MemfdFile : OutgoingSharedFile
             MemfdNative.close(fd);
             throw new IOException(error);
         }
-        nint address = MemfdNative.mmap(0, (nuint)length, MemfdNative.ProtRead | MemfdNative.ProtWrite, MemfdNative.MapShared | MemfdNative.MapPopulate, fd, 0);
-        if (address == MemfdNative.MapFailed)
-        {
-            string error = MemfdNative.LastError("mmap");
-            MemfdNative.close(fd);
-            throw new IOException(error);
-        }
-        return new MemfdFile(fd, address, length);
+        return fd;
     }
 
     public override void Seal()
@@ -57,7 +87,7 @@ internal sealed unsafe class MemfdFile : OutgoingSharedFile
     }
 
     public override Span<byte> GetSpan() =>
-        _address != 0 ? new Span<byte>((void*)_address, _length) : throw new ObjectDisposedException(nameof(MemfdFile), "The message was sent or disposed.");
+        _address != 0 ? new Span<byte>((void*)_address, _length) : throw new ObjectDisposedException(nameof(MemfdFile), "The file is not mapped here: sent, disposed, or written with pwrite.");
 
     public override MemoryHandle Pin(int elementIndex = 0) => new((byte*)_address + elementIndex);
 

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 namespace NPipes.Transport;
 
 /// <summary>
-/// The Linux calls behind shared memory (docs/shared-memory.md §3, §4): memfd_create, ftruncate, mmap/munmap, the
+/// The Linux calls behind shared memory (docs/shared-memory.md §3, §4): memfd_create, ftruncate, pwrite, mmap/munmap, the
 /// sealing fcntls, statx, SIOCOUTQ, close. The constants are Linux's generic values (x86-64 and arm64 alike); only the
 /// Linux code of the net10.0 build calls them.
 /// </summary>
@@ -65,6 +65,11 @@ internal static unsafe partial class MemfdNative
 
     [LibraryImport("libc", EntryPoint = "statx", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
     public static partial int statx(int dirfd, string path, int flags, uint mask, byte* buffer);
+
+    public const int EINTR = 4;
+
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    public static partial nint pwrite(int fd, byte* buffer, nint count, long offset);
 
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     public static partial int close(int fd);
