@@ -22,6 +22,7 @@ public static partial class BenchRunner
         "oneway_64B", "oneway_1KiB", "oneway_64KiB", "oneway_1MiB", "oneway_64KiB_nocrc", "oneway_1MiB_nocrc",
         "clients_32_pingpong", "alloc_per_msg_send", "alloc_per_msg_receive", "crc32_64KiB", "crc32_1MiB",
         "listener_pingpong_16B", "listener_oneway_64B", "rpc_pingpong",
+        "shm_1MiB_crc", "shm_16MiB_crc", // SharedMemoryFigures.cs
     ];
 
     internal const int PingSize = 16;
@@ -74,6 +75,7 @@ public static partial class BenchRunner
             await Figure("listener_pingpong_16B", async () => PrintPair("listener_pingpong_16B", await ListenerFigures.PingPongAsync(options, ct), "roundtrips/s"));
             await Figure("listener_oneway_64B", async () => PrintPair("listener_oneway_64B", await ListenerFigures.OneWayAsync(options, ct), "msgs/s"));
             await Figure("rpc_pingpong", RpcPingPongAsync);
+            await SharedMemoryFiguresAsync();
             return _failures == 0 ? 0 : 1;
         }
 

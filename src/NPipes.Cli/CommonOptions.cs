@@ -22,8 +22,14 @@ internal sealed class CommonOptions
 
     public Option<double?> Timeout { get; } = OptionValues.Seconds("--timeout", "Give up after this many seconds (default: wait forever, as npipes does).");
 
-    /// <summary>Adds the frame options (and the timeout, when <paramref name="withTimeout"/>) to a command.</summary>
-    public void AddTo(Command command, bool withTimeout = true)
+    public Option<bool> SharedMemory { get; } = new("--shared-memory")
+    {
+        Description = "Send payloads of 64 KiB or more through shared memory, and accept them (Linux; the peer must opt in too: docs/shared-memory.md).",
+        Arity = ArgumentArity.Zero,
+    };
+
+    /// <summary>Adds the frame options (the timeout, when <paramref name="withTimeout"/>; --shared-memory, when <paramref name="withSharedMemory"/>) to a command.</summary>
+    public void AddTo(Command command, bool withTimeout = true, bool withSharedMemory = false)
     {
         command.Add(Crc);
         command.Add(ByteOrder);
@@ -32,7 +38,14 @@ internal sealed class CommonOptions
         {
             command.Add(Timeout);
         }
+        if (withSharedMemory)
+        {
+            command.Add(SharedMemory);
+        }
     }
+
+    /// <summary>Shared memory with the defaults when --shared-memory was given, else off.</summary>
+    public SharedMemoryOptions? SharedMemoryOf(ParseResult result) => result.GetValue(SharedMemory) ? SharedMemoryOptions.Default : null;
 
     public FrameOptions Frame(ParseResult result) => new()
     {
@@ -45,6 +58,7 @@ internal sealed class CommonOptions
     {
         Frame = Frame(result),
         Timeout = result.GetValue(Timeout) is { } s ? TimeSpan.FromSeconds(s) : System.Threading.Timeout.InfiniteTimeSpan,
+        SharedMemory = SharedMemoryOf(result),
     };
 
     /// <summary>TEXT, or the whole of standard input byte for byte when TEXT is "-", validated in the encoding.</summary>

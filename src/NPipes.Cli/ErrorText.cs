@@ -23,6 +23,8 @@ internal static class ErrorText
                 : "; the payload was changed, or its CRC computed another way"),
             FrameLengthMismatchException m
                 => $"not an npipes frame: MessageLength {m.MessageLength} is not DataLength {m.DataLength} + 8; does the peer use another --byte-order?",
+            FrameTooLargeException big when big.DeclaredLength == SharedMemoryDescriptor.DescriptorMessageLength - FrameCodec.HeaderLength
+                => "the peer sends shared-memory frames: use --shared-memory on both sides, or on neither",
             FrameTooLargeException big => $"a payload of {big.DeclaredLength} bytes exceeds the maximum of {big.MaxPayloadLength} bytes"
                 + (command.Name is "receive" or "decode" ? "; does the peer use another --byte-order?" : ""),
             IncompleteFrameException => command.Name == "decode"

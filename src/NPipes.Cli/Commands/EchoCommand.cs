@@ -17,7 +17,7 @@ internal static class EchoCommand
         {
             name, maxConnections, idleTimeout, frameTimeout,
         };
-        common.AddTo(command, withTimeout: false);
+        common.AddTo(command, withTimeout: false, withSharedMemory: true);
         var access = new AccessOptions();
         access.AddServerFlags(command);
         command.SetAction(async (result, ct) =>
@@ -27,7 +27,7 @@ internal static class EchoCommand
             double? idle = result.GetValue(idleTimeout), frame = result.GetValue(frameTimeout);
             var options = new PipeServerOptions
             {
-                Connection = new NPipesOptions { Frame = common.Frame(result), Access = access.Access(result) },
+                Connection = new NPipesOptions { Frame = common.Frame(result), Access = access.Access(result), SharedMemory = common.SharedMemoryOf(result) },
                 MaxConnections = max,
                 IdleTimeout = idle is { } i ? TimeSpan.FromSeconds(i) : Timeout.InfiniteTimeSpan,
                 FrameTimeout = frame is { } f ? TimeSpan.FromSeconds(f) : Timeout.InfiniteTimeSpan,

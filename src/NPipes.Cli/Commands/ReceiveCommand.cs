@@ -19,7 +19,7 @@ internal static class ReceiveCommand
         {
             name, count, json,
         };
-        common.AddTo(command);
+        common.AddTo(command, withSharedMemory: true);
         var access = new AccessOptions();
         access.AddServerFlags(command);
         command.SetAction(async (result, ct) =>

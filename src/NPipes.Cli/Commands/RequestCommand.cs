@@ -11,7 +11,7 @@ internal static class RequestCommand
         var name = new Argument<string>("NAME") { Description = "The pipe name of a server (for example npipes echo)." };
         var text = new Argument<string>("TEXT") { Description = "The request text; '-' reads standard input byte for byte." };
         var command = new Command("request", "Connect to the server on NAME, send TEXT, print the reply.") { name, text };
-        common.AddTo(command);
+        common.AddTo(command, withSharedMemory: true);
         var access = new AccessOptions();
         access.AddClientFlags(command);
         command.SetAction(async (result, ct) =>

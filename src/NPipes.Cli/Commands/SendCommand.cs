@@ -14,7 +14,7 @@ internal static class SendCommand
         {
             name, text,
         };
-        common.AddTo(command);
+        common.AddTo(command, withSharedMemory: true);
         var access = new AccessOptions();
         access.AddClientFlags(command);
         command.SetAction(async (result, ct) =>

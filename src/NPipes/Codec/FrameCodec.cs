@@ -128,7 +128,7 @@ public static class FrameCodec
         uint messageLength = ReadUInt32(buffer, options.ByteOrder);
         if ((long)messageLength - HeaderLength > options.MaxPayloadLength)
         {
-            throw new FrameTooLargeException((long)messageLength - HeaderLength, options.MaxPayloadLength, MismatchHint.ByteOrder(messageLength, null, options.MaxPayloadLength));
+            throw new FrameTooLargeException((long)messageLength - HeaderLength, options.MaxPayloadLength, MismatchHint.ByteOrder(messageLength, null, options.MaxPayloadLength) + MismatchHint.SharedMemory(messageLength));
         }
         if (buffer.Length < HeaderLength)
         {
@@ -141,7 +141,7 @@ public static class FrameCodec
         }
         if (messageLength != (ulong)dataLength + HeaderLength)
         {
-            throw new FrameLengthMismatchException(messageLength, dataLength, MismatchHint.ByteOrder(messageLength, dataLength, options.MaxPayloadLength));
+            throw new FrameLengthMismatchException(messageLength, dataLength, MismatchHint.ByteOrder(messageLength, dataLength, options.MaxPayloadLength) + MismatchHint.SharedMemory(messageLength));
         }
         header = new FrameHeader(messageLength, dataLength);
         return true;
@@ -195,7 +195,7 @@ public static class FrameCodec
     internal static uint ReadUInt32(ReadOnlySpan<byte> source, ByteOrder byteOrder) =>
         byteOrder == ByteOrder.LittleEndian ? BinaryPrimitives.ReadUInt32LittleEndian(source) : BinaryPrimitives.ReadUInt32BigEndian(source);
 
-    private static void WriteUInt32(Span<byte> destination, uint value, ByteOrder byteOrder)
+    internal static void WriteUInt32(Span<byte> destination, uint value, ByteOrder byteOrder)
     {
         if (byteOrder == ByteOrder.LittleEndian)
         {

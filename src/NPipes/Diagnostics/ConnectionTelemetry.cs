@@ -53,6 +53,15 @@ internal sealed class ConnectionTelemetry
         }
     }
 
+    /// <summary>A payload of <paramref name="length"/> bytes was sent through shared memory.</summary>
+    public void SentShared(int length)
+    {
+        if (_metrics.CountSends)
+        {
+            CountSent(length);
+        }
+    }
+
     /// <summary>A frame with a payload of <paramref name="length"/> bytes arrived (-1: a clean end of stream, not counted).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Received(int length)

@@ -23,4 +23,13 @@ internal static class MismatchHint
             && (dataLength is not { } data || (ulong)BinaryPrimitives.ReverseEndianness(data) + 8 == swapped);
         return plausible ? " " + ByteOrderQuestion : "";
     }
+
+    /// <summary>
+    /// " The peer sends shared-memory frames: ..." when <paramref name="messageLength"/> is that of a descriptor frame
+    /// (docs/shared-memory.md §2: 40 XOR 0x80000000, in either byte order) read by a side without shared memory; otherwise "".
+    /// </summary>
+    public static string SharedMemory(uint messageLength) =>
+        messageLength == SharedMemoryDescriptor.DescriptorMessageLength || BinaryPrimitives.ReverseEndianness(messageLength) == SharedMemoryDescriptor.DescriptorMessageLength
+            ? " The peer sends shared-memory frames (docs/shared-memory.md): turn shared memory on here too (NPipesOptions.SharedMemory, --shared-memory)."
+            : "";
 }

@@ -15,12 +15,13 @@ namespace NPipes.Messaging;
 /// stream (the socket engine, or poll for a synchronous read). The rest of a large payload and the small fields after it (CRC field, next
 /// header) arrive in one receive.
 /// </remarks>
-internal sealed class FrameReader : IDisposable
+internal sealed partial class FrameReader : IDisposable
 {
     private const int BufferSize = 64 * 1024;
     private const int Trailer = FrameCodec.CrcLength + FrameCodec.HeaderLength; // what follows a payload: its CRC field, the next header
     private readonly Stream _stream;
     private readonly IDirectReceive? _direct;
+    private readonly ISharedMemoryTransport? _shm; // shared memory on: every read is its recvmsg (files arrive with bytes)
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     private int _start;
     private int _end;
@@ -28,10 +29,12 @@ internal sealed class FrameReader : IDisposable
 
     /// <param name="stream">What the reader waits on (the transport stream, or a watching wrapper around it).</param>
     /// <param name="direct">The transport's non-blocking receives, or null.</param>
-    public FrameReader(Stream stream, IDirectReceive? direct = null)
+    /// <param name="sharedMemory">The transport's shared memory when the connection has it on (docs/shared-memory.md), else null.</param>
+    public FrameReader(Stream stream, IDirectReceive? direct = null, ISharedMemoryTransport? sharedMemory = null)
     {
         _stream = stream;
-        _direct = direct;
+        _shm = sharedMemory;
+        _direct = sharedMemory is null ? direct : null;
     }
 
     private long _frameStarted; // Stopwatch timestamp of a frame's first byte while it is incomplete; 0 between frames
@@ -42,8 +45,16 @@ internal sealed class FrameReader : IDisposable
     /// <summary>Nothing more has been read ahead: the peer has sent no further bytes we know of (it may be waiting for an answer).</summary>
     public bool Drained => _start == _end;
 
-    /// <summary>One frame read: its payload (in a pooled array, or in the caller's buffer writer), or Length -1 at a clean end of stream.</summary>
-    public readonly record struct Frame(byte[]? Pooled, int Length, uint Crc);
+    /// <summary>
+    /// One frame read: its payload (in a pooled array, in a shared-memory <paramref name="View"/>, or in the caller's
+    /// buffer writer), or Length -1 at a clean end of stream.
+    /// </summary>
+    public readonly record struct Frame(byte[]? Pooled, int Length, uint Crc, SharedMemoryView? View = null)
+    {
+        /// <summary>The frame as a message that owns its payload.</summary>
+        public PipeMessage ToMessage(FrameOptions options) =>
+            View is not null ? new PipeMessage(View, Length, options, Crc) : new PipeMessage(Pooled ?? [], Length, options, Crc);
+    }
 
     /// <summary>How long the frame being read has been arriving since its first byte; zero between frames.</summary>
     public TimeSpan FrameInProgress
@@ -59,7 +70,7 @@ internal sealed class FrameReader : IDisposable
     public async ValueTask<PipeMessage?> ReadAsync(FrameOptions options, bool sync, CancellationToken cancellationToken)
     {
         Frame frame = await ReadFrameAsync(options, null, sync, cancellationToken).ConfigureAwait(false);
-        return frame.Length < 0 ? null : new PipeMessage(frame.Pooled ?? [], frame.Length, options, frame.Crc);
+        return frame.Length < 0 ? null : frame.ToMessage(options);
     }
 
     /// <summary>
@@ -70,7 +81,8 @@ internal sealed class FrameReader : IDisposable
     public async ValueTask<Frame> ReadFrameAsync(FrameOptions options, IBufferWriter<byte>? destination, bool sync, CancellationToken cancellationToken)
     {
         FrameHeader header;
-        while (!FrameCodec.TryReadHeader(_buffer.AsSpan(_start, _end - _start), options, out header))
+        bool descriptor = false;
+        while (!TryReadHeader(options, out header, out descriptor))
         {
             if (_end > _start && Volatile.Read(ref _frameStarted) == 0)
             {
@@ -94,6 +106,10 @@ internal sealed class FrameReader : IDisposable
             throw new FrameTooLargeException(header.DataLength, Array.MaxLength);
         }
         InFrame = true;
+        if (_shm is not null && descriptor)
+        {
+            return await ReadSharedAsync(_shm.Received - (_end - _start), options, destination, sync, cancellationToken).ConfigureAwait(false);
+        }
         _start += FrameCodec.HeaderLength;
         int length = (int)header.DataLength;
         byte[]? pooled = destination is null && length > 0 ? ArrayPool<byte>.Shared.Rent(length) : null;
@@ -117,7 +133,8 @@ internal sealed class FrameReader : IDisposable
                     // after it (CRC, next header) come in the same call, into the emptied read buffer.
                     Memory<byte> rest = payload[filled..];
                     _start = _end = 0;
-                    int n = UseDirect(sync, cancellationToken) ? _direct!.TryReceive(rest.Span, _buffer.AsSpan(0, Trailer), spin: false) : -1;
+                    int n = _shm is not null ? await ReceiveSharedAsync(rest, _buffer.AsMemory(0, Trailer), sync, cancellationToken).ConfigureAwait(false)
+                        : UseDirect(sync, cancellationToken) ? _direct!.TryReceive(rest.Span, _buffer.AsSpan(0, Trailer), spin: false) : -1;
                     if (n > rest.Length)
                     {
                         _end = n - rest.Length;
@@ -152,6 +169,8 @@ internal sealed class FrameReader : IDisposable
             {
                 FrameCodec.VerifyCrc(FrameCodec.ComputeCrc(payload.Span), crc);
             }
+            // A file that came with this frame's bytes belongs to no descriptor frame: refused with the frame (§4.1).
+            _shm?.CheckNoStrayFile(_shm.Received - (_end - _start));
             InFrame = false;
             Volatile.Write(ref _frameStarted, 0);
             destination?.Advance(length);
@@ -182,7 +201,8 @@ internal sealed class FrameReader : IDisposable
             _start = 0;
         }
         int room = Math.Min(_buffer.Length - _end, Math.Max(1, max));
-        int n = UseDirect(sync, cancellationToken) ? _direct!.TryReceive(_buffer.AsSpan(_end, room), default, spin) : -1;
+        int n = _shm is not null ? await ReceiveSharedAsync(_buffer.AsMemory(_end, room), default, sync, cancellationToken).ConfigureAwait(false)
+            : UseDirect(sync, cancellationToken) ? _direct!.TryReceive(_buffer.AsSpan(_end, room), default, spin) : -1;
         if (n < 0)
         {
             n = sync
@@ -199,6 +219,7 @@ internal sealed class FrameReader : IDisposable
 
     public void Dispose()
     {
+        _shm?.CloseQueuedFiles();
         byte[] buffer = Interlocked.Exchange(ref _buffer, []);
         if (buffer.Length > 0)
         {

@@ -88,6 +88,13 @@ public sealed record NPipesOptions
     /// </summary>
     public IMeterFactory? MeterFactory { get; init; }
 
+    /// <summary>
+    /// Large payloads through shared memory (docs/shared-memory.md): null (the default) is off. Both sides must opt in,
+    /// as both must agree on CRC; a side without it refuses the peer's shared-memory frames. Linux only (net10.0 build):
+    /// elsewhere a connection made with it throws <see cref="PlatformNotSupportedException"/>.
+    /// </summary>
+    public SharedMemoryOptions? SharedMemory { get; init; }
+
     /// <summary>These options with the frame's CRC switched on or off.</summary>
     public NPipesOptions WithCrc(bool crc) => Frame.Crc == crc ? this : this with { Frame = Frame with { Crc = crc } };
 }

@@ -82,7 +82,7 @@ public sealed partial class PipeConnection
     private async ValueTask<PipeMessage?> ReceiveCoreAsync(bool sync, CancellationToken cancellationToken)
     {
         FrameReader.Frame frame = await ReceiveFrameAsync(null, sync, cancellationToken).ConfigureAwait(false);
-        return frame.Length < 0 ? null : new PipeMessage(frame.Pooled ?? [], frame.Length, Options.Frame, frame.Crc);
+        return frame.Length < 0 ? null : frame.ToMessage(Options.Frame);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using NPipes.Transport;
 using NPipes.Messaging;
 
 namespace NPipes;
@@ -97,11 +98,16 @@ public sealed partial class PipeConnection
 
     /// <summary>Writes or queues one frame; <paramref name="push"/> (requests) gets it moving at once instead of on the background flush.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendCoreAsync(ReadOnlyMemory<byte> payload, string? text, bool push, bool sync, CancellationToken cancellationToken)
+    private async ValueTask SendCoreAsync(ReadOnlyMemory<byte> payload, string? text, bool push, bool sync, CancellationToken cancellationToken, OutgoingSharedFile? file = null)
     {
         ThrowIfClosed();
         try
         {
+            if (file is not null || SharedLength(payload, text) > 0)
+            {
+                await SendSharedAsync(file, payload, text, sync, cancellationToken).ConfigureAwait(false);
+                return;
+            }
             if (text is null)
             {
                 await _writer.WriteAsync(payload, Options.Frame, sync, cancellationToken).ConfigureAwait(false);

@@ -21,6 +21,10 @@ namespace NPipes;
 /// of 32 KiB or more are not copied: the send returns once the frame has been written. Dispose writes what is queued
 /// first. On Windows (message pipes) every frame is one write (one pipe message, as npipes reads) and a send completes
 /// when it is written.</para>
+/// <para>With <see cref="NPipesOptions.SharedMemory"/> on (Linux), a payload at or above its threshold travels in a sealed
+/// shared-memory file (docs/shared-memory.md): the send completes once the file's descriptor frame is written, after
+/// waiting, if the peer has left too much unread, for the in-flight budget; the received <see cref="PipeMessage"/> is a
+/// read-only view of the file until disposed. <see cref="CreateMessage"/> hands out the file's memory to write in place.</para>
 /// </remarks>
 public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
 {
@@ -45,20 +49,21 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
     /// </summary>
     internal PipeConnection(Stream stream, ITransportStream? transport, string pipeName, NPipesOptions options, PipeTelemetry? telemetry = null)
     {
+        _shm = SharedMemoryOf(transport, options, stream);
         // The peer's credentials come from the transport stream itself, not from a server's watching wrapper.
         Telemetry = (telemetry ?? PipeTelemetry.For(pipeName, options)).Open(transport as Stream ?? stream);
         _stream = stream;
         _transport = transport;
         PipeName = pipeName;
         Options = options;
-        _reader = new FrameReader(stream, transport?.DirectReceive);
+        _reader = new FrameReader(stream, transport?.DirectReceive, _shm);
         if (transport is { IsMessageMode: true })
         {
             _writer = new FrameWriter(stream); // one write per frame: one message per frame
         }
         else
         {
-            var queue = new CoalescingFrameWriter(stream, transport?.DirectSend, _ => Close(DisconnectReason.IOError));
+            var queue = new CoalescingFrameWriter(stream, transport?.DirectSend, _ => Close(DisconnectReason.IOError), _shm is null ? null : (_shm, options.SharedMemory!));
             _writer = queue;
             _queue = queue;
         }

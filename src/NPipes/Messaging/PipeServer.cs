@@ -61,10 +61,12 @@ public sealed partial class PipeServer : IAsyncDisposable
     /// <summary>Starts listening on <paramref name="pipeName"/> (the name is held from now until the server stops).</summary>
     /// <exception cref="ArgumentException">The name is not valid.</exception>
     /// <exception cref="PipeNameInUseException">Another live server holds the name.</exception>
+    /// <exception cref="PlatformNotSupportedException"><see cref="NPipesOptions.SharedMemory"/> is set where there is none (docs/shared-memory.md §7).</exception>
     public static PipeServer Listen(string pipeName, PipeServerOptions? options = null)
     {
         options ??= PipeServerOptions.Default;
         NPipesOptions connection = options.Connection;
+        PipeConnection.ThrowIfNoSharedMemory(connection);
         PipeListener listener = PipeListener.Create(pipeName, new ListenOptions(connection.Access, connection.TrustedServers, connection.PipeBufferSize, MaxInstances: -1));
         return new PipeServer(pipeName, options, listener);
     }

@@ -23,6 +23,9 @@ internal interface ITransportStream
     /// <summary>Non-blocking receives on the caller's thread (the Linux socket path), or null where the transport has none.</summary>
     IDirectReceive? DirectReceive { get; }
 
+    /// <summary>Large payloads through shared memory (docs/shared-memory.md): the Linux socket of the net10.0 build, else null.</summary>
+    ISharedMemoryTransport? SharedMemory { get; }
+
     /// <summary>
     /// For one-message-per-connection senders, once everything has been written to the stream: waits until the peer has
     /// taken it. True when the peer read and closed (or, on a message pipe, drained it); false when the peer wrote back

@@ -18,6 +18,8 @@ internal sealed partial class UnixSocketStream
 
     public IDirectReceive? DirectReceive => null;
 
+    public ISharedMemoryTransport? SharedMemory => null;
+
     /// <summary>
     /// With a token that can fire, first waits for the socket to be readable through a zero-byte read, which takes no byte:
     /// abandoned when the token fires, it loses nothing, so a receive cancelled between frames leaves the connection

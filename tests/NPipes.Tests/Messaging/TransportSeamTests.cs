@@ -20,6 +20,8 @@ public class TransportSeamTests
         public PeerIdentity Peer => PeerIdentity.Unknown;
         public IDirectSend? DirectSend => null;
         public IDirectReceive? DirectReceive => null;
+
+        public ISharedMemoryTransport? SharedMemory => null;
         public ValueTask<bool> ConfirmDeliveredAsync(CancellationToken cancellationToken) => ValueTask.FromResult(true);
 
         public override bool CanRead => true;

@@ -30,13 +30,21 @@ internal sealed class CoalescingFrameWriter : IQueuedFrameWriter
     /// <param name="stream">Where the bytes go (possibly a watching wrapper around the transport stream).</param>
     /// <param name="direct">The transport's non-blocking sends, or null.</param>
     /// <param name="onFailure">Called once, with the first write error.</param>
-    public CoalescingFrameWriter(Stream stream, IDirectSend? direct, Action<Exception> onFailure)
+    /// <param name="sharedMemory">The transport's shared memory and its options when the connection has it on, else null.</param>
+    public CoalescingFrameWriter(Stream stream, IDirectSend? direct, Action<Exception> onFailure, (ISharedMemoryTransport Transport, SharedMemoryOptions Options)? sharedMemory = null)
     {
         _queue = new SendQueue(stream, direct, onFailure);
         _large = new LargeFrameWriter(_queue, stream);
+        if (sharedMemory is { } shm)
+        {
+            Shared = new SharedMemoryFrameWriter(_queue, stream, shm.Transport, shm.Options);
+        }
     }
 
-    public bool InFrame => _large.InFrame;
+    /// <summary>The writer of shared-memory frames, when the connection has shared memory on.</summary>
+    public SharedMemoryFrameWriter? Shared { get; }
+
+    public bool InFrame => _large.InFrame || Shared is { InFrame: true };
 
     public Exception? Failure => _queue.Failure;
 

@@ -84,18 +84,7 @@ internal sealed partial class LinuxSocketIO : IDirectSend, IDirectReceive
                 iov[1] = new Native.IoVec { Base = b, Length = (nuint)second.Length };
                 iov[2] = new Native.IoVec { Base = c, Length = (nuint)third.Length };
                 var message = new Native.MsgHdr { Iov = iov, IovLen = 3 };
-                while (true)
-                {
-                    nint n = Native.sendmsg(fd, &message, MsgDontWait | MsgNoSignal);
-                    if (n >= 0)
-                    {
-                        return (int)n;
-                    }
-                    if (!RetryAfter(Marshal.GetLastPInvokeError(), "sendmsg", fd, PollOut, wait: false))
-                    {
-                        return 0;
-                    }
-                }
+                return SendMessageNow(fd, &message);
             }
         }
         finally
@@ -103,6 +92,23 @@ internal sealed partial class LinuxSocketIO : IDirectSend, IDirectReceive
             if (added)
             {
                 handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>One non-blocking sendmsg (again if interrupted): the bytes sent, 0 when the socket is full.</summary>
+    private unsafe int SendMessageNow(int fd, Native.MsgHdr* message)
+    {
+        while (true)
+        {
+            nint n = Native.sendmsg(fd, message, MsgDontWait | MsgNoSignal);
+            if (n >= 0)
+            {
+                return (int)n;
+            }
+            if (!RetryAfter(Marshal.GetLastPInvokeError(), "sendmsg", fd, PollOut, wait: false))
+            {
+                return 0;
             }
         }
     }
@@ -187,7 +193,8 @@ internal sealed partial class LinuxSocketIO : IDirectSend, IDirectReceive
         _ => SocketError.SocketError,
     };
 
-    private static unsafe partial class Native
+    /// <summary>The libc calls and structures (internal: the shared-memory tests pass descriptors with the same sendmsg).</summary>
+    internal static unsafe partial class Native
     {
         [StructLayout(LayoutKind.Sequential)]
         public struct PollFd

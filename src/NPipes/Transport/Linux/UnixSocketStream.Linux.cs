@@ -11,6 +11,8 @@ internal sealed partial class UnixSocketStream
 
     public IDirectReceive? DirectReceive => _linux;
 
+    public ISharedMemoryTransport? SharedMemory => _linux;
+
     partial void AttachFastPath(Socket socket) => _linux = LinuxSocketIO.TryCreate(socket);
 
     partial void DetachFastPath() => _linux?.MarkClosed();

@@ -19,6 +19,8 @@ internal sealed class WindowsPipeStream(PipeStream pipe, PeerIdentity peer) : St
 
     public IDirectReceive? DirectReceive => null;
 
+    public ISharedMemoryTransport? SharedMemory => null;
+
     /// <summary>Waits until the peer has read everything written (the pipe drained). The peer may already have read and closed: that is delivery too.</summary>
     public ValueTask<bool> ConfirmDeliveredAsync(CancellationToken cancellationToken)
     {

@@ -1,0 +1,42 @@
+namespace NPipes;
+
+/// <summary>
+/// Large messages through shared memory (docs/shared-memory.md): set <see cref="NPipesOptions.SharedMemory"/> on both
+/// sides. A payload of at least <see cref="MinPayloadLength"/> bytes then travels in a sealed memfd handed over with the
+/// frame, written once by the sender and read in place by the receiver; smaller ones go inline. Linux only (the net10.0
+/// build); elsewhere opting in is refused when the connection is made. Immutable; share freely.
+/// </summary>
+public sealed record SharedMemoryOptions
+{
+    /// <summary>The default threshold: 65,536 bytes.</summary>
+    public const int DefaultMinPayloadLength = 64 * 1024;
+
+    /// <summary>The default in-flight budget: 67,108,864 bytes (64 MiB).</summary>
+    public const long DefaultMaxInFlightBytes = 64L * 1024 * 1024;
+
+    /// <summary>Options with the defaults.</summary>
+    public static SharedMemoryOptions Default { get; } = new();
+
+    /// <summary>
+    /// The smallest payload this side sends through shared memory (default 65,536); smaller ones go inline. Receiving
+    /// takes both kinds whatever this is. The two sides need not agree.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public int MinPayloadLength
+    {
+        get;
+        init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The threshold is at least 1 byte: an empty payload never travels through shared memory.");
+    } = DefaultMinPayloadLength;
+
+    /// <summary>
+    /// How many payload bytes this side may have sent through shared memory that the peer has not yet read (§3.4;
+    /// default 64 MiB). A send that would exceed it waits until the peer has read everything sent so far (within the
+    /// send's cancellation), so a peer that stops reading pins at most this plus one payload of memory.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
+    public long MaxInFlightBytes
+    {
+        get;
+        init => field = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(value), value, "The in-flight budget is at least 1 byte.");
+    } = DefaultMaxInFlightBytes;
+}
