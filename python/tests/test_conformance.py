@@ -14,7 +14,7 @@ skipped with the reason otherwise.
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from tests import conformance_access, support
+from tests import conformance_access, conformance_shm, support
 from tests.conformance_cases import (live_round_trip, other_users_client_dropped,
                                      other_users_stale_kept, planted,
                                      second_server_refused, squatter_refused,
@@ -61,6 +61,7 @@ def _matrix():
         cases[f'test_other_user_stale_kept_by_{lang}_server'] = (
             other_users_stale_kept, lang)
     cases.update(conformance_access.cases(LANGS))      # docs/access.md
+    cases.update(conformance_shm.cases(LANGS))         # docs/shared-memory.md
     return cases
 
 
