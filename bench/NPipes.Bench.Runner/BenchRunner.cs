@@ -126,7 +126,7 @@ public static partial class BenchRunner
             output.Flush();
         }
 
-        private static double Median(List<double> values)
+        internal static double Median(List<double> values)
         {
             var sorted = values.Order().ToArray();
             int mid = sorted.Length / 2;
@@ -148,19 +148,13 @@ public static partial class BenchRunner
             var npClient = new NPipesPinger(np);
             Func<double, Task<double>> rawRun = sync ? s => Task.Run(() => rawClient.RunSync(s)) : rawClient.RunAsync;
             Func<double, Task<double>> npRun = sync ? s => Task.Run(() => npClient.RunSync(s)) : npClient.RunAsync;
-            await rawRun(Math.Max(1.0, options.Seconds)); // warm up both (JIT, tiering) before measuring
-            await npRun(Math.Max(1.0, options.Seconds));
-            List<double> rawRates = [], npRates = [];
-            for (int i = 0; i < options.EffectiveRuns; i++)
-            {
-                rawRates.Add(await rawRun(options.Seconds));
-                npRates.Add(await npRun(options.Seconds));
-            }
+            // Warm up both (JIT, tiering) before measuring.
+            List<double> npRates = await CompareAsync($"pingpong_16B_{mode}", new Side(npRun, npPeer), new Side(rawRun, rawPeer),
+                "roundtrips/s", Math.Max(1.0, options.Seconds));
             if (!sync)
             {
                 _singleClient["async"] = Median(npRates);
             }
-            Print($"pingpong_16B_{mode}", npRates, rawRates, "roundtrips/s");
         }
 
         private sealed class RawPinger(NamedPipeClientStream stream)
@@ -283,15 +277,8 @@ public static partial class BenchRunner
                 }
                 var single = new NPipesPinger(connections[0]);
                 NPipesPinger[] many = connections.Skip(1).Select(c => new NPipesPinger(c)).ToArray();
-                await single.RunAsync(options.Seconds / 2);
-                await RunManyAsync(many, options.Seconds / 2);
-                List<double> singleRates = [], manyRates = [];
-                for (int i = 0; i < options.EffectiveRuns; i++)
-                {
-                    singleRates.Add(await single.RunAsync(options.Seconds));
-                    manyRates.Add(await RunManyAsync(many, options.Seconds));
-                }
-                Print("clients_32_pingpong", manyRates, singleRates, "roundtrips/s", " base=npipes_1_client");
+                await CompareAsync("clients_32_pingpong", new Side(s => RunManyAsync(many, s), peer), new Side(single.RunAsync, peer),
+                    "roundtrips/s", options.Seconds / 2, " base=npipes_1_client");
             }
             finally
             {
@@ -329,17 +316,22 @@ public static partial class BenchRunner
             long rawCount = Calibrate(await WarmUpAsync(async n => (await rawSender.RunAsync(n)).Rate, size));
             long npCount = Calibrate(await WarmUpAsync(async n => (await npSender.RunAsync(n)).Rate, size));
             List<double> rawRates = [], npRates = [];
+            CpuPerOp rawCpu = new(), npCpu = new();
             for (int i = 0; i < options.EffectiveRuns; i++)
             {
+                CpuSample before = CpuSample.Take(rawPeer);
                 rawRates.Add((await rawSender.RunAsync(rawCount)).Rate);
+                rawCpu.Add(before, CpuSample.Take(rawPeer), rawCount);
+                before = CpuSample.Take(npPeer);
                 npRates.Add((await npSender.RunAsync(npCount)).Rate);
+                npCpu.Add(before, CpuSample.Take(npPeer), npCount);
                 // Keep each batch near the run length as the rates settle.
                 rawCount = Calibrate(Median(rawRates));
                 npCount = Calibrate(Median(npRates));
             }
             double mb = size / 1e6;
             Print(figure, npRates, rawRates, "msgs/s",
-                $" npipes_MBps={PeerRoles.Format(Median(npRates) * mb)} raw_MBps={PeerRoles.Format(Median(rawRates) * mb)} npipes_msgs_per_run={npCount} raw_msgs_per_run={rawCount}");
+                $" npipes_MBps={PeerRoles.Format(Median(npRates) * mb)} raw_MBps={PeerRoles.Format(Median(rawRates) * mb)} npipes_msgs_per_run={npCount} raw_msgs_per_run={rawCount}" + CpuColumns(npCpu, rawCpu));
         }
 
         /// <summary>Runs batches for about options.Seconds (at least 3 batches); returns the last batch's rate.</summary>

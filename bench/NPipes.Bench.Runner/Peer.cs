@@ -61,6 +61,13 @@ internal sealed class Peer : IAsyncDisposable
         }
     }
 
+    /// <summary>The peer process's CPU time so far (user + system; /proc's clock ticks on Linux).</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
+    }
+
     /// <summary>Tells the peer to exit (closes its stdin) and waits; kills it if it does not go.</summary>
     public async ValueTask DisposeAsync()
     {

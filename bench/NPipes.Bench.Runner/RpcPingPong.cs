@@ -28,15 +28,8 @@ public static partial class BenchRunner
             var rawPinger = new RpcPinger(raw);
             var npPinger = new RpcPinger(np);
             // Warm up both, longer than the frame ping-pong: StreamJsonRpc's call path is much more code to tier up.
-            await rawPinger.RunAsync(Math.Max(2.0, 2 * options.Seconds));
-            await npPinger.RunAsync(Math.Max(2.0, 2 * options.Seconds));
-            List<double> rawRates = [], npRates = [];
-            for (int i = 0; i < options.EffectiveRuns; i++)
-            {
-                rawRates.Add(await rawPinger.RunAsync(options.Seconds));
-                npRates.Add(await npPinger.RunAsync(options.Seconds));
-            }
-            Print("rpc_pingpong", npRates, rawRates, "roundtrips/s", " raw=StreamJsonRpc_HeaderDelimited_over_pipe_stream npipes_crc=on");
+            await CompareAsync("rpc_pingpong", new Side(npPinger.RunAsync, npPeer), new Side(rawPinger.RunAsync, rawPeer), "roundtrips/s",
+                Math.Max(2.0, 2 * options.Seconds), " raw=StreamJsonRpc_HeaderDelimited_over_pipe_stream npipes_crc=on");
         }
     }
 

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace NPipes.Bench;
+
+/// <summary>
+/// Two sides of a figure measured in alternating windows, each window with the CPU time it cost this process (the
+/// client) and the side's peer process (the server): every rate figure prints
+/// <c>npipes_cpu_us=CLIENT/SERVER raw_cpu_us=CLIENT/SERVER cpu_ratio=NPIPES/RAW</c>, medians of the per-window CPU
+/// microseconds per operation, the ratio of the two sides' medians of client + server.
+/// </summary>
+public static partial class BenchRunner
+{
+    /// <summary>One side of a figure: runs a window of about the given seconds and returns its rate; <see cref="Peer"/> serves it (null: none).</summary>
+    internal sealed record Side(Func<double, Task<double>> Run, Peer? Peer);
+
+    /// <summary>CPU time of this process and of a peer process, at one moment.</summary>
+    internal readonly record struct CpuSample(TimeSpan Self, TimeSpan Peer)
+    {
+        /// <summary>Now: this process from getrusage (microseconds), the peer from /proc (clock ticks, 10 ms).</summary>
+        public static CpuSample Take(Peer? peer) => new(Environment.CpuUsage.TotalTime, peer?.CpuTime() ?? TimeSpan.Zero);
+    }
+
+    /// <summary>Per-window CPU microseconds per operation of the client and of the server.</summary>
+    internal sealed class CpuPerOp
+    {
+        private readonly List<double> _client = [], _server = [], _total = [];
+
+        public void Add(CpuSample before, CpuSample after, double operations)
+        {
+            if (operations <= 0)
+            {
+                return;
+            }
+            double client = (after.Self - before.Self).TotalMicroseconds / operations;
+            double server = (after.Peer - before.Peer).TotalMicroseconds / operations;
+            _client.Add(client);
+            _server.Add(server);
+            _total.Add(client + server);
+        }
+
+        public double Total => _total.Count == 0 ? double.NaN : Runner.Median(_total);
+
+        public override string ToString() => _client.Count == 0 ? "n/a" : $"{Us(Runner.Median(_client))}/{Us(Runner.Median(_server))}";
+
+        private static string Us(double value) => value.ToString(value >= 100 ? "F0" : "F2", CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The CPU columns of a figure line (leading space).</summary>
+    internal static string CpuColumns(CpuPerOp npipes, CpuPerOp raw) =>
+        $" npipes_cpu_us={npipes} raw_cpu_us={raw} cpu_ratio={(npipes.Total / raw.Total).ToString("F2", CultureInfo.InvariantCulture)}";
+
+    private sealed partial class Runner
+    {
+        /// <summary>
+        /// Warms both sides up (<paramref name="warmUpSeconds"/> each, not counted), then runs them in alternating
+        /// windows of options.Seconds, raw first, and prints the figure with its CPU columns.
+        /// </summary>
+        internal async Task<List<double>> CompareAsync(string figure, Side npipes, Side raw, string unit, double warmUpSeconds, string extra = "")
+        {
+            await raw.Run(warmUpSeconds);
+            await npipes.Run(warmUpSeconds);
+            List<double> rawRates = [], npRates = [];
+            CpuPerOp rawCpu = new(), npCpu = new();
+            for (int i = 0; i < options.EffectiveRuns; i++)
+            {
+                rawRates.Add(await WindowAsync(raw, rawCpu));
+                npRates.Add(await WindowAsync(npipes, npCpu));
+            }
+            Print(figure, npRates, rawRates, unit, extra + CpuColumns(npCpu, rawCpu));
+            return npRates;
+        }
+
+        private async Task<double> WindowAsync(Side side, CpuPerOp cpu)
+        {
+            CpuSample before = CpuSample.Take(side.Peer);
+            long start = Stopwatch.GetTimestamp();
+            double rate = await side.Run(options.Seconds);
+            double seconds = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            cpu.Add(before, CpuSample.Take(side.Peer), rate * seconds);
+            return rate;
+        }
+    }
+}
