@@ -50,7 +50,7 @@ public static partial class BenchRunner
     internal static string CpuColumns(CpuPerOp npipes, CpuPerOp raw) =>
         $" npipes_cpu_us={npipes} raw_cpu_us={raw} cpu_ratio={(npipes.Total / raw.Total).ToString("F2", CultureInfo.InvariantCulture)}";
 
-    private sealed partial class Runner
+    internal sealed partial class Runner
     {
         /// <summary>
         /// Warms both sides up (<paramref name="warmUpSeconds"/> each, not counted), then runs them in alternating

@@ -15,8 +15,24 @@ public static partial class BenchRunner
     /// <summary>The first argument that makes this program (or a host routing to <see cref="RunPeerAsync"/>) a peer.</summary>
     public const string PeerArgument = "--bench-peer";
 
-    /// <summary>Every figure, in the order they run.</summary>
-    public static IReadOnlyList<string> Figures { get; } =
+    /// <summary>Every figure, in the order they run (with those added by <see cref="AddFigure"/>, after <c>rpc_pingpong</c>).</summary>
+    public static IReadOnlyList<string> Figures => [.. BuiltInFigures, .. s_addedFigures.Select(f => f.Name)];
+
+    private static readonly List<(string Name, Func<Runner, Task> Run)> s_addedFigures = [];
+
+    /// <summary>
+    /// Adds a figure run after <c>rpc_pingpong</c> (in the order added) by a project of its own, which must also add its
+    /// peer roles (<see cref="PeerRoles.Add"/>) in the peer process: the program calls both before it runs.
+    /// </summary>
+    internal static void AddFigure(string name, Func<Runner, Task> run)
+    {
+        if (!s_addedFigures.Any(f => f.Name == name))
+        {
+            s_addedFigures.Add((name, run));
+        }
+    }
+
+    private static readonly string[] BuiltInFigures =
     [
         "pingpong_16B_async", "pingpong_16B_sync",
         "oneway_64B", "oneway_1KiB", "oneway_64KiB", "oneway_1MiB", "oneway_64KiB_nocrc", "oneway_1MiB_nocrc",
@@ -40,14 +56,18 @@ public static partial class BenchRunner
         return await runner.RunAllAsync();
     }
 
-    private sealed partial class Runner(BenchOptions options, TextWriter output, CancellationToken ct)
+    internal sealed partial class Runner(BenchOptions options, TextWriter output, CancellationToken ct)
     {
         private readonly Dictionary<string, double> _singleClient = [];
+
+        internal BenchOptions Options => options;
+
+        internal CancellationToken Cancellation => ct;
         private int _failures;
 
         private bool Wanted(string figure) => options.Only.Count == 0 || options.Only.Contains(figure);
 
-        private static string NewName(string tag) => $"npb_{tag}_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..6]}";
+        internal static string NewName(string tag) => $"npb_{tag}_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..6]}";
 
         public async Task<int> RunAllAsync()
         {
@@ -74,6 +94,10 @@ public static partial class BenchRunner
             await Figure("listener_pingpong_16B", async () => PrintPair("listener_pingpong_16B", await ListenerFigures.PingPongAsync(options, ct), "roundtrips/s"));
             await Figure("listener_oneway_64B", async () => PrintPair("listener_oneway_64B", await ListenerFigures.OneWayAsync(options, ct), "msgs/s"));
             await Figure("rpc_pingpong", RpcPingPongAsync);
+            foreach ((string name, Func<Runner, Task> run) in s_addedFigures)
+            {
+                await Figure(name, () => run(this));
+            }
             return _failures == 0 ? 0 : 1;
         }
 

@@ -9,9 +9,10 @@ internal sealed class Peer : IAsyncDisposable
     private readonly Process _process;
     private readonly Task<string> _stderr;
 
-    private Peer(Process process)
+    private Peer(Process process, string[] arguments)
     {
         _process = process;
+        Arguments = arguments;
         _stderr = process.StandardError.ReadToEndAsync();
     }
 
@@ -37,7 +38,7 @@ internal sealed class Peer : IAsyncDisposable
             start.ArgumentList.Add(arg);
         }
         Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the peer process.");
-        var peer = new Peer(process);
+        var peer = new Peer(process, roleArgs);
         string? line = await process.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         if (line != "ready")
         {
@@ -60,6 +61,9 @@ internal sealed class Peer : IAsyncDisposable
             yield return arg;
         }
     }
+
+    /// <summary>The role arguments it was started with (role, name, ...).</summary>
+    public string[] Arguments { get; }
 
     /// <summary>The peer process's CPU time so far (user + system; /proc's clock ticks on Linux).</summary>
     public TimeSpan CpuTime()

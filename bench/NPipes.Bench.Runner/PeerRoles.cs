@@ -10,6 +10,11 @@ namespace NPipes.Bench;
 /// </summary>
 internal static class PeerRoles
 {
+    private static readonly Dictionary<string, Func<string, Task>> s_added = [];
+
+    /// <summary>Adds a peer role served by a project of its own (see <see cref="BenchRunner.AddFigure"/>): it gets the name and prints "ready" (<see cref="Ready"/>) once it serves.</summary>
+    internal static void Add(string role, Func<string, Task> serve) => s_added[role] = serve;
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (args.Length < 2)
@@ -30,6 +35,7 @@ internal static class PeerRoles
             "ow-np" => NPipesSinkAsync(name, crc),
             "rpc-raw" => RpcPeers.RawAsync(name),
             "rpc-np" => RpcPeers.NPipesAsync(name, crc),
+            _ when s_added.TryGetValue(role, out Func<string, Task>? serve) => serve(name),
             _ => throw new ArgumentException($"unknown peer role '{role}'"),
         };
         // Serve until the runner closes our stdin (or serving fails).
@@ -46,7 +52,7 @@ internal static class PeerRoles
         return 0;
     }
 
-    private static void Ready()
+    internal static void Ready()
     {
         Console.Out.WriteLine("ready");
         Console.Out.Flush();

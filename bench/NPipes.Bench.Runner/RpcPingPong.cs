@@ -12,7 +12,7 @@ namespace NPipes.Bench;
 /// </summary>
 public static partial class BenchRunner
 {
-    private sealed partial class Runner
+    internal sealed partial class Runner
     {
         private async Task RpcPingPongAsync()
         {
@@ -27,9 +27,31 @@ public static partial class BenchRunner
             using JsonRpc np = connection.AttachJsonRpc();
             var rawPinger = new RpcPinger(raw);
             var npPinger = new RpcPinger(np);
-            // Warm up both, longer than the frame ping-pong: StreamJsonRpc's call path is much more code to tier up.
             await CompareAsync("rpc_pingpong", new Side(npPinger.RunAsync, npPeer), new Side(rawPinger.RunAsync, rawPeer), "roundtrips/s",
-                Math.Max(2.0, 2 * options.Seconds), " raw=StreamJsonRpc_HeaderDelimited_over_pipe_stream npipes_crc=on");
+                RpcWarmUpSeconds, " raw=StreamJsonRpc_HeaderDelimited_over_pipe_stream npipes_crc=on");
+        }
+
+        /// <summary>Warm-up of each side of an rpc figure: longer than the frame ping-pong's, as a call path is much more code to tier up.</summary>
+        internal double RpcWarmUpSeconds => Math.Max(2.0, 2 * options.Seconds);
+
+        /// <summary>
+        /// NPipes.JsonRpc's side of an rpc figure added by another project (the gRPC baseline): a peer serving <c>ping</c>
+        /// and a connected <see cref="JsonRpc"/>, called as in <c>rpc_pingpong</c>. Dispose both (the JsonRpc first).
+        /// </summary>
+        internal async Task<(Side Side, JsonRpc Rpc, Peer Peer)> StartNPipesRpcAsync()
+        {
+            Peer peer = await Peer.StartAsync(options, ct, "rpc-np", NewName("rpn"), "crc");
+            try
+            {
+                PipeConnection connection = await PipeConnection.ConnectAsync(peer.Arguments[1], PeerRoles.Options(crc: true), ct);
+                JsonRpc rpc = connection.AttachJsonRpc();
+                return (new Side(new RpcPinger(rpc).RunAsync, peer), rpc, peer);
+            }
+            catch
+            {
+                await peer.DisposeAsync();
+                throw;
+            }
         }
     }
 
