@@ -58,8 +58,9 @@ public static partial class BenchRunner
         /// </summary>
         internal async Task<List<double>> CompareAsync(string figure, Side npipes, Side raw, string unit, double warmUpSeconds, string extra = "")
         {
-            await raw.Run(warmUpSeconds);
-            await npipes.Run(warmUpSeconds);
+            double rawWarm = await WarmUpAsync(raw, warmUpSeconds);
+            double npWarm = await WarmUpAsync(npipes, warmUpSeconds);
+            extra += $" warmup_s={rawWarm.ToString("F1", CultureInfo.InvariantCulture)}/{npWarm.ToString("F1", CultureInfo.InvariantCulture)}";
             List<double> rawRates = [], npRates = [];
             CpuPerOp rawCpu = new(), npCpu = new();
             for (int i = 0; i < options.EffectiveRuns; i++)
@@ -70,6 +71,37 @@ public static partial class BenchRunner
             Print(figure, npRates, rawRates, unit, extra + CpuColumns(npCpu, rawCpu));
             return npRates;
         }
+
+        /// <summary>
+        /// Runs <paramref name="side"/> for at least <paramref name="seconds"/>, then on in windows until one passes in which
+        /// this process and the side's peer compiled almost nothing (at most <see cref="QuietJitMethods"/> methods), or <see cref="MaxWarmUpSeconds"/>
+        /// have passed; returns the seconds it took. Why: with tiered PGO, the calls' code is compiled again twice (instrumented, then
+        /// optimized) and on two loaded cores that backlog took the first measured windows down 20-40× (bench/README.md).
+        /// </summary>
+        private async Task<double> WarmUpAsync(Side side, double seconds)
+        {
+            long start = Stopwatch.GetTimestamp();
+            await side.Run(seconds);
+            while (Stopwatch.GetElapsedTime(start).TotalSeconds < MaxWarmUpSeconds)
+            {
+                long compiled = await CompiledMethodsAsync(side.Peer);
+                await side.Run(Math.Max(0.25, options.Seconds / 2));
+                if (await CompiledMethodsAsync(side.Peer) - compiled <= QuietJitMethods)
+                {
+                    break;
+                }
+            }
+            return Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+
+        /// <summary>Methods compiled so far by this process and the peer together.</summary>
+        private async Task<long> CompiledMethodsAsync(Peer? peer) =>
+            System.Runtime.JitInfo.GetCompiledMethodCount() + (peer is null ? 0 : await peer.CompiledMethodsAsync(ct));
+
+        /// <summary>A warm-up window that compiled at most this many methods here counts as quiet.</summary>
+        private const int QuietJitMethods = 2;
+
+        private double MaxWarmUpSeconds => options.IsQuick ? 8 : 15;
 
         private async Task<double> WindowAsync(Side side, CpuPerOp cpu)
         {

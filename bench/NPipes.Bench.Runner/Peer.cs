@@ -62,6 +62,17 @@ internal sealed class Peer : IAsyncDisposable
         }
     }
 
+    /// <summary>How many methods the peer process has compiled so far (JIT), asked over its stdin.</summary>
+    public async Task<long> CompiledMethodsAsync(CancellationToken cancellationToken)
+    {
+        await _process.StandardInput.WriteLineAsync("jit".AsMemory(), cancellationToken);
+        await _process.StandardInput.FlushAsync(cancellationToken);
+        string? line = await _process.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        return long.TryParse(line, System.Globalization.CultureInfo.InvariantCulture, out long count)
+            ? count
+            : throw new InvalidOperationException($"The peer ({string.Join(' ', Arguments)}) answered '{line}' to 'jit'.");
+    }
+
     /// <summary>The role arguments it was started with (role, name, ...).</summary>
     public string[] Arguments { get; }
 

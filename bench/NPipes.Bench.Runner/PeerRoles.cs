@@ -39,7 +39,9 @@ internal static class PeerRoles
             _ => throw new ArgumentException($"unknown peer role '{role}'"),
         };
         // Serve until the runner closes our stdin (or serving fails).
-        Task stop = Task.Run(() => Console.In.ReadToEnd());
+        // Serve until the runner closes our stdin; meanwhile answer its "jit" line with how many methods this process has
+        // compiled (the warm-up waits for both processes' JIT to go quiet).
+        Task stop = Task.Run(AnswerUntilClosed);
         Task first = await Task.WhenAny(serving, stop);
         if (first == serving && serving.IsFaulted)
         {
@@ -50,6 +52,18 @@ internal static class PeerRoles
         await stop;
         Console.Out.Flush();
         return 0;
+    }
+
+    private static void AnswerUntilClosed()
+    {
+        while (Console.In.ReadLine() is { } line)
+        {
+            if (line == "jit")
+            {
+                Console.Out.WriteLine(System.Runtime.JitInfo.GetCompiledMethodCount().ToString(CultureInfo.InvariantCulture));
+                Console.Out.Flush();
+            }
+        }
     }
 
     internal static void Ready()
