@@ -44,6 +44,9 @@ import npipes  # noqa: E402  (after the path tweak, so the repo's package is mea
 from npipes.connection import Connection  # noqa: E402
 from npipes.listener import Listener  # noqa: E402
 
+sys.path.insert(0, HERE)
+import rpc_figures  # noqa: E402  (the remote-call figures and their peers)
+
 PING = 16
 ONEWAY = 1024 * 1024
 BATCH = 16
@@ -489,6 +492,7 @@ def figure_rpc_pingpong(runs, seconds, dotnet_cli):
 
 FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_aio_pingpong_16B', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
            'py_dotnet_pingpong_16B', 'py_rpc_pingpong']
+FIGURES += ['py_rpc_threads_pingpong', 'py_aio_rpc_pingpong']
 
 
 def main(argv):
@@ -506,7 +510,8 @@ def main(argv):
         try:
             {'raw-echo': lambda: peer_raw_echo(address), 'raw-sink': lambda: peer_raw_sink(address),
              'raw-echo-n': lambda: peer_raw_echo(address, int(a.peer[2])),
-             'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc)}[role]()
+             'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc),
+             **{r: (lambda f=f: f(address, _ready)) for r, f in rpc_figures.PEERS.items()}}[role]()
         except (ConnectionError, BrokenPipeError):
             pass
         print(f'cpu {time.process_time() - _CPU_AT_READY[0]:.6f}', flush=True)
@@ -526,6 +531,8 @@ def main(argv):
         ('py_oneway_1MiB_nocrc', lambda: figure_oneway(runs, seconds, False, 'py_oneway_1MiB_nocrc')),
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),
         ('py_rpc_pingpong', lambda: figure_rpc_pingpong(runs, seconds, a.dotnet_cli)),
+        ('py_rpc_threads_pingpong', lambda: rpc_figures.figure_rpc_threads(sys.modules[__name__], runs, seconds)),
+        ('py_aio_rpc_pingpong', lambda: rpc_figures.figure_rpc_aio(sys.modules[__name__], runs, seconds)),
     ]
     for figure, job in jobs:
         if not want(figure):
