@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using Grpc.Core;
 using Grpc.Net.Client;
@@ -45,7 +44,8 @@ public static class GrpcFigure
             {
                 using var handler = new SocketsHttpHandler { ConnectCallback = (_, token) => ConnectAsync(socketPath, token) };
                 using var channel = GrpcChannel.ForAddress("http://localhost", new GrpcChannelOptions { HttpHandler = handler });
-                var pinger = new GrpcPinger(new Pinger.PingerClient(channel));
+                var client = new Pinger.PingerClient(channel);
+                var pinger = new BenchRunner.SequentialPinger(async sequence => (await client.PingAsync(new PingRequest { Sequence = sequence })).Sequence);
                 await runner.CompareAsync(Name, npipes, new BenchRunner.Side(pinger.RunAsync, grpcPeer), "roundtrips/s", runner.RpcWarmUpSeconds,
                     " raw_is=grpc_unary_unix_socket npipes_is=NPipes.JsonRpc_crc_on");
             }
@@ -69,31 +69,6 @@ public static class GrpcFigure
         {
             socket.Dispose();
             throw;
-        }
-    }
-
-    /// <summary>Calls <c>Ping(sequence)</c> one after another and checks every reply.</summary>
-    private sealed class GrpcPinger(Pinger.PingerClient client)
-    {
-        private int _sequence;
-
-        public async Task<double> RunAsync(double seconds)
-        {
-            long n = 0;
-            var clock = Stopwatch.StartNew();
-            while (clock.Elapsed.TotalSeconds < seconds)
-            {
-                for (int i = 0; i < 16; i++, n++)
-                {
-                    int sequence = ++_sequence;
-                    PingReply reply = await client.PingAsync(new PingRequest { Sequence = sequence });
-                    if (reply.Sequence != sequence)
-                    {
-                        throw new InvalidDataException($"ping {sequence}: wrong reply {reply.Sequence}");
-                    }
-                }
-            }
-            return n / clock.Elapsed.TotalSeconds;
         }
     }
 

@@ -55,8 +55,16 @@ public static partial class BenchRunner
         }
     }
 
-    /// <summary>Calls <c>ping(sequence)</c> one after another and checks every reply.</summary>
+    /// <summary>Calls <c>ping(sequence)</c> over JSON-RPC one after another and checks every reply.</summary>
     private sealed class RpcPinger(JsonRpc rpc)
+    {
+        private readonly SequentialPinger _pinger = new(sequence => rpc.InvokeAsync<int>("ping", sequence));
+
+        public Task<double> RunAsync(double seconds) => _pinger.RunAsync(seconds);
+    }
+
+    /// <summary>Makes one call after another, each <c>ping(sequence)</c> whose reply must be the sequence number; returns calls per second.</summary>
+    internal sealed class SequentialPinger(Func<int, Task<int>> ping)
     {
         private int _sequence;
 
@@ -69,7 +77,7 @@ public static partial class BenchRunner
                 for (int i = 0; i < 16; i++, n++)
                 {
                     int sequence = ++_sequence;
-                    int reply = await rpc.InvokeAsync<int>("ping", sequence);
+                    int reply = await ping(sequence);
                     if (reply != sequence)
                     {
                         throw new InvalidDataException($"ping {sequence}: wrong reply {reply}");

@@ -13,6 +13,7 @@ call needs: a request object with ``jsonrpc``, ``id``, ``method``, ``params``; a
 """
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -98,6 +99,26 @@ PEERS = {'rpc-threads': peer_rpc_threads, 'rpc-aio': peer_rpc_aio,
 
 # ---- the measuring side ----
 
+def _count_calls(seconds, call):
+    """Calls *call()* one after another for about *seconds*; returns how many calls were made."""
+    n, end = 0, time.perf_counter() + seconds
+    while True:
+        call()
+        n += 1
+        if n % 64 == 0 and time.perf_counter() >= end:
+            return n
+
+
+async def _count_calls_async(seconds, call):
+    """The same with *call()* awaited."""
+    n, end = 0, time.perf_counter() + seconds
+    while True:
+        await call()
+        n += 1
+        if n % 64 == 0 and time.perf_counter() >= end:
+            return n
+
+
 def _check(n, reply):
     if reply != n:
         raise RuntimeError(f'rpc ping-pong: reply to {n} was {reply!r}')
@@ -114,92 +135,77 @@ def _raw_result(n, line):
     return reply['result']
 
 
-def figure_rpc_threads(bench, runs, seconds):
-    from npipes import rpc
+@contextlib.contextmanager
+def _peers(bench, np_role, raw_role):
+    """Starts the npipes peer on a new pipe name and the raw peer on a socket in a new private directory; yields
+    (name, raw_path, np_peer, raw_peer) and closes both peers after (which collects their CPU time)."""
     name = bench._name()
     with tempfile.TemporaryDirectory() as tmp:
         raw_path = os.path.join(tmp, 'raw.sock')
-        np_peer = bench.python_peer('rpc-threads', name)
-        raw_peer = bench.python_peer('raw-json-threads', raw_path)
+        np_peer = bench.python_peer(np_role, name)
         try:
-            client = rpc.connect(name, timeout=10)
-            sock = bench.raw_client(raw_path)
-            lines = sock.makefile('rb')
-            seq = [0, 0]
-
-            def np_run(t):
-                n, end = 0, time.perf_counter() + t
-                while True:
-                    seq[0] += 1
-                    _check(seq[0], client.call('ping', seq[0]))
-                    n += 1
-                    if n % 64 == 0 and time.perf_counter() >= end:
-                        return n
-
-            def raw_run(t):
-                n, end = 0, time.perf_counter() + t
-                while True:
-                    seq[1] += 1
-                    sock.sendall(_raw_request(seq[1]))
-                    _check(seq[1], _raw_result(seq[1], lines.readline()))
-                    n += 1
-                    if n % 64 == 0 and time.perf_counter() >= end:
-                        return n
-
-            np_side, raw_side = bench.Side(np_run), bench.Side(raw_run)
-            bench.measure(runs, seconds, np_side, raw_side)
-            client.close()
-            lines.close()
-            sock.close()
+            raw_peer = bench.python_peer(raw_role, raw_path)
+            try:
+                yield name, raw_path, np_peer, raw_peer
+            finally:
+                raw_peer.close()
         finally:
             np_peer.close()
-            raw_peer.close()
+
+
+def figure_rpc_threads(bench, runs, seconds):
+    from npipes import rpc
+    with _peers(bench, 'rpc-threads', 'raw-json-threads') as (name, raw_path, np_peer, raw_peer):
+        client = rpc.connect(name, timeout=10)
+        sock = bench.raw_client(raw_path)
+        lines = sock.makefile('rb')
+        seq = [0, 0]
+
+        def np_call():
+            seq[0] += 1
+            _check(seq[0], client.call('ping', seq[0]))
+
+        def raw_call():
+            seq[1] += 1
+            sock.sendall(_raw_request(seq[1]))
+            _check(seq[1], _raw_result(seq[1], lines.readline()))
+
+        np_side = bench.Side(lambda t: _count_calls(t, np_call))
+        raw_side = bench.Side(lambda t: _count_calls(t, raw_call))
+        bench.measure(runs, seconds, np_side, raw_side)
+        client.close()
+        lines.close()
+        sock.close()
     bench.report('py_rpc_threads_pingpong', np_side, raw_side, np_peer, raw_peer, 'roundtrips/s',
                  'raw_is=json_lines_over_unix_socket_threads crc=off')
 
 
 def figure_rpc_aio(bench, runs, seconds):
     from npipes import aio
-    name = bench._name()
     loop = asyncio.new_event_loop()
-    with tempfile.TemporaryDirectory() as tmp:
-        raw_path = os.path.join(tmp, 'raw.sock')
-        np_peer = bench.python_peer('rpc-aio', name)
-        raw_peer = bench.python_peer('raw-json-aio', raw_path)
+    with _peers(bench, 'rpc-aio', 'raw-json-aio') as (name, raw_path, np_peer, raw_peer):
         try:
             client = loop.run_until_complete(aio.RpcClient.connect(name, timeout=10))
             reader, writer = loop.run_until_complete(asyncio.open_unix_connection(raw_path))
             seq = [0, 0]
 
-            async def np_run(t):
-                n, end = 0, time.perf_counter() + t
-                while True:
-                    seq[0] += 1
-                    _check(seq[0], await client.call('ping', seq[0]))
-                    n += 1
-                    if n % 64 == 0 and time.perf_counter() >= end:
-                        return n
+            async def np_call():
+                seq[0] += 1
+                _check(seq[0], await client.call('ping', seq[0]))
 
-            async def raw_run(t):
-                n, end = 0, time.perf_counter() + t
-                while True:
-                    seq[1] += 1
-                    writer.write(_raw_request(seq[1]))
-                    await writer.drain()
-                    _check(seq[1], _raw_result(seq[1], await reader.readline()))
-                    n += 1
-                    if n % 64 == 0 and time.perf_counter() >= end:
-                        return n
+            async def raw_call():
+                seq[1] += 1
+                writer.write(_raw_request(seq[1]))
+                await writer.drain()
+                _check(seq[1], _raw_result(seq[1], await reader.readline()))
 
-            np_side = bench.Side(lambda t: loop.run_until_complete(np_run(t)))
-            raw_side = bench.Side(lambda t: loop.run_until_complete(raw_run(t)))
+            np_side = bench.Side(lambda t: loop.run_until_complete(_count_calls_async(t, np_call)))
+            raw_side = bench.Side(lambda t: loop.run_until_complete(_count_calls_async(t, raw_call)))
             bench.measure(runs, seconds, np_side, raw_side)
             loop.run_until_complete(client.aclose())
             writer.close()
             loop.run_until_complete(writer.wait_closed())
         finally:
-            np_peer.close()
-            raw_peer.close()
             loop.close()
     bench.report('py_aio_rpc_pingpong', np_side, raw_side, np_peer, raw_peer, 'roundtrips/s',
                  'raw_is=json_lines_over_unix_socket_asyncio crc=off')
