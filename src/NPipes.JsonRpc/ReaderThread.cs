@@ -32,6 +32,18 @@ internal sealed class ReaderThread : IValueTaskSource<int>
 
     public ReaderThread(PipeConnection connection) => _connection = connection;
 
+    /// <summary>The thread, once the first read started it (tests watch it end).</summary>
+    internal Thread? Thread
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _thread;
+            }
+        }
+    }
+
     /// <summary>Receives the next frame's payload into <paramref name="destination"/>; its length, or -1 at a clean end.</summary>
     public ValueTask<int> ReceiveAsync(IBufferWriter<byte> destination, CancellationToken cancellationToken)
     {
@@ -82,6 +94,7 @@ internal sealed class ReaderThread : IValueTaskSource<int>
             _pending = false;
             _abandoned = true; // the thread may be in the receive: what it gets is no one's
             _requested = null;
+            Monitor.Pulse(_gate); // or, if it had not taken the read yet, it ends now
         }
         _core.SetException(new OperationCanceledException(token));
     }
