@@ -45,7 +45,7 @@ from npipes.connection import Connection  # noqa: E402
 from npipes.listener import Listener  # noqa: E402
 
 sys.path.insert(0, HERE)
-import rpc_figures  # noqa: E402  (the remote-call figures and their peers)
+import rpc_figures  # noqa: E402  (the remote-call figures and their peers: bench/python/rpc_figures.py)
 
 PING = 16
 ONEWAY = 1024 * 1024
@@ -492,7 +492,6 @@ def figure_rpc_pingpong(runs, seconds, dotnet_cli):
 
 FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_aio_pingpong_16B', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
            'py_dotnet_pingpong_16B', 'py_rpc_pingpong']
-FIGURES += ['py_rpc_threads_pingpong', 'py_aio_rpc_pingpong']
 
 
 def main(argv):
@@ -504,14 +503,17 @@ def main(argv):
     p.add_argument('--dotnet-cli', default=os.environ.get('NPIPES_CLI'))
     p.add_argument('--peer', nargs='+')
     a = p.parse_args(argv)
+    if a.peer and a.peer[0] in rpc_figures.PEERS:
+        rpc_figures.PEERS[a.peer[0]](a.peer[1], _ready)
+        print(f'cpu {time.process_time() - _CPU_AT_READY[0]:.6f}', flush=True)
+        return 0
     if a.peer:
         role, address = a.peer[0], a.peer[1]
         crc = len(a.peer) > 2 and a.peer[2] == 'crc'
         try:
             {'raw-echo': lambda: peer_raw_echo(address), 'raw-sink': lambda: peer_raw_sink(address),
              'raw-echo-n': lambda: peer_raw_echo(address, int(a.peer[2])),
-             'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc),
-             **{r: (lambda f=f: f(address, _ready)) for r, f in rpc_figures.PEERS.items()}}[role]()
+             'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc)}[role]()
         except (ConnectionError, BrokenPipeError):
             pass
         print(f'cpu {time.process_time() - _CPU_AT_READY[0]:.6f}', flush=True)
@@ -531,9 +533,8 @@ def main(argv):
         ('py_oneway_1MiB_nocrc', lambda: figure_oneway(runs, seconds, False, 'py_oneway_1MiB_nocrc')),
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),
         ('py_rpc_pingpong', lambda: figure_rpc_pingpong(runs, seconds, a.dotnet_cli)),
-        ('py_rpc_threads_pingpong', lambda: rpc_figures.figure_rpc_threads(sys.modules[__name__], runs, seconds)),
-        ('py_aio_rpc_pingpong', lambda: rpc_figures.figure_rpc_aio(sys.modules[__name__], runs, seconds)),
     ]
+    jobs += rpc_figures.jobs(sys.modules[__name__], runs, seconds)
     for figure, job in jobs:
         if not want(figure):
             continue

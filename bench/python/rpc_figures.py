@@ -209,3 +209,12 @@ def figure_rpc_aio(bench, runs, seconds):
             loop.close()
     bench.report('py_aio_rpc_pingpong', np_side, raw_side, np_peer, raw_peer, 'roundtrips/s',
                  'raw_is=json_lines_over_unix_socket_asyncio crc=off')
+
+
+FIGURES = ['py_rpc_threads_pingpong', 'py_aio_rpc_pingpong']
+
+
+def jobs(bench, runs, seconds):
+    """(figure, job) pairs for npipes_bench.py's loop; *bench* is that module."""
+    return [('py_rpc_threads_pingpong', lambda: figure_rpc_threads(bench, runs, seconds)),
+            ('py_aio_rpc_pingpong', lambda: figure_rpc_aio(bench, runs, seconds))]
