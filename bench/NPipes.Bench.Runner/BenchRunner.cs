@@ -15,13 +15,13 @@ public static partial class BenchRunner
     /// <summary>The first argument that makes this program (or a host routing to <see cref="RunPeerAsync"/>) a peer.</summary>
     public const string PeerArgument = "--bench-peer";
 
-    /// <summary>Every figure, in the order they run (with those added by <see cref="AddFigure"/>, after <c>rpc_pingpong</c>).</summary>
+    /// <summary>Every figure (those added by <see cref="AddFigure"/> run after <c>crc32_1MiB</c>).</summary>
     public static IReadOnlyList<string> Figures => [.. BuiltInFigures, .. s_addedFigures.Select(f => f.Name)];
 
     private static readonly List<(string Name, Func<Runner, Task> Run)> s_addedFigures = [];
 
     /// <summary>
-    /// Adds a figure run after <c>rpc_pingpong</c> (in the order added) by a project of its own, which must also add its
+    /// Adds a figure run after <c>crc32_1MiB</c> (in the order added) by a project of its own, which must also add its
     /// peer roles (<see cref="PeerRoles.Add"/>) in the peer process: the program calls both before it runs.
     /// </summary>
     internal static void AddFigure(string name, Func<Runner, Task> run)
@@ -90,14 +90,14 @@ public static partial class BenchRunner
             }
             await Figure("crc32_64KiB", () => CrcAsync("crc32_64KiB", 64 * 1024));
             await Figure("crc32_1MiB", () => CrcAsync("crc32_1MiB", 1024 * 1024));
+            foreach ((string name, Func<Runner, Task> run) in s_addedFigures)
+            {
+                await Figure(name, () => run(this)); // the gRPC baseline (bench/NPipes.Bench.Grpc)
+            }
             // A MeterListener on the meter "NPipes" vs none, in-process (ListenerFigures.cs): npipes= with, raw= without.
             await Figure("listener_pingpong_16B", async () => PrintPair("listener_pingpong_16B", await ListenerFigures.PingPongAsync(options, ct), "roundtrips/s"));
             await Figure("listener_oneway_64B", async () => PrintPair("listener_oneway_64B", await ListenerFigures.OneWayAsync(options, ct), "msgs/s"));
             await Figure("rpc_pingpong", RpcPingPongAsync);
-            foreach ((string name, Func<Runner, Task> run) in s_addedFigures)
-            {
-                await Figure(name, () => run(this));
-            }
             return _failures == 0 ? 0 : 1;
         }
 
