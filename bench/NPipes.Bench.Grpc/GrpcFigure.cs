@@ -30,7 +30,7 @@ public static class GrpcFigure
         PeerRoles.Add(Role, ServeAsync);
     }
 
-    private static async Task RunAsync(BenchRunner.Runner runner)
+    private static async Task RunAsync(IFigureHost runner)
     {
         // The socket goes in a fresh private directory (0700), so no one else can take or reach the name.
         DirectoryInfo directory = Directory.CreateTempSubdirectory("npb_grpc_");

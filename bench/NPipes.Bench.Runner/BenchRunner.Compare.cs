@@ -50,13 +50,13 @@ public static partial class BenchRunner
     internal static string CpuColumns(CpuPerOp npipes, CpuPerOp raw) =>
         $" npipes_cpu_us={npipes} raw_cpu_us={raw} cpu_ratio={(npipes.Total / raw.Total).ToString("F2", CultureInfo.InvariantCulture)}";
 
-    internal sealed partial class Runner
+    private sealed partial class Runner
     {
         /// <summary>
         /// Warms both sides up (<paramref name="warmUpSeconds"/> each, not counted), then runs them in alternating
         /// windows of options.Seconds, raw first, and prints the figure with its CPU columns.
         /// </summary>
-        internal async Task<List<double>> CompareAsync(string figure, Side npipes, Side raw, string unit, double warmUpSeconds, string extra = "")
+        public async Task<List<double>> CompareAsync(string figure, Side npipes, Side raw, string unit, double warmUpSeconds, string extra = "")
         {
             double rawWarm = await WarmUpAsync(raw, warmUpSeconds);
             double npWarm = await WarmUpAsync(npipes, warmUpSeconds);
@@ -113,4 +113,23 @@ public static partial class BenchRunner
             return rate;
         }
     }
+}
+
+/// <summary>What a figure added by another project (<see cref="BenchRunner.AddFigure"/>, e.g. the gRPC baseline) gets from the runner.</summary>
+internal interface IFigureHost
+{
+    /// <summary>The run's options.</summary>
+    BenchOptions Options { get; }
+
+    /// <summary>Cancels the run.</summary>
+    CancellationToken Cancellation { get; }
+
+    /// <summary>How long each side of an rpc figure warms up at least.</summary>
+    double RpcWarmUpSeconds { get; }
+
+    /// <summary>Warms both sides up, runs them in alternating windows and prints the figure with its CPU columns; returns npipes' rates.</summary>
+    Task<List<double>> CompareAsync(string figure, BenchRunner.Side npipes, BenchRunner.Side raw, string unit, double warmUpSeconds, string extra = "");
+
+    /// <summary>NPipes.JsonRpc's side of an rpc figure: a peer serving <c>ping</c> and a connected JsonRpc (dispose both, the JsonRpc first).</summary>
+    Task<(BenchRunner.Side Side, StreamJsonRpc.JsonRpc Rpc, Peer Peer)> StartNPipesRpcAsync();
 }

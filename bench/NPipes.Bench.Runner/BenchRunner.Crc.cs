@@ -5,7 +5,7 @@ namespace NPipes.Bench;
 
 public static partial class BenchRunner
 {
-    internal sealed partial class Runner
+    private sealed partial class Runner
     {
         /// <summary>
         /// The frame CRC (<see cref="FrameCodec.ComputeCrc(ReadOnlySpan{byte})"/>, which takes the 512-bit kernel where the

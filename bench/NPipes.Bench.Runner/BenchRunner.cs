@@ -18,13 +18,13 @@ public static partial class BenchRunner
     /// <summary>Every figure (those added by <see cref="AddFigure"/> run after <c>crc32_1MiB</c>).</summary>
     public static IReadOnlyList<string> Figures => [.. BuiltInFigures, .. s_addedFigures.Select(f => f.Name)];
 
-    private static readonly List<(string Name, Func<Runner, Task> Run)> s_addedFigures = [];
+    private static readonly List<(string Name, Func<IFigureHost, Task> Run)> s_addedFigures = [];
 
     /// <summary>
     /// Adds a figure run after <c>crc32_1MiB</c> (in the order added) by a project of its own, which must also add its
     /// peer roles (<see cref="PeerRoles.Add"/>) in the peer process: the program calls both before it runs.
     /// </summary>
-    internal static void AddFigure(string name, Func<Runner, Task> run)
+    internal static void AddFigure(string name, Func<IFigureHost, Task> run)
     {
         if (!s_addedFigures.Any(f => f.Name == name))
         {
@@ -56,13 +56,13 @@ public static partial class BenchRunner
         return await runner.RunAllAsync();
     }
 
-    internal sealed partial class Runner(BenchOptions options, TextWriter output, CancellationToken ct)
+    private sealed partial class Runner(BenchOptions options, TextWriter output, CancellationToken ct) : IFigureHost
     {
         private readonly Dictionary<string, double> _singleClient = [];
 
-        internal BenchOptions Options => options;
+        public BenchOptions Options => options;
 
-        internal CancellationToken Cancellation => ct;
+        public CancellationToken Cancellation => ct;
         private int _failures;
 
         private bool Wanted(string figure) => options.Only.Count == 0 || options.Only.Contains(figure);
@@ -90,7 +90,7 @@ public static partial class BenchRunner
             }
             await Figure("crc32_64KiB", () => CrcAsync("crc32_64KiB", 64 * 1024));
             await Figure("crc32_1MiB", () => CrcAsync("crc32_1MiB", 1024 * 1024));
-            foreach ((string name, Func<Runner, Task> run) in s_addedFigures)
+            foreach ((string name, Func<IFigureHost, Task> run) in s_addedFigures)
             {
                 await Figure(name, () => run(this)); // the gRPC baseline (bench/NPipes.Bench.Grpc)
             }

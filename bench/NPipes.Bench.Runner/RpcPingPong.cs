@@ -12,7 +12,7 @@ namespace NPipes.Bench;
 /// </summary>
 public static partial class BenchRunner
 {
-    internal sealed partial class Runner
+    private sealed partial class Runner
     {
         private async Task RpcPingPongAsync()
         {
@@ -32,13 +32,13 @@ public static partial class BenchRunner
         }
 
         /// <summary>Warm-up of each side of an rpc figure: longer than the frame ping-pong's, as a call path is much more code to tier up.</summary>
-        internal double RpcWarmUpSeconds => Math.Max(2.0, 2 * options.Seconds);
+        public double RpcWarmUpSeconds => Math.Max(2.0, 2 * options.Seconds);
 
         /// <summary>
         /// NPipes.JsonRpc's side of an rpc figure added by another project (the gRPC baseline): a peer serving <c>ping</c>
         /// and a connected <see cref="JsonRpc"/>, called as in <c>rpc_pingpong</c>. Dispose both (the JsonRpc first).
         /// </summary>
-        internal async Task<(Side Side, JsonRpc Rpc, Peer Peer)> StartNPipesRpcAsync()
+        public async Task<(Side Side, JsonRpc Rpc, Peer Peer)> StartNPipesRpcAsync()
         {
             Peer peer = await Peer.StartAsync(options, ct, "rpc-np", NewName("rpn"), "crc");
             try
