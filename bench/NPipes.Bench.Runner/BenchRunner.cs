@@ -15,8 +15,24 @@ public static partial class BenchRunner
     /// <summary>The first argument that makes this program (or a host routing to <see cref="RunPeerAsync"/>) a peer.</summary>
     public const string PeerArgument = "--bench-peer";
 
-    /// <summary>Every figure, in the order they run.</summary>
-    public static IReadOnlyList<string> Figures { get; } =
+    /// <summary>Every figure (those added by <see cref="AddFigure"/> run after <c>crc32_1MiB</c>).</summary>
+    public static IReadOnlyList<string> Figures => [.. BuiltInFigures, .. s_addedFigures.Select(f => f.Name)];
+
+    private static readonly List<(string Name, Func<IFigureHost, Task> Run)> s_addedFigures = [];
+
+    /// <summary>
+    /// Adds a figure run after <c>crc32_1MiB</c> (in the order added) by a project of its own, which must also add its
+    /// peer roles (<see cref="PeerRoles.Add"/>) in the peer process: the program calls both before it runs.
+    /// </summary>
+    internal static void AddFigure(string name, Func<IFigureHost, Task> run)
+    {
+        if (!s_addedFigures.Any(f => f.Name == name))
+        {
+            s_addedFigures.Add((name, run));
+        }
+    }
+
+    private static readonly string[] BuiltInFigures =
     [
         "pingpong_16B_async", "pingpong_16B_sync",
         "oneway_64B", "oneway_1KiB", "oneway_64KiB", "oneway_1MiB", "oneway_64KiB_nocrc", "oneway_1MiB_nocrc",
@@ -41,14 +57,18 @@ public static partial class BenchRunner
         return await runner.RunAllAsync();
     }
 
-    private sealed partial class Runner(BenchOptions options, TextWriter output, CancellationToken ct)
+    private sealed partial class Runner(BenchOptions options, TextWriter output, CancellationToken ct) : IFigureHost
     {
         private readonly Dictionary<string, double> _singleClient = [];
+
+        public BenchOptions Options => options;
+
+        public CancellationToken Cancellation => ct;
         private int _failures;
 
         private bool Wanted(string figure) => options.Only.Count == 0 || options.Only.Contains(figure);
 
-        private static string NewName(string tag) => $"npb_{tag}_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..6]}";
+        internal static string NewName(string tag) => $"npb_{tag}_{Environment.ProcessId}_{Guid.NewGuid().ToString("N")[..6]}";
 
         public async Task<int> RunAllAsync()
         {
@@ -71,6 +91,10 @@ public static partial class BenchRunner
             }
             await Figure("crc32_64KiB", () => CrcAsync("crc32_64KiB", 64 * 1024));
             await Figure("crc32_1MiB", () => CrcAsync("crc32_1MiB", 1024 * 1024));
+            foreach ((string name, Func<IFigureHost, Task> run) in s_addedFigures)
+            {
+                await Figure(name, () => run(this)); // the gRPC baseline (bench/NPipes.Bench.Grpc)
+            }
             // A MeterListener on the meter "NPipes" vs none, in-process (ListenerFigures.cs): npipes= with, raw= without.
             await Figure("listener_pingpong_16B", async () => PrintPair("listener_pingpong_16B", await ListenerFigures.PingPongAsync(options, ct), "roundtrips/s"));
             await Figure("listener_oneway_64B", async () => PrintPair("listener_oneway_64B", await ListenerFigures.OneWayAsync(options, ct), "msgs/s"));
@@ -128,7 +152,7 @@ public static partial class BenchRunner
             output.Flush();
         }
 
-        private static double Median(List<double> values)
+        internal static double Median(List<double> values)
         {
             var sorted = values.Order().ToArray();
             int mid = sorted.Length / 2;
@@ -150,19 +174,13 @@ public static partial class BenchRunner
             var npClient = new NPipesPinger(np);
             Func<double, Task<double>> rawRun = sync ? s => Task.Run(() => rawClient.RunSync(s)) : rawClient.RunAsync;
             Func<double, Task<double>> npRun = sync ? s => Task.Run(() => npClient.RunSync(s)) : npClient.RunAsync;
-            await rawRun(Math.Max(1.0, options.Seconds)); // warm up both (JIT, tiering) before measuring
-            await npRun(Math.Max(1.0, options.Seconds));
-            List<double> rawRates = [], npRates = [];
-            for (int i = 0; i < options.EffectiveRuns; i++)
-            {
-                rawRates.Add(await rawRun(options.Seconds));
-                npRates.Add(await npRun(options.Seconds));
-            }
+            // Warm up both (JIT, tiering) before measuring.
+            List<double> npRates = await CompareAsync($"pingpong_16B_{mode}", new Side(npRun, npPeer), new Side(rawRun, rawPeer),
+                "roundtrips/s", Math.Max(1.0, options.Seconds));
             if (!sync)
             {
                 _singleClient["async"] = Median(npRates);
             }
-            Print($"pingpong_16B_{mode}", npRates, rawRates, "roundtrips/s");
         }
 
         private sealed class RawPinger(NamedPipeClientStream stream)
@@ -285,15 +303,8 @@ public static partial class BenchRunner
                 }
                 var single = new NPipesPinger(connections[0]);
                 NPipesPinger[] many = connections.Skip(1).Select(c => new NPipesPinger(c)).ToArray();
-                await single.RunAsync(options.Seconds / 2);
-                await RunManyAsync(many, options.Seconds / 2);
-                List<double> singleRates = [], manyRates = [];
-                for (int i = 0; i < options.EffectiveRuns; i++)
-                {
-                    singleRates.Add(await single.RunAsync(options.Seconds));
-                    manyRates.Add(await RunManyAsync(many, options.Seconds));
-                }
-                Print("clients_32_pingpong", manyRates, singleRates, "roundtrips/s", " base=npipes_1_client");
+                await CompareAsync("clients_32_pingpong", new Side(s => RunManyAsync(many, s), peer), new Side(single.RunAsync, peer),
+                    "roundtrips/s", options.Seconds / 2, " base=npipes_1_client");
             }
             finally
             {
@@ -331,17 +342,22 @@ public static partial class BenchRunner
             long rawCount = Calibrate(await WarmUpAsync(async n => (await rawSender.RunAsync(n)).Rate, size));
             long npCount = Calibrate(await WarmUpAsync(async n => (await npSender.RunAsync(n)).Rate, size));
             List<double> rawRates = [], npRates = [];
+            CpuPerOp rawCpu = new(), npCpu = new();
             for (int i = 0; i < options.EffectiveRuns; i++)
             {
+                CpuSample before = CpuSample.Take(rawPeer);
                 rawRates.Add((await rawSender.RunAsync(rawCount)).Rate);
+                rawCpu.Add(before, CpuSample.Take(rawPeer), rawCount);
+                before = CpuSample.Take(npPeer);
                 npRates.Add((await npSender.RunAsync(npCount)).Rate);
+                npCpu.Add(before, CpuSample.Take(npPeer), npCount);
                 // Keep each batch near the run length as the rates settle.
                 rawCount = Calibrate(Median(rawRates));
                 npCount = Calibrate(Median(npRates));
             }
             double mb = size / 1e6;
             Print(figure, npRates, rawRates, "msgs/s",
-                $" npipes_MBps={PeerRoles.Format(Median(npRates) * mb)} raw_MBps={PeerRoles.Format(Median(rawRates) * mb)} npipes_msgs_per_run={npCount} raw_msgs_per_run={rawCount}");
+                $" npipes_MBps={PeerRoles.Format(Median(npRates) * mb)} raw_MBps={PeerRoles.Format(Median(rawRates) * mb)} npipes_msgs_per_run={npCount} raw_msgs_per_run={rawCount}" + CpuColumns(npCpu, rawCpu));
         }
 
         /// <summary>Runs batches for about options.Seconds (at least 3 batches); returns the last batch's rate.</summary>

@@ -9,9 +9,10 @@ internal sealed class Peer : IAsyncDisposable
     private readonly Process _process;
     private readonly Task<string> _stderr;
 
-    private Peer(Process process)
+    private Peer(Process process, string[] arguments)
     {
         _process = process;
+        Arguments = arguments;
         _stderr = process.StandardError.ReadToEndAsync();
     }
 
@@ -37,7 +38,7 @@ internal sealed class Peer : IAsyncDisposable
             start.ArgumentList.Add(arg);
         }
         Process process = Process.Start(start) ?? throw new InvalidOperationException("Could not start the peer process.");
-        var peer = new Peer(process);
+        var peer = new Peer(process, roleArgs);
         string? line = await process.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(60), cancellationToken);
         if (line != "ready")
         {
@@ -59,6 +60,27 @@ internal sealed class Peer : IAsyncDisposable
         {
             yield return arg;
         }
+    }
+
+    /// <summary>How many methods the peer process has compiled so far (JIT), asked over its stdin.</summary>
+    public async Task<long> CompiledMethodsAsync(CancellationToken cancellationToken)
+    {
+        await _process.StandardInput.WriteLineAsync("jit".AsMemory(), cancellationToken);
+        await _process.StandardInput.FlushAsync(cancellationToken);
+        string? line = await _process.StandardOutput.ReadLineAsync(cancellationToken).AsTask().WaitAsync(TimeSpan.FromSeconds(30), cancellationToken);
+        return long.TryParse(line, System.Globalization.CultureInfo.InvariantCulture, out long count)
+            ? count
+            : throw new InvalidOperationException($"The peer ({string.Join(' ', Arguments)}) answered '{line}' to 'jit'.");
+    }
+
+    /// <summary>The role arguments it was started with (role, name, ...).</summary>
+    public string[] Arguments { get; }
+
+    /// <summary>The peer process's CPU time so far (user + system; /proc's clock ticks on Linux).</summary>
+    public TimeSpan CpuTime()
+    {
+        _process.Refresh();
+        return _process.TotalProcessorTime;
     }
 
     /// <summary>Tells the peer to exit (closes its stdin) and waits; kills it if it does not go.</summary>

@@ -10,6 +10,11 @@ namespace NPipes.Bench;
 /// </summary>
 internal static class PeerRoles
 {
+    private static readonly Dictionary<string, Func<string, Task>> s_added = [];
+
+    /// <summary>Adds a peer role served by a project of its own (see <see cref="BenchRunner.AddFigure"/>): it gets the name and prints "ready" (<see cref="Ready"/>) once it serves.</summary>
+    internal static void Add(string role, Func<string, Task> serve) => s_added[role] = serve;
+
     public static async Task<int> RunAsync(string[] args)
     {
         if (args.Length < 2)
@@ -30,10 +35,13 @@ internal static class PeerRoles
             "ow-np" => NPipesSinkAsync(name, crc),
             "rpc-raw" => RpcPeers.RawAsync(name),
             "rpc-np" => RpcPeers.NPipesAsync(name, crc),
+            _ when s_added.TryGetValue(role, out Func<string, Task>? serve) => serve(name),
             _ => throw new ArgumentException($"unknown peer role '{role}'"),
         };
         // Serve until the runner closes our stdin (or serving fails).
-        Task stop = Task.Run(() => Console.In.ReadToEnd());
+        // Serve until the runner closes our stdin; meanwhile answer its "jit" line with how many methods this process has
+        // compiled (the warm-up waits for both processes' JIT to go quiet).
+        Task stop = Task.Run(AnswerUntilClosed);
         Task first = await Task.WhenAny(serving, stop);
         if (first == serving && serving.IsFaulted)
         {
@@ -46,7 +54,19 @@ internal static class PeerRoles
         return 0;
     }
 
-    private static void Ready()
+    private static void AnswerUntilClosed()
+    {
+        while (Console.In.ReadLine() is { } line)
+        {
+            if (line == "jit")
+            {
+                Console.Out.WriteLine(System.Runtime.JitInfo.GetCompiledMethodCount().ToString(CultureInfo.InvariantCulture));
+                Console.Out.Flush();
+            }
+        }
+    }
+
+    internal static void Ready()
     {
         Console.Out.WriteLine("ready");
         Console.Out.Flush();

@@ -27,21 +27,44 @@ public static partial class BenchRunner
             using JsonRpc np = connection.AttachJsonRpc();
             var rawPinger = new RpcPinger(raw);
             var npPinger = new RpcPinger(np);
-            // Warm up both, longer than the frame ping-pong: StreamJsonRpc's call path is much more code to tier up.
-            await rawPinger.RunAsync(Math.Max(2.0, 2 * options.Seconds));
-            await npPinger.RunAsync(Math.Max(2.0, 2 * options.Seconds));
-            List<double> rawRates = [], npRates = [];
-            for (int i = 0; i < options.EffectiveRuns; i++)
+            await CompareAsync("rpc_pingpong", new Side(npPinger.RunAsync, npPeer), new Side(rawPinger.RunAsync, rawPeer), "roundtrips/s",
+                RpcWarmUpSeconds, " raw=StreamJsonRpc_HeaderDelimited_over_pipe_stream npipes_crc=on");
+        }
+
+        /// <summary>Warm-up of each side of an rpc figure: longer than the frame ping-pong's, as a call path is much more code to tier up.</summary>
+        public double RpcWarmUpSeconds => Math.Max(2.0, 2 * options.Seconds);
+
+        /// <summary>
+        /// NPipes.JsonRpc's side of an rpc figure added by another project (the gRPC baseline): a peer serving <c>ping</c>
+        /// and a connected <see cref="JsonRpc"/>, called as in <c>rpc_pingpong</c>. Dispose both (the JsonRpc first).
+        /// </summary>
+        public async Task<(Side Side, JsonRpc Rpc, Peer Peer)> StartNPipesRpcAsync()
+        {
+            Peer peer = await Peer.StartAsync(options, ct, "rpc-np", NewName("rpn"), "crc");
+            try
             {
-                rawRates.Add(await rawPinger.RunAsync(options.Seconds));
-                npRates.Add(await npPinger.RunAsync(options.Seconds));
+                PipeConnection connection = await PipeConnection.ConnectAsync(peer.Arguments[1], PeerRoles.Options(crc: true), ct);
+                JsonRpc rpc = connection.AttachJsonRpc();
+                return (new Side(new RpcPinger(rpc).RunAsync, peer), rpc, peer);
             }
-            Print("rpc_pingpong", npRates, rawRates, "roundtrips/s", " raw=StreamJsonRpc_HeaderDelimited_over_pipe_stream npipes_crc=on");
+            catch
+            {
+                await peer.DisposeAsync();
+                throw;
+            }
         }
     }
 
-    /// <summary>Calls <c>ping(sequence)</c> one after another and checks every reply.</summary>
+    /// <summary>Calls <c>ping(sequence)</c> over JSON-RPC one after another and checks every reply.</summary>
     private sealed class RpcPinger(JsonRpc rpc)
+    {
+        private readonly SequentialPinger _pinger = new(sequence => rpc.InvokeAsync<int>("ping", sequence));
+
+        public Task<double> RunAsync(double seconds) => _pinger.RunAsync(seconds);
+    }
+
+    /// <summary>Makes one call after another, each <c>ping(sequence)</c> whose reply must be the sequence number; returns calls per second.</summary>
+    internal sealed class SequentialPinger(Func<int, Task<int>> ping)
     {
         private int _sequence;
 
@@ -54,7 +77,7 @@ public static partial class BenchRunner
                 for (int i = 0; i < 16; i++, n++)
                 {
                     int sequence = ++_sequence;
-                    int reply = await rpc.InvokeAsync<int>("ping", sequence);
+                    int reply = await ping(sequence);
                     if (reply != sequence)
                     {
                         throw new InvalidDataException($"ping {sequence}: wrong reply {reply}");

@@ -2,6 +2,7 @@ using NPipes.Bench;
 
 // dotnet run -c Release --project bench/NPipes.Bench [-- --quick] [--runs N] [--only NAME[,NAME]]
 // The program re-launches itself as the peer process with "--bench-peer ROLE ...".
+GrpcFigure.Register(); // the gRPC baseline (its own project, so that the runner library needs no ASP.NET Core)
 if (args.Length > 0 && args[0] == BenchRunner.PeerArgument)
 {
     return await BenchRunner.RunPeerAsync(args[1..]);

@@ -44,6 +44,9 @@ import npipes  # noqa: E402  (after the path tweak, so the repo's package is mea
 from npipes.connection import Connection  # noqa: E402
 from npipes.listener import Listener  # noqa: E402
 
+sys.path.insert(0, HERE)
+import rpc_figures  # noqa: E402  (the remote-call figures and their peers: bench/python/rpc_figures.py)
+
 PING = 16
 ONEWAY = 1024 * 1024
 BATCH = 16
@@ -597,6 +600,10 @@ def main(argv):
     p.add_argument('--dotnet-cli', default=os.environ.get('NPIPES_CLI'))
     p.add_argument('--peer', nargs='+')
     a = p.parse_args(argv)
+    if a.peer and a.peer[0] in rpc_figures.PEERS:
+        rpc_figures.PEERS[a.peer[0]](a.peer[1], _ready)
+        print(f'cpu {time.process_time() - _CPU_AT_READY[0]:.6f}', flush=True)
+        return 0
     if a.peer:
         role, address = a.peer[0], a.peer[1]
         crc = len(a.peer) > 2 and a.peer[2] == 'crc'
@@ -627,6 +634,7 @@ def main(argv):
         ('py_shm_1MiB', lambda: figure_oneway(runs, seconds, False, 'py_shm_1MiB', shm=True)),
         ('py_dotnet_shm_1MiB', lambda: figure_dotnet_shm(runs, seconds, a.dotnet_cli, a.dotnet_peer)),
     ]
+    jobs += rpc_figures.jobs(sys.modules[__name__], runs, seconds)
     for figure, job in jobs:
         if not want(figure) or (figure == 'py_dotnet_shm_1MiB' and figure not in only):
             continue

@@ -38,6 +38,7 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
     private NPipesJsonRpcOptions _options = NPipesJsonRpcOptions.Default;
     private InboundRequests? _inboundRequests;
     private int _peerIsCurrentUser; // 0 not asked yet, 1 yes, -1 no
+    private ReaderThread? _readerThread; // set when reads wait on a thread of their own (see ReaderThread)
 
     /// <summary>Creates a handler over <paramref name="connection"/>.</summary>
     /// <param name="connection">The connection; this handler must be its only reader.</param>
@@ -50,6 +51,10 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
         ArgumentNullException.ThrowIfNull(connection);
         Connection = connection;
         _leaveOpen = leaveOpen;
+        if (!leaveOpen)
+        {
+            ReadOnOwnThread();
+        }
         // A read waiting for the next frame must end when the handler is disposed, or disposal would wait for the peer.
         DisposalToken.Register(static s => ((CancellationTokenSource)s!).Cancel(), _stopReading);
     }
@@ -85,6 +90,20 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
 
     /// <summary>The peer's requests read and not yet answered (tests watch the backpressure with it).</summary>
     internal int PendingRequests => Inbound.Count;
+
+    /// <summary>
+    /// Reads on a thread of this handler's own (<see cref="ReaderThread"/>). Only for a connection that is closed when
+    /// the <see cref="JsonRpc"/> ends: the handler's own, or one a server closes after serving it. Call before the first read.
+    /// </summary>
+    internal void ReadOnOwnThread()
+    {
+        // Not on Windows: there a blocking pipe read is not known to end when another thread closes the connection,
+        // which ReaderThread relies on.
+        if (!OperatingSystem.IsWindows())
+        {
+            _readerThread ??= new ReaderThread(Connection);
+        }
+    }
 
     /// <inheritdoc/>
     void IJsonRpcMessageBufferManager.DeserializationComplete(JsonRpcMessage message)
@@ -123,7 +142,9 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
         int length;
         try
         {
-            length = await Connection.ReceiveIntoAsync(_inbound, ReadToken(cancellationToken)).ConfigureAwait(false);
+            length = _readerThread is { } thread
+                ? await thread.ReceiveAsync(_inbound, ReadToken(cancellationToken)).ConfigureAwait(false)
+                : await Connection.ReceiveIntoAsync(_inbound, ReadToken(cancellationToken)).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (inbound.Stopped && !cancellationToken.IsCancellationRequested)
         {
@@ -247,6 +268,7 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
     {
         if (disposing)
         {
+            _readerThread?.Stop();
             // _stopReading is not disposed: a graceful stop may still cancel it, and it holds no timer or link.
             if (!_leaveOpen)
             {

@@ -92,6 +92,7 @@ public static class PipeServerJsonRpcExtensions
     {
         // The server owns the connection: it closes it (writing out queued responses) when this returns.
         var handler = new NPipesMessageHandler(connection, createFormatter(), leaveOpen: true) { Options = options };
+        handler.ReadOnOwnThread(); // the connection is closed when this returns, which ends the reader's last receive
         using var rpc = new JsonRpc(handler);
         configure(rpc, connection);
         rpc.StartListening();
