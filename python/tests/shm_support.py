@@ -39,6 +39,21 @@ def descriptor_frame(length, payload_crc=0, crc=False, endian='big'):
     return DescriptorCodec(endian).frame(length, payload_crc, crc)
 
 
+def raw_descriptor(with_crc=False, endian='big', **fields):
+    """A descriptor frame of any field values (version, kind, length,
+    crc, position, flags), its frame CRC right when *with_crc*."""
+    from npipes._shmframe import FLAG
+    codec = DescriptorCodec(endian)
+    values = dict(version=1, kind=1, length=1, crc=0, position=0, flags=0)
+    values.update(fields)
+    data = codec._data.pack(values['version'], values['kind'],
+                            values['length'], values['crc'],
+                            values['position'], values['flags'])
+    header = codec._header.pack((len(data) + 8) ^ FLAG, len(data))
+    return header + data + codec._field.pack(
+        zlib.crc32(data) if with_crc else 0)
+
+
 def inline_frame(payload, with_crc=False, endian='big'):
     """An ordinary frame."""
     from npipes._frames import FrameEncoder

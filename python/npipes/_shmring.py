@@ -1,0 +1,220 @@
+"""The ring of one connection and direction (docs/shared-memory.md §8):
+where the sender places each slot, when it may write it, and what the
+receiver checks before it copies a slot out.  No system calls: the
+mappings come from the port (_unixshm.py), the waiting is the driver's.
+
+The ring's file is ``PAGE + capacity`` bytes: a control page whose first
+8 bytes are the receiver's ``consumed`` (little-endian, one aligned store
+after each copy), then the data region holding the slots.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import sys
+import zlib
+from typing import Optional, Type
+
+from .errors import NPipesError, SharedMemoryError
+
+__all__ = ['PAGE', 'MAX_CAPACITY', 'capacity_for', 'RingWriter',
+           'RingReader', 'Slot', 'check_ring_size']
+
+#: The control page, and the unit of the data region's size.
+PAGE = 4096
+#: The largest data region a receiver accepts (§8): 1 GiB.
+MAX_CAPACITY = 1 << 30
+
+#: ``consumed`` is little-endian whatever the host (§8): the native word on
+#: a little-endian host (one aligned load or store).
+_WORD: Type[ctypes.c_uint64] = ctypes.c_uint64 if sys.byteorder == 'little' \
+    else getattr(ctypes.c_uint64, '__ctype_le__')
+
+
+def capacity_for(max_in_flight: int) -> int:
+    """The data region of a sender whose budget is *max_in_flight* bytes:
+    rounded up to a multiple of PAGE, at most MAX_CAPACITY (a larger ring
+    would be refused: payloads above it go in files of their own)."""
+    return min(-(-max_in_flight // PAGE) * PAGE, MAX_CAPACITY)
+
+
+def check_ring_size(size: int) -> int:
+    """The capacity of a received ring file of *size* bytes; a
+    SharedMemoryError unless it is a non-zero multiple of PAGE at most
+    MAX_CAPACITY."""
+    capacity = size - PAGE
+    if capacity <= 0 or capacity % PAGE or capacity > MAX_CAPACITY:
+        raise SharedMemoryError(
+            f'shared memory: the ring received holds {size} bytes: its data '
+            f'region must be a non-zero multiple of {PAGE} bytes of at most '
+            f'{MAX_CAPACITY}')
+    return capacity
+
+
+def _ceil(position: int, capacity: int) -> int:
+    return -(-position // capacity) * capacity
+
+
+class RingWriter:
+    """The sender's ring: its writable mapping of the whole file, the end
+    of the last slot sent, and the slot being written (one at a time)."""
+
+    __slots__ = ('mapping', 'capacity', 'end', 'fd', 'busy', '_word',
+                 '_seen')
+
+    def __init__(self, fd: int, mapping: mmap.mmap, capacity: int) -> None:
+        self.mapping = mapping
+        self.capacity = capacity
+        #: The end (position + length) of the last slot sent.
+        self.end = 0
+        #: The ring's file until the frame carrying it is sent, then None.
+        self.fd: Optional[int] = fd
+        #: A slot is placed and not yet sent (or abandoned).
+        self.busy = False
+        self._word: Optional[ctypes.c_uint64] = _WORD.from_buffer(mapping)
+        self._seen = 0
+
+    def consumed(self) -> int:
+        """The receiver's ``consumed``, checked: going backwards or past the
+        end of what was sent is a SharedMemoryError."""
+        assert self._word is not None
+        value = int(self._word.value)
+        if value < self._seen or value > self.end:
+            raise SharedMemoryError(
+                f'shared memory: the receiver reports {value} ring bytes '
+                f'consumed, after {self._seen}, of {self.end} sent')
+        self._seen = value
+        return value
+
+    def place(self, length: int) -> int:
+        """The position of the next slot of *length* bytes (<= capacity):
+        at the end, or up at the next multiple of capacity when it would
+        wrap or when everything sent has been consumed.  The ring is busy
+        until :meth:`sent` or :meth:`abandon`."""
+        capacity, position = self.capacity, self.end
+        if self.consumed() == position or \
+                position % capacity + length > capacity:
+            position = _ceil(position, capacity)
+        self.busy = True
+        return position
+
+    def room(self, position: int, length: int) -> bool:
+        """Whether the slot may be written: the receiver has consumed all
+        that was sent, or enough that the slot ends at most capacity bytes
+        after ``consumed`` (it then overlaps nothing unread)."""
+        consumed = self.consumed()
+        return consumed == self.end or \
+            position + length - consumed <= self.capacity
+
+    def offset(self, position: int) -> int:
+        """Where the slot at *position* starts in the mapping."""
+        return PAGE + position % self.capacity
+
+    def sent(self, position: int, length: int) -> None:
+        """The slot's descriptor frame was sent."""
+        self.end = position + length
+        self.busy = False
+
+    def abandon(self) -> None:
+        """The slot placed was not sent: the next one may take its place."""
+        self.busy = False
+
+    def close(self) -> None:
+        """Unmap the ring (a caller's view still held: when it goes) and
+        close its file if it was never sent."""
+        fd, self.fd, self._word = self.fd, None, None
+        if fd is not None:
+            os.close(fd)
+        try:
+            self.mapping.close()
+        except BufferError:
+            pass
+
+
+class RingReader:
+    """The receiver's ring: the data region read-only, the control page's
+    ``consumed`` written after each copy."""
+
+    __slots__ = ('control', 'data', 'capacity', 'end', '_word')
+
+    def __init__(self, control: mmap.mmap, data: mmap.mmap,
+                 capacity: int) -> None:
+        self.control, self.data, self.capacity = control, data, capacity
+        #: The end of the last slot copied out.
+        self.end = 0
+        self._word: Optional[ctypes.c_uint64] = _WORD.from_buffer(control)
+
+    def take(self, position: int, length: int, expected: Optional[int]
+             ) -> bytes:
+        """A copy of the slot of *length* bytes (already checked against
+        the payload limit) at *position*, its CRC checked against
+        *expected* (None: CRC off); ``consumed`` stored after the copy."""
+        capacity, end = self.capacity, self.end
+        if length > capacity:
+            raise SharedMemoryError(
+                f'shared memory: a ring slot of {length} bytes does not fit '
+                f'the ring of {capacity}')
+        if not end <= position < end + capacity:
+            raise SharedMemoryError(
+                f'shared memory: ring slot at {position}: the previous one '
+                f'ended at {end} (a slot starts at or after it, less than '
+                f'{capacity} bytes later)')
+        start = position % capacity
+        if start + length > capacity:
+            raise SharedMemoryError(
+                f'shared memory: ring slot at {position} of {length} bytes '
+                f'wraps past the end of the ring of {capacity}')
+        copy = self.data[start:start + length]
+        if expected is not None:
+            computed = zlib.crc32(copy)
+            if computed != expected:
+                raise SharedMemoryError(
+                    f'shared memory: CRC-32 mismatch: the descriptor says '
+                    f'0x{expected:08x}, the ring slot has 0x{computed:08x}')
+        self.end = position + length
+        assert self._word is not None
+        self._word.value = self.end
+        return copy
+
+    def close(self) -> None:
+        """Unmap both mappings."""
+        self._word = None
+        self.control.close()
+        self.data.close()
+
+
+class Slot:
+    """A ring slot handed to the caller to fill in place (§6): a ctypes
+    array over the sender's mapping, whose reference count tells whether a
+    view the caller took of it is still alive (the ring is never unmapped
+    per message, so the mapping cannot tell)."""
+
+    __slots__ = ('position', 'length', '_array', '_free')
+
+    def __init__(self, mapping: mmap.mmap, start: int, position: int,
+                 length: int) -> None:
+        self.position, self.length = position, length
+        self._array: Optional[ctypes.Array[ctypes.c_ubyte]] = \
+            (ctypes.c_ubyte * length).from_buffer(mapping, start)
+        self._free = sys.getrefcount(self._array)
+
+    def view(self) -> memoryview:
+        """A writable view of the slot, bytes (format 'B')."""
+        assert self._array is not None
+        return memoryview(self._array).cast('B')
+
+    def finish(self, crc: bool) -> int:
+        """The slot's CRC-32 (0 when *crc* is off) once every view of it is
+        released; a view still held is an NPipesError (nothing sent)."""
+        array = self._array
+        assert array is not None
+        if sys.getrefcount(array) != self._free + 1:   # (+1: `array`)
+            raise NPipesError('a view of OutgoingMessage.buffer is still in '
+                              'use: release it before send()')
+        return zlib.crc32(array) & 0xFFFFFFFF if crc else 0
+
+    def drop(self) -> None:
+        """Let go of the mapping (the slot is sent or abandoned)."""
+        self._array = None
