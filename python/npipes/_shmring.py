@@ -10,12 +10,13 @@ after each copy), then the data region holding the slots.
 
 from __future__ import annotations
 
+import collections
 import ctypes
 import mmap
 import os
 import sys
 import zlib
-from typing import Optional, Type
+from typing import Deque, Optional, Tuple, Type
 
 from .errors import NPipesError, SharedMemoryError
 
@@ -62,7 +63,7 @@ class RingWriter:
     of the last slot sent, and the slot being written (one at a time)."""
 
     __slots__ = ('mapping', 'capacity', 'end', 'fd', 'busy', '_word',
-                 '_seen')
+                 '_seen', '_skips')
 
     def __init__(self, fd: int, mapping: mmap.mmap, capacity: int) -> None:
         self.mapping = mapping
@@ -75,6 +76,9 @@ class RingWriter:
         self.busy = False
         self._word: Optional[ctypes.c_uint64] = _WORD.from_buffer(mapping)
         self._seen = 0
+        #: ``(from, to)`` of each skip ahead (§8 placement) not yet read
+        #: past: a few at most, in-flight bytes being within one capacity.
+        self._skips: Deque[Tuple[int, int]] = collections.deque()
 
     def consumed(self) -> int:
         """The receiver's ``consumed``, checked: going backwards or past the
@@ -101,12 +105,20 @@ class RingWriter:
         return position
 
     def room(self, position: int, length: int) -> bool:
-        """Whether the slot may be written: the receiver has consumed all
-        that was sent, or enough that the slot ends at most capacity bytes
-        after ``consumed`` (it then overlaps nothing unread)."""
+        """Whether the slot may be written: it ends at most capacity bytes
+        after the oldest slot still unread (so it overlaps nothing unread).
+        That slot starts at ``consumed``, or where the sender skipped to
+        from there (the bytes skipped hold nothing)."""
         consumed = self.consumed()
-        return consumed == self.end or \
-            position + length - consumed <= self.capacity
+        skips = self._skips
+        if consumed == self.end:
+            skips.clear()
+            return True                     # nothing unread
+        while skips and skips[0][1] <= consumed:
+            skips.popleft()
+        oldest = skips[0][1] if skips and skips[0][0] == consumed \
+            else consumed
+        return position + length - oldest <= self.capacity
 
     def offset(self, position: int) -> int:
         """Where the slot at *position* starts in the mapping."""
@@ -114,6 +126,8 @@ class RingWriter:
 
     def sent(self, position: int, length: int) -> None:
         """The slot's descriptor frame was sent."""
+        if position != self.end:            # skipped ahead (`place`)
+            self._skips.append((self.end, position))
         self.end = position + length
         self.busy = False
 
