@@ -73,7 +73,7 @@ class AioSharedMemory(unittest.IsolatedAsyncioTestCase):
                 self.assertEqual(len(created), 2)     # waits, a file
                 stop.set()                       # the peer reads at last
                 await client.send(bytes(MIN), T)
-                self.assertEqual(len(created), 1)
+                self.assertEqual(len(created), 2)     # (the ring again)
         finally:
             await client.aclose()
 
