@@ -155,20 +155,12 @@ def _in_ring(channel: SocketChannel, link: ShmLink, length: int,
     slot = link.ring_slot(position, length)
 
     async def send_it(timeout: Optional[float]) -> None:
-        try:
-            crc = slot.finish(link.crc)
-        except BaseException:
-            drop()
-            raise
-        slot.drop()
+        crc = link.ring_finish(slot)
         await _ring_send(channel, link, position, length, crc,
                          Deadline(timeout))
 
-    def drop() -> None:
-        slot.drop()
-        link.ring_unsent(False)
-
-    return AsyncOutgoingMessage(slot.view(), send_it, drop)
+    return AsyncOutgoingMessage(slot.view(), send_it,
+                                lambda: link.ring_drop(slot))
 
 
 class AioInPlace(Linked):

@@ -109,19 +109,10 @@ def _in_ring(link: ShmLink, length: int, position: int) -> OutgoingMessage:
     slot = link.ring_slot(position, length)
 
     def send_it(timeout: Optional[float]) -> None:
-        try:
-            crc = slot.finish(link.crc)
-        except BaseException:
-            drop()
-            raise
-        slot.drop()
+        crc = link.ring_finish(slot)
         link.ring_send(position, length, crc, Deadline(timeout))
 
-    def drop() -> None:
-        slot.drop()
-        link.ring_unsent(False)
-
-    return OutgoingMessage(slot.view(), send_it, drop)
+    return OutgoingMessage(slot.view(), send_it, lambda: link.ring_drop(slot))
 
 
 class InPlace(Linked):

@@ -165,6 +165,22 @@ class ShmLink:
         assert ring is not None
         return Slot(ring.mapping, ring.offset(position), position, size)
 
+    def ring_finish(self, slot: Slot) -> int:
+        """The CRC (or 0) of a slot the caller filled, once every view of
+        it is released (else an error, and the slot is dropped)."""
+        try:
+            crc = slot.finish(self.crc)
+        except BaseException:
+            self.ring_drop(slot)
+            raise
+        slot.drop()
+        return crc
+
+    def ring_drop(self, slot: Slot) -> None:
+        """A slot handed out is not sent: let go of it and of the ring."""
+        slot.drop()
+        self.ring_unsent(False)
+
     def ring_frame(self, position: int, size: int, crc: int
                    ) -> Tuple[bytes, Optional[int]]:
         """The slot's descriptor frame, and the ring's file when this frame

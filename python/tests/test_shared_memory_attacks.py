@@ -146,21 +146,21 @@ class Attacks(unittest.TestCase):
         return raw_descriptor(self.crc_on, **dict(dict(length=len(DATA)),
                                                   **fields))
 
+    def bad_field(self, pattern, **fields):
+        self.send_file(memfd(DATA), self._descriptor(**fields))
+        self.refused(pattern)
+
     def test_wrong_version(self):
-        self.send_file(memfd(DATA), self._descriptor(version=2))
-        self.refused('version 2')
+        self.bad_field('version 2', version=2)
 
     def test_unknown_kind(self):
-        self.send_file(memfd(DATA), self._descriptor(kind=7))
-        self.refused('kind 7')
+        self.bad_field('kind 7', kind=7)
 
     def test_kind_1_with_a_position(self):
-        self.send_file(memfd(DATA), self._descriptor(position=4096))
-        self.refused('position 4096')
+        self.bad_field('position 4096', position=4096)
 
     def test_kind_1_with_flags(self):
-        self.send_file(memfd(DATA), self._descriptor(flags=1))
-        self.refused('flags 0x1')
+        self.bad_field('flags 0x1', flags=1)
 
     def test_descriptor_data_length_not_32(self):
         frame = self._descriptor()
