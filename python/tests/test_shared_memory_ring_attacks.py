@@ -148,9 +148,12 @@ class RingSenderAttacks(unittest.TestCase):
         self.refused('wraps past the end')
 
     def test_length_over_the_capacity(self):
-        self.ring()
-        send_with(self.attacker, self.frame(CAPACITY, length=CAPACITY + 1))
-        self.refused('exceeds the maximum|does not fit')
+        fd, self.mapping = ring_file(4 * PAGE)    # (smaller than the limit)
+        self.mapping[PAGE:PAGE + len(DATA)] = DATA
+        self.attach(fd)
+        self.assertEqual(self.conn.recv(TIMEOUT), DATA)
+        send_with(self.attacker, self.frame(4 * PAGE, length=5 * PAGE))
+        self.refused('20480 bytes does not fit the ring of 16384')
 
     def test_length_over_the_limit(self):
         self.ring()
