@@ -163,7 +163,8 @@ class ShmLink:
         """The slot placed, for the caller to write in place (§6)."""
         ring = self.ring_out
         assert ring is not None
-        return Slot(ring.mapping, ring.offset(position), position, size)
+        assert ring.region is not None
+        return Slot(ring.region, position % ring.capacity, size)
 
     def ring_finish(self, slot: Slot) -> int:
         """The CRC (or 0) of a slot the caller filled, once every view of

@@ -16,7 +16,7 @@ import mmap
 import os
 import sys
 import zlib
-from typing import Deque, Optional, Tuple, Type
+from typing import TYPE_CHECKING, Deque, Optional, Tuple, Type
 
 from .errors import NPipesError, SharedMemoryError
 
@@ -32,6 +32,12 @@ MAX_CAPACITY = 1 << 30
 #: a little-endian host (one aligned load or store).
 _WORD: Type[ctypes.c_uint64] = ctypes.c_uint64 if sys.byteorder == 'little' \
     else getattr(ctypes.c_uint64, '__ctype_le__')
+
+
+if TYPE_CHECKING:
+    #: The data region as ctypes sees it (a generic only to type checkers
+    #: before Python 3.9).
+    Region = ctypes.Array[ctypes.c_ubyte]
 
 
 def capacity_for(max_in_flight: int) -> int:
@@ -62,8 +68,8 @@ class RingWriter:
     """The sender's ring: its writable mapping of the whole file, the end
     of the last slot sent, and the slot being written (one at a time)."""
 
-    __slots__ = ('mapping', 'capacity', 'end', 'fd', 'busy', '_word',
-                 '_seen', '_skips')
+    __slots__ = ('mapping', 'capacity', 'end', 'fd', 'busy', 'region',
+                 '_word', '_seen', '_skips')
 
     def __init__(self, fd: int, mapping: mmap.mmap, capacity: int) -> None:
         self.mapping = mapping
@@ -75,6 +81,9 @@ class RingWriter:
         #: A slot is placed and not yet sent (or abandoned).
         self.busy = False
         self._word: Optional[ctypes.c_uint64] = _WORD.from_buffer(mapping)
+        #: The data region, for slots written in place (Slot).
+        self.region: Optional[Region] = \
+            (ctypes.c_ubyte * capacity).from_buffer(mapping, PAGE)
         self._seen = 0
         #: ``(from, to)`` of each skip ahead (§8 placement) not yet read
         #: past: a few at most, in-flight bytes being within one capacity.
@@ -139,6 +148,7 @@ class RingWriter:
         """Unmap the ring (a caller's view still held: when it goes) and
         close its file if it was never sent."""
         fd, self.fd, self._word = self.fd, None, None
+        self.region = None
         if fd is not None:
             os.close(fd)
         try:
@@ -200,35 +210,39 @@ class RingReader:
 
 
 class Slot:
-    """A ring slot handed to the caller to fill in place (§6): a ctypes
-    array over the sender's mapping, whose reference count tells whether a
-    view the caller took of it is still alive (the ring is never unmapped
-    per message, so the mapping cannot tell)."""
+    """A ring slot handed to the caller to fill in place (§6), a view of
+    the ring's data region as a ctypes array: the array's reference count
+    tells whether a view the caller took of the slot is still alive (the
+    ring is never unmapped per message, so the mapping cannot tell; one
+    array per ring, not per length: ctypes keeps every array type)."""
 
-    __slots__ = ('position', 'length', '_array', '_free')
+    __slots__ = ('_region', '_start', '_stop', '_free')
 
-    def __init__(self, mapping: mmap.mmap, start: int, position: int,
-                 length: int) -> None:
-        self.position, self.length = position, length
-        self._array: Optional[ctypes.Array[ctypes.c_ubyte]] = \
-            (ctypes.c_ubyte * length).from_buffer(mapping, start)
-        self._free = sys.getrefcount(self._array)
+    def __init__(self, region: Region, start: int, length: int) -> None:
+        self._region: Optional[Region] = region
+        self._start, self._stop = start, start + length
+        self._free = 0
+
+    def _refs(self) -> int:
+        return sys.getrefcount(self._region)
 
     def view(self) -> memoryview:
         """A writable view of the slot, bytes (format 'B')."""
-        assert self._array is not None
-        return memoryview(self._array).cast('B')
+        assert self._region is not None
+        self._free = self._refs()            # (before any view of ours)
+        return memoryview(self._region).cast('B')[self._start:self._stop]
 
     def finish(self, crc: bool) -> int:
         """The slot's CRC-32 (0 when *crc* is off) once every view of it is
         released; a view still held is an NPipesError (nothing sent)."""
-        array = self._array
-        assert array is not None
-        if sys.getrefcount(array) != self._free + 1:   # (+1: `array`)
+        if self._refs() != self._free:
             raise NPipesError('a view of OutgoingMessage.buffer is still in '
                               'use: release it before send()')
-        return zlib.crc32(array) & 0xFFFFFFFF if crc else 0
+        if not crc:
+            return 0
+        with self.view() as view:
+            return zlib.crc32(view) & 0xFFFFFFFF
 
     def drop(self) -> None:
-        """Let go of the mapping (the slot is sent or abandoned)."""
-        self._array = None
+        """Let go of the ring (the slot is sent or abandoned)."""
+        self._region = None
