@@ -110,6 +110,16 @@ class RingSenderAttacks(unittest.TestCase):
             self.attach(os.dup(file.fileno()))
         self.refused('not a memfd')
 
+    def test_ring_file_opened_read_only(self):
+        fd, mapping = ring_file(CAPACITY)
+        mapping.close()
+        try:
+            read_only = os.open(f'/proc/self/fd/{fd}', os.O_RDONLY)
+        finally:
+            os.close(fd)
+        self.attach(read_only)
+        self.refused('ring received cannot be mapped')
+
     def wrong_size(self, size):
         fd, mapping = ring_file(CAPACITY, size=size)
         mapping.close()
