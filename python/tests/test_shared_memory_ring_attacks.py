@@ -175,7 +175,11 @@ class RingSenderAttacks(unittest.TestCase):
         self.slot(CAPACITY, flags=2)
         self.refused('flags 0x2')
 
-    def test_ring_file_without_flag_and_flag_without_file(self):
+    def test_ring_flag_without_its_file(self):
+        send_with(self.attacker, self.frame(0, flags=1))
+        self.refused('without its file')
+
+    def test_a_file_with_a_slot_without_the_flag(self):
         self.ring()
         fd = memfd(DATA)
         try:
