@@ -1,7 +1,8 @@
 """The ring of one connection and direction (docs/shared-memory.md §8):
 where the sender places each slot, when it may write it, and what the
-receiver checks before it copies a slot out.  No system calls: the
-mappings come from the port (_unixshm.py), the waiting is the driver's.
+receiver checks before it copies a slot out.  No system call but closing
+what it holds: the mappings come from the port (_unixshm.py), the waiting
+is the driver's.
 
 The ring's file is ``PAGE + capacity`` bytes: a control page whose first
 8 bytes are the receiver's ``consumed`` (little-endian, one aligned store
