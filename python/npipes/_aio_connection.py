@@ -243,7 +243,7 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
             return
         self._closed = True
         if self._shm is not None:
-            self._shm.port.discard()
+            self._shm.close()
         try:
             self._channel.close()
         finally:

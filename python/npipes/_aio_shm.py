@@ -1,13 +1,13 @@
 """The asyncio Connection's shared-memory steps (docs/shared-memory.md §3,
-§6): the blocking driver's (_shmconn.py) without blocking the loop while
-the peer reads or the socket is full, and the methods that write and read
-a message in place (AioInPlace, a base of npipes.aio.Connection)."""
+§6, §8): the blocking driver's (_shmconn.py) without blocking the loop
+while the peer reads or the socket is full, and the methods that write and
+read a message in place (AioInPlace, a base of npipes.aio.Connection)."""
 
 from __future__ import annotations
 
 import asyncio
 import mmap
-from typing import Awaitable, Callable, Optional, Union
+from typing import Any, Awaitable, Callable, Optional, Union
 
 from ._aio_channel import SocketChannel
 from ._shmlink import Linked, ShmLink
@@ -24,40 +24,95 @@ InlineSend = Callable[[bytes, Optional[float]], Awaitable[None]]
 _WAITING = 'send (waiting for the peer to read its shared-memory messages)'
 
 
-async def _wait(link: ShmLink, size: int, deadline: Deadline) -> None:
-    """Until *size* more bytes fit the in-flight budget (§3.4): the
-    blocking driver's back-off, as loop sleeps."""
-    if not link.must_wait(size):
-        return
+async def _until(ready: Callable[[], bool], deadline: Deadline) -> None:
+    """Until *ready()*: the blocking driver's back-off, as loop sleeps."""
     for delay in delays():
         left = deadline.remaining(_WAITING)   # PipeTimeoutError at the end
         await asyncio.sleep(delay if left is None else min(delay, left))
-        if not link.must_wait(size):
+        if ready():
             return
 
 
-async def _send_file(channel: SocketChannel, link: ShmLink, fd: int,
-                     size: int, crc: int, deadline: Deadline) -> None:
-    """Send *fd*'s descriptor frame (fd closed whatever happens)."""
-    frame = link.frame(size, crc)
-    sending = channel.send_first(lambda: link.port.offer_file(fd, frame),
-                                 frame)
+async def _wait(link: ShmLink, size: int, deadline: Deadline) -> None:
+    """Until *size* more bytes fit the in-flight budget (§3.4)."""
+    if link.must_wait(size):
+        await _until(lambda: not link.must_wait(size), deadline)
+
+
+async def _within(sending: Awaitable[Any], deadline: Deadline) -> None:
+    """Await *sending* until *deadline* (PipeTimeoutError)."""
     try:
         left = deadline.remaining('send')
         await (sending if left is None else asyncio.wait_for(sending, left))
     except asyncio.TimeoutError:
         raise PipeTimeoutError(f'send timed out after {deadline.timeout} s') \
             from None
+
+
+async def _send_file(channel: SocketChannel, link: ShmLink, fd: int,
+                     size: int, crc: int, deadline: Deadline) -> None:
+    """Send *fd*'s descriptor frame (fd closed whatever happens)."""
+    frame = link.frame(size, crc)
+    try:
+        await _within(channel.send_first(
+            lambda: link.port.offer_file(fd, frame), frame), deadline)
     finally:
         link.port.close_file(fd)
     link.budget.sent(size)
 
 
+async def _ring_slot(link: ShmLink, size: int, deadline: Deadline) -> int:
+    """The position of a ring slot of *size* bytes once there is room
+    (§8; PipeTimeoutError at *deadline*, the slot dropped)."""
+    position = link.ring_place(size)
+    try:
+        if not link.ring_room(position, size):
+            await _until(lambda: link.ring_room(position, size), deadline)
+    except BaseException:
+        link.ring_unsent(False)
+        raise
+    return position
+
+
+async def _ring_send(channel: SocketChannel, link: ShmLink, position: int,
+                     size: int, crc: int, deadline: Deadline) -> None:
+    """Send the slot's descriptor frame.  The slot counts as sent once the
+    frame is queued (whatever the caller's timeout, it then goes)."""
+    frame, fd = link.ring_frame(position, size, crc)
+    if fd is None:
+        channel.write(frame)
+        link.ring_sent(position, size)
+        await _within(channel.drain(), deadline)
+        return
+    ring_fd = fd                            # (narrowed, for the closure)
+
+    def offer() -> int:
+        sent = link.port.offer_file(ring_fd, frame)
+        link.ring_sent(position, size)      # the rest is queued at once
+        return sent
+    try:
+        await _within(channel.send_first(offer, frame), deadline)
+    finally:
+        link.port.close_file(fd)
+        if link.ring_out is not None and link.ring_out.busy:
+            link.ring_unsent(True)          # (the ring's file did not go)
+
+
 async def send(channel: SocketChannel, link: ShmLink, payload: Payload,
                timeout: Optional[float]) -> None:
-    """Send *payload* through a sealed memfd."""
+    """Send *payload* through the ring, or a sealed memfd when it is
+    larger than the ring (or the ring holds an unsent message)."""
     deadline = Deadline(timeout)
     size = len(payload)
+    if link.ring_fits(size):
+        position = await _ring_slot(link, size, deadline)
+        try:
+            crc = link.ring_write(position, payload)
+        except BaseException:
+            link.ring_unsent(False)
+            raise
+        await _ring_send(channel, link, position, size, crc, deadline)
+        return
     await _wait(link, size, deadline)
     fd, crc = link.fill(payload)
     await _send_file(channel, link, fd, size, crc, deadline)
@@ -73,6 +128,11 @@ def outgoing(channel: Optional[SocketChannel], link: Optional[ShmLink],
             memoryview(buf), lambda timeout: send_inline(bytes(buf), timeout),
             lambda: None)
     shm, chan = link, channel               # (narrowed, for the closures)
+    if shm.ring_fits(length):
+        position = shm.ring_place(length)
+        if shm.ring_room(position, length):
+            return _in_ring(chan, shm, length, position)
+        shm.ring_unsent(False)          # no room now: a file of its own
     fd, mapping = shm.create(length)
 
     async def send_it(timeout: Optional[float]) -> None:
@@ -87,6 +147,20 @@ def outgoing(channel: Optional[SocketChannel], link: Optional[ShmLink],
 
     return AsyncOutgoingMessage(memoryview(mapping), send_it,
                                 lambda: shm.abandon(fd, mapping))
+
+
+def _in_ring(channel: SocketChannel, link: ShmLink, length: int,
+             position: int) -> AsyncOutgoingMessage:
+    """The ring slot at *position*, to fill in place and send."""
+    slot = link.ring_slot(position, length)
+
+    async def send_it(timeout: Optional[float]) -> None:
+        crc = link.ring_finish(slot)
+        await _ring_send(channel, link, position, length, crc,
+                         Deadline(timeout))
+
+    return AsyncOutgoingMessage(slot.view(), send_it,
+                                lambda: link.ring_drop(slot))
 
 
 class AioInPlace(Linked):
@@ -107,23 +181,35 @@ class AioInPlace(Linked):
         if link is None or not link.wanted(len(payload)):
             return False
         check_size(len(payload), self.max_payload)
-        await send(self._socket_channel(), link, payload, timeout)
+        try:
+            await send(self._socket_channel(), link, payload, timeout)
+        except SharedMemoryError:
+            self.close()               # (the peer broke the ring's rules)
+            raise
         return True
 
     def create_message(self, length: int) -> AsyncOutgoingMessage:
         """A message of *length* bytes to write in place and ``await
-        send()`` (see :meth:`npipes.Connection.create_message`)."""
+        send()`` (see :meth:`npipes.Connection.create_message`; a ring
+        slot only when the ring has room now, else a memfd of its own:
+        this call never waits)."""
         check_size(length, self.max_payload)
         channel = None if self._shm is None else self._socket_channel()
-        return outgoing(channel, self._shm, length, self.send)
+        try:
+            return outgoing(channel, self._shm, length, self.send)
+        except SharedMemoryError:
+            self.close()
+            raise
 
     async def recv_buffer(self, timeout: Optional[float] = None
                           ) -> ReceivedBuffer:
         """One frame's payload to read in place (see
         :meth:`npipes.Connection.recv_buffer`)."""
-        if self._shm is None:
+        link = self._shm
+        if link is None:
             return ReceivedBuffer(await self._receive_frame(timeout, True))
-        return ReceivedBuffer(await self._received(timeout, True))
+        data = await self._received(timeout, True)
+        return ReceivedBuffer(data, link.from_shared)
 
     async def _received(self, timeout: Optional[float], idle: bool
                         ) -> Union[bytes, mmap.mmap]:

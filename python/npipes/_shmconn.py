@@ -1,7 +1,8 @@
 """The blocking Connection's shared-memory steps (docs/shared-memory.md §3,
-§5, §6): send a payload through a memfd, wait at the in-flight budget,
-copy a received mapping out, and the methods that write and read a
-message in place (InPlace, a base of npipes.Connection)."""
+§5, §6, §8): send a payload through the ring or a memfd, wait for room
+in the ring or at the in-flight budget, copy a received mapping out, and
+the methods that write and read a message in place (InPlace, a base of
+npipes.Connection)."""
 
 from __future__ import annotations
 
@@ -19,21 +20,47 @@ __all__ = ['send', 'wait', 'copy_out', 'outgoing', 'InPlace']
 Payload = Union[bytes, bytearray, memoryview]
 #: Sends an inline payload within a timeout (the connection's own send).
 InlineSend = Callable[[bytearray, Optional[float]], None]
+_WAITING = 'send (waiting for the peer to read its shared-memory messages)'
 
 
 def wait(link: ShmLink, size: int, deadline: Deadline) -> None:
     """Wait (1 ms doubling to 50 ms between looks) until *size* more bytes
     fit the in-flight budget (§3.4); PipeTimeoutError at *deadline*."""
     if link.must_wait(size):
-        for _ in backoff(deadline, 'send (waiting for the peer to read '
-                                   'its shared-memory messages)'):
+        for _ in backoff(deadline, _WAITING):
             if not link.must_wait(size):
                 return
 
 
+def ring_slot(link: ShmLink, size: int, deadline: Deadline) -> int:
+    """The position of a slot of *size* bytes in the ring, once the
+    receiver has consumed enough for it (§8; PipeTimeoutError at
+    *deadline*, the slot dropped)."""
+    position = link.ring_place(size)
+    try:
+        if not link.ring_room(position, size):
+            for _ in backoff(deadline, _WAITING):
+                if link.ring_room(position, size):
+                    break
+    except BaseException:
+        link.ring_unsent(False)
+        raise
+    return position
+
+
 def send(link: ShmLink, payload: Payload, deadline: Deadline) -> None:
-    """Send *payload* through a sealed memfd."""
+    """Send *payload* through the ring, or a sealed memfd when it is
+    larger than the ring (or the ring is in use by an unsent message)."""
     size = len(payload)
+    if link.ring_fits(size):
+        position = ring_slot(link, size, deadline)
+        try:
+            crc = link.ring_write(position, payload)
+        except BaseException:
+            link.ring_unsent(False)
+            raise
+        link.ring_send(position, size, crc, deadline)
+        return
     wait(link, size, deadline)
     fd, crc = link.fill(payload)
     link.send(fd, size, crc, deadline)
@@ -50,14 +77,17 @@ def copy_out(data: Union[bytes, mmap.mmap]) -> bytes:
 
 
 def outgoing(link: Optional[ShmLink], length: int,
-             send_inline: InlineSend) -> OutgoingMessage:
-    """A message of *length* bytes to write in place (§6)."""
+             send_inline: InlineSend, deadline: Deadline) -> OutgoingMessage:
+    """A message of *length* bytes to write in place (§6): a ring slot
+    (waiting for room until *deadline*), a memfd, or inline."""
     if link is None or not link.wanted(length):
         buf = bytearray(length)
         return OutgoingMessage(memoryview(buf),
                                lambda timeout: send_inline(buf, timeout),
                                lambda: None)
     shm = link                              # (narrowed, for the closures)
+    if shm.ring_fits(length):
+        return _in_ring(shm, length, ring_slot(shm, length, deadline))
     fd, mapping = shm.create(length)
 
     def send_it(timeout: Optional[float]) -> None:
@@ -72,6 +102,17 @@ def outgoing(link: Optional[ShmLink], length: int,
 
     return OutgoingMessage(memoryview(mapping), send_it,
                            lambda: shm.abandon(fd, mapping))
+
+
+def _in_ring(link: ShmLink, length: int, position: int) -> OutgoingMessage:
+    """The ring slot at *position*, to fill in place and send."""
+    slot = link.ring_slot(position, length)
+
+    def send_it(timeout: Optional[float]) -> None:
+        crc = link.ring_finish(slot)
+        link.ring_send(position, length, crc, Deadline(timeout))
+
+    return OutgoingMessage(slot.view(), send_it, lambda: link.ring_drop(slot))
 
 
 class InPlace(Linked):
@@ -103,16 +144,29 @@ class InPlace(Linked):
         unmap it); an inline payload is its bytes.  Errors as ``recv``.
         """
         deadline = self._deadline(timeout)
-        if self._shm is None:
+        link = self._shm
+        if link is None:
             return ReceivedBuffer(self._recv_frame(deadline))
-        return ReceivedBuffer(self._received(deadline))
+        data = self._received(deadline)
+        return ReceivedBuffer(data, link.from_shared)
 
-    def create_message(self, length: int) -> OutgoingMessage:
+    def create_message(self, length: int,
+                       timeout: Optional[float] = None) -> OutgoingMessage:
         """A message of *length* bytes to write in place and send
         (docs/shared-memory.md §6): at or above the shared-memory threshold
-        its ``buffer`` is a memfd's mapping, sealed and handed over as it is
-        by ``send()``; otherwise ordinary memory sent inline.  Not sending
-        it (leaving its ``with`` block, ``abandon()``) sends nothing."""
+        its ``buffer`` is a slot of the connection's ring (§8; waiting up
+        to *timeout* seconds for the peer to read enough to make room, else
+        PipeTimeoutError), or for a payload larger than the ring (or while
+        another message holds the ring) a memfd's mapping, sealed and
+        handed over as it is by ``send()``; below the threshold ordinary
+        memory sent inline.  Not sending it (leaving its ``with`` block,
+        ``abandon()``) sends nothing."""
         check_size(length, self.max_payload)
-        return outgoing(self._shm, length, lambda data, timeout: self._send(
-            data, self._deadline(timeout)))
+        try:
+            return outgoing(self._shm, length,
+                            lambda data, timeout: self._send(
+                                data, self._deadline(timeout)),
+                            self._deadline(timeout))
+        except SharedMemoryError:
+            self.close()
+            raise

@@ -3,8 +3,8 @@ sender's in-flight budget (docs/shared-memory.md §2 and §3.4; no I/O).
 
 A descriptor frame is an npipes frame whose MessageLength is
 ``(DataLength + 8) XOR 0x80000000`` and whose 32 data bytes say where the
-payload is: version, kind, length, the payload's CRC-32, 12 reserved zero
-bytes.  The decoder uses this module only on a connection with shared
+payload is: version, kind, length, the payload's CRC-32, the slot's
+position in the ring and flags (kind 2, §8; zero for kind 1).  The decoder uses this module only on a connection with shared
 memory on; the file itself travels beside the frame (the transport's
 business: _unixshm.py).
 """
@@ -20,7 +20,8 @@ from .consts import HEADER_SIZE, MAX_U32
 from .errors import SharedMemoryError
 
 __all__ = ['Descriptor', 'DescriptorCodec', 'Budget', 'FLAG',
-           'DESCRIPTOR_SIZE', 'VERSION', 'KIND_MEMFD', 'is_descriptor']
+           'DESCRIPTOR_SIZE', 'VERSION', 'KIND_MEMFD', 'KIND_RING',
+           'RING_FILE', 'is_descriptor']
 
 #: XORed into MessageLength: a descriptor frame's header can never pass
 #: as an ordinary one (§2).
@@ -30,7 +31,10 @@ DESCRIPTOR_SIZE = 32
 VERSION = 1
 #: The file is a Linux memfd, passed with SCM_RIGHTS beside the frame.
 KIND_MEMFD = 1
-_RESERVED = bytes(12)
+#: A slot of the connection's ring (§8).
+KIND_RING = 2
+#: Flags bit 0 (kind 2): the ring's file arrives with this frame.
+RING_FILE = 1
 
 
 def is_descriptor(message_length: int, data_length: int) -> bool:
@@ -41,10 +45,14 @@ def is_descriptor(message_length: int, data_length: int) -> bool:
 class Descriptor(bytes):
     """A received descriptor frame's 32 data bytes, checked, as the decoder
     returns them (a bytes subclass: drivers tell it from a payload by its
-    type); ``length`` and ``crc`` are its fields."""
+    type); ``kind``, ``length``, ``crc``, ``position`` and ``flags`` are
+    its fields."""
 
+    kind: int
     length: int
     crc: int
+    position: int
+    flags: int
 
 
 class DescriptorCodec:
@@ -60,16 +68,19 @@ class DescriptorCodec:
         self._header, self._field = frame.header, frame.field
         data = self._cache.get(frame.prefix)
         if data is None:
-            data = struct.Struct(frame.prefix + 'IIQI12s')
+            data = struct.Struct(frame.prefix + 'IIQIQI')
             self._cache[frame.prefix] = data
         self._data = data
 
-    def frame(self, length: int, payload_crc: int, crc: bool) -> bytes:
+    def frame(self, length: int, payload_crc: int, crc: bool,
+              kind: int = KIND_MEMFD, position: int = 0,
+              flags: int = 0) -> bytes:
         """The whole descriptor frame of a payload of *length* bytes whose
         CRC-32 is *payload_crc* (0 when CRC is off); with *crc* the frame's
-        CRC field covers the 32 descriptor bytes, as any frame's."""
-        data = self._data.pack(VERSION, KIND_MEMFD, length,
-                               payload_crc if crc else 0, _RESERVED)
+        CRC field covers the 32 descriptor bytes, as any frame's.  Kind 2
+        (a ring slot) gives its *position* and *flags*."""
+        data = self._data.pack(VERSION, kind, length,
+                               payload_crc if crc else 0, position, flags)
         header = self._header.pack(
             (DESCRIPTOR_SIZE + HEADER_SIZE) ^ FLAG, DESCRIPTOR_SIZE)
         return header + data + self._field.pack(
@@ -77,25 +88,34 @@ class DescriptorCodec:
 
     def parse(self, data: bytes) -> Descriptor:
         """*data* (a descriptor frame's 32 bytes) checked: SharedMemoryError
-        for another version, an unknown kind or reserved bytes not zero."""
-        version, kind, length, crc, reserved = self._data.unpack(data)
+        for another version, an unknown kind, or a position or flags that
+        the kind does not allow."""
+        version, kind, length, crc, position, flags = self._data.unpack(data)
         if version != VERSION:
             raise SharedMemoryError(
                 f'shared-memory descriptor version {version} is not '
                 f'supported (only {VERSION})')
-        if kind != KIND_MEMFD:
+        if kind == KIND_MEMFD:
+            if position or flags:
+                raise SharedMemoryError(
+                    f'shared-memory descriptor of kind 1 has position '
+                    f'{position} and flags 0x{flags:x} (both must be zero)')
+        elif kind == KIND_RING:
+            if flags & ~RING_FILE:
+                raise SharedMemoryError(
+                    f'shared-memory descriptor of kind 2 has flags '
+                    f'0x{flags:x} (only bit 0 is defined)')
+        else:
             raise SharedMemoryError(
                 f'shared-memory descriptor kind {kind} is unknown (only '
-                f'{KIND_MEMFD}: a Linux memfd)')
-        if reserved != _RESERVED:
-            raise SharedMemoryError(
-                'shared-memory descriptor has non-zero reserved bytes')
+                f'{KIND_MEMFD}: a sealed memfd, {KIND_RING}: a ring slot)')
         if length == 0:
             raise SharedMemoryError(
                 'shared-memory descriptor announces an empty payload (a '
                 'zero-length payload never travels through shared memory)')
         found = Descriptor(data)
-        found.length, found.crc = length, crc
+        found.kind, found.length, found.crc = kind, length, crc
+        found.position, found.flags = position, flags
         return found
 
 

@@ -1,6 +1,6 @@
 """One connection's shared memory (docs/shared-memory.md), for both
 drivers: what to do with a received descriptor frame, how a large payload
-is put in a file, and the in-flight budget.  The operating system is the
+is put in a file or the ring (§8), and the in-flight budget.  The operating system is the
 port's business (the transport's ``capabilities().shared_memory``); the
 waiting is the driver's (blocking or asyncio).
 """
@@ -13,7 +13,9 @@ from typing import Callable, Optional, Tuple, Union
 
 from . import _platform
 from ._frames import check_size
-from ._shmframe import Budget, Descriptor, DescriptorCodec
+from ._shmframe import (KIND_RING, RING_FILE, Budget, Descriptor,
+                        DescriptorCodec)
+from ._shmring import RingReader, RingWriter, Slot, capacity_for
 from ._util import Capabilities, Deadline, SharedMemoryPort
 from .errors import NPipesError, SharedMemoryError
 from .sharedmemory import SharedMemory
@@ -47,6 +49,12 @@ class ShmLink:
         self.crc = crc
         self.budget = Budget(option.max_in_flight)
         self._codec = DescriptorCodec(endian)
+        #: The data region of the ring this side sends through (§8).
+        self.capacity = capacity_for(option.max_in_flight)
+        self.ring_out: Optional[RingWriter] = None
+        self.ring_in: Optional[RingReader] = None
+        #: Whether the last payload received came through shared memory.
+        self.from_shared = False
 
     @property
     def endian(self) -> str:
@@ -66,7 +74,11 @@ class ShmLink:
         port = self.port
         if type(payload) is not Descriptor:
             port.no_file()
+            self.from_shared = False
             return payload
+        self.from_shared = True
+        if payload.kind == KIND_RING:
+            return self._from_ring(payload, max_payload)
         fd = port.take_file()
         try:
             check_size(payload.length, max_payload)
@@ -83,7 +95,133 @@ class ShmLink:
                     f'0x{payload.crc:08x}, the payload has 0x{computed:08x}')
         return mapping
 
-    # -- sending (§3) --------------------------------------------------------
+    def _from_ring(self, found: Descriptor, max_payload: Optional[int]
+                   ) -> bytes:
+        """A copy of the ring slot *found* describes (§8), the ring
+        attached first when its file came with the frame."""
+        port = self.port
+        if found.flags & RING_FILE:
+            fd = port.take_file()
+            if self.ring_in is not None:
+                port.close_file(fd)
+                raise SharedMemoryError('shared memory: a second ring on '
+                                        'the same connection')
+            self.ring_in = RingReader(*port.map_ring(fd))
+        else:
+            port.no_file()
+        ring = self.ring_in
+        if ring is None:
+            raise SharedMemoryError('shared memory: a ring slot (kind 2) '
+                                    'before any ring')
+        try:
+            check_size(found.length, max_payload)
+        except NPipesError as exc:
+            raise SharedMemoryError(f'shared memory: {exc}') from None
+        return ring.take(found.position, found.length,
+                         found.crc if self.crc else None)
+
+    def close(self) -> None:
+        """The connection closes: queued files closed, rings unmapped."""
+        self.port.discard()
+        rings, self.ring_out, self.ring_in = \
+            (self.ring_out, self.ring_in), None, None
+        for ring in rings:
+            if ring is not None:
+                ring.close()
+
+    # -- sending through the ring (§8) -------------------------------------
+    def ring_fits(self, size: int) -> bool:
+        """Whether a payload of *size* bytes goes through the ring now: it
+        fits and no other slot is being written (else a file of its own)."""
+        ring = self.ring_out
+        return size <= self.capacity and (ring is None or not ring.busy)
+
+    def ring_place(self, size: int) -> int:
+        """The position of a slot of *size* bytes, the ring created on
+        first use; the ring is busy until the slot is sent or dropped."""
+        ring = self.ring_out
+        if ring is None:
+            fd, mapping = self.port.create_ring(self.capacity)
+            ring = self.ring_out = RingWriter(fd, mapping, self.capacity)
+        return ring.place(size)
+
+    def ring_room(self, position: int, size: int) -> bool:
+        """Whether the slot placed may be written now."""
+        assert self.ring_out is not None
+        return self.ring_out.room(position, size)
+
+    def ring_write(self, position: int,
+                   payload: Union[bytes, bytearray, memoryview]) -> int:
+        """Copy *payload* into its slot (one memcpy); its CRC (or 0)."""
+        ring = self.ring_out
+        assert ring is not None
+        start = ring.offset(position)
+        ring.mapping[start:start + len(payload)] = payload
+        return zlib.crc32(payload) & 0xFFFFFFFF if self.crc else 0
+
+    def ring_slot(self, position: int, size: int) -> Slot:
+        """The slot placed, for the caller to write in place (§6)."""
+        ring = self.ring_out
+        assert ring is not None
+        assert ring.region is not None
+        return Slot(ring.region, position % ring.capacity, size)
+
+    def ring_finish(self, slot: Slot) -> int:
+        """The CRC (or 0) of a slot the caller filled, once every view of
+        it is released (else an error, and the slot is dropped)."""
+        try:
+            crc = slot.finish(self.crc)
+        except BaseException:
+            self.ring_drop(slot)
+            raise
+        slot.drop()
+        return crc
+
+    def ring_drop(self, slot: Slot) -> None:
+        """A slot handed out is not sent: let go of it and of the ring."""
+        slot.drop()
+        self.ring_unsent(False)
+
+    def ring_frame(self, position: int, size: int, crc: int
+                   ) -> Tuple[bytes, Optional[int]]:
+        """The slot's descriptor frame, and the ring's file when this frame
+        is the first (it carries it; the caller closes it once sent)."""
+        ring = self.ring_out
+        assert ring is not None
+        fd, ring.fd = ring.fd, None
+        return self._codec.frame(size, crc, self.crc, KIND_RING, position,
+                                 0 if fd is None else RING_FILE), fd
+
+    def ring_sent(self, position: int, size: int) -> None:
+        """The slot's frame was sent."""
+        assert self.ring_out is not None
+        self.ring_out.sent(position, size)
+
+    def ring_unsent(self, with_file: bool) -> None:
+        """The slot placed is not sent; when its frame was to carry the
+        ring's file (now closed), the ring goes: the next slot makes one."""
+        ring = self.ring_out
+        if ring is not None:
+            ring.abandon()
+            if with_file:
+                self.ring_out = None
+                ring.close()
+
+    def ring_send(self, position: int, size: int, crc: int,
+                  deadline: Deadline) -> None:
+        """Send the slot's descriptor frame (the blocking driver's)."""
+        frame, fd = self.ring_frame(position, size, crc)
+        try:
+            if fd is None:
+                self.port.send_frame(frame, deadline)
+            else:
+                self.port.send_file(fd, frame, deadline)
+        except BaseException:
+            self.ring_unsent(fd is not None)
+            raise
+        self.ring_sent(position, size)
+
+    # -- sending in files of their own (§3) ----------------------------------
     def wanted(self, size: int) -> bool:
         """Whether a payload of *size* bytes goes through shared memory."""
         return size >= self.option.min_payload and size > 0

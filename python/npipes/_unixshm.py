@@ -1,5 +1,6 @@
 """Shared memory on Linux for one connected Unix socket (docs/shared-memory.md
-§3-§5): sealed memfds, SCM_RIGHTS, and the socket's send queue (SIOCOUTQ).
+§3-§5, §8): sealed memfds, the ring's file, SCM_RIGHTS, and the socket's
+send queue (SIOCOUTQ).
 
 Offered through ``Stream.capabilities().shared_memory`` where the system
 has memfds; the frames and the rules of when to use them are the
@@ -16,9 +17,11 @@ import os
 import socket
 import stat
 import struct
+import sys
 import termios
-from typing import Callable, Deque, List, Tuple, Union
+from typing import Callable, Deque, Dict, List, Tuple, Union
 
+from ._shmring import PAGE, check_ring_size
 from ._util import Deadline, typed_os_error, typed_os_errors
 from .errors import NPipesError, SharedMemoryError
 
@@ -34,9 +37,16 @@ _FDS_ROOM = socket.CMSG_SPACE(4 * _INT)
 #: The seals a received file must have (§4.4) and the ones a sender adds.
 _NEEDED = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_WRITE
 _SEALS = _NEEDED | fcntl.F_SEAL_SEAL
+#: The ring's (§8): never F_SEAL_WRITE, both sides keep writing.
+_RING_NEEDED = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW
+_RING_SEALS = _RING_NEEDED | fcntl.F_SEAL_SEAL
 #: Fault the sender's pages in at once (measured: writing into a populated
 #: mapping is faster than a fault per page); Python 3.10+.
 _POPULATE: int = getattr(mmap, 'MAP_POPULATE', 0)
+#: A ring's mappings live as long as the connection: from Python 3.13 they
+#: keep no duplicate of the file's descriptor (before, each holds one).
+_NO_FD: Dict[str, bool] = {'trackfd': False} \
+    if sys.version_info >= (3, 13) else {}
 
 
 #: ``wait(write, deadline, what)``: until the socket is ready, or
@@ -55,6 +65,26 @@ def _close_all(fds: Union[Deque[int], List[int]]) -> None:
             os.close(fds.pop())
         except OSError:
             pass
+
+
+def _size(fd: int) -> int:
+    """The size of the regular file *fd* (a received one)."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise SharedMemoryError('shared memory: the file received is not a '
+                                'regular file')
+    return st.st_size
+
+
+def _check_seals(fd: int, needed: int, against: str) -> None:
+    """SharedMemoryError unless *fd* is a memfd with the seals *needed*."""
+    try:
+        seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
+    except OSError:
+        seals = 0                          # not a memfd (EINVAL)
+    if seals & needed != needed:
+        raise SharedMemoryError(f'shared memory: the file received is not a '
+                                f'memfd sealed against {against}')
 
 
 class MemfdPort:
@@ -147,30 +177,43 @@ class MemfdPort:
         """Check the file *fd* (§4.3-4) and map it read-only; *fd* is closed
         whatever happens."""
         try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode):
-                raise SharedMemoryError('shared memory: the file received is '
-                                        'not a regular file')
-            if st.st_size != length:
+            size = _size(fd)
+            if size != length:
                 raise SharedMemoryError(
-                    f'shared memory: the file received holds {st.st_size} '
+                    f'shared memory: the file received holds {size} '
                     f'bytes, the descriptor announces {length}')
-            try:
-                seals = fcntl.fcntl(fd, fcntl.F_GET_SEALS)
-            except OSError:
-                seals = 0                  # not a memfd (EINVAL)
-            if seals & _NEEDED != _NEEDED:
-                raise SharedMemoryError(
-                    'shared memory: the file received is not a memfd sealed '
-                    'against writing, growing and shrinking')
+            _check_seals(fd, _NEEDED, 'writing, growing and shrinking')
             return mmap.mmap(fd, length, access=mmap.ACCESS_READ)
         finally:
             os.close(fd)
 
-    # -- sending (§3) --------------------------------------------------------
+    @typed_os_errors
+    def map_ring(self, fd: int) -> Tuple[mmap.mmap, mmap.mmap, int]:
+        """Check the ring's file *fd* (§8) and map it: ``(control page
+        read-write, data region read-only, capacity)``; *fd* is closed
+        whatever happens."""
+        try:
+            capacity = check_ring_size(_size(fd))
+            _check_seals(fd, _RING_NEEDED, 'growing and shrinking')
+            try:
+                control = mmap.mmap(fd, PAGE, **_NO_FD)
+                try:
+                    return control, mmap.mmap(
+                        fd, capacity, offset=PAGE, access=mmap.ACCESS_READ,
+                        **_NO_FD), capacity
+                except BaseException:
+                    control.close()
+                    raise
+            except OSError as exc:         # e.g. a descriptor opened read-only
+                raise SharedMemoryError(f'shared memory: the ring received '
+                                        f'cannot be mapped: {exc}') from None
+        finally:
+            os.close(fd)
+
+    # -- sending (§3, §8) ----------------------------------------------------
     @staticmethod
-    def _memfd(length: int) -> int:
-        fd = os.memfd_create('npipes', os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    def _memfd(length: int, name: str = 'npipes') -> int:
+        fd = os.memfd_create(name, os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         try:
             os.ftruncate(fd, length)
         except BaseException:
@@ -184,6 +227,19 @@ class MemfdPort:
         fd = self._memfd(length)
         try:
             return fd, mmap.mmap(fd, length, mmap.MAP_SHARED | _POPULATE)
+        except BaseException:
+            os.close(fd)
+            raise
+
+    @typed_os_errors
+    def create_ring(self, capacity: int) -> Tuple[int, mmap.mmap]:
+        """The ring's file (control page and *capacity* bytes), sealed
+        against growing and shrinking, and its writable mapping; its pages
+        are faulted in as slots first use them."""
+        fd = self._memfd(PAGE + capacity, 'npipes-ring')
+        try:
+            fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _RING_SEALS)
+            return fd, mmap.mmap(fd, PAGE + capacity, **_NO_FD)
         except BaseException:
             os.close(fd)
             raise
@@ -220,7 +276,18 @@ class MemfdPort:
                     self._wait(True, deadline, 'send')
         finally:
             os.close(fd)
-        view = memoryview(frame)[sent:]
+        self._send_rest(memoryview(frame)[sent:], flags, deadline)
+
+    @typed_os_errors
+    def send_frame(self, frame: bytes, deadline: Deadline) -> None:
+        """Send *frame*, a descriptor frame carrying no file."""
+        flags = _MSG_NOSIGNAL
+        if deadline.timeout is not None:
+            flags |= socket.MSG_DONTWAIT
+        self._send_rest(memoryview(frame), flags, deadline)
+
+    def _send_rest(self, view: memoryview, flags: int,
+                   deadline: Deadline) -> None:
         while view:
             try:
                 view = view[self._sock.send(view, flags):]

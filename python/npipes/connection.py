@@ -15,7 +15,7 @@ from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME, FRAME_OVERHEAD, HEADER_SIZE)
 from .errors import (ConnectionClosedError, FrameError, NPipesError,
-                     PipeTimeoutError)
+                     PipeTimeoutError, SharedMemoryError)
 from .message import to_payload, to_text
 from .sharedmemory import SharedMemory
 
@@ -127,7 +127,11 @@ class Connection(_shmconn.InPlace, FrameSession):
         if stream is None:
             raise NPipesError('connection is closed')
         if self._shm is not None and self._shm.wanted(size):
-            _shmconn.send(self._shm, payload, deadline)
+            try:
+                _shmconn.send(self._shm, payload, deadline)
+            except SharedMemoryError:
+                self.close()               # (the peer broke the ring's rules)
+                raise
             return
         send_parts = self._send_parts
         if size > FrameEncoder.SMALL and send_parts is not None:
@@ -268,7 +272,7 @@ class Connection(_shmconn.InPlace, FrameSession):
         stream, self._stream = self._stream, None
         if stream is not None:
             if self._shm is not None:
-                self._shm.port.discard()
+                self._shm.close()
             try:
                 stream.close()
             finally:

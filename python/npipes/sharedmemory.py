@@ -4,8 +4,10 @@ place.
 
 Both peers opt in (``shared_memory=True`` or a :class:`SharedMemory` on
 Connection, connect, Listener, IPC and their asyncio twins); a payload of
-at least ``min_payload`` bytes then travels in a sealed memfd handed over
-by the kernel, the pipe carrying only a small descriptor frame.  Linux
+at least ``min_payload`` bytes then travels through shared memory, the pipe
+carrying only a small descriptor frame: a slot of the connection's ring
+(one memfd per connection and direction, reused) or, when larger than the
+ring, a sealed memfd of its own handed over by the kernel.  Linux
 only: opting in elsewhere raises SharedMemoryError when the connection is
 made.
 """
@@ -35,7 +37,8 @@ class SharedMemory:
     ``min_payload``: a payload of at least this many bytes (>= 1) is sent
     through shared memory, a smaller one inline.  ``max_in_flight``: bytes
     sent through shared memory that the peer may not yet have read before
-    a send waits for it to read (§3.4; >= 1).  The two need not agree with
+    a send waits for it to read (§3.4; >= 1), rounded up to a multiple of
+    4096 (at most 1 GiB) the size of the ring (§8).  The two need not agree with
     the peer's.  A side with shared memory on receives both kinds of frame.
     """
 
@@ -69,16 +72,20 @@ class ReceivedBuffer:
     """One received payload, read in place (``Connection.recv_buffer``).
 
     ``view`` is a read-only memoryview of it: of the sealed shared-memory
-    mapping for a message that came that way (no copy), else of the bytes
-    received inline.  :meth:`release` (or leaving the ``with`` block)
+    mapping for a message that came in a file of its own (no copy), else
+    of the bytes received inline or copied out of the connection's ring
+    (docs/shared-memory.md §8: the ring is not sealed, so the receiver
+    keeps only its own copy).  :meth:`release` (or leaving the ``with`` block)
     releases the view and unmaps the memory; every view taken from
     ``view`` (a slice, say) must be released first, else BufferError.
     """
 
-    __slots__ = ('_view', '_mapping')
+    __slots__ = ('_view', '_mapping', '_shared')
 
-    def __init__(self, data: Union[bytes, mmap.mmap]) -> None:
+    def __init__(self, data: Union[bytes, mmap.mmap],
+                 shared: bool = False) -> None:
         self._mapping = data if isinstance(data, mmap.mmap) else None
+        self._shared = shared or self._mapping is not None
         self._view: Optional[memoryview] = memoryview(data)
 
     @property
@@ -90,8 +97,9 @@ class ReceivedBuffer:
 
     @property
     def shared(self) -> bool:
-        """Whether the payload came through shared memory."""
-        return self._mapping is not None
+        """Whether the payload came through shared memory (its own file,
+        or the ring)."""
+        return self._shared
 
     def __len__(self) -> int:
         return len(self.view)
@@ -157,10 +165,11 @@ class OutgoingMessage(_Outgoing):
     """A message of a fixed length written in place, then sent
     (``Connection.create_message``; docs/shared-memory.md §6).
 
-    ``buffer`` is a writable memoryview of the message: of a memfd's
-    mapping when the length reaches the connection's threshold (the bytes
-    written there are sealed and handed over as they are, never copied),
-    else of ordinary memory sent inline.  :meth:`send` sends it, once;
+    ``buffer`` is a writable memoryview of the message when its length
+    reaches the connection's threshold: of a slot of the connection's ring
+    (§8), or of a memfd's mapping for a message larger than the ring (the
+    bytes written there are sealed and handed over as they are); else of
+    ordinary memory sent inline.  Never copied by the sender.  :meth:`send` sends it, once;
     leaving a ``with`` block without sending abandons it (nothing is sent).
     Views taken from ``buffer`` must be released before :meth:`send`.
     """

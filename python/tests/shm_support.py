@@ -39,6 +39,21 @@ def descriptor_frame(length, payload_crc=0, crc=False, endian='big'):
     return DescriptorCodec(endian).frame(length, payload_crc, crc)
 
 
+def raw_descriptor(with_crc=False, endian='big', **fields):
+    """A descriptor frame of any field values (version, kind, length,
+    crc, position, flags), its frame CRC right when *with_crc*."""
+    from npipes._shmframe import FLAG
+    codec = DescriptorCodec(endian)
+    values = dict(version=1, kind=1, length=1, crc=0, position=0, flags=0)
+    values.update(fields)
+    data = codec._data.pack(values['version'], values['kind'],
+                            values['length'], values['crc'],
+                            values['position'], values['flags'])
+    header = codec._header.pack((len(data) + 8) ^ FLAG, len(data))
+    return header + data + codec._field.pack(
+        zlib.crc32(data) if with_crc else 0)
+
+
 def inline_frame(payload, with_crc=False, endian='big'):
     """An ordinary frame."""
     from npipes._frames import FrameEncoder
@@ -62,3 +77,39 @@ def send_with(sock, data, *fds):
 
 def crc(data):
     return zlib.crc32(data) & 0xFFFFFFFF
+
+
+# -- the ring (docs/shared-memory.md §8) --------------------------------------
+PAGE = 4096
+RING_SEALS = fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW | fcntl.F_SEAL_SEAL
+
+
+def ring_file(capacity, seals=RING_SEALS, size=None):
+    """A ring's file as a well-behaved sender makes it (or *size* bytes),
+    and its writable mapping: ``(fd, mapping)``."""
+    import mmap
+    fd = os.memfd_create('test-ring', os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
+    os.ftruncate(fd, PAGE + capacity if size is None else size)
+    if seals:
+        fcntl.fcntl(fd, fcntl.F_ADD_SEALS, seals)
+    length = os.fstat(fd).st_size
+    return fd, mmap.mmap(fd, min(length, PAGE + capacity))
+
+
+def ring_frame(position, length, payload_crc=0, with_crc=False,
+               flags=0, endian='big'):
+    """The kind-2 descriptor frame of a ring slot."""
+    return raw_descriptor(with_crc, endian, kind=2, position=position,
+                          length=length, flags=flags,
+                          crc=payload_crc if with_crc else 0)
+
+
+def consumed(mapping):
+    """The receiver's ``consumed`` word in a ring's control page."""
+    return int.from_bytes(mapping[:8], 'little')
+
+
+def ring_maps():
+    """How many of this process's mappings are of an npipes ring."""
+    with open('/proc/self/maps') as maps:
+        return sum('memfd:npipes-ring' in line for line in maps)

@@ -133,6 +133,8 @@ class RoundTrips(unittest.TestCase):
 
     def test_abandoned_message_sends_nothing_and_leaks_nothing(self):
         pair = self.pair(shared_memory=True)
+        pair.client.send(bytes(MIN), TIMEOUT)         # (the ring, once)
+        self.assertEqual(pair.server.recv(TIMEOUT), bytes(MIN))
         fds = open_fds()
         with pair.client.create_message(MIN) as message:
             message.buffer[0] = 9
@@ -163,6 +165,8 @@ class RoundTrips(unittest.TestCase):
 
     def test_many_messages_leak_no_descriptor(self):
         pair = self.pair(shared_memory=True)
+        pair.client.send(bytes(MIN), TIMEOUT)         # (the ring, once)
+        self.assertEqual(pair.server.recv(TIMEOUT), bytes(MIN))
         fds = open_fds()
         for i in range(200):
             pair.client.send(bytes([i & 0xFF]) * MIN, TIMEOUT)
@@ -183,8 +187,9 @@ class SenderSide(unittest.TestCase):
 
     def test_the_file_received_is_sealed_for_good(self):
         with npipes.Listener(pipe_name()) as listener:
-            client = npipes.connect(listener.name, TIMEOUT,
-                                    shared_memory=True)
+            client = npipes.connect(   # (MIN is larger than its ring)
+                listener.name, TIMEOUT,
+                shared_memory=SharedMemory(max_in_flight=MIN // 2))
             server = listener.accept(TIMEOUT)
             raw = socket.socket(fileno=os.dup(
                 server.transport_stream.capabilities().socket.fileno()))
@@ -215,6 +220,15 @@ class SenderSide(unittest.TestCase):
                 client.close()
 
     def test_a_peer_that_never_reads_makes_the_sender_wait(self):
+        """Through the ring: at most its capacity in flight, one file."""
+        self.never_reads(MIN, 4, 1, 1)
+
+    def test_a_peer_that_never_reads_pins_one_budget_of_files(self):
+        """Larger than the ring: a file each, at most one budget plus one
+        payload in flight (§3.4)."""
+        self.never_reads(4 * MIN + 1, 1, 1, 2)
+
+    def never_reads(self, size, fit, files, files_after):
         option = SharedMemory(max_in_flight=4 * MIN)
         created = []
         real = os.memfd_create
@@ -229,16 +243,16 @@ class SenderSide(unittest.TestCase):
             server = listener.accept(TIMEOUT)
             try:
                 with mock.patch('os.memfd_create', counting):
-                    for _ in range(4):
-                        client.send(bytes(MIN), TIMEOUT)
+                    for _ in range(fit):
+                        client.send(b'x' * size, TIMEOUT)
                     with self.assertRaises(PipeTimeoutError):
-                        client.send(bytes(MIN), 0.3)
-                    self.assertEqual(len(created), 4)
-                    for _ in range(4):              # the peer reads at last
-                        self.assertEqual(server.recv(TIMEOUT), bytes(MIN))
-                    client.send(bytes(MIN), TIMEOUT)
-                    self.assertEqual(len(created), 5)
-                self.assertEqual(server.recv(TIMEOUT), bytes(MIN))
+                        client.send(b'y' * size, 0.3)
+                    self.assertEqual(len(created), files)
+                    for _ in range(fit):            # the peer reads at last
+                        self.assertEqual(server.recv(TIMEOUT), b'x' * size)
+                    client.send(b'z' * size, TIMEOUT)
+                    self.assertEqual(len(created), files_after)
+                self.assertEqual(server.recv(TIMEOUT), b'z' * size)
             finally:
                 client.close()
                 server.close()

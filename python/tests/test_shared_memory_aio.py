@@ -68,12 +68,40 @@ class AioSharedMemory(unittest.IsolatedAsyncioTestCase):
                     await client.send(bytes(MIN), T)
                 with self.assertRaises(PipeTimeoutError):
                     await client.send(bytes(MIN), 0.3)
-                self.assertEqual(len(created), 4)
+                self.assertEqual(len(created), 1)   # the ring, full
+                client.create_message(MIN).abandon()  # no room: never
+                self.assertEqual(len(created), 2)     # waits, a file
                 stop.set()                       # the peer reads at last
                 await client.send(bytes(MIN), T)
-                self.assertEqual(len(created), 5)
+                self.assertEqual(len(created), 2)     # (the ring again)
         finally:
             await client.aclose()
+
+    async def test_the_ring_cycles_and_create_message_never_waits(self):
+        option = SharedMemory(max_in_flight=4 * MIN)
+        received = asyncio.Queue()
+
+        async def keep(conn):
+            while True:
+                with await conn.recv_buffer() as got:
+                    await received.put((got.shared, got.view.tobytes()))
+        name, _ = await self.serve(keep, shared_memory=option, crc=True)
+        async with await aio.connect(name, T, shared_memory=option,
+                                     crc=True) as client:
+            for i in range(40):                  # wrapping, moving up
+                data = os.urandom(MIN + 4096 * (i % 5) + i)
+                await client.send(data, T)
+                self.assertEqual(await received.get(), (True, data))
+            self.assertGreater(client._shm.ring_out.end, 8 * 4 * MIN)
+            with client.create_message(2 * MIN) as message:   # in the ring
+                self.assertIsNotNone(client._shm.ring_out)
+                message.buffer[:] = b'r' * (2 * MIN)
+                with client.create_message(MIN) as other:     # ring held:
+                    other.buffer[:] = b'f' * MIN              # a file
+                    await other.send(T)
+                await message.send(T)
+            self.assertEqual(await received.get(), (True, b'f' * MIN))
+            self.assertEqual(await received.get(), (True, b'r' * (2 * MIN)))
 
     async def test_descriptor_without_file_is_refused_and_closes(self):
         got = asyncio.get_running_loop().create_future()

@@ -14,7 +14,8 @@ if not sys.platform.startswith('linux'):
     raise unittest.SkipTest('shared memory is Linux only')
 
 from tests.shm_support import (crc, descriptor_frame, inline_frame, memfd,
-                               open_fds, pipe_name, raw_client, send_with)
+                               open_fds, pipe_name, raw_client,
+                               raw_descriptor, send_with)
 
 import npipes
 from npipes import (CrcMismatchError, FrameError, IncompleteFrameError,
@@ -142,28 +143,24 @@ class Attacks(unittest.TestCase):
 
     # -- the descriptor itself (§2) ----------------------------------------
     def _descriptor(self, **fields):
-        codec = DescriptorCodec('big')
-        values = dict(version=1, kind=1, length=len(DATA), crc=0,
-                      reserved=bytes(12))
-        values.update(fields)
-        data = codec._data.pack(values['version'], values['kind'],
-                                values['length'], values['crc'],
-                                values['reserved'])
-        header = codec._header.pack((len(data) + 8) ^ FLAG, len(data))
-        return header + data + codec._field.pack(
-            crc(data) if self.crc_on else 0)
+        return raw_descriptor(self.crc_on, **dict(dict(length=len(DATA)),
+                                                  **fields))
+
+    def bad_field(self, pattern, **fields):
+        self.send_file(memfd(DATA), self._descriptor(**fields))
+        self.refused(pattern)
 
     def test_wrong_version(self):
-        self.send_file(memfd(DATA), self._descriptor(version=2))
-        self.refused('version 2')
+        self.bad_field('version 2', version=2)
 
     def test_unknown_kind(self):
-        self.send_file(memfd(DATA), self._descriptor(kind=7))
-        self.refused('kind 7')
+        self.bad_field('kind 7', kind=7)
 
-    def test_reserved_not_zero(self):
-        self.send_file(memfd(DATA), self._descriptor(reserved=b'\0' * 11 + b'x'))
-        self.refused('reserved')
+    def test_kind_1_with_a_position(self):
+        self.bad_field('position 4096', position=4096)
+
+    def test_kind_1_with_flags(self):
+        self.bad_field('flags 0x1', flags=1)
 
     def test_descriptor_data_length_not_32(self):
         frame = self._descriptor()
