@@ -90,7 +90,8 @@ class Connection(FrameSession):
         channel = self._live()
         if channel.is_closing():
             raise ConnectionClosedError('peer closed the pipe')
-        channel.write(frame)
+        if channel.write(frame):
+            return                         # handed to the OS whole
         try:
             if timeout is None:
                 await channel.drain()
@@ -116,22 +117,12 @@ class Connection(FrameSession):
         """:meth:`recv`; with ``idle=False`` without the idle timeout, for
         an engine that decides itself when the connection is idle
         (npipes.aio's RPC: a connection waiting for a long call is not)."""
+        channel = self._live()
+        if timeout is None and self._timeouts.off and \
+                isinstance(channel, SocketChannel):
+            return await self._receive_now(channel)
         deadline, decoder, timeouts = Deadline(timeout), self._decoder, \
             self._timeouts
-        channel = self._live()
-        if timeouts.off and timeout is None and \
-                isinstance(channel, SocketChannel):
-            # Nothing to time: the channel reads whole frames on the spot.
-            try:
-                payload = await channel.receive(decoder)
-            except _CLOSED:
-                payload = None
-            if self._closed:
-                raise ConnectionClosedError('connection closed by this side',
-                                            reason='closed')
-            if payload is None:
-                raise peer_gone(decoder.in_frame)
-            return payload
         try:
             payload = decoder.take()           # read ahead by an earlier read
         except BaseException:
@@ -170,6 +161,22 @@ class Connection(FrameSession):
         timeouts.frame_done(decoder.in_frame)
         return payload
 
+    async def _receive_now(self, channel: SocketChannel,
+                           reply: bool = False) -> bytes:
+        """receive() with nothing to time: the channel reads whole frames
+        on the spot (and spins briefly for a *reply*)."""
+        decoder = self._decoder
+        try:
+            payload = await channel.receive(decoder, reply)
+        except _CLOSED:
+            payload = None
+        if self._closed:
+            raise ConnectionClosedError('connection closed by this side',
+                                        reason='closed')
+        if payload is None:
+            raise peer_gone(decoder.in_frame)
+        return payload
+
     async def recv_text(self, timeout: Optional[float] = None) -> str:
         return to_text(await self.recv(timeout), self.encoding)
 
@@ -187,7 +194,11 @@ class Connection(FrameSession):
         covers both."""
         if timeout is None:
             await self._send_frame(self._frame(data))
-            reply = await self.receive()
+            channel = self._live()
+            reply = await (self._receive_now(channel, True)
+                           if self._timeouts.off and
+                           isinstance(channel, SocketChannel)
+                           else self.receive())
         else:
             loop = asyncio.get_running_loop()
             end = loop.time() + timeout
