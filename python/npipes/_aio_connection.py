@@ -14,7 +14,8 @@ from typing import (Any, Awaitable, Callable, Optional, cast,
 from . import transport
 from ._aio_channel import Channel, SocketChannel
 from ._aio_platform import run_blocking
-from ._session import ConnectionOptions, FrameSession, peer_gone
+from ._session import (ConnectionOptions, FrameSession, no_reply, peer_gone,
+                       send_cut)
 from ._util import Deadline
 from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import DEFAULT_PIPE_NAME
@@ -191,19 +192,29 @@ class Connection(FrameSession):
     async def request(self, data: Union[bytes, str],
                       timeout: Optional[float] = None) -> Union[bytes, str]:
         """Send *data* and return the reply (str in, str out); *timeout*
-        covers both."""
-        if timeout is None:
-            await self._send_frame(self._frame(data))
-            channel = self._live()
-            reply = await (self._receive_now(channel, True)
-                           if self._timeouts.off and
-                           isinstance(channel, SocketChannel)
-                           else self.receive())
-        else:
-            loop = asyncio.get_running_loop()
-            end = loop.time() + timeout
-            await self._send_frame(self._frame(data), timeout)
-            reply = await self.receive(max(0.0, end - loop.time()))
+        covers both.  A peer that closes the connection instead of taking
+        the request or replying raises ConnectionClosedError naming what
+        usually causes that (_hints.py)."""
+        frame, sent = self._frame(data), False
+        try:
+            if timeout is None:
+                await self._send_frame(frame)
+                sent, channel = True, self._live()
+                reply = await (self._receive_now(channel, True)
+                               if self._timeouts.off and
+                               isinstance(channel, SocketChannel)
+                               else self.receive())
+            else:
+                loop = asyncio.get_running_loop()
+                end = loop.time() + timeout
+                await self._send_frame(frame, timeout)
+                sent = True
+                reply = await self.receive(max(0.0, end - loop.time()))
+        except ConnectionClosedError as exc:
+            error = no_reply(exc) if sent else send_cut(exc)
+            if error is exc:
+                raise
+            raise error from exc
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
 

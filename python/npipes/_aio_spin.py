@@ -17,7 +17,6 @@ at once), only every PROBE_EVERY-th time.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import Callable, Optional, Tuple, Type, TypeVar, Union
 
@@ -37,13 +36,15 @@ _quiet = [False, 0.0]          # the last answer, and when to ask again
 T = TypeVar('T')
 
 
-if sys.platform == 'win32':           # none there (nor a SocketChannel)
-    def _load() -> float:
-        raise OSError('no load average on Windows')
-else:
-    def _load() -> float:
-        """The one-minute load average (OSError if it cannot be read)."""
-        return os.getloadavg()[0]
+#: os.getloadavg where there is one (not on Windows, nor a SocketChannel).
+_GETLOADAVG = getattr(os, 'getloadavg', None)
+
+
+def _load() -> float:
+    """The one-minute load average (OSError if it cannot be read)."""
+    if _GETLOADAVG is None:
+        raise OSError('no load average here')
+    return float(_GETLOADAVG()[0])
 
 
 def spare_core() -> bool:

@@ -7,7 +7,8 @@ from typing import Any, Callable, Optional, Union, overload
 
 from . import transport
 from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
-from ._session import ConnectionOptions, FrameSession, no_reply, peer_gone
+from ._session import (ConnectionOptions, FrameSession, no_reply, peer_gone,
+                       send_cut)
 from ._session import NO_REPLY as NO_REPLY
 from ._util import Deadline, typed_os_error
 from .access import UNKNOWN, Entries, PeerIdentity, client_policy
@@ -216,7 +217,13 @@ class Connection(FrameSession):
         connection instead of replying raises ConnectionClosedError with
         NO_REPLY, what usually causes that."""
         deadline = _FOREVER if timeout is None else Deadline(timeout)
-        self._send(data, deadline)
+        try:
+            self._send(data, deadline)
+        except ConnectionClosedError as exc:
+            error = send_cut(exc)
+            if error is exc:
+                raise
+            raise error from exc
         try:
             reply = self._recv(deadline)
         except ConnectionClosedError as exc:
