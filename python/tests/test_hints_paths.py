@@ -5,6 +5,8 @@ was sent (a frame over the server's limit), and a shared-memory frame read
 without shared memory."""
 
 import asyncio
+import subprocess
+import sys
 import threading
 import unittest
 
@@ -92,6 +94,18 @@ class RpcHintTests(unittest.TestCase):
 
     def test_a_call_over_the_servers_limit_names_the_settings(self):
         self._check(_rpc_server(self, max_payload=1000), 'x' * BIG)
+
+    def test_the_cli_names_the_settings_and_exits_1(self):
+        name = _rpc_server(self, crc=True)
+        p = subprocess.run([sys.executable, '-m', 'npipes', 'rpc', 'call',
+                            name, 'echo', '"hi"', '--timeout', '20'],
+                           capture_output=True, text=True,
+                           env=support.child_env(),
+                           timeout=support.CHILD_TIMEOUT)
+        self.assertEqual((p.returncode, p.stdout), (1, ''))
+        self.assertEqual(p.stderr, "npipes: connection lost before 'echo' was "
+                         f"answered: peer closed the pipe; "
+                         f"{_hints.SERVER_CLOSES}\n")
 
 
 class SharedMemoryHintTests(unittest.TestCase):
