@@ -25,7 +25,9 @@ internal static class ErrorText
                 => $"not an npipes frame: MessageLength {m.MessageLength} is not DataLength {m.DataLength} + 8; "
                     + (MismatchHint.IsSharedMemory(m.MessageLength, m.DataLength) ? MismatchHint.SharedMemoryCause : MismatchHint.AnotherByteOrder("--byte-order")),
             FrameTooLargeException big => $"a payload of {big.DeclaredLength} bytes exceeds the maximum of {big.MaxPayloadLength} bytes"
-                + (command.Name is "receive" or "decode" ? "; " + MismatchHint.AnotherByteOrder("--byte-order") : ""),
+                + (big.DeclaredLength is >= 0 and <= uint.MaxValue - 8 && MismatchHint.IsSharedMemory((uint)(big.DeclaredLength + 8), null)
+                    ? "; " + MismatchHint.SharedMemoryCause
+                    : command.Name is "receive" or "decode" ? "; " + MismatchHint.AnotherByteOrder("--byte-order") : ""),
             IncompleteFrameException => command.Name == "decode"
                 ? "the frame is cut short: HEX holds fewer bytes than its lengths say"
                 : "the peer closed the connection in the middle of a frame",
