@@ -91,8 +91,11 @@ class Connection(FrameSession):
         channel = self._live()
         if channel.is_closing():
             raise ConnectionClosedError('peer closed the pipe')
-        if channel.write(frame):
-            return                         # handed to the OS whole
+        if not channel.write(frame):         # else handed to the OS whole
+            await self._drain(channel, timeout)
+
+    async def _drain(self, channel: Channel,
+                     timeout: Optional[float]) -> None:
         try:
             if timeout is None:
                 await channel.drain()
@@ -197,13 +200,21 @@ class Connection(FrameSession):
         usually causes that (_hints.py)."""
         frame, sent = self._frame(data), False
         try:
-            if timeout is None:
+            channel = self._live()
+            if timeout is None and type(channel) is SocketChannel and \
+                    self._timeouts.off:
+                # A sequential request's usual case, with no coroutine
+                # between this one and the socket but the reply's wait.
+                if channel.is_closing():
+                    raise ConnectionClosedError('peer closed the pipe')
+                if not channel.write(frame):
+                    await self._drain(channel, None)
+                sent = True
+                reply = await self._receive_now(channel, True)
+            elif timeout is None:
                 await self._send_frame(frame)
-                sent, channel = True, self._live()
-                reply = await (self._receive_now(channel, True)
-                               if self._timeouts.off and
-                               isinstance(channel, SocketChannel)
-                               else self.receive())
+                sent = True
+                reply = await self.receive()
             else:
                 loop = asyncio.get_running_loop()
                 end = loop.time() + timeout

@@ -65,6 +65,20 @@ class SpinningRequestTests(unittest.TestCase):
                              args=(echo_handler,), daemon=True).start()
             asyncio.run(asyncio.wait_for(main(), T * 3))
 
+    def test_a_request_larger_than_the_socket_buffer_goes_out_whole(self):
+        # The fast path's partial write: the rest is queued and drained.
+        name = support.pipe_name()
+        big = bytes(range(256)) * 16384          # 4 MiB
+
+        async def main():
+            async with await aio.connect(name, timeout=T, crc=True) as c:
+                for _ in range(2):
+                    self.assertEqual(await c.request(big), big)
+        with Listener(name, crc=True) as listener:
+            threading.Thread(target=listener.serve_forever,
+                             args=(echo_handler,), daemon=True).start()
+            asyncio.run(asyncio.wait_for(main(), T * 3))
+
 
 if __name__ == '__main__':
     unittest.main()
