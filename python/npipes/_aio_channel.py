@@ -2,16 +2,17 @@
 whole frames, half-close, close.
 
 On Unix it is the raw non-blocking socket (SocketChannel): a read first
-tries ``recv_into`` at once and only then waits for readiness.  The loop
-keeps watching the socket between reads (one ``add_reader`` per
-connection, not one per wait: each is an ``epoll_ctl``), and stops only
-when bytes arrive while no read waits (the selector is level-triggered).
-A sequential request then costs a send, a failed and a good recv and one
-wake-up: asyncio streams made the client 0.3-0.4x the threaded one, and
-spinning through zero-timeout loop turns (16 before parking) cost more
-CPU per request than the park (20 against 15 us, bench/python
-py_aio_requests_10k).  On Windows the proactor's streams are kept
-(StreamChannel).
+tries ``recv_into`` at once, then a bounded number of zero-timeout loop
+turns (``asyncio.sleep(0)``), and only then parks on readiness.  A
+request's reply from another process usually arrives within those turns,
+so a sequential request costs no epoll registration and no StreamReader
+copy (asyncio streams made the client 0.3-0.4x the threaded one).  The
+spin is bounded like .NET's: a slow peer costs SPIN loop turns per
+receive, then the task sleeps.  For the park the loop keeps watching the
+socket from the first park on (one ``add_reader``, not one per wait: each
+is an ``epoll_ctl``), and stops only when bytes arrive while no read
+waits (the selector is level-triggered).  On Windows the proactor's
+streams are kept (StreamChannel).
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import asyncio
 import socket
 from typing import List, Optional, Protocol
 
-from ._aio_spin import Spinner
 from ._decoder import FrameDecoder
 
-__all__ = ['Channel', 'SocketChannel', 'StreamChannel']
+__all__ = ['Channel', 'SocketChannel', 'StreamChannel', 'SPIN']
 
+#: Loop turns a receive yields for, after an empty non-blocking recv,
+#: before it parks on readiness.
+SPIN = 16
 _NOSIGNAL = getattr(socket, 'MSG_NOSIGNAL', 0)
 _AGAIN = (BlockingIOError, InterruptedError)
 
@@ -69,43 +72,39 @@ class SocketChannel:
         self._drained: List[asyncio.Future[None]] = []
         self._reading: Optional[asyncio.Future[None]] = None
         self._watching = False           # the loop watches for bytes
-        self.spinner = Spinner()
         self._error: Optional[OSError] = None
         self._eof_pending = False
         self._closed = False
 
     # -- reading ---------------------------------------------------------
-    async def receive(self, decoder: FrameDecoder,
-                      spin: bool = False) -> Optional[bytes]:
+    async def receive(self, decoder: FrameDecoder) -> Optional[bytes]:
         """The next payload through *decoder* (read-ahead), read on the
-        spot while the bytes are there; None at the end of stream or once
-        this side closed.  With *spin* (a request's reply, about to come)
-        it first tries again for a few tens of microseconds (_aio_spin)."""
+        spot while the bytes are there (a ping-pong's reply: no park);
+        None at the end of stream or once this side closed."""
         recv_into = self._sock.recv_into
+        turns = 0
         while not self._closed:
             try:
                 return decoder.receive(recv_into)
             except _AGAIN:
-                pass
-            if spin and self.spinner.worth_it():
-                got, payload = self.spinner.spin(
-                    lambda: decoder.receive(recv_into), _AGAIN)
-                if got:
-                    return payload
-            spin = False
-            await self._wait()
+                turns = await self._wait(turns)
         return None
 
     async def read_into(self, view: memoryview) -> int:
+        turns = 0
         while not self._closed:
             try:
                 return self._sock.recv_into(view)
             except _AGAIN:
-                await self._wait()
+                turns = await self._wait(turns)
         return 0
 
-    async def _wait(self) -> None:
-        """Wait until the socket is readable (or this side closes)."""
+    async def _wait(self, turns: int) -> int:
+        """Wait once for bytes: a zero-timeout loop turn while fewer than
+        SPIN were taken, else a park on readiness; the turns taken now."""
+        if turns < SPIN:
+            await asyncio.sleep(0)
+            return turns + 1
         fut = self._loop.create_future()
         self._reading = fut
         if not self._watching:
@@ -115,6 +114,7 @@ class SocketChannel:
             await fut
         finally:
             self._reading = None
+        return turns
 
     def _readable(self) -> None:
         fut = self._reading

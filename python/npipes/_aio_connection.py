@@ -165,13 +165,12 @@ class Connection(FrameSession):
         timeouts.frame_done(decoder.in_frame)
         return payload
 
-    async def _receive_now(self, channel: SocketChannel,
-                           reply: bool = False) -> bytes:
+    async def _receive_now(self, channel: SocketChannel) -> bytes:
         """receive() with nothing to time: the channel reads whole frames
-        on the spot (and spins briefly for a *reply*)."""
+        on the spot."""
         decoder = self._decoder
         try:
-            payload = await channel.receive(decoder, reply)
+            payload = await channel.receive(decoder)
         except _CLOSED:
             payload = None
         if self._closed:
@@ -210,7 +209,7 @@ class Connection(FrameSession):
                 if not channel.write(frame):
                     await self._drain(channel, None)
                 sent = True
-                reply = await self._receive_now(channel, True)
+                reply = await self._receive_now(channel)
             elif timeout is None:
                 await self._send_frame(frame)
                 sent = True
