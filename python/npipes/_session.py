@@ -57,12 +57,11 @@ def send_cut(exc: ConnectionClosedError) -> ConnectionClosedError:
     """What a request raises when *exc* ended the sending of its frame: a
     peer that closed gets hints.cut_while_sending (a server closes a frame
     over its limit from the header, before reading the rest)."""
-    if exc.reason != PEER_CLOSED:
-        return exc
     cause = exc.__cause__
-    detail = cause.strerror if isinstance(cause, OSError) and \
-        cause.strerror else str(exc)
-    return ConnectionClosedError(hints.cut_while_sending(detail))
+    if exc.reason != PEER_CLOSED or not isinstance(cause, OSError):
+        return exc                 # closed before: nothing was being sent
+    return ConnectionClosedError(
+        hints.cut_while_sending(cause.strerror or str(cause)))
 
 
 class Timeouts:

@@ -178,10 +178,10 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
             // payloads are written in place before it completes, so the buffer can be reused by the next message.
             await Connection.SendAsync(_outbound.WrittenMemory, cancellationToken).ConfigureAwait(false);
         }
-        catch (ConnectionClosedException e) when (content is JsonRpcRequest && e.Reason is DisconnectReason.IOError or DisconnectReason.PeerClosed)
+        catch (ConnectionClosedException e) when (content is JsonRpcRequest && e.Reason is DisconnectReason.IOError or DisconnectReason.PeerClosed && e.InnerException is { } written)
         {
             // The peer closed while the request went out: a server refuses a frame over its limit from the header.
-            throw new ConnectionLostException(MismatchHint.CutWhileSending((e.InnerException ?? e).Message.TrimEnd('.')), e);
+            throw new ConnectionLostException(MismatchHint.CutWhileSending(written.Message.TrimEnd('.')), e);
         }
         catch (ConnectionClosedException e)
         {

@@ -164,10 +164,10 @@ public sealed partial class PipeConnection
             {
                 await WriteRequestAsync(slot, payload, text, sync, token).ConfigureAwait(false);
             }
-            catch (ConnectionClosedException e) when (e.Reason is DisconnectReason.IOError or DisconnectReason.PeerClosed && !token.IsCancellationRequested)
+            catch (ConnectionClosedException e) when (e.Reason is DisconnectReason.IOError or DisconnectReason.PeerClosed && e.InnerException is not null && !token.IsCancellationRequested)
             {
                 // The peer closed while the frame was going out: a server refuses a frame over its limit from the header.
-                string detail = e.InnerException?.Message.TrimEnd('.') ?? e.Message.TrimEnd('.');
+                string detail = e.InnerException!.Message.TrimEnd('.');
                 throw new ConnectionClosedException(e.Reason, MismatchHint.CutWhileSending(detail), e);
             }
             // The request is on the wire: its reply will come. Giving up now means closing the connection, which is also
