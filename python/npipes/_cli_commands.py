@@ -239,11 +239,11 @@ def describe(exc: BaseException, args: Any) -> str:
     if isinstance(exc, FrameError):
         m = re.search(r'MessageLength (\d+) != DataLength (\d+)', text)
         if m:
+            if hints.is_shared_memory(int(m[1]), int(m[2])):
+                return hints.SHARED_MEMORY_OPTION
             return (f'not an npipes frame: MessageLength {m[1]} is not '
-                    f'DataLength {m[2]} + 8; ' + (
-                        hints.SHARED_MEMORY if hints.is_shared_memory(
-                            int(m[1]), int(m[2])) else
-                        hints.another_byte_order('--byte-order')))
+                    f'DataLength {m[2]} + 8; ' +
+                    hints.another_byte_order('--byte-order'))
         m = re.search(r'frame of (\d+) bytes, but its header announces '
                       r'(\d+)', text)
         if m and int(m[1]) < int(m[2]):

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Optional
 
-__all__ = ['BYTE_ORDER_QUESTION', 'SHARED_MEMORY', 'SERVER_CLOSES',
+__all__ = ['BYTE_ORDER_QUESTION', 'SHARED_MEMORY', 'SHARED_MEMORY_OPTION',
+           'SERVER_CLOSES',
            'NO_REPLY', 'byte_order', 'another_byte_order', 'is_shared_memory',
            'shared_memory',
            'cut_while_sending', 'lost_before_answer', 'no_crc',
@@ -20,9 +21,15 @@ __all__ = ['BYTE_ORDER_QUESTION', 'SHARED_MEMORY', 'SERVER_CLOSES',
 
 BYTE_ORDER_QUESTION = 'Does the peer use another byte order?'
 
-#: What a header that is a shared-memory descriptor frame means here.
-SHARED_MEMORY = ('the peer sends shared-memory frames (docs/shared-memory.md); '
-                 'turn shared memory on here too')
+#: What a header that is a shared-memory descriptor frame's means here
+#: (docs/shared-memory.md section 1, .NET's words with Python's option).
+SHARED_MEMORY = ('The peer sends shared-memory frames (docs/shared-memory.md): '
+                 'turn shared memory on here too (shared_memory=True, '
+                 '--shared-memory).')
+
+#: The CLIs' line for it.
+SHARED_MEMORY_OPTION = ('the peer sends shared-memory frames: use '
+                        '--shared-memory on both sides, or on neither')
 
 #: Why a server closes a connection without replying, and what to check.
 SERVER_CLOSES = ('a server closes a connection whose frame it cannot read: '
@@ -64,24 +71,28 @@ def another_byte_order(option: str = 'byte order') -> str:
     return f'does the peer use another {option}?'
 
 
-def is_shared_memory(message_length: int,
-                     data_length: Optional[int]) -> bool:
-    """Whether the header is a shared-memory descriptor frame's:
-    MessageLength == (DataLength + 8) XOR 0x80000000, or, before DataLength
-    was read, MessageLength just above 0x80000000."""
+def _is_descriptor(message_length: int, data_length: Optional[int]) -> bool:
     if data_length is not None:
         return message_length == (data_length + 8) ^ _SHARED_BIT
     return _SHARED_BIT <= message_length <= \
         _SHARED_BIT + 8 + _DESCRIPTOR + _SLACK
 
 
+def is_shared_memory(message_length: int,
+                     data_length: Optional[int]) -> bool:
+    """Whether the header is a shared-memory descriptor frame's, in either
+    byte order: MessageLength == (DataLength + 8) XOR 0x80000000, or,
+    before DataLength was read, MessageLength just above 0x80000000."""
+    return _is_descriptor(message_length, data_length) or _is_descriptor(
+        _swap(message_length),
+        None if data_length is None else _swap(data_length))
+
+
 def shared_memory(message_length: int, data_length: Optional[int]) -> str:
     """``' The peer sends shared-memory frames ...'`` for a descriptor
-    frame's header read without shared memory on (is_shared_memory);
-    otherwise ''."""
-    if not is_shared_memory(message_length, data_length):
-        return ''
-    return ' ' + SHARED_MEMORY[0].upper() + SHARED_MEMORY[1:] + '.'
+    frame's header read without shared memory on; otherwise ''."""
+    return ' ' + SHARED_MEMORY \
+        if is_shared_memory(message_length, data_length) else ''
 
 
 def cut_while_sending(detail: str) -> str:

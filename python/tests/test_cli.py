@@ -342,10 +342,8 @@ class FrameTests(CliCase):
         descriptor = '80000028 00000020' + '00' * 32 + '00000000'
         self.assertEqual(
             self.run_cli('frame', 'decode', descriptor),
-            (4, '', 'npipes: not an npipes frame: MessageLength 2147483688 '
-                    'is not DataLength 32 + 8; the peer sends shared-memory '
-                    'frames (docs/shared-memory.md); turn shared memory on '
-                    'here too\n'))
+            (4, '', 'npipes: the peer sends shared-memory frames: use '
+                    '--shared-memory on both sides, or on neither\n'))
 
 
 if __name__ == '__main__':

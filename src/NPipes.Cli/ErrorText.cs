@@ -22,12 +22,13 @@ internal static class ErrorText
                 ? "; " + MismatchHint.NoCrc("--crc")
                 : "; the payload was changed, or its CRC computed another way"),
             FrameLengthMismatchException m
-                => $"not an npipes frame: MessageLength {m.MessageLength} is not DataLength {m.DataLength} + 8; "
-                    + (MismatchHint.IsSharedMemory(m.MessageLength, m.DataLength) ? MismatchHint.SharedMemoryCause : MismatchHint.AnotherByteOrder("--byte-order")),
+                => MismatchHint.IsSharedMemory(m.MessageLength, m.DataLength)
+                    ? MismatchHint.SharedMemoryOption
+                    : $"not an npipes frame: MessageLength {m.MessageLength} is not DataLength {m.DataLength} + 8; {MismatchHint.AnotherByteOrder("--byte-order")}",
+            FrameTooLargeException big when big.DeclaredLength is >= 0 and <= uint.MaxValue - 8 && MismatchHint.IsSharedMemory((uint)(big.DeclaredLength + 8), null)
+                => MismatchHint.SharedMemoryOption,
             FrameTooLargeException big => $"a payload of {big.DeclaredLength} bytes exceeds the maximum of {big.MaxPayloadLength} bytes"
-                + (big.DeclaredLength is >= 0 and <= uint.MaxValue - 8 && MismatchHint.IsSharedMemory((uint)(big.DeclaredLength + 8), null)
-                    ? "; " + MismatchHint.SharedMemoryCause
-                    : command.Name is "receive" or "decode" ? "; " + MismatchHint.AnotherByteOrder("--byte-order") : ""),
+                + (command.Name is "receive" or "decode" ? "; " + MismatchHint.AnotherByteOrder("--byte-order") : ""),
             IncompleteFrameException => command.Name == "decode"
                 ? "the frame is cut short: HEX holds fewer bytes than its lengths say"
                 : "the peer closed the connection in the middle of a frame",

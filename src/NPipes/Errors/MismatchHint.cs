@@ -13,8 +13,11 @@ internal static class MismatchHint
     /// <summary>The question a header that makes sense only in the other byte order raises.</summary>
     public const string ByteOrderQuestion = "Does the peer use another byte order?";
 
-    /// <summary>What a header that is a shared-memory descriptor frame's means to a receiver without shared memory.</summary>
-    public const string SharedMemoryCause = "the peer sends shared-memory frames (docs/shared-memory.md); turn shared memory on here too";
+    /// <summary>What a header that is a shared-memory descriptor frame's means to a receiver without shared memory (docs/shared-memory.md §1).</summary>
+    public const string SharedMemoryCause = "The peer sends shared-memory frames (docs/shared-memory.md): turn shared memory on here too (NPipesOptions.SharedMemory, --shared-memory).";
+
+    /// <summary>The CLI's line for it (docs/shared-memory.md §1).</summary>
+    public const string SharedMemoryOption = "the peer sends shared-memory frames: use --shared-memory on both sides, or on neither";
 
     /// <summary>Why a server closes a connection without replying, and what to check.</summary>
     public const string ServerCloses = "a server closes a connection whose frame it cannot read: " +
@@ -46,16 +49,19 @@ internal static class MismatchHint
     public static string AnotherByteOrder(string option) => $"does the peer use another {option}?";
 
     /// <summary>
-    /// Whether the header is a shared-memory descriptor frame's: MessageLength == (DataLength + 8) XOR 0x80000000, or,
-    /// before DataLength was read, MessageLength just above 0x80000000.
+    /// Whether the header is a shared-memory descriptor frame's, in either byte order: MessageLength == (DataLength + 8)
+    /// XOR 0x80000000, or, before DataLength was read, MessageLength just above 0x80000000.
     /// </summary>
-    public static bool IsSharedMemory(uint messageLength, uint? dataLength) => dataLength is { } data
-        ? messageLength == (uint)((data + 8UL) ^ SharedBit)
-        : messageLength is >= SharedBit and <= SharedBit + 8 + DescriptorAndSlack;
+    public static bool IsSharedMemory(uint messageLength, uint? dataLength) =>
+        IsDescriptor(messageLength, dataLength)
+        || IsDescriptor(BinaryPrimitives.ReverseEndianness(messageLength), dataLength is { } data ? BinaryPrimitives.ReverseEndianness(data) : null);
 
     /// <summary>" The peer sends shared-memory frames ..." for a descriptor frame's header read without shared memory; otherwise "".</summary>
-    public static string SharedMemory(uint messageLength, uint? dataLength) =>
-        IsSharedMemory(messageLength, dataLength) ? " The peer sends shared-memory frames (docs/shared-memory.md); turn shared memory on here too." : "";
+    public static string SharedMemory(uint messageLength, uint? dataLength = null) => IsSharedMemory(messageLength, dataLength) ? " " + SharedMemoryCause : "";
+
+    private static bool IsDescriptor(uint messageLength, uint? dataLength) => dataLength is { } data
+        ? messageLength == (uint)((data + 8UL) ^ SharedBit)
+        : messageLength is >= SharedBit and <= SharedBit + 8 + DescriptorAndSlack;
 
     /// <summary>The hint of a bad header: shared memory when it is a descriptor frame's, else the byte-order question when that fits.</summary>
     public static string Header(uint messageLength, uint? dataLength, long maxPayloadLength) =>

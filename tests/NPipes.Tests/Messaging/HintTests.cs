@@ -10,7 +10,7 @@ public class HintTests
     private const string ServerCloses = "a server closes a connection whose frame it cannot read: " +
         "check that both sides use the same CRC setting, byte order, encoding and maximum message size";
 
-    private const string SharedMemory = "The peer sends shared-memory frames (docs/shared-memory.md); turn shared memory on here too.";
+    private const string SharedMemory = "The peer sends shared-memory frames (docs/shared-memory.md): turn shared memory on here too (NPipesOptions.SharedMemory, --shared-memory).";
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -31,11 +31,12 @@ public class HintTests
     }
 
     [Theory]
-    [InlineData(4)]   // MessageLength alone: over the limit before DataLength is read
-    [InlineData(8)]   // both lengths
-    public void A_descriptor_frame_read_without_shared_memory_says_so(int bytes)
+    [InlineData("80000028", 4)]   // MessageLength alone: over the limit before DataLength is read
+    [InlineData("80000028", 8)]   // both lengths
+    [InlineData("28000080", 8)]   // little endian read as big
+    public void A_descriptor_frame_read_without_shared_memory_says_so(string messageLength, int bytes)
     {
-        byte[] header = Convert.FromHexString("8000002800000020")[..bytes];
+        byte[] header = Convert.FromHexString(messageLength + (messageLength == "80000028" ? "00000020" : "20000000"))[..bytes];
         FrameException e = Assert.ThrowsAny<FrameException>(() => FrameCodec.TryReadHeader(header, FrameOptions.Default, out _));
         Assert.EndsWith(SharedMemory, e.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("byte order", e.Message, StringComparison.Ordinal);
