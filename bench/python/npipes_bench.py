@@ -117,6 +117,26 @@ def peer_np_echo(name, crc):
                 pass
 
 
+def peer_np_echo_two(name, crc):
+    """One Python server for two clients (py_aio_requests_10k's threaded and asyncio ones), each on its thread."""
+    import threading
+
+    def echo(conn):
+        with conn:
+            try:
+                while True:
+                    conn.send(conn.recv())
+            except npipes.errors.ConnectionClosedError:
+                pass
+    with Listener(name, crc=crc) as listener:
+        _ready()
+        threads = [threading.Thread(target=echo, args=(listener.accept(),)) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+
 def _in_place(conn, size, i):
     """Whether the next message, read in place through shared memory, has *size* bytes and sequence number *i*."""
     with conn.recv_buffer() as got:
@@ -371,6 +391,54 @@ def figure_aio_pingpong(runs, seconds):
     report('py_aio_pingpong_16B', aio_side, thr_side, aio_peer, thr_peer, 'roundtrips/s', 'crc=on base=threaded')
 
 
+REQUESTS = 10_000
+
+
+class _Unreported:
+    """In place of a peer whose CPU time is not one side's (py_aio_requests_10k's peer serves both)."""
+    cpu = None
+
+
+def figure_aio_requests(runs):
+    """10,000 sequential 16-byte requests per window: `await aio.Connection.request` vs the threaded
+    `Connection.request` (raw= is the threaded client, base=threaded), both connected to the same Python server (CRC
+    on), alternating; CPU per request is the clients' (the server's serves both)."""
+    from npipes import aio
+    loop = asyncio.new_event_loop()
+    name = _name()
+    peer = python_peer('np-echo-two', name, 'crc')
+    try:
+        conn = npipes.connect(name, timeout=10, crc=True)
+        aconn = loop.run_until_complete(aio.connect(name, timeout=10, crc=True))
+
+        def threaded(_seconds):
+            buf = bytearray(PING)
+            for n in range(REQUESTS):
+                SEQ.pack_into(buf, 0, n)
+                if conn.request(bytes(buf)) != buf:
+                    raise RuntimeError(f'threaded requests: reply {n} wrong')
+            return REQUESTS
+
+        async def asyncio_requests():
+            buf = bytearray(PING)
+            for n in range(REQUESTS):
+                SEQ.pack_into(buf, 0, n)
+                if await aconn.request(bytes(buf)) != buf:
+                    raise RuntimeError(f'npipes.aio requests: reply {n} wrong')
+            return REQUESTS
+
+        aio_side = Side(lambda _seconds: loop.run_until_complete(asyncio_requests()))
+        thr_side = Side(threaded)
+        measure(runs, 0, aio_side, thr_side)
+        conn.close()
+        loop.run_until_complete(aconn.aclose())
+    finally:
+        peer.close()
+        loop.close()
+    report('py_aio_requests_10k', aio_side, thr_side, _Unreported, _Unreported, 'requests/s',
+           f'requests={REQUESTS} crc=on base=threaded server=python-shared')
+
+
 def figure_oneway(runs, seconds, crc, figure, shm=False):
     """One-way 1 MiB messages vs raw; *shm*: through shared memory, written and read in place (py_shm_1MiB)."""
     msgs = _messages(ONEWAY)
@@ -589,6 +657,7 @@ def figure_dotnet_shm(runs, seconds, dotnet_cli, dotnet_peer):
 FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_aio_pingpong_16B', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
            'py_dotnet_pingpong_16B', 'py_rpc_pingpong']
 FIGURES.append('py_shm_1MiB')   # py_dotnet_shm_1MiB runs only when asked with --only
+FIGURES.insert(FIGURES.index('py_aio_pingpong_16B') + 1, 'py_aio_requests_10k')
 
 
 def main(argv):
@@ -611,7 +680,8 @@ def main(argv):
             {'raw-echo': lambda: peer_raw_echo(address), 'raw-sink': lambda: peer_raw_sink(address),
              'raw-echo-n': lambda: peer_raw_echo(address, int(a.peer[2])),
              'np-echo': lambda: peer_np_echo(address, crc), 'np-sink': lambda: peer_np_sink(address, crc),
-             'np-shm-sink': lambda: peer_np_sink(address, crc, shm=True)}[role]()
+             'np-shm-sink': lambda: peer_np_sink(address, crc, shm=True),
+             'np-echo-two': lambda: peer_np_echo_two(address, crc)}[role]()
         except (ConnectionError, BrokenPipeError):
             pass
         print(f'cpu {time.process_time() - _CPU_AT_READY[0]:.6f}', flush=True)
@@ -627,6 +697,7 @@ def main(argv):
         ('py_pingpong_16B', lambda: figure_pingpong(runs, seconds, True, figure='py_pingpong_16B')),
         ('py_pingpong_16B_nocrc', lambda: figure_pingpong(runs, seconds, False, figure='py_pingpong_16B_nocrc')),
         ('py_aio_pingpong_16B', lambda: figure_aio_pingpong(runs, seconds)),
+        ('py_aio_requests_10k', lambda: figure_aio_requests(runs)),
         ('py_oneway_1MiB', lambda: figure_oneway(runs, seconds, True, 'py_oneway_1MiB')),
         ('py_oneway_1MiB_nocrc', lambda: figure_oneway(runs, seconds, False, 'py_oneway_1MiB_nocrc')),
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),

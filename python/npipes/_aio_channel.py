@@ -8,8 +8,11 @@ request's reply from another process usually arrives within those turns,
 so a sequential request costs no epoll registration and no StreamReader
 copy (asyncio streams made the client 0.3-0.4x the threaded one).  The
 spin is bounded like .NET's: a slow peer costs SPIN loop turns per
-receive, then the task sleeps.  On Windows the proactor's streams are
-kept (StreamChannel).
+receive, then the task sleeps.  For the park the loop keeps watching the
+socket from the first park on (one ``add_reader``, not one per wait: each
+is an ``epoll_ctl``), and stops only when bytes arrive while no read
+waits (the selector is level-triggered).  On Windows the proactor's
+streams are kept (StreamChannel).
 """
 
 from __future__ import annotations
@@ -37,8 +40,9 @@ class Channel(Protocol):
         """Read at most len(view) bytes; 0 at the end of stream (or once
         this side closed)."""
 
-    def write(self, data: bytes) -> None:
-        """Queue *data* whole (sent in order, never interleaved)."""
+    def write(self, data: bytes) -> bool:
+        """Queue *data* whole (sent in order, never interleaved); True when
+        it was all handed to the OS at once (nothing to drain)."""
 
     async def drain(self) -> None:
         """Wait until everything queued is handed to the OS."""
@@ -67,6 +71,7 @@ class SocketChannel:
         self._out = bytearray()          # queued, not yet sent
         self._drained: List[asyncio.Future[None]] = []
         self._reading: Optional[asyncio.Future[None]] = None
+        self._watching = False           # the loop watches for bytes
         self._error: Optional[OSError] = None
         self._eof_pending = False
         self._closed = False
@@ -109,36 +114,48 @@ class SocketChannel:
             return turns + 1
         fut = self._loop.create_future()
         self._reading = fut
-        self._loop.add_reader(self._fd, self._readable)
+        if not self._watching:
+            self._loop.add_reader(self._fd, self._readable)
+            self._watching = True
         try:
             await fut
         finally:
             self._reading = None
-            if not self._closed:
-                self._loop.remove_reader(self._fd)
         return turns
 
     def _readable(self) -> None:
-        if self._reading is not None and not self._reading.done():
-            self._reading.set_result(None)
+        fut = self._reading
+        if fut is None:
+            # Bytes came with no receive waiting: stop watching (the
+            # selector is level-triggered) until one waits again.
+            self._unwatch()
+        elif not fut.done():
+            fut.set_result(None)
+
+    def _unwatch(self) -> None:
+        if self._watching:
+            self._watching = False
+            self._loop.remove_reader(self._fd)
 
     # -- writing ---------------------------------------------------------
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> bool:
         if self._error is not None or self._closed:
-            return                       # drain() reports it
+            return False                 # drain() reports it
         if self._out:
             self._out += data
-            return
+            return False
         try:
             sent = self._sock.send(data, _NOSIGNAL)
         except _AGAIN:
             sent = 0
         except OSError as exc:
             self._error = exc
-            return
+            return False
         if sent < len(data):
             self._out += memoryview(data)[sent:]
             self._loop.add_writer(self._fd, self._writable)
+            return False
+        return True
 
     async def send_first(self, offer: Callable[[], int], data: bytes) -> None:
         """Send *data*, whose first bytes must go out in one call of
@@ -227,9 +244,9 @@ class SocketChannel:
         if self._closed:
             return
         self._closed = True
-        if self._reading is not None:
-            self._loop.remove_reader(self._fd)
-            self._readable()
+        self._unwatch()
+        if self._reading is not None and not self._reading.done():
+            self._reading.set_result(None)
         if self._out:
             self._loop.remove_writer(self._fd)
             self._out.clear()
@@ -255,8 +272,9 @@ class StreamChannel:
         view[:len(data)] = data
         return len(data)
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes) -> bool:
         self._writer.write(data)
+        return False
 
     async def drain(self) -> None:
         await self._writer.drain()

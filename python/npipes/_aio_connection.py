@@ -14,7 +14,8 @@ from typing import (Any, Awaitable, Callable, Optional, cast,
 from . import _aio_shm, sharedmemory, transport
 from ._aio_channel import Channel, SocketChannel
 from ._aio_platform import run_blocking
-from ._session import ConnectionOptions, FrameSession, peer_gone
+from ._session import (ConnectionOptions, FrameSession, no_reply, peer_gone,
+                       send_cut)
 from ._shmconn import copy_out
 from ._shmlink import ShmLink, open_link
 from ._util import Capabilities, Deadline
@@ -116,7 +117,11 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
         channel = self._live()
         if channel.is_closing():
             raise ConnectionClosedError('peer closed the pipe')
-        channel.write(frame)
+        if not channel.write(frame):         # else handed to the OS whole
+            await self._drain(channel, timeout)
+
+    async def _drain(self, channel: Channel,
+                     timeout: Optional[float]) -> None:
         try:
             if timeout is None:
                 await channel.drain()
@@ -148,22 +153,12 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
 
     async def _receive_frame(self, timeout: Optional[float],
                              idle: bool) -> bytes:
+        channel = self._live()
+        if timeout is None and self._timeouts.off and \
+                isinstance(channel, SocketChannel):
+            return await self._receive_now(channel)
         deadline, decoder, timeouts = Deadline(timeout), self._decoder, \
             self._timeouts
-        channel = self._live()
-        if timeouts.off and timeout is None and \
-                isinstance(channel, SocketChannel):
-            # Nothing to time: the channel reads whole frames on the spot.
-            try:
-                payload = await channel.receive(decoder)
-            except _CLOSED:
-                payload = None
-            if self._closed:
-                raise ConnectionClosedError('connection closed by this side',
-                                            reason='closed')
-            if payload is None:
-                raise peer_gone(decoder.in_frame)
-            return payload
         try:
             payload = decoder.take()           # read ahead by an earlier read
         except BaseException:
@@ -202,6 +197,21 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
         timeouts.frame_done(decoder.in_frame)
         return payload
 
+    async def _receive_now(self, channel: SocketChannel) -> bytes:
+        """receive() with nothing to time: the channel reads whole frames
+        on the spot."""
+        decoder = self._decoder
+        try:
+            payload = await channel.receive(decoder)
+        except _CLOSED:
+            payload = None
+        if self._closed:
+            raise ConnectionClosedError('connection closed by this side',
+                                        reason='closed')
+        if payload is None:
+            raise peer_gone(decoder.in_frame)
+        return payload
+
     async def recv_text(self, timeout: Optional[float] = None) -> str:
         return to_text(await self.recv(timeout), self.encoding)
 
@@ -216,15 +226,37 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
     async def request(self, data: Union[bytes, str],
                       timeout: Optional[float] = None) -> Union[bytes, str]:
         """Send *data* and return the reply (str in, str out); *timeout*
-        covers both."""
-        if timeout is None:
-            await self.send(data)
-            reply = await self.receive()
-        else:
-            loop = asyncio.get_running_loop()
-            end = loop.time() + timeout
-            await self.send(data, timeout)
-            reply = await self.receive(max(0.0, end - loop.time()))
+        covers both.  A peer that closes the connection instead of taking
+        the request or replying raises ConnectionClosedError naming what
+        usually causes that (_hints.py)."""
+        sent = False
+        try:
+            channel = self._live()
+            if timeout is None and self._shm is None and \
+                    type(channel) is SocketChannel and self._timeouts.off:
+                # A sequential request's usual case, with no coroutine
+                # between this one and the socket but the reply's wait.
+                if channel.is_closing():
+                    raise ConnectionClosedError('peer closed the pipe')
+                if not channel.write(self._frame(data)):
+                    await self._drain(channel, None)
+                sent = True
+                reply = await self._receive_now(channel)
+            elif timeout is None:
+                await self.send(data)
+                sent = True
+                reply = await self.receive()
+            else:
+                loop = asyncio.get_running_loop()
+                end = loop.time() + timeout
+                await self.send(data, timeout)
+                sent = True
+                reply = await self.receive(max(0.0, end - loop.time()))
+        except ConnectionClosedError as exc:
+            error = no_reply(exc) if sent else send_cut(exc)
+            if error is exc:
+                raise
+            raise error from exc
         return to_text(reply, self.encoding) if isinstance(data, str) \
             else reply
 

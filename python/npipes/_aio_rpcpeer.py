@@ -58,7 +58,12 @@ class Peer:
         try:
             # send() queues the whole frame before its first await: from
             # here on the peer may get the request.
-            await self._conn.send(data, deadline.left())
+            try:
+                await self._conn.send(data, deadline.left())
+            except ConnectionClosedError as exc:
+                # The peer closed while we sent (a frame over its limit is
+                # refused from its header): what the reader would report.
+                raise rpc.lost_error(exc, method) from exc
             return await asyncio.wait_for(fut, deadline.left())
         except (asyncio.TimeoutError, PipeTimeoutError):
             self._give_up(id)

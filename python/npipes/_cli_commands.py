@@ -18,6 +18,7 @@ import signal
 import sys
 from typing import Any, Dict, Optional
 
+from . import _hints as hints
 from ._cli_wait import waiting_notice
 from ._limits import MAX_SECONDS
 from ._cli_access import client_access, server_access
@@ -215,7 +216,7 @@ def describe(exc: BaseException, args: Any) -> str:
     encoding = getattr(args, 'encoding', None)
     display = _DISPLAY.get(str(encoding), 'ASCII')
     other = 'latin-1' if encoding == 'utf-8' else 'utf-8'
-    same = f'try --encoding {other} (both sides must use the same)'
+    same = hints.other_encoding(other)
     name, timeout = getattr(args, 'name', None), getattr(args, 'timeout', None)
     if isinstance(exc, PipeTimeoutError) and name is not None and \
             timeout is not None:
@@ -224,8 +225,7 @@ def describe(exc: BaseException, args: Any) -> str:
     if isinstance(exc, CrcMismatchError):
         return (f'CRC-32 mismatch: the frame carries 0x{exc.received:08x}, '
                 f"the payload's is 0x{exc.computed:08x}" +
-                ('; the frame carries no CRC (field 0): use --crc on both '
-                 'sides, or on neither' if exc.received == 0 else
+                ('; ' + hints.no_crc('--crc') if exc.received == 0 else
                  '; the payload was changed, or its CRC computed another '
                  'way'))
     text = str(exc)
@@ -235,16 +235,18 @@ def describe(exc: BaseException, args: Any) -> str:
         if m:
             peer = command in ('receive', 'decode')
             return (f'a payload of {m[1]} bytes exceeds the maximum of '
-                    f'{m[2]} bytes' + ('; does the peer use another '
-                                       '--byte-order?' if peer else ''))
+                    f'{m[2]} bytes' + ('; ' + hints.another_byte_order(
+                        '--byte-order') if peer else ''))
     if isinstance(exc, IncompleteFrameError):
         return 'the peer closed the connection in the middle of a frame'
     if isinstance(exc, FrameError):
         m = re.search(r'MessageLength (\d+) != DataLength (\d+)', text)
         if m:
+            if hints.is_shared_memory(int(m[1]), int(m[2])):
+                return hints.SHARED_MEMORY_OPTION
             return (f'not an npipes frame: MessageLength {m[1]} is not '
-                    f'DataLength {m[2]} + 8; does the peer use another '
-                    '--byte-order?')
+                    f'DataLength {m[2]} + 8; ' +
+                    hints.another_byte_order('--byte-order'))
         m = re.search(r'frame of (\d+) bytes, but its header announces '
                       r'(\d+)', text)
         if m and int(m[1]) < int(m[2]):
@@ -257,6 +259,5 @@ def describe(exc: BaseException, args: Any) -> str:
     if isinstance(exc, EncodingError):
         if encoding == 'utf-8':
             return 'the text cannot be encoded as UTF-8'
-        return (f'the text is not {display}: try --encoding utf-8 (both '
-                'sides must use the same)')
+        return f'the text is not {display}: ' + hints.other_encoding('utf-8')
     return text.replace('\n', ' ').strip() or type(exc).__name__

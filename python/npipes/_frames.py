@@ -16,7 +16,7 @@ import zlib
 from typing import Dict, NamedTuple, Optional, Tuple
 
 from .consts import ENDIANS, FRAME_OVERHEAD, HEADER_SIZE, MAX_U32
-from ._hints import byte_order
+from ._hints import byte_order, shared_memory
 from .errors import CrcMismatchError, FrameError, FrameTooLargeError
 
 #: Largest payload the 32-bit MessageLength field can describe.
@@ -72,9 +72,10 @@ def check_header(message_length: int, data_length: int,
                  max_payload: Optional[int]) -> None:
     """FrameError unless the two header fields agree and fit the limit."""
     if message_length != data_length + HEADER_SIZE:
+        why = shared_memory(message_length, data_length) or \
+            ' (wrong byte order, or not an npipes frame?)'
         raise FrameError(f'bad frame header: MessageLength {message_length} '
-                         f'!= DataLength {data_length} + 8 (wrong byte '
-                         f'order, or not an npipes frame?)')
+                         f'!= DataLength {data_length} + 8{why}')
     try:
         check_size(data_length, max_payload)
     except FrameTooLargeError as exc:

@@ -14,6 +14,8 @@ import json
 from typing import (Dict, List, Literal, Mapping, NamedTuple, NoReturn,
                     Optional, Sequence, Tuple, Type, Union)
 
+from . import _hints as hints
+from ._session import PEER_CLOSED
 from .errors import ConnectionClosedError, FrameError, NPipesError
 
 __all__ = ['RemoteError', 'RequestCancelledError', 'PARSE_ERROR',
@@ -326,6 +328,8 @@ def lost_error(cause: BaseException, method: str) -> ConnectionClosedError:
         'frame error' if isinstance(cause, FrameError) else 'error')
     if reason == 'closed':
         text = f'the connection was closed before {method!r} was answered'
+    elif reason == PEER_CLOSED:
+        text = hints.lost_before_answer(method, cause)
     else:
         text = f'connection lost before {method!r} was answered: {cause}'
     err = ConnectionClosedError(text, reason=reason)

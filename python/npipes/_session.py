@@ -17,6 +17,7 @@ from typing import Callable, Optional, Tuple, TypedDict, Union
 from ._decoder import FrameDecoder
 from ._frames import FrameEncoder, check_size
 from ._util import positive_or_none
+from . import _hints as hints
 from .access import UNKNOWN, PeerIdentity
 from .consts import DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD
 from .message import to_payload
@@ -25,7 +26,7 @@ from ._shmlink import ShmLink
 from .errors import ConnectionClosedError, IncompleteFrameError, NPipesError
 
 __all__ = ['FrameSession', 'Timeouts', 'NO_REPLY', 'IDLE', 'FRAME', 'PEER_CLOSED',
-           'peer_gone', 'no_reply']
+           'peer_gone', 'no_reply', 'send_cut']
 
 #: ConnectionClosedError.reason values.
 IDLE = 'idle timeout'
@@ -33,11 +34,8 @@ FRAME = 'frame timeout'
 PEER_CLOSED = 'peer closed'
 
 #: Why a request whose peer closed the connection before replying usually
-#: failed (the .NET library says the same).
-NO_REPLY = ('the server closed the connection without replying; a server '
-            'closes a connection whose frame it cannot read: check that both '
-            'sides use the same CRC setting, byte order, encoding and maximum '
-            'message size')
+#: failed (the .NET library says the same; the words are _hints').
+NO_REPLY = hints.NO_REPLY
 
 
 def peer_gone(in_frame: bool) -> NPipesError:
@@ -55,6 +53,17 @@ def no_reply(exc: ConnectionClosedError) -> ConnectionClosedError:
     if exc.reason != PEER_CLOSED:
         return exc
     return ConnectionClosedError(NO_REPLY)
+
+
+def send_cut(exc: ConnectionClosedError) -> ConnectionClosedError:
+    """What a request raises when *exc* ended the sending of its frame: a
+    peer that closed gets hints.cut_while_sending (a server closes a frame
+    over its limit from the header, before reading the rest)."""
+    cause = exc.__cause__
+    if exc.reason != PEER_CLOSED or not isinstance(cause, OSError):
+        return exc                 # closed before: nothing was being sent
+    return ConnectionClosedError(
+        hints.cut_while_sending(cause.strerror or str(cause)))
 
 
 class Timeouts:

@@ -7,7 +7,8 @@ from typing import Any, Callable, Optional, Union, overload
 
 from . import _shmconn, transport
 from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
-from ._session import ConnectionOptions, FrameSession, no_reply, peer_gone
+from ._session import (ConnectionOptions, FrameSession, no_reply, peer_gone,
+                       send_cut)
 from ._session import NO_REPLY as NO_REPLY
 from ._shmlink import open_link
 from ._util import Deadline, RawIO, typed_os_error
@@ -252,7 +253,13 @@ class Connection(_shmconn.InPlace, FrameSession):
         connection instead of replying raises ConnectionClosedError with
         NO_REPLY, what usually causes that."""
         deadline = _FOREVER if timeout is None else Deadline(timeout)
-        self._send(data, deadline)
+        try:
+            self._send(data, deadline)
+        except ConnectionClosedError as exc:
+            error = send_cut(exc)
+            if error is exc:
+                raise
+            raise error from exc
         try:
             reply = self._recv(deadline)
         except ConnectionClosedError as exc:

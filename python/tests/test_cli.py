@@ -338,6 +338,13 @@ class FrameTests(CliCase):
                 self.assertEqual((code, out), (4, ''), err)
                 self.assertOneLineError(err)
 
+    def test_decoding_a_shared_memory_frame_names_shared_memory(self):
+        descriptor = '80000028 00000020' + '00' * 32 + '00000000'
+        self.assertEqual(
+            self.run_cli('frame', 'decode', descriptor),
+            (4, '', 'npipes: the peer sends shared-memory frames: use '
+                    '--shared-memory on both sides, or on neither\n'))
+
 
 if __name__ == '__main__':
     unittest.main()

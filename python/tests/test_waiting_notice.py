@@ -67,10 +67,14 @@ class TerminalNoticeTests(unittest.TestCase):
         for cli, args in ((self._python, ('request', '{name}', 'hi')),
                           (self._python, ('rpc', 'call', '{name}', 'add', '1', '2')),
                           (self._dotnet, ('request', '{name}', 'hi')),
-                          (self._dotnet, ('rpc', 'call', '{name}', 'Add', '1', '2'))):
+                          (self._dotnet, ('rpc', 'call', '{name}', 'Add', '1', '2')),
+                          (self._python, ('rpc', 'describe', '{name}')),
+                          (self._python, ('rpc', 'stubs', '{name}')),
+                          (self._dotnet, ('rpc', 'describe', '{name}')),
+                          (self._dotnet, ('rpc', 'stubs', '{name}'))):
             name = support.pipe_name()
             argv = [a.format(name=name) for a in args]
-            with self.subTest(cli=cli.__name__, command=argv[0]):
+            with self.subTest(cli=cli.__name__, command=' '.join(args[:2])):
                 self._check(cli(*argv),
                             f"npipes: waiting for a server on '{name}'...")
 

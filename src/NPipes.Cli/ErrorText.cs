@@ -19,23 +19,25 @@ internal static class ErrorText
             TimeoutException when Value<string>(parsed, command, "NAME") is { } pipe && Value<double?>(parsed, command, "--timeout") is { } seconds
                 => $"{command.Name} on pipe {Quote.Text(pipe)}: timed out after {OptionValues.Format(seconds)} s",
             CrcMismatchException crc => $"CRC-32 mismatch: the frame carries 0x{crc.Expected:x8}, the payload's is 0x{crc.Actual:x8}" + (crc.Expected == 0
-                ? "; the frame carries no CRC (field 0): use --crc on both sides, or on neither"
+                ? "; " + MismatchHint.NoCrc("--crc")
                 : "; the payload was changed, or its CRC computed another way"),
             FrameLengthMismatchException m
-                => $"not an npipes frame: MessageLength {m.MessageLength} is not DataLength {m.DataLength} + 8; does the peer use another --byte-order?",
-            FrameTooLargeException big when big.DeclaredLength == SharedMemoryDescriptor.DescriptorMessageLength - FrameCodec.HeaderLength
-                => "the peer sends shared-memory frames: use --shared-memory on both sides, or on neither",
+                => MismatchHint.IsSharedMemory(m.MessageLength, m.DataLength)
+                    ? MismatchHint.SharedMemoryOption
+                    : $"not an npipes frame: MessageLength {m.MessageLength} is not DataLength {m.DataLength} + 8; {MismatchHint.AnotherByteOrder("--byte-order")}",
+            FrameTooLargeException big when big.DeclaredLength is >= 0 and <= uint.MaxValue - 8 && MismatchHint.IsSharedMemory((uint)(big.DeclaredLength + 8), null)
+                => MismatchHint.SharedMemoryOption,
             FrameTooLargeException big => $"a payload of {big.DeclaredLength} bytes exceeds the maximum of {big.MaxPayloadLength} bytes"
-                + (command.Name is "receive" or "decode" ? "; does the peer use another --byte-order?" : ""),
+                + (command.Name is "receive" or "decode" ? "; " + MismatchHint.AnotherByteOrder("--byte-order") : ""),
             IncompleteFrameException => command.Name == "decode"
                 ? "the frame is cut short: HEX holds fewer bytes than its lengths say"
                 : "the peer closed the connection in the middle of a frame",
-            StdinTextException => $"standard input is not {Display(encoding)} text: try --encoding {Other(encoding)} (both sides must use the same)",
+            StdinTextException => $"standard input is not {Display(encoding)} text: {MismatchHint.OtherEncoding(Other(encoding))}",
             InvalidTextException text when text.InnerException is DecoderFallbackException
-                => $"the message is not {Display(encoding)} text: try --encoding {Other(encoding)} (both sides must use the same)",
+                => $"the message is not {Display(encoding)} text: {MismatchHint.OtherEncoding(Other(encoding))}",
             InvalidTextException => encoding == "utf-8"
                 ? "the text cannot be encoded as UTF-8"
-                : $"the text is not {Display(encoding)}: try --encoding utf-8 (both sides must use the same)",
+                : $"the text is not {Display(encoding)}: {MismatchHint.OtherEncoding("utf-8")}",
             _ => Plain(e),
         };
     }

@@ -19,7 +19,8 @@ namespace NPipes;
 /// (<see cref="ConnectionClosedException"/>) is thrown from <see cref="MessageHandlerBase.ReadAsync"/>: the connection is
 /// already closed, <see cref="JsonRpc"/> disconnects, every pending call fails with <see cref="ConnectionLostException"/>,
 /// and <see cref="JsonRpc.Completion"/> faults with that exception. A send on a closed connection fails with
-/// <see cref="ConnectionLostException"/> too (its inner <see cref="ConnectionClosedException"/> says why). A message too
+/// <see cref="ConnectionLostException"/> too (its inner <see cref="ConnectionClosedException"/> says why; a request the
+/// peer cut off while it was sent names the likely cause, as a server refuses a frame over its limit). A message too
 /// large to send fails that send with <see cref="FrameTooLargeException"/>; nothing is written and the connection stays
 /// usable.</para>
 /// </remarks>
@@ -197,6 +198,11 @@ public sealed class NPipesMessageHandler : MessageHandlerBase, IJsonRpcMessageBu
             // Completes once the frame is queued in order (Unix; the queue is bounded) or written (Windows); large
             // payloads are written in place before it completes, so the buffer can be reused by the next message.
             await Connection.SendAsync(_outbound.WrittenMemory, cancellationToken).ConfigureAwait(false);
+        }
+        catch (ConnectionClosedException e) when (content is JsonRpcRequest && e.Reason is DisconnectReason.IOError or DisconnectReason.PeerClosed && e.InnerException is { } written)
+        {
+            // The peer closed while the request went out: a server refuses a frame over its limit from the header.
+            throw new ConnectionLostException(MismatchHint.CutWhileSending(written.Message.TrimEnd('.')), e);
         }
         catch (ConnectionClosedException e)
         {

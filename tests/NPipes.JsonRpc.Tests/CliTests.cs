@@ -78,6 +78,7 @@ public class CliTests
             Assert.Equal(1, code);
             Assert.Equal("", stdout);
             Assert.StartsWith("npipes rpc: connection lost before 'echo' was answered", stderr);
+            Assert.Contains("a server closes a connection whose frame it cannot read: check that both sides use the same CRC setting", stderr);
             Assert.DoesNotContain("error :", stderr);
             Assert.Single(stderr.TrimEnd().Split('\n'));
         }

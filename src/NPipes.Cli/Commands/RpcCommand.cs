@@ -12,6 +12,23 @@ internal static class RpcCommand
     /// How long a timed-out call gives the cancellation and the close before the CLI exits anyway: the timeout bounds the
     /// whole command, the close included, so this is small (a server that floods and never reads must not hold it).
     /// </summary>
+    /// <summary>
+    /// Why the call's connection was lost, with the likely cause when the server closed it (MismatchHint): the cause is
+    /// what ended <see cref="JsonRpc.Completion"/>, which follows the lost call within moments (waited for at most 1 s).
+    /// </summary>
+    private static async Task<string> LostTextAsync(ConnectionLostException e, JsonRpc rpc, string method)
+    {
+        if (e.Message.Contains(MismatchHint.ServerCloses, StringComparison.Ordinal))
+        {
+            return $"connection lost before '{method}' was answered: {ErrorText.Plain(e)}"; // cut off while sent
+        }
+        await Task.WhenAny(rpc.Completion, Task.Delay(TimeSpan.FromSeconds(1))).ConfigureAwait(false);
+        Exception? cause = e.InnerException ?? rpc.Completion.Exception?.InnerException;
+        return cause is null or ConnectionClosedException { Reason: DisconnectReason.PeerClosed }
+            ? MismatchHint.LostBeforeAnswer(method, "the server closed the connection")
+            : $"connection lost before '{method}' was answered: {ErrorText.Plain(cause)}";
+    }
+
     private static readonly TimeSpan CloseGrace = TimeSpan.FromMilliseconds(100);
 
     public static Command Create() => new("rpc", "JSON-RPC 2.0 over npipes frames, one message per frame (StreamJsonRpc-compatible).")
@@ -87,8 +104,7 @@ internal static class RpcCommand
             {
                 // A ConnectionLostException is a RemoteRpcException, but nothing remote answered: the connection ended
                 // (the server stopped, or closed a connection whose frame it could not read). docs/rpc.md §7: exit 1.
-                string why = (e.InnerException ?? rpc.Completion.Exception?.InnerException)?.Message ?? "the server closed the connection";
-                Console.Error.WriteLine($"npipes rpc: connection lost before '{methodName}' was answered: {why.ReplaceLineEndings(" ")}");
+                Console.Error.WriteLine(Quote.Line("npipes rpc: " + await LostTextAsync(e, rpc, methodName).ConfigureAwait(false)));
                 return ExitCodes.Other;
             }
             catch (RemoteRpcException e)

@@ -50,7 +50,7 @@ internal static class RpcDescribeCommand
         };
         try
         {
-            PipeConnection connection = await PipeConnection.ConnectAsync(pipe, new NPipesOptions { Frame = frame, Timeout = timeout }, callToken.Token).ConfigureAwait(false);
+            PipeConnection connection = await WaitNotice.Around(PipeConnection.ConnectAsync(pipe, new NPipesOptions { Frame = frame, Timeout = timeout }, callToken.Token), pipe).ConfigureAwait(false);
             using JsonRpc rpc = connection.AttachJsonRpc();
             return await rpc.InvokeWithCancellationAsync<JsonElement>(OpenRpcDocument.DiscoverMethodName, [], callToken.Token).ConfigureAwait(false);
         }

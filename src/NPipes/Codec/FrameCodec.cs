@@ -128,7 +128,7 @@ public static class FrameCodec
         uint messageLength = ReadUInt32(buffer, options.ByteOrder);
         if ((long)messageLength - HeaderLength > options.MaxPayloadLength)
         {
-            throw new FrameTooLargeException((long)messageLength - HeaderLength, options.MaxPayloadLength, MismatchHint.ByteOrder(messageLength, null, options.MaxPayloadLength) + MismatchHint.SharedMemory(messageLength));
+            throw new FrameTooLargeException((long)messageLength - HeaderLength, options.MaxPayloadLength, MismatchHint.Header(messageLength, null, options.MaxPayloadLength));
         }
         if (buffer.Length < HeaderLength)
         {
@@ -137,11 +137,11 @@ public static class FrameCodec
         uint dataLength = ReadUInt32(buffer[4..], options.ByteOrder);
         if (dataLength > options.MaxPayloadLength)
         {
-            throw new FrameTooLargeException(dataLength, options.MaxPayloadLength, MismatchHint.ByteOrder(messageLength, dataLength, options.MaxPayloadLength));
+            throw new FrameTooLargeException(dataLength, options.MaxPayloadLength, MismatchHint.Header(messageLength, dataLength, options.MaxPayloadLength));
         }
         if (messageLength != (ulong)dataLength + HeaderLength)
         {
-            throw new FrameLengthMismatchException(messageLength, dataLength, MismatchHint.ByteOrder(messageLength, dataLength, options.MaxPayloadLength) + MismatchHint.SharedMemory(messageLength));
+            throw new FrameLengthMismatchException(messageLength, dataLength, MismatchHint.Header(messageLength, dataLength, options.MaxPayloadLength));
         }
         header = new FrameHeader(messageLength, dataLength);
         return true;

@@ -11,8 +11,8 @@ public sealed class ConnectionClosedException : NPipesException
     }
 
     /// <summary>Creates the exception with the reason and a message that says more than the reason.</summary>
-    internal ConnectionClosedException(DisconnectReason reason, string message)
-        : base(message)
+    internal ConnectionClosedException(DisconnectReason reason, string message, Exception? innerException = null)
+        : base(message, innerException)
     {
         Reason = reason;
     }

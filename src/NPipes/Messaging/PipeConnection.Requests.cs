@@ -10,10 +10,6 @@ namespace NPipes;
 // ping-pong reads on the caller's own thread.
 public sealed partial class PipeConnection
 {
-    /// <summary>Why a request whose peer closed the connection before replying usually failed.</summary>
-    internal const string NoReplyMessage = "The server closed the connection without replying; a server closes a connection whose frame it cannot read: " +
-        "check that both sides use the same CRC setting, byte order, encoding and maximum message size.";
-
     private readonly Lock _requestGate = new();
     private readonly LinkedList<ReplySlot> _pendingReplies = new();
     private readonly SemaphoreSlim _requestOrder = new(1, 1); // makes "enqueue, then write" one step, so queue order is wire order
@@ -164,7 +160,16 @@ public sealed partial class PipeConnection
         var slot = new ReplySlot();
         try
         {
-            await WriteRequestAsync(slot, payload, text, sync, token).ConfigureAwait(false);
+            try
+            {
+                await WriteRequestAsync(slot, payload, text, sync, token).ConfigureAwait(false);
+            }
+            catch (ConnectionClosedException e) when (e.Reason is DisconnectReason.IOError or DisconnectReason.PeerClosed && e.InnerException is not null && !token.IsCancellationRequested)
+            {
+                // The peer closed while the frame was going out: a server refuses a frame over its limit from the header.
+                string detail = e.InnerException!.Message.TrimEnd('.');
+                throw new ConnectionClosedException(e.Reason, MismatchHint.CutWhileSending(detail), e);
+            }
             // The request is on the wire: its reply will come. Giving up now means closing the connection, which is also
             // how a blocked read (sync or async) is interrupted.
             using (token.CanBeCanceled ? token.Register(static s => ((PipeConnection)s!).Close(DisconnectReason.Aborted), this) : default)
@@ -180,7 +185,7 @@ public sealed partial class PipeConnection
                 // The frame format has no error reply: a server that cannot read a request's frame can only close the connection.
                 PipeMessage reply = await ReceiveCoreAsync(sync, CancellationToken.None).ConfigureAwait(false)
                     ?? throw (DisconnectReason == DisconnectReason.PeerClosed
-                        ? new ConnectionClosedException(DisconnectReason.PeerClosed, NoReplyMessage)
+                        ? new ConnectionClosedException(DisconnectReason.PeerClosed, MismatchHint.NoReply)
                         : new ConnectionClosedException(DisconnectReason));
                 PassTurn(slot);
                 scope.Complete();

@@ -46,6 +46,8 @@ public class CliErrorTests
     [InlineData("frame decode 0000000a00000002e9e900000000 --encoding utf-8", "the message is not UTF-8 text: try --encoding latin-1 (both sides must use the same)")]
     [InlineData("frame decode 0000000d0000000548656c6c", "the frame is cut short: HEX holds fewer bytes than its lengths say")]
     [InlineData("frame decode 0000000e0000000548656c6c6f00000000", "not an npipes frame: MessageLength 14 is not DataLength 5 + 8; does the peer use another --byte-order?")]
+    [InlineData("frame decode 8000002800000020" + "0000000000000000000000000000000000000000000000000000000000000000" + "00000000",
+        "the peer sends shared-memory frames: use --shared-memory on both sides, or on neither")]
     public async Task Data_errors_are_one_line_with_a_hint_and_exit_4(string args, string line)
     {
         var (code, stdout, stderr) = await CliProcess.RunAsync(args.Split(' '));
