@@ -49,6 +49,7 @@ import rpc_figures  # noqa: E402  (the remote-call figures and their peers: benc
 
 PING = 16
 ONEWAY = 1024 * 1024
+BIG = 16 * ONEWAY           # py_shm_16MiB; the sinks accept up to this
 BATCH = 16
 ACK = b'ack!'
 SEQ = struct.Struct('<I')
@@ -96,7 +97,7 @@ def peer_raw_sink(path):
     _ready()
     conn, _ = srv.accept()
     head = bytearray(8)
-    buf = bytearray(ONEWAY)
+    buf = bytearray(BIG)
     view = memoryview(buf)
     while _recv_exact(conn, memoryview(head)):
         count, size = struct.unpack('<II', head)
@@ -145,7 +146,7 @@ def _in_place(conn, size, i):
 
 def peer_np_sink(name, crc, shm=False):
     """*shm*: through shared memory, each message read in place (recv_buffer) and unmapped after its check."""
-    with Listener(name, crc=crc, max_payload=2 * ONEWAY, shared_memory=shm) as listener:
+    with Listener(name, crc=crc, max_payload=BIG, shared_memory=shm) as listener:
         _ready()
         with listener.accept() as conn:
             try:
@@ -439,9 +440,10 @@ def figure_aio_requests(runs):
            f'requests={REQUESTS} crc=on base=threaded server=python-shared')
 
 
-def figure_oneway(runs, seconds, crc, figure, shm=False):
-    """One-way 1 MiB messages vs raw; *shm*: through shared memory, written and read in place (py_shm_1MiB)."""
-    msgs = _messages(ONEWAY)
+def figure_oneway(runs, seconds, crc, figure, shm=False, size=ONEWAY):
+    """One-way messages of *size* bytes (1 MiB) vs raw; *shm*: through shared memory, written in place and read
+    (py_shm_1MiB, py_shm_16MiB)."""
+    msgs = _messages(size)
     with tempfile.TemporaryDirectory() as tmp:
         raw_path = os.path.join(tmp, 'raw.sock')
         name = _name()
@@ -449,7 +451,7 @@ def figure_oneway(runs, seconds, crc, figure, shm=False):
         np_peer = python_peer('np-shm-sink' if shm else 'np-sink', name, 'crc' if crc else 'nocrc')
         try:
             sock = raw_client(raw_path)
-            conn = npipes.connect(name, timeout=10, crc=crc, max_payload=2 * ONEWAY, shared_memory=shm)
+            conn = npipes.connect(name, timeout=10, crc=crc, max_payload=BIG, shared_memory=shm)
             np_side = Side(lambda t: (oneway_shm if shm else oneway_np)(conn, t, msgs))
             raw_side = Side(lambda t: oneway_raw(sock, t, msgs))
             measure(runs, seconds, np_side, raw_side)
@@ -458,7 +460,7 @@ def figure_oneway(runs, seconds, crc, figure, shm=False):
         finally:
             raw_peer.close()
             np_peer.close()
-    mb = ONEWAY / 1e6
+    mb = size / 1e6
     report(figure, np_side, raw_side, np_peer, raw_peer, 'msgs/s',
            f'npipes_MBps={statistics.median(np_side.rates) * mb:.0f} '
            f'raw_MBps={statistics.median(raw_side.rates) * mb:.0f} crc={"on" if crc else "off"}'
@@ -656,7 +658,7 @@ def figure_dotnet_shm(runs, seconds, dotnet_cli, dotnet_peer):
 
 FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_aio_pingpong_16B', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
            'py_dotnet_pingpong_16B', 'py_rpc_pingpong']
-FIGURES.append('py_shm_1MiB')   # py_dotnet_shm_1MiB runs only when asked with --only
+FIGURES += ['py_shm_1MiB', 'py_shm_16MiB']   # py_dotnet_shm_1MiB runs only when asked with --only
 FIGURES.insert(FIGURES.index('py_aio_pingpong_16B') + 1, 'py_aio_requests_10k')
 
 
@@ -703,6 +705,7 @@ def main(argv):
         ('py_dotnet_pingpong_16B', lambda: figure_dotnet_pingpong(runs, seconds, a.dotnet_peer)),
         ('py_rpc_pingpong', lambda: figure_rpc_pingpong(runs, seconds, a.dotnet_cli)),
         ('py_shm_1MiB', lambda: figure_oneway(runs, seconds, False, 'py_shm_1MiB', shm=True)),
+        ('py_shm_16MiB', lambda: figure_oneway(runs, seconds, False, 'py_shm_16MiB', shm=True, size=BIG)),
         ('py_dotnet_shm_1MiB', lambda: figure_dotnet_shm(runs, seconds, a.dotnet_cli, a.dotnet_peer)),
     ]
     jobs += rpc_figures.jobs(sys.modules[__name__], runs, seconds)
