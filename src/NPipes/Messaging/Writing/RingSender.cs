@@ -27,8 +27,11 @@ internal sealed class RingSender(ISharedMemoryTransport transport, long capacity
     /// <summary>The data region's length.</summary>
     public long Capacity => capacity;
 
-    /// <summary>Bytes sent into the ring that the receiver had not consumed when last looked at (tests).</summary>
-    internal long InFlight => _end - (long)_consumed;
+    /// <summary>The end of the last slot sent (tests).</summary>
+    internal long End => _end;
+
+    /// <summary>Whether the ring is mapped here (tests: unmapped once the connection is closed and no message holds it).</summary>
+    internal bool IsMapped => Volatile.Read(ref _ring) is not null;
 
     /// <summary>Takes the ring for one message of <paramref name="length"/> bytes; false when it does not fit, another message holds the ring, or the connection is closed.</summary>
     public bool TryReserve(int length)

@@ -22,12 +22,16 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
     private long _inFlight; // payload bytes sent through shared memory since the send queue was last seen empty
     private volatile bool _inFrame;
     private int _budgetWaits;
+    private int _ringWaits;
 
     /// <summary>True while a descriptor frame has been partly written: an interruption now leaves the stream out of sync.</summary>
     public bool InFrame => _inFrame;
 
     /// <summary>The threshold and budget in force.</summary>
     public SharedMemoryOptions Options => options;
+
+    /// <summary>How many ring slots have waited for room (tests).</summary>
+    internal int RingWaits => Volatile.Read(ref _ringWaits);
 
     /// <summary>How many sends have waited at the budget (tests).</summary>
     internal int BudgetWaits => Volatile.Read(ref _budgetWaits);
@@ -53,8 +57,14 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
     public async ValueTask WaitForRoomAsync(long position, int length, bool sync, CancellationToken cancellationToken)
     {
         int pause = 1;
+        bool counted = false;
         while (!Ring.HasRoom(position, length))
         {
+            if (!counted)
+            {
+                counted = true;
+                Interlocked.Increment(ref _ringWaits);
+            }
             cancellationToken.ThrowIfCancellationRequested();
             pause = await PauseAsync(pause, writable: false, sync, cancellationToken).ConfigureAwait(false);
         }
