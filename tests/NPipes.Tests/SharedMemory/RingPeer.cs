@@ -89,6 +89,17 @@ internal static unsafe partial class RingPeer
     /// <summary>How many of this process's mappings are of memfds.</summary>
     public static int MemfdMappings() => File.ReadAllLines("/proc/self/maps").Count(line => line.Contains("/memfd:", StringComparison.Ordinal));
 
+    /// <summary>Opens a regular file read-write: a descriptor that is not a memfd.</summary>
+    public static int Open(string path)
+    {
+        int fd = open(path, 2 /* O_RDWR */);
+        Assert.True(fd >= 0);
+        return fd;
+    }
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int open(string path, int flags);
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial nint pwrite(int fd, byte* buffer, nint count, long offset);
 }
