@@ -51,8 +51,8 @@ internal sealed partial class FrameReader
         }
         byte[]? pooled = destination is null ? ArrayPool<byte>.Shared.Rent(length) : null;
         Span<byte> copy = pooled is not null ? pooled.AsSpan(0, length) : destination!.GetSpan(length)[..length];
-        // The CRC is computed over this side's copy, chunk by chunk as it is made: what is checked is what is returned,
-        // whatever the sender does to its slot meanwhile (§8 Why a copy).
+        // The CRC is computed over this side's copy: what is checked is what is returned, whatever the sender does to its
+        // slot meanwhile (§8 Why a copy).
         uint actual = FrameCrc.CopyAndCompute(ring.Data.Slice(offset, length), copy, options.Crc);
         if (options.Crc && actual != descriptor.PayloadCrc)
         {
