@@ -16,6 +16,55 @@ public static partial class BenchRunner
         {
             await Figure("shm_1MiB_crc", () => SharedMemoryAsync("shm_1MiB_crc", 1024 * 1024));
             await Figure("shm_16MiB_crc", () => SharedMemoryAsync("shm_16MiB_crc", 16 * 1024 * 1024));
+            await Figure("shm_parts", () =>
+            {
+                SharedMemoryParts(1024 * 1024);
+                SharedMemoryParts(16 * 1024 * 1024);
+                return Task.CompletedTask;
+            });
+        }
+
+        /// <summary>
+        /// Where a ring message's time goes (docs/shared-memory.md §8), one thread, warm pages, microseconds per message
+        /// (median of the runs): the sender's write into the slot and its CRC, the receiver's copy out and CRC, separately
+        /// and fused (CRC over each 64 KiB chunk just copied). Linux only (a real ring mapping).
+        /// </summary>
+        private void SharedMemoryParts(int size)
+        {
+            if (!OperatingSystem.IsLinux())
+            {
+                return;
+            }
+            byte[] payload = Payload(size);
+            byte[] copy = new byte[size];
+            using var ring = NPipes.Transport.MemfdRing.Create(64L * 1024 * 1024);
+            Memory<byte> slot = ring.Memory[..size];
+            payload.CopyTo(slot);
+            int count = Math.Max(8, 256 * 1024 * 1024 / size);
+            double Time(Action step)
+            {
+                for (var warm = Stopwatch.StartNew(); warm.ElapsedMilliseconds < 300;)
+                {
+                    step(); // past tier-0 JIT code (tier-1 comes 100 ms after the 30th call) before timing
+                }
+                List<double> runs = [];
+                for (int r = 0; r < options.EffectiveRuns; r++)
+                {
+                    var clock = Stopwatch.StartNew();
+                    for (int i = 0; i < count; i++)
+                    {
+                        step();
+                    }
+                    runs.Add(clock.Elapsed.TotalMicroseconds / count);
+                }
+                return Median(runs);
+            }
+            double write = Time(() => payload.CopyTo(slot.Span));
+            double crc = Time(() => FrameCrc.Compute(slot.Span));
+            double copyOut = Time(() => slot.Span.CopyTo(copy));
+            double crcCopy = Time(() => FrameCrc.Compute(copy));
+            double fused = Time(() => FusedCopyAndCompute(slot.Span, copy));
+            Console.WriteLine($"shm_parts_{size / 1024}KiB unit=us_per_msg sender_write={write:F1} sender_crc={crc:F1} receiver_copy={copyOut:F1} receiver_crc_of_copy={crcCopy:F1} receiver_copy_then_crc={copyOut + crcCopy:F1} receiver_fused_copy_crc={fused:F1} crc_path={FrameCrc.PathName}");
         }
 
         /// <summary>
@@ -97,6 +146,20 @@ public static partial class BenchRunner
             Print(figure, npRates, rawRates, "msgs/s",
                 $" npipes_MBps={PeerRoles.Format(Median(npRates) * mb)} raw_MBps={PeerRoles.Format(Median(rawRates) * mb)}" +
                 $" npipes_cpu_us_per_op={Median(npCpu):F1} raw_cpu_us_per_op={Median(rawCpu):F1} base=raw_pipe_in_process npipes_msgs_per_run={npCount} raw_msgs_per_run={rawCount}");
+        }
+
+        /// <summary>The alternative to FrameCrc.CopyAndCompute that was measured: each 64 KiB chunk hashed from cache just after it is copied.</summary>
+        private static uint FusedCopyAndCompute(ReadOnlySpan<byte> source, Span<byte> destination)
+        {
+            const int Chunk = 64 * 1024;
+            uint value = 0;
+            for (int offset = 0; offset < source.Length; offset += Chunk)
+            {
+                int n = Math.Min(Chunk, source.Length - offset);
+                source.Slice(offset, n).CopyTo(destination.Slice(offset, n));
+                value = FrameCrc.Append(value, destination.Slice(offset, n));
+            }
+            return value;
         }
 
         private static async Task<double> TimedAsync(Func<long, Task<double>> batch, long count) => (await MeasuredAsync(batch, count)).Rate;

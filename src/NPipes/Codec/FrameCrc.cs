@@ -45,6 +45,18 @@ internal static class FrameCrc
 #endif
         AppendPortable(crc, data);
 
+    /// <summary>
+    /// Copies <paramref name="source"/> into <paramref name="destination"/> and, with <paramref name="crc"/>, returns the
+    /// CRC-32 of what was written (hashed from <paramref name="destination"/>, so a source that changes meanwhile cannot
+    /// make the two differ); else 0. The copy is whole, then hashed: fusing them (hashing each 64 KiB chunk from cache
+    /// just after copying it) measured slower here, 1.1-1.3x at 16 MiB and up to 2x at 1 MiB (bench `--only shm_parts`).
+    /// </summary>
+    public static uint CopyAndCompute(ReadOnlySpan<byte> source, Span<byte> destination, bool crc)
+    {
+        source.CopyTo(destination);
+        return crc ? Compute(destination[..source.Length]) : 0;
+    }
+
     /// <summary><see cref="Append"/> without the 512-bit kernel, whatever the CPU (the fallback, and its tests).</summary>
     internal static uint AppendPortable(uint crc, ReadOnlySpan<byte> data)
     {

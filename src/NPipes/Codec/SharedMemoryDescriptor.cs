@@ -7,7 +7,7 @@ namespace NPipes;
 /// <c>(DataLength + 8) XOR 0x80000000</c> and whose 32-byte payload describes a payload that travels in a sealed
 /// shared-memory file. Pure encode, decode and validation; no I/O.
 /// </summary>
-internal readonly record struct SharedMemoryDescriptor(long Length, uint PayloadCrc)
+internal readonly record struct SharedMemoryDescriptor(long Length, uint PayloadCrc, uint Kind = SharedMemoryDescriptor.KindMemfd, long Position = 0, uint Flags = 0)
 {
     /// <summary>The descriptor's length (its frame's DataLength).</summary>
     public const int DescriptorLength = 32;
@@ -27,25 +27,40 @@ internal readonly record struct SharedMemoryDescriptor(long Length, uint Payload
     /// <summary>Kind 1: a Linux memfd that arrives with the frame.</summary>
     public const uint KindMemfd = 1;
 
+    /// <summary>Kind 2: a slot of the connection's ring (§8).</summary>
+    public const uint KindRing = 2;
+
+    /// <summary>Kind 2's flags bit 0: the ring's file arrives with this frame (§8).</summary>
+    public const uint FlagRingFile = 1;
+
+    /// <summary>The ring's control page (§8): its first 8 bytes are the receiver's <c>consumed</c>.</summary>
+    public const int RingControlLength = 4096;
+
+    /// <summary>The largest ring a receiver accepts (§8): 1 GiB.</summary>
+    public const long MaxRingCapacity = 1L << 30;
+
+    /// <summary>The one ring frame that announces the ring's file.</summary>
+    public bool CarriesRing => (Flags & FlagRingFile) != 0;
+
     /// <summary>Writes the whole descriptor frame for a payload of <paramref name="length"/> bytes whose CRC (0 with CRC off) is <paramref name="payloadCrc"/>.</summary>
-    public static void WriteFrame(Span<byte> destination, long length, uint payloadCrc, FrameOptions options)
+    public static void WriteFrame(Span<byte> destination, long length, uint payloadCrc, FrameOptions options) =>
+        WriteFrame(destination, new SharedMemoryDescriptor(length, payloadCrc), options);
+
+    /// <summary>Writes the whole descriptor frame of <paramref name="value"/> (its CRC field left 0 with CRC off).</summary>
+    public static void WriteFrame(Span<byte> destination, SharedMemoryDescriptor value, FrameOptions options)
     {
+        (long length, uint payloadCrc) = (value.Length, value.PayloadCrc);
         Span<byte> frame = destination[..FrameLength];
         frame.Clear();
         FrameCodec.WriteUInt32(frame, DescriptorMessageLength, options.ByteOrder);
         FrameCodec.WriteUInt32(frame[4..], DescriptorLength, options.ByteOrder);
         Span<byte> descriptor = frame.Slice(FrameCodec.HeaderLength, DescriptorLength);
         FrameCodec.WriteUInt32(descriptor, Version, options.ByteOrder);
-        FrameCodec.WriteUInt32(descriptor[4..], KindMemfd, options.ByteOrder);
-        if (options.ByteOrder == ByteOrder.LittleEndian)
-        {
-            BinaryPrimitives.WriteUInt64LittleEndian(descriptor[8..], (ulong)length);
-        }
-        else
-        {
-            BinaryPrimitives.WriteUInt64BigEndian(descriptor[8..], (ulong)length);
-        }
+        FrameCodec.WriteUInt32(descriptor[4..], value.Kind, options.ByteOrder);
+        WriteUInt64(descriptor[8..], (ulong)length, options.ByteOrder);
         FrameCodec.WriteUInt32(descriptor[16..], options.Crc ? payloadCrc : 0, options.ByteOrder);
+        WriteUInt64(descriptor[20..], (ulong)value.Position, options.ByteOrder);
+        FrameCodec.WriteUInt32(descriptor[28..], value.Flags, options.ByteOrder);
         FrameCodec.WriteCrcField(frame[(FrameCodec.HeaderLength + DescriptorLength)..], options.Crc ? FrameCodec.ComputeCrc(descriptor) : 0, options.ByteOrder);
     }
 
@@ -79,7 +94,7 @@ internal readonly record struct SharedMemoryDescriptor(long Length, uint Payload
             : throw new SharedMemoryException($"Malformed shared-memory descriptor frame: DataLength is {dataLength}, not {DescriptorLength}.");
     }
 
-    /// <summary>Decodes and validates the 32-byte descriptor (§2): version, kind, reserved bytes.</summary>
+    /// <summary>Decodes and validates the 32-byte descriptor (§2): version, kind, the position and flags the kind allows, length.</summary>
     /// <exception cref="SharedMemoryException">A field is not valid.</exception>
     public static SharedMemoryDescriptor Decode(ReadOnlySpan<byte> descriptor, ByteOrder byteOrder)
     {
@@ -93,31 +108,36 @@ internal readonly record struct SharedMemoryDescriptor(long Length, uint Payload
             throw new SharedMemoryException($"Unsupported shared-memory descriptor version {version} (this side speaks version {Version}).");
         }
         uint kind = FrameCodec.ReadUInt32(descriptor[4..], byteOrder);
-        if (kind != KindMemfd)
+        if (kind != KindMemfd && kind != KindRing)
         {
-            throw new SharedMemoryException($"Unknown shared-memory descriptor kind {kind} (this side knows kind {KindMemfd}, a Linux memfd).");
+            throw new SharedMemoryException($"Unknown shared-memory descriptor kind {kind} (this side knows kinds {KindMemfd}, a Linux memfd, and {KindRing}, the ring).");
         }
-        if (!IsZero(descriptor[20..]))
+        ulong position = ReadUInt64(descriptor[20..], byteOrder);
+        uint flags = FrameCodec.ReadUInt32(descriptor[28..], byteOrder);
+        if (kind == KindMemfd ? position != 0 || flags != 0 : position > long.MaxValue || (flags & ~FlagRingFile) != 0)
         {
-            throw new SharedMemoryException("Malformed shared-memory descriptor: its reserved bytes are not zero.");
+            throw new SharedMemoryException($"Malformed shared-memory descriptor: kind {kind} does not allow position {position} with flags 0x{flags:x}.");
         }
-        ulong length = byteOrder == ByteOrder.LittleEndian ? BinaryPrimitives.ReadUInt64LittleEndian(descriptor[8..]) : BinaryPrimitives.ReadUInt64BigEndian(descriptor[8..]);
+        ulong length = ReadUInt64(descriptor[8..], byteOrder);
         if (length == 0 || length > long.MaxValue)
         {
             throw new SharedMemoryException($"Malformed shared-memory descriptor: a payload length of {length} bytes never travels through shared memory.");
         }
-        return new SharedMemoryDescriptor((long)length, FrameCodec.ReadUInt32(descriptor[16..], byteOrder));
+        return new SharedMemoryDescriptor((long)length, FrameCodec.ReadUInt32(descriptor[16..], byteOrder), kind, (long)position, flags);
     }
 
-    private static bool IsZero(ReadOnlySpan<byte> bytes)
+    private static ulong ReadUInt64(ReadOnlySpan<byte> source, ByteOrder byteOrder) =>
+        byteOrder == ByteOrder.LittleEndian ? BinaryPrimitives.ReadUInt64LittleEndian(source) : BinaryPrimitives.ReadUInt64BigEndian(source);
+
+    private static void WriteUInt64(Span<byte> destination, ulong value, ByteOrder byteOrder)
     {
-        foreach (byte b in bytes)
+        if (byteOrder == ByteOrder.LittleEndian)
         {
-            if (b != 0)
-            {
-                return false;
-            }
+            BinaryPrimitives.WriteUInt64LittleEndian(destination, value);
         }
-        return true;
+        else
+        {
+            BinaryPrimitives.WriteUInt64BigEndian(destination, value);
+        }
     }
 }

@@ -57,6 +57,14 @@ internal sealed partial class FrameReader
         {
             throw new SharedMemoryException($"Refused a shared-memory payload of {descriptor.Length} bytes: the limit is {limit} (FrameOptions.MaxPayloadLength).");
         }
+        if (descriptor.Kind == SharedMemoryDescriptor.KindRing)
+        {
+            Frame frame = ReadRing(frameStart, descriptor, options, destination);
+            InFrame = false;
+            _large = false;
+            Volatile.Write(ref _frameStarted, 0);
+            return frame;
+        }
         int length = (int)descriptor.Length;
         SharedMemoryView view = _shm!.TakeFile(frameStart, length);
         try

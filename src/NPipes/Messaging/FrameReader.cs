@@ -220,6 +220,7 @@ internal sealed partial class FrameReader : IDisposable
     public void Dispose()
     {
         _shm?.CloseQueuedFiles();
+        Interlocked.Exchange(ref _ring, null)?.Dispose();
         byte[] buffer = Interlocked.Exchange(ref _buffer, []);
         if (buffer.Length > 0)
         {

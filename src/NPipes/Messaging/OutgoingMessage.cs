@@ -1,4 +1,5 @@
 using System.Buffers;
+using NPipes.Messaging.Writing;
 using NPipes.Transport;
 
 namespace NPipes;
@@ -6,7 +7,9 @@ namespace NPipes;
 /// <summary>
 /// A message to fill in place and send, from <see cref="PipeConnection.CreateMessage"/> (docs/shared-memory.md §6):
 /// write the payload into <see cref="Memory"/> (or <see cref="Span"/>), then <see cref="SendAsync"/> or
-/// <see cref="Send"/> once. Through shared memory its memory is the file the receiver maps, so nothing is copied.
+/// <see cref="Send"/> once. Through shared memory its memory is a slot of the connection's ring (or, larger than the
+/// ring, a file of its own), so the sender copies nothing; while it is unsent, the connection's other shared-memory
+/// sends go in files of their own.
 /// Dispose it afterwards, sent or not (one disposed of unsent sends nothing); its memory must not be used after it is
 /// sent or disposed.
 /// </summary>
@@ -14,7 +17,9 @@ public sealed class OutgoingMessage : IDisposable
 {
     private readonly PipeConnection _connection;
     private readonly int _length;
+    private readonly long _position; // the ring slot's position, or -1
     private OutgoingSharedFile? _file;
+    private RingSender? _ring;
     private byte[]? _buffer;
     private int _used; // 1 once sent or disposed
 
@@ -24,13 +29,22 @@ public sealed class OutgoingMessage : IDisposable
         _file = file;
         _buffer = buffer;
         _length = length;
+        _position = -1;
+    }
+
+    /// <summary>A message written in place in the ring slot at <paramref name="position"/> (the ring held until sent or disposed).</summary>
+    internal OutgoingMessage(PipeConnection connection, RingSender ring, long position, int length)
+        : this(connection, null, null, length)
+    {
+        _ring = ring;
+        _position = position;
     }
 
     /// <summary>The payload's length in bytes.</summary>
     public int Length => _length;
 
     /// <summary>Whether the payload goes through shared memory (else inline).</summary>
-    public bool IsSharedMemory => _file is not null;
+    public bool IsSharedMemory => _file is not null || _ring is not null;
 
     /// <summary>The payload's memory, to write into.</summary>
     /// <exception cref="ObjectDisposedException">The message was sent or disposed.</exception>
@@ -39,7 +53,7 @@ public sealed class OutgoingMessage : IDisposable
         get
         {
             ObjectDisposedException.ThrowIf(Volatile.Read(ref _used) != 0, this);
-            return _file is { } file ? file.Memory[.._length] : _buffer.AsMemory(0, _length);
+            return _ring is { } ring ? ring.Slot(_position, _length) : _file is { } file ? file.Memory[.._length] : _buffer.AsMemory(0, _length);
         }
     }
 
@@ -60,7 +74,7 @@ public sealed class OutgoingMessage : IDisposable
         Take();
         try
         {
-            await _connection.SendCreatedAsync(_file, Inline, sync: false, cancellationToken).ConfigureAwait(false);
+            await _connection.SendCreatedAsync(_file, _ring is null ? -1 : _position, _length, Inline, sync: false, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -76,7 +90,7 @@ public sealed class OutgoingMessage : IDisposable
         Take();
         try
         {
-            Messaging.SyncTwin.Wait(_connection.SendCreatedAsync(_file, Inline, sync: true, default));
+            Messaging.SyncTwin.Wait(_connection.SendCreatedAsync(_file, _ring is null ? -1 : _position, _length, Inline, sync: true, default));
         }
         finally
         {
@@ -106,6 +120,7 @@ public sealed class OutgoingMessage : IDisposable
 
     private void ReleaseResources()
     {
+        Interlocked.Exchange(ref _ring, null)?.Release();
         if (Interlocked.Exchange(ref _file, null) is IDisposable file)
         {
             file.Dispose();

@@ -98,14 +98,14 @@ public sealed partial class PipeConnection
 
     /// <summary>Writes or queues one frame; <paramref name="push"/> (requests) gets it moving at once instead of on the background flush.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendCoreAsync(ReadOnlyMemory<byte> payload, string? text, bool push, bool sync, CancellationToken cancellationToken, OutgoingSharedFile? file = null)
+    private async ValueTask SendCoreAsync(ReadOnlyMemory<byte> payload, string? text, bool push, bool sync, CancellationToken cancellationToken, OutgoingSharedFile? file = null, (long Position, int Length, uint Crc)? slot = null)
     {
         ThrowIfClosed();
         try
         {
-            if (file is not null || SharedLength(payload, text) > 0)
+            if (file is not null || slot is not null || SharedLength(payload, text) > 0)
             {
-                await SendSharedAsync(file, payload, text, sync, cancellationToken).ConfigureAwait(false);
+                await SendSharedAsync(file, slot, payload, text, sync, cancellationToken).ConfigureAwait(false);
                 return;
             }
             if (text is null)

@@ -21,27 +21,69 @@ public sealed partial class PipeConnection
 
     /// <summary>
     /// Creates a message of <paramref name="length"/> bytes to fill in place and send (docs/shared-memory.md §6). With
-    /// shared memory on and a length at or above <see cref="SharedMemoryOptions.MinPayloadLength"/>, its memory is the
-    /// shared-memory file itself, so the payload is never copied; otherwise it is a pooled buffer sent inline. Dispose
-    /// the message (sent or not) to release it; one disposed of unsent sends nothing.
+    /// shared memory on and a length at or above <see cref="SharedMemoryOptions.MinPayloadLength"/>, its memory is a slot
+    /// of the connection's ring (§8; waiting, if the ring is full, until the peer has read enough) or, for a payload
+    /// larger than the ring or while another created message is unsent, a shared-memory file of its own, so the payload
+    /// is never copied; otherwise it is a pooled buffer sent inline. Dispose the message (sent or not) to release it; one
+    /// disposed of unsent sends nothing.
     /// </summary>
+    /// <param name="length">The payload's length in bytes.</param>
+    /// <param name="cancellationToken">Ends the wait for room in the ring.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="length"/> is negative.</exception>
     /// <exception cref="FrameTooLargeException"><paramref name="length"/> exceeds the maximum payload.</exception>
     /// <exception cref="ConnectionClosedException">The connection is closed.</exception>
+    /// <exception cref="OperationCanceledException">Cancelled while waiting for room in the ring.</exception>
+    /// <exception cref="SharedMemoryException">The peer corrupted the ring's control page (the connection is closed).</exception>
     /// <exception cref="IOException">The system refused to create the shared-memory file (out of memory or descriptors).</exception>
-    public OutgoingMessage CreateMessage(int length)
+    public OutgoingMessage CreateMessage(int length, CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(length);
         FrameCodec.CheckPayloadLength(length, Options.Frame);
         ThrowIfClosed();
-        return UsesSharedMemory(length)
-            ? new OutgoingMessage(this, _shm!.CreateFile(length), null, length)
-            : new OutgoingMessage(this, null, ArrayPool<byte>.Shared.Rent(length), length);
+        if (!UsesSharedMemory(length))
+        {
+            return new OutgoingMessage(this, null, ArrayPool<byte>.Shared.Rent(length), length);
+        }
+        SharedMemoryFrameWriter writer = SharedWriter!;
+        if (!writer.Ring.TryReserve(length))
+        {
+            return new OutgoingMessage(this, _shm!.CreateFile(length), null, length);
+        }
+        try
+        {
+            long position = writer.Ring.Place(length);
+            Messaging.SyncTwin.Wait(writer.WaitForRoomAsync(position, length, sync: true, cancellationToken));
+            return new OutgoingMessage(this, writer.Ring, position, length);
+        }
+        catch (Exception e)
+        {
+            writer.Ring.Release();
+            if (e is SharedMemoryException)
+            {
+                Close(DisconnectReason.ProtocolError);
+            }
+            else if (e is ObjectDisposedException)
+            {
+                throw ClosedException();
+            }
+            throw;
+        }
     }
 
-    /// <summary>Sends a message made by <see cref="CreateMessage"/>: its file through shared memory, or its buffer inline.</summary>
-    internal ValueTask SendCreatedAsync(OutgoingSharedFile? file, ReadOnlyMemory<byte> buffer, bool sync, CancellationToken cancellationToken) =>
-        SendCoreAsync(buffer, null, push: false, sync, cancellationToken, file);
+    /// <summary>Sends a message made by <see cref="CreateMessage"/>: its ring slot (at <paramref name="position"/>) or file through shared memory, or its buffer inline.</summary>
+    internal ValueTask SendCreatedAsync(OutgoingSharedFile? file, long position, int length, ReadOnlyMemory<byte> buffer, bool sync, CancellationToken cancellationToken) =>
+        position >= 0
+            ? SendRingSlotAsync(position, length, sync, cancellationToken)
+            : SendCoreAsync(buffer, null, push: false, sync, cancellationToken, file);
+
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
+    private async ValueTask SendRingSlotAsync(long position, int length, bool sync, CancellationToken cancellationToken)
+    {
+        ThrowIfClosed();
+        SharedMemoryFrameWriter writer = SharedWriter!;
+        uint crc = Options.Frame.Crc ? FrameCodec.ComputeCrc(writer.Ring.Slot(position, length).Span) : 0;
+        await SendCoreAsync(default, null, push: false, sync, cancellationToken, null, (position, length, crc)).ConfigureAwait(false);
+    }
 
     private bool UsesSharedMemory(int length) => SharedWriter is { } writer && length >= writer.Options.MinPayloadLength;
 
@@ -57,19 +99,39 @@ public sealed partial class PipeConnection
     }
 
     /// <summary>
-    /// Sends <paramref name="file"/> (already written in place), or a new file that the payload is copied into (with
-    /// pwrite: faster than through a mapping) or the text encoded into.
+    /// Sends a created message's ring <paramref name="slot"/> or <paramref name="file"/> (already written in place), or
+    /// the payload or text: into a slot of the ring when it fits and the ring is free (§8), else into a new file (the
+    /// payload with pwrite: faster than through a mapping).
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendSharedAsync(OutgoingSharedFile? file, ReadOnlyMemory<byte> payload, string? text, bool sync, CancellationToken cancellationToken)
+    private async ValueTask SendSharedAsync(OutgoingSharedFile? file, (long Position, int Length, uint Crc)? slot, ReadOnlyMemory<byte> payload, string? text, bool sync, CancellationToken cancellationToken)
     {
+        SharedMemoryFrameWriter writer = SharedWriter!;
+        if (slot is { } s)
+        {
+            await writer.WriteRingAsync(default, null, s.Position, s.Length, s.Crc, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
+            Telemetry.SentShared(s.Length);
+            return;
+        }
+        int length = text is null ? payload.Length : FrameCodec.GetByteCount(text, Options.Frame);
+        FrameCodec.CheckPayloadLength(length, Options.Frame);
+        if (file is null && writer.Ring.TryReserve(length))
+        {
+            try
+            {
+                await writer.WriteRingAsync(payload, text, -1, length, 0, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                writer.Ring.Release();
+            }
+            Telemetry.SentShared(length);
+            return;
+        }
         bool owned = file is null;
-        int length;
         uint crc;
         if (file is null && text is null)
         {
-            length = payload.Length;
-            FrameCodec.CheckPayloadLength(length, Options.Frame);
             crc = Options.Frame.Crc ? FrameCodec.ComputeCrc(payload.Span) : 0;
             file = _shm!.CreateFile(payload.Span);
         }
@@ -81,7 +143,7 @@ public sealed partial class PipeConnection
         }
         try
         {
-            await SharedWriter!.WriteAsync(file, length, crc, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
+            await writer.WriteAsync(file, length, crc, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
             Telemetry.SentShared(length);
         }
         finally

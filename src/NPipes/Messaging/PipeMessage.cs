@@ -5,7 +5,8 @@ namespace NPipes;
 
 /// <summary>
 /// A received message. Its payload lives in a pooled buffer, or, for a message that came through shared memory
-/// (docs/shared-memory.md), in a read-only mapping of the sender's sealed file: dispose the message to return the buffer
+/// (docs/shared-memory.md) in a sealed file of its own, in a read-only mapping of that file (a ring slot's payload is
+/// copied out into a pooled buffer like an inline one): dispose the message to return the buffer
 /// or unmap the file, or call <see cref="ToArray"/> to keep a copy. The payload must not be used after disposal: a span
 /// of an unmapped payload is no longer memory this process may read. A shared-memory message never disposed stays
 /// mapped until the process exits (no finalizer unmaps it: one could run while a span of the payload is still read).

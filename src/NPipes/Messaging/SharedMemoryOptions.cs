@@ -2,8 +2,9 @@ namespace NPipes;
 
 /// <summary>
 /// Large messages through shared memory (docs/shared-memory.md): set <see cref="NPipesOptions.SharedMemory"/> on both
-/// sides. A payload of at least <see cref="MinPayloadLength"/> bytes then travels in a sealed memfd handed over with the
-/// frame, written once by the sender and read in place by the receiver; smaller ones go inline. Linux only (the net10.0
+/// sides. A payload of at least <see cref="MinPayloadLength"/> bytes then travels through shared memory: in a slot of the
+/// connection's ring (§8: written once by the sender, copied out once by the receiver, no page allocated per message), or,
+/// larger than the ring, in a sealed memfd of its own handed over with the frame and read in place; smaller ones go inline. Linux only (the net10.0
 /// build); elsewhere opting in is refused when the connection is made. Immutable; share freely.
 /// </summary>
 public sealed record SharedMemoryOptions
@@ -29,9 +30,11 @@ public sealed record SharedMemoryOptions
     } = DefaultMinPayloadLength;
 
     /// <summary>
-    /// How many payload bytes this side may have sent through shared memory that the peer has not yet read (§3.4;
-    /// default 64 MiB). A send that would exceed it waits until the peer has read everything sent so far (within the
-    /// send's cancellation), so a peer that stops reading pins at most this plus one payload of memory.
+    /// How many payload bytes this side may have sent through shared memory that the peer has not yet read (default
+    /// 64 MiB). It is also the ring's capacity (§8: rounded up to a multiple of 4096, at most 1 GiB), allocated on first
+    /// use; a slot waits for room in the ring, and a payload larger than the ring goes in a file of its own under this
+    /// budget (§3.4: a send that would exceed it waits until the peer has read everything sent so far), both within the
+    /// send's cancellation. A peer that stops reading therefore pins at most the ring plus this plus one payload.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public long MaxInFlightBytes

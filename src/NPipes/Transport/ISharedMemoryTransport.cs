@@ -28,6 +28,21 @@ internal interface ISharedMemoryTransport
     /// <exception cref="IOException">The connection is broken.</exception>
     int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingSharedFile file);
 
+    /// <summary>A new ring of <paramref name="capacity"/> data bytes (a multiple of 4096), sealed against resizing and mapped writable (§8).</summary>
+    /// <exception cref="IOException">The system refused (out of memory, too many files).</exception>
+    OutgoingRing CreateRing(long capacity);
+
+    /// <summary>As <see cref="TrySendWithFile(ReadOnlySpan{byte}, OutgoingSharedFile)"/>, carrying the ring's file (§8: its first frame).</summary>
+    /// <exception cref="IOException">The connection is broken.</exception>
+    int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingRing ring);
+
+    /// <summary>
+    /// The ring frame that starts at <paramref name="frameStart"/> takes its file (as <see cref="TakeFile"/>): checks the
+    /// ring's size and seals (§8) and maps its data region read-only and its control page writable (the descriptor is closed).
+    /// </summary>
+    /// <exception cref="SharedMemoryException">A check failed; nothing is mapped, every queued file is closed.</exception>
+    IncomingRing TakeRing(long frameStart);
+
     /// <summary>Waits up to <paramref name="milliseconds"/> for the socket to take more bytes.</summary>
     void WaitWritable(int milliseconds);
 
@@ -81,4 +96,36 @@ internal abstract class SharedMemoryView : MemoryManager<byte>
 {
     /// <summary>Unmaps the payload; the view may be reused for another. Safe to call once per mapping only.</summary>
     public abstract void Release();
+}
+
+/// <summary>
+/// A sender's ring (docs/shared-memory.md §8): <see cref="MemoryManager{T}.GetSpan"/> is the data region, mapped
+/// writable; the control page's <c>consumed</c> is read with <see cref="ReadConsumed"/>. Disposal unmaps and closes.
+/// </summary>
+internal abstract class OutgoingRing : MemoryManager<byte>
+{
+    /// <summary>The data region's length.</summary>
+    public abstract int Capacity { get; }
+
+    /// <summary>The receiver's <c>consumed</c>: one aligned 8-byte load.</summary>
+    public abstract ulong ReadConsumed();
+
+    /// <summary>Closes the file's descriptor once the peer has it (the mapping stays).</summary>
+    public abstract void CloseDescriptor();
+}
+
+/// <summary>A receiver's ring (§8): the data region read-only, <see cref="StoreConsumed"/> writes the control page. Disposal unmaps both.</summary>
+internal abstract class IncomingRing : IDisposable
+{
+    /// <summary>The data region's length.</summary>
+    public abstract int Capacity { get; }
+
+    /// <summary>The data region (valid until disposal; the sender may change it at any time).</summary>
+    public abstract ReadOnlySpan<byte> Data { get; }
+
+    /// <summary>Stores <c>consumed</c>: one aligned 8-byte little-endian store, after the copy it releases.</summary>
+    public abstract void StoreConsumed(ulong end);
+
+    /// <inheritdoc/>
+    public abstract void Dispose();
 }

@@ -160,8 +160,8 @@ public sealed class SharedMemoryAttackTests
     [Theory]
     [InlineData(0, 2u, "version 2")]
     [InlineData(4, 7u, "kind 7")]
-    [InlineData(20, 1u, "reserved bytes")]
-    [InlineData(28, 0x100u, "reserved bytes")]
+    [InlineData(24, 1u, "kind 1 does not allow position 1 with flags 0x0")]
+    [InlineData(28, 0x1u, "kind 1 does not allow position 0 with flags 0x1")]
     public async Task A_malformed_descriptor_is_refused(int offset, uint value, string says) => await WithMemfdAsync(fd =>
         AttackAsync(Patched(offset, value), says, fd));
 
@@ -206,7 +206,8 @@ public sealed class SharedMemoryAttackTests
     [Fact]
     public async Task A_receiver_that_never_reads_holds_the_sender_at_its_budget()
     {
-        var shm = new SharedMemoryOptions { MaxInFlightBytes = 1024 * 1024 };
+        // A ring of 248 KiB: the 256 KiB payloads are larger, so each goes in a file of its own (kind 1), under the budget.
+        var shm = new SharedMemoryOptions { MaxInFlightBytes = 250_000 };
         (Socket sender, Socket stalled) = ShmPeers.SocketPair();
         using (stalled)
         await using (PipeConnection connection = ShmPeers.Connection(sender, ShmPeers.Options(shm: shm)))
@@ -222,8 +223,8 @@ public sealed class SharedMemoryAttackTests
                 }
             }, Ct);
             await Until.TrueAsync(() => connection.SharedWriter!.BudgetWaits > 0 || sending.IsCompleted, "a send waiting at the budget");
-            // Four payloads (the budget) went; the fifth waits with its file made: in flight, budget plus one payload.
-            Assert.Equal(5, ShmPeers.FilesCreated(connection));
+            // One payload (over the budget alone) went; the second waits with its file made: in flight, budget plus one payload.
+            Assert.Equal(2, ShmPeers.FilesCreated(connection));
             await cancel.CancelAsync();
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sending.Within());
             Assert.True(connection.IsConnected); // a send cancelled while waiting for the budget wrote nothing

@@ -24,7 +24,7 @@ public class SharedMemoryTests
         await using ConnectionPair pair = ShmPeers.Pair(options);
         (PipeConnection sender, PipeConnection receiver) = pair;
         int[] sizes = [1, Min - 1, Min, Min + 1, 1024 * 1024 + 3, Min - 1, 5];
-        int[] filesAfter = [0, 0, 1, 2, 3, 3, 3];
+        int[] filesAfter = [0, 0, 1, 1, 1, 1, 1]; // one ring (§8), created by the first shared-memory message
         for (int i = 0; i < sizes.Length; i++)
         {
             byte[] payload = RandomNumberGenerator.GetBytes(sizes[i]);
@@ -63,7 +63,7 @@ public class SharedMemoryTests
             Assert.True(payload.AsSpan().SequenceEqual(message.Payload.Span));
         }
         await sending.Within();
-        Assert.Equal(20, ShmPeers.FilesCreated(sender));
+        Assert.Equal(1, ShmPeers.FilesCreated(sender)); // the ring
     }
 
     [Fact]
@@ -85,12 +85,12 @@ public class SharedMemoryTests
         NPipesOptions options = ShmPeers.Options();
         await using ConnectionPair pair = ShmPeers.Pair(options);
         (PipeConnection sender, PipeConnection receiver) = pair;
-        using (OutgoingMessage abandoned = sender.CreateMessage(Min))
+        using (OutgoingMessage abandoned = sender.CreateMessage(Min, Ct))
         {
             Assert.True(abandoned.IsSharedMemory);
             abandoned.Span.Fill(0xEE);
         }
-        using (OutgoingMessage small = sender.CreateMessage(100))
+        using (OutgoingMessage small = sender.CreateMessage(100, Ct))
         {
             Assert.False(small.IsSharedMemory);
             small.Span.Fill(7);
@@ -98,7 +98,7 @@ public class SharedMemoryTests
             Assert.Throws<ObjectDisposedException>(() => small.Span.Length);
         }
         byte[] expected = RandomNumberGenerator.GetBytes(3 * Min);
-        using (OutgoingMessage large = sender.CreateMessage(expected.Length))
+        using (OutgoingMessage large = sender.CreateMessage(expected.Length, Ct))
         {
             expected.CopyTo(large.Span);
             large.Send();
@@ -111,7 +111,7 @@ public class SharedMemoryTests
         }
         using PipeMessage second = (await receiver.ReceiveAsync(Ct).Within())!;
         Assert.True(expected.AsSpan().SequenceEqual(second.Payload.Span));
-        Assert.Equal(2, ShmPeers.FilesCreated(sender));
+        Assert.Equal(1, ShmPeers.FilesCreated(sender)); // the ring: both large messages were slots of it
     }
 
     [Fact]
@@ -130,7 +130,7 @@ public class SharedMemoryTests
                 using PipeMessage reply = await client.RequestAsync(payload, Ct).Within();
                 Assert.True(payload.AsSpan().SequenceEqual(reply.Payload.Span));
             }
-            Assert.Equal(2, ShmPeers.FilesCreated(client));
+            Assert.Equal(1, ShmPeers.FilesCreated(client)); // the ring
         }
         await running.Within();
     }
@@ -175,7 +175,7 @@ public class SharedMemoryTests
         long perMessage = (GC.GetAllocatedBytesForCurrentThread() - before) / Count;
         Assert.Equal(Count * (payload[^1] + (long)payload.Length), received);
         await sending.Within();
-        // The PipeMessage object itself (about 48 bytes) is all: the mapping's view is pooled, the payload never copied.
+        // The PipeMessage object itself (about 48 bytes) is all: the payload is copied out of the ring into a pooled array.
         Assert.True(perMessage <= 64, $"{perMessage} bytes allocated per 1 MiB message received");
     }
 

@@ -169,5 +169,9 @@ internal sealed class CoalescingFrameWriter : IQueuedFrameWriter
         }
     }
 
-    public void Close() => _queue.Close();
+    public void Close()
+    {
+        _queue.Close();
+        Shared?.Ring.Close();
+    }
 }

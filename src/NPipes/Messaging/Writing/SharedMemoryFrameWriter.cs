@@ -22,6 +22,7 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
     private long _inFlight; // payload bytes sent through shared memory since the send queue was last seen empty
     private volatile bool _inFrame;
     private int _budgetWaits;
+    private int _ringWaits;
 
     /// <summary>True while a descriptor frame has been partly written: an interruption now leaves the stream out of sync.</summary>
     public bool InFrame => _inFrame;
@@ -29,12 +30,48 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
     /// <summary>The threshold and budget in force.</summary>
     public SharedMemoryOptions Options => options;
 
+    /// <summary>How many ring slots have waited for room (tests).</summary>
+    internal int RingWaits => Volatile.Read(ref _ringWaits);
+
     /// <summary>How many sends have waited at the budget (tests).</summary>
     internal int BudgetWaits => Volatile.Read(ref _budgetWaits);
 
-    /// <summary>Sends <paramref name="file"/>, <paramref name="length"/> bytes whose CRC (0 with CRC off) is <paramref name="crc"/>. The caller disposes the file.</summary>
+    /// <summary>The connection's ring (§8).</summary>
+    public RingSender Ring { get; } = new(transport, RingSender.CapacityFor(options.MaxInFlightBytes));
+
+    /// <summary>Sends <paramref name="file"/> (kind 1), <paramref name="length"/> bytes whose CRC (0 with CRC off) is <paramref name="crc"/>. The caller disposes the file.</summary>
+    public ValueTask WriteAsync(OutgoingSharedFile file, int length, uint crc, FrameOptions frameOptions, bool sync, CancellationToken cancellationToken) =>
+        WriteCoreAsync(file, default, null, -1, length, crc, frameOptions, sync, cancellationToken);
+
+    /// <summary>
+    /// Sends a ring slot (kind 2; the caller holds <see cref="Ring"/>): with <paramref name="position"/> -1, a slot placed
+    /// now, once the ring has room, and filled with <paramref name="payload"/> or <paramref name="text"/> encoded; else the
+    /// slot at <paramref name="position"/>, already filled, whose CRC is <paramref name="crc"/>.
+    /// </summary>
+    public ValueTask WriteRingAsync(ReadOnlyMemory<byte> payload, string? text, long position, int length, uint crc, FrameOptions frameOptions, bool sync, CancellationToken cancellationToken) =>
+        WriteCoreAsync(null, payload, text, position, length, crc, frameOptions, sync, cancellationToken);
+
+    /// <summary>Waits until the ring has room for the slot at <paramref name="position"/> (§8: the same backoff as §3.4).</summary>
+    /// <exception cref="SharedMemoryException">The receiver's consumed went backwards or past what was sent.</exception>
+    /// <exception cref="ObjectDisposedException">The connection closed meanwhile.</exception>
+    public async ValueTask WaitForRoomAsync(long position, int length, bool sync, CancellationToken cancellationToken)
+    {
+        int pause = 1;
+        bool counted = false;
+        while (!Ring.HasRoom(position, length))
+        {
+            if (!counted)
+            {
+                counted = true;
+                Interlocked.Increment(ref _ringWaits);
+            }
+            cancellationToken.ThrowIfCancellationRequested();
+            pause = await PauseAsync(pause, writable: false, sync, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    public async ValueTask WriteAsync(OutgoingSharedFile file, int length, uint crc, FrameOptions frameOptions, bool sync, CancellationToken cancellationToken)
+    private async ValueTask WriteCoreAsync(OutgoingSharedFile? file, ReadOnlyMemory<byte> payload, string? text, long position, int length, uint crc, FrameOptions frameOptions, bool sync, CancellationToken cancellationToken)
     {
         while (!queue.TryAcquire())
         {
@@ -43,17 +80,39 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
         try
         {
             await queue.Flusher.WriteQueuedAsOwnerAsync(sync).ConfigureAwait(false);
-            await WithinBudgetAsync(length, sync, cancellationToken).ConfigureAwait(false);
-            file.Seal();
-            SharedMemoryDescriptor.WriteFrame(_frame, length, crc, frameOptions);
+            SharedMemoryDescriptor descriptor;
+            if (file is not null)
+            {
+                await WithinBudgetAsync(length, sync, cancellationToken).ConfigureAwait(false);
+                file.Seal();
+                descriptor = new SharedMemoryDescriptor(length, crc);
+            }
+            else
+            {
+                if (position < 0)
+                {
+                    position = Ring.Place(length);
+                    await WaitForRoomAsync(position, length, sync, cancellationToken).ConfigureAwait(false);
+                    crc = Fill(Ring.Slot(position, length).Span, payload.Span, text, frameOptions);
+                }
+                descriptor = Ring.Describe(position, length, crc);
+            }
+            SharedMemoryDescriptor.WriteFrame(_frame, descriptor, frameOptions);
             queue.AddEnqueued(_frame.Length);
-            int sent;
+            int sent = 0;
             int pause = 1;
-            while ((sent = transport.TrySendWithFile(_frame, file)) == 0)
+            while ((file is not null || descriptor.CarriesRing) && (sent = file is not null ? transport.TrySendWithFile(_frame, file) : transport.TrySendWithFile(_frame, Ring.File)) == 0)
             {
                 pause = await PauseAsync(pause, writable: true, sync, cancellationToken).ConfigureAwait(false);
             }
-            _inFlight += length;
+            if (file is not null)
+            {
+                _inFlight += length;
+            }
+            else
+            {
+                Ring.Sent(position, length);
+            }
             if (sent < _frame.Length)
             {
                 _inFrame = true;
@@ -78,6 +137,17 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
         {
             queue.Release();
         }
+    }
+
+    /// <summary>Writes the payload (or encodes the text) into the slot; the CRC of what is there when CRC is on, else 0.</summary>
+    private static uint Fill(Span<byte> slot, ReadOnlySpan<byte> payload, string? text, FrameOptions frameOptions)
+    {
+        if (text is null)
+        {
+            return FrameCrc.CopyAndCompute(payload, slot, frameOptions.Crc);
+        }
+        frameOptions.Encoding.GetBytes(text, slot);
+        return frameOptions.Crc ? FrameCodec.ComputeCrc(slot) : 0;
     }
 
     /// <summary>

@@ -36,9 +36,20 @@ internal sealed partial class LinuxSocketIO : ISharedMemoryTransport
         return MemfdFile.CreateFrom(payload);
     }
 
-    public unsafe int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingSharedFile file)
+    public int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingSharedFile file) => TrySendWithDescriptor(frame, ((MemfdFile)file).Descriptor);
+
+    public OutgoingRing CreateRing(long capacity)
     {
-        int descriptor = ((MemfdFile)file).Descriptor;
+        Interlocked.Increment(ref _filesCreated);
+        return MemfdRing.Create(capacity);
+    }
+
+    public int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingRing ring) => TrySendWithDescriptor(frame, ((MemfdRing)ring).Descriptor);
+
+    public IncomingRing TakeRing(long frameStart) => _files.TakeRing(frameStart);
+
+    private unsafe int TrySendWithDescriptor(ReadOnlySpan<byte> frame, int descriptor)
+    {
         int fd = AddRefSocket(out SafeHandle handle);
         try
         {

@@ -61,7 +61,7 @@ internal sealed unsafe class MemfdFile : OutgoingSharedFile
     }
 
     /// <summary>A new memfd, sealable, of <paramref name="length"/> bytes.</summary>
-    private static int Sized(int length)
+    internal static int Sized(long length)
     {
         int fd = MemfdNative.memfd_create("npipes", MemfdNative.MfdCloexec | MemfdNative.MfdAllowSealing);
         if (fd < 0)

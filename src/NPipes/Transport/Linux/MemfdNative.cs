@@ -31,6 +31,10 @@ internal static unsafe partial class MemfdNative
     public const int SealsAdded = SealShrink | SealGrow | SealWrite | SealSeal;
     public const int SealsRequired = SealShrink | SealGrow | SealWrite;
 
+    /// <summary>What a ring's sender adds and what its receiver requires but F_SEAL_SEAL (§8: both sides keep writing).</summary>
+    public const int RingSealsAdded = SealShrink | SealGrow | SealSeal;
+    public const int RingSealsRequired = SealShrink | SealGrow;
+
     /// <summary>SIOCOUTQ (= TIOCOUTQ): bytes in a socket's send queue not yet read by the peer.</summary>
     public const nuint SiocOutQ = 0x5411;
 

@@ -24,36 +24,17 @@ internal sealed class ReceivedFiles
 
     /// <summary>The checks of §4.1, 4.3 and 4.4, then the read-only mapping of §4.5 (the descriptor is closed).</summary>
     /// <exception cref="SharedMemoryException">A check failed: nothing is mapped, every queued file is closed.</exception>
-    public unsafe SharedMemoryView Take(long frameStart, long length)
+    public SharedMemoryView Take(long frameStart, long length)
     {
-        if (_queue.Count == 0 || _queue.Peek().ReadStart > frameStart || _queue.Peek().ReadEnd <= frameStart)
-        {
-            throw Refuse("Refused a shared-memory descriptor frame that arrived without its file.");
-        }
-        int fd = _queue.Dequeue().Fd;
+        int fd = Dequeue(frameStart);
         try
         {
-            byte* status = stackalloc byte[MemfdNative.StatxLength];
-            if (MemfdNative.statx(fd, "", MemfdNative.AtEmptyPath, MemfdNative.StatxType | MemfdNative.StatxSize, status) != 0)
-            {
-                throw Refuse("Refused a shared-memory file that cannot be examined: " + MemfdNative.LastError("statx"));
-            }
-            if ((*(ushort*)(status + MemfdNative.StatxModeOffset) & MemfdNative.SIfmt) != MemfdNative.SIfreg)
-            {
-                throw Refuse("Refused a shared-memory file that is not a regular file (a pipe, socket or device was sent).");
-            }
-            ulong size = *(ulong*)(status + MemfdNative.StatxSizeOffset);
+            ulong size = Size(fd);
             if (size != (ulong)length)
             {
                 throw Refuse($"Refused a shared-memory file of {size} bytes: its descriptor announced {length}.");
             }
-            int seals = MemfdNative.fcntl(fd, MemfdNative.FGetSeals, 0);
-            if (seals < 0 || (seals & MemfdNative.SealsRequired) != MemfdNative.SealsRequired)
-            {
-                throw Refuse(seals < 0
-                    ? "Refused a shared-memory file that is not a sealable memfd."
-                    : $"Refused a shared-memory file that is not sealed against writing, shrinking and growing (seals 0x{seals:x}).");
-            }
+            CheckSeals(fd, MemfdNative.SealsRequired, "writing, shrinking and growing");
             nint address = MemfdNative.mmap(0, (nuint)length, MemfdNative.ProtRead, MemfdNative.MapShared | MemfdNative.MapPopulate, fd, 0);
             if (address == MemfdNative.MapFailed)
             {
@@ -64,6 +45,68 @@ internal sealed class ReceivedFiles
         finally
         {
             MemfdNative.close(fd);
+        }
+    }
+
+    /// <summary>
+    /// The ring's file (§8): §4.1 and §4.3, a size of 4096 + capacity (capacity a non-zero multiple of 4096, at most
+    /// 1 GiB), seals against shrinking and growing; then the data region mapped read-only and the control page writable.
+    /// </summary>
+    /// <exception cref="SharedMemoryException">A check failed: nothing is mapped, every queued file is closed.</exception>
+    public IncomingRing TakeRing(long frameStart)
+    {
+        int fd = Dequeue(frameStart);
+        try
+        {
+            ulong size = Size(fd);
+            ulong capacity = size - SharedMemoryDescriptor.RingControlLength;
+            if (size <= SharedMemoryDescriptor.RingControlLength || capacity % SharedMemoryDescriptor.RingControlLength != 0 || capacity > SharedMemoryDescriptor.MaxRingCapacity)
+            {
+                throw Refuse($"Refused a shared-memory ring file of {size} bytes: a ring is 4096 bytes plus a non-zero multiple of 4096 up to 1 GiB.");
+            }
+            CheckSeals(fd, MemfdNative.RingSealsRequired, "shrinking and growing");
+            return MappedRing.Map(fd, (int)capacity) ?? throw Refuse("Refused a shared-memory ring that cannot be mapped: " + MemfdNative.LastError("mmap"));
+        }
+        finally
+        {
+            MemfdNative.close(fd);
+        }
+    }
+
+    /// <summary>The oldest queued file, if it arrived in a read holding the frame's first byte (§4.1).</summary>
+    private int Dequeue(long frameStart)
+    {
+        if (_queue.Count == 0 || _queue.Peek().ReadStart > frameStart || _queue.Peek().ReadEnd <= frameStart)
+        {
+            throw Refuse("Refused a shared-memory descriptor frame that arrived without its file.");
+        }
+        return _queue.Dequeue().Fd;
+    }
+
+    /// <summary>§4.3: a regular file; its size.</summary>
+    private unsafe ulong Size(int fd)
+    {
+        byte* status = stackalloc byte[MemfdNative.StatxLength];
+        if (MemfdNative.statx(fd, "", MemfdNative.AtEmptyPath, MemfdNative.StatxType | MemfdNative.StatxSize, status) != 0)
+        {
+            throw Refuse("Refused a shared-memory file that cannot be examined: " + MemfdNative.LastError("statx"));
+        }
+        if ((*(ushort*)(status + MemfdNative.StatxModeOffset) & MemfdNative.SIfmt) != MemfdNative.SIfreg)
+        {
+            throw Refuse("Refused a shared-memory file that is not a regular file (a pipe, socket or device was sent).");
+        }
+        return *(ulong*)(status + MemfdNative.StatxSizeOffset);
+    }
+
+    /// <summary>§4.4: the file's seals include <paramref name="required"/> (a file that is not a memfd has none).</summary>
+    private void CheckSeals(int fd, int required, string against)
+    {
+        int seals = MemfdNative.fcntl(fd, MemfdNative.FGetSeals, 0);
+        if (seals < 0 || (seals & required) != required)
+        {
+            throw Refuse(seals < 0
+                ? "Refused a shared-memory file that is not a sealable memfd."
+                : $"Refused a shared-memory file that is not sealed against {against} (seals 0x{seals:x}).");
         }
     }
 
