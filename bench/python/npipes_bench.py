@@ -636,8 +636,7 @@ def oneway_raw_dotnet(sock, seconds, msgs):
 def figure_dotnet_shm(runs, seconds, dotnet_cli, dotnet_peer):
     """Python client against the .NET CLI's `npipes echo --shared-memory` (1 MiB written and read in place each
     way, CRC off) vs a Python raw-socket client against the .NET bench peer's raw sink (`ow-raw`, the raw .NET
-    baseline this file uses). Unit MB/s: the echo moves 2 MiB per round trip, the sink 1 MiB per message. Run only
-    when asked (--only py_dotnet_shm_1MiB): the .NET CLI's --shared-memory lands separately."""
+    baseline this file uses). Unit MiB/s: the echo moves 2 MiB per round trip, the sink 1 MiB per message."""
     msgs = _messages(ONEWAY)
     name, raw_name = _name(), _name()
     server = CliEcho(shlex.split(dotnet_cli) + ['echo', name, '--shared-memory'], name)
@@ -658,7 +657,7 @@ def figure_dotnet_shm(runs, seconds, dotnet_cli, dotnet_peer):
 
 FIGURES = ['py_pingpong_16B', 'py_pingpong_16B_nocrc', 'py_aio_pingpong_16B', 'py_oneway_1MiB', 'py_oneway_1MiB_nocrc',
            'py_dotnet_pingpong_16B', 'py_rpc_pingpong']
-FIGURES += ['py_shm_1MiB', 'py_shm_16MiB']   # py_dotnet_shm_1MiB runs only when asked with --only
+FIGURES += ['py_shm_1MiB', 'py_shm_16MiB', 'py_dotnet_shm_1MiB']
 FIGURES.insert(FIGURES.index('py_aio_pingpong_16B') + 1, 'py_aio_requests_10k')
 
 
@@ -710,7 +709,10 @@ def main(argv):
     ]
     jobs += rpc_figures.jobs(sys.modules[__name__], runs, seconds)
     for figure, job in jobs:
-        if not want(figure) or (figure == 'py_dotnet_shm_1MiB' and figure not in only):
+        if not want(figure):
+            continue
+        if figure == 'py_dotnet_shm_1MiB' and not (a.dotnet_cli and a.dotnet_peer):
+            print(f'{figure} skipped=needs --dotnet-cli (or $NPIPES_CLI) and --dotnet-peer', flush=True)
             continue
         if figure == 'py_dotnet_pingpong_16B' and not a.dotnet_peer:
             print(f'{figure} skipped=no --dotnet-peer command given', flush=True)
