@@ -19,6 +19,7 @@ import concurrent.futures
 import threading
 from typing import Callable, Deque, Optional, Tuple
 
+from ._jsonrpc import JsonValue
 from ._session import Timeouts, peer_gone
 from ._util import Buffer, Deadline, Duplex
 from .connection import Connection
@@ -111,10 +112,47 @@ class FrameIO:
 OUTBOX_LIMIT = 32 * 1024 * 1024
 
 
-class Call(concurrent.futures.Future):   # type: ignore[type-arg]
-    """A call's answer; ``sent``: a writer took its request (the peer may
-    have it); ``withdrawn``: its caller gave up before that."""
-    sent = withdrawn = False
+class Call:
+    """A call's answer, set once (the engine's pending table has one
+    owner); ``sent``: a writer took its request (the peer may have it);
+    ``withdrawn``: its caller gave up before that.  A held lock is all it
+    needs (concurrent.futures.Future builds a Condition and more per call)."""
+
+    __slots__ = ('_ready', '_done', '_result', '_error', 'sent', 'withdrawn')
+
+    def __init__(self) -> None:
+        self._ready = threading.Lock()
+        self._ready.acquire()          # released once the outcome is in
+        self._done = self.sent = self.withdrawn = False
+        self._result: JsonValue = None
+        self._error: Optional[BaseException] = None
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, result: JsonValue) -> None:
+        self._result = result
+        self._set()
+
+    def set_exception(self, exception: BaseException) -> None:
+        self._error = exception
+        self._set()
+
+    def _set(self) -> None:
+        self._done = True
+        self._ready.release()
+
+    def result(self, timeout: Optional[float] = None) -> JsonValue:
+        """The outcome, waiting up to *timeout* seconds for it
+        (concurrent.futures.TimeoutError after)."""
+        if not self._done:
+            if not self._ready.acquire(timeout=-1 if timeout is None
+                                       else timeout):
+                raise concurrent.futures.TimeoutError()
+            self._ready.release()      # (result() may be asked again)
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 class Outbox:
