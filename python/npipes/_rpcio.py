@@ -116,14 +116,17 @@ class Call:
     """A call's answer, set once (the engine's pending table has one
     owner); ``sent``: a writer took its request (the peer may have it);
     ``withdrawn``: its caller gave up before that.  A held lock is all it
-    needs (concurrent.futures.Future builds a Condition and more per call)."""
+    needs (concurrent.futures.Future builds a Condition and more per call);
+    :meth:`wake` releases it without an answer: the caller's turn to read
+    (_rpcturns)."""
 
-    __slots__ = ('_ready', '_done', '_result', '_error', 'sent', 'withdrawn')
+    __slots__ = ('_ready', '_released', '_done', '_result', '_error',
+                 'sent', 'withdrawn')
 
     def __init__(self) -> None:
         self._ready = threading.Lock()
-        self._ready.acquire()          # released once the outcome is in
-        self._done = self.sent = self.withdrawn = False
+        self._ready.acquire()          # released by the answer or wake()
+        self._released = self._done = self.sent = self.withdrawn = False
         self._result: JsonValue = None
         self._error: Optional[BaseException] = None
 
@@ -139,20 +142,45 @@ class Call:
         self._set()
 
     def _set(self) -> None:
-        self._done = True
-        self._ready.release()
+        with _SIGNAL:
+            self._done = True
+            self._release()
+
+    def wake(self) -> None:
+        """End a :meth:`wait` without an answer."""
+        with _SIGNAL:
+            self._release()
+
+    def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._ready.release()
+
+    def wait(self, timeout: Optional[float]) -> bool:
+        """Wait up to *timeout* seconds for the answer or :meth:`wake`
+        (False: neither came)."""
+        if not self._ready.acquire(timeout=-1 if timeout is None
+                                   else timeout):
+            return False
+        with _SIGNAL:                  # re-arm, unless answered
+            if self._done:
+                self._ready.release()
+            else:
+                self._released = False
+        return True
 
     def result(self, timeout: Optional[float] = None) -> JsonValue:
         """The outcome, waiting up to *timeout* seconds for it
         (concurrent.futures.TimeoutError after)."""
-        if not self._done:
-            if not self._ready.acquire(timeout=-1 if timeout is None
-                                       else timeout):
-                raise concurrent.futures.TimeoutError()
-            self._ready.release()      # (result() may be asked again)
+        if not self._done and not (self.wait(timeout) and self._done):
+            raise concurrent.futures.TimeoutError()
         if self._error is not None:
             raise self._error
         return self._result
+
+
+# Orders a Call's answer and its wake() (either releases the lock once).
+_SIGNAL = threading.Lock()
 
 
 class Outbox:

@@ -278,6 +278,11 @@ class Registry:
                               'described: ' + '; '.join(self._problems))
         return self._service.document()  # type: ignore[return-value]
 
+    @property
+    def serves_nothing(self) -> bool:
+        """No function but ``rpc.discover``."""
+        return not self._targets
+
     def get(self, method: str) -> Target:
         """The target for *method*; ProtocolError(-32601) if none."""
         target = self._targets.get(method)
