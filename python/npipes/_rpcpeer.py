@@ -22,6 +22,7 @@ from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Engine,
 from ._rpcio import Call, FrameIO, Outbox
 from ._rpctargets import Registry
 from ._rpcturns import ReadTurns
+from ._rpcworkers import Workers
 from ._session import IDLE
 from ._util import Deadline
 from .connection import Connection
@@ -51,8 +52,7 @@ class Peer:
         self._io = FrameIO(conn)
         self.label = label
         self._room = threading.Condition(threading.Lock())
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers, thread_name_prefix='npipes-rpc')
+        self._pool = Workers[Job](self._run, max_workers, 'npipes-rpc')
         #: No reader thread: callers read (a client serving nothing, with
         #: no idle rule to keep: nothing comes unasked but to be dropped).
         self._turns: Optional[ReadTurns] = ReadTurns() if caller_reads and \
@@ -198,7 +198,7 @@ class Peer:
             self._post(duplicate)
             return
         try:
-            self._pool.submit(self._run, job)
+            self._pool.submit(job)
         except RuntimeError:                # shut down while ending
             self._finished(job)
 
@@ -234,7 +234,7 @@ class Peer:
         self._outbox.close(flush=graceful)
         if not graceful:
             self._io.shutdown()
-        self._pool.shutdown(wait=False)
+        self._pool.shutdown()
 
     def _release(self) -> None:
         with self._room:
