@@ -57,8 +57,9 @@ class Peer:
         #: no idle rule to keep: nothing comes unasked but to be dropped).
         self._turns: Optional[ReadTurns] = ReadTurns() if caller_reads and \
             registry.serves_nothing and conn.idle_timeout is None else None
-        # The reader and the writer use the socket: the last one closes it.
-        self._users = 2 if self._turns is None else 1
+        # The reader (or the callers) and the writer use the socket: the
+        # last one closes it (callers let go at close(), see there).
+        self._users = 2
         self._gave_up = False        # a call of ours timed out unanswered
         self._reader: Optional[threading.Thread] = None
         self._outbox = Outbox(self._io, self._end, self._release,
@@ -253,6 +254,9 @@ class Peer:
                           else flush_timeout)
         self._io.shutdown()
         self._outbox.join(JOIN_BOUND)
+        turns = self._turns
+        if turns is not None and turns.keep(JOIN_BOUND):
+            self._release()    # (a poll() is not woken by a close())
         reader = self._reader
         if reader is not None and reader is not threading.current_thread():
             reader.join(JOIN_BOUND)

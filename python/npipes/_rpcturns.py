@@ -23,7 +23,8 @@ class ReadTurns:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._reading = False
+        self._free = threading.Condition(self._lock)
+        self._reading = self._kept = False
         self._waiting: List[Call] = []     # callers waiting for the turn
 
     def take(self, call: Optional[Call] = None) -> bool:
@@ -42,7 +43,20 @@ class ReadTurns:
         """The reader stops reading: a waiting caller gets the turn."""
         with self._lock:
             self._reading = False
+            self._free.notify_all()
             self._pass_on()
+
+    def keep(self, timeout: float) -> bool:
+        """Take the turn for good once it is free (False: not within
+        *timeout*): the socket can then be closed under nobody's read."""
+        with self._lock:
+            if self._kept:
+                return False
+            self._free.wait_for(lambda: not self._reading, timeout)
+            if self._reading:
+                return False
+            self._reading = self._kept = True
+            return True
 
     def leave(self, call: Call) -> None:
         """*call* no longer waits (answered, or its caller gave up)."""

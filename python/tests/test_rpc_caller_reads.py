@@ -66,6 +66,33 @@ class CallerReadsTests(unittest.TestCase):
             b.join(T)
             self.assertEqual(outcome[1:], ['through'])
 
+    def test_close_ends_the_call_of_a_caller_that_is_reading(self):
+        """close() from another thread wakes the caller in its read (the
+        socket is shut down, not closed under its poll())."""
+        started, outcome = threading.Event(), []
+
+        def hold(cancel):
+            started.set()
+            cancel.wait(T)
+
+        with Served({'hold': hold}) as served:
+            client = served.client()
+
+            def reading():
+                try:
+                    client.call('hold', timeout=T * 3)
+                except ConnectionClosedError as exc:
+                    outcome.append(exc)
+
+            a = threading.Thread(target=reading)
+            a.start()
+            self.assertTrue(started.wait(T))
+            client.close()
+            a.join(T)
+            self.assertFalse(a.is_alive(), 'the reading caller still waits')
+            self.assertEqual(outcome[0].reason, 'closed')
+            client.close()             # again: at once
+
     def test_closed_notices_the_peer_leaving_without_a_call(self):
         served = Served({'echo': lambda x: x})
         client = served.client()
