@@ -124,12 +124,19 @@ def no_constant(name: str) -> NoReturn:
     raise ValueError(f'{name} is not JSON')
 
 
+# Made once: json.dumps/json.loads with options build a new one per call.
+# json.loads' str checks are not needed: the text is decoded UTF-8 (a
+# byte order mark left in it is not JSON to the decoder either).
+_ENCODER = json.JSONEncoder(ensure_ascii=False, allow_nan=False,
+                            separators=(',', ':'))
+_DECODER = json.JSONDecoder(parse_constant=no_constant)
+
+
 def encode(message: Mapping[str, object]) -> bytes:
     """One message as compact UTF-8 JSON (no byte order mark, no NaN).
 
     TypeError/ValueError if a value cannot be written as JSON."""
-    text = json.dumps(message, ensure_ascii=False, allow_nan=False,
-                      separators=(',', ':'))
+    text = _ENCODER.encode(message)
     try:
         return text.encode('utf-8')
     except UnicodeEncodeError as exc:
@@ -258,8 +265,7 @@ def parse(payload: Union[bytes, bytearray, memoryview]) -> Incoming:
     JSON-RPC 2.0 message (batches are not supported, as in StreamJsonRpc).
     Nesting too deep for the parser is an InvalidMessageError too."""
     try:
-        msg: JsonValue = json.loads(bytes(payload).decode('utf-8'),
-                                    parse_constant=no_constant)
+        msg: JsonValue = _DECODER.decode(bytes(payload).decode('utf-8'))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise _invalid(f'not UTF-8 JSON ({exc})') from None
     if not isinstance(msg, dict):

@@ -19,6 +19,7 @@ import concurrent.futures
 import threading
 from typing import Callable, Deque, Optional, Tuple
 
+from ._jsonrpc import JsonValue
 from ._session import Timeouts, peer_gone
 from ._util import Buffer, Deadline, Duplex
 from .connection import Connection
@@ -45,8 +46,12 @@ class FrameIO:
         self.direct = self._duplex is not None
         self._crc, self._endian = conn.crc, conn.endian
         self._max_payload = conn.max_payload
-        self._decoder = FrameDecoder(crc=conn.crc, endian=conn.endian,
-                                     max_payload=conn.max_payload)
+        # One read takes what has come (a small frame's header and payload
+        # together, a syscall less per message); not with shared memory on,
+        # whose files belong to one frame each (as in Connection).
+        self._decoder = FrameDecoder(
+            crc=conn.crc, endian=conn.endian, max_payload=conn.max_payload,
+            read_ahead=getattr(conn, 'shared_memory', None) is None)
         #: The connection's idle and frame timeouts, and when the frame
         #: being received started: what the engine's read limit comes from.
         self.clock = Timeouts(conn.idle_timeout, conn.frame_timeout)
@@ -56,6 +61,10 @@ class FrameIO:
         frame is kept for the next call); ConnectionClosedError at a clean
         end, IncompleteFrameError if the peer left mid-frame."""
         decoder, duplex = self._decoder, self._duplex
+        payload = decoder.take()             # read ahead by an earlier recv
+        if payload is not None:
+            self.clock.frame_done(decoder.in_frame)
+            return payload
         deadline = Deadline(timeout)
         while True:
             view = decoder.want()
@@ -70,7 +79,7 @@ class FrameIO:
                 raise peer_gone(decoder.in_frame)
             payload = decoder.advance(n)
             if payload is not None:
-                self.clock.frame_done(False)
+                self.clock.frame_done(decoder.in_frame)
                 return payload
             self.clock.bytes_arrived()
 
@@ -111,10 +120,75 @@ class FrameIO:
 OUTBOX_LIMIT = 32 * 1024 * 1024
 
 
-class Call(concurrent.futures.Future):   # type: ignore[type-arg]
-    """A call's answer; ``sent``: a writer took its request (the peer may
-    have it); ``withdrawn``: its caller gave up before that."""
-    sent = withdrawn = False
+class Call:
+    """A call's answer, set once (the engine's pending table has one
+    owner); ``sent``: a writer took its request (the peer may have it);
+    ``withdrawn``: its caller gave up before that.  A held lock is all it
+    needs (concurrent.futures.Future builds a Condition and more per call);
+    :meth:`wake` releases it without an answer: the caller's turn to read
+    (_rpcturns)."""
+
+    __slots__ = ('_ready', '_released', '_done', '_result', '_error',
+                 'sent', 'withdrawn')
+
+    def __init__(self) -> None:
+        self._ready = threading.Lock()
+        self._ready.acquire()          # released by the answer or wake()
+        self._released = self._done = self.sent = self.withdrawn = False
+        self._result: JsonValue = None
+        self._error: Optional[BaseException] = None
+
+    def done(self) -> bool:
+        return self._done
+
+    def set_result(self, result: JsonValue) -> None:
+        self._result = result
+        self._set()
+
+    def set_exception(self, exception: BaseException) -> None:
+        self._error = exception
+        self._set()
+
+    def _set(self) -> None:
+        with _SIGNAL:
+            self._done = True
+            self._release()
+
+    def wake(self) -> None:
+        """End a :meth:`wait` without an answer."""
+        with _SIGNAL:
+            self._release()
+
+    def _release(self) -> None:
+        if not self._released:
+            self._released = True
+            self._ready.release()
+
+    def wait(self, timeout: Optional[float]) -> bool:
+        """Wait up to *timeout* seconds for the answer or :meth:`wake`
+        (False: neither came)."""
+        if not self._ready.acquire(timeout=-1 if timeout is None
+                                   else timeout):
+            return False
+        with _SIGNAL:                  # re-arm, unless answered
+            if self._done:
+                self._ready.release()
+            else:
+                self._released = False
+        return True
+
+    def result(self, timeout: Optional[float] = None) -> JsonValue:
+        """The outcome, waiting up to *timeout* seconds for it
+        (concurrent.futures.TimeoutError after)."""
+        if not self._done and not (self.wait(timeout) and self._done):
+            raise concurrent.futures.TimeoutError()
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+
+# Orders a Call's answer and its wake() (either releases the lock once).
+_SIGNAL = threading.Lock()
 
 
 class Outbox:

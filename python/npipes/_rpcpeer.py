@@ -1,6 +1,10 @@
 """The threaded driver of the JSON-RPC engine (_rpcdispatch) on one
 connection: a reader thread, the Outbox's writer (_rpcio) and a pool for
-the functions.  Every wait ends when the connection ends (_end)."""
+the functions.  Every wait ends when the connection ends (_end).
+
+A client that serves nothing and has no idle timeout has no reader
+thread: its callers read (_rpcturns), and ``closed`` reads what has come
+(docs/rpc.md §6)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Engine,
                            Job, no_answer)
 from ._rpcio import Call, FrameIO, Outbox
 from ._rpctargets import Registry
+from ._rpcturns import ReadTurns
+from ._rpcworkers import Workers
 from ._session import IDLE
 from ._util import Deadline
 from .connection import Connection
@@ -28,6 +34,7 @@ JOIN_BOUND = 10.0
 # unanswered: a peer that does not answer may not read either, and a
 # timeout bounds the whole operation, close included (docs/reliability.md).
 GAVE_UP_FLUSH = 0.1
+_NOW = Deadline(0)
 
 
 class Peer:
@@ -36,7 +43,7 @@ class Peer:
     def __init__(self, conn: Connection, registry: Registry, *,
                  max_workers: int = DEFAULT_MAX_WORKERS,
                  max_queued: int = DEFAULT_MAX_QUEUED,
-                 label: str = 'rpc') -> None:
+                 label: str = 'rpc', caller_reads: bool = False) -> None:
         # The idle and frame timeouts are the engine's (a connection waiting
         # for a long call is not idle): it reads through its own FrameIO.
         self._engine = engine = Engine[Call](
@@ -45,9 +52,14 @@ class Peer:
         self._io = FrameIO(conn)
         self.label = label
         self._room = threading.Condition(threading.Lock())
-        self._pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers, thread_name_prefix='npipes-rpc')
-        self._users = 2              # reader and writer: the last closes
+        self._pool = Workers[Job](self._run, max_workers, 'npipes-rpc')
+        #: No reader thread: callers read (a client serving nothing, with
+        #: no idle rule to keep: nothing comes unasked but to be dropped).
+        self._turns: Optional[ReadTurns] = ReadTurns() if caller_reads and \
+            registry.serves_nothing and conn.idle_timeout is None else None
+        # The reader (or the callers) and the writer use the socket: the
+        # last one closes it (callers let go at close(), see there).
+        self._users = 2
         self._gave_up = False        # a call of ours timed out unanswered
         self._reader: Optional[threading.Thread] = None
         self._outbox = Outbox(self._io, self._end, self._release,
@@ -55,6 +67,8 @@ class Peer:
 
     # -- calls out ---------------------------------------------------------
     def start_reader(self) -> None:
+        if self._turns is not None:
+            return
         self._reader = threading.Thread(target=self.run_reader, daemon=True,
                                         name=f'npipes-rpc-reader {self.label}')
         self._reader.start()
@@ -65,7 +79,8 @@ class Peer:
         id, data = self._engine.open_call(method, params, call)
         try:
             self._outbox.post(data, call, deadline)
-            result: JsonValue = call.result(deadline.left())
+            result: JsonValue = call.result(deadline.left()) \
+                if self._turns is None else self._await(call, deadline)
         except concurrent.futures.TimeoutError as exc:
             if not self._give_up(id, call):
                 result = call.result()     # being answered right now
@@ -97,6 +112,47 @@ class Peer:
         except NPipesError:
             pass                       # the connection is gone anyway
 
+    # -- callers reading -----------------------------------------------------
+    def _await(self, call: Call, deadline: Deadline) -> JsonValue:
+        """*call*'s answer, read by this thread when it is its turn."""
+        turns = self._turns
+        assert turns is not None
+        try:
+            while not call.done():
+                if turns.take(call):
+                    try:
+                        self._read_until(call, deadline)
+                    finally:
+                        turns.give_back()
+                elif not call.wait(deadline.left()):
+                    raise concurrent.futures.TimeoutError()
+        finally:
+            turns.leave(call)
+        return call.result()
+
+    def _read_until(self, call: Optional[Call], deadline: Deadline) -> None:
+        """Take messages until *call* is answered (None: until none is
+        there); TimeoutError at *deadline*.  What ends the connection
+        ends it here, and the calls fail."""
+        clock = self._io.clock
+        try:
+            while call is None or not call.done():
+                limit, reason = clock.limit(deadline.left(), idle=False)
+                try:
+                    payload = self._io.recv(
+                        None if limit is None else max(limit, 0.0))
+                except PipeTimeoutError:
+                    if reason is not None:
+                        raise clock.expired(reason) from None
+                    if call is None:
+                        return
+                    raise concurrent.futures.TimeoutError() from None
+                self._take(payload)
+        except concurrent.futures.TimeoutError:
+            raise
+        except Exception as exc:
+            self._end(self._engine.stopped(exc))
+
     # -- the reader ----------------------------------------------------------
     def run_reader(self) -> BaseException:
         """Read until the connection ends; return what ended it."""
@@ -116,16 +172,19 @@ class Peer:
                     if expired is None:
                         continue
                     raise expired from None
-                todo = engine.receive(payload, time.monotonic())
-                if isinstance(todo, bytes):
-                    self._post(todo)
-                elif todo is not None:
-                    self._dispatch(todo)
+                self._take(payload)
         except BaseException as exc:       # a bug here must not hang callers
             ended = engine.stopped(exc)
         self._end(ended)
         self._release()
         return ended
+
+    def _take(self, payload: bytes) -> None:
+        todo = self._engine.receive(payload, time.monotonic())
+        if isinstance(todo, bytes):
+            self._post(todo)
+        elif todo is not None:
+            self._dispatch(todo)
 
     def _dispatch(self, job: Job) -> None:
         engine = self._engine
@@ -140,7 +199,7 @@ class Peer:
             self._post(duplicate)
             return
         try:
-            self._pool.submit(self._run, job)
+            self._pool.submit(job)
         except RuntimeError:                # shut down while ending
             self._finished(job)
 
@@ -176,7 +235,7 @@ class Peer:
         self._outbox.close(flush=graceful)
         if not graceful:
             self._io.shutdown()
-        self._pool.shutdown(wait=False)
+        self._pool.shutdown()
 
     def _release(self) -> None:
         with self._room:
@@ -195,6 +254,9 @@ class Peer:
                           else flush_timeout)
         self._io.shutdown()
         self._outbox.join(JOIN_BOUND)
+        turns = self._turns
+        if turns is not None and turns.keep(JOIN_BOUND):
+            self._release()    # (a poll() is not woken by a close())
         reader = self._reader
         if reader is not None and reader is not threading.current_thread():
             reader.join(JOIN_BOUND)
@@ -207,4 +269,13 @@ class Peer:
 
     @property
     def closed(self) -> bool:
+        """Ended; without a reader thread, what has come is read first
+        (the peer may have closed)."""
+        turns = self._turns
+        if turns is not None and self._engine.closing is None and \
+                turns.take():
+            try:
+                self._read_until(None, _NOW)
+            finally:
+                turns.give_back()
         return self._engine.closing is not None

@@ -336,7 +336,10 @@ class Duplex:
 
     def recv_into(self, view: memoryview, deadline: Deadline) -> int:
         """Read into *view* (0 at EOF or a reset); PipeTimeoutError at
-        *deadline* (bytes already there are returned even after it)."""
+        *deadline* (bytes already there are returned even after it).
+        Waits before the first read: a remote call's reply is never there
+        yet, and a read that finds nothing costs a syscall."""
+        self._wait(self._readable, deadline.left())
         while True:
             try:
                 return self._sock.recv_into(view)

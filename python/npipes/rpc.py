@@ -80,7 +80,8 @@ class RpcClient:
         self._peer = Peer(connection,
                           Registry(functions).for_caller(connection.peer),
                           max_workers=max_workers, max_queued=max_queued,
-                          label=f'rpc client {id(self):x}')
+                          label=f'rpc client {id(self):x}',
+                          caller_reads=True)
         self._peer.start_reader()
 
     @classmethod
