@@ -133,8 +133,8 @@ class LongTimeoutTests(unittest.TestCase):
         thread = threading.Thread(target=use, daemon=True)
         thread.start()
         # The rule is about time, so one loose bound, as the CLI test's:
-        # the call's 1 s plus a close that no longer waits 5 s.
-        self.assertTrue(closed.wait(3.5), 'close waited out the flush')
+        # the call's 1 s plus a close that no longer waits 5 s (6 s before).
+        self.assertTrue(closed.wait(5.0), 'close waited out the flush')
 
     def test_rpc_call_against_a_flooding_server_ends_at_its_timeout(self):
         connected, at, stop = self.flooder()
@@ -149,8 +149,10 @@ class LongTimeoutTests(unittest.TestCase):
         self.assertTrue(err.startswith(
             "npipes rpc: timed out: no reply to 'echo' within 2 s"), err)
         # The rule is about time (the timeout bounds the close), so this one
-        # loose bound stays, as in the .NET test: before, 7.2 s.
-        self.assertLess(seconds, 2.9, err)
+        # loose bound stays: before, 7.2 s (the 2 s call, then a 5 s flush);
+        # 5.5 s leaves a loaded CI machine room (4.1 s seen) and still fails
+        # that.
+        self.assertLess(seconds, 5.5, err)
 
 
 if __name__ == '__main__':
