@@ -44,6 +44,7 @@ RUNS: List[List[Proc]] = [
     [server('calc-server', 'calc'), snippet('connection', '4', '2 6 6', '42')],
     [snippet('codec', '0000000d0000000548656c6c6ff7d18982', 'Hello')],
     [snippet('json', 'Receipt { OrderId = 7, Total = 10.00 }')],
+    [snippet('shared-memory', '8388609')],
     [server('calc-server', 'calc'),
      snippet('client', 'Disconnected -> Connecting', 'Connecting -> Connected', '42', 'Connected -> Closed')],
     # README.md: Running in a .NET service
