@@ -147,7 +147,10 @@ class Peer:
                     if call is None:
                         return
                     raise concurrent.futures.TimeoutError() from None
-                self._take(payload)
+                if not self._take(payload, deadline):
+                    if call is None:
+                        return
+                    raise concurrent.futures.TimeoutError()
         except concurrent.futures.TimeoutError:
             raise
         except Exception as exc:
@@ -179,12 +182,28 @@ class Peer:
         self._release()
         return ended
 
-    def _take(self, payload: bytes) -> None:
+    def _take(self, payload: bytes,
+              deadline: Optional[Deadline] = None) -> bool:
+        """Handle one message; False when its answer had to wait for room
+        past *deadline* (a caller reading: it is queued all the same, one
+        message over the bound, and the caller stops reading, so a peer
+        that floods requests and reads nothing cannot hold it past its
+        timeout)."""
         todo = self._engine.receive(payload, time.monotonic())
         if isinstance(todo, bytes):
-            self._post(todo)
+            if deadline is None:
+                self._post(todo)
+                return True
+            try:
+                self._outbox.post(todo, deadline=deadline)
+            except PipeTimeoutError:
+                self._post(todo, force=True)
+                return False
+            except NPipesError:
+                pass                   # the connection is gone anyway
         elif todo is not None:
             self._dispatch(todo)
+        return True
 
     def _dispatch(self, job: Job) -> None:
         engine = self._engine

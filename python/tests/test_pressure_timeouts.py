@@ -89,7 +89,10 @@ class LongTimeoutTests(unittest.TestCase):
     def flooder(self):
         """A raw server on self.name that accepts one client and floods it
         with requests, never reading its answers.  Returns (an Event set
-        with the connection, a list that then holds its time, stop)."""
+        with the connection, a list that then holds its time, stop).  The
+        method's 64 KiB name comes back in each -32601 answer, so the
+        client's socket buffers and outbox fill within a fraction of a
+        second, on any machine."""
         listener = socket.socket(socket.AF_UNIX)
         self.addCleanup(listener.close)
         path = transport.pipe_address(self.name)
@@ -97,8 +100,8 @@ class LongTimeoutTests(unittest.TestCase):
         self.addCleanup(os.unlink, path)
         listener.listen()
         listener.settimeout(support.CHILD_TIMEOUT)
-        payload = (b'{"jsonrpc":"2.0","id":1,"method":"nope","params":["'
-                   + b'a' * 68 + b'"]}')
+        payload = (b'{"jsonrpc":"2.0","id":1,"method":"' + b'n' * 65536 +
+                   b'","params":["' + b'a' * 68 + b'"]}')
         request = struct.pack('>II', len(payload) + 8, len(payload)) + \
             payload + b'\0\0\0\0'
         stopped, connected, at = threading.Event(), threading.Event(), []
