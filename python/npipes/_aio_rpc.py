@@ -17,7 +17,7 @@ from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Peers,
                            check_limits, raise_unless_clean)
 from ._aio_server import Listener
 from ._jsonrpc import JsonInput, JsonValue
-from ._rpctargets import Functions, Registry
+from ._rpctargets import Functions, Registry, client_peer
 from .consts import DEFAULT_PIPE_NAME
 
 __all__ = ['RpcClient', 'RpcServer', 'start_rpc_server']
@@ -35,10 +35,10 @@ class RpcClient:
                  *, max_workers: int = DEFAULT_MAX_WORKERS,
                  max_queued: int = DEFAULT_MAX_QUEUED) -> None:
         self.connection = connection
-        self._peer = Peer(connection,
-                          Registry(functions).for_caller(connection.peer),
-                          max_workers=max_workers, max_queued=max_queued,
-                          label=f'aio rpc client {id(self):x}')
+        self._peer = client_peer(Peer, connection, functions,
+                                 f'aio rpc client {id(self):x}',
+                                 max_workers=max_workers,
+                                 max_queued=max_queued)
         self._peer.start()
 
     @classmethod

@@ -16,8 +16,8 @@ import asyncio
 import copy
 import inspect
 import threading
-from typing import (Callable, Collection, Dict, List, Mapping, Optional,
-                    Tuple, Union)
+from typing import (Any, Callable, Collection, Dict, List, Mapping,
+                    Optional, Tuple, TypeVar, Union)
 
 from ._contract.errors import (ContractError, InvalidParamsError,
                                ResultTypeError)
@@ -32,7 +32,7 @@ from ._jsonrpc import (CANCEL_METHOD, INTERNAL_ERROR, INVALID_PARAMS,
 from .access import PeerIdentity
 
 __all__ = ['CancelToken', 'AsyncCancelToken', 'Registry', 'Target',
-           'Function', 'Functions', 'Token']
+           'Function', 'Functions', 'Token', 'client_peer']
 
 #: A function served over JSON-RPC: any signature (its parameters are bound
 #: from the JSON params); what it returns is sent as JSON.
@@ -303,3 +303,17 @@ def new_token(target: Optional[Target], asynchronous: bool = False) -> Token:
     if asynchronous and target is not None and target.is_async:
         return AsyncCancelToken()
     return CancelToken()
+
+
+P = TypeVar('P')
+
+
+def client_peer(make: Callable[..., P], connection: Any,
+                functions: Functions, label: str, **limits: Any) -> P:
+    """The peer of an RPC client (threads or asyncio, by *make*): its
+    *functions* answer the server's requests, each seeing the server as
+    its ``caller``; *limits*: max_workers, max_queued and the driver's
+    own options."""
+    return make(connection, Registry(functions).for_caller(connection.peer),
+                label=label, **limits)
+

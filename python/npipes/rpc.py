@@ -49,7 +49,7 @@ from ._rpcdispatch import DEFAULT_MAX_QUEUED as DEFAULT_MAX_QUEUED
 from ._rpcdispatch import DEFAULT_MAX_WORKERS as DEFAULT_MAX_WORKERS
 from ._rpcdispatch import Peers, check_limits, raise_unless_clean
 from ._rpcpeer import Peer
-from ._rpctargets import CancelToken, Functions, Registry
+from ._rpctargets import CancelToken, Functions, Registry, client_peer
 from .connection import Connection
 from .consts import DEFAULT_PIPE_NAME
 from .listener import Listener
@@ -68,20 +68,23 @@ class RpcClient:
     """JSON-RPC calls over one npipes Connection (which it takes over).
 
     ``call`` may be used by many threads at once: each request gets its own
-    id and one reader thread hands every reply to its caller, whatever the
-    order.  *functions* (optional, as for :class:`RpcServer`) answer
-    requests and notifications the server sends to this side.
+    id and every reply reaches its caller, whatever the order.  Without
+    *functions* (and without an idle timeout) the callers read the replies
+    themselves, one at a time, with no reader thread (docs/rpc.md §6: the
+    server's requests are then answered at the next call or ``closed``);
+    *functions* (as for :class:`RpcServer`) answer requests and
+    notifications the server sends to this side, read by a thread of the
+    client's own.
     """
 
     def __init__(self, connection: Connection, functions: Functions = None,
                  *, max_workers: int = DEFAULT_MAX_WORKERS,
                  max_queued: int = DEFAULT_MAX_QUEUED) -> None:
         self.connection = connection
-        self._peer = Peer(connection,
-                          Registry(functions).for_caller(connection.peer),
-                          max_workers=max_workers, max_queued=max_queued,
-                          label=f'rpc client {id(self):x}',
-                          caller_reads=True)
+        self._peer = client_peer(Peer, connection, functions,
+                                 f'rpc client {id(self):x}',
+                                 max_workers=max_workers,
+                                 max_queued=max_queued, caller_reads=True)
         self._peer.start_reader()
 
     @classmethod
