@@ -61,7 +61,8 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         _reader = new FrameReader(stream, transport?.DirectReceive, _shm);
         if (transport is { IsMessageMode: true })
         {
-            _writer = new FrameWriter(stream); // one write per frame: one message per frame
+            // One write per frame: one message per frame.
+            _writer = new FrameWriter(stream, _shm is null ? null : (_shm, options.SharedMemory!), e => Close(e is SharedMemoryException ? DisconnectReason.ProtocolError : DisconnectReason.IOError));
         }
         else
         {
@@ -162,6 +163,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         Interlocked.CompareExchange(ref _reason, (int)DisconnectReason.LocalClose, (int)DisconnectReason.None);
         _stream.Dispose();
         _queue?.Close();
+        _writer.Shared?.Ring.Close();
         ReleaseReader();
         OnClosed();
     }
@@ -194,6 +196,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         {
             _stream.Dispose();
             _queue?.Close();
+            _writer.Shared?.Ring.Close();
             ReleaseReader();
             OnClosed();
         }

@@ -123,9 +123,12 @@ internal sealed class RingSender(ISharedMemoryTransport transport, long capacity
     /// <summary>The slot's memory (the ring held and the slot placed).</summary>
     public Memory<byte> Slot(long position, int length) => _ring!.Memory.Slice((int)(position % capacity), length);
 
-    /// <summary>The descriptor of the slot; the first one carries the ring's file (flags bit 0).</summary>
+    /// <summary>The descriptor of the slot; where files travel the first one carries the ring's file (flags bit 0, §8).</summary>
     public SharedMemoryDescriptor Describe(long position, int length, uint crc) =>
-        new(length, crc, SharedMemoryDescriptor.KindRing, position, _announced ? 0 : SharedMemoryDescriptor.FlagRingFile);
+        new(length, crc, SharedMemoryDescriptor.KindRing, position, _announced || transport.Files is null ? 0 : SharedMemoryDescriptor.FlagRingFile);
+
+    /// <summary>Before the first slot's frame, where the ring attaches with a frame of its own (§9): that frame's kind-3 descriptor; else null.</summary>
+    public SharedMemoryDescriptor? PendingAttach => _announced ? null : _ring!.AttachDescriptor;
 
     /// <summary>The ring's file, for the frame that announces it.</summary>
     public OutgoingRing File => _ring!;
