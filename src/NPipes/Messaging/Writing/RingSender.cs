@@ -6,8 +6,8 @@ namespace NPipes.Messaging.Writing;
 /// The sending side of the connection's ring (docs/shared-memory.md §8): where the next slot goes, how much the receiver
 /// has consumed, and who may use the ring now. One message at a time holds the ring (<see cref="TryReserve"/>) from
 /// placing its slot until its frame is written or it is abandoned, so slots are sent in the order they were placed; a
-/// message that finds the ring held goes in a file of its own (kind 1) instead of waiting, so a caller holding an unsent
-/// <see cref="OutgoingMessage"/> never waits for itself. The ring is created on first use and unmapped when the
+/// message that finds the ring held goes in a file of its own (kind 1; inline where no file travels, §9) instead of
+/// waiting, so a caller holding an unsent <see cref="OutgoingMessage"/> never waits for itself. The ring is created on first use and unmapped when the
 /// connection closes, but never while a message holds it (the holder may be writing into its slot).
 /// </summary>
 internal sealed class RingSender(ISharedMemoryTransport transport, long capacity)
