@@ -24,7 +24,7 @@ internal sealed class CommonOptions
 
     public Option<bool> SharedMemory { get; } = new("--shared-memory")
     {
-        Description = "Send payloads of 64 KiB or more through shared memory, and accept them (Linux; the peer must opt in too: docs/shared-memory.md).",
+        Description = "Send payloads of 64 KiB or more through shared memory, and accept them (Linux and Windows; the peer must opt in too: docs/shared-memory.md).",
         Arity = ArgumentArity.Zero,
     };
 

@@ -30,6 +30,9 @@ internal readonly record struct SharedMemoryDescriptor(long Length, uint Payload
     /// <summary>Kind 2: a slot of the connection's ring (§8).</summary>
     public const uint KindRing = 2;
 
+    /// <summary>Kind 3: a Windows ring's section, to attach (§9): length is its size, position the handle's value in the sender's process; no payload.</summary>
+    public const uint KindAttach = 3;
+
     /// <summary>Kind 2's flags bit 0: the ring's file arrives with this frame (§8).</summary>
     public const uint FlagRingFile = 1;
 
@@ -108,13 +111,19 @@ internal readonly record struct SharedMemoryDescriptor(long Length, uint Payload
             throw new SharedMemoryException($"Unsupported shared-memory descriptor version {version} (this side speaks version {Version}).");
         }
         uint kind = FrameCodec.ReadUInt32(descriptor[4..], byteOrder);
-        if (kind != KindMemfd && kind != KindRing)
+        if (kind is not (KindMemfd or KindRing or KindAttach))
         {
-            throw new SharedMemoryException($"Unknown shared-memory descriptor kind {kind} (this side knows kinds {KindMemfd}, a Linux memfd, and {KindRing}, the ring).");
+            throw new SharedMemoryException($"Unknown shared-memory descriptor kind {kind} (this side knows kinds {KindMemfd}, a Linux memfd, {KindRing}, a ring slot, and {KindAttach}, a Windows ring to attach).");
         }
         ulong position = ReadUInt64(descriptor[20..], byteOrder);
         uint flags = FrameCodec.ReadUInt32(descriptor[28..], byteOrder);
-        if (kind == KindMemfd ? position != 0 || flags != 0 : position > long.MaxValue || (flags & ~FlagRingFile) != 0)
+        bool allowed = kind switch
+        {
+            KindMemfd => position == 0 && flags == 0,
+            KindRing => position <= long.MaxValue && (flags & ~FlagRingFile) == 0,
+            _ => position <= long.MaxValue && flags == 0,
+        };
+        if (!allowed)
         {
             throw new SharedMemoryException($"Malformed shared-memory descriptor: kind {kind} does not allow position {position} with flags 0x{flags:x}.");
         }

@@ -3,9 +3,9 @@ using NPipes.Transport;
 
 namespace NPipes.Messaging;
 
-// Receiving ring slots (docs/shared-memory.md §8): the ring arrives with its first frame; every slot is checked against
-// the ring and the previous slot before anything is read, then copied out into this side's own memory, checked there,
-// and released to the sender by storing consumed.
+// Receiving ring slots (docs/shared-memory.md §8): the ring arrives with its first frame (Linux) or a kind-3 frame of its
+// own (Windows, §9); every slot is checked against the ring and the previous slot before anything is read, then copied
+// out into this side's own memory, checked there, and released to the sender by storing consumed.
 internal sealed partial class FrameReader
 {
     private IncomingRing? _ring;
@@ -20,16 +20,12 @@ internal sealed partial class FrameReader
     {
         if (descriptor.CarriesRing)
         {
-            if (_ring is not null)
-            {
-                throw RefuseRing("Refused a second shared-memory ring: a connection has one per direction.");
-            }
-            _ring = _shm!.TakeRing(frameStart);
+            AttachRing(frameStart, descriptor);
         }
         else
         {
             // A file that came with this frame's bytes belongs to no descriptor frame (§4.1).
-            _shm!.CheckNoStrayFile(_shm.Received - (_end - _start));
+            _files?.CheckNoStrayFile(_files.Received - (_end - _start));
         }
         IncomingRing ring = _ring ?? throw RefuseRing("Refused a shared-memory ring slot: no ring has been set up on this connection.");
         long capacity = ring.Capacity;
@@ -68,10 +64,21 @@ internal sealed partial class FrameReader
         return new Frame(pooled, length, descriptor.PayloadCrc);
     }
 
+    /// <summary>Attaches the peer's ring (§8: with its first slot's frame; §9: a kind-3 frame); a second one is refused.</summary>
+    /// <exception cref="SharedMemoryException">A ring is attached already, or a check of the transport's failed.</exception>
+    private void AttachRing(long frameStart, SharedMemoryDescriptor descriptor)
+    {
+        if (_ring is not null)
+        {
+            throw RefuseRing("Refused a second shared-memory ring: a connection has one per direction.");
+        }
+        _ring = _shm!.TakeRing(frameStart, descriptor);
+    }
+
     /// <summary>A refusal of §8; the files queued are closed with it.</summary>
     private SharedMemoryException RefuseRing(string message)
     {
-        _shm!.CloseQueuedFiles();
+        _files?.CloseQueuedFiles();
         return new SharedMemoryException(message);
     }
 }

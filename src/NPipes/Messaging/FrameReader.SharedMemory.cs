@@ -4,8 +4,9 @@ using NPipes.Transport;
 
 namespace NPipes.Messaging;
 
-// Reading with shared memory on (docs/shared-memory.md §4): every read is the transport's recvmsg (files arrive with the
-// bytes), a descriptor frame's header is recognised, and its file is checked and mapped read-only.
+// Reading with shared memory on (docs/shared-memory.md §4, §9): a descriptor frame's header is recognised; where files
+// travel every read is the transport's recvmsg (files arrive with the bytes), and a kind-1 frame's file is checked and
+// mapped read-only; where they do not, the ring attaches with a kind-3 frame and kinds 1 and 2's flags bit 0 are refused.
 internal sealed partial class FrameReader
 {
     /// <summary>
@@ -52,6 +53,13 @@ internal sealed partial class FrameReader
         }
         SharedMemoryDescriptor descriptor = DecodeDescriptor(options);
         _start += FrameLength;
+        CheckKindCarried(descriptor);
+        if (descriptor.Kind == SharedMemoryDescriptor.KindAttach)
+        {
+            AttachRing(frameStart, descriptor);
+            EndSharedFrame();
+            return new Frame(null, Frame.Attached, 0);
+        }
         long limit = Math.Min(options.MaxPayloadLength, Array.MaxLength);
         if (descriptor.Length > limit)
         {
@@ -60,13 +68,11 @@ internal sealed partial class FrameReader
         if (descriptor.Kind == SharedMemoryDescriptor.KindRing)
         {
             Frame frame = ReadRing(frameStart, descriptor, options, destination);
-            InFrame = false;
-            _large = false;
-            Volatile.Write(ref _frameStarted, 0);
+            EndSharedFrame();
             return frame;
         }
         int length = (int)descriptor.Length;
-        SharedMemoryView view = _shm!.TakeFile(frameStart, length);
+        SharedMemoryView view = _files!.TakeFile(frameStart, length);
         try
         {
             if (options.Crc)
@@ -77,9 +83,7 @@ internal sealed partial class FrameReader
                     throw new SharedMemoryException("Refused a shared-memory payload whose CRC-32 does not match its descriptor.", new CrcMismatchException(descriptor.PayloadCrc, actual));
                 }
             }
-            InFrame = false;
-            _large = false;
-            Volatile.Write(ref _frameStarted, 0);
+            EndSharedFrame();
             if (destination is null)
             {
                 return new Frame(null, length, descriptor.PayloadCrc, view);
@@ -94,6 +98,36 @@ internal sealed partial class FrameReader
         }
         view.Release();
         return new Frame(null, length, descriptor.PayloadCrc);
+    }
+
+    /// <summary>
+    /// Refuses a kind this transport does not carry (§9 Kinds): files (kind 1, kind 2 with flags bit 0) only where files
+    /// travel, a ring's own attach frame (kind 3) only where they do not.
+    /// </summary>
+    private void CheckKindCarried(SharedMemoryDescriptor descriptor)
+    {
+        bool files = _files is not null;
+        if (!files && descriptor.Kind == SharedMemoryDescriptor.KindMemfd)
+        {
+            throw new SharedMemoryException("Refused a shared-memory frame of kind 1 (a file of its own): this transport carries no files (on Windows the ring is the only kind, docs/shared-memory.md §9).");
+        }
+        if (!files && descriptor.Kind == SharedMemoryDescriptor.KindRing && descriptor.CarriesRing)
+        {
+            throw new SharedMemoryException("Refused a shared-memory ring slot with flags bit 0 (the ring's file with it): this transport carries no files; a ring attaches with a frame of kind 3 of its own (docs/shared-memory.md §9).");
+        }
+        if (files && descriptor.Kind == SharedMemoryDescriptor.KindAttach)
+        {
+            _files!.CloseQueuedFiles();
+            throw new SharedMemoryException("Refused a shared-memory frame of kind 3 (a Windows ring to attach): on this transport the ring's file comes with its first slot's frame (docs/shared-memory.md §8, §9).");
+        }
+    }
+
+    /// <summary>A descriptor frame has been read whole.</summary>
+    private void EndSharedFrame()
+    {
+        InFrame = false;
+        _large = false;
+        Volatile.Write(ref _frameStarted, 0);
     }
 
     /// <summary>Checks the descriptor frame's CRC field (when CRC is on) and decodes its descriptor (§2).</summary>
@@ -118,14 +152,14 @@ internal sealed partial class FrameReader
     {
         while (true)
         {
-            int n = _shm!.TryReceiveWithFiles(first.Span, second.Span);
+            int n = _files!.TryReceiveWithFiles(first.Span, second.Span);
             if (n >= 0)
             {
                 return n;
             }
             if (sync)
             {
-                _shm.WaitReadable();
+                _files.WaitReadable();
             }
             else
             {

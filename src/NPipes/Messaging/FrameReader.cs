@@ -21,7 +21,8 @@ internal sealed partial class FrameReader : IDisposable
     private const int Trailer = FrameCodec.CrcLength + FrameCodec.HeaderLength; // what follows a payload: its CRC field, the next header
     private readonly Stream _stream;
     private readonly IDirectReceive? _direct;
-    private readonly ISharedMemoryTransport? _shm; // shared memory on: every read is its recvmsg (files arrive with bytes)
+    private readonly ISharedMemoryTransport? _shm; // shared memory on: descriptor frames are read
+    private readonly ISharedFileTransport? _files; // and where files travel, every read is its recvmsg (files arrive with bytes)
     private byte[] _buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
     private int _start;
     private int _end;
@@ -34,7 +35,8 @@ internal sealed partial class FrameReader : IDisposable
     {
         _stream = stream;
         _shm = sharedMemory;
-        _direct = sharedMemory is null ? direct : null;
+        _files = sharedMemory?.Files;
+        _direct = _files is null ? direct : null;
     }
 
     private long _frameStarted; // Stopwatch timestamp of a frame's first byte while it is incomplete; 0 between frames
@@ -51,6 +53,9 @@ internal sealed partial class FrameReader : IDisposable
     /// </summary>
     public readonly record struct Frame(byte[]? Pooled, int Length, uint Crc, SharedMemoryView? View = null)
     {
+        /// <summary>The Length of a kind-3 frame read (§9): a ring attached, no message; the reader reads on.</summary>
+        public const int Attached = -2;
+
         /// <summary>The frame as a message that owns its payload.</summary>
         public PipeMessage ToMessage(FrameOptions options) =>
             View is not null ? new PipeMessage(View, Length, options, Crc) : new PipeMessage(Pooled ?? [], Length, options, Crc);
@@ -81,34 +86,43 @@ internal sealed partial class FrameReader : IDisposable
     public async ValueTask<Frame> ReadFrameAsync(FrameOptions options, IBufferWriter<byte>? destination, bool sync, CancellationToken cancellationToken)
     {
         FrameHeader header;
-        bool descriptor = false;
-        while (!TryReadHeader(options, out header, out descriptor))
+        while (true)
         {
-            if (_end > _start && Volatile.Read(ref _frameStarted) == 0)
+            bool descriptor;
+            while (!TryReadHeader(options, out header, out descriptor))
+            {
+                if (_end > _start && Volatile.Read(ref _frameStarted) == 0)
+                {
+                    Volatile.Write(ref _frameStarted, System.Diagnostics.Stopwatch.GetTimestamp());
+                }
+                // Only a wait between frames spins (a reply about to arrive); in the middle of a frame the rest is already
+                // streaming in, and a spin would only take it in smaller pieces while contending with the sender.
+                bool between = _end == _start;
+                if (!await FillAsync(sync, cancellationToken, _large ? FrameCodec.HeaderLength - (_end - _start) : int.MaxValue, spin: between).ConfigureAwait(false))
+                {
+                    int partial = _end - _start;
+                    return partial == 0 ? new Frame(null, -1, 0) : throw new IncompleteFrameException(partial, 0);
+                }
+            }
+            if (Volatile.Read(ref _frameStarted) == 0)
             {
                 Volatile.Write(ref _frameStarted, System.Diagnostics.Stopwatch.GetTimestamp());
             }
-            // Only a wait between frames spins (a reply about to arrive); in the middle of a frame the rest is already
-            // streaming in, and a spin would only take it in smaller pieces while contending with the sender.
-            bool between = _end == _start;
-            if (!await FillAsync(sync, cancellationToken, _large ? FrameCodec.HeaderLength - (_end - _start) : int.MaxValue, spin: between).ConfigureAwait(false))
+            if (header.DataLength > Array.MaxLength)
             {
-                int partial = _end - _start;
-                return partial == 0 ? new Frame(null, -1, 0) : throw new IncompleteFrameException(partial, 0);
+                throw new FrameTooLargeException(header.DataLength, Array.MaxLength);
             }
-        }
-        if (Volatile.Read(ref _frameStarted) == 0)
-        {
-            Volatile.Write(ref _frameStarted, System.Diagnostics.Stopwatch.GetTimestamp());
-        }
-        if (header.DataLength > Array.MaxLength)
-        {
-            throw new FrameTooLargeException(header.DataLength, Array.MaxLength);
-        }
-        InFrame = true;
-        if (_shm is not null && descriptor)
-        {
-            return await ReadSharedAsync(_shm.Received - (_end - _start), options, destination, sync, cancellationToken).ConfigureAwait(false);
+            InFrame = true;
+            if (!descriptor)
+            {
+                break;
+            }
+            Frame shared = await ReadSharedAsync((_files?.Received ?? 0) - (_end - _start), options, destination, sync, cancellationToken).ConfigureAwait(false);
+            if (shared.Length != Frame.Attached)
+            {
+                return shared;
+            }
+            // A ring attached with a frame of its own (§9): no message; read on.
         }
         _start += FrameCodec.HeaderLength;
         int length = (int)header.DataLength;
@@ -133,7 +147,7 @@ internal sealed partial class FrameReader : IDisposable
                     // after it (CRC, next header) come in the same call, into the emptied read buffer.
                     Memory<byte> rest = payload[filled..];
                     _start = _end = 0;
-                    int n = _shm is not null ? await ReceiveSharedAsync(rest, _buffer.AsMemory(0, Trailer), sync, cancellationToken).ConfigureAwait(false)
+                    int n = _files is not null ? await ReceiveSharedAsync(rest, _buffer.AsMemory(0, Trailer), sync, cancellationToken).ConfigureAwait(false)
                         : UseDirect(sync, cancellationToken) ? _direct!.TryReceive(rest.Span, _buffer.AsSpan(0, Trailer), spin: false) : -1;
                     if (n > rest.Length)
                     {
@@ -170,7 +184,7 @@ internal sealed partial class FrameReader : IDisposable
                 FrameCodec.VerifyCrc(FrameCodec.ComputeCrc(payload.Span), crc);
             }
             // A file that came with this frame's bytes belongs to no descriptor frame: refused with the frame (§4.1).
-            _shm?.CheckNoStrayFile(_shm.Received - (_end - _start));
+            _files?.CheckNoStrayFile(_files.Received - (_end - _start));
             InFrame = false;
             Volatile.Write(ref _frameStarted, 0);
             destination?.Advance(length);
@@ -201,7 +215,7 @@ internal sealed partial class FrameReader : IDisposable
             _start = 0;
         }
         int room = Math.Min(_buffer.Length - _end, Math.Max(1, max));
-        int n = _shm is not null ? await ReceiveSharedAsync(_buffer.AsMemory(_end, room), default, sync, cancellationToken).ConfigureAwait(false)
+        int n = _files is not null ? await ReceiveSharedAsync(_buffer.AsMemory(_end, room), default, sync, cancellationToken).ConfigureAwait(false)
             : UseDirect(sync, cancellationToken) ? _direct!.TryReceive(_buffer.AsSpan(_end, room), default, spin) : -1;
         if (n < 0)
         {
@@ -219,7 +233,7 @@ internal sealed partial class FrameReader : IDisposable
 
     public void Dispose()
     {
-        _shm?.CloseQueuedFiles();
+        _files?.CloseQueuedFiles();
         Interlocked.Exchange(ref _ring, null)?.Dispose();
         byte[] buffer = Interlocked.Exchange(ref _buffer, []);
         if (buffer.Length > 0)

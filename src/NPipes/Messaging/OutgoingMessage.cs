@@ -8,8 +8,8 @@ namespace NPipes;
 /// A message to fill in place and send, from <see cref="PipeConnection.CreateMessage"/> (docs/shared-memory.md §6):
 /// write the payload into <see cref="Memory"/> (or <see cref="Span"/>), then <see cref="SendAsync"/> or
 /// <see cref="Send"/> once. Through shared memory its memory is a slot of the connection's ring (or, larger than the
-/// ring, a file of its own), so the sender copies nothing; while it is unsent, the connection's other shared-memory
-/// sends go in files of their own.
+/// ring, a file of its own on Linux), so the sender copies nothing; while it is unsent, the connection's other
+/// shared-memory sends go in files of their own (inline on Windows).
 /// Dispose it afterwards, sent or not (one disposed of unsent sends nothing); its memory must not be used after it is
 /// sent or disposed.
 /// </summary>

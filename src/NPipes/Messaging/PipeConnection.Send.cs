@@ -103,9 +103,9 @@ public sealed partial class PipeConnection
         ThrowIfClosed();
         try
         {
-            if (file is not null || slot is not null || SharedLength(payload, text) > 0)
+            if ((file is not null || slot is not null || SharedLength(payload, text) > 0)
+                && await SendSharedAsync(file, slot, payload, text, sync, cancellationToken).ConfigureAwait(false))
             {
-                await SendSharedAsync(file, slot, payload, text, sync, cancellationToken).ConfigureAwait(false);
                 return;
             }
             if (text is null)

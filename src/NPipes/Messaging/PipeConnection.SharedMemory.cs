@@ -7,8 +7,9 @@ using NPipes.Transport;
 namespace NPipes;
 
 // Large payloads through shared memory (docs/shared-memory.md), when NPipesOptions.SharedMemory is set: the transport
-// must offer it (else the connection is refused when made, §7); sends at or above the threshold go in a sealed file,
-// CreateMessage hands out the file's memory to write in place (§6).
+// must offer it (else the connection is refused when made, §7); sends at or above the threshold go in a ring slot, or,
+// where the ring is too small or held, in a sealed file where files travel (§3) and inline where they do not (§9);
+// CreateMessage hands out that memory to write in place (§6).
 public sealed partial class PipeConnection
 {
     private readonly ISharedMemoryTransport? _shm;
@@ -17,14 +18,14 @@ public sealed partial class PipeConnection
     internal ISharedMemoryTransport? SharedMemoryTransport => _shm;
 
     /// <summary>The writer of descriptor frames, when shared memory is on.</summary>
-    internal SharedMemoryFrameWriter? SharedWriter => (_writer as CoalescingFrameWriter)?.Shared;
+    internal SharedMemoryFrameWriter? SharedWriter => _writer.Shared;
 
     /// <summary>
     /// Creates a message of <paramref name="length"/> bytes to fill in place and send (docs/shared-memory.md §6). With
     /// shared memory on and a length at or above <see cref="SharedMemoryOptions.MinPayloadLength"/>, its memory is a slot
     /// of the connection's ring (§8; waiting, if the ring is full, until the peer has read enough) or, for a payload
-    /// larger than the ring or while another created message is unsent, a shared-memory file of its own, so the payload
-    /// is never copied; otherwise it is a pooled buffer sent inline. Dispose the message (sent or not) to release it; one
+    /// larger than the ring or while another created message is unsent, a shared-memory file of its own on Linux (inline
+    /// on Windows, §9), so the payload is never copied; otherwise it is a pooled buffer sent inline. Dispose the message (sent or not) to release it; one
     /// disposed of unsent sends nothing.
     /// </summary>
     /// <param name="length">The payload's length in bytes.</param>
@@ -47,7 +48,9 @@ public sealed partial class PipeConnection
         SharedMemoryFrameWriter writer = SharedWriter!;
         if (!writer.Ring.TryReserve(length))
         {
-            return new OutgoingMessage(this, _shm!.CreateFile(length), null, length);
+            return _shm!.Files is { } files
+                ? new OutgoingMessage(this, files.CreateFile(length), null, length)
+                : new OutgoingMessage(this, null, ArrayPool<byte>.Shared.Rent(length), length);
         }
         try
         {
@@ -85,7 +88,12 @@ public sealed partial class PipeConnection
         await SendCoreAsync(default, null, push: false, sync, cancellationToken, null, (position, length, crc)).ConfigureAwait(false);
     }
 
-    private bool UsesSharedMemory(int length) => SharedWriter is { } writer && length >= writer.Options.MinPayloadLength;
+    /// <summary>
+    /// Whether a payload of <paramref name="length"/> bytes goes through shared memory: at or above the threshold, and,
+    /// where no file can carry it (§9), no larger than the ring.
+    /// </summary>
+    private bool UsesSharedMemory(int length) =>
+        SharedWriter is { } writer && length >= writer.Options.MinPayloadLength && (length <= writer.Ring.Capacity || _shm!.Files is not null);
 
     /// <summary>The payload's length when it goes through shared memory, else 0.</summary>
     private int SharedLength(ReadOnlyMemory<byte> payload, string? text)
@@ -101,17 +109,18 @@ public sealed partial class PipeConnection
     /// <summary>
     /// Sends a created message's ring <paramref name="slot"/> or <paramref name="file"/> (already written in place), or
     /// the payload or text: into a slot of the ring when it fits and the ring is free (§8), else into a new file (the
-    /// payload with pwrite: faster than through a mapping).
+    /// payload with pwrite: faster than through a mapping) where files travel. False when it did not go (no file can
+    /// carry it, §9): the caller sends it inline.
     /// </summary>
-    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
-    private async ValueTask SendSharedAsync(OutgoingSharedFile? file, (long Position, int Length, uint Crc)? slot, ReadOnlyMemory<byte> payload, string? text, bool sync, CancellationToken cancellationToken)
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
+    private async ValueTask<bool> SendSharedAsync(OutgoingSharedFile? file, (long Position, int Length, uint Crc)? slot, ReadOnlyMemory<byte> payload, string? text, bool sync, CancellationToken cancellationToken)
     {
         SharedMemoryFrameWriter writer = SharedWriter!;
         if (slot is { } s)
         {
             await writer.WriteRingAsync(default, null, s.Position, s.Length, s.Crc, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
             Telemetry.SentShared(s.Length);
-            return;
+            return true;
         }
         int length = text is null ? payload.Length : FrameCodec.GetByteCount(text, Options.Frame);
         FrameCodec.CheckPayloadLength(length, Options.Frame);
@@ -126,14 +135,18 @@ public sealed partial class PipeConnection
                 writer.Ring.Release();
             }
             Telemetry.SentShared(length);
-            return;
+            return true;
+        }
+        if (_shm!.Files is null)
+        {
+            return false;
         }
         bool owned = file is null;
         uint crc;
         if (file is null && text is null)
         {
             crc = Options.Frame.Crc ? FrameCodec.ComputeCrc(payload.Span) : 0;
-            file = _shm!.CreateFile(payload.Span);
+            file = _shm.Files.CreateFile(payload.Span);
         }
         else
         {
@@ -145,6 +158,7 @@ public sealed partial class PipeConnection
         {
             await writer.WriteAsync(file, length, crc, Options.Frame, sync, cancellationToken).ConfigureAwait(false);
             Telemetry.SentShared(length);
+            return true;
         }
         finally
         {
@@ -160,7 +174,7 @@ public sealed partial class PipeConnection
     {
         int length = FrameCodec.GetByteCount(text, Options.Frame);
         FrameCodec.CheckPayloadLength(length, Options.Frame);
-        OutgoingSharedFile file = _shm!.CreateFile(length);
+        OutgoingSharedFile file = _shm!.Files!.CreateFile(length);
         Options.Frame.Encoding.GetBytes(text, file.GetSpan());
         return file;
     }
@@ -182,11 +196,11 @@ public sealed partial class PipeConnection
     }
 
     /// <summary>Refuses shared memory up front where no connection could have it (a server checks before it listens).</summary>
-    /// <exception cref="PlatformNotSupportedException">Shared memory is on, and this is not Linux in the net10.0 build.</exception>
+    /// <exception cref="PlatformNotSupportedException">Shared memory is on, and this is not Linux or Windows in the net10.0 build.</exception>
     internal static void ThrowIfNoSharedMemory(NPipesOptions options)
     {
 #if NET
-        bool built = OperatingSystem.IsLinux();
+        bool built = OperatingSystem.IsLinux() || OperatingSystem.IsWindows();
 #else
         bool built = false;
 #endif
@@ -197,12 +211,12 @@ public sealed partial class PipeConnection
     }
 
     private static PlatformNotSupportedException Unavailable(string platform) => new(
-        $"Shared memory (NPipesOptions.SharedMemory) is not available on {platform}: it needs a Unix socket on Linux in the net10.0 build (docs/shared-memory.md §7). Leave the option off there.");
+        $"Shared memory (NPipesOptions.SharedMemory) is not available on {platform}: it needs a Unix socket on Linux or a named pipe on Windows, in the net10.0 build (docs/shared-memory.md §7). Leave the option off there.");
 
     private static string PlatformName(ITransportStream? transport) => transport is null ? "a stream that is not a pipe" : SystemName();
 
     private static string SystemName() =>
-        RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "Windows"
+        RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "Windows in the netstandard2.0 build"
         : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "macOS"
         : RuntimeInformation.IsOSPlatform(OSPlatform.Linux) ? "Linux in the netstandard2.0 build"
         : RuntimeInformation.OSDescription;

@@ -21,9 +21,9 @@ namespace NPipes;
 /// of 32 KiB or more are not copied: the send returns once the frame has been written. Dispose writes what is queued
 /// first. On Windows (message pipes) every frame is one write (one pipe message, as npipes reads) and a send completes
 /// when it is written.</para>
-/// <para>With <see cref="NPipesOptions.SharedMemory"/> on (Linux), a payload at or above its threshold travels through
-/// shared memory (docs/shared-memory.md): in a slot of the connection's ring (§8), or, larger than the ring, in a sealed
-/// file of its own. The send completes once its descriptor frame is written, after waiting, if the peer has left too
+/// <para>With <see cref="NPipesOptions.SharedMemory"/> on (Linux and Windows, net10.0 build), a payload at or above its
+/// threshold travels through shared memory (docs/shared-memory.md): in a slot of the connection's ring (§8), or, larger
+/// than the ring, in a sealed file of its own on Linux and inline on Windows (§9). The send completes once its descriptor frame is written, after waiting, if the peer has left too
 /// much unread, for room in the ring or the in-flight budget; the received <see cref="PipeMessage"/> holds a private copy
 /// of a ring slot (in a pooled buffer), or is a read-only view of a sealed file until disposed.
 /// <see cref="CreateMessage"/> hands out the slot's (or file's) memory to write in place.</para>
@@ -61,7 +61,8 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         _reader = new FrameReader(stream, transport?.DirectReceive, _shm);
         if (transport is { IsMessageMode: true })
         {
-            _writer = new FrameWriter(stream); // one write per frame: one message per frame
+            // One write per frame: one message per frame.
+            _writer = new FrameWriter(stream, _shm is null ? null : (_shm, options.SharedMemory!), e => Close(e is SharedMemoryException ? DisconnectReason.ProtocolError : DisconnectReason.IOError));
         }
         else
         {
@@ -162,6 +163,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         Interlocked.CompareExchange(ref _reason, (int)DisconnectReason.LocalClose, (int)DisconnectReason.None);
         _stream.Dispose();
         _queue?.Close();
+        _writer.Shared?.Ring.Close();
         ReleaseReader();
         OnClosed();
     }
@@ -194,6 +196,7 @@ public sealed partial class PipeConnection : IAsyncDisposable, IDisposable
         {
             _stream.Dispose();
             _queue?.Close();
+            _writer.Shared?.Ring.Close();
             ReleaseReader();
             OnClosed();
         }

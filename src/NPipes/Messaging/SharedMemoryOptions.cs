@@ -4,8 +4,10 @@ namespace NPipes;
 /// Large messages through shared memory (docs/shared-memory.md): set <see cref="NPipesOptions.SharedMemory"/> on both
 /// sides. A payload of at least <see cref="MinPayloadLength"/> bytes then travels through shared memory: in a slot of the
 /// connection's ring (§8: written once by the sender, copied out once by the receiver, no page allocated per message), or,
-/// larger than the ring, in a sealed memfd of its own handed over with the frame and read in place; smaller ones go inline. Linux only (the net10.0
-/// build); elsewhere opting in is refused when the connection is made. Immutable; share freely.
+/// larger than the ring, in a sealed memfd of its own handed over with the frame and read in place (Linux) or inline
+/// (Windows, where the ring is an unnamed section the receiver takes from the sender's process, §9); smaller ones go
+/// inline. Linux and Windows, in the net10.0 build only; elsewhere (macOS, the netstandard2.0 build on any system, §7)
+/// opting in is refused when the connection is made. Immutable; share freely.
 /// </summary>
 public sealed record SharedMemoryOptions
 {
@@ -34,7 +36,8 @@ public sealed record SharedMemoryOptions
     /// 64 MiB). It is also the ring's capacity (§8: rounded up to a multiple of 4096, at most 1 GiB), allocated on first
     /// use; a slot waits for room in the ring, and a payload larger than the ring goes in a file of its own under this
     /// budget (§3.4: a send that would exceed it waits until the peer has read everything sent so far), both within the
-    /// send's cancellation. A peer that stops reading therefore pins at most the ring plus this plus one payload.
+    /// send's cancellation. A peer that stops reading therefore pins at most the ring plus this plus one payload. On
+    /// Windows no file is used (§9): a payload larger than the ring goes inline, and at most the ring is pinned.
     /// </summary>
     /// <exception cref="ArgumentOutOfRangeException">The value is less than 1.</exception>
     public long MaxInFlightBytes

@@ -3,99 +3,33 @@ using System.Buffers;
 namespace NPipes.Transport;
 
 /// <summary>
-/// Shared memory on a connected socket (docs/shared-memory.md): files that carry large payloads, handed to the peer with
-/// a descriptor frame. Offered by the Linux socket stream of the net10.0 build (<see cref="ITransportStream.SharedMemory"/>);
-/// absent elsewhere. Once a connection uses it, every read of the socket goes through <see cref="TryReceiveWithFiles"/>, which
-/// takes the files that arrive along with the bytes.
+/// Shared memory on a connected pipe (docs/shared-memory.md): the connection's ring (§8), on every platform that has
+/// it, plus the files of <see cref="Files"/> where the transport can hand files over. Offered by the Linux socket stream
+/// and the Windows pipe stream of the net10.0 build (<see cref="ITransportStream.SharedMemory"/>); absent elsewhere.
+/// The two differ in what Messaging asks here, never in the OS: whether files travel (kind 1, and the ring's file with
+/// its first slot's frame, flags bit 0), or the ring attaches with a frame of its own (kind 3, §9).
 /// </summary>
 internal interface ISharedMemoryTransport
 {
-    /// <summary>A new writable shared-memory file of <paramref name="length"/> bytes, mapped into this process (§3.1).</summary>
-    /// <exception cref="IOException">The system refused (out of memory, too many files).</exception>
-    OutgoingSharedFile CreateFile(int length);
-
     /// <summary>
-    /// A new shared-memory file holding a copy of <paramref name="payload"/>, written with <c>pwrite</c> and never mapped
-    /// here (§3.1: measured faster than mapping, faulting and unmapping): only <see cref="OutgoingSharedFile.Seal"/> remains.
+    /// Files handed over with their frames (Linux). Null where none can travel (Windows, §9): no kind 1 is sent, a payload
+    /// that finds no room in the ring goes inline, the ring attaches with a kind-3 frame of its own
+    /// (<see cref="OutgoingRing.AttachDescriptor"/>), kind 1 and kind-2 flags bit 0 are refused, and reads are the stream's.
     /// </summary>
-    /// <exception cref="IOException">The system refused (out of memory, too many files).</exception>
-    OutgoingSharedFile CreateFile(ReadOnlySpan<byte> payload);
+    ISharedFileTransport? Files { get; }
 
-    /// <summary>
-    /// One non-blocking send of the start of <paramref name="frame"/> carrying <paramref name="file"/>'s descriptor (§3.3):
-    /// the bytes sent (the file went with them, and the caller closes it), or 0 when the socket is full (nothing went).
-    /// </summary>
-    /// <exception cref="IOException">The connection is broken.</exception>
-    int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingSharedFile file);
-
-    /// <summary>A new ring of <paramref name="capacity"/> data bytes (a multiple of 4096), sealed against resizing and mapped writable (§8).</summary>
-    /// <exception cref="IOException">The system refused (out of memory, too many files).</exception>
+    /// <summary>A new ring of <paramref name="capacity"/> data bytes (a multiple of 4096), mapped writable (§8; §9).</summary>
+    /// <exception cref="IOException">The system refused (out of memory, too many files or handles).</exception>
     OutgoingRing CreateRing(long capacity);
 
-    /// <summary>As <see cref="TrySendWithFile(ReadOnlySpan{byte}, OutgoingSharedFile)"/>, carrying the ring's file (§8: its first frame).</summary>
-    /// <exception cref="IOException">The connection is broken.</exception>
-    int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingRing ring);
-
     /// <summary>
-    /// The ring frame that starts at <paramref name="frameStart"/> takes its file (as <see cref="TakeFile"/>): checks the
-    /// ring's size and seals (§8) and maps its data region read-only and its control page writable (the descriptor is closed).
+    /// Attaches the peer's ring: with <see cref="Files"/>, the kind-2 frame with flags bit 0 that starts at
+    /// <paramref name="frameStart"/> takes its file and checks its size and seals (§8); without, the kind-3
+    /// <paramref name="descriptor"/> names the section to take out of the peer's process and check (§9 steps 1-4). Either
+    /// way the data region is mapped read-only and the control page writable, and nothing else is kept open.
     /// </summary>
-    /// <exception cref="SharedMemoryException">A check failed; nothing is mapped, every queued file is closed.</exception>
-    IncomingRing TakeRing(long frameStart);
-
-    /// <summary>Waits up to <paramref name="milliseconds"/> for the socket to take more bytes.</summary>
-    void WaitWritable(int milliseconds);
-
-    /// <summary>Bytes sent on the socket that the peer has not read yet (SIOCOUTQ).</summary>
-    long UnreadSendBytes { get; }
-
-    /// <summary>
-    /// Takes what has arrived (filling <paramref name="first"/>, then <paramref name="second"/>) with one non-blocking
-    /// recvmsg, queueing any files that arrive with it. -1: nothing has arrived; 0: end of stream.
-    /// </summary>
-    /// <exception cref="SharedMemoryException">The read brought more than one file, or a cut control message (§4.1).</exception>
-    /// <exception cref="IOException">The connection is broken.</exception>
-    int TryReceiveWithFiles(Span<byte> first, Span<byte> second);
-
-    /// <summary>Blocks until the socket has something to read (or is closed); for synchronous reads.</summary>
-    void WaitReadable();
-
-    /// <summary>Every byte <see cref="TryReceiveWithFiles"/> has taken so far: the stream position reads are counted in.</summary>
-    long Received { get; }
-
-    /// <summary>
-    /// A frame that is not a descriptor frame ends at stream position <paramref name="frameEnd"/>: a queued file whose
-    /// read ended there or before came with that frame's bytes (or earlier ones), belongs to no descriptor frame (§4.1),
-    /// and is refused. (A file whose read goes on past the frame belongs to a descriptor frame that follows it.)
-    /// </summary>
-    /// <exception cref="SharedMemoryException">Such a file is queued (all queued files are closed).</exception>
-    void CheckNoStrayFile(long frameEnd);
-
-    /// <summary>
-    /// The descriptor frame that starts at <paramref name="frameStart"/> takes its file (the oldest queued, which must have
-    /// arrived in a read holding the frame's first byte): checks §4.1-4.5 in order and
-    /// maps it read-only (the descriptor is closed). The payload's CRC is not checked here.
-    /// </summary>
-    /// <exception cref="SharedMemoryException">A check failed; nothing is mapped, every queued file is closed.</exception>
-    SharedMemoryView TakeFile(long frameStart, long length);
-
-    /// <summary>Closes every queued file (the connection is closing).</summary>
-    void CloseQueuedFiles();
-}
-
-/// <summary>A sender's shared-memory file, mapped writable until <see cref="Seal"/>.</summary>
-internal abstract class OutgoingSharedFile : MemoryManager<byte>
-{
-    /// <summary>Unmaps the file and seals it against any change (§3.2); the memory is gone from here on.</summary>
-    /// <exception cref="IOException">The system refused a seal.</exception>
-    public abstract void Seal();
-}
-
-/// <summary>A received payload's read-only mapping (§4.5). <see cref="Release"/> unmaps it.</summary>
-internal abstract class SharedMemoryView : MemoryManager<byte>
-{
-    /// <summary>Unmaps the payload; the view may be reused for another. Safe to call once per mapping only.</summary>
-    public abstract void Release();
+    /// <exception cref="SharedMemoryException">A check failed (the message names it); nothing is left mapped or open.</exception>
+    IncomingRing TakeRing(long frameStart, SharedMemoryDescriptor descriptor);
 }
 
 /// <summary>
@@ -107,10 +41,16 @@ internal abstract class OutgoingRing : MemoryManager<byte>
     /// <summary>The data region's length.</summary>
     public abstract int Capacity { get; }
 
+    /// <summary>
+    /// The kind-3 descriptor that announces the ring in a frame of its own, sent just before its first slot's frame
+    /// (§9); null where the ring's file goes with that frame instead (§8, flags bit 0).
+    /// </summary>
+    public abstract SharedMemoryDescriptor? AttachDescriptor { get; }
+
     /// <summary>The receiver's <c>consumed</c>: one aligned 8-byte load.</summary>
     public abstract ulong ReadConsumed();
 
-    /// <summary>Closes the file's descriptor once the peer has it (the mapping stays).</summary>
+    /// <summary>The peer has the ring (its first slot's frame went out): closes what only served to hand it over.</summary>
     public abstract void CloseDescriptor();
 }
 

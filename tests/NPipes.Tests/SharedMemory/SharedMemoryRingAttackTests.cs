@@ -85,6 +85,23 @@ public sealed class SharedMemoryRingAttackTests
     }
 
     [Fact]
+    public async Task A_kind_3_attach_frame_is_refused_on_Linux()
+    {
+        // Kind 3 is Windows's (docs/shared-memory.md §9): here the ring's file comes with its first slot's frame.
+        byte[] attach = new byte[SharedMemoryDescriptor.FrameLength];
+        SharedMemoryDescriptor.WriteFrame(attach, new SharedMemoryDescriptor(RingPeer.Control + Capacity, 0, SharedMemoryDescriptor.KindAttach, Position: 0x40), Options.Frame);
+        (Socket attacker, Socket victim) = ShmPeers.SocketPair();
+        using (attacker)
+        await using (PipeConnection receiver = ShmPeers.Connection(victim, Options))
+        {
+            ShmPeers.SendWithFds(attacker, attach);
+            var error = await Assert.ThrowsAsync<SharedMemoryException>(() => receiver.ReceiveAsync(Ct).AsTask().Within());
+            Assert.Contains("kind 3", error.Message, StringComparison.Ordinal);
+            Assert.Equal(DisconnectReason.ProtocolError, receiver.DisconnectReason);
+        }
+    }
+
+    [Fact]
     public async Task A_second_ring_is_refused()
     {
         int second = GoodRing();

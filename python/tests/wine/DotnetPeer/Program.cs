@@ -1,4 +1,7 @@
-// The .NET roles of the python-windows lane, one per run: `DotnetPeer.exe ROLE ARGS...`.
+// The .NET roles of the python-windows lane, one per run: `DotnetPeer.exe ROLE ARGS... [--shared-memory]`.
+// --shared-memory (anywhere after ROLE; every role but `cli`, which passes it on to the CLI as its own switch) turns on
+// NPipesOptions.SharedMemory with the defaults (docs/shared-memory.md §9: the ring in a section on Windows); without it
+// nothing changes.
 // Text to send comes on standard input (one line); results go to standard output, one line each, so the Python
 // test can wait for "created"/"ready" before starting its own side (no sleeps).
 using System.Runtime.CompilerServices;
@@ -13,10 +16,16 @@ using NPipes.WindowsTests;
 using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
 CancellationToken ct = cts.Token;
 string role = args[0];
+bool sharedMemory = role != "cli" && args.Contains("--shared-memory");
+if (sharedMemory)
+{
+    args = [.. args.Where(a => a != "--shared-memory")];
+}
 static void Say(string line) { Console.Out.WriteLine(line); Console.Out.Flush(); }
-static NPipesOptions Options(string order, string crc) => new()
+NPipesOptions Options(string order, string crc) => new()
 {
     Timeout = TimeSpan.FromSeconds(20),
+    SharedMemory = sharedMemory ? SharedMemoryOptions.Default : null,
     Frame = new FrameOptions
     {
         ByteOrder = order == "big" ? ByteOrder.BigEndian : ByteOrder.LittleEndian,
@@ -86,7 +95,7 @@ switch (role)
     }
     case "accept-after-go":  // NAME: Listen, say "listening", accept only once "go" comes on stdin
     {
-        await using PipeServer server = PipeServer.Listen(args[1]);
+        await using PipeServer server = PipeServer.Listen(args[1], sharedMemory ? new PipeServerOptions { Connection = new NPipesOptions { SharedMemory = SharedMemoryOptions.Default } } : null);
         Say("listening");
         Console.In.ReadLine();
         try

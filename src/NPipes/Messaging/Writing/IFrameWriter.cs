@@ -9,6 +9,9 @@ internal interface IFrameWriter
     /// <summary>True while a frame has been partly written by a call that can be cancelled: an interruption now leaves the stream out of sync.</summary>
     bool InFrame { get; }
 
+    /// <summary>The writer of shared-memory frames (docs/shared-memory.md), when the connection has shared memory on.</summary>
+    SharedMemoryFrameWriter? Shared { get; }
+
     /// <summary>Writes or queues one frame.</summary>
     ValueTask WriteAsync(ReadOnlyMemory<byte> payload, FrameOptions options, bool sync, CancellationToken cancellationToken);
 

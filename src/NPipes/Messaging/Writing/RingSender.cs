@@ -6,8 +6,8 @@ namespace NPipes.Messaging.Writing;
 /// The sending side of the connection's ring (docs/shared-memory.md §8): where the next slot goes, how much the receiver
 /// has consumed, and who may use the ring now. One message at a time holds the ring (<see cref="TryReserve"/>) from
 /// placing its slot until its frame is written or it is abandoned, so slots are sent in the order they were placed; a
-/// message that finds the ring held goes in a file of its own (kind 1) instead of waiting, so a caller holding an unsent
-/// <see cref="OutgoingMessage"/> never waits for itself. The ring is created on first use and unmapped when the
+/// message that finds the ring held goes in a file of its own (kind 1; inline where no file travels, §9) instead of
+/// waiting, so a caller holding an unsent <see cref="OutgoingMessage"/> never waits for itself. The ring is created on first use and unmapped when the
 /// connection closes, but never while a message holds it (the holder may be writing into its slot).
 /// </summary>
 internal sealed class RingSender(ISharedMemoryTransport transport, long capacity)
@@ -123,9 +123,12 @@ internal sealed class RingSender(ISharedMemoryTransport transport, long capacity
     /// <summary>The slot's memory (the ring held and the slot placed).</summary>
     public Memory<byte> Slot(long position, int length) => _ring!.Memory.Slice((int)(position % capacity), length);
 
-    /// <summary>The descriptor of the slot; the first one carries the ring's file (flags bit 0).</summary>
+    /// <summary>The descriptor of the slot; where files travel the first one carries the ring's file (flags bit 0, §8).</summary>
     public SharedMemoryDescriptor Describe(long position, int length, uint crc) =>
-        new(length, crc, SharedMemoryDescriptor.KindRing, position, _announced ? 0 : SharedMemoryDescriptor.FlagRingFile);
+        new(length, crc, SharedMemoryDescriptor.KindRing, position, _announced || transport.Files is null ? 0 : SharedMemoryDescriptor.FlagRingFile);
+
+    /// <summary>Before the first slot's frame, where the ring attaches with a frame of its own (§9): that frame's kind-3 descriptor; else null.</summary>
+    public SharedMemoryDescriptor? PendingAttach => _announced ? null : _ring!.AttachDescriptor;
 
     /// <summary>The ring's file, for the frame that announces it.</summary>
     public OutgoingRing File => _ring!;

@@ -1,8 +1,21 @@
 namespace NPipes.Messaging.Writing;
 
 // The write side of the queue: who owns it, taking chunks to write, counting what was written, and what a flush waits for.
-internal sealed partial class SendQueue
+internal sealed partial class SendQueue : IWriteSide
 {
+    /// <summary>Waits until the caller owns the write side (<see cref="TryAcquire"/>, waiting for idle in between).</summary>
+    /// <exception cref="IOException">An earlier write failed.</exception>
+    public async ValueTask AcquireAsync(bool sync, CancellationToken cancellationToken)
+    {
+        while (!TryAcquire())
+        {
+            await WaitAsync(WaitKind.Idle, 0, sync, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The owner writes the queue until it is empty (<see cref="QueueFlusher.WriteQueuedAsOwnerAsync"/>).</summary>
+    public ValueTask WriteQueuedAsync(bool sync) => Flusher.WriteQueuedAsOwnerAsync(sync);
+
     /// <summary>Takes the write side for a caller (a large frame); false while someone else owns it.</summary>
     /// <exception cref="IOException">An earlier write failed.</exception>
     public bool TryAcquire()

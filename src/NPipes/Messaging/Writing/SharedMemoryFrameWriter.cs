@@ -4,12 +4,13 @@ using NPipes.Transport;
 namespace NPipes.Messaging.Writing;
 
 /// <summary>
-/// Sends a payload that is already in a shared-memory file (docs/shared-memory.md §3): waits until it owns the write
-/// side, writes what is queued ahead of it (order is queue order), keeps to the in-flight budget (§3.4), seals the
-/// file, then sends the descriptor frame with the file in one sendmsg (the frame's remaining bytes, if any, through the
-/// stream). The send returns when the frame is written.
+/// Sends payloads through shared memory (docs/shared-memory.md): waits until it owns the write side, writes what is
+/// queued ahead of it (order is queue order), then sends a ring slot (§8) or, where files travel, a sealed file (§3,
+/// within the in-flight budget of §3.4) with the descriptor frame in one sendmsg (the frame's remaining bytes, if any,
+/// through the stream). Where the ring attaches with a frame of its own (§9), that frame is one write before the first
+/// slot's. The send returns when the frame is written.
 /// </summary>
-internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, ISharedMemoryTransport transport, SharedMemoryOptions options)
+internal sealed class SharedMemoryFrameWriter(IWriteSide queue, Stream stream, ISharedMemoryTransport transport, SharedMemoryOptions options)
 {
     /// <summary>
     /// The longest pause between two looks at the socket's send queue while waiting (§3.4: from 1 ms to 50 ms). Pauses
@@ -73,13 +74,10 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteCoreAsync(OutgoingSharedFile? file, ReadOnlyMemory<byte> payload, string? text, long position, int length, uint crc, FrameOptions frameOptions, bool sync, CancellationToken cancellationToken)
     {
-        while (!queue.TryAcquire())
-        {
-            await queue.WaitAsync(WaitKind.Idle, 0, sync, cancellationToken).ConfigureAwait(false);
-        }
+        await queue.AcquireAsync(sync, cancellationToken).ConfigureAwait(false);
         try
         {
-            await queue.Flusher.WriteQueuedAsOwnerAsync(sync).ConfigureAwait(false);
+            await queue.WriteQueuedAsync(sync).ConfigureAwait(false);
             SharedMemoryDescriptor descriptor;
             if (file is not null)
             {
@@ -96,12 +94,17 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
                     crc = Fill(Ring.Slot(position, length).Span, payload.Span, text, frameOptions);
                 }
                 descriptor = Ring.Describe(position, length, crc);
+                if (Ring.PendingAttach is { } attach)
+                {
+                    // §9: the ring's own frame, one write (one pipe message) just before its first slot's.
+                    SharedMemoryDescriptor.WriteFrame(_frame, attach, frameOptions);
+                    await WriteRestAsync(0, sync, cancellationToken).ConfigureAwait(false);
+                }
             }
             SharedMemoryDescriptor.WriteFrame(_frame, descriptor, frameOptions);
-            queue.AddEnqueued(_frame.Length);
             int sent = 0;
             int pause = 1;
-            while ((file is not null || descriptor.CarriesRing) && (sent = file is not null ? transport.TrySendWithFile(_frame, file) : transport.TrySendWithFile(_frame, Ring.File)) == 0)
+            while ((file is not null || descriptor.CarriesRing) && (sent = file is not null ? Files.TrySendWithFile(_frame, file) : Files.TrySendWithFile(_frame, Ring.File)) == 0)
             {
                 pause = await PauseAsync(pause, writable: true, sync, cancellationToken).ConfigureAwait(false);
             }
@@ -113,20 +116,7 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
             {
                 Ring.Sent(position, length);
             }
-            if (sent < _frame.Length)
-            {
-                _inFrame = true;
-                if (sync)
-                {
-                    stream.Write(_frame, sent, _frame.Length - sent);
-                }
-                else
-                {
-                    await stream.WriteAsync(_frame.AsMemory(sent), cancellationToken).ConfigureAwait(false);
-                }
-                _inFrame = false;
-            }
-            queue.AddWritten(_frame.Length);
+            await WriteRestAsync(sent, sync, cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -138,6 +128,29 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
             queue.Release();
         }
     }
+
+    /// <summary>Writes the frame in <c>_frame</c> from byte <paramref name="sent"/> on (the bytes before went with a file), in one write, counting it whole.</summary>
+    private async ValueTask WriteRestAsync(int sent, bool sync, CancellationToken cancellationToken)
+    {
+        queue.AddEnqueued(_frame.Length);
+        if (sent < _frame.Length)
+        {
+            _inFrame = true;
+            if (sync)
+            {
+                stream.Write(_frame, sent, _frame.Length - sent);
+            }
+            else
+            {
+                await stream.WriteAsync(_frame.AsMemory(sent), cancellationToken).ConfigureAwait(false);
+            }
+            _inFrame = false;
+        }
+        queue.AddWritten(_frame.Length);
+    }
+
+    /// <summary>The transport's files: only a file, or a ring announced with its first slot, ever asks for them.</summary>
+    private ISharedFileTransport Files => transport.Files ?? throw new InvalidOperationException("This transport carries no shared-memory files.");
 
     /// <summary>Writes the payload (or encodes the text) into the slot; the CRC of what is there when CRC is on, else 0.</summary>
     private static uint Fill(Span<byte> slot, ReadOnlySpan<byte> payload, string? text, FrameOptions frameOptions)
@@ -162,7 +175,7 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
         }
         int pause = 1;
         bool counted = false;
-        while (transport.UnreadSendBytes != 0)
+        while (Files.UnreadSendBytes != 0)
         {
             if (!counted)
             {
@@ -183,7 +196,7 @@ internal sealed class SharedMemoryFrameWriter(SendQueue queue, Stream stream, IS
         }
         else if (writable)
         {
-            transport.WaitWritable(pause);
+            Files.WaitWritable(pause);
         }
         else
         {

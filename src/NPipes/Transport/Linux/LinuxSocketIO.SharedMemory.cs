@@ -5,7 +5,7 @@ namespace NPipes.Transport;
 // Shared memory on the socket (docs/shared-memory.md): a descriptor frame's first bytes go with its file in one sendmsg
 // (SCM_RIGHTS), and once shared memory is on every read is a recvmsg with room for a few descriptors, whose files are
 // queued in order (ReceivedFiles) for the descriptor frames that own them.
-internal sealed partial class LinuxSocketIO : ISharedMemoryTransport
+internal sealed partial class LinuxSocketIO : ISharedMemoryTransport, ISharedFileTransport
 {
     private const int SolSocket = 1;
     private const int ScmRights = 1;
@@ -23,6 +23,8 @@ internal sealed partial class LinuxSocketIO : ISharedMemoryTransport
     internal int FilesCreated => Volatile.Read(ref _filesCreated);
 
     public long Received => _received;
+
+    public ISharedFileTransport? Files => this;
 
     public OutgoingSharedFile CreateFile(int length)
     {
@@ -46,7 +48,7 @@ internal sealed partial class LinuxSocketIO : ISharedMemoryTransport
 
     public int TrySendWithFile(ReadOnlySpan<byte> frame, OutgoingRing ring) => TrySendWithDescriptor(frame, ((MemfdRing)ring).Descriptor);
 
-    public IncomingRing TakeRing(long frameStart) => _files.TakeRing(frameStart);
+    public IncomingRing TakeRing(long frameStart, SharedMemoryDescriptor descriptor) => _files.TakeRing(frameStart);
 
     private unsafe int TrySendWithDescriptor(ReadOnlySpan<byte> frame, int descriptor)
     {

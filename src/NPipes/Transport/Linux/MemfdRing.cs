@@ -26,6 +26,9 @@ internal sealed unsafe class MemfdRing : OutgoingRing
 
     public override int Capacity => _capacity;
 
+    /// <summary>None: the ring's file goes with its first slot's frame (§8, flags bit 0).</summary>
+    public override SharedMemoryDescriptor? AttachDescriptor => null;
+
     /// <summary>A ring of <paramref name="capacity"/> data bytes.</summary>
     /// <exception cref="IOException">The system refused a step.</exception>
     public static MemfdRing Create(long capacity)
