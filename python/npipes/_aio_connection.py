@@ -71,13 +71,10 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
         if link is None:           # SharedMemoryError if it was asked for
             open_link(Capabilities(), self.shared_memory, self.crc,
                       self.endian)
-        else:
-            self._socket_channel().use_reader(link.port.recv_into)
-
-    def _socket_channel(self) -> SocketChannel:
-        channel = self._live()
-        assert isinstance(channel, SocketChannel)   # shared memory: Unix
-        return channel
+        elif not link.sections:            # Linux: every read collects files
+            socket_channel = self._live()
+            assert isinstance(socket_channel, SocketChannel)
+            socket_channel.use_reader(link.port.recv_into)
 
     def _encode(self, data: Union[bytes, str]) -> bytes:
         return data if isinstance(data, bytes) \

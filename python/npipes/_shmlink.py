@@ -1,6 +1,8 @@
 """One connection's shared memory (docs/shared-memory.md), for both
 drivers: what to do with a received descriptor frame, how a large payload
-is put in a file or the ring (§8), and the in-flight budget.  The operating system is the
+is put in a file or the ring (§8), and the in-flight budget.  On Windows
+(a port with ``sections``, §9) the ring is a section announced by a kind-3
+frame of its own, and what does not take the ring goes inline.  The operating system is the
 port's business (the transport's ``capabilities().shared_memory``); the
 waiting is the driver's (blocking or asyncio).
 """
@@ -13,9 +15,9 @@ from typing import Callable, Optional, Tuple, Union
 
 from . import _platform
 from ._frames import check_size
-from ._shmframe import (KIND_RING, RING_FILE, Budget, Descriptor,
-                        DescriptorCodec)
-from ._shmring import RingReader, RingWriter, Slot, capacity_for
+from ._shmframe import (KIND_MEMFD, KIND_RING, KIND_SECTION, RING_FILE,
+                        Budget, Descriptor, DescriptorCodec)
+from ._shmring import PAGE, RingReader, RingWriter, Slot, capacity_for
 from ._util import Capabilities, Deadline, SharedMemoryPort
 from .errors import NPipesError, SharedMemoryError
 from .sharedmemory import SharedMemory
@@ -53,8 +55,16 @@ class ShmLink:
         self.capacity = capacity_for(option.max_in_flight)
         self.ring_out: Optional[RingWriter] = None
         self.ring_in: Optional[RingReader] = None
+        #: Windows: the kind-3 frame announcing the ring, until it is sent.
+        self._attach: Optional[bytes] = None
         #: Whether the last payload received came through shared memory.
         self.from_shared = False
+
+    @property
+    def sections(self) -> bool:
+        """Windows (§9): no file of its own (kind 1); what does not take
+        the ring goes inline."""
+        return self.port.sections
 
     @property
     def endian(self) -> str:
@@ -67,17 +77,30 @@ class ShmLink:
 
     # -- receiving (§4) ----------------------------------------------------
     def received(self, payload: bytes, max_payload: Optional[int]
-                 ) -> Union[bytes, mmap.mmap]:
+                 ) -> Union[bytes, mmap.mmap, None]:
         """What a completed frame holds: *payload* itself for an ordinary
         frame (no file may have come with it), else the checked read-only
-        mapping of the descriptor frame's file."""
+        mapping of the descriptor frame's file, or a copy of its ring slot;
+        None for a kind-3 frame (the ring attached: read on)."""
         port = self.port
         if type(payload) is not Descriptor:
             port.no_file()
             self.from_shared = False
             return payload
         self.from_shared = True
-        if payload.kind == KIND_RING:
+        kind = payload.kind
+        if kind == KIND_SECTION:
+            self._attach_section(payload)
+            return None
+        if port.sections and (kind == KIND_MEMFD or payload.flags & RING_FILE):
+            raise SharedMemoryError(
+                'shared memory: a descriptor of kind 1 (a file of its own) '
+                'on Windows, where only the ring is used: refused'
+                if kind == KIND_MEMFD else
+                'shared memory: a ring slot (kind 2) that carries its file '
+                '(flags bit 0) on Windows, where the ring is a section '
+                'announced by a frame of its own (kind 3): refused')
+        if kind == KIND_RING:
             return self._from_ring(payload, max_payload)
         fd = port.take_file()
         try:
@@ -94,6 +117,15 @@ class ShmLink:
                     f'shared memory: CRC-32 mismatch: the descriptor says '
                     f'0x{payload.crc:08x}, the payload has 0x{computed:08x}')
         return mapping
+
+    def _attach_section(self, found: Descriptor) -> None:
+        """Attach the Windows ring section a kind-3 frame names (§9): the
+        port checks it (Linux: refused) and maps it."""
+        if self.ring_in is not None:
+            raise SharedMemoryError('shared memory: a second ring on the '
+                                    'same connection (kind 3)')
+        self.ring_in = RingReader(*self.port.attach_ring(found.position,
+                                                         found.length))
 
     def _from_ring(self, found: Descriptor, max_payload: Optional[int]
                    ) -> bytes:
@@ -141,8 +173,17 @@ class ShmLink:
         first use; the ring is busy until the slot is sent or dropped."""
         ring = self.ring_out
         if ring is None:
-            fd, mapping = self.port.create_ring(self.capacity)
-            ring = self.ring_out = RingWriter(fd, mapping, self.capacity)
+            port = self.port
+            token, mapping = port.create_ring(self.capacity)
+            if port.sections:              # the section's handle: kept
+                self._attach = self._codec.frame(
+                    PAGE + self.capacity, 0, self.crc, KIND_SECTION, token)
+                ring = RingWriter(None, mapping, self.capacity,
+                                  port.close_file)
+            else:
+                ring = RingWriter(token, mapping, self.capacity,
+                                  port.close_file)
+            self.ring_out = ring
         return ring.place(size)
 
     def ring_room(self, position: int, size: int) -> bool:
@@ -155,8 +196,7 @@ class ShmLink:
         """Copy *payload* into its slot (one memcpy); its CRC (or 0)."""
         ring = self.ring_out
         assert ring is not None
-        start = ring.offset(position)
-        ring.mapping[start:start + len(payload)] = payload
+        ring.write(position, payload)
         return zlib.crc32(payload) & 0xFFFFFFFF if self.crc else 0
 
     def ring_slot(self, position: int, size: int) -> Slot:
@@ -183,14 +223,17 @@ class ShmLink:
         self.ring_unsent(False)
 
     def ring_frame(self, position: int, size: int, crc: int
-                   ) -> Tuple[bytes, Optional[int]]:
-        """The slot's descriptor frame, and the ring's file when this frame
-        is the first (it carries it; the caller closes it once sent)."""
+                   ) -> Tuple[bytes, Optional[int], Optional[bytes]]:
+        """The slot's descriptor frame; the ring's file when this frame is
+        the first on Linux (it carries it; the caller closes it once sent);
+        on Windows, the kind-3 frame to send first (a write of its own)
+        when this slot is the ring's first."""
         ring = self.ring_out
         assert ring is not None
         fd, ring.fd = ring.fd, None
+        attach, self._attach = self._attach, None
         return self._codec.frame(size, crc, self.crc, KIND_RING, position,
-                                 0 if fd is None else RING_FILE), fd
+                                 0 if fd is None else RING_FILE), fd, attach
 
     def ring_sent(self, position: int, size: int) -> None:
         """The slot's frame was sent."""
@@ -199,23 +242,31 @@ class ShmLink:
 
     def ring_unsent(self, with_file: bool) -> None:
         """The slot placed is not sent; when its frame was to carry the
-        ring's file (now closed), the ring goes: the next slot makes one."""
+        ring's file (now closed) or follow the ring's kind-3 frame, the
+        ring goes: the next slot makes one."""
         ring = self.ring_out
         if ring is not None:
             ring.abandon()
             if with_file:
-                self.ring_out = None
+                self.ring_out, self._attach = None, None
                 ring.close()
 
     def ring_send(self, position: int, size: int, crc: int,
                   deadline: Deadline) -> None:
         """Send the slot's descriptor frame (the blocking driver's)."""
-        frame, fd = self.ring_frame(position, size, crc)
+        frame, fd, attach = self.ring_frame(position, size, crc)
+        port = self.port
+        if attach is not None:
+            try:
+                port.send_frame(attach, deadline)
+            except BaseException:
+                self.ring_unsent(True)
+                raise
         try:
             if fd is None:
-                self.port.send_frame(frame, deadline)
+                port.send_frame(frame, deadline)
             else:
-                self.port.send_file(fd, frame, deadline)
+                port.send_file(fd, frame, deadline)
         except BaseException:
             self.ring_unsent(fd is not None)
             raise
