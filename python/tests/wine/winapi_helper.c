@@ -427,23 +427,23 @@ static void call_UnmapView(Args *a, Reply *r) {
     if (!UnmapViewOfFile((void *)(intptr_t)arg_int(a))) fail(r, GetLastError());
 }
 
-/* The handles this process holds: GetProcessHandleCount, or where Wine does not count them (Wine 8 answers 0),
- * NtQuerySystemInformation(SystemHandleInformation)'s entries owned by this process. */
+/* The handles this process holds of the same type as handle *sample* (a section, a process...), from
+ * NtQuerySystemInformation(SystemHandleInformation) (Wine 8's GetProcessHandleCount answers 0). */
 typedef struct { ULONG OwnerPid; BYTE ObjectType, HandleFlags; USHORT HandleValue; void *ObjectPointer;
                  ULONG AccessMask; } HandleEntry;
 typedef struct { ULONG Count; HandleEntry Handle[1]; } HandleTable;
 typedef LONG (NTAPI *QuerySystemFn)(int, void *, ULONG, ULONG *);
 
-static void call_GetProcessHandleCount(Args *a, Reply *r) {
-    DWORD n = 0, me = GetCurrentProcessId();
-    ULONG size = 1 << 20, got = 0;
+static void call_HandleCount(Args *a, Reply *r) {
+    USHORT sample = (USHORT)arg_int(a);
+    DWORD me = GetCurrentProcessId();
+    ULONG size = 1 << 20, got = 0, n = 0;
+    int type = -1;
     QuerySystemFn query = (QuerySystemFn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"),
                                                                         "NtQuerySystemInformation");
     HandleTable *table;
     LONG status;
-    (void)a;
-    if (!GetProcessHandleCount(GetCurrentProcess(), &n)) { fail(r, GetLastError()); return; }
-    if (n || !query) { put_int(r, n); return; }
+    if (!query) { fail(r, ERROR_PROC_NOT_FOUND); return; }
     for (;;) {
         if (!(table = malloc(size))) ExitProcess(3);
         status = query(16, table, size, &got);
@@ -452,9 +452,12 @@ static void call_GetProcessHandleCount(Args *a, Reply *r) {
         size *= 2;
     }
     if (status < 0) { free(table); fail(r, ERROR_NOT_SUPPORTED); return; }
-    for (ULONG i = 0; i < table->Count; i++) if (table->Handle[i].OwnerPid == me) n++;
+    for (ULONG i = 0; i < table->Count; i++)
+        if (table->Handle[i].OwnerPid == me && table->Handle[i].HandleValue == sample) type = table->Handle[i].ObjectType;
+    for (ULONG i = 0; i < table->Count; i++)
+        if (table->Handle[i].OwnerPid == me && table->Handle[i].ObjectType == type) n++;
     free(table);
-    put_int(r, n);
+    if (type < 0) fail(r, ERROR_INVALID_HANDLE); else put_int(r, n);
 }
 
 typedef void (*Handler)(Args *, Reply *);
@@ -483,7 +486,7 @@ static const struct { const char *name; Handler fn; } CALLS[] = {
     {"QuerySection", call_QuerySection},
     {"MapView", call_MapView},
     {"UnmapView", call_UnmapView},
-    {"GetProcessHandleCount", call_GetProcessHandleCount},
+    {"HandleCount", call_HandleCount},
     {"ov_result", call_ov_result},
     {"ov_cancel", call_ov_cancel},
     {"ov_free", call_ov_free},
