@@ -54,15 +54,14 @@ class Memory:
         self._unmap = unmap
 
     def close(self) -> None:
-        """Release the view and unmap, unless a view taken from it (a
-        caller's slot) is still alive: then an mmap goes with the last such
-        view, and a Windows view stays mapped until the process exits
-        (unmapping it would pull the memory from under the caller)."""
+        """Release the view and unmap.  The caller checks first that no
+        view of its own making is alive (RingWriter.close); an mmap that
+        still has one (BufferError) goes with the last of them."""
         try:
             self.view.release()
+            self._unmap()
         except BufferError:
-            return
-        self._unmap()
+            pass
 
 
 def capacity_for(max_in_flight: int) -> int:
@@ -179,12 +178,19 @@ class RingWriter:
         self.busy = False
 
     def close(self) -> None:
-        """Unmap the ring (a caller's view still held: when it goes) and
-        close its file if it was never sent."""
+        """Unmap the ring (unless a caller still holds a slot: see below)
+        and close its file if it was never sent."""
         fd, self.fd, self._word = self.fd, None, None
-        self.region = None
+        region, self.region = self.region, None
         if fd is not None:
             self._close_fd(fd)
+        # A slot handed out and a view the caller took of it hold the
+        # region (the local name and the call's argument are the other
+        # two): its memory then stays mapped, as the caller may still use
+        # it (an mmap goes with the last view; a Windows view stays until
+        # the process exits).
+        if region is not None and sys.getrefcount(region) > 2:
+            return
         self.mapping.close()
 
 
