@@ -46,7 +46,7 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
     CRC-32 (CrcMismatchError, the connection stays usable);
     ``idle_timeout`` / ``frame_timeout`` close it (ConnectionClosedError
     with that ``reason``); ``on_close`` is called once when it closes;
-    ``shared_memory`` sends large payloads through sealed shared memory
+    ``shared_memory`` sends large payloads through shared memory
     (docs/shared-memory.md; :meth:`create_message`, :meth:`recv_buffer`).  One
     task may receive at a time; any number may send (each frame is written
     whole).

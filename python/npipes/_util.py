@@ -61,8 +61,9 @@ class Capabilities(NamedTuple):
     #: Give up the pipe handle (the Stream is closed without closing it),
     #: handed to asyncio's proactor (Windows).
     detach: Optional[Callable[[], int]] = None
-    #: Large messages through sealed memfds (docs/shared-memory.md; Linux):
-    #: makes the stream's shared-memory port (_unixshm.MemfdPort).
+    #: Large messages through shared memory (docs/shared-memory.md): makes
+    #: the stream's port (_unixshm.MemfdPort on Linux, _winshm.SectionPort
+    #: on Windows).
     shared_memory: Optional[Callable[[], 'SharedMemoryPort']] = None
 
 

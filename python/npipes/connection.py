@@ -46,8 +46,8 @@ class Connection(_shmconn.InPlace, FrameSession):
     A Listener sets them on its connections; both default to None (never).
     ``on_close`` is called once when the connection closes.
     ``shared_memory`` (a :class:`~npipes.SharedMemory`, or True for its
-    defaults; Linux, both peers) sends payloads of at least
-    ``min_payload`` bytes through sealed shared memory
+    defaults; Linux and Windows, both peers) sends payloads of at least
+    ``min_payload`` bytes through shared memory
     (docs/shared-memory.md): :meth:`create_message` writes one in place,
     :meth:`recv_buffer` reads one in place; SharedMemoryError if this
     platform cannot.
