@@ -12,6 +12,7 @@ import unittest
 import zlib
 
 import win32shm_proxy
+import winapi_proxy
 from tests import support
 from winesupport import T
 
@@ -101,6 +102,34 @@ class Blocking(unittest.TestCase):
                 for size in (10, MIN, 3 * MIN, CAPACITY + 5):
                     data = os.urandom(size)
                     self.assertEqual(conn.request(data, T), data)
+
+
+class OtherProcess(unittest.TestCase):
+    """The peer in another process (its own helper: another Wine process
+    whose sections this one duplicates, and the other way round), as a
+    .NET peer under Wine would be: ``python -m npipes echo --shared-memory``."""
+
+    def test_echo_cli_in_a_child(self):
+        from tests import cli_support
+        name = support.pipe_name()
+        child = cli_support.spawn(cli_support.PY_CLI, 'echo', name, '--shared-memory', '--crc')
+        try:
+            self.assertEqual(cli_support.read_line(child), cli_support.serving_line(name))
+            with npipes.connect(name, T, shared_memory=True, crc=True) as conn:
+                self.assertNotEqual(conn.peer.pid, winapi_proxy.helper_pid())
+                for i in range(3):
+                    data = os.urandom(100_000 + i)           # (64 KiB and more: the ring)
+                    self.assertEqual(conn.request(data, T), data)
+                with conn.create_message(70_000, T) as message:
+                    message.buffer[:] = b'w' * 70_000
+                    message.send(T)
+                got = conn.recv_buffer(T)
+                self.assertTrue(got.shared)
+                self.assertEqual(got.view, b'w' * 70_000)
+                got.release()
+        finally:
+            code, _, err = cli_support.stop(child)
+        self.assertEqual(err, '')
 
 
 class Async(unittest.IsolatedAsyncioTestCase):
