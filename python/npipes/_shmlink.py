@@ -15,6 +15,7 @@ from typing import Callable, Optional, Tuple, Union
 
 from . import _platform
 from ._frames import check_size
+from ._shmfile import FileSending
 from ._shmframe import (KIND_MEMFD, KIND_RING, KIND_SECTION, RING_FILE,
                         Budget, Descriptor, DescriptorCodec)
 from ._shmring import PAGE, RingReader, RingWriter, Slot, capacity_for
@@ -40,9 +41,9 @@ def open_link(caps: Capabilities, option: Optional[SharedMemory], crc: bool,
     return ShmLink(caps.shared_memory(), option, crc, endian)
 
 
-class ShmLink:
+class ShmLink(FileSending):
     """A connection's shared-memory state: its port, option, budget and
-    descriptor frames."""
+    descriptor frames; sending in files of their own is FileSending's."""
 
     def __init__(self, port: SharedMemoryPort, option: SharedMemory,
                  crc: bool, endian: str) -> None:
@@ -272,64 +273,9 @@ class ShmLink:
             raise
         self.ring_sent(position, size)
 
-    # -- sending in files of their own (§3) ----------------------------------
     def wanted(self, size: int) -> bool:
         """Whether a payload of *size* bytes goes through shared memory."""
         return size >= self.option.min_payload and size > 0
-
-    def must_wait(self, size: int) -> bool:
-        """Whether sending *size* more bytes must wait for the peer to read
-        (§3.4); looks at the send queue only when the budget is spent."""
-        budget = self.budget
-        if budget.fits(size):
-            return False
-        if self.port.queue_empty():
-            budget.emptied()
-            return False
-        return True
-
-    def create(self, size: int) -> Tuple[int, mmap.mmap]:
-        """A memfd of *size* bytes and its writable mapping."""
-        return self.port.create(size)
-
-    def fill(self, payload: Union[bytes, bytearray, memoryview]
-             ) -> Tuple[int, int]:
-        """A memfd holding *payload*: ``(fd, crc)`` (crc 0 when off)."""
-        crc = zlib.crc32(payload) & 0xFFFFFFFF if self.crc else 0
-        return self.port.write_file(payload), crc
-
-    def _closed(self, mapping: mmap.mmap,
-                data: Union[bytes, bytearray, memoryview, mmap.mmap]) -> int:
-        """Close *mapping* (the seals need it gone); the CRC of *data*
-        computed first when CRC is on, else 0."""
-        crc = zlib.crc32(data) & 0xFFFFFFFF if self.crc else 0
-        try:
-            mapping.close()
-        except BufferError:
-            raise NPipesError('a view of OutgoingMessage.buffer is still in '
-                              'use: release it before send()') from None
-        return crc
-
-    def abandon(self, fd: int, mapping: mmap.mmap) -> None:
-        """Drop an unsent in-place message: its mapping, then its file."""
-        try:
-            mapping.close()
-        finally:
-            self.port.close_file(fd)
-
-    def finish(self, fd: int, mapping: mmap.mmap) -> int:
-        """Close the caller-written *mapping* of *fd*; its CRC (or 0)."""
-        return self._closed(mapping, mapping)
-
-    def frame(self, size: int, crc: int) -> bytes:
-        """The descriptor frame of a payload of *size* bytes, CRC *crc*."""
-        return self._codec.frame(size, crc, self.crc)
-
-    def send(self, fd: int, size: int, crc: int, deadline: Deadline) -> None:
-        """Send the descriptor frame of *fd* (sealed here; closed
-        whatever happens) and count it (the blocking driver's)."""
-        self.port.send_file(fd, self.frame(size, crc), deadline)
-        self.budget.sent(size)
 
 
 class Linked:
