@@ -118,7 +118,8 @@ def map_view(section: int, writable: bool, size: int) -> Memory:
     k32 = _dll('kernel32')
     address = k32.MapViewOfFile(
         ctypes.c_void_p(section),
-        FILE_MAP_WRITE if writable else FILE_MAP_READ, 0, 0, size)
+        FILE_MAP_WRITE if writable else FILE_MAP_READ, 0, 0,
+        ctypes.c_size_t(size))              # (SIZE_T: 64 bits on x64)
     if not address:
         raise _fail('MapViewOfFile')
     return view_at(int(address), size, writable,
