@@ -104,10 +104,29 @@ class Blocking(unittest.TestCase):
                     self.assertEqual(conn.request(data, T), data)
 
 
+def echo_round_trips(test, name):
+    """Requests to the echo server of pipe *name* in another process
+    (shared memory and CRC on, the defaults: 64 KiB and more through the
+    ring): each answered through the server's own ring, whose section this
+    process duplicates out of the server's; a message written in place."""
+    with npipes.connect(name, T, shared_memory=True, crc=True) as conn:
+        test.assertNotEqual(conn.peer.pid, winapi_proxy.helper_pid())
+        for i in range(3):
+            data = os.urandom(100_000 + i)
+            test.assertEqual(conn.request(data, T), data)
+        with conn.create_message(70_000, T) as message:
+            message.buffer[:] = b'w' * 70_000
+            message.send(T)
+        got = conn.recv_buffer(T)
+        test.assertTrue(got.shared)
+        test.assertEqual(got.view, b'w' * 70_000)
+        got.release()
+
+
 class OtherProcess(unittest.TestCase):
     """The peer in another process (its own helper: another Wine process
     whose sections this one duplicates, and the other way round), as a
-    .NET peer under Wine would be: ``python -m npipes echo --shared-memory``."""
+    .NET peer under Wine would be."""
 
     def test_echo_cli_in_a_child(self):
         from tests import cli_support
@@ -115,18 +134,7 @@ class OtherProcess(unittest.TestCase):
         child = cli_support.spawn(cli_support.PY_CLI, 'echo', name, '--shared-memory', '--crc')
         try:
             self.assertEqual(cli_support.read_line(child), cli_support.serving_line(name))
-            with npipes.connect(name, T, shared_memory=True, crc=True) as conn:
-                self.assertNotEqual(conn.peer.pid, winapi_proxy.helper_pid())
-                for i in range(3):
-                    data = os.urandom(100_000 + i)           # (64 KiB and more: the ring)
-                    self.assertEqual(conn.request(data, T), data)
-                with conn.create_message(70_000, T) as message:
-                    message.buffer[:] = b'w' * 70_000
-                    message.send(T)
-                got = conn.recv_buffer(T)
-                self.assertTrue(got.shared)
-                self.assertEqual(got.view, b'w' * 70_000)
-                got.release()
+            echo_round_trips(self, name)
         finally:
             code, _, err = cli_support.stop(child)
         self.assertEqual(err, '')
