@@ -261,8 +261,9 @@ class RedTeam(unittest.TestCase):
         self.refused(self.attach(event), words=['querying the ring section'])
 
     def test_reserved_file_backed_and_large_page_sections(self):
-        for kw, _ in (({'flags': win32shm_proxy.SEC_RESERVE}, 'reserve'),
-                      ({'flags': 0, 'path': 'C:\\npipes-shm-test.bin'}, 'file')):
+        large = win32shm_proxy.SEC_COMMIT | win32shm_proxy.SEC_LARGE_PAGES
+        for kw in ({'flags': win32shm_proxy.SEC_RESERVE}, {'flags': large},
+                   {'flags': 0, 'path': f'C:\\npipes-shm-{os.urandom(8).hex()}.bin'}):
             with self.subTest(kw=kw):
                 self.refused(self.attach(self.section(**kw)), words=['not committed'])
                 self.fresh()
