@@ -244,7 +244,7 @@ class RedTeam(unittest.TestCase):
         self.send(self.attach())
         self.refused(self.attach(), words=['second ring'])
 
-    def test_kind_1_and_flag_bit_0(self):
+    def test_kind_1(self):
         self.refused(frame(1, 10, with_crc=True), words=['kind 1', 'Windows'])
 
     def test_flag_bit_0(self):
