@@ -143,9 +143,9 @@ def _pipe_options(p: argparse.ArgumentParser) -> None:
 
 def _shared_memory_option(p: argparse.ArgumentParser) -> None:
     p.add_argument('--shared-memory', action='store_true',
-                   help='send payloads of 64 KiB or more through sealed '
-                   'shared memory, and accept them (Linux; the peer must '
-                   'use it too: docs/shared-memory.md)')
+                   help='send payloads of 64 KiB or more through shared '
+                   'memory, and accept them (Linux and Windows; the peer '
+                   'must use it too: docs/shared-memory.md)')
 
 
 def _timeout_option(p: argparse.ArgumentParser) -> None:

@@ -46,7 +46,7 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
     CRC-32 (CrcMismatchError, the connection stays usable);
     ``idle_timeout`` / ``frame_timeout`` close it (ConnectionClosedError
     with that ``reason``); ``on_close`` is called once when it closes;
-    ``shared_memory`` sends large payloads through sealed shared memory
+    ``shared_memory`` sends large payloads through shared memory
     (docs/shared-memory.md; :meth:`create_message`, :meth:`recv_buffer`).  One
     task may receive at a time; any number may send (each frame is written
     whole).
@@ -71,13 +71,10 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
         if link is None:           # SharedMemoryError if it was asked for
             open_link(Capabilities(), self.shared_memory, self.crc,
                       self.endian)
-        else:
-            self._socket_channel().use_reader(link.port.recv_into)
-
-    def _socket_channel(self) -> SocketChannel:
-        channel = self._live()
-        assert isinstance(channel, SocketChannel)   # shared memory: Unix
-        return channel
+        elif not link.sections:            # Linux: every read collects files
+            socket_channel = self._live()
+            assert isinstance(socket_channel, SocketChannel)
+            socket_channel.use_reader(link.port.recv_into)
 
     def _encode(self, data: Union[bytes, str]) -> bytes:
         return data if isinstance(data, bytes) \

@@ -1,7 +1,9 @@
 """The asyncio Connection's shared-memory steps (docs/shared-memory.md §3,
 §6, §8): the blocking driver's (_shmconn.py) without blocking the loop
 while the peer reads or the socket is full, and the methods that write and
-read a message in place (AioInPlace, a base of npipes.aio.Connection)."""
+read a message in place (AioInPlace, a base of npipes.aio.Connection).
+Files travel on Linux only (a SocketChannel); on Windows (§9) the ring's
+frames are ordinary writes of the proactor's channel."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import asyncio
 import mmap
 from typing import Any, Awaitable, Callable, Optional, Union
 
-from ._aio_channel import SocketChannel
+from ._aio_channel import Channel, SocketChannel
 from ._shmlink import Linked, ShmLink
 from ._frames import check_size
 from ._util import Deadline, delays
@@ -49,11 +51,12 @@ async def _within(sending: Awaitable[Any], deadline: Deadline) -> None:
             from None
 
 
-async def _send_file(channel: SocketChannel, link: ShmLink, fd: int,
+async def _send_file(channel: Channel, link: ShmLink, fd: int,
                      size: int, crc: int, deadline: Deadline) -> None:
     """Send *fd*'s descriptor frame (fd closed whatever happens)."""
     frame = link.frame(size, crc)
     try:
+        assert isinstance(channel, SocketChannel)     # files: Linux only
         await _within(channel.send_first(
             lambda: link.port.offer_file(fd, frame), frame), deadline)
     finally:
@@ -74,17 +77,22 @@ async def _ring_slot(link: ShmLink, size: int, deadline: Deadline) -> int:
     return position
 
 
-async def _ring_send(channel: SocketChannel, link: ShmLink, position: int,
+async def _ring_send(channel: Channel, link: ShmLink, position: int,
                      size: int, crc: int, deadline: Deadline) -> None:
-    """Send the slot's descriptor frame.  The slot counts as sent once the
-    frame is queued (whatever the caller's timeout, it then goes)."""
-    frame, fd = link.ring_frame(position, size, crc)
+    """Send the slot's descriptor frame (on Windows after the ring's
+    kind-3 frame when it is the first, each a write of its own).  The slot
+    counts as sent once the frame is queued (whatever the caller's
+    timeout, it then goes)."""
+    frame, fd, attach = link.ring_frame(position, size, crc)
     if fd is None:
+        if attach is not None:
+            channel.write(attach)
         channel.write(frame)
         link.ring_sent(position, size)
         await _within(channel.drain(), deadline)
         return
     ring_fd = fd                            # (narrowed, for the closure)
+    assert isinstance(channel, SocketChannel)       # files: Linux only
 
     def offer() -> int:
         sent = link.port.offer_file(ring_fd, frame)
@@ -98,10 +106,11 @@ async def _ring_send(channel: SocketChannel, link: ShmLink, position: int,
             link.ring_unsent(True)          # (the ring's file did not go)
 
 
-async def send(channel: SocketChannel, link: ShmLink, payload: Payload,
-               timeout: Optional[float]) -> None:
+async def send(channel: Channel, link: ShmLink, payload: Payload,
+               timeout: Optional[float]) -> bool:
     """Send *payload* through the ring, or a sealed memfd when it is
-    larger than the ring (or the ring holds an unsent message)."""
+    larger than the ring (or the ring holds an unsent message); False
+    when it must go inline instead (Windows, §9)."""
     deadline = Deadline(timeout)
     size = len(payload)
     if link.ring_fits(size):
@@ -112,17 +121,22 @@ async def send(channel: SocketChannel, link: ShmLink, payload: Payload,
             link.ring_unsent(False)
             raise
         await _ring_send(channel, link, position, size, crc, deadline)
-        return
+        return True
+    if link.sections:
+        return False
     await _wait(link, size, deadline)
     fd, crc = link.fill(payload)
     await _send_file(channel, link, fd, size, crc, deadline)
+    return True
 
 
-def outgoing(channel: Optional[SocketChannel], link: Optional[ShmLink],
+def outgoing(channel: Optional[Channel], link: Optional[ShmLink],
              length: int, send_inline: InlineSend) -> AsyncOutgoingMessage:
     """A message of *length* bytes to write in place (§6; *channel* and
-    *link* None: shared memory is off)."""
-    if link is None or channel is None or not link.wanted(length):
+    *link* None: shared memory is off; inline also on Windows when the
+    ring has no room now, §9)."""
+    if link is None or channel is None or not link.wanted(length) or \
+            (link.sections and not link.ring_fits(length)):
         buf = bytearray(length)
         return AsyncOutgoingMessage(
             memoryview(buf), lambda timeout: send_inline(bytes(buf), timeout),
@@ -133,6 +147,8 @@ def outgoing(channel: Optional[SocketChannel], link: Optional[ShmLink],
         if shm.ring_room(position, length):
             return _in_ring(chan, shm, length, position)
         shm.ring_unsent(False)          # no room now: a file of its own
+        if shm.sections:                # (Windows: inline)
+            return outgoing(None, None, length, send_inline)
     fd, mapping = shm.create(length)
 
     async def send_it(timeout: Optional[float]) -> None:
@@ -149,7 +165,7 @@ def outgoing(channel: Optional[SocketChannel], link: Optional[ShmLink],
                                 lambda: shm.abandon(fd, mapping))
 
 
-def _in_ring(channel: SocketChannel, link: ShmLink, length: int,
+def _in_ring(channel: Channel, link: ShmLink, length: int,
              position: int) -> AsyncOutgoingMessage:
     """The ring slot at *position*, to fill in place and send."""
     slot = link.ring_slot(position, length)
@@ -168,7 +184,7 @@ class AioInPlace(Linked):
     place; the Connection provides the rest (declared here)."""
 
     # (provided by the Connection)
-    _socket_channel: Callable[[], SocketChannel]
+    _live: Callable[[], Channel]
     _encode: Callable[[Union[bytes, str]], bytes]
     send: Callable[[Union[bytes, str], Optional[float]], Awaitable[None]]
     _receive_frame: Callable[[Optional[float], bool], Awaitable[bytes]]
@@ -182,19 +198,18 @@ class AioInPlace(Linked):
             return False
         check_size(len(payload), self.max_payload)
         try:
-            await send(self._socket_channel(), link, payload, timeout)
+            return await send(self._live(), link, payload, timeout)
         except SharedMemoryError:
             self.close()               # (the peer broke the ring's rules)
             raise
-        return True
 
     def create_message(self, length: int) -> AsyncOutgoingMessage:
         """A message of *length* bytes to write in place and ``await
         send()`` (see :meth:`npipes.Connection.create_message`; a ring
-        slot only when the ring has room now, else a memfd of its own:
-        this call never waits)."""
+        slot only when the ring has room now, else a memfd of its own, on
+        Windows ordinary memory sent inline: this call never waits)."""
         check_size(length, self.max_payload)
-        channel = None if self._shm is None else self._socket_channel()
+        channel = None if self._shm is None else self._live()
         try:
             return outgoing(channel, self._shm, length, self.send)
         except SharedMemoryError:
@@ -218,8 +233,11 @@ class AioInPlace(Linked):
         link = self._shm
         assert link is not None
         try:
-            return link.received(await self._receive_frame(timeout, idle),
-                                 self.max_payload)
+            while True:                  # (past a kind-3 frame: no message)
+                data = link.received(await self._receive_frame(timeout, idle),
+                                     self.max_payload)
+                if data is not None:
+                    return data
         except FrameError as exc:
             if isinstance(exc, SharedMemoryError):
                 self.close()

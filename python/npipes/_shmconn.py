@@ -48,9 +48,10 @@ def ring_slot(link: ShmLink, size: int, deadline: Deadline) -> int:
     return position
 
 
-def send(link: ShmLink, payload: Payload, deadline: Deadline) -> None:
+def send(link: ShmLink, payload: Payload, deadline: Deadline) -> bool:
     """Send *payload* through the ring, or a sealed memfd when it is
-    larger than the ring (or the ring is in use by an unsent message)."""
+    larger than the ring (or the ring is in use by an unsent message);
+    False when it must go inline instead (Windows, §9)."""
     size = len(payload)
     if link.ring_fits(size):
         position = ring_slot(link, size, deadline)
@@ -60,10 +61,13 @@ def send(link: ShmLink, payload: Payload, deadline: Deadline) -> None:
             link.ring_unsent(False)
             raise
         link.ring_send(position, size, crc, deadline)
-        return
+        return True
+    if link.sections:
+        return False
     wait(link, size, deadline)
     fd, crc = link.fill(payload)
     link.send(fd, size, crc, deadline)
+    return True
 
 
 def copy_out(data: Union[bytes, mmap.mmap]) -> bytes:
@@ -79,8 +83,10 @@ def copy_out(data: Union[bytes, mmap.mmap]) -> bytes:
 def outgoing(link: Optional[ShmLink], length: int,
              send_inline: InlineSend, deadline: Deadline) -> OutgoingMessage:
     """A message of *length* bytes to write in place (§6): a ring slot
-    (waiting for room until *deadline*), a memfd, or inline."""
-    if link is None or not link.wanted(length):
+    (waiting for room until *deadline*), a memfd, or inline (also on
+    Windows for what does not take the ring, §9)."""
+    if link is None or not link.wanted(length) or \
+            (link.sections and not link.ring_fits(length)):
         buf = bytearray(length)
         return OutgoingMessage(memoryview(buf),
                                lambda timeout: send_inline(buf, timeout),
@@ -130,7 +136,11 @@ class InPlace(Linked):
         link = self._shm
         assert link is not None
         try:
-            return link.received(self._recv_frame(deadline), self.max_payload)
+            while True:                  # (past a kind-3 frame: no message)
+                data = link.received(self._recv_frame(deadline),
+                                     self.max_payload)
+                if data is not None:
+                    return data
         except FrameError as exc:
             if isinstance(exc, SharedMemoryError):
                 self.close()
@@ -158,8 +168,9 @@ class InPlace(Linked):
         to *timeout* seconds for the peer to read enough to make room, else
         PipeTimeoutError), or for a payload larger than the ring (or while
         another message holds the ring) a memfd's mapping, sealed and
-        handed over as it is by ``send()``; below the threshold ordinary
-        memory sent inline.  Not sending it (leaving its ``with`` block,
+        handed over as it is by ``send()`` (on Windows: ordinary memory
+        sent inline, §9); below the threshold ordinary memory sent
+        inline.  Not sending it (leaving its ``with`` block,
         ``abandon()``) sends nothing."""
         check_size(length, self.max_payload)
         try:

@@ -4,7 +4,8 @@ sender's in-flight budget (docs/shared-memory.md §2 and §3.4; no I/O).
 A descriptor frame is an npipes frame whose MessageLength is
 ``(DataLength + 8) XOR 0x80000000`` and whose 32 data bytes say where the
 payload is: version, kind, length, the payload's CRC-32, the slot's
-position in the ring and flags (kind 2, §8; zero for kind 1).  The decoder uses this module only on a connection with shared
+position in the ring and flags (kind 2, §8; zero for kind 1), or which
+section to attach as the ring (kind 3, Windows, §9).  The decoder uses this module only on a connection with shared
 memory on; the file itself travels beside the frame (the transport's
 business: _unixshm.py).
 """
@@ -21,7 +22,7 @@ from .errors import SharedMemoryError
 
 __all__ = ['Descriptor', 'DescriptorCodec', 'Budget', 'FLAG',
            'DESCRIPTOR_SIZE', 'VERSION', 'KIND_MEMFD', 'KIND_RING',
-           'RING_FILE', 'is_descriptor']
+           'KIND_SECTION', 'RING_FILE', 'is_descriptor']
 
 #: XORed into MessageLength: a descriptor frame's header can never pass
 #: as an ordinary one (§2).
@@ -33,6 +34,9 @@ VERSION = 1
 KIND_MEMFD = 1
 #: A slot of the connection's ring (§8).
 KIND_RING = 2
+#: A Windows ring's section to attach (§9): length is its size, position
+#: its handle's value in the sender's process; no payload.
+KIND_SECTION = 3
 #: Flags bit 0 (kind 2): the ring's file arrives with this frame.
 RING_FILE = 1
 
@@ -100,6 +104,11 @@ class DescriptorCodec:
                 raise SharedMemoryError(
                     f'shared-memory descriptor of kind 1 has position '
                     f'{position} and flags 0x{flags:x} (both must be zero)')
+        elif kind == KIND_SECTION:
+            if flags:
+                raise SharedMemoryError(
+                    f'shared-memory descriptor of kind 3 has flags '
+                    f'0x{flags:x} (they must be zero)')
         elif kind == KIND_RING:
             if flags & ~RING_FILE:
                 raise SharedMemoryError(
@@ -108,7 +117,8 @@ class DescriptorCodec:
         else:
             raise SharedMemoryError(
                 f'shared-memory descriptor kind {kind} is unknown (only '
-                f'{KIND_MEMFD}: a sealed memfd, {KIND_RING}: a ring slot)')
+                f'{KIND_MEMFD}: a sealed memfd, {KIND_RING}: a ring slot, '
+                f'{KIND_SECTION}: a ring section)')
         if length == 0:
             raise SharedMemoryError(
                 'shared-memory descriptor announces an empty payload (a '

@@ -1,6 +1,8 @@
 """One connection's shared memory (docs/shared-memory.md), for both
 drivers: what to do with a received descriptor frame, how a large payload
-is put in a file or the ring (§8), and the in-flight budget.  The operating system is the
+is put in a file or the ring (§8), and the in-flight budget.  On Windows
+(a port with ``sections``, §9) the ring is a section announced by a kind-3
+frame of its own, and what does not take the ring goes inline.  The operating system is the
 port's business (the transport's ``capabilities().shared_memory``); the
 waiting is the driver's (blocking or asyncio).
 """
@@ -13,9 +15,10 @@ from typing import Callable, Optional, Tuple, Union
 
 from . import _platform
 from ._frames import check_size
-from ._shmframe import (KIND_RING, RING_FILE, Budget, Descriptor,
-                        DescriptorCodec)
-from ._shmring import RingReader, RingWriter, Slot, capacity_for
+from ._shmfile import FileSending
+from ._shmframe import (KIND_MEMFD, KIND_RING, KIND_SECTION, RING_FILE,
+                        Budget, Descriptor, DescriptorCodec)
+from ._shmring import PAGE, RingReader, RingWriter, Slot, capacity_for
 from ._util import Capabilities, Deadline, SharedMemoryPort
 from .errors import NPipesError, SharedMemoryError
 from .sharedmemory import SharedMemory
@@ -38,9 +41,9 @@ def open_link(caps: Capabilities, option: Optional[SharedMemory], crc: bool,
     return ShmLink(caps.shared_memory(), option, crc, endian)
 
 
-class ShmLink:
+class ShmLink(FileSending):
     """A connection's shared-memory state: its port, option, budget and
-    descriptor frames."""
+    descriptor frames; sending in files of their own is FileSending's."""
 
     def __init__(self, port: SharedMemoryPort, option: SharedMemory,
                  crc: bool, endian: str) -> None:
@@ -53,8 +56,16 @@ class ShmLink:
         self.capacity = capacity_for(option.max_in_flight)
         self.ring_out: Optional[RingWriter] = None
         self.ring_in: Optional[RingReader] = None
+        #: Windows: the kind-3 frame announcing the ring, until it is sent.
+        self._attach: Optional[bytes] = None
         #: Whether the last payload received came through shared memory.
         self.from_shared = False
+
+    @property
+    def sections(self) -> bool:
+        """Windows (§9): no file of its own (kind 1); what does not take
+        the ring goes inline."""
+        return self.port.sections
 
     @property
     def endian(self) -> str:
@@ -67,17 +78,30 @@ class ShmLink:
 
     # -- receiving (§4) ----------------------------------------------------
     def received(self, payload: bytes, max_payload: Optional[int]
-                 ) -> Union[bytes, mmap.mmap]:
+                 ) -> Union[bytes, mmap.mmap, None]:
         """What a completed frame holds: *payload* itself for an ordinary
         frame (no file may have come with it), else the checked read-only
-        mapping of the descriptor frame's file."""
+        mapping of the descriptor frame's file, or a copy of its ring slot;
+        None for a kind-3 frame (the ring attached: read on)."""
         port = self.port
         if type(payload) is not Descriptor:
             port.no_file()
             self.from_shared = False
             return payload
         self.from_shared = True
-        if payload.kind == KIND_RING:
+        kind = payload.kind
+        if kind == KIND_SECTION:
+            self._attach_section(payload)
+            return None
+        if port.sections and (kind == KIND_MEMFD or payload.flags & RING_FILE):
+            raise SharedMemoryError(
+                'shared memory: a descriptor of kind 1 (a file of its own) '
+                'on Windows, where only the ring is used: refused'
+                if kind == KIND_MEMFD else
+                'shared memory: a ring slot (kind 2) that carries its file '
+                '(flags bit 0) on Windows, where the ring is a section '
+                'announced by a frame of its own (kind 3): refused')
+        if kind == KIND_RING:
             return self._from_ring(payload, max_payload)
         fd = port.take_file()
         try:
@@ -94,6 +118,15 @@ class ShmLink:
                     f'shared memory: CRC-32 mismatch: the descriptor says '
                     f'0x{payload.crc:08x}, the payload has 0x{computed:08x}')
         return mapping
+
+    def _attach_section(self, found: Descriptor) -> None:
+        """Attach the Windows ring section a kind-3 frame names (§9): the
+        port checks it (Linux: refused) and maps it."""
+        if self.ring_in is not None:
+            raise SharedMemoryError('shared memory: a second ring on the '
+                                    'same connection (kind 3)')
+        self.ring_in = RingReader(*self.port.attach_ring(found.position,
+                                                         found.length))
 
     def _from_ring(self, found: Descriptor, max_payload: Optional[int]
                    ) -> bytes:
@@ -141,8 +174,17 @@ class ShmLink:
         first use; the ring is busy until the slot is sent or dropped."""
         ring = self.ring_out
         if ring is None:
-            fd, mapping = self.port.create_ring(self.capacity)
-            ring = self.ring_out = RingWriter(fd, mapping, self.capacity)
+            port = self.port
+            token, mapping = port.create_ring(self.capacity)
+            if port.sections:              # the section's handle: kept
+                self._attach = self._codec.frame(
+                    PAGE + self.capacity, 0, self.crc, KIND_SECTION, token)
+                ring = RingWriter(None, mapping, self.capacity,
+                                  port.close_file)
+            else:
+                ring = RingWriter(token, mapping, self.capacity,
+                                  port.close_file)
+            self.ring_out = ring
         return ring.place(size)
 
     def ring_room(self, position: int, size: int) -> bool:
@@ -155,8 +197,7 @@ class ShmLink:
         """Copy *payload* into its slot (one memcpy); its CRC (or 0)."""
         ring = self.ring_out
         assert ring is not None
-        start = ring.offset(position)
-        ring.mapping[start:start + len(payload)] = payload
+        ring.write(position, payload)
         return zlib.crc32(payload) & 0xFFFFFFFF if self.crc else 0
 
     def ring_slot(self, position: int, size: int) -> Slot:
@@ -183,14 +224,17 @@ class ShmLink:
         self.ring_unsent(False)
 
     def ring_frame(self, position: int, size: int, crc: int
-                   ) -> Tuple[bytes, Optional[int]]:
-        """The slot's descriptor frame, and the ring's file when this frame
-        is the first (it carries it; the caller closes it once sent)."""
+                   ) -> Tuple[bytes, Optional[int], Optional[bytes]]:
+        """The slot's descriptor frame; the ring's file when this frame is
+        the first on Linux (it carries it; the caller closes it once sent);
+        on Windows, the kind-3 frame to send first (a write of its own)
+        when this slot is the ring's first."""
         ring = self.ring_out
         assert ring is not None
         fd, ring.fd = ring.fd, None
+        attach, self._attach = self._attach, None
         return self._codec.frame(size, crc, self.crc, KIND_RING, position,
-                                 0 if fd is None else RING_FILE), fd
+                                 0 if fd is None else RING_FILE), fd, attach
 
     def ring_sent(self, position: int, size: int) -> None:
         """The slot's frame was sent."""
@@ -199,86 +243,39 @@ class ShmLink:
 
     def ring_unsent(self, with_file: bool) -> None:
         """The slot placed is not sent; when its frame was to carry the
-        ring's file (now closed), the ring goes: the next slot makes one."""
+        ring's file (now closed) or follow the ring's kind-3 frame, the
+        ring goes: the next slot makes one."""
         ring = self.ring_out
         if ring is not None:
             ring.abandon()
             if with_file:
-                self.ring_out = None
+                self.ring_out, self._attach = None, None
                 ring.close()
 
     def ring_send(self, position: int, size: int, crc: int,
                   deadline: Deadline) -> None:
         """Send the slot's descriptor frame (the blocking driver's)."""
-        frame, fd = self.ring_frame(position, size, crc)
+        frame, fd, attach = self.ring_frame(position, size, crc)
+        port = self.port
+        if attach is not None:
+            try:
+                port.send_frame(attach, deadline)
+            except BaseException:
+                self.ring_unsent(True)
+                raise
         try:
             if fd is None:
-                self.port.send_frame(frame, deadline)
+                port.send_frame(frame, deadline)
             else:
-                self.port.send_file(fd, frame, deadline)
+                port.send_file(fd, frame, deadline)
         except BaseException:
             self.ring_unsent(fd is not None)
             raise
         self.ring_sent(position, size)
 
-    # -- sending in files of their own (§3) ----------------------------------
     def wanted(self, size: int) -> bool:
         """Whether a payload of *size* bytes goes through shared memory."""
         return size >= self.option.min_payload and size > 0
-
-    def must_wait(self, size: int) -> bool:
-        """Whether sending *size* more bytes must wait for the peer to read
-        (§3.4); looks at the send queue only when the budget is spent."""
-        budget = self.budget
-        if budget.fits(size):
-            return False
-        if self.port.queue_empty():
-            budget.emptied()
-            return False
-        return True
-
-    def create(self, size: int) -> Tuple[int, mmap.mmap]:
-        """A memfd of *size* bytes and its writable mapping."""
-        return self.port.create(size)
-
-    def fill(self, payload: Union[bytes, bytearray, memoryview]
-             ) -> Tuple[int, int]:
-        """A memfd holding *payload*: ``(fd, crc)`` (crc 0 when off)."""
-        crc = zlib.crc32(payload) & 0xFFFFFFFF if self.crc else 0
-        return self.port.write_file(payload), crc
-
-    def _closed(self, mapping: mmap.mmap,
-                data: Union[bytes, bytearray, memoryview, mmap.mmap]) -> int:
-        """Close *mapping* (the seals need it gone); the CRC of *data*
-        computed first when CRC is on, else 0."""
-        crc = zlib.crc32(data) & 0xFFFFFFFF if self.crc else 0
-        try:
-            mapping.close()
-        except BufferError:
-            raise NPipesError('a view of OutgoingMessage.buffer is still in '
-                              'use: release it before send()') from None
-        return crc
-
-    def abandon(self, fd: int, mapping: mmap.mmap) -> None:
-        """Drop an unsent in-place message: its mapping, then its file."""
-        try:
-            mapping.close()
-        finally:
-            self.port.close_file(fd)
-
-    def finish(self, fd: int, mapping: mmap.mmap) -> int:
-        """Close the caller-written *mapping* of *fd*; its CRC (or 0)."""
-        return self._closed(mapping, mapping)
-
-    def frame(self, size: int, crc: int) -> bytes:
-        """The descriptor frame of a payload of *size* bytes, CRC *crc*."""
-        return self._codec.frame(size, crc, self.crc)
-
-    def send(self, fd: int, size: int, crc: int, deadline: Deadline) -> None:
-        """Send the descriptor frame of *fd* (sealed here; closed
-        whatever happens) and count it (the blocking driver's)."""
-        self.port.send_file(fd, self.frame(size, crc), deadline)
-        self.budget.sent(size)
 
 
 class Linked:

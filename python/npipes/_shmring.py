@@ -1,10 +1,10 @@
 """The ring of one connection and direction (docs/shared-memory.md §8):
 where the sender places each slot, when it may write it, and what the
-receiver checks before it copies a slot out.  No system call but closing
-what it holds: the mappings come from the port (_unixshm.py), the waiting
-is the driver's.
+receiver checks before it copies a slot out.  No system call: the memory
+comes from the port (_unixshm.py on Linux, _winshm.py on Windows) with
+its own way of letting go of it (Memory), the waiting is the driver's.
 
-The ring's file is ``PAGE + capacity`` bytes: a control page whose first
+The ring's file (Windows: section) is ``PAGE + capacity`` bytes: a control page whose first
 8 bytes are the receiver's ``consumed`` (little-endian, one aligned store
 after each copy), then the data region holding the slots.
 """
@@ -13,16 +13,15 @@ from __future__ import annotations
 
 import collections
 import ctypes
-import mmap
-import os
 import sys
 import zlib
-from typing import TYPE_CHECKING, Deque, Optional, Tuple, Type
+from typing import (TYPE_CHECKING, Callable, Deque, Optional, Tuple, Type,
+                    Union)
 
 from .errors import NPipesError, SharedMemoryError
 
 __all__ = ['PAGE', 'MAX_CAPACITY', 'capacity_for', 'RingWriter',
-           'RingReader', 'Slot', 'check_ring_size']
+           'RingReader', 'Slot', 'Memory', 'check_ring_size']
 
 #: The control page, and the unit of the data region's size.
 PAGE = 4096
@@ -35,10 +34,34 @@ _WORD: Type[ctypes.c_uint64] = ctypes.c_uint64 if sys.byteorder == 'little' \
     else getattr(ctypes.c_uint64, '__ctype_le__')
 
 
+Buffer = Union[bytes, bytearray, memoryview]
+
 if TYPE_CHECKING:
     #: The data region as ctypes sees it (a generic only to type checkers
     #: before Python 3.9).
     Region = ctypes.Array[ctypes.c_ubyte]
+
+
+class Memory:
+    """Memory a port mapped for a ring: ``view``, a memoryview of it
+    (format 'B'; read-only where the mapping is), and how to let go of it
+    (an mmap's close, or a Windows view's UnmapViewOfFile)."""
+
+    __slots__ = ('view', '_unmap')
+
+    def __init__(self, view: memoryview, unmap: Callable[[], None]) -> None:
+        self.view = view
+        self._unmap = unmap
+
+    def close(self) -> None:
+        """Release the view and unmap.  The caller checks first that no
+        view of its own making is alive (RingWriter.close); an mmap that
+        still has one (BufferError) goes with the last of them."""
+        try:
+            self.view.release()
+            self._unmap()
+        except BufferError:
+            pass
 
 
 def capacity_for(max_in_flight: int) -> int:
@@ -67,12 +90,15 @@ def _ceil(position: int, capacity: int) -> int:
 
 class RingWriter:
     """The sender's ring: its writable mapping of the whole file, the end
-    of the last slot sent, and the slot being written (one at a time)."""
+    of the last slot sent, and the slot being written (one at a time).
+    ``fd`` is the Linux ring's file until the frame carrying it goes
+    (None on Windows, whose section handle the Memory's unmap closes)."""
 
     __slots__ = ('mapping', 'capacity', 'end', 'fd', 'busy', 'region',
-                 '_word', '_seen', '_skips')
+                 '_word', '_seen', '_skips', '_close_fd')
 
-    def __init__(self, fd: int, mapping: mmap.mmap, capacity: int) -> None:
+    def __init__(self, fd: Optional[int], mapping: Memory, capacity: int,
+                 close_fd: Callable[[int], None]) -> None:
         self.mapping = mapping
         self.capacity = capacity
         #: The end (position + length) of the last slot sent.
@@ -81,10 +107,12 @@ class RingWriter:
         self.fd: Optional[int] = fd
         #: A slot is placed and not yet sent (or abandoned).
         self.busy = False
-        self._word: Optional[ctypes.c_uint64] = _WORD.from_buffer(mapping)
+        self._close_fd = close_fd
+        self._word: Optional[ctypes.c_uint64] = \
+            _WORD.from_buffer(mapping.view)
         #: The data region, for slots written in place (Slot).
         self.region: Optional[Region] = \
-            (ctypes.c_ubyte * capacity).from_buffer(mapping, PAGE)
+            (ctypes.c_ubyte * capacity).from_buffer(mapping.view, PAGE)
         self._seen = 0
         #: ``(from, to)`` of each skip ahead (§8 placement) not yet read
         #: past: a few at most, in-flight bytes being within one capacity.
@@ -130,9 +158,13 @@ class RingWriter:
             else consumed
         return position + length - oldest <= self.capacity
 
-    def offset(self, position: int) -> int:
-        """Where the slot at *position* starts in the mapping."""
-        return PAGE + position % self.capacity
+    def write(self, position: int, payload: Buffer) -> None:
+        """Copy *payload* into the slot at *position* (one memcpy)."""
+        view = memoryview(payload)
+        if view.format != 'B':
+            view = view.cast('B')
+        start = PAGE + position % self.capacity
+        self.mapping.view[start:start + len(view)] = view
 
     def sent(self, position: int, length: int) -> None:
         """The slot's descriptor frame was sent."""
@@ -146,16 +178,20 @@ class RingWriter:
         self.busy = False
 
     def close(self) -> None:
-        """Unmap the ring (a caller's view still held: when it goes) and
-        close its file if it was never sent."""
+        """Unmap the ring (unless a caller still holds a slot: see below)
+        and close its file if it was never sent."""
         fd, self.fd, self._word = self.fd, None, None
-        self.region = None
+        region, self.region = self.region, None
         if fd is not None:
-            os.close(fd)
-        try:
-            self.mapping.close()
-        except BufferError:
-            pass
+            self._close_fd(fd)
+        # A slot handed out and a view the caller took of it hold the
+        # region (the local name and the call's argument are the other
+        # two): its memory then stays mapped, as the caller may still use
+        # it (an mmap goes with the last view; a Windows view stays until
+        # the process exits).
+        if region is not None and sys.getrefcount(region) > 2:
+            return
+        self.mapping.close()
 
 
 class RingReader:
@@ -164,12 +200,13 @@ class RingReader:
 
     __slots__ = ('control', 'data', 'capacity', 'end', '_word')
 
-    def __init__(self, control: mmap.mmap, data: mmap.mmap,
+    def __init__(self, control: Memory, data: Memory,
                  capacity: int) -> None:
         self.control, self.data, self.capacity = control, data, capacity
         #: The end of the last slot copied out.
         self.end = 0
-        self._word: Optional[ctypes.c_uint64] = _WORD.from_buffer(control)
+        self._word: Optional[ctypes.c_uint64] = \
+            _WORD.from_buffer(control.view)
 
     def take(self, position: int, length: int, expected: Optional[int]
              ) -> bytes:
@@ -191,7 +228,7 @@ class RingReader:
             raise SharedMemoryError(
                 f'shared memory: ring slot at {position} of {length} bytes '
                 f'wraps past the end of the ring of {capacity}')
-        copy = self.data[start:start + length]
+        copy = bytes(self.data.view[start:start + length])
         if expected is not None:
             computed = zlib.crc32(copy)
             if computed != expected:

@@ -21,7 +21,7 @@ import sys
 import termios
 from typing import Callable, Deque, Dict, List, Tuple, Union
 
-from ._shmring import PAGE, check_ring_size
+from ._shmring import PAGE, Memory, check_ring_size
 from ._util import Deadline, typed_os_error, typed_os_errors
 from .errors import NPipesError, SharedMemoryError
 
@@ -59,6 +59,10 @@ def available() -> bool:
     return hasattr(os, 'memfd_create') and hasattr(fcntl, 'F_ADD_SEALS')
 
 
+def _memory(mapping: mmap.mmap) -> Memory:
+    return Memory(memoryview(mapping), mapping.close)
+
+
 def _close_all(fds: Union[Deque[int], List[int]]) -> None:
     while fds:
         try:
@@ -90,6 +94,10 @@ def _check_seals(fd: int, needed: int, against: str) -> None:
 class MemfdPort:
     """Shared-memory operations on one connected AF_UNIX socket: reads that
     collect the files arriving beside the bytes, and sends that carry one."""
+
+    #: Files beside the frames (kind 1, and the ring's with its first
+    #: frame): not a Windows section announced by a frame of its own.
+    sections = False
 
     def __init__(self, sock: socket.socket, wait: WaitFn) -> None:
         self._sock = sock
@@ -188,7 +196,7 @@ class MemfdPort:
             os.close(fd)
 
     @typed_os_errors
-    def map_ring(self, fd: int) -> Tuple[mmap.mmap, mmap.mmap, int]:
+    def map_ring(self, fd: int) -> Tuple[Memory, Memory, int]:
         """Check the ring's file *fd* (§8) and map it: ``(control page
         read-write, data region read-only, capacity)``; *fd* is closed
         whatever happens."""
@@ -198,9 +206,9 @@ class MemfdPort:
             try:
                 control = mmap.mmap(fd, PAGE, **_NO_FD)
                 try:
-                    return control, mmap.mmap(
+                    return _memory(control), _memory(mmap.mmap(
                         fd, capacity, offset=PAGE, access=mmap.ACCESS_READ,
-                        **_NO_FD), capacity
+                        **_NO_FD)), capacity
                 except BaseException:
                     control.close()
                     raise
@@ -209,6 +217,14 @@ class MemfdPort:
                                         f'cannot be mapped: {exc}') from None
         finally:
             os.close(fd)
+
+    @staticmethod
+    def attach_ring(value: int, length: int) -> Tuple[Memory, Memory, int]:
+        """A Windows ring's section (kind 3, §9): refused on Linux."""
+        raise SharedMemoryError(
+            'shared memory: a descriptor of kind 3 (a Windows ring section) '
+            'on Linux, where the ring\'s file comes with its first slot: '
+            'refused')
 
     # -- sending (§3, §8) ----------------------------------------------------
     @staticmethod
@@ -232,14 +248,14 @@ class MemfdPort:
             raise
 
     @typed_os_errors
-    def create_ring(self, capacity: int) -> Tuple[int, mmap.mmap]:
+    def create_ring(self, capacity: int) -> Tuple[int, Memory]:
         """The ring's file (control page and *capacity* bytes), sealed
         against growing and shrinking, and its writable mapping; its pages
         are faulted in as slots first use them."""
         fd = self._memfd(PAGE + capacity, 'npipes-ring')
         try:
             fcntl.fcntl(fd, fcntl.F_ADD_SEALS, _RING_SEALS)
-            return fd, mmap.mmap(fd, PAGE + capacity, **_NO_FD)
+            return fd, _memory(mmap.mmap(fd, PAGE + capacity, **_NO_FD))
         except BaseException:
             os.close(fd)
             raise

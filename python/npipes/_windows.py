@@ -20,6 +20,7 @@ import _winapi
 from . import _win32
 from ._util import Capabilities, Deadline, backoff, check_name, typed_os_errors
 from ._winaccess import WindowsRule, client_identity, server_identity
+from ._winshm import SectionPort
 from .access import UNKNOWN, PeerIdentity, Policy, policy
 from .consts import BUFFER_SIZE, WINDOWS_PIPE_PREFIX
 from .errors import (NPipesError, PipeNameError, PipeNameInUseError,
@@ -169,9 +170,13 @@ class Stream:
         return handle
 
     def capabilities(self) -> Capabilities:
-        """Only the handle, for asyncio: one write is one pipe message (no
-        gathering write), and every call already has its own wait."""
-        return Capabilities(detach=self.detach)
+        """The handle, for asyncio: one write is one pipe message (no
+        gathering write), and every call already has its own wait; and
+        shared memory's ring in a section duplicated out of the peer's
+        process, as the pipe reported it at connect (§9)."""
+        return Capabilities(
+            detach=self.detach,
+            shared_memory=lambda: SectionPort(self.peer.pid, self.send))
 
 
 class Server:

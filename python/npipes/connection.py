@@ -46,8 +46,8 @@ class Connection(_shmconn.InPlace, FrameSession):
     A Listener sets them on its connections; both default to None (never).
     ``on_close`` is called once when the connection closes.
     ``shared_memory`` (a :class:`~npipes.SharedMemory`, or True for its
-    defaults; Linux, both peers) sends payloads of at least
-    ``min_payload`` bytes through sealed shared memory
+    defaults; Linux and Windows, both peers) sends payloads of at least
+    ``min_payload`` bytes through shared memory
     (docs/shared-memory.md): :meth:`create_message` writes one in place,
     :meth:`recv_buffer` reads one in place; SharedMemoryError if this
     platform cannot.
@@ -82,8 +82,8 @@ class Connection(_shmconn.InPlace, FrameSession):
             idle_timeout=idle_timeout, frame_timeout=frame_timeout,
             on_close=on_close, shared_memory=shared_memory))
         self._shm = open_link(caps, self.shared_memory, crc, endian)
-        if self._shm is not None:          # every read collects files
-            port = self._shm.port
+        if self._shm is not None and not self._shm.sections:
+            port = self._shm.port          # every read collects files
             self._recv_until = port.recv_until
             raw = self._raw
             if raw is not None:
@@ -129,11 +129,11 @@ class Connection(_shmconn.InPlace, FrameSession):
             raise NPipesError('connection is closed')
         if self._shm is not None and self._shm.wanted(size):
             try:
-                _shmconn.send(self._shm, payload, deadline)
+                if _shmconn.send(self._shm, payload, deadline):
+                    return
             except SharedMemoryError:
                 self.close()               # (the peer broke the ring's rules)
                 raise
-            return
         send_parts = self._send_parts
         if size > FrameEncoder.SMALL and send_parts is not None:
             header, trailer = self._encoder.ends(payload, self.crc)

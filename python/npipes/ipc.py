@@ -81,8 +81,8 @@ class IPC(IpcOptions):
     values (False / '') without printing anything (the exception is kept in
     ``last_error``; a bad pipe name then fails each call, else it raises
     PipeNameError here); the CRC is computed over the encoded payload bytes.
-    ``shared_memory`` (both sides; Linux) sends a large message through
-    sealed shared memory (docs/shared-memory.md).
+    ``shared_memory`` (both sides; Linux and Windows) sends a large
+    message through shared memory (docs/shared-memory.md).
     """
 
     #: Like npipes: the frame bytes after a send, the text after a receive.

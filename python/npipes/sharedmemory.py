@@ -6,10 +6,12 @@ Both peers opt in (``shared_memory=True`` or a :class:`SharedMemory` on
 Connection, connect, Listener, IPC and their asyncio twins); a payload of
 at least ``min_payload`` bytes then travels through shared memory, the pipe
 carrying only a small descriptor frame: a slot of the connection's ring
-(one memfd per connection and direction, reused) or, when larger than the
-ring, a sealed memfd of its own handed over by the kernel.  Linux
-only: opting in elsewhere raises SharedMemoryError when the connection is
-made.
+(one per connection and direction, reused: a memfd on Linux, an unnamed
+section on Windows that the receiver duplicates out of the sender's
+process) or, when larger than the ring, on Linux a sealed memfd of its own
+handed over by the kernel (on Windows such a payload goes inline).  Linux
+and Windows: opting in elsewhere (macOS) raises SharedMemoryError when the
+connection is made.
 """
 
 from __future__ import annotations
@@ -167,9 +169,9 @@ class OutgoingMessage(_Outgoing):
 
     ``buffer`` is a writable memoryview of the message when its length
     reaches the connection's threshold: of a slot of the connection's ring
-    (§8), or of a memfd's mapping for a message larger than the ring (the
-    bytes written there are sealed and handed over as they are); else of
-    ordinary memory sent inline.  Never copied by the sender.  :meth:`send` sends it, once;
+    (§8), or (Linux) of a memfd's mapping for a message larger than the
+    ring (the bytes written there are sealed and handed over as they
+    are); else of ordinary memory sent inline.  Never copied by the sender.  :meth:`send` sends it, once;
     leaving a ``with`` block without sending abandons it (nothing is sent).
     Views taken from ``buffer`` must be released before :meth:`send`.
     """

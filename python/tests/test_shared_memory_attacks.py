@@ -162,6 +162,16 @@ class Attacks(unittest.TestCase):
     def test_kind_1_with_flags(self):
         self.bad_field('flags 0x1', flags=1)
 
+    def test_kind_3_a_windows_section_is_refused_on_linux(self):
+        self.attacker.sendall(raw_descriptor(
+            self.crc_on, kind=3, length=4096 + 65536, position=0x44))
+        self.refused('kind 3 .*Windows.*refused')
+
+    def test_kind_3_with_a_file_beside_it(self):
+        self.send_file(memfd(DATA), raw_descriptor(
+            self.crc_on, kind=3, length=4096 + 65536))
+        self.refused('kind 3')
+
     def test_descriptor_data_length_not_32(self):
         frame = self._descriptor()
         data = frame[8:40] + b'\0' * 8

@@ -95,7 +95,7 @@ class Ring(unittest.TestCase):
                 client, server = self.pair(crc=crc)
                 client.send(bytes(MIN), TIMEOUT)         # (the ring, once)
                 server.recv(TIMEOUT)
-                ring = client._shm.ring_out.mapping
+                ring = client._shm.ring_out.mapping.view
                 with client.create_message(2 * MIN) as message:
                     message.buffer[:] = b'r' * (2 * MIN)
                     start = PAGE + CAPACITY % CAPACITY

@@ -128,7 +128,9 @@ def install() -> None:
     sys.modules['msvcrt'] = _absent('msvcrt')
     # npipes' ctypes security primitives (the access model), through the helper too
     import win32_proxy
+    import win32shm_proxy
     sys.modules['npipes._win32'] = win32_proxy
+    sys.modules['npipes._win32shm'] = win32shm_proxy
     win32_proxy.current_sid()     # read once now, not by the first two pipe ends at once
     sys.platform = 'win32'
     # What asyncio/__init__.py does on Windows: the proactor loop by default.
@@ -143,3 +145,6 @@ def install() -> None:
         raise RuntimeError('npipes._windows did not import the Wine-backed _winapi')
     if npipes._windows._win32 is not sys.modules['npipes._win32']:
         raise RuntimeError('npipes._windows did not import the Wine-backed _win32')
+    import npipes._winshm
+    if npipes._winshm._win32shm is not win32shm_proxy:
+        raise RuntimeError('npipes._winshm did not import the Wine-backed _win32shm')

@@ -353,6 +353,113 @@ static void call_PipeSecurity(Args *a, Reply *r) {
     LocalFree(sd);
 }
 
+/* ------------------------------------------------------------ sections (npipes/_win32shm.py's primitives) */
+typedef struct { void *BaseAddress; ULONG AllocationAttributes; LARGE_INTEGER MaximumSize; } SectionBasic;
+typedef LONG (NTAPI *NtQuerySectionFn)(HANDLE, int, void *, SIZE_T, SIZE_T *);
+typedef ULONG (NTAPI *StatusToErrorFn)(LONG);
+
+/* CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE | flags, size): an unnamed section of the
+ * paging file (flags SEC_COMMIT for a ring; the red team's others); with a path, of that file instead. */
+static void call_CreateSection(Args *a, Reply *r) {
+    DWORD flags = (DWORD)arg_int(a);
+    uint64_t size = (uint64_t)arg_int(a);
+    const wchar_t *path = arg_str(a);
+    HANDLE file = INVALID_HANDLE_VALUE, h;
+    if (path) {
+        file = CreateFileW(path, GENERIC_READ | GENERIC_WRITE, 0, NULL, CREATE_ALWAYS,
+                           FILE_ATTRIBUTE_TEMPORARY | FILE_FLAG_DELETE_ON_CLOSE, NULL);
+        if (file == INVALID_HANDLE_VALUE) { fail(r, GetLastError()); return; }
+    }
+    h = CreateFileMappingW(file, NULL, PAGE_READWRITE | flags, (DWORD)(size >> 32), (DWORD)size, NULL);
+    DWORD err = GetLastError();
+    if (path) CloseHandle(file);
+    if (!h) fail(r, err); else put_int(r, I(h));
+}
+
+/* An unnamed event: a handle that is not a section. */
+static void call_CreateEvent(Args *a, Reply *r) {
+    (void)a;
+    HANDLE h = CreateEventW(NULL, TRUE, FALSE, NULL);
+    if (!h) fail(r, GetLastError()); else put_int(r, I(h));
+}
+
+static void call_OpenProcess(Args *a, Reply *r) {
+    DWORD access = (DWORD)arg_int(a), pid = (DWORD)arg_int(a);
+    HANDLE h = OpenProcess(access, FALSE, pid);
+    if (!h) fail(r, GetLastError()); else put_int(r, I(h));
+}
+
+/* DuplicateHandle(process, value, GetCurrentProcess(), &h, access, FALSE, 0). */
+static void call_DuplicateFrom(Args *a, Reply *r) {
+    HANDLE p = H(arg_int(a)), v = H(arg_int(a)), h = NULL;
+    DWORD access = (DWORD)arg_int(a);
+    if (!DuplicateHandle(p, v, GetCurrentProcess(), &h, access, FALSE, 0)) fail(r, GetLastError());
+    else put_int(r, I(h));
+}
+
+/* NtQuerySection(h, SectionBasicInformation): attributes, maximum size. */
+static void call_QuerySection(Args *a, Reply *r) {
+    HANDLE h = H(arg_int(a));
+    SectionBasic info;
+    SIZE_T got = 0;
+    HMODULE nt = GetModuleHandleW(L"ntdll.dll");
+    NtQuerySectionFn query = (NtQuerySectionFn)(void (*)(void))GetProcAddress(nt, "NtQuerySection");
+    StatusToErrorFn to_error = (StatusToErrorFn)(void (*)(void))GetProcAddress(nt, "RtlNtStatusToDosError");
+    LONG status;
+    memset(&info, 0, sizeof info);
+    if (!query || !to_error) { fail(r, ERROR_PROC_NOT_FOUND); return; }
+    status = query(h, 0, &info, sizeof info, &got);
+    if (status < 0) { fail(r, to_error(status)); return; }
+    put_int(r, info.AllocationAttributes);
+    put_int(r, info.MaximumSize.QuadPart);
+}
+
+/* MapViewOfFile(h, access, 0, 0, size): the view's address. */
+static void call_MapView(Args *a, Reply *r) {
+    HANDLE h = H(arg_int(a));
+    DWORD access = (DWORD)arg_int(a);
+    SIZE_T size = (SIZE_T)arg_int(a);
+    void *p = MapViewOfFile(h, access, 0, 0, size);
+    if (!p) fail(r, GetLastError()); else put_int(r, I(p));
+}
+
+static void call_UnmapView(Args *a, Reply *r) {
+    if (!UnmapViewOfFile((void *)(intptr_t)arg_int(a))) fail(r, GetLastError());
+}
+
+/* The handles this process holds of the same type as handle *sample* (a section, a process...), from
+ * NtQuerySystemInformation(SystemHandleInformation) (Wine 8's GetProcessHandleCount answers 0). */
+typedef struct { ULONG OwnerPid; BYTE ObjectType, HandleFlags; USHORT HandleValue; void *ObjectPointer;
+                 ULONG AccessMask; } HandleEntry;
+typedef struct { ULONG Count; HandleEntry Handle[1]; } HandleTable;
+typedef LONG (NTAPI *QuerySystemFn)(int, void *, ULONG, ULONG *);
+
+static void call_HandleCount(Args *a, Reply *r) {
+    USHORT sample = (USHORT)arg_int(a);
+    DWORD me = GetCurrentProcessId();
+    ULONG size = 1 << 20, got = 0, n = 0;
+    int type = -1;
+    QuerySystemFn query = (QuerySystemFn)(void (*)(void))GetProcAddress(GetModuleHandleW(L"ntdll.dll"),
+                                                                        "NtQuerySystemInformation");
+    HandleTable *table;
+    LONG status;
+    if (!query) { fail(r, ERROR_PROC_NOT_FOUND); return; }
+    for (;;) {
+        if (!(table = malloc(size))) ExitProcess(3);
+        status = query(16, table, size, &got);
+        if (status != (LONG)0xC0000004) break;       /* STATUS_INFO_LENGTH_MISMATCH */
+        free(table);
+        size *= 2;
+    }
+    if (status < 0) { free(table); fail(r, ERROR_NOT_SUPPORTED); return; }
+    for (ULONG i = 0; i < table->Count; i++)
+        if (table->Handle[i].OwnerPid == me && table->Handle[i].HandleValue == sample) type = table->Handle[i].ObjectType;
+    for (ULONG i = 0; i < table->Count; i++)
+        if (table->Handle[i].OwnerPid == me && table->Handle[i].ObjectType == type) n++;
+    free(table);
+    if (type < 0) fail(r, ERROR_INVALID_HANDLE); else put_int(r, n);
+}
+
 typedef void (*Handler)(Args *, Reply *);
 static const struct { const char *name; Handler fn; } CALLS[] = {
     {"CreateNamedPipe", call_CreateNamedPipe},
@@ -372,6 +479,14 @@ static const struct { const char *name; Handler fn; } CALLS[] = {
     {"PipeSecurity", call_PipeSecurity},
     {"GetNamedPipeServerProcessId", call_GetNamedPipeServerProcessId},
     {"GetNamedPipeClientProcessId", call_GetNamedPipeClientProcessId},
+    {"CreateSection", call_CreateSection},
+    {"CreateEvent", call_CreateEvent},
+    {"OpenProcess", call_OpenProcess},
+    {"DuplicateFrom", call_DuplicateFrom},
+    {"QuerySection", call_QuerySection},
+    {"MapView", call_MapView},
+    {"UnmapView", call_UnmapView},
+    {"HandleCount", call_HandleCount},
     {"ov_result", call_ov_result},
     {"ov_cancel", call_ov_cancel},
     {"ov_free", call_ov_free},

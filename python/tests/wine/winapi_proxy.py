@@ -146,6 +146,7 @@ class Helper:
         self._dead: Optional[str] = None
         self._frees: 'collections.deque[int]' = collections.deque()
         self.pid = 0
+        self.linux_pid = 0
         threading.Thread(target=self._read, name='winapi-helper-reader', daemon=True).start()
 
     def _read(self) -> None:
@@ -240,6 +241,7 @@ def start(argv: List[str], env: Optional[Dict[str, str]] = None) -> Helper:
     if _helper is None:
         _helper = Helper(argv, env)
         _helper.pid = _helper.call('GetCurrentProcessId')[0]
+        _helper.linux_pid = _helper._proc.pid
     return _helper
 
 
@@ -248,6 +250,14 @@ def helper_pid() -> int:
     if _helper is None:
         raise HelperDied('winapi_proxy.start() was not called')
     return _helper.pid
+
+
+def helper_linux_pid() -> int:
+    """The helper's Linux process id (Wine runs it in the process it was
+    started as): where /proc shows its mappings."""
+    if _helper is None:
+        raise HelperDied('winapi_helper.exe is not started')
+    return _helper.linux_pid
 
 
 def stop() -> None:

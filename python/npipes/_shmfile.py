@@ -1,0 +1,80 @@
+"""Sending a payload in a sealed file of its own (docs/shared-memory.md §3,
+Linux; a base of _shmlink.ShmLink): the memfd, its CRC, its descriptor
+frame and the in-flight budget (§3.4).  The operating system is the
+port's business, the waiting the driver's."""
+
+from __future__ import annotations
+
+import mmap
+import zlib
+from typing import Tuple, Union
+
+from ._shmframe import Budget, DescriptorCodec
+from ._util import Deadline, SharedMemoryPort
+from .errors import NPipesError
+
+__all__ = ['FileSending']
+
+
+class FileSending:
+    """The file-of-its-own steps of a connection's shared memory."""
+
+    # (set by ShmLink)
+    port: SharedMemoryPort
+    crc: bool
+    budget: Budget
+    _codec: DescriptorCodec
+
+    def must_wait(self, size: int) -> bool:
+        """Whether sending *size* more bytes must wait for the peer to read
+        (§3.4); looks at the send queue only when the budget is spent."""
+        budget = self.budget
+        if budget.fits(size):
+            return False
+        if self.port.queue_empty():
+            budget.emptied()
+            return False
+        return True
+
+    def create(self, size: int) -> Tuple[int, mmap.mmap]:
+        """A memfd of *size* bytes and its writable mapping."""
+        return self.port.create(size)
+
+    def fill(self, payload: Union[bytes, bytearray, memoryview]
+             ) -> Tuple[int, int]:
+        """A memfd holding *payload*: ``(fd, crc)`` (crc 0 when off)."""
+        crc = zlib.crc32(payload) & 0xFFFFFFFF if self.crc else 0
+        return self.port.write_file(payload), crc
+
+    def _closed(self, mapping: mmap.mmap,
+                data: Union[bytes, bytearray, memoryview, mmap.mmap]) -> int:
+        """Close *mapping* (the seals need it gone); the CRC of *data*
+        computed first when CRC is on, else 0."""
+        crc = zlib.crc32(data) & 0xFFFFFFFF if self.crc else 0
+        try:
+            mapping.close()
+        except BufferError:
+            raise NPipesError('a view of OutgoingMessage.buffer is still in '
+                              'use: release it before send()') from None
+        return crc
+
+    def abandon(self, fd: int, mapping: mmap.mmap) -> None:
+        """Drop an unsent in-place message: its mapping, then its file."""
+        try:
+            mapping.close()
+        finally:
+            self.port.close_file(fd)
+
+    def finish(self, fd: int, mapping: mmap.mmap) -> int:
+        """Close the caller-written *mapping* of *fd*; its CRC (or 0)."""
+        return self._closed(mapping, mapping)
+
+    def frame(self, size: int, crc: int) -> bytes:
+        """The descriptor frame of a payload of *size* bytes, CRC *crc*."""
+        return self._codec.frame(size, crc, self.crc)
+
+    def send(self, fd: int, size: int, crc: int, deadline: Deadline) -> None:
+        """Send the descriptor frame of *fd* (sealed here; closed
+        whatever happens) and count it (the blocking driver's)."""
+        self.port.send_file(fd, self.frame(size, crc), deadline)
+        self.budget.sent(size)
