@@ -14,7 +14,7 @@ import zlib
 import win32shm_proxy
 import winapi_proxy
 from tests import support
-from winesupport import T
+from winesupport import NO_PEER, T, DotnetPeer, peer_available
 
 import npipes
 from npipes import SharedMemory, aio
@@ -138,6 +138,69 @@ class OtherProcess(unittest.TestCase):
         finally:
             code, _, err = cli_support.stop(child)
         self.assertEqual(err, '')
+
+
+@unittest.skipUnless(peer_available(), NO_PEER)
+class WithDotnet(unittest.TestCase):
+    """Python here and .NET under Wine, shared memory on both sides
+    (docs/shared-memory.md §9): each pulls the other's ring section out of
+    the other's process, both ways (the conformance of the two
+    implementations over Wine's real sections)."""
+
+    def test_python_client_to_dotnet_echo(self):
+        name = support.pipe_name()
+        peer = DotnetPeer('cli', 'echo', name, '--shared-memory', '--crc')
+        try:
+            peer.expect('npipes echo: serving')
+            echo_round_trips(self, name)
+        finally:
+            peer.kill()
+
+    def test_dotnet_client_to_python_listener(self):
+        """The .NET client's first request (200,000 bytes) reaches Python
+        through its ring and comes back through Python's; the smaller ones
+        travel inline."""
+        name = support.pipe_name()
+        with npipes.Listener(name, shared_memory=True, crc=True, endian='little') as listener:
+            peer = DotnetPeer('client', name, 'little', '1', '3', '--shared-memory')
+            try:
+                peer.expect('pid ')
+                with listener.accept(T) as conn:
+                    shared = []
+                    for _ in range(3):
+                        with conn.recv_buffer(T) as got:
+                            shared.append(got.shared)
+                            data = got.tobytes()
+                        conn.send(data, T)
+                    peer.expect('ok')
+                    self.assertEqual(peer.finish(), 0)
+            finally:
+                peer.kill()
+        self.assertEqual(shared, [True, False, False])
+
+
+@unittest.skipUnless(peer_available(), NO_PEER)
+class AsyncWithDotnet(unittest.IsolatedAsyncioTestCase):
+
+    async def test_asyncio_client_to_dotnet_echo(self):
+        """The asyncio driver's frames (whose writes the proactor may join
+        into one pipe message) are read by .NET, and its ring's answers
+        come back through .NET's."""
+        name = support.pipe_name()
+        peer = DotnetPeer('cli', 'echo', name, '--shared-memory', '--crc')
+        try:
+            peer.expect('npipes echo: serving')
+            async with await aio.connect(name, T, crc=True, shared_memory=True) as conn:
+                for i in range(3):
+                    data = os.urandom(100_000 + i)
+                    self.assertEqual(await conn.request(data, timeout=T), data)
+                await conn.send(b'x' * 70_000)
+                got = await conn.recv_buffer()
+                with got:
+                    self.assertTrue(got.shared)
+                    self.assertEqual(got.view, b'x' * 70_000)
+        finally:
+            peer.kill()
 
 
 class Async(unittest.IsolatedAsyncioTestCase):
