@@ -7,7 +7,9 @@ namespace System.Net.Sockets;
 /// .NET 5-6's cancellable <c>Socket.ConnectAsync</c> and <c>AcceptAsync</c> for netstandard2.0, over the Task-based
 /// ones, which cannot be cancelled. A cancelled connect closes its socket (the caller discards it anyway). A cancelled
 /// accept stays pending on the listener and the listener's next accept takes it over, so a client that arrives in
-/// between is handed out, never accepted and dropped; disposing the listener ends it.
+/// between is handed out, never accepted and dropped. A listener that is closed with an accept pending must call
+/// <c>ClosePendingAccept</c>: a client the pending accept took (it completes on its own, after the cancellation) is
+/// closed, else that client would wait forever on a connection nobody holds.
 /// </summary>
 [Embedded]
 internal static class SocketPolyfills
@@ -60,6 +62,35 @@ internal static class SocketPolyfills
                 }
             }
             return await accept.ConfigureAwait(false);
+        }
+
+        /// <summary>
+        /// After the listener was disposed: closes the client that a cancelled, still pending accept took, whenever that
+        /// accept completes (it fails instead when the disposal ended it first).
+        /// </summary>
+        public void ClosePendingAccept()
+        {
+            if (!s_pendingAccepts.TryGetValue(socket, out StrongBox<Task<Socket>?>? pending))
+            {
+                return;
+            }
+            Task<Socket>? accept;
+            lock (pending)
+            {
+                accept = pending.Value;
+                pending.Value = null;
+            }
+            _ = accept?.ContinueWith(static t =>
+            {
+                if (t.Status == TaskStatus.RanToCompletion)
+                {
+                    t.Result.Dispose();
+                }
+                else
+                {
+                    _ = t.Exception;
+                }
+            }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 }

@@ -50,4 +50,31 @@ public class ConnectTests
         cts.Cancel();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await accepting);
     }
+
+    [Fact]
+    public async Task A_client_that_arrives_after_an_accept_was_cancelled_is_closed_with_the_listener()
+    {
+        // The netstandard2.0 accept cannot be cancelled: it stays pending, takes this client, and was once never closed,
+        // so the client waited forever (a PipeClient reconnecting while its server stopped hung a CI run).
+        string name = TestPipes.NewName();
+        var listener = PipeListener.Create(name, new ListenOptions(true, 65536, -1));
+        using (var cts = new CancellationTokenSource())
+        {
+            ValueTask<Stream> accepting = listener.AcceptAsync(cts.Token);
+            cts.Cancel();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(async () => await accepting);
+        }
+        await using PipeConnection client = await PipeConnection.ConnectAsync(name, TestPipes.Options(), TestContext.Current.CancellationToken);
+        listener.Dispose();
+        using var bounded = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        bounded.CancelAfter(TimeSpan.FromSeconds(20)); // a bound for the regression only: the read ends at once when it works
+        try
+        {
+            Assert.Null(await client.ReceiveAsync(bounded.Token)); // end of stream (or a reset, below): never a wait
+        }
+        catch (ConnectionClosedException)
+        {
+            // The OS reported a reset: the connection ended too.
+        }
+    }
 }

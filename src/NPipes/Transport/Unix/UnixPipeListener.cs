@@ -67,6 +67,10 @@ internal sealed class UnixPipeListener : PipeListener
         }
         _exitRelease.Dispose();
         _socket.Dispose();
+#if !NET
+        // The netstandard2.0 accept cannot be cancelled: one cancelled while pending may still take a client (Polyfills).
+        _socket.ClosePendingAccept();
+#endif
         ReleasePath();
     }
 
