@@ -99,9 +99,19 @@ class WindowsAccessModelTests(unittest.TestCase):
         fake_win32.TOKENS[fake_win32.SERVER_PID] = ('S-1-5-18', (STAFF,))
         with self.assertRaises(PipeAccessError):
             self.connect_once(server_users=[ALICE])
-        # trusted servers are users: a group the server holds is no entry
+        # a group the server holds is no user entry, but a group entry
         with self.assertRaises(PipeAccessError):
             self.connect_once(server_users=[STAFF])
+        with self.assertRaises(PipeAccessError) as cm:
+            self.connect_once(server_groups=[ADMINISTRATORS, '1001'])
+        self.assertIn('(trusted: current user, groups [S-1-5-32-544, '
+                      '1001]);', str(cm.exception))
+        self.assertTrue(str(cm.exception).endswith(
+            ', or one of its groups to server_groups=[...] (CLI '
+            '--server-group NAME).'))
+        for entry in ('staff', STAFF.lower()):     # a name, a SID any case
+            with self.connect_once(server_groups=[entry]) as c:
+                self.assertEqual(c.peer.sid, 'S-1-5-18')
 
     def test_server_closes_a_client_the_rule_does_not_admit(self):
         """Only if the DACL was changed under us: the token says no."""
