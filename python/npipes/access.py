@@ -205,17 +205,18 @@ UNKNOWN = PeerIdentity()
 
 
 def refusal_text(name: str, who: str, rule: Rule,
-                 entry: Optional[str]) -> str:
+                 entry: Optional[str], groups_read: bool = False) -> str:
     """docs/access.md §4: a client's refusal of a server, in words.  The
     advice names the user *entry* (None: the server's user could not be
     read, so nothing can admit it); a client that trusts groups is also
-    told the group form, as a group the server holds would admit it."""
+    told the group form where the server's groups were read
+    (*groups_read*), as one of them would then admit it."""
     if entry is None:
         admit = 'its user must be readable to be trusted'
     else:
         admit = (f'to trust it, add it to server_users=[...] '
                  f'(server_users=["{entry}"]; CLI --server-user {entry})')
-        if rule.groups:
+        if rule.groups and groups_read:
             admit += (', or one of its groups to server_groups=[...] '
                       '(CLI --server-group NAME)')
     return (f"The server on pipe '{name}' runs as {who}, which this client "
