@@ -88,6 +88,18 @@ def other_user_admitted(t, lang, how):
         _clean(path)
 
 
+def _lacks(cl, name, uid, rule):
+    """What client *cl*'s refusal of the server of uid *uid* lacks of the
+    words both languages give (docs/access.md §4), *rule* the trust rule."""
+    err = '\n'.join(cl.err).lower()    # (the .NET CLI starts lower case)
+    user = _name_of(uid)
+    return [f'its error lacks {words!r}' for words in (
+        f"The server on pipe '{name}' runs as uid {uid} ({user}), which this "
+        f"client does not trust (trusted: {rule}); refused before anything "
+        f"was sent or read;", f'--server-user {user})')
+        if words.lower() not in err]
+
+
 def squatter_named(t, lang):
     """A client refusing another user's server names that user and the
     flag that would admit it (the same words in both languages)."""
@@ -97,15 +109,8 @@ def squatter_named(t, lang):
     try:
         t.assertEqual(sq.wait_line(), 'listening', sq.describe())
         cl = client(lang, 'request', name, 'the secret')
-        problems = _must_refuse(cl, f'{lang} request')
-        err = '\n'.join(cl.err).lower()    # (the .NET CLI starts lower case)
-        user = _name_of(uid)
-        for words in (f"The server on pipe '{name}' runs as uid {uid} "
-                      f"({user}), which this client does not trust "
-                      f"(trusted: current user); refused before anything "
-                      f"was sent or read;", f'--server-user {user})'):
-            if words.lower() not in err:
-                problems.append(f'its error lacks {words!r}')
+        problems = _must_refuse(cl, f'{lang} request') + \
+            _lacks(cl, name, uid, 'current user')
         sq.close_stdin()
         sq.finish()
         _check(t, problems, cl, sq)
@@ -191,15 +196,8 @@ def server_group_trusted(t, srv_lang, cl_lang):
              f'(exit {ok.returncode})']
         cl = Proc([*_cli(cl_lang), 'request', name, 'hello', '--server-group',
                    untrusted, '--timeout', CLIENT_TIMEOUT])
-        problems += _must_refuse(cl, f'{cl_lang} request')
-        err = '\n'.join(cl.err).lower()    # (the .NET CLI starts lower case)
-        user, uid = account[0], account[1]
-        for words in (f"runs as uid {uid} ({user}), which this client does "
-                      f"not trust (trusted: current user, groups "
-                      f"[{untrusted}]); refused before anything was sent or "
-                      f"read;", f'--server-user {user})'):
-            if words.lower() not in err:
-                problems.append(f'its error lacks {words!r}')
+        problems += _must_refuse(cl, f'{cl_lang} request') + _lacks(
+            cl, name, account[1], f'current user, groups [{untrusted}]')
         _check(t, problems, ok, cl, srv)
     finally:
         srv.stop()
