@@ -136,7 +136,8 @@ def client_policy(allow_other_users: bool = False,
     """A client's policy from its keywords: it trusts servers running as
     the current user or one of *server_users*, or holding one of
     *server_groups* (docs/access.md §4); ``allow_other_users=True`` trusts
-    every server.  An empty or blank entry is AccessEntryError."""
+    every server (and no entry is checked).  An empty or blank entry is
+    AccessEntryError."""
     if allow_other_users:
         return Policy(EVERYONE, EVERYONE)
     return Policy(CURRENT_USER, Rule.of(server_users, server_groups))
