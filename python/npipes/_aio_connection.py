@@ -85,13 +85,15 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
                       timeout: Optional[float] = None, *,
                       allow_other_users: bool = False,
                       server_users: Optional[Entries] = None,
+                      server_groups: Optional[Entries] = None,
                       **options: Any) -> Connection:
         """Connect to the server of pipe *name*, waiting up to *timeout*
         seconds for it; the server must be the current user or one of
-        *server_users* (else PipeAccessError, before a byte moves; see
+        *server_users*, or hold one of *server_groups* (else
+        PipeAccessError, before a byte moves; see
         :meth:`npipes.Connection.connect`).  The other options are the
         Connection's."""
-        trust = client_policy(allow_other_users, server_users)
+        trust = client_policy(allow_other_users, server_users, server_groups)
         stream = await run_blocking(
             lambda d: transport.connect(name, d, trust), timeout)
         return await open_connection(stream, transport.pipe_address(name),

@@ -1,6 +1,7 @@
 """The CLI's access flags (docs/access.md §7), the same spelling as the
 .NET CLI: ``--allow-user``, ``--allow-group``, ``--allow-everyone`` on the
-serving commands, ``--server-user`` on the connecting ones."""
+serving commands, ``--server-user`` and ``--server-group`` on the
+connecting ones."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ def add_client_flags(p: argparse.ArgumentParser) -> None:
                    metavar='NAME', help='also trust a server running as user '
                    'NAME (root, a uid, LocalSystem or a Windows SID); '
                    'repeatable')
+    p.add_argument('--server-group', action='append', default=[],
+                   metavar='NAME', help='also trust a server in group NAME '
+                   '(a name, a gid, or a Windows SID; on Unix supplementary '
+                   'membership counts); repeatable')
 
 
 def server_access(args: argparse.Namespace) -> Dict[str, Any]:
@@ -39,5 +44,6 @@ def server_access(args: argparse.Namespace) -> Dict[str, Any]:
 
 
 def client_access(args: argparse.Namespace) -> Dict[str, Any]:
-    """The connect / IPC keywords of the client flag."""
-    return dict(server_users=args.server_user)
+    """The connect / IPC keywords of the client flags."""
+    return dict(server_users=args.server_user,
+                server_groups=args.server_group)

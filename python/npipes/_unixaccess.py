@@ -151,5 +151,7 @@ class UnixRule:
             user = server.user
             who = f'uid {server.uid}' + ('' if user is None else f' ({user})')
             entry = user or str(server.uid)
-        return PipeAccessError(refusal_text(name, who, self.rule, entry),
+        # (the kernel gives the groups with the uid: both read, or neither)
+        return PipeAccessError(refusal_text(name, who, self.rule, entry,
+                                            groups_read=True),
                                path=path, uid=server.uid)

@@ -5,8 +5,9 @@ A :class:`Rule` is what one end admits as its peer: the current user
 always, plus listed users and groups (names, numeric ids on Unix, SIDs on
 Windows), or everyone.  A server takes ``allow_users=[...]``,
 ``allow_groups=[...]``, ``allow_everyone=True``; a client
-``server_users=[...]``.  Every connection's :class:`PeerIdentity` is read
-from the OS once, when the connection is made.
+``server_users=[...]``, ``server_groups=[...]``.  Every connection's
+:class:`PeerIdentity` is read from the OS once, when the connection is
+made.
 """
 
 from __future__ import annotations
@@ -130,11 +131,16 @@ def server_rule(allow_other_users: bool = False,
 
 
 def client_policy(allow_other_users: bool = False,
-                  server_users: Optional[Entries] = None) -> Policy:
-    """A client's policy from its keywords (``allow_other_users=True``
-    trusts every server)."""
-    trust = EVERYONE if allow_other_users else Rule.of(server_users)
-    return Policy(EVERYONE if allow_other_users else CURRENT_USER, trust)
+                  server_users: Optional[Entries] = None,
+                  server_groups: Optional[Entries] = None) -> Policy:
+    """A client's policy from its keywords: it trusts servers running as
+    the current user or one of *server_users*, or holding one of
+    *server_groups* (docs/access.md §4); ``allow_other_users=True`` trusts
+    every server (and no entry is checked).  An empty or blank entry is
+    AccessEntryError."""
+    if allow_other_users:
+        return Policy(EVERYONE, EVERYONE)
+    return Policy(CURRENT_USER, Rule.of(server_users, server_groups))
 
 
 _UNREAD = object()
@@ -200,12 +206,20 @@ UNKNOWN = PeerIdentity()
 
 
 def refusal_text(name: str, who: str, rule: Rule,
-                 entry: Optional[str]) -> str:
-    """docs/access.md §4: a client's refusal of a server, in words."""
-    admit = (f'to trust it, add it to server_users=[...] '
-             f'(server_users=["{entry}"]; CLI --server-user {entry})'
-             if entry is not None
-             else 'its user must be readable to be trusted')
+                 entry: Optional[str], groups_read: bool = False) -> str:
+    """docs/access.md §4: a client's refusal of a server, in words.  The
+    advice names the user *entry* (None: the server's user could not be
+    read, so nothing can admit it); a client that trusts groups is also
+    told the group form where the server's groups were read
+    (*groups_read*), as one of them would then admit it."""
+    if entry is None:
+        admit = 'its user must be readable to be trusted'
+    else:
+        admit = (f'to trust it, add it to server_users=[...] '
+                 f'(server_users=["{entry}"]; CLI --server-user {entry})')
+        if rule.groups and groups_read:
+            admit += (', or one of its groups to server_groups=[...] '
+                      '(CLI --server-group NAME)')
     return (f"The server on pipe '{name}' runs as {who}, which this client "
             f"does not trust (trusted: {rule}); refused before anything was "
             f"sent or read; {admit}.")

@@ -94,20 +94,23 @@ class Connection(_shmconn.InPlace, FrameSession):
                 timeout: Optional[float] = None, *,
                 allow_other_users: bool = False,
                 server_users: Optional[Entries] = None,
+                server_groups: Optional[Entries] = None,
                 **options: Any) -> Connection:
         """Connect to the server of pipe *name*, waiting up to *timeout*
         seconds (None: forever) for it to appear.
 
         The server must run as the current user, or as one of
         *server_users* (names, uids, SIDs; ``npipes.ROOT``,
-        ``npipes.LOCAL_SYSTEM``...): otherwise PipeAccessError naming the
-        server's user, before a byte is written or read, never retried
+        ``npipes.LOCAL_SYSTEM``...), or hold one of *server_groups*
+        (names, gids, SIDs; ``npipes.ADMINISTRATORS``...; on Unix
+        supplementary membership counts): otherwise PipeAccessError naming
+        the server's user, before a byte is written or read, never retried
         (docs/access.md §4; ``allow_other_users=True`` trusts any server).
         Something at the pipe's path that is not a socket raises
         PipePathOccupiedError at once.  ``peer`` tells who the server is.
         """
         stream = transport.connect(name, Deadline(timeout), client_policy(
-            allow_other_users, server_users))
+            allow_other_users, server_users, server_groups))
         try:
             return cls(stream, **options)
         except BaseException:

@@ -31,6 +31,7 @@ class IpcOptions:
                  allow_groups: Optional[Entries] = None,
                  allow_everyone: bool = False,
                  server_users: Optional[Entries] = None,
+                 server_groups: Optional[Entries] = None,
                  shared_memory: Union[SharedMemory, bool, None] = None
                  ) -> None:
         if raise_errors:          # a bad name is refused now, as by .NET's Ipc
@@ -47,7 +48,8 @@ class IpcOptions:
         self.access = Policy(
             server_rule(allow_other_users, allow_users, allow_groups,
                         allow_everyone),
-            client_policy(allow_other_users, server_users).trust)
+            client_policy(allow_other_users, server_users,
+                          server_groups).trust)
         self.last_error: Optional[Exception] = None
         #: docs/shared-memory.md (None: off); both sides must opt in.
         self.shared_memory = sharedmemory.shared_memory(shared_memory)
@@ -74,7 +76,8 @@ class IPC(IpcOptions):
     ``allow_other_users=True`` lifts both checks (and makes a socket file
     this side creates mode 0666).  Precisely (docs/access.md): a serving
     side admits ``allow_users``, ``allow_groups`` or ``allow_everyone``; a
-    connecting side trusts servers of ``server_users``.
+    connecting side trusts servers of ``server_users`` or
+    ``server_groups``.
 
     Differences from npipes 1.0.1 (see README): errors raise typed
     exceptions unless ``raise_errors=False``, which gives npipes' return

@@ -123,16 +123,19 @@ def readable_package():
     return _readable_copy
 
 
-def spawn_as(user, code, *args):
+def spawn_as(user, code, *args, init_groups=False):
     """Run ``python3 -c code args`` as *user* (uid, gid), with its own
-    readable copy of npipes importable (:func:`readable_package`)."""
+    readable copy of npipes importable (:func:`readable_package`); no
+    supplementary groups, or with *init_groups* the account's own (from
+    /etc/group, as a login gets them)."""
     uid, gid = user
     env = {'PATH': '/usr/bin:/bin', 'PYTHONPATH': readable_package(),
            'PYTHONDONTWRITEBYTECODE': '1'}
     if os.environ.get('TMPDIR'):
         env['TMPDIR'] = os.environ['TMPDIR']
     return subprocess.Popen(
-        [SETPRIV, f'--reuid={uid}', f'--regid={gid}', '--clear-groups',
+        [SETPRIV, f'--reuid={uid}', f'--regid={gid}',
+         '--init-groups' if init_groups else '--clear-groups',
          SYSTEM_PYTHON, '-c', code, *map(str, args)],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True, env=env, cwd='/')
@@ -149,11 +152,13 @@ def readline(proc, timeout=support.CHILD_TIMEOUT):
 
 
 class Squatter:
-    """Another user's server at a pipe's path (context manager)."""
+    """Another user's server at a pipe's path (context manager); with
+    *init_groups*, in that account's supplementary groups."""
 
-    def __init__(self, user, path, forged=b''):
+    def __init__(self, user, path, forged=b'', init_groups=False):
         self.path = path
-        self.proc = spawn_as(user, SQUATTER, path, forged.hex())
+        self.proc = spawn_as(user, SQUATTER, path, forged.hex(),
+                             init_groups=init_groups)
         line = readline(self.proc)
         if line != 'listening':
             raise AssertionError(f'squatter failed: {line!r} '

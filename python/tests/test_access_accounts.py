@@ -3,6 +3,7 @@ test class makes throwaway accounts and a group with random names and
 deletes them after.  Peers run through setpriv with their own readable copy
 of npipes (tests/other_user.py), supplementary groups set explicitly."""
 
+import asyncio
 import json
 import os
 import pwd
@@ -13,8 +14,9 @@ import threading
 import unittest
 
 from tests import cli_support, other_user, support
-from npipes import ROOT, rpc, transport
-from npipes.errors import PipeTimeoutError
+from npipes import IPC, ROOT, aio, rpc, transport
+from npipes.connection import connect
+from npipes.errors import PipeAccessError, PipeTimeoutError
 from npipes.listener import Listener, echo_handler
 
 T = 10
@@ -66,9 +68,13 @@ class Accounts:
         self.groups.append(name)
         return name
 
-    def user(self):
+    def user(self, groups=()):
+        """A new account (its own group as primary) also in the
+        supplementary *groups* (names): (name, uid, gid)."""
         name = 'npu' + secrets.token_hex(4)
-        _run(['useradd', '-M', '-r', '-U', '-s', '/usr/sbin/nologin', name])
+        sup = ['-G', ','.join(groups)] if groups else []
+        _run(['useradd', '-M', '-r', '-U', '-s', '/usr/sbin/nologin', *sup,
+              name])
         self.users.append(name)
         entry = pwd.getpwnam(name)
         return name, entry.pw_uid, entry.pw_gid
@@ -246,6 +252,86 @@ class ClientTrustTests(AccountsTestCase):
         # the option the message names admits it
         got = client_as(self.member, self.name, trust=(name,))
         self.assertEqual(got, {'reply': 'hi', 'peer': [uid, name]})
+
+
+
+class ServerGroupTrustTests(AccountsTestCase):
+    """§4 with ``server_groups``: a server of another account is trusted
+    for a group it holds (supplementary as primary), and refused before a
+    byte moves when it holds none the client names.  The server runs with
+    its account's groups from /etc/group (setpriv --init-groups)."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        try:            # in self.group as a supplementary group only
+            cls.owner = cls.accounts.user(groups=[cls.group])
+        except BaseException:
+            cls.accounts.close()
+            raise
+
+    def serve_as_owner(self):
+        server = other_user.spawn_as(self.owner[1:], SERVER, self.name,
+                                     init_groups=True)
+        self.addCleanup(stop, server)
+        self.assertEqual(other_user.readline(server), 'listening')
+
+    def refusal(self, rule):
+        name, uid = self.owner[0], self.owner[1]
+        return (f"The server on pipe '{self.name}' runs as uid {uid} "
+                f"({name}), which this client does not trust (trusted: "
+                f"current user, {rule}); refused before anything was sent "
+                f"or read; to trust it, add it to server_users=[...] "
+                f'(server_users=["{name}"]; CLI --server-user {name}), or one'
+                f' of its groups to server_groups=[...] (CLI --server-group '
+                f'NAME).')
+
+    def test_clients_trusting_a_group_it_holds_are_answered(self):
+        self.serve_as_owner()
+        gid = self.gid(self.group)
+        with connect(self.name, timeout=T, server_groups=[self.group]) as c:
+            c.send('hi')
+            self.assertEqual(c.recv(timeout=T), b'hi')
+            self.assertEqual((c.peer.uid, c.peer.gids[0]), self.owner[1:])
+            self.assertIn(gid, c.peer.gids)         # supplementary
+
+        async def by_primary_gid():                 # an int entry, as is
+            conn = await aio.connect(self.name, timeout=T,
+                                     server_groups=[self.owner[2]])
+            async with conn:
+                await conn.send('aio')
+                return await conn.recv(timeout=T)
+        self.assertEqual(asyncio.run(by_primary_gid()), b'aio')
+        code, out, err = cli_support.run(
+            cli_support.PY_CLI, 'request', self.name, 'cli', '--server-group',
+            self.group, '--timeout', T)
+        self.assertEqual((code, out.strip()), (0, 'cli'), err)
+
+    def test_clients_trusting_other_groups_refuse_it_before_a_byte(self):
+        other = self.group2
+        path = transport.pipe_address(self.name)
+        with other_user.Squatter(self.owner[1:], path,
+                                 init_groups=True) as squatter:
+            with self.assertRaises(PipeAccessError) as cm:
+                connect(self.name, timeout=T, server_groups=[other],
+                        server_users=[ROOT])
+            with self.assertRaises(PipeAccessError):
+                asyncio.run(aio.connect(self.name, timeout=T,
+                                        server_groups=[other]))
+            with self.assertRaises(PipeAccessError):
+                IPC(self.name, timeout=T,
+                    server_groups=[other]).send_message('secret')
+            clis = [cli_support.run(cli_support.PY_CLI, verb, self.name,
+                                    'secret', '--server-group', other,
+                                    '--timeout', T)
+                    for verb in ('request', 'send')]
+            counts = squatter.counts()
+        self.assertEqual(counts, [0] * 5)
+        self.assertEqual(str(cm.exception),
+                         self.refusal(f'users [0], groups [{other}]'))
+        for code, out, err in clis:
+            self.assertEqual((code, out), (1, ''), err)
+            self.assertIn(self.refusal(f'groups [{other}]'), err)
 
 
 if __name__ == '__main__':

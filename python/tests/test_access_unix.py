@@ -84,6 +84,9 @@ class UnixAccessTests(unittest.TestCase):
                          "'no-such-group-npipes' on this system.")
         with self.assertRaises(ValueError):
             connect(self.name, timeout=T, server_users=['no-such-user-np'])
+        with self.assertRaises(ValueError) as cm:
+            connect(self.name, timeout=T, server_groups=['no-such-group-np'])
+        self.assertIn("no group named 'no-such-group-np'", str(cm.exception))
         self.assertFalse(os.path.lexists(_unix.pipe_address(self.name)))
 
     def test_peer_identity_on_both_ends(self):
@@ -113,6 +116,23 @@ class UnixAccessTests(unittest.TestCase):
             f'trust it, add it to server_users=[...] (server_users='
             f'["alice"]; CLI --server-user alice).'))
         self.assertEqual(cm.exception.uid, 4242)
+
+    def test_refusal_of_a_group_trusting_client_names_server_groups(self):
+        """A client that trusts groups is told the group form too: a group
+        the server holds would admit it."""
+        theirs = PeerIdentity(os.getpid(), 4242, None, (4242, 4243))
+        with Listener(self.name):
+            with mock.patch.object(_unix, 'peer_identity',
+                                   return_value=theirs):
+                with self.assertRaises(PipeAccessError) as cm:
+                    connect(self.name, timeout=T, server_groups=['777'])
+        self.assertEqual(str(cm.exception), (
+            f"The server on pipe '{self.name}' runs as uid 4242, which this "
+            f"client does not trust (trusted: current user, groups [777]); "
+            f"refused before anything was sent or read; to trust it, add it "
+            f'to server_users=[...] (server_users=["4242"]; CLI --server-user'
+            f' 4242), or one of its groups to server_groups=[...] (CLI '
+            f'--server-group NAME).'))
 
     def test_admitted_by_uid_or_supplementary_group(self):
         """The rule against kernel identities: uid, then any group."""
@@ -182,7 +202,9 @@ class CliAccessTests(unittest.TestCase):
                            (('rpc', 'serve', '{}', '--allow-group', missing),
                             'group'),
                            (('request', '{}', 'x', '--server-user', missing),
-                            'user')):
+                            'user'),
+                           (('send', '{}', 'x', '--server-group', missing),
+                            'group')):
             name = support.pipe_name()
             argv = [a.format(name) for a in argv]
             code, out, err = cli_support.run(cli_support.PY_CLI, *argv)

@@ -99,9 +99,21 @@ class WindowsAccessModelTests(unittest.TestCase):
         fake_win32.TOKENS[fake_win32.SERVER_PID] = ('S-1-5-18', (STAFF,))
         with self.assertRaises(PipeAccessError):
             self.connect_once(server_users=[ALICE])
-        # trusted servers are users: a group the server holds is no entry
+        # a group the server holds is no user entry, but a group entry
         with self.assertRaises(PipeAccessError):
             self.connect_once(server_users=[STAFF])
+        with self.assertRaises(PipeAccessError) as cm:
+            self.connect_once(server_groups=[ADMINISTRATORS, '1001'])
+        # the user form only, as .NET's: the pipe owner may have stood in
+        # for an unreadable token, whose groups are then unknown
+        self.assertTrue(str(cm.exception).endswith(
+            '(trusted: current user, groups [S-1-5-32-544, 1001]); refused '
+            'before anything was sent or read; to trust it, add it to '
+            'server_users=[...] (server_users=["NT AUTHORITY\\SYSTEM"]; '
+            'CLI --server-user NT AUTHORITY\\SYSTEM).'), str(cm.exception))
+        for entry in ('staff', STAFF.lower()):     # a name, a SID any case
+            with self.connect_once(server_groups=[entry]) as c:
+                self.assertEqual(c.peer.sid, 'S-1-5-18')
 
     def test_server_closes_a_client_the_rule_does_not_admit(self):
         """Only if the DACL was changed under us: the token says no."""

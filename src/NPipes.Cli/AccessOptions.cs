@@ -5,7 +5,7 @@ namespace NPipes.Cli;
 /// <summary>
 /// docs/access.md §7, the CLI spelling both languages share: who a server admits (<c>--allow-user NAME</c>,
 /// <c>--allow-group NAME</c>, <c>--allow-everyone</c>; on echo, receive and rpc serve) and which servers a client
-/// trusts (<c>--server-user NAME</c>; on send, request and rpc call). Each name may be repeated.
+/// trusts (<c>--server-user NAME</c>, <c>--server-group NAME</c>; on send, request and rpc call). Each name may be repeated.
 /// </summary>
 internal sealed class AccessOptions
 {
@@ -17,6 +17,8 @@ internal sealed class AccessOptions
 
     public Option<string[]> ServerUser { get; } = Repeatable("--server-user", "Also trust a server running as user NAME (root, a uid, LocalSystem or a Windows SID); repeatable.");
 
+    public Option<string[]> ServerGroup { get; } = Repeatable("--server-group", "Also trust a server in group NAME (a name, a gid, or a Windows SID; on Unix supplementary membership counts); repeatable.");
+
     /// <summary>Adds the server-side flags to a command.</summary>
     public void AddServerFlags(Command command)
     {
@@ -25,8 +27,12 @@ internal sealed class AccessOptions
         command.Add(AllowEveryone);
     }
 
-    /// <summary>Adds the client-side flag to a command.</summary>
-    public void AddClientFlags(Command command) => command.Add(ServerUser);
+    /// <summary>Adds the client-side flags to a command.</summary>
+    public void AddClientFlags(Command command)
+    {
+        command.Add(ServerUser);
+        command.Add(ServerGroup);
+    }
 
     /// <summary>Who the server admits: the current user plus what the flags name.</summary>
     public PipeAccess Access(ParseResult result)
@@ -43,13 +49,17 @@ internal sealed class AccessOptions
         return access;
     }
 
-    /// <summary>Which servers the client trusts: the current user plus what --server-user names.</summary>
+    /// <summary>Which servers the client trusts: the current user plus what --server-user and --server-group name.</summary>
     public PipeAccess Trusted(ParseResult result)
     {
         PipeAccess trusted = PipeAccess.CurrentUser;
         foreach (string user in result.GetValue(ServerUser) ?? [])
         {
             trusted = trusted.AllowUser(user);
+        }
+        foreach (string group in result.GetValue(ServerGroup) ?? [])
+        {
+            trusted = trusted.AllowGroup(group);
         }
         return trusted;
     }

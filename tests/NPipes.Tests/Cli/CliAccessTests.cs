@@ -9,6 +9,7 @@ public class CliAccessTests
     [InlineData("echo", "--allow-user")]
     [InlineData("echo", "--allow-group")]
     [InlineData("request", "--server-user")]
+    [InlineData("request", "--server-group")]
     public async Task An_account_that_does_not_exist_is_a_usage_error_naming_it(string command, string flag)
     {
         string missing = "npx" + Guid.NewGuid().ToString("N")[..12];
@@ -16,7 +17,7 @@ public class CliAccessTests
         (int code, string output, string error) = await CliProcess.RunAsync(args);
         Assert.Equal(2, code);
         Assert.Equal("", output);
-        Assert.Contains($"no {(flag == "--allow-group" ? "group" : OperatingSystem.IsWindows() ? "account" : "user")} named '{missing}'", error);
+        Assert.Contains($"no {(flag.EndsWith("-group", StringComparison.Ordinal) ? "group" : OperatingSystem.IsWindows() ? "account" : "user")} named '{missing}'", error);
     }
 
     [Fact]

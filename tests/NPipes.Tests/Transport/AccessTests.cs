@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Versioning;
 using System.Text.Json;
@@ -114,17 +115,7 @@ public class AccessTests
         using var squatter = accounts.StartCli(third, "echo", squatted, "--allow-everyone");
         try
         {
-            using (var starting = new CancellationTokenSource(CliProcess.StartPatience)) // a .NET start as another user: the CLI's own bound
-            {
-                while (!File.Exists(PipeNames.GetPath(squatted)))
-                {
-                    if (squatter.HasExited)
-                    {
-                        Assert.Fail("the third account's server exited: " + await squatter.StandardError.ReadToEndAsync(Ct));
-                    }
-                    await Task.Delay(20, starting.Token);
-                }
-            }
+            await ServingAsync(squatter, squatted);
             (code, output, error) = await accounts.RunCliAsync(client, "request", squatted, "secret", "--server-user", "root", "--timeout", "20");
             Assert.NotEqual(0, code);
             Assert.Equal("", output);
@@ -135,6 +126,56 @@ public class AccessTests
         {
             squatter.Kill(entireProcessTree: true);
             await squatter.WaitForExitAsync(Ct);
+        }
+    }
+
+    [Fact]
+    public async Task A_client_trusting_a_group_talks_to_a_server_holding_it_as_a_supplementary_group_and_refuses_one_without_it_before_a_byte()
+    {
+        using OsAccounts accounts = OsAccounts.Require();
+        (string trusted, _) = accounts.Group();
+        (string other, _) = accounts.Group();
+        (_, int primary) = accounts.Group();
+        OsAccounts.Account owner = accounts.User(primary, trusted); // the trusted group is a supplementary one only
+        string name = TestPipes.NewName();
+        using (var echo = accounts.StartCli(owner, "echo", name, "--allow-everyone"))
+        {
+            try
+            {
+                await ServingAsync(echo, name);
+                (int code, string output, string error) = await CliProcess.RunAsync("request", name, "hi", "--server-group", trusted, "--timeout", "20");
+                Assert.True(code == 0, $"trusting {trusted}: exit {code}, {error}");
+                Assert.Equal("hi", output.Trim());
+
+                (code, output, error) = await CliProcess.RunAsync("request", name, "hi", "--server-group", other, "--timeout", "20");
+                Assert.Equal(1, code);
+                Assert.Equal("", output);
+                Assert.Contains($"runs as uid {owner.Uid} ({owner.Name}), which this client does not trust (trusted: current user, groups [{other}])", error);
+            }
+            finally
+            {
+                echo.Kill(entireProcessTree: true);
+                await echo.WaitForExitAsync(Ct);
+                File.Delete(PipeNames.GetPath(name));
+            }
+        }
+
+        // Refused before a byte moves: a server of the same account (same groups) counts what each client sent it.
+        (string python, _) = SecondUser.Require();
+        string counted = TestPipes.NewName();
+        using Process squatter = OsAccounts.StartPython(owner, python, SecondUserTests.Squatter, PipeNames.GetPath(counted), "");
+        try
+        {
+            Assert.Equal("listening", await PyPeers.FirstLineAsync(squatter));
+            (int code, _, string error) = await CliProcess.RunAsync("request", counted, "secret", "--server-group", other, "--timeout", "20");
+            Assert.Equal(1, code);
+            Assert.Contains($"uid {owner.Uid} ({owner.Name})", error);
+            Assert.Equal("received 0", await PyPeers.FirstLineAsync(squatter));
+        }
+        finally
+        {
+            PyPeers.KillHard(squatter);
+            File.Delete(PipeNames.GetPath(counted));
         }
     }
 
@@ -157,5 +198,20 @@ public class AccessTests
         Assert.Equal(caller.Uid, result.RootElement.GetProperty("uid").GetInt64());
         Assert.Equal(caller.Name, result.RootElement.GetProperty("user").GetString());
         Assert.Equal(JsonValueKind.Null, result.RootElement.GetProperty("sid").ValueKind);
+    }
+
+    /// <summary>Until <paramref name="server"/>, a CLI started as another account, has made pipe <paramref name="name"/>
+    /// (bounded by the CLI's own start patience); fails if it exits first.</summary>
+    private static async Task ServingAsync(Process server, string name)
+    {
+        using var starting = new CancellationTokenSource(CliProcess.StartPatience);
+        while (!File.Exists(PipeNames.GetPath(name)))
+        {
+            if (server.HasExited)
+            {
+                Assert.Fail("the other account's server exited: " + await server.StandardError.ReadToEndAsync(Ct));
+            }
+            await Task.Delay(20, starting.Token);
+        }
     }
 }

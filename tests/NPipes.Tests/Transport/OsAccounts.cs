@@ -73,6 +73,22 @@ internal sealed class OsAccounts : IDisposable
     /// </summary>
     public Process StartCli(Account account, params string[] args)
     {
+        string copy = CliCopy();
+        return StartAs(account, ["/usr/bin/dotnet", Path.Combine(copy, "NPipes.Cli.dll"), .. args], new()
+        {
+            ["HOME"] = copy,
+            ["DOTNET_CLI_HOME"] = copy,
+            ["DOTNET_NOLOGO"] = "1",
+        });
+    }
+
+    /// <summary>Starts <c>python -c script args</c> as <paramref name="account"/>, with its groups from /etc/group as
+    /// <see cref="StartCli"/> (the script is passed whole: nothing of the checkout needs to be readable).</summary>
+    public static Process StartPython(Account account, string python, string script, params string[] args) =>
+        StartAs(account, [python, "-c", script, .. args], []);
+
+    private static Process StartAs(Account account, string[] command, Dictionary<string, string?> environment)
+    {
         var start = new ProcessStartInfo("/usr/bin/setpriv")
         {
             RedirectStandardOutput = true,
@@ -81,14 +97,14 @@ internal sealed class OsAccounts : IDisposable
             UseShellExecute = false,
             WorkingDirectory = "/",
         };
-        string copy = CliCopy();
-        foreach (string a in (string[])[$"--reuid={account.Uid}", $"--regid={account.Gid}", "--init-groups", "--", "/usr/bin/dotnet", Path.Combine(copy, "NPipes.Cli.dll"), .. args])
+        foreach (string a in (string[])[$"--reuid={account.Uid}", $"--regid={account.Gid}", "--init-groups", "--", .. command])
         {
             start.ArgumentList.Add(a);
         }
-        start.Environment["HOME"] = copy;
-        start.Environment["DOTNET_CLI_HOME"] = copy;
-        start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach ((string key, string? value) in environment)
+        {
+            start.Environment[key] = value;
+        }
         Process process = Process.Start(start)!;
         process.StandardInput.Close();
         return process;

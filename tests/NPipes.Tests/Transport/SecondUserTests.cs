@@ -20,7 +20,7 @@ public class SecondUserTests
 
     /// <summary>A server run by the other user: world-connectable, it sends <c>argv[2]</c> (hex) on each connection and
     /// prints how many bytes it then received from it.</summary>
-    private const string Squatter = """
+    internal const string Squatter = """
         import os, socket, sys
         path = sys.argv[1]
         srv = socket.socket(socket.AF_UNIX)
