@@ -198,6 +198,10 @@ def server_group_trusted(t, srv_lang, cl_lang):
                    untrusted, '--timeout', CLIENT_TIMEOUT])
         problems += _must_refuse(cl, f'{cl_lang} request') + _lacks(
             cl, name, account[1], f'current user, groups [{untrusted}]')
+        if 'or one of its groups' not in '\n'.join(cl.err) or \
+                'CLI --server-group NAME)' not in '\n'.join(cl.err):
+            problems.append(f'{cl_lang} refusal lacks the group form '
+                            f'(docs/access.md §4): {cl.err!r}')
         _check(t, problems, ok, cl, srv)
     finally:
         srv.stop()

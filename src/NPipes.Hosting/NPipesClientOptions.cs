@@ -28,10 +28,16 @@ public sealed class NPipesClientOptions : NPipesEndpointOptions
     /// "S-1-5-18" for LocalSystem); docs/access.md. Bound from <c>ServerUsers:0</c>, <c>ServerUsers:1</c>...</summary>
     public IList<string> ServerUsers { get; } = [];
 
+    /// <summary>Groups trusted besides the current user: a server holding one of them (primary or supplementary on Unix,
+    /// an enabled group of its token on Windows) is talked to. Names, gids or SIDs; docs/access.md §4. Bound from
+    /// <c>ServerGroups:0</c>, <c>ServerGroups:1</c>...</summary>
+    public IList<string> ServerGroups { get; } = [];
+
     /// <summary>Which servers are trusted, as <see cref="NPipesOptions.TrustedServers"/>: the current user plus
-    /// <see cref="ServerUsers"/>; any server with <c>CurrentUserOnly = false</c>.</summary>
-    public PipeAccess ToTrustedServers() =>
-        ServerUsers.Aggregate(CurrentUserOnly ? PipeAccess.CurrentUser : PipeAccess.Everyone, static (a, user) => a.AllowUser(user));
+    /// <see cref="ServerUsers"/> and <see cref="ServerGroups"/>; any server with <c>CurrentUserOnly = false</c>.</summary>
+    public PipeAccess ToTrustedServers() => ServerGroups.Aggregate(
+        ServerUsers.Aggregate(CurrentUserOnly ? PipeAccess.CurrentUser : PipeAccess.Everyone, static (a, user) => a.AllowUser(user)),
+        static (a, group) => a.AllowGroup(group));
 
     /// <summary>The <see cref="PipeClientOptions"/> these settings describe, reporting to the given factories.</summary>
     /// <exception cref="ArgumentException">A value is out of range or the encoding is unknown.</exception>

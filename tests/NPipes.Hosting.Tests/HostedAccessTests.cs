@@ -50,12 +50,14 @@ public sealed class HostedAccessTests
     }
 
     [Fact]
-    public async Task A_request_handler_gets_the_caller_and_configured_server_users_are_bound()
+    public async Task A_request_handler_gets_the_caller_and_configured_server_users_and_groups_are_bound()
     {
         string name = Bounded.NewName();
-        using IHost host = Build(name, new() { [$"NPipes:Clients:{name}:ServerUsers:0"] = "0", [$"NPipes:Servers:{name}:AllowGroups:0"] = "0" });
+        using IHost host = Build(name, new() { [$"NPipes:Clients:{name}:ServerUsers:0"] = "0", [$"NPipes:Clients:{name}:ServerGroups:0"] = "0", [$"NPipes:Servers:{name}:AllowGroups:0"] = "0" });
         await host.StartAsync(Bounded.Ct);
-        Assert.Equal(["0"], host.Services.GetRequiredService<IOptionsMonitor<NPipesClientOptions>>().Get(name).ToTrustedServers().Users);
+        PipeAccess trusted = host.Services.GetRequiredService<IOptionsMonitor<NPipesClientOptions>>().Get(name).ToTrustedServers();
+        Assert.Equal(["0"], trusted.Users);
+        Assert.Equal(["0"], trusted.Groups);
 
         await using (PipeConnection client = await PipeConnection.ConnectAsync(name, new NPipesOptions { Timeout = Bounded.Patience }, Bounded.Ct))
         {

@@ -151,6 +151,7 @@ public class AccessTests
                 Assert.Equal(1, code);
                 Assert.Equal("", output);
                 Assert.Contains($"runs as uid {owner.Uid} ({owner.Name}), which this client does not trust (trusted: current user, groups [{other}])", error);
+                Assert.Contains("or one of its groups (.AllowGroup(\"NAME\"); CLI --server-group NAME)", error);
             }
             finally
             {

@@ -100,6 +100,11 @@ internal sealed class UnixAccessRule
         string admit = server.UserId is long id
             ? $"to trust it, add it to NPipesOptions.TrustedServers (.AllowUser(\"{server.UserName ?? id.ToString(CultureInfo.InvariantCulture)}\"); CLI --server-user {server.UserName ?? id.ToString(CultureInfo.InvariantCulture)})"
             : "its user must be readable to be trusted";
+        if (server.UserId is not null && Access.Groups.Count > 0)
+        {
+            // The kernel gives the server's groups with its uid: one of them would admit it too (docs/access.md §4).
+            admit += ", or one of its groups (.AllowGroup(\"NAME\"); CLI --server-group NAME)";
+        }
         return new UnauthorizedAccessException(
             $"The server on pipe '{name}' runs as {who}, which this client does not trust (trusted: {Access}); " +
             $"refused before anything was sent or read; {admit}.");
