@@ -84,15 +84,13 @@ internal static partial class SectionPeer
 
     public static void Close(nint handle) => CloseHandle(handle);
 
-    /// <summary>This process's open handles (GetProcessHandleCount), or -1 when the system does not say.</summary>
-    public static int HandleCount() => GetProcessHandleCount(GetCurrentProcess(), out uint count) ? (int)count : -1;
-
     /// <summary>
     /// This process's open handles as the system's handle table lists them (NtQuerySystemInformation, class 16,
-    /// SystemHandleInformation: a count, then 24-byte entries whose first field is the owner's pid); -1 when refused.
-    /// Wine 8.0's GetProcessHandleCount always says 0, but this table is kept by its server.
+    /// SystemHandleInformation: a count, then 24-byte entries: the owner's pid at 0, the object type's number at 4, the
+    /// handle's value at 6), with their type numbers; null when refused. Wine 8.0's GetProcessHandleCount always says 0,
+    /// but this table is kept by its server.
     /// </summary>
-    public static unsafe int ListedHandles()
+    public static unsafe List<(byte Type, ushort Handle)>? ListedHandles()
     {
         const int SystemHandleInformation = 16, EntrySize = 24;
         int pid = Environment.ProcessId;
@@ -108,19 +106,27 @@ internal static partial class SectionPeer
                 }
                 if (status < 0)
                 {
-                    return -1;
+                    return null;
                 }
                 long count = *(uint*)p;
-                int mine = 0;
+                var mine = new List<(byte, ushort)>();
                 for (long i = 0; i < count && 8 + (i + 1) * EntrySize <= size; i++)
                 {
-                    mine += *(int*)(p + 8 + i * EntrySize) == pid ? 1 : 0;
+                    byte* entry = p + 8 + i * EntrySize;
+                    if (*(int*)entry == pid)
+                    {
+                        mine.Add((entry[4], *(ushort*)(entry + 6)));
+                    }
                 }
                 return mine;
             }
         }
-        return -1;
+        return null;
     }
+
+    /// <summary>The object type number of this process's <paramref name="handle"/> in the system's handle table, or -1.</summary>
+    public static int TypeOf(nint handle) =>
+        ListedHandles()?.FirstOrDefault(h => h.Handle == (ushort)handle) is { Handle: not 0 } found ? found.Type : -1;
 
     [LibraryImport("ntdll")]
     private static unsafe partial int NtQuerySystemInformation(int informationClass, byte* information, uint length, out uint returned);
@@ -173,9 +179,5 @@ internal static partial class SectionPeer
     [LibraryImport("kernel32", SetLastError = true)]
     [return: MarshalAs(UnmanagedType.Bool)]
     private static partial bool CloseHandle(nint handle);
-
-    [LibraryImport("kernel32", SetLastError = true)]
-    [return: MarshalAs(UnmanagedType.Bool)]
-    private static partial bool GetProcessHandleCount(nint process, out uint count);
 }
 #endif
