@@ -57,19 +57,48 @@ internal sealed class SharedMemoryFrameWriter(IWriteSide queue, Stream stream, I
     /// <exception cref="ObjectDisposedException">The connection closed meanwhile.</exception>
     public async ValueTask WaitForRoomAsync(long position, int length, bool sync, CancellationToken cancellationToken)
     {
+        if (Ring.HasRoom(position, length))
+        {
+            return;
+        }
+        Interlocked.Increment(ref _ringWaits);
+        if (SpinForRoom(position, length))
+        {
+            return;
+        }
         int pause = 1;
-        bool counted = false;
         while (!Ring.HasRoom(position, length))
         {
-            if (!counted)
-            {
-                counted = true;
-                Interlocked.Increment(ref _ringWaits);
-            }
             cancellationToken.ThrowIfCancellationRequested();
             pause = await PauseAsync(pause, writable: false, sync, cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Before the first pause: watches consumed for up to <see cref="LongestSpin"/> while a core is likely spare. A
+    /// receiver that keeps up frees a slot's room within about the time it takes to copy one out (tens of microseconds
+    /// per MiB), while the shortest pause is a millisecond, in which it would empty a ring cycled in the cache and then idle.
+    /// </summary>
+    private bool SpinForRoom(long position, int length)
+    {
+        if (!SpareCore.Likely)
+        {
+            return false;
+        }
+        long until = System.Diagnostics.Stopwatch.GetTimestamp() + LongestSpin;
+        do
+        {
+            Thread.SpinWait(30);
+            if (Ring.HasRoom(position, length))
+            {
+                return true;
+            }
+        }
+        while (System.Diagnostics.Stopwatch.GetTimestamp() < until);
+        return false;
+    }
+
+    private static readonly long LongestSpin = System.Diagnostics.Stopwatch.Frequency / 2000; // 0.5 ms
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteCoreAsync(OutgoingSharedFile? file, ReadOnlyMemory<byte> payload, string? text, long position, int length, uint crc, FrameOptions frameOptions, bool sync, CancellationToken cancellationToken)
