@@ -27,6 +27,13 @@ internal sealed class RingSender(ISharedMemoryTransport transport, long capacity
     /// <summary>Tests: go back early whatever the load (the placement is then the same on every machine).</summary>
     internal static bool AssumeSpareCore { get; set; }
 
+    /// <summary>Whether a wait for room may spin: the load average is under twice the cores (SpareCore; Linux only).</summary>
+#if NET
+    internal static bool CoreLikelySpare => SpareCore.Likely;
+#else
+    internal static bool CoreLikelySpare => false; // this build has no shared memory (§7)
+#endif
+
     /// <summary>A ring's capacity for an in-flight budget: rounded up to 4096 bytes, at most 1 GiB (what a receiver accepts).</summary>
     public static long CapacityFor(long maxInFlightBytes) =>
         Math.Min(SharedMemoryDescriptor.MaxRingCapacity, (maxInFlightBytes + SharedMemoryDescriptor.RingControlLength - 1) / SharedMemoryDescriptor.RingControlLength * SharedMemoryDescriptor.RingControlLength);
@@ -114,7 +121,7 @@ internal sealed class RingSender(ISharedMemoryTransport transport, long capacity
     private bool ReturnsEarly(long position, int length, long lag)
     {
         long window = Math.Max(Window, 2L * length);
-        return position % capacity + length > window && lag <= window / 2 && (AssumeSpareCore || SpareCore.Likely);
+        return position % capacity + length > window && lag <= window / 2 && (AssumeSpareCore || CoreLikelySpare);
     }
 
     /// <summary>

@@ -81,7 +81,7 @@ internal sealed class SharedMemoryFrameWriter(IWriteSide queue, Stream stream, I
     /// </summary>
     private bool SpinForRoom(long position, int length)
     {
-        if (!SpareCore.Likely)
+        if (!RingSender.CoreLikelySpare)
         {
             return false;
         }
