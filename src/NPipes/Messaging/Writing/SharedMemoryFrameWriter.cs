@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using NPipes.Transport;
 
@@ -18,6 +19,9 @@ internal sealed class SharedMemoryFrameWriter(IWriteSide queue, Stream stream, I
     /// leave it idle for as long again as it took.
     /// </summary>
     private const int LongestPause = 50;
+
+    /// <summary>The longest watch of consumed before the first pause, in Stopwatch ticks: 0.5 ms (§8 Sending).</summary>
+    private static readonly long LongestSpin = Stopwatch.Frequency / 2000;
 
     private readonly byte[] _frame = new byte[SharedMemoryDescriptor.FrameLength]; // used by the owner only
     private long _inFlight; // payload bytes sent through shared memory since the send queue was last seen empty
@@ -85,7 +89,7 @@ internal sealed class SharedMemoryFrameWriter(IWriteSide queue, Stream stream, I
         {
             return false;
         }
-        long until = System.Diagnostics.Stopwatch.GetTimestamp() + LongestSpin;
+        long until = Stopwatch.GetTimestamp() + LongestSpin;
         do
         {
             Thread.SpinWait(30);
@@ -94,11 +98,9 @@ internal sealed class SharedMemoryFrameWriter(IWriteSide queue, Stream stream, I
                 return true;
             }
         }
-        while (System.Diagnostics.Stopwatch.GetTimestamp() < until);
+        while (Stopwatch.GetTimestamp() < until);
         return false;
     }
-
-    private static readonly long LongestSpin = System.Diagnostics.Stopwatch.Frequency / 2000; // 0.5 ms
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteCoreAsync(OutgoingSharedFile? file, ReadOnlyMemory<byte> payload, string? text, long position, int length, uint crc, FrameOptions frameOptions, bool sync, CancellationToken cancellationToken)
