@@ -21,7 +21,7 @@ namespace NPipes;
 /// here. The previous CRC is carried in by XOR-ing its register into the first 4 bytes, the same trick by which the
 /// standard initial value 0xFFFFFFFF works.
 /// </remarks>
-internal static class Crc32Avx512
+internal static partial class Crc32Avx512
 {
     /// <summary>The fewest bytes <see cref="Append"/> takes: one 512-bit block.</summary>
     public const int MinimumLength = 64;

@@ -46,13 +46,20 @@ internal static class FrameCrc
         AppendPortable(crc, data);
 
     /// <summary>
-    /// Copies <paramref name="source"/> into <paramref name="destination"/> and, with <paramref name="crc"/>, returns the
-    /// CRC-32 of what was written (hashed from <paramref name="destination"/>, so a source that changes meanwhile cannot
-    /// make the two differ); else 0. The copy is whole, then hashed: fusing them (hashing each 64 KiB chunk from cache
-    /// just after copying it) measured slower here, 1.1-1.3x at 16 MiB and up to 2x at 1 MiB (bench `--only shm_parts`).
+    /// Copies <paramref name="source"/> into <paramref name="destination"/> (they must not overlap) and, with
+    /// <paramref name="crc"/>, returns the CRC-32 of what was written (so a source that changes meanwhile cannot make the
+    /// two differ); else 0. With the 512-bit kernel, one pass: each 64-byte block is stored and hashed from the same
+    /// register (<c>Crc32Avx512.CopyAndAppend</c>). Otherwise the copy is whole, then hashed from the destination:
+    /// hashing each 64 KiB chunk from cache just after copying it measured slower (bench `--only shm_parts`).
     /// </summary>
     public static uint CopyAndCompute(ReadOnlySpan<byte> source, Span<byte> destination, bool crc)
     {
+#if NET
+        if (crc && IsAccelerated && source.Length >= AcceleratedMinimum)
+        {
+            return Crc32Avx512.CopyAndAppend(0, source, destination);
+        }
+#endif
         source.CopyTo(destination);
         return crc ? Compute(destination[..source.Length]) : 0;
     }

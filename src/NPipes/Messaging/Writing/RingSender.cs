@@ -21,6 +21,19 @@ internal sealed class RingSender(ISharedMemoryTransport transport, long capacity
     private ulong _consumed; // the receiver's consumed, as last read
     private readonly Queue<(long From, long To)> _skips = new(); // moves up to a multiple of capacity not yet read past
 
+    /// <summary>How much of the ring a sender whose receiver keeps up cycles through (§8 Positions).</summary>
+    internal const long Window = 8L * 1024 * 1024;
+
+    /// <summary>Tests: go back early whatever the load (the placement is then the same on every machine).</summary>
+    internal static bool AssumeSpareCore { get; set; }
+
+    /// <summary>Whether a wait for room may spin: the load average is under twice the cores (SpareCore; Linux only).</summary>
+#if NET
+    internal static bool CoreLikelySpare => SpareCore.Likely;
+#else
+    internal static bool CoreLikelySpare => false; // this build has no shared memory (§7)
+#endif
+
     /// <summary>A ring's capacity for an in-flight budget: rounded up to 4096 bytes, at most 1 GiB (what a receiver accepts).</summary>
     public static long CapacityFor(long maxInFlightBytes) =>
         Math.Min(SharedMemoryDescriptor.MaxRingCapacity, (maxInFlightBytes + SharedMemoryDescriptor.RingControlLength - 1) / SharedMemoryDescriptor.RingControlLength * SharedMemoryDescriptor.RingControlLength);
@@ -88,11 +101,27 @@ internal sealed class RingSender(ISharedMemoryTransport transport, long capacity
     {
         _ring ??= transport.CreateRing(capacity);
         long position = _end;
-        if (ReadConsumed() == (ulong)_end || position % capacity + length > capacity)
+        long next = (position + capacity - 1) / capacity * capacity;
+        long lag = _end - (long)ReadConsumed();
+        if (lag == 0 || position % capacity + length > capacity || ReturnsEarly(position, length, lag) && HasRoom(next, length))
         {
-            position = (position + capacity - 1) / capacity * capacity;
+            position = next;
         }
         return position;
+    }
+
+    /// <summary>
+    /// Whether a slot at <paramref name="position"/> would leave the ring's first <see cref="Window"/> bytes while the
+    /// receiver is close behind (at most half the window unread) and a wait for room may spin (a core is likely spare):
+    /// then the sender goes back to the start (if it has room there now), so a receiver that keeps up reads pages still
+    /// in the cache rather than the whole ring's (64 MiB by default, more than the build machine's 32 MiB last-level
+    /// cache). Under load a wait sleeps a millisecond or more, in which the receiver would empty the window and idle:
+    /// the whole ring then serves as the buffer.
+    /// </summary>
+    private bool ReturnsEarly(long position, int length, long lag)
+    {
+        long window = Math.Max(Window, 2L * length);
+        return position % capacity + length > window && lag <= window / 2 && (AssumeSpareCore || CoreLikelySpare);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using NPipes.Transport;
 
@@ -18,6 +19,9 @@ internal sealed class SharedMemoryFrameWriter(IWriteSide queue, Stream stream, I
     /// leave it idle for as long again as it took.
     /// </summary>
     private const int LongestPause = 50;
+
+    /// <summary>The longest watch of consumed before the first pause, in Stopwatch ticks: 0.5 ms (§8 Sending).</summary>
+    private static readonly long LongestSpin = Stopwatch.Frequency / 2000;
 
     private readonly byte[] _frame = new byte[SharedMemoryDescriptor.FrameLength]; // used by the owner only
     private long _inFlight; // payload bytes sent through shared memory since the send queue was last seen empty
@@ -57,18 +61,45 @@ internal sealed class SharedMemoryFrameWriter(IWriteSide queue, Stream stream, I
     /// <exception cref="ObjectDisposedException">The connection closed meanwhile.</exception>
     public async ValueTask WaitForRoomAsync(long position, int length, bool sync, CancellationToken cancellationToken)
     {
+        if (Ring.HasRoom(position, length))
+        {
+            return;
+        }
+        Interlocked.Increment(ref _ringWaits);
+        if (SpinForRoom(position, length))
+        {
+            return;
+        }
         int pause = 1;
-        bool counted = false;
         while (!Ring.HasRoom(position, length))
         {
-            if (!counted)
-            {
-                counted = true;
-                Interlocked.Increment(ref _ringWaits);
-            }
             cancellationToken.ThrowIfCancellationRequested();
             pause = await PauseAsync(pause, writable: false, sync, cancellationToken).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// Before the first pause: watches consumed for up to <see cref="LongestSpin"/> while a core is likely spare. A
+    /// receiver that keeps up frees a slot's room within about the time it takes to copy one out (tens of microseconds
+    /// per MiB), while the shortest pause is a millisecond, in which it would empty a ring cycled in the cache and then idle.
+    /// </summary>
+    private bool SpinForRoom(long position, int length)
+    {
+        if (!RingSender.CoreLikelySpare)
+        {
+            return false;
+        }
+        long until = Stopwatch.GetTimestamp() + LongestSpin;
+        do
+        {
+            Thread.SpinWait(30);
+            if (Ring.HasRoom(position, length))
+            {
+                return true;
+            }
+        }
+        while (Stopwatch.GetTimestamp() < until);
+        return false;
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
