@@ -239,7 +239,5 @@ class AioInPlace(Linked):
                 if data is not None:
                     return data
         except FrameError as exc:
-            if isinstance(exc, SharedMemoryError):
-                self.close()
-            link.port.discard()          # the file of a refused frame
+            link.refused(exc, self.close)
             raise

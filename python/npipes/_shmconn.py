@@ -142,9 +142,7 @@ class InPlace(Linked):
                 if data is not None:
                     return data
         except FrameError as exc:
-            if isinstance(exc, SharedMemoryError):
-                self.close()
-            link.port.discard()          # the file of a refused frame
+            link.refused(exc, self.close)
             raise
 
     def recv_buffer(self, timeout: Optional[float] = None) -> ReceivedBuffer:

@@ -153,6 +153,14 @@ class ShmLink(FileSending):
         return ring.take(found.position, found.length,
                          found.crc if self.crc else None)
 
+    def refused(self, exc: Exception, close: Callable[[], None]) -> None:
+        """A frame was refused with *exc* (both drivers): a shared-memory
+        refusal closes the connection (*close*), and the file of a refused
+        frame is closed either way."""
+        if isinstance(exc, SharedMemoryError):
+            close()
+        self.port.discard()
+
     def close(self) -> None:
         """The connection closes: queued files closed, rings unmapped."""
         self.port.discard()
