@@ -12,7 +12,7 @@ receive, then the task sleeps.  For the park the loop keeps watching the
 socket from the first park on (one ``add_reader``, not one per wait: each
 is an ``epoll_ctl``), and stops only when bytes arrive while no read
 waits (the selector is level-triggered).  On Windows the proactor's
-streams are kept (StreamChannel).
+streams are kept (_aio_windows.PipeChannel).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import Callable, List, Optional, Protocol
 
 from ._decoder import FrameDecoder
 
-__all__ = ['Channel', 'SocketChannel', 'StreamChannel', 'SPIN']
+__all__ = ['Channel', 'SocketChannel', 'SPIN']
 
 #: Loop turns a receive yields for, after an empty non-blocking recv,
 #: before it parks on readiness.
@@ -257,39 +257,3 @@ class SocketChannel:
 
     async def wait_closed(self) -> None:
         return None
-
-
-class StreamChannel:
-    """An asyncio StreamReader/StreamWriter pair (Windows' proactor)."""
-
-    def __init__(self, reader: asyncio.StreamReader,
-                 writer: asyncio.StreamWriter) -> None:
-        self._reader = reader
-        self._writer = writer
-
-    async def read_into(self, view: memoryview) -> int:
-        data = await self._reader.read(len(view))
-        view[:len(data)] = data
-        return len(data)
-
-    def write(self, data: bytes) -> bool:
-        self._writer.write(data)
-        return False
-
-    async def drain(self) -> None:
-        await self._writer.drain()
-
-    def write_eof(self) -> bool:
-        if not self._writer.can_write_eof():   # a Windows pipe cannot
-            return False
-        self._writer.write_eof()
-        return True
-
-    def is_closing(self) -> bool:
-        return self._writer.is_closing()
-
-    def close(self) -> None:
-        self._writer.close()
-
-    async def wait_closed(self) -> None:
-        await self._writer.wait_closed()

@@ -8,6 +8,8 @@ import zlib
 from tests import support
 from winesupport import NO_PEER, T, DotnetPeer, peer_available, reached
 from npipes import aio
+from npipes._util import Deadline
+from npipes._windows import Server
 from npipes.errors import PipeTimeoutError
 
 
@@ -79,6 +81,35 @@ class AioOnWine(unittest.IsolatedAsyncioTestCase):
                                  zlib.crc32(b'y' * 100_000))
         finally:
             await server.aclose()
+
+    async def test_each_frame_is_one_pipe_message(self):
+        """Frames sent back to back (each queued while the one before is
+        still being written) reach a reader of pipe messages one per
+        message, as npipes 1.0.1 reads them: asyncio's proactor joins
+        queued writes into one WriteFile, which the channel prevents."""
+        loop = asyncio.get_running_loop()
+        name, count, size = support.pipe_name(), 40, 3000
+        frame = 4 + 4 + size + 4                  # the lengths, the payload, the CRC
+        server = Server.create(name)
+        try:
+            accepting = loop.run_in_executor(None, server.accept, Deadline(T))
+            async with await aio.connect(name, timeout=T, crc=True) as conn:
+                stream = await asyncio.wait_for(accepting, T)
+                try:
+                    def messages():              # until every frame's bytes came
+                        view, lengths = memoryview(bytearray(1 << 20)), []
+                        while sum(lengths) < count * frame:
+                            lengths.append(stream.recv_into(view, Deadline(T)))
+                        return lengths
+                    reading = loop.run_in_executor(None, messages)
+                    await asyncio.wait_for(asyncio.gather(
+                        *(conn.send(bytes([i]) * size) for i in range(count))), T)
+                    lengths = await asyncio.wait_for(reading, T)
+                finally:
+                    stream.close()
+        finally:
+            server.close()
+        self.assertEqual(lengths, [frame] * count)
 
     @unittest.skipUnless(peer_available(), NO_PEER)
     async def test_aio_client_to_dotnet_pipe_server(self):
