@@ -16,7 +16,7 @@ __all__ = ['BYTE_ORDER_QUESTION', 'SHARED_MEMORY', 'SHARED_MEMORY_OPTION',
            'SERVER_CLOSES',
            'NO_REPLY', 'byte_order', 'another_byte_order', 'is_shared_memory',
            'shared_memory',
-           'cut_while_sending', 'lost_before_answer', 'no_crc',
+           'closed_unread', 'cut_while_sending', 'lost_before_answer', 'no_crc',
            'other_encoding']
 
 BYTE_ORDER_QUESTION = 'Does the peer use another byte order?'
@@ -100,6 +100,14 @@ def cut_while_sending(detail: str) -> str:
     whole frame (*detail*: what the OS said, e.g. 'Broken pipe')."""
     return (f'the server closed the connection before it read the whole '
             f'request ({detail}); {SERVER_CLOSES}')
+
+
+def closed_unread(times: int) -> str:
+    """An IPC send that timed out after peers took *times* connections
+    but not the message."""
+    return (f'a peer took the connection but not the message ({times} '
+            f'{"time" if times == 1 else "times"}): another sender, or a '
+            f'receiver that could not read the frame ({SERVER_CLOSES})')
 
 
 def lost_before_answer(method: str, cause: object) -> str:

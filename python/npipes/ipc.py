@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Optional, Tuple, Union
 
-from . import sharedmemory, transport
+from . import _hints, sharedmemory, transport
 from ._util import Deadline, backoff, check_name
 from .access import Entries, Policy, client_policy, server_rule
 from .connection import Connection
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      IPC_FIFO_NAME)
-from .errors import ConnectionClosedError
+from .errors import ConnectionClosedError, PipeTimeoutError
 from .message import Message, crc32, struct_prefix, to_payload, to_text
 from .sharedmemory import SharedMemory
 
@@ -121,22 +121,32 @@ class IPC(IpcOptions):
                         self.endian, self.max_payload).encapsulate_msg()
         self.__msg = frame
         deadline = Deadline(self.timeout)
-        for _ in backoff(deadline, f'send on pipe {self.pipe!r}'):
-            stream = self._meet(deadline)
-            try:
-                if self.shared_memory is None:
-                    stream.send(frame, deadline)
-                else:
-                    self._connection(stream, crc).send(
-                        payload, deadline.remaining('send'))
-                if stream.finish(deadline) == 0:
-                    return True
-                # The peer wrote to us, so it is not a receiver (most likely
-                # another sender): our frame was not taken.  Meet again.
-            except ConnectionClosedError:
-                pass    # dropped unread (we sat in a closing server's backlog)
-            finally:
-                stream.close()
+        untaken = 0     # peers that took the connection but not the frame
+        try:
+            for _ in backoff(deadline, f'send on pipe {self.pipe!r}'):
+                stream = self._meet(deadline)
+                try:
+                    if self.shared_memory is None:
+                        stream.send(frame, deadline)
+                    else:
+                        self._connection(stream, crc).send(
+                            payload, deadline.remaining('send'))
+                    if stream.finish(deadline) == 0:
+                        return True
+                    # The peer wrote to us, so it is not a receiver (most
+                    # likely another sender): our frame was not taken.
+                except ConnectionClosedError:
+                    pass    # dropped unread: a closing server's backlog, or
+                    # a receiver that refused the frame.  Meet again.
+                finally:
+                    stream.close()
+                untaken += 1
+        except PipeTimeoutError as exc:
+            if not untaken:
+                raise
+            # The likely cause, as .NET's Ipc (docs/wire-format.md section 6).
+            raise PipeTimeoutError(f'{exc}; {_hints.closed_unread(untaken)}') \
+                from exc
         raise AssertionError('unreachable: backoff() never ends')
 
     def receive_payload(self, crc: bool = False) -> Tuple[bytes, int]:

@@ -71,6 +71,10 @@ internal static class MismatchHint
     public static string CutWhileSending(string detail) =>
         $"The server closed the connection before it read the whole request ({detail}); {ServerCloses}.";
 
+    /// <summary>An Ipc send that timed out after peers took <paramref name="times"/> connections but not the message.</summary>
+    public static string ClosedUnread(int times) =>
+        $"A peer took the connection but not the message ({times} {(times == 1 ? "time" : "times")}): another sender, or a receiver that could not read the frame ({ServerCloses}).";
+
     /// <summary>A call whose connection the peer closed before answering it.</summary>
     public static string LostBeforeAnswer(string method, string cause) =>
         $"connection lost before '{method}' was answered: {cause}; {ServerCloses}";

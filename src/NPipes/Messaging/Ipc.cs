@@ -74,6 +74,20 @@ public sealed class Ipc
         ArgumentNullException.ThrowIfNull(text);
         NPipesOptions options = Options.WithCrc(crc);
         FrameCodec.CheckPayloadLength(FrameCodec.GetByteCount(text, options.Frame), options.Frame); // fail before waiting for a peer
+        int closedUnread = 0; // peers that took the connection but not the frame: the likely cause of a timeout (docs/wire-format.md §6)
+        try
+        {
+            await SendUntilTakenAsync(text, options, () => closedUnread++, cancellationToken).ConfigureAwait(false);
+        }
+        catch (TimeoutException e) when (closedUnread > 0)
+        {
+            throw new TimeoutException(e.Message + " " + MismatchHint.ClosedUnread(closedUnread), e);
+        }
+    }
+
+    /// <summary>Meets peers until a receiver has read the whole frame; <paramref name="closedUnread"/> hears of each peer that did not.</summary>
+    private async Task SendUntilTakenAsync(string text, NPipesOptions options, Action closedUnread, CancellationToken cancellationToken)
+    {
         await WithDeadlineAsync("Sending", options, async token =>
         {
             while (true)
@@ -93,6 +107,7 @@ public sealed class Ipc
                             Message = text;
                             return 0;
                         }
+                        closedUnread();
                     }
                     catch
                     {

@@ -77,6 +77,30 @@ public class IpcTests
     }
 
     [Fact]
+    public async Task A_send_whose_receiver_refused_the_frame_times_out_naming_the_likely_cause()
+    {
+        // The receiver's limit is below the frame: it refuses it from the header and closes with the rest unread (a frame
+        // larger than the socket's buffers: a reset the sender sees; one read whole would look delivered, docs/wire-format.md
+        // §6). The sender meets again until its timeout, which then names the likely cause, as Python's IPC does.
+        string name = TestPipes.NewName();
+        var small = new NPipesOptions { Timeout = TestPipes.Patience, Frame = FrameOptions.Default with { MaxPayloadLength = 100 } };
+        Task<string> receiving = new Ipc(name, small).ReceiveMessageAsync(cancellationToken: TestContext.Current.CancellationToken);
+        await Until.PipeExistsAsync(name);
+        var sender = new Ipc(name, new NPipesOptions { Timeout = TimeSpan.FromSeconds(1.5) });
+        var e = await Assert.ThrowsAsync<TimeoutException>(() => sender.SendMessageAsync(new string('x', 1_000_000), cancellationToken: TestContext.Current.CancellationToken));
+        await Assert.ThrowsAsync<FrameTooLargeException>(() => receiving);
+        Assert.EndsWith(
+            " A peer took the connection but not the message (1 time): another sender, or a receiver that could not read the frame " +
+            "(a server closes a connection whose frame it cannot read: check that both sides use the same CRC setting, byte order, encoding and maximum message size).",
+            e.Message);
+
+        // With nobody there at all, a timeout claims no such cause.
+        e = await Assert.ThrowsAsync<TimeoutException>(() => new Ipc(TestPipes.NewName(), new NPipesOptions { Timeout = TimeSpan.FromMilliseconds(200) })
+            .SendMessageAsync("x", cancellationToken: TestContext.Current.CancellationToken));
+        Assert.DoesNotContain("took the connection", e.Message);
+    }
+
+    [Fact]
     public async Task A_sender_alone_is_cancellable()
     {
         string name = TestPipes.NewName();
