@@ -16,6 +16,7 @@ import os
 import re
 import signal
 import sys
+import time
 from typing import Any, Dict, Optional
 
 from . import _hints as hints
@@ -128,6 +129,10 @@ def receive(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: Seconds ``echo`` waits, once stopped, for the connections still ending.
+STOP_GRACE = 1.0
+
+
 def echo(args: argparse.Namespace) -> int:
     """``echo NAME``: answer every frame with its payload, any number of
     clients at once, until Ctrl-C or SIGTERM (exit code 0)."""
@@ -154,7 +159,13 @@ def echo(args: argparse.Namespace) -> int:
             f"(max connections {args.max_connections}, idle timeout "
             f"{_limit(args.idle_timeout)}, frame timeout "
             f"{_limit(args.frame_timeout)})"))
-        listener.serve_forever(echo_handler)
+        serving = listener.serve_forever(echo_handler)
+        # Stopped (SIGTERM): connections ending now still log why (a handler
+        # closes its connection before it reports, so the client may have
+        # seen the close already), within a bounded grace, as .NET's drain.
+        end = time.monotonic() + STOP_GRACE
+        for thread in serving:
+            thread.join(max(0.0, end - time.monotonic()))
     except KeyboardInterrupt:
         pass
     finally:
