@@ -1,3 +1,5 @@
+using NPipes.Transport;
+
 namespace NPipes.Tests.Facade;
 
 /// <summary>The seed's API: one message per connection, either side first or both at once, CRC on and off, both byte orders.</summary>
@@ -77,21 +79,34 @@ public class IpcTests
     }
 
     [Fact]
-    public async Task A_send_whose_receiver_refused_the_frame_times_out_naming_the_likely_cause()
+    public async Task A_send_whose_receiver_left_the_frame_unread_times_out_naming_the_likely_cause()
     {
-        // The receiver's limit is below the frame: it refuses it from the header and closes with the rest unread (a frame
-        // larger than the socket's buffers: a reset the sender sees; one read whole would look delivered, docs/wire-format.md
-        // §6). The sender meets again until its timeout, which then names the likely cause, as Python's IPC does.
+        // A receiver that refuses a frame from its header closes with the rest unread: a reset the sender sees (a frame
+        // larger than the socket's buffers). Played here by a raw peer that reads the header and closes, as a receiver
+        // does. (An Ipc receiver refusing the same frame looked delivered to the sender in 4 of 10 runs under load, which
+        // the weak promise of docs/wire-format.md §6 allows; why its close reached the sender as a clean end is not known
+        // yet.) The sender meets again until its timeout, which then names the likely cause, as Python's IPC does.
         string name = TestPipes.NewName();
-        var small = new NPipesOptions { Timeout = TestPipes.Patience, Frame = FrameOptions.Default with { MaxPayloadLength = 100 } };
-        Task<string> receiving = new Ipc(name, small).ReceiveMessageAsync(cancellationToken: TestContext.Current.CancellationToken);
-        await Until.PipeExistsAsync(name);
+        var listener = PipeListener.Create(name, new ListenOptions(true, 65536, -1));
+        async Task RefuseOnceAsync()
+        {
+            Stream stream;
+            using (listener)
+            {
+                stream = await listener.AcceptAsync(TestContext.Current.CancellationToken);
+            }
+            await using (stream)
+            {
+                await stream.ReadExactlyAsync(new byte[8], TestContext.Current.CancellationToken); // the header only
+            }
+        }
+        Task refusing = RefuseOnceAsync();
         var sender = new Ipc(name, new NPipesOptions { Timeout = TimeSpan.FromSeconds(1.5) });
         var e = await Assert.ThrowsAsync<TimeoutException>(() => sender.SendMessageAsync(new string('x', 1_000_000), cancellationToken: TestContext.Current.CancellationToken));
-        await Assert.ThrowsAsync<FrameTooLargeException>(() => receiving);
-        Assert.EndsWith(
-            " A peer took the connection but not the message (1 time): another sender, or a receiver that could not read the frame " +
-            "(a server closes a connection whose frame it cannot read: check that both sides use the same CRC setting, byte order, encoding and maximum message size).",
+        await refusing;
+        Assert.Matches(
+            @" A peer took the connection but not the message \(\d+ times?\): another sender, or a receiver that could not read the frame " +
+            @"\(a server closes a connection whose frame it cannot read: check that both sides use the same CRC setting, byte order, encoding and maximum message size\)\.$",
             e.Message);
 
         // With nobody there at all, a timeout claims no such cause.
