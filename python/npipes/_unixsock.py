@@ -6,12 +6,15 @@ The endpoint protocol built on these is in _unix.py (docs/unix-endpoint.md).
 
 from __future__ import annotations
 
+import array
 import errno
+import fcntl
 import os
 import select
 import socket
 import stat
 import struct
+import termios
 from typing import (List, NamedTuple, Optional, Sequence, Tuple,
                     Union, overload)
 
@@ -20,7 +23,7 @@ from ._platform import BSD, DARWIN, LINUX
 from ._util import (Capabilities, Deadline, RawIO, drain, typed_os_error,
                     typed_os_errors)
 from .access import UNKNOWN, PeerIdentity
-from .errors import NPipesError, PipePathOccupiedError
+from .errors import ConnectionClosedError, NPipesError, PipePathOccupiedError
 
 __all__ = ['knock', 'peer_uid', 'file_kind', 'ident', 'Stream', 'Knock',
            'Duplex']
@@ -309,11 +312,30 @@ class Stream:
         except OSError as exc:
             if exc.errno != errno.ENOTCONN:
                 raise
-        return drain(self, deadline)
+        sent_back = drain(self, deadline)
+        if not sent_back and _left_unread(self._sock):
+            raise ConnectionClosedError('the peer closed with our frame unread')
+        return sent_back
 
     @typed_os_errors
     def close(self) -> None:
         self._sock.close()
+
+
+def _left_unread(sock: socket.socket) -> bool:
+    """After the peer's end of stream: whether it closed with bytes of
+    ours unread.  Its end of stream can come from a shutdown just before its
+    close (.NET shuts a socket down to end the operations pending on it), so
+    a receiver that refused a frame from its header looks like one that read
+    it all.  Linux counts our bytes until the peer has read them (SIOCOUTQ)
+    and sets the reset before it frees them at close (SO_ERROR): read in
+    this order, neither case is missed (elsewhere SO_ERROR alone)."""
+    if LINUX:
+        queued = array.array('i', [0])
+        fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, queued, True)  # SIOCOUTQ
+        if queued[0] > 0:
+            return True
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) != 0
 
 
 class Duplex:

@@ -72,13 +72,30 @@ internal sealed partial class UnixSocketStream : NetworkStream, ITransportStream
             {
                 wroteBack += n;
             }
-            return wroteBack == 0;
+            return wroteBack == 0 && !LeftUnread();
         }
         catch (Exception e) when (e is IOException or SocketException)
         {
             return false;
         }
     }
+
+    /// <summary>
+    /// After the peer's end of stream: whether it closed with bytes of ours unread. The end of stream can come from the
+    /// peer's shutdown just before its close (.NET shuts a socket down to end operations pending on it), and a receiver
+    /// that refused a frame from its header then looks like one that read it all (seen under load). Linux keeps our bytes
+    /// counted until the peer has read them (SIOCOUTQ) and sets the reset before it frees them at close (SO_ERROR), so
+    /// reading the two in this order misses neither case.
+    /// </summary>
+    private bool LeftUnread()
+    {
+        long unread = -1;
+        UnreadByPeer(ref unread);
+        return unread > 0 || Socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error) is int error && error != 0;
+    }
+
+    /// <summary>Our bytes the peer has not read yet (SIOCOUTQ), where the fast path can ask; else left as it is.</summary>
+    partial void UnreadByPeer(ref long unread);
 
     protected override void Dispose(bool disposing)
     {

@@ -17,6 +17,14 @@ internal sealed partial class UnixSocketStream
 
     partial void DetachFastPath() => _linux?.MarkClosed();
 
+    partial void UnreadByPeer(ref long unread)
+    {
+        if (_linux is not null)
+        {
+            unread = _linux.UnreadSendBytes;
+        }
+    }
+
     public override int Read(byte[] buffer, int offset, int count)
     {
         ValidateBufferArguments(buffer, offset, count);
