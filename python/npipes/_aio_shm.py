@@ -15,7 +15,7 @@ from ._aio_channel import Channel, SocketChannel
 from ._shmlink import Linked, ShmLink
 from ._frames import check_size
 from ._util import Deadline, delays
-from .errors import FrameError, PipeTimeoutError, SharedMemoryError
+from .errors import PipeTimeoutError, SharedMemoryError
 from .sharedmemory import AsyncOutgoingMessage, ReceivedBuffer
 
 __all__ = ['send', 'outgoing', 'AioInPlace']
@@ -232,12 +232,8 @@ class AioInPlace(Linked):
         (SharedMemoryError closes the connection)."""
         link = self._shm
         assert link is not None
-        try:
-            while True:                  # (past a kind-3 frame: no message)
-                data = link.received(await self._receive_frame(timeout, idle),
-                                     self.max_payload)
-                if data is not None:
-                    return data
-        except FrameError as exc:
-            link.refused(exc, self.close)
-            raise
+        data: Union[bytes, mmap.mmap, None] = None
+        with link.receiving(self.close):
+            while data is None:          # (past a kind-3 frame: no message)
+                data = link.received(await self._receive_frame(timeout, idle), self.max_payload)
+        return data

@@ -12,7 +12,7 @@ from typing import Callable, Optional, Union
 from ._shmlink import Linked, ShmLink
 from ._frames import check_size
 from ._util import Deadline, backoff
-from .errors import FrameError, SharedMemoryError
+from .errors import SharedMemoryError
 from .sharedmemory import OutgoingMessage, ReceivedBuffer
 
 __all__ = ['send', 'wait', 'copy_out', 'outgoing', 'InPlace']
@@ -135,15 +135,11 @@ class InPlace(Linked):
         (shared memory on; SharedMemoryError closes the connection)."""
         link = self._shm
         assert link is not None
-        try:
-            while True:                  # (past a kind-3 frame: no message)
-                data = link.received(self._recv_frame(deadline),
-                                     self.max_payload)
-                if data is not None:
-                    return data
-        except FrameError as exc:
-            link.refused(exc, self.close)
-            raise
+        data: Union[bytes, mmap.mmap, None] = None
+        with link.receiving(self.close):
+            while data is None:          # (past a kind-3 frame: no message)
+                data = link.received(self._recv_frame(deadline), self.max_payload)
+        return data
 
     def recv_buffer(self, timeout: Optional[float] = None) -> ReceivedBuffer:
         """Receive one frame's payload to read in place: a payload that came

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import mmap
 import zlib
-from typing import Callable, Optional, Tuple, Union
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional, Tuple, Union
 
 from . import _platform
 from ._frames import check_size
@@ -20,7 +21,7 @@ from ._shmframe import (KIND_MEMFD, KIND_RING, KIND_SECTION, RING_FILE,
                         Budget, Descriptor, DescriptorCodec)
 from ._shmring import PAGE, RingReader, RingWriter, Slot, capacity_for
 from ._util import Capabilities, Deadline, SharedMemoryPort
-from .errors import NPipesError, SharedMemoryError
+from .errors import FrameError, NPipesError, SharedMemoryError
 from .sharedmemory import SharedMemory
 
 __all__ = ['ShmLink', 'open_link', 'Linked']
@@ -153,13 +154,18 @@ class ShmLink(FileSending):
         return ring.take(found.position, found.length,
                          found.crc if self.crc else None)
 
-    def refused(self, exc: Exception, close: Callable[[], None]) -> None:
-        """A frame was refused with *exc* (both drivers): a shared-memory
-        refusal closes the connection (*close*), and the file of a refused
-        frame is closed either way."""
-        if isinstance(exc, SharedMemoryError):
-            close()
-        self.port.discard()
+    @contextmanager
+    def receiving(self, close: Callable[[], None]) -> Iterator[None]:
+        """Around a driver's receive (both drivers): a refused frame's file
+        is closed, and a shared-memory refusal closes the connection
+        (*close*) before the error goes on."""
+        try:
+            yield
+        except FrameError as exc:
+            if isinstance(exc, SharedMemoryError):
+                close()
+            self.port.discard()
+            raise
 
     def close(self) -> None:
         """The connection closes: queued files closed, rings unmapped."""

@@ -54,18 +54,49 @@ internal abstract class OutgoingRing : MemoryManager<byte>
     public abstract void CloseDescriptor();
 }
 
-/// <summary>A receiver's ring (§8): the data region read-only, <see cref="StoreConsumed"/> writes the control page. Disposal unmaps both.</summary>
-internal abstract class IncomingRing : IDisposable
+/// <summary>
+/// A receiver's ring (§8): the data region mapped read-only, the control page writable (<see cref="StoreConsumed"/>).
+/// The platform's class maps both and says how to unmap them; disposal unmaps both.
+/// </summary>
+internal abstract unsafe class IncomingRing : IDisposable
 {
+    private nint _control;
+    private nint _data;
+
+    /// <param name="control">The control page, mapped writable.</param>
+    /// <param name="data">The data region's first byte, mapped read-only.</param>
+    /// <param name="capacity">The data region's length.</param>
+    protected IncomingRing(nint control, nint data, int capacity)
+    {
+        _control = control;
+        _data = data;
+        Capacity = capacity;
+    }
+
     /// <summary>The data region's length.</summary>
-    public abstract int Capacity { get; }
+    public int Capacity { get; }
 
     /// <summary>The data region (valid until disposal; the sender may change it at any time).</summary>
-    public abstract ReadOnlySpan<byte> Data { get; }
+    public ReadOnlySpan<byte> Data => _data != 0 ? new ReadOnlySpan<byte>((void*)_data, Capacity) : throw new ObjectDisposedException(GetType().Name);
 
     /// <summary>Stores <c>consumed</c>: one aligned 8-byte little-endian store, after the copy it releases.</summary>
-    public abstract void StoreConsumed(ulong end);
+    public void StoreConsumed(ulong end)
+    {
+        ObjectDisposedException.ThrowIf(_control == 0, this);
+        Volatile.Write(ref *(ulong*)_control, BitConverter.IsLittleEndian ? end : System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(end));
+    }
 
-    /// <inheritdoc/>
-    public abstract void Dispose();
+    /// <summary>Unmaps both (once).</summary>
+    public void Dispose()
+    {
+        nint data = Interlocked.Exchange(ref _data, IntPtr.Zero);
+        nint control = Interlocked.Exchange(ref _control, IntPtr.Zero);
+        if (data != 0 || control != 0)
+        {
+            Unmap(control, data);
+        }
+    }
+
+    /// <summary>Unmaps the control page and the data region given to the constructor (either may be 0: already gone).</summary>
+    protected abstract void Unmap(nint control, nint data);
 }

@@ -82,18 +82,11 @@ internal sealed unsafe class MemfdRing : OutgoingRing
     private nint Address => _address != 0 ? _address : throw new ObjectDisposedException(nameof(MemfdRing), "The ring was unmapped: the connection is closed.");
 }
 
-/// <summary>A receiver's ring (§8): the data region mapped read-only, the control page writable; both unmapped by disposal.</summary>
-internal sealed unsafe class MappedRing : IncomingRing
+/// <summary>A receiver's ring (§8) on Linux: the ring file's control page and data region, each mapped on its own.</summary>
+internal sealed class MappedRing : IncomingRing
 {
-    private readonly int _capacity;
-    private nint _control;
-    private nint _data;
-
-    private MappedRing(nint control, nint data, int capacity)
+    private MappedRing(nint control, nint data, int capacity) : base(control, data, capacity)
     {
-        _control = control;
-        _data = data;
-        _capacity = capacity;
     }
 
     /// <summary>Maps the ring file <paramref name="fd"/>; null (errno set) when the system refuses either mapping.</summary>
@@ -115,25 +108,12 @@ internal sealed unsafe class MappedRing : IncomingRing
         return new MappedRing(control, data, capacity);
     }
 
-    public override int Capacity => _capacity;
-
-    public override ReadOnlySpan<byte> Data =>
-        _data != 0 ? new ReadOnlySpan<byte>((void*)_data, _capacity) : throw new ObjectDisposedException(nameof(MappedRing));
-
-    public override void StoreConsumed(ulong end)
+    protected override void Unmap(nint control, nint data)
     {
-        ObjectDisposedException.ThrowIf(_control == 0, this);
-        Volatile.Write(ref *(ulong*)_control, BitConverter.IsLittleEndian ? end : BinaryPrimitives.ReverseEndianness(end));
-    }
-
-    public override void Dispose()
-    {
-        nint data = Interlocked.Exchange(ref _data, 0);
         if (data != 0)
         {
-            MemfdNative.munmap(data, (nuint)_capacity);
+            MemfdNative.munmap(data, (nuint)Capacity);
         }
-        nint control = Interlocked.Exchange(ref _control, 0);
         if (control != 0)
         {
             MemfdNative.munmap(control, SharedMemoryDescriptor.RingControlLength);

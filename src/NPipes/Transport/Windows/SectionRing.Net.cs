@@ -92,17 +92,10 @@ internal sealed unsafe class SectionRing : OutgoingRing
 /// handle is kept; disposal unmaps both views.
 /// </summary>
 [SupportedOSPlatform("windows")]
-internal sealed unsafe class SectionViews : IncomingRing
+internal sealed class SectionViews : IncomingRing
 {
-    private readonly int _capacity;
-    private nint _whole;
-    private nint _control;
-
-    private SectionViews(nint whole, nint control, int capacity)
+    private SectionViews(nint whole, nint control, int capacity) : base(control, whole + SharedMemoryDescriptor.RingControlLength, capacity)
     {
-        _whole = whole;
-        _control = control;
-        _capacity = capacity;
     }
 
     /// <summary>Maps <paramref name="section"/> (4096 + <paramref name="capacity"/> bytes); null (last error set) when the system refuses either view.</summary>
@@ -124,25 +117,12 @@ internal sealed unsafe class SectionViews : IncomingRing
         return new SectionViews(whole, control, capacity);
     }
 
-    public override int Capacity => _capacity;
-
-    public override ReadOnlySpan<byte> Data =>
-        _whole != 0 ? new ReadOnlySpan<byte>((void*)(_whole + SharedMemoryDescriptor.RingControlLength), _capacity) : throw new ObjectDisposedException(nameof(SectionViews));
-
-    public override void StoreConsumed(ulong end)
+    protected override void Unmap(nint control, nint data)
     {
-        ObjectDisposedException.ThrowIf(_control == 0, this);
-        Volatile.Write(ref *(ulong*)_control, BitConverter.IsLittleEndian ? end : BinaryPrimitives.ReverseEndianness(end));
-    }
-
-    public override void Dispose()
-    {
-        nint whole = Interlocked.Exchange(ref _whole, 0);
-        if (whole != 0)
+        if (data != 0)
         {
-            SectionNative.UnmapViewOfFile(whole);
+            SectionNative.UnmapViewOfFile(data - SharedMemoryDescriptor.RingControlLength); // the whole section's view
         }
-        nint control = Interlocked.Exchange(ref _control, 0);
         if (control != 0)
         {
             SectionNative.UnmapViewOfFile(control);
