@@ -16,6 +16,22 @@ internal sealed partial class UnixSocketStream
 
     public IDirectSend? DirectSend => null;
 
+    /// <summary>SIOCOUTQ on Linux, as the net10.0 build's fast path asks (ConfirmDeliveredAsync); elsewhere left as it is.</summary>
+    partial void UnreadByPeer(ref long unread)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            int queued;
+            unsafe
+            {
+                if (UnixNative.ioctl((int)Socket.Handle, 0x5411 /* SIOCOUTQ */, &queued) == 0)
+                {
+                    unread = queued;
+                }
+            }
+        }
+    }
+
     public IDirectReceive? DirectReceive => null;
 
     public ISharedMemoryTransport? SharedMemory => null;

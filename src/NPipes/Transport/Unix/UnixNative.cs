@@ -54,6 +54,10 @@ internal static unsafe partial class UnixNative
     [SupportedOSPlatform("linux")]
     public static int statx(int dirfd, string path, int flags, uint mask, byte* buffer) => statx(dirfd, UnixLibc.Utf8Z(path), flags, mask, buffer);
 
+    /// <summary>ioctl(2) with an int out-value (SIOCOUTQ; the net10.0 build has its own in MemfdNative).</summary>
+    [DllImport("libc", EntryPoint = "ioctl", SetLastError = true)]
+    public static extern int ioctl(int fd, nuint request, int* value);
+
 #endif
 
     /// <summary>The message for an errno, for exceptions.</summary>
