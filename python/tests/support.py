@@ -3,6 +3,7 @@
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -47,6 +48,9 @@ def load_vectors():
 
 def child_env():
     env = dict(os.environ)
+    # A Python child that hangs prints every thread's stack on SIGABRT
+    # (finish() sends it before the kill), so a hang in CI says where.
+    env['PYTHONFAULTHANDLER'] = '1'
     env['PYTHONPATH'] = os.pathsep.join(
         [str(PYTHON_DIR)] + ([env['PYTHONPATH']] if env.get('PYTHONPATH') else []))
     return env
@@ -71,10 +75,25 @@ def finish(proc, timeout=CHILD_TIMEOUT):
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
-        raise AssertionError(f'child hung; stderr: {err!r}')
+        raise AssertionError(f'child {proc.args} hung for {timeout} s; '
+                             f'stderr: {kill_hung(proc)!r}') from None
     return proc.returncode, out, err
+
+
+def kill_hung(proc):
+    """Kill *proc*, which hung; return the end of its stderr.  On Unix it
+    is sent SIGABRT first: a Python child (PYTHONFAULTHANDLER, child_env)
+    then writes every thread's stack there."""
+    if IS_UNIX and proc.poll() is None:
+        proc.send_signal(signal.SIGABRT)
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            pass
+    if proc.poll() is None:
+        proc.kill()
+    _, err = proc.communicate()
+    return (err or '')[-6000:]
 
 
 def join(thread, timeout=CHILD_TIMEOUT):

@@ -91,6 +91,7 @@ def spawn(user, code, *args, groups=()):
     supplementary *groups* (gids)."""
     _, uid, gid = user
     env = {'PATH': '/usr/bin:/bin', 'PYTHONDONTWRITEBYTECODE': '1',
+           'PYTHONFAULTHANDLER': '1',
            'PYTHONPATH': other_user.readable_package()}
     if os.environ.get('TMPDIR'):
         env['TMPDIR'] = os.environ['TMPDIR']
@@ -107,13 +108,13 @@ def stop(proc):
     """End a child we started and collect it."""
     if proc.poll() is None:
         proc.terminate()
-    proc.communicate(timeout=support.CHILD_TIMEOUT)
+    support.finish(proc)
 
 
 def client_as(user, name, trust=(ROOT,), text='hi', groups=()):
     proc = spawn(user, CLIENT, name, json.dumps(list(trust)), text,
                  groups=groups)
-    out, err = proc.communicate(timeout=support.CHILD_TIMEOUT)
+    _, out, err = support.finish(proc)
     if not out.strip():
         raise AssertionError(f'client as {user[0]} printed nothing: {err}')
     return json.loads(out)

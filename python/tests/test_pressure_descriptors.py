@@ -183,7 +183,7 @@ class DescriptorExhaustionTests(unittest.TestCase):
             for sock in held:
                 sock.close()
             child.terminate()
-            out, err = child.communicate(timeout=support.CHILD_TIMEOUT)
+            _, out, err = support.finish(child)
         return out, err
 
     def child(self, mode, most):
