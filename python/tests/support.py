@@ -81,9 +81,11 @@ def finish(proc, timeout=CHILD_TIMEOUT):
 
 
 def kill_hung(proc):
-    """Kill *proc*, which hung; return the end of its stderr.  On Unix it
-    is sent SIGABRT first: a Python child (PYTHONFAULTHANDLER, child_env)
-    then writes every thread's stack there."""
+    """Kill *proc*, which hung; return what it left on stderr, ended.  On
+    Unix it is sent SIGABRT first: a Python child (PYTHONFAULTHANDLER,
+    child_env) then writes every thread's stack there.  If its pipes stay
+    open after it died, another process holds them: said so, not waited
+    for."""
     if IS_UNIX and proc.poll() is None:
         proc.send_signal(signal.SIGABRT)
         try:
@@ -92,8 +94,15 @@ def kill_hung(proc):
             pass
     if proc.poll() is None:
         proc.kill()
-    _, err = proc.communicate()
-    return (err or '')[-6000:]
+    try:
+        _, err = proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired as exc:
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        return (f'(exit code {proc.wait()}; its stdout or stderr is still '
+                f'held open by another process) ' + str(exc.stderr or '')[-6000:])
+    return f'(exit code {proc.returncode}) ' + str(err or '')[-6000:]
 
 
 def join(thread, timeout=CHILD_TIMEOUT):
