@@ -49,8 +49,8 @@ _PIN = (hasattr(os, 'O_PATH') and LINUX
         and os.path.isdir('/proc/self/fd'))
 # Large messages through sealed memfds (docs/shared-memory.md): Linux.
 if LINUX:
-    from . import _unixshm
-    _MEMFD = _unixshm.available()
+    from . import _memfd, _unixshm
+    _MEMFD = _memfd.available()
 else:
     _MEMFD = False
 

@@ -5,11 +5,10 @@ typed errors."""
 from __future__ import annotations
 
 import functools
-import mmap
 import socket
 import time
 from typing import (TYPE_CHECKING, Any, Callable, Iterator, NamedTuple,
-                    Optional, Protocol, Sequence, Tuple, TypeVar, Union, cast)
+                    Optional, Protocol, Sequence, TypeVar, Union, cast)
 
 from ._limits import MAX_WAIT
 from .consts import RESERVED_PIPE_NAME
@@ -17,7 +16,7 @@ from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
                      PipeNameError, PipeOSError, PipeTimeoutError)
 
 if TYPE_CHECKING:
-    from ._shmring import Memory
+    from ._shmport import RingPort
 
 
 _F = TypeVar('_F', bound=Callable[..., Any])
@@ -62,37 +61,9 @@ class Capabilities(NamedTuple):
     #: handed to asyncio's proactor (Windows).
     detach: Optional[Callable[[], int]] = None
     #: Large messages through shared memory (docs/shared-memory.md): makes
-    #: the stream's port (_unixshm.MemfdPort on Linux, _winshm.SectionPort
-    #: on Windows).
-    shared_memory: Optional[Callable[[], 'SharedMemoryPort']] = None
-
-
-class SharedMemoryPort(Protocol):
-    """A stream's shared-memory operations (docs/shared-memory.md §3-4,
-    §8-9); _unixshm.MemfdPort (Linux) and _winshm.SectionPort (Windows)
-    say what each does.  ``sections``: the ring is a Windows section that
-    a frame of its own announces (kind 3), and no file travels (§9)."""
-
-    sections: bool
-
-    def recv_into(self, view: memoryview) -> int: ...
-    def recv_until(self, view: memoryview, deadline: 'Deadline') -> int: ...
-    def take_file(self) -> int: ...
-    def no_file(self) -> None: ...
-    def discard(self) -> None: ...
-    def close_file(self, fd: int) -> None: ...
-    def map_file(self, fd: int, length: int) -> mmap.mmap: ...
-    def map_ring(self, fd: int) -> Tuple['Memory', 'Memory', int]: ...
-    def attach_ring(self, value: int, length: int
-                    ) -> Tuple['Memory', 'Memory', int]: ...
-    def create(self, length: int) -> Tuple[int, mmap.mmap]: ...
-    def create_ring(self, capacity: int) -> Tuple[int, 'Memory']: ...
-    def write_file(self, payload: Buffer) -> int: ...
-    def send_file(self, fd: int, frame: bytes, deadline: 'Deadline'
-                  ) -> None: ...
-    def send_frame(self, frame: bytes, deadline: 'Deadline') -> None: ...
-    def offer_file(self, fd: int, frame: bytes) -> int: ...
-    def queue_empty(self) -> bool: ...
+    #: the stream's ring port, which says whether files travel too
+    #: (_unixshm.MemfdPort on Linux, _winshm.SectionPort on Windows).
+    shared_memory: Optional[Callable[[], 'RingPort']] = None
 
 
 class Duplex(Protocol):
