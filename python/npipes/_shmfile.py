@@ -10,8 +10,7 @@ import zlib
 from typing import Optional, Tuple, Union
 
 from ._shmframe import Budget, DescriptorCodec
-from ._shmport import FilePort
-from ._util import Deadline
+from ._util import Deadline, FilePort
 from .errors import NPipesError, SharedMemoryError
 
 __all__ = ['FileSending']

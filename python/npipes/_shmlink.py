@@ -4,7 +4,7 @@ is put in a file or the ring (§8), and the in-flight budget.  Where no
 file travels (the ring port has no file port: Windows, §9) the ring is a
 section announced by a kind-3 frame of its own, and what does not take
 the ring goes inline.  The operating system is the ports' business (the
-transport's ``capabilities().shared_memory``, _shmport.py); the waiting
+transport's ``capabilities().shared_memory``, _util.RingPort); the waiting
 is the driver's (blocking or asyncio).
 """
 
@@ -21,8 +21,7 @@ from ._shmfile import FileSending
 from ._shmframe import (KIND_RING, KIND_SECTION, RING_FILE, Budget,
                         Descriptor, DescriptorCodec, check_carried)
 from ._shmring import PAGE, RingReader, RingWriter, Slot, capacity_for
-from ._shmport import RingPort
-from ._util import Capabilities, Deadline
+from ._util import Capabilities, Deadline, RingPort
 from .errors import FrameError, NPipesError, SharedMemoryError
 from .sharedmemory import SharedMemory
 

@@ -49,7 +49,7 @@ def _close_all(fds: Union[Deque[int], List[int]]) -> None:
 
 class MemfdPort:
     """Shared-memory operations on one connected AF_UNIX socket, both
-    _shmport.RingPort and _shmport.FilePort: reads that collect the files
+    _util.RingPort and _util.FilePort: reads that collect the files
     arriving beside the bytes, and sends that carry one (the ring's file
     with its first slot's frame, §8)."""
 

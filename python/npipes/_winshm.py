@@ -14,9 +14,8 @@ from typing import Any, Callable, Optional, Tuple, TypeVar
 
 from . import _win32shm
 from ._shmframe import Descriptor
-from ._shmport import FilePort
 from ._shmring import PAGE, Memory, check_ring_size
-from ._util import Deadline
+from ._util import Deadline, FilePort
 from .errors import SharedMemoryError
 
 __all__ = ['SectionPort']
@@ -44,7 +43,7 @@ def _step(what: str, call: Callable[..., _T], *args: Any) -> _T:
 
 
 class SectionPort:
-    """The ring on one connected Windows pipe (a _shmport.RingPort without
+    """The ring on one connected Windows pipe (a _util.RingPort without
     files) whose peer's process is *peer_pid* (the pipe's own report, read
     at connect); *send* writes one frame as one pipe message."""
 
