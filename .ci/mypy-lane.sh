@@ -29,7 +29,7 @@ for version in "$machine" 3.8; do
   for platform in "${checks[@]}"; do
     case $platform in
       linux) other='^npipes/(_windows|_aio_windows|_win32|_winaccess)\.py$' ;;
-      win32) other='^npipes/(_unix|_unixsock|_unixshm|_aio_unix|_unixaccess)\.py$' ;;
+      win32) other='^npipes/(_unix|_unixsock|_unixknock|_unixshm|_memfd|_aio_unix|_unixaccess)\.py$' ;;
     esac
     echo "-- mypy --strict, platform $platform, Python $version"
     if mypy --config-file mypy.ini --cache-dir ../.ci/out/mypy-cache \

@@ -71,10 +71,10 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
         if link is None:           # SharedMemoryError if it was asked for
             open_link(Capabilities(), self.shared_memory, self.crc,
                       self.endian)
-        elif not link.sections:            # Linux: every read collects files
+        elif link.files is not None:       # every read collects files
             socket_channel = self._live()
             assert isinstance(socket_channel, SocketChannel)
-            socket_channel.use_reader(link.port.recv_into)
+            socket_channel.use_reader(link.files.recv_into)
 
     def _encode(self, data: Union[bytes, str]) -> bytes:
         return data if isinstance(data, bytes) \

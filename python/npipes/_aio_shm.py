@@ -55,12 +55,13 @@ async def _send_file(channel: Channel, link: ShmLink, fd: int,
                      size: int, crc: int, deadline: Deadline) -> None:
     """Send *fd*'s descriptor frame (fd closed whatever happens)."""
     frame = link.frame(size, crc)
+    files = link.file_port()
     try:
         assert isinstance(channel, SocketChannel)     # files: Linux only
         await _within(channel.send_first(
-            lambda: link.port.offer_file(fd, frame), frame), deadline)
+            lambda: files.offer_file(fd, frame), frame), deadline)
     finally:
-        link.port.close_file(fd)
+        files.close_file(fd)
     link.budget.sent(size)
 
 
@@ -92,16 +93,17 @@ async def _ring_send(channel: Channel, link: ShmLink, position: int,
         await _within(channel.drain(), deadline)
         return
     ring_fd = fd                            # (narrowed, for the closure)
+    files = link.file_port()
     assert isinstance(channel, SocketChannel)       # files: Linux only
 
     def offer() -> int:
-        sent = link.port.offer_file(ring_fd, frame)
+        sent = files.offer_file(ring_fd, frame)
         link.ring_sent(position, size)      # the rest is queued at once
         return sent
     try:
         await _within(channel.send_first(offer, frame), deadline)
     finally:
-        link.port.close_file(fd)
+        files.close_file(fd)
         if link.ring_out is not None and link.ring_out.busy:
             link.ring_unsent(True)          # (the ring's file did not go)
 
@@ -122,7 +124,7 @@ async def send(channel: Channel, link: ShmLink, payload: Payload,
             raise
         await _ring_send(channel, link, position, size, crc, deadline)
         return True
-    if link.sections:
+    if link.files is None:
         return False
     await _wait(link, size, deadline)
     fd, crc = link.fill(payload)
@@ -136,7 +138,7 @@ def outgoing(channel: Optional[Channel], link: Optional[ShmLink],
     *link* None: shared memory is off; inline also on Windows when the
     ring has no room now, §9)."""
     if link is None or channel is None or not link.wanted(length) or \
-            (link.sections and not link.ring_fits(length)):
+            (link.files is None and not link.ring_fits(length)):
         buf = bytearray(length)
         return AsyncOutgoingMessage(
             memoryview(buf), lambda timeout: send_inline(bytes(buf), timeout),
@@ -147,7 +149,7 @@ def outgoing(channel: Optional[Channel], link: Optional[ShmLink],
         if shm.ring_room(position, length):
             return _in_ring(chan, shm, length, position)
         shm.ring_unsent(False)          # no room now: a file of its own
-        if shm.sections:                # (Windows: inline)
+        if shm.files is None:           # (Windows: inline)
             return outgoing(None, None, length, send_inline)
     fd, mapping = shm.create(length)
 
@@ -157,7 +159,7 @@ def outgoing(channel: Optional[Channel], link: Optional[ShmLink],
             crc = shm.finish(fd, mapping)
             await _wait(shm, length, deadline)
         except BaseException:
-            shm.port.close_file(fd)
+            shm.file_port().close_file(fd)
             raise
         await _send_file(chan, shm, fd, length, crc, deadline)
 

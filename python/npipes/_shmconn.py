@@ -62,7 +62,7 @@ def send(link: ShmLink, payload: Payload, deadline: Deadline) -> bool:
             raise
         link.ring_send(position, size, crc, deadline)
         return True
-    if link.sections:
+    if link.files is None:
         return False
     wait(link, size, deadline)
     fd, crc = link.fill(payload)
@@ -86,7 +86,7 @@ def outgoing(link: Optional[ShmLink], length: int,
     (waiting for room until *deadline*), a memfd, or inline (also on
     Windows for what does not take the ring, §9)."""
     if link is None or not link.wanted(length) or \
-            (link.sections and not link.ring_fits(length)):
+            (link.files is None and not link.ring_fits(length)):
         buf = bytearray(length)
         return OutgoingMessage(memoryview(buf),
                                lambda timeout: send_inline(buf, timeout),
@@ -102,7 +102,7 @@ def outgoing(link: Optional[ShmLink], length: int,
             crc = shm.finish(fd, mapping)
             wait(shm, length, deadline)
         except BaseException:
-            shm.port.close_file(fd)
+            shm.file_port().close_file(fd)
             raise
         shm.send(fd, length, crc, deadline)
 

@@ -22,7 +22,7 @@ from .errors import SharedMemoryError
 
 __all__ = ['Descriptor', 'DescriptorCodec', 'Budget', 'FLAG',
            'DESCRIPTOR_SIZE', 'VERSION', 'KIND_MEMFD', 'KIND_RING',
-           'KIND_SECTION', 'RING_FILE', 'is_descriptor']
+           'KIND_SECTION', 'RING_FILE', 'is_descriptor', 'check_carried']
 
 #: XORed into MessageLength: a descriptor frame's header can never pass
 #: as an ordinary one (§2).
@@ -127,6 +127,26 @@ class DescriptorCodec:
         found.kind, found.length, found.crc = kind, length, crc
         found.position, found.flags = position, flags
         return found
+
+
+def check_carried(found: Descriptor, files: bool) -> None:
+    """Refuse a kind the stream does not carry (§9): files (kind 1, kind 2
+    with flags bit 0) only where *files* travel, a ring's own attach frame
+    (kind 3) only where they do not."""
+    kind = found.kind
+    if not files and (kind == KIND_MEMFD or found.flags & RING_FILE):
+        raise SharedMemoryError(
+            'shared memory: a descriptor of kind 1 (a file of its own) '
+            'on Windows, where only the ring is used: refused'
+            if kind == KIND_MEMFD else
+            'shared memory: a ring slot (kind 2) that carries its file '
+            '(flags bit 0) on Windows, where the ring is a section '
+            'announced by a frame of its own (kind 3): refused')
+    if files and kind == KIND_SECTION:
+        raise SharedMemoryError(
+            'shared memory: a descriptor of kind 3 (a Windows ring section) '
+            'on Linux, where the ring\'s file comes with its first slot: '
+            'refused')
 
 
 def wrong_size(data_length: int) -> SharedMemoryError:

@@ -1,10 +1,11 @@
 """One connection's shared memory (docs/shared-memory.md), for both
 drivers: what to do with a received descriptor frame, how a large payload
-is put in a file or the ring (§8), and the in-flight budget.  On Windows
-(a port with ``sections``, §9) the ring is a section announced by a kind-3
-frame of its own, and what does not take the ring goes inline.  The operating system is the
-port's business (the transport's ``capabilities().shared_memory``); the
-waiting is the driver's (blocking or asyncio).
+is put in a file or the ring (§8), and the in-flight budget.  Where no
+file travels (the ring port has no file port: Windows, §9) the ring is a
+section announced by a kind-3 frame of its own, and what does not take
+the ring goes inline.  The operating system is the ports' business (the
+transport's ``capabilities().shared_memory``, _util.RingPort); the waiting
+is the driver's (blocking or asyncio).
 """
 
 from __future__ import annotations
@@ -17,10 +18,10 @@ from typing import Callable, Iterator, Optional, Tuple, Union
 from . import _platform
 from ._frames import check_size
 from ._shmfile import FileSending
-from ._shmframe import (KIND_MEMFD, KIND_RING, KIND_SECTION, RING_FILE,
-                        Budget, Descriptor, DescriptorCodec)
+from ._shmframe import (KIND_RING, KIND_SECTION, RING_FILE, Budget,
+                        Descriptor, DescriptorCodec, check_carried)
 from ._shmring import PAGE, RingReader, RingWriter, Slot, capacity_for
-from ._util import Capabilities, Deadline, SharedMemoryPort
+from ._util import Capabilities, Deadline, RingPort
 from .errors import FrameError, NPipesError, SharedMemoryError
 from .sharedmemory import SharedMemory
 
@@ -43,12 +44,13 @@ def open_link(caps: Capabilities, option: Optional[SharedMemory], crc: bool,
 
 
 class ShmLink(FileSending):
-    """A connection's shared-memory state: its port, option, budget and
+    """A connection's shared-memory state: its ports, option, budget and
     descriptor frames; sending in files of their own is FileSending's."""
 
-    def __init__(self, port: SharedMemoryPort, option: SharedMemory,
+    def __init__(self, port: RingPort, option: SharedMemory,
                  crc: bool, endian: str) -> None:
         self.port = port
+        self.files = port.files
         self.option = option
         self.crc = crc
         self.budget = Budget(option.max_in_flight)
@@ -61,12 +63,6 @@ class ShmLink(FileSending):
         self._attach: Optional[bytes] = None
         #: Whether the last payload received came through shared memory.
         self.from_shared = False
-
-    @property
-    def sections(self) -> bool:
-        """Windows (§9): no file of its own (kind 1); what does not take
-        the ring goes inline."""
-        return self.port.sections
 
     @property
     def endian(self) -> str:
@@ -84,33 +80,28 @@ class ShmLink(FileSending):
         frame (no file may have come with it), else the checked read-only
         mapping of the descriptor frame's file, or a copy of its ring slot;
         None for a kind-3 frame (the ring attached: read on)."""
-        port = self.port
+        files = self.files
         if type(payload) is not Descriptor:
-            port.no_file()
+            if files is not None:
+                files.no_file()
             self.from_shared = False
             return payload
         self.from_shared = True
+        check_carried(payload, files is not None)
         kind = payload.kind
         if kind == KIND_SECTION:
-            self._attach_section(payload)
+            self._take_ring(payload, ' (kind 3)')
             return None
-        if port.sections and (kind == KIND_MEMFD or payload.flags & RING_FILE):
-            raise SharedMemoryError(
-                'shared memory: a descriptor of kind 1 (a file of its own) '
-                'on Windows, where only the ring is used: refused'
-                if kind == KIND_MEMFD else
-                'shared memory: a ring slot (kind 2) that carries its file '
-                '(flags bit 0) on Windows, where the ring is a section '
-                'announced by a frame of its own (kind 3): refused')
         if kind == KIND_RING:
             return self._from_ring(payload, max_payload)
-        fd = port.take_file()
+        files = self.file_port()
+        fd = files.take_file()
         try:
             check_size(payload.length, max_payload)
         except NPipesError as exc:
-            port.close_file(fd)
+            files.close_file(fd)
             raise SharedMemoryError(f'shared memory: {exc}') from None
-        mapping = port.map_file(fd, payload.length)
+        mapping = files.map_file(fd, payload.length)
         if self.crc:
             computed = zlib.crc32(mapping) & 0xFFFFFFFF
             if computed != payload.crc:
@@ -120,29 +111,22 @@ class ShmLink(FileSending):
                     f'0x{payload.crc:08x}, the payload has 0x{computed:08x}')
         return mapping
 
-    def _attach_section(self, found: Descriptor) -> None:
-        """Attach the Windows ring section a kind-3 frame names (§9): the
-        port checks it (Linux: refused) and maps it."""
+    def _take_ring(self, found: Descriptor, which: str) -> None:
+        """Take the peer's ring that *found* brings (its file, §8) or
+        names (its section, §9): the port checks and maps it."""
         if self.ring_in is not None:
-            raise SharedMemoryError('shared memory: a second ring on the '
-                                    'same connection (kind 3)')
-        self.ring_in = RingReader(*self.port.attach_ring(found.position,
-                                                         found.length))
+            raise SharedMemoryError(f'shared memory: a second ring on the '
+                                    f'same connection{which}')
+        self.ring_in = RingReader(*self.port.take_ring(found))
 
     def _from_ring(self, found: Descriptor, max_payload: Optional[int]
                    ) -> bytes:
         """A copy of the ring slot *found* describes (§8), the ring
         attached first when its file came with the frame."""
-        port = self.port
         if found.flags & RING_FILE:
-            fd = port.take_file()
-            if self.ring_in is not None:
-                port.close_file(fd)
-                raise SharedMemoryError('shared memory: a second ring on '
-                                        'the same connection')
-            self.ring_in = RingReader(*port.map_ring(fd))
-        else:
-            port.no_file()
+            self._take_ring(found, '')
+        elif self.files is not None:
+            self.files.no_file()
         ring = self.ring_in
         if ring is None:
             raise SharedMemoryError('shared memory: a ring slot (kind 2) '
@@ -164,12 +148,14 @@ class ShmLink(FileSending):
         except FrameError as exc:
             if isinstance(exc, SharedMemoryError):
                 close()
-            self.port.discard()
+            if self.files is not None:
+                self.files.discard()
             raise
 
     def close(self) -> None:
         """The connection closes: queued files closed, rings unmapped."""
-        self.port.discard()
+        if self.files is not None:
+            self.files.discard()
         rings, self.ring_out, self.ring_in = \
             (self.ring_out, self.ring_in), None, None
         for ring in rings:
@@ -188,16 +174,13 @@ class ShmLink(FileSending):
         first use; the ring is busy until the slot is sent or dropped."""
         ring = self.ring_out
         if ring is None:
-            port = self.port
-            token, mapping = port.create_ring(self.capacity)
-            if port.sections:              # the section's handle: kept
+            token, mapping = self.port.create_ring(self.capacity)
+            fd: Optional[int] = token      # the file its first frame carries
+            if self.files is None:         # the section's handle: kept
                 self._attach = self._codec.frame(
                     PAGE + self.capacity, 0, self.crc, KIND_SECTION, token)
-                ring = RingWriter(None, mapping, self.capacity,
-                                  port.close_file)
-            else:
-                ring = RingWriter(token, mapping, self.capacity,
-                                  port.close_file)
+                fd = None
+            ring = RingWriter(fd, mapping, self.capacity, self.port.close_file)
             self.ring_out = ring
         return ring.place(size)
 
@@ -281,7 +264,7 @@ class ShmLink(FileSending):
             if fd is None:
                 port.send_frame(frame, deadline)
             else:
-                port.send_file(fd, frame, deadline)
+                self.file_port().send_file(fd, frame, deadline)
         except BaseException:
             self.ring_unsent(fd is not None)
             raise

@@ -1,8 +1,8 @@
 """The ring of one connection and direction (docs/shared-memory.md §8):
 where the sender places each slot, when it may write it, and what the
 receiver checks before it copies a slot out.  No system call: the memory
-comes from the port (_unixshm.py on Linux, _winshm.py on Windows) with
-its own way of letting go of it (Memory), the waiting is the driver's.
+comes from the ring port (_util.RingPort: _unixshm.py on Linux,
+_winshm.py on Windows) with its own way of letting go of it (Memory), the waiting is the driver's.
 
 The ring's file (Windows: section) is ``PAGE + capacity`` bytes: a control page whose first
 8 bytes are the receiver's ``consumed`` (little-endian, one aligned store

@@ -27,8 +27,9 @@ from typing import (Callable, Collection, Optional, Set, Tuple, Type,
 from . import _exit_release
 from ._log import event
 from ._unixaccess import UnixRule, peer_identity
-from ._unixsock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
-                        Stream, ident, knock, peer_uid)
+from ._unixknock import (BUSY, CONNECTED, DENIED, GONE, REFUSED, Knock,
+                         ident, knock, peer_uid)
+from ._unixsock import Stream
 from ._limits import poll_ms
 from ._platform import LINUX
 from ._util import Deadline, backoff, check_name, typed_os_errors
@@ -50,7 +51,7 @@ _LIVE, _CHANGED, _REMOVED = 'live', 'changed', 'removed'
 CLAIM_TURNS = 64
 _NO_HARD_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EXDEV,
                   errno.EMLINK}
-#: (st_dev, st_ino) of a file: see _unixsock.ident.
+#: (st_dev, st_ino) of a file: see _unixknock.ident.
 FileId = Tuple[int, int]
 _S = TypeVar('_S', bound='Server')
 

@@ -1,7 +1,8 @@
-"""AF_UNIX sockets for the Unix transport: one connect attempt that never
-follows a symlink, the peer's uid, and the connected Stream.
+"""The connected AF_UNIX socket of the Unix transport: the Stream that
+carries npipes frames, and the Duplex that npipes.rpc takes it over as.
 
-The endpoint protocol built on these is in _unix.py (docs/unix-endpoint.md).
+Connecting (one attempt that never follows a symlink) is _unixknock.py's,
+the endpoint protocol built on both _unix.py's (docs/unix-endpoint.md).
 """
 
 from __future__ import annotations
@@ -9,24 +10,19 @@ from __future__ import annotations
 import array
 import errno
 import fcntl
-import os
 import select
 import socket
-import stat
-import struct
 import termios
-from typing import (List, NamedTuple, Optional, Sequence, Tuple,
-                    Union, overload)
+from typing import List, Optional, Sequence, Union
 
 from ._limits import poll_ms
-from ._platform import BSD, DARWIN, LINUX
+from ._platform import DARWIN, LINUX
 from ._util import (Capabilities, Deadline, RawIO, drain, typed_os_error,
                     typed_os_errors)
 from .access import UNKNOWN, PeerIdentity
-from .errors import ConnectionClosedError, NPipesError, PipePathOccupiedError
+from .errors import ConnectionClosedError, NPipesError
 
-__all__ = ['knock', 'peer_uid', 'file_kind', 'ident', 'Stream', 'Knock',
-           'Duplex']
+__all__ = ['Stream', 'Duplex', 'SEND_BUFFER_SIZE']
 
 # Sends never raise SIGPIPE: MSG_NOSIGNAL on Linux/BSD, SO_NOSIGPIPE on macOS.
 _MSG_NOSIGNAL: int = getattr(socket, 'MSG_NOSIGNAL', 0)
@@ -42,130 +38,12 @@ Buffer = Union[bytes, bytearray, memoryview]
 # copied; the kernel allocates only for bytes in flight.  Measured: 1 MiB
 # frames without CRC 0.77-0.83 of raw against 0.48-0.67 (bench/README.md).
 SEND_BUFFER_SIZE = 1024 * 1024
-# On Linux a connect can be pinned to the exact file lstat saw: open it with
-# O_PATH|O_NOFOLLOW (which neither follows a symlink nor "opens" a FIFO or
-# device) and connect to /proc/self/fd/N.  Elsewhere the path is used.
-_PIN = (hasattr(os, 'O_PATH') and LINUX
-        and os.path.isdir('/proc/self/fd'))
 # Large messages through sealed memfds (docs/shared-memory.md): Linux.
 if LINUX:
-    from . import _unixshm
-    _MEMFD = _unixshm.available()
+    from . import _memfd, _unixshm
+    _MEMFD = _memfd.available()
 else:
     _MEMFD = False
-
-CONNECTED, REFUSED, BUSY, GONE, DENIED = (
-    'connected', 'refused', 'busy', 'gone', 'denied')
-
-
-class Knock(NamedTuple):
-    """The outcome of one connect attempt: status (one of the constants
-    above), the connected socket (CONNECTED only) and the file's stat (None
-    if GONE)."""
-
-    status: str
-    sock: Optional[socket.socket]
-    st: Optional[os.stat_result]
-
-    def connected(self) -> socket.socket:
-        """The connected socket (status CONNECTED)."""
-        if self.sock is None:
-            raise RuntimeError(f'knock status {self.status}: no socket')
-        return self.sock
-
-    def stat(self) -> os.stat_result:
-        """The file's lstat (every status but GONE)."""
-        if self.st is None:
-            raise RuntimeError(f'knock status {self.status}: no file')
-        return self.st
-
-
-_KINDS = ((stat.S_ISLNK, 'symbolic link'), (stat.S_ISFIFO, 'FIFO'),
-          (stat.S_ISDIR, 'directory'), (stat.S_ISREG, 'regular file'),
-          (stat.S_ISCHR, 'character device'), (stat.S_ISBLK, 'block device'))
-
-
-def file_kind(st: os.stat_result) -> str:
-    """What kind of file *st* (an lstat result) describes, in words."""
-    for test, kind in _KINDS:
-        if test(st.st_mode):
-            return kind
-    return 'socket' if stat.S_ISSOCK(st.st_mode) else 'file of unknown kind'
-
-
-@overload
-def ident(st: os.stat_result) -> Tuple[int, int]: ...
-@overload
-def ident(st: None) -> None: ...
-@overload
-def ident(st: Optional[os.stat_result]) -> Optional[Tuple[int, int]]: ...
-
-
-def ident(st: Optional[os.stat_result]) -> Optional[Tuple[int, int]]:
-    """(st_dev, st_ino): what identifies one file across renames and links."""
-    return None if st is None else (st.st_dev, st.st_ino)
-
-
-@typed_os_errors
-def knock(path: str) -> Knock:
-    """One connect attempt to the socket file at *path* (section 3 and 5).
-
-    Looks with lstat semantics: a symbolic link, FIFO, directory, regular
-    file or device raises PipePathOccupiedError at once and is not touched.
-    A connected socket is returned blocking, before any byte is exchanged.
-    """
-    fd: Optional[int] = None
-    try:
-        if _PIN:
-            try:
-                fd = os.open(path, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
-            except FileNotFoundError:
-                return Knock(GONE, None, None)
-            st, target = os.fstat(fd), f'/proc/self/fd/{fd}'
-        else:
-            try:
-                st = os.lstat(path)
-            except FileNotFoundError:
-                return Knock(GONE, None, None)
-            target = path
-        if not stat.S_ISSOCK(st.st_mode):
-            raise PipePathOccupiedError(path, file_kind(st))
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            sock.setblocking(False)       # a full backlog is EAGAIN, not a wait
-            sock.connect(target)
-        except BaseException as exc:
-            sock.close()
-            code: Optional[int] = getattr(exc, 'errno', None)
-            status = {errno.ECONNREFUSED: REFUSED, errno.EAGAIN: BUSY,
-                      errno.ENOENT: GONE, errno.EACCES: DENIED,
-                      errno.EPERM: DENIED}.get(code or 0)
-            if status is None:
-                raise
-            return Knock(status, None, None if status == GONE else st)
-        sock.setblocking(True)
-        return Knock(CONNECTED, sock, st)
-    finally:
-        if fd is not None:
-            os.close(fd)
-
-
-def peer_uid(sock: socket.socket) -> Optional[int]:
-    """The effective uid of a connected AF_UNIX peer, or None if unknown."""
-    try:
-        if hasattr(socket, 'SO_PEERCRED'):                       # Linux
-            fmt = '3i'                                           # pid, uid, gid
-            raw = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED,
-                                  struct.calcsize(fmt))
-            return int(struct.unpack(fmt, raw)[1])
-        if BSD:
-            # getsockopt(SOL_LOCAL=0, LOCAL_PEERCRED=1) -> struct xucred
-            # {u_int cr_version; uid_t cr_uid; short cr_ngroups; gid_t[16]}
-            raw = sock.getsockopt(0, 1, 76)
-            return int(struct.unpack_from('=II', raw)[1])
-    except (OSError, struct.error):
-        pass
-    return None
 
 
 def _wait_for(fd: int, write: bool, timeout: float) -> None:

@@ -1,6 +1,6 @@
 """Small rules shared by every layer: deadlines, names, back-off, what an
-endpoint stream can do beyond the basics, and turning OSError into npipes'
-typed errors."""
+endpoint stream can do beyond the basics (its shared memory among them),
+and turning OSError into npipes' typed errors."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import mmap
 import socket
 import time
 from typing import (TYPE_CHECKING, Any, Callable, Iterator, NamedTuple,
-                    Optional, Protocol, Sequence, Tuple, TypeVar, Union, cast)
+                    Optional, Protocol, Sequence, Tuple, TypeVar, Union,
+                    cast)
 
 from ._limits import MAX_WAIT
 from .consts import RESERVED_PIPE_NAME
@@ -17,6 +18,7 @@ from .errors import (ConnectionClosedError, NPipesError, PipeAccessError,
                      PipeNameError, PipeOSError, PipeTimeoutError)
 
 if TYPE_CHECKING:
+    from ._shmframe import Descriptor
     from ._shmring import Memory
 
 
@@ -62,37 +64,83 @@ class Capabilities(NamedTuple):
     #: handed to asyncio's proactor (Windows).
     detach: Optional[Callable[[], int]] = None
     #: Large messages through shared memory (docs/shared-memory.md): makes
-    #: the stream's port (_unixshm.MemfdPort on Linux, _winshm.SectionPort
-    #: on Windows).
-    shared_memory: Optional[Callable[[], 'SharedMemoryPort']] = None
+    #: the stream's ring port, which says whether files travel too
+    #: (_unixshm.MemfdPort on Linux, _winshm.SectionPort on Windows).
+    shared_memory: Optional[Callable[[], 'RingPort']] = None
 
 
-class SharedMemoryPort(Protocol):
-    """A stream's shared-memory operations (docs/shared-memory.md §3-4,
-    §8-9); _unixshm.MemfdPort (Linux) and _winshm.SectionPort (Windows)
-    say what each does.  ``sections``: the ring is a Windows section that
-    a frame of its own announces (kind 3), and no file travels (§9)."""
+class RingPort(Protocol):
+    """A stream's shared memory, the ring (docs/shared-memory.md §8; on
+    Windows a section, §9), as .NET's ISharedMemoryTransport: made, taken
+    from the peer, announced.  *token*: what create_ring returns (the
+    ring's file on Linux, its section handle on Windows)."""
 
-    sections: bool
+    @property
+    def files(self) -> Optional[FilePort]:
+        """The files that travel beside the bytes (kind 1, the ring's file
+        with its first slot's frame), or None where none can (§9: a
+        payload the ring cannot take goes inline, the ring is announced
+        by a kind-3 frame, reads are the stream's)."""
 
-    def recv_into(self, view: memoryview) -> int: ...
-    def recv_until(self, view: memoryview, deadline: 'Deadline') -> int: ...
-    def take_file(self) -> int: ...
-    def no_file(self) -> None: ...
-    def discard(self) -> None: ...
-    def close_file(self, fd: int) -> None: ...
-    def map_file(self, fd: int, length: int) -> mmap.mmap: ...
-    def map_ring(self, fd: int) -> Tuple['Memory', 'Memory', int]: ...
-    def attach_ring(self, value: int, length: int
-                    ) -> Tuple['Memory', 'Memory', int]: ...
-    def create(self, length: int) -> Tuple[int, mmap.mmap]: ...
-    def create_ring(self, capacity: int) -> Tuple[int, 'Memory']: ...
-    def write_file(self, payload: Buffer) -> int: ...
-    def send_file(self, fd: int, frame: bytes, deadline: 'Deadline'
-                  ) -> None: ...
-    def send_frame(self, frame: bytes, deadline: 'Deadline') -> None: ...
-    def offer_file(self, fd: int, frame: bytes) -> int: ...
-    def queue_empty(self) -> bool: ...
+    def create_ring(self, capacity: int) -> Tuple[int, Memory]:
+        """``(token, writable mapping)`` of a new ring: control page and
+        *capacity* bytes."""
+
+    def take_ring(self, found: Descriptor) -> Tuple[Memory, Memory, int]:
+        """The peer's ring, checked and mapped: ``(control page writable,
+        data region read-only, capacity)``: with files, the one the kind-2
+        frame *found* brought (§8); without, the section the kind-3 frame
+        *found* names (§9 steps 1-4).  Nothing left open if it fails."""
+
+    def send_frame(self, frame: bytes, deadline: Deadline) -> None:
+        """Send a descriptor frame that carries no file (blocking)."""
+
+    def close_file(self, token: int) -> None:
+        """Close a ring's *token*."""
+
+
+class FilePort(Protocol):
+    """Files beside a stream's bytes (§3, §4, §8; Linux), as .NET's
+    ISharedFileTransport: every read collects the files that arrive with
+    it, a descriptor frame claims one, a send can carry one.  *fd* is
+    closed whatever happens, unless said otherwise."""
+
+    def recv_into(self, view: memoryview) -> int:
+        """Read (blocking); OSError is the caller's to translate."""
+
+    def recv_until(self, view: memoryview, deadline: Deadline) -> int:
+        """Read, or PipeTimeoutError at *deadline*; OSError translated."""
+
+    def take_file(self) -> int:
+        """The file of the descriptor frame just completed (§4.1)."""
+
+    def no_file(self) -> None:
+        """An ordinary frame completed: no file may have come with it."""
+
+    def discard(self) -> None:
+        """Close every queued file."""
+
+    def close_file(self, fd: int) -> None:
+        """Close a file this port handed out."""
+
+    def map_file(self, fd: int, length: int) -> mmap.mmap:
+        """*fd* checked (§4.3-4) and mapped read-only."""
+
+    def create(self, length: int) -> Tuple[int, mmap.mmap]:
+        """A file of *length* bytes and its writable mapping."""
+
+    def write_file(self, payload: Buffer) -> int:
+        """A file holding *payload*."""
+
+    def send_file(self, fd: int, frame: bytes, deadline: Deadline) -> None:
+        """Seal *fd*, send *frame* carrying it (blocking)."""
+
+    def offer_file(self, fd: int, frame: bytes) -> int:
+        """One non-blocking send of *frame* carrying *fd*, sealed first:
+        the bytes sent, BlockingIOError if none; *fd* stays open."""
+
+    def queue_empty(self) -> bool:
+        """Whether the peer has read everything sent (§3.4)."""
 
 
 class Duplex(Protocol):

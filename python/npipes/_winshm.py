@@ -10,12 +10,12 @@ lane: hence ``_win32shm.name(...)``, never imported names).
 
 from __future__ import annotations
 
-import mmap
-from typing import Any, Callable, NoReturn, Tuple, TypeVar
+from typing import Any, Callable, Optional, Tuple, TypeVar
 
 from . import _win32shm
+from ._shmframe import Descriptor
 from ._shmring import PAGE, Memory, check_ring_size
-from ._util import Buffer, Deadline
+from ._util import Deadline, FilePort
 from .errors import SharedMemoryError
 
 __all__ = ['SectionPort']
@@ -42,33 +42,21 @@ def _step(what: str, call: Callable[..., _T], *args: Any) -> _T:
         raise _error(what, exc) from None
 
 
-def _files_only() -> NoReturn:
-    """What only a Linux port does (files of their own, files beside the
-    bytes): never asked of this one (the link sends those inline)."""
-    raise SharedMemoryError('shared memory: files of their own travel on '
-                            'Linux only (docs/shared-memory.md §9)')
-
-
 class SectionPort:
-    """Shared-memory operations on one connected Windows pipe whose peer's
-    process is *peer_pid* (the pipe's own report, read at connect);
-    *send* writes one frame as one pipe message."""
-
-    #: The ring is a section announced by a kind-3 frame of its own.
-    sections = True
+    """The ring on one connected Windows pipe (a _util.RingPort without
+    files) whose peer's process is *peer_pid* (the pipe's own report, read
+    at connect); *send* writes one frame as one pipe message."""
 
     def __init__(self, peer_pid: int,
                  send: Callable[[bytes, Deadline], None]) -> None:
         self._pid = peer_pid
         self.send_frame = send
 
-    @staticmethod
-    def no_file() -> None:
-        """No file ever arrives beside a Windows pipe's bytes."""
-
-    @staticmethod
-    def discard() -> None:
-        """Nothing is queued (no files)."""
+    @property
+    def files(self) -> Optional[FilePort]:
+        """None: no file travels beside a pipe's bytes; the ring is a
+        section announced by a kind-3 frame of its own (§9)."""
+        return None
 
     @staticmethod
     def close_file(handle: int) -> None:
@@ -76,6 +64,12 @@ class SectionPort:
         _win32shm.close_handle(handle)
 
     # -- receiving (§9 Attaching) -------------------------------------------
+    def take_ring(self, found: Descriptor) -> Tuple[Memory, Memory, int]:
+        """The ring section the kind-3 frame *found* names (its position:
+        the handle's value in the peer's process; its length: the
+        section's), checked and mapped as :meth:`attach_ring`."""
+        return self.attach_ring(found.position, found.length)
+
     def attach_ring(self, value: int, length: int
                     ) -> Tuple[Memory, Memory, int]:
         """The ring section that handle *value* names in the peer's
@@ -141,37 +135,6 @@ class SectionPort:
             finally:
                 _win32shm.close_handle(section)
         return section, Memory(view.view, unmap)
-
-    # -- what only a Linux port does (never asked: the link knows) --------
-    def recv_into(self, view: memoryview) -> int:
-        _files_only()
-
-    def recv_until(self, view: memoryview, deadline: Deadline) -> int:
-        _files_only()
-
-    def take_file(self) -> int:
-        _files_only()
-
-    def map_file(self, fd: int, length: int) -> mmap.mmap:
-        _files_only()
-
-    def map_ring(self, fd: int) -> Tuple[Memory, Memory, int]:
-        _files_only()
-
-    def create(self, length: int) -> Tuple[int, mmap.mmap]:
-        _files_only()
-
-    def write_file(self, payload: Buffer) -> int:
-        _files_only()
-
-    def send_file(self, fd: int, frame: bytes, deadline: Deadline) -> None:
-        _files_only()
-
-    def offer_file(self, fd: int, frame: bytes) -> int:
-        _files_only()
-
-    def queue_empty(self) -> bool:
-        _files_only()
 
 
 def _check(section: int, length: int) -> None:

@@ -82,12 +82,12 @@ class Connection(_shmconn.InPlace, FrameSession):
             idle_timeout=idle_timeout, frame_timeout=frame_timeout,
             on_close=on_close, shared_memory=shared_memory))
         self._shm = open_link(caps, self.shared_memory, crc, endian)
-        if self._shm is not None and not self._shm.sections:
-            port = self._shm.port          # every read collects files
-            self._recv_until = port.recv_until
+        files = None if self._shm is None else self._shm.files
+        if files is not None:              # every read collects files
+            self._recv_until = files.recv_until
             raw = self._raw
             if raw is not None:
-                self._raw = RawIO(raw.sendall, raw.flags, port.recv_into)
+                self._raw = RawIO(raw.sendall, raw.flags, files.recv_into)
 
     @classmethod
     def connect(cls, name: str = DEFAULT_PIPE_NAME,

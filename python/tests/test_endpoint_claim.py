@@ -13,7 +13,7 @@ import unittest
 from unittest import mock
 
 from tests import support
-from npipes import _unix, _unixsock, transport
+from npipes import _unix, _unixknock, transport
 from npipes.connection import connect
 from npipes.errors import PipeNameInUseError
 from npipes.ipc import IPC
@@ -118,8 +118,8 @@ class ClaimTests(unittest.TestCase):
 
         def knock(path):
             result = real(path)
-            if result.status == _unixsock.REFUSED:
-                refusals.append((time.monotonic(), _unixsock.ident(result.st)))
+            if result.status == _unixknock.REFUSED:
+                refusals.append((time.monotonic(), _unixknock.ident(result.st)))
             return result
         with mock.patch.object(_unix, 'knock', knock):
             with Listener(self.name) as lis:
@@ -139,7 +139,7 @@ class ClaimTests(unittest.TestCase):
 
         def knock(path):
             result = real(path)
-            if result.status == _unixsock.REFUSED and not successor:
+            if result.status == _unixknock.REFUSED and not successor:
                 os.unlink(path)                 # a successor takes the name
                 live.bind(path)
                 live.listen(4)

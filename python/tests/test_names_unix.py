@@ -128,7 +128,7 @@ class SocketFileTests(unittest.TestCase):
         # .NET binds, sets the mode, then listens: a refused connect to a
         # file whose server listens before the second probe (50 ms later)
         # must not get it unlinked.
-        from npipes import _unix, _unixsock
+        from npipes import _unix, _unixknock
         from npipes.connection import Connection
         srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         self.addCleanup(srv.close)
@@ -138,7 +138,7 @@ class SocketFileTests(unittest.TestCase):
 
         def knock(path):
             result = real_knock(path)
-            if result.status == _unixsock.REFUSED and not listening.is_set():
+            if result.status == _unixknock.REFUSED and not listening.is_set():
                 srv.listen(4)            # the server comes alive meanwhile
                 listening.set()
             return result

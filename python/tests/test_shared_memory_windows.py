@@ -10,9 +10,10 @@ import mmap
 import unittest
 from unittest import mock
 
-from npipes import SharedMemoryError
+from npipes import SharedMemory, SharedMemoryError
 from npipes import _win32shm, _winshm
 from npipes._shmframe import KIND_SECTION, DescriptorCodec
+from npipes._shmlink import ShmLink
 from npipes._shmring import PAGE, RingWriter, Slot
 
 CAPACITY = 16 * PAGE
@@ -179,6 +180,29 @@ class Attach(unittest.TestCase):
         with self.assertRaisesRegex(SharedMemoryError, 'did not say'):
             self.attach(fake, pid=-1)
         self.assertEqual(fake.calls, [])
+
+
+class NoFiles(unittest.TestCase):
+    """A link over the Windows port: no file port, so what needs files is
+    a typed error, and a descriptor that brings a file is refused."""
+
+    def setUp(self):
+        self.link = ShmLink(_winshm.SectionPort(42, None), SharedMemory(),
+                            True, 'big')
+
+    def test_what_needs_files_is_a_typed_error(self):
+        self.assertIsNone(self.link.files)
+        for call in (self.link.file_port, lambda: self.link.fill(b'x' * 8),
+                     lambda: self.link.create(4096)):
+            with self.assertRaisesRegex(SharedMemoryError, 'carries no files'):
+                call()
+
+    def test_a_file_of_its_own_is_refused(self):
+        codec = DescriptorCodec('big')
+        found = codec.parse(codec.frame(10, 0, True)[8:40])
+        with self.assertRaisesRegex(SharedMemoryError, 'kind 1.*Windows'):
+            self.link.received(found, None)
+        self.assertIsNone(self.link.ring_in)
 
 
 if __name__ == '__main__':
