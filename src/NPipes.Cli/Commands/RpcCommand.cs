@@ -9,10 +9,6 @@ namespace NPipes.Cli.Commands;
 internal static class RpcCommand
 {
     /// <summary>
-    /// How long a timed-out call gives the cancellation and the close before the CLI exits anyway: the timeout bounds the
-    /// whole command, the close included, so this is small (a server that floods and never reads must not hold it).
-    /// </summary>
-    /// <summary>
     /// Why the call's connection was lost, with the likely cause when the server closed it (MismatchHint): the cause is
     /// what ended <see cref="JsonRpc.Completion"/>, which follows the lost call within moments (waited for at most 1 s).
     /// </summary>
@@ -29,6 +25,10 @@ internal static class RpcCommand
             : $"connection lost before '{method}' was answered: {ErrorText.Plain(cause)}";
     }
 
+    /// <summary>
+    /// How long a timed-out call gives the cancellation and the close before the CLI exits anyway: the timeout bounds the
+    /// whole command, the close included, so this is small (a server that floods and never reads must not hold it).
+    /// </summary>
     private static readonly TimeSpan CloseGrace = TimeSpan.FromMilliseconds(100);
 
     public static Command Create() => new("rpc", "JSON-RPC 2.0 over npipes frames, one message per frame (StreamJsonRpc-compatible).")
