@@ -44,8 +44,10 @@ if TYPE_CHECKING:
 
 class Memory:
     """Memory a port mapped for a ring: ``view``, a memoryview of it
-    (format 'B'; read-only where the mapping is), and how to let go of it
-    (an mmap's close, or a Windows view's UnmapViewOfFile)."""
+    (format 'B'; read-only where the mapping is), and what to do when the
+    ring lets go of it (an mmap's close; for a Windows view, nothing: it
+    is unmapped when its last view is gone, _win32shm.view_at, and on the
+    sender the section handle is closed)."""
 
     __slots__ = ('view', '_unmap')
 
@@ -54,14 +56,31 @@ class Memory:
         self._unmap = unmap
 
     def close(self) -> None:
-        """Release the view and unmap.  The caller checks first that no
-        view of its own making is alive (RingWriter.close); an mmap that
-        still has one (BufferError) goes with the last of them."""
+        """Let go of the memory: unmapped now if no view taken of it is
+        alive, else with the last of them (a caller's view of a slot it
+        wrote in place: an mmap unmaps when it is freed, a Windows view by
+        its finalizer), so memory in use is never unmapped and memory no
+        longer in use never outlives it.  Nothing is kept by this object:
+        its view is released (ValueError on use)."""
+        view, self.view = self.view, _RELEASED
+        unmap, self._unmap = self._unmap, _nothing
         try:
-            self.view.release()
-            self._unmap()
+            view.release()
         except BufferError:
-            pass
+            pass        # a view is still in use (see above)
+        del view
+        try:
+            unmap()
+        except BufferError:
+            pass        # an mmap with a view in use: freed with the last
+
+
+def _nothing() -> None:
+    """(A closed Memory's unmap.)"""
+
+
+_RELEASED = memoryview(b'')
+_RELEASED.release()
 
 
 def capacity_for(max_in_flight: int) -> int:
@@ -184,13 +203,9 @@ class RingWriter:
         region, self.region = self.region, None
         if fd is not None:
             self._close_fd(fd)
-        # A slot handed out and a view the caller took of it hold the
-        # region (the local name and the call's argument are the other
-        # two): its memory then stays mapped, as the caller may still use
-        # it (an mmap goes with the last view; a Windows view stays until
-        # the process exits).
-        if region is not None and sys.getrefcount(region) > 2:
-            return
+        # A slot handed out, or a view the caller took of it, keeps the
+        # region's memory mapped until the last of them goes (Memory.close).
+        del region
         self.mapping.close()
 
 

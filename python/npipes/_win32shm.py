@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import weakref
 from ctypes import wintypes
 from typing import Any, Callable, Tuple
 
@@ -130,9 +131,18 @@ def view_at(address: int, size: int, writable: bool,
             unmap: Callable[[], Any]) -> Memory:
     """*size* bytes mapped at *address* as ring Memory: a memoryview
     (format 'B', read-only unless *writable*: a write through a read-only
-    view would fault), and *unmap* to let go of it."""
-    view = memoryview((ctypes.c_char * size).from_address(address)).cast('B')
-    return Memory(view if writable else view.toreadonly(), lambda: _ignore(unmap()))
+    view would fault).  *unmap* runs once, when the last view of the
+    memory is gone: at Memory.close if no other is alive, else when the
+    caller drops the last view it took (as an mmap goes), never while one
+    is in use.  Not at interpreter exit: the process's end unmaps then."""
+    array = (ctypes.c_char * size).from_address(address)
+    weakref.finalize(array, lambda: _ignore(unmap())).atexit = False
+    view = memoryview(array).cast('B')
+    return Memory(view if writable else view.toreadonly(), _unmapped_with_view)
+
+
+def _unmapped_with_view() -> None:
+    """(A view_at Memory's close: its finalizer unmaps.)"""
 
 
 def _ignore(_: object) -> None:

@@ -68,7 +68,29 @@ class ViewAt(unittest.TestCase):
         memory.close()
         self.assertEqual(self.unmapped, [True])
 
-    def test_a_ring_whose_slot_is_still_held_is_not_unmapped(self):
+    def test_a_view_still_held_keeps_the_memory_mapped_until_it_goes(self):
+        self.mapping[3:9] = b'in use'
+        memory = self.view(False)
+        part = memory.view[3:9]                 # a view of the same memory
+        memory.close()
+        self.assertEqual(self.unmapped, [])
+        self.assertEqual(bytes(part), b'in use')
+        with self.assertRaises(ValueError):     # ours is released
+            memory.view[0]
+        del part
+        self.assertEqual(self.unmapped, [True])
+
+    def test_an_exported_view_keeps_the_memory_mapped_until_it_goes(self):
+        memory = self.view(True)
+        word = ctypes.c_uint64.from_buffer(memory.view)   # (release fails)
+        memory.close()
+        self.assertEqual(self.unmapped, [])
+        word.value = 9
+        self.assertEqual(self.mapping[:8], (9).to_bytes(8, 'little'))
+        del word
+        self.assertEqual(self.unmapped, [True])
+
+    def test_a_ring_whose_slot_is_still_held_is_unmapped_when_it_goes(self):
         ring = RingWriter(None, self.view(True), CAPACITY, None)
         position = ring.place(10)
         slot = Slot(ring.region, position % CAPACITY, 10)
@@ -77,14 +99,18 @@ class ViewAt(unittest.TestCase):
         self.assertEqual(self.unmapped, [])      # (the caller writes on)
         held[0] = 1
         self.assertEqual(self.mapping[PAGE], 1)
+        del held
+        self.assertEqual(self.unmapped, [])      # (the slot holds it too)
+        slot.drop()
+        self.assertEqual(self.unmapped, [True])  # not at process exit
         ring = RingWriter(None, self.view(True), CAPACITY, None)
         ring.close()
-        self.assertEqual(self.unmapped, [True])
+        self.assertEqual(self.unmapped, [True, True])
 
 
 class FakeSections:
     """Stand-ins of _win32shm's calls: handles are ints, views are
-    Memory over a bytearray; every open and close is recorded."""
+    view_at's over memory of the test's; every open and close is recorded."""
 
     SEC_COMMIT, SEC_FILE, SEC_IMAGE = (_win32shm.SEC_COMMIT,
                                        _win32shm.SEC_FILE, _win32shm.SEC_IMAGE)
@@ -95,6 +121,7 @@ class FakeSections:
         self.attributes, self.size, self.fail = attributes, size, fail
         self.calls, self.open = [], set()
         self._next = 100
+        self._backing = []
 
     def _call(self, name, error=6):
         self.calls.append(name)
@@ -120,11 +147,18 @@ class FakeSections:
         self._call('NtQuerySection')
         return self.attributes, self.size
 
+    def create_section(self, size):
+        self._call('CreateFileMapping')
+        return self._handle()
+
     def map_view(self, section, writable, size):
+        """The real view_at over memory of ours (kept to the end)."""
         self._call('MapViewOfFile' + ('W' if writable else 'R'))
         self.open.add(('view', writable))
-        return _win32shm.Memory(memoryview(bytearray(size)),
-                                lambda: self.open.remove(('view', writable)))
+        backing = ctypes.create_string_buffer(size)
+        self._backing.append(backing)
+        return _win32shm.view_at(ctypes.addressof(backing), size, writable,
+                                 lambda: self.open.remove(('view', writable)))
 
     def close_handle(self, handle):
         self.open.remove(handle)
@@ -180,6 +214,30 @@ class Attach(unittest.TestCase):
         with self.assertRaisesRegex(SharedMemoryError, 'did not say'):
             self.attach(fake, pid=-1)
         self.assertEqual(fake.calls, [])
+
+
+class SenderRing(unittest.TestCase):
+    """The sender's section (SectionPort.create_ring) over stand-ins."""
+
+    def test_the_section_handle_closes_with_the_ring_even_if_a_slot_is_held(
+            self):
+        fake = FakeSections()
+        with mock.patch.object(_winshm, '_win32shm', fake):
+            section, memory = _winshm.SectionPort(42, None).create_ring(
+                CAPACITY)
+            ring = RingWriter(None, memory, CAPACITY, None)
+            slot = Slot(ring.region, ring.place(10) % CAPACITY, 10)
+            held = slot.view()
+            self.assertIn(section, fake.open)
+            ring.close()
+        # The handle goes at once (a mapped view keeps the section itself);
+        # the view stays for the caller, who may still write, until the
+        # caller lets go of it.
+        self.assertEqual(fake.open, {('view', True)})
+        held[0] = 1
+        del held
+        slot.drop()
+        self.assertEqual(fake.open, set())
 
 
 class NoFiles(unittest.TestCase):

@@ -17,6 +17,7 @@ module is installed before npipes may be imported.)
 
 import mmap
 import os
+import weakref
 from typing import Any, Tuple
 
 import winapi_proxy
@@ -96,10 +97,11 @@ def map_view(section: int, writable: bool, size: int) -> Any:
         winapi_proxy.call('UnmapView', address)
         raise
 
-    def unmap() -> None:
-        mapping.close()
-        winapi_proxy.call('UnmapView', address)
-    return Memory(memoryview(mapping), unmap)
+    # As _win32shm.view_at: the helper's view goes with the last view of
+    # it here (the mmap's end), never while one is in use.
+    weakref.finalize(mapping, winapi_proxy.call, 'UnmapView',
+                     address).atexit = False
+    return Memory(memoryview(mapping), mapping.close)
 
 
 __all__ = ['create_section', 'open_process', 'duplicate_from', 'query_section',

@@ -94,6 +94,19 @@ class Blocking(unittest.TestCase):
         self.assertEqual((first.shared, bytes(first.view)), (False, b'o' * MIN))
         self.assertEqual((second.shared, bytes(second.view)), (True, b'r' * (2 * MIN)))
 
+    def test_a_buffer_held_past_the_close_keeps_the_view_not_the_section(self):
+        pair = Pair(self, crc=True)
+        with pair.client.create_message(2 * MIN, T) as message:
+            held = message.buffer[:16]       # the caller's, past the close
+        pair.client.close()
+        # The section's handle went with the connection (it used to stay
+        # while a view was held, to the process's end); the view stays for
+        # its holder, and goes with it (tests.test_shared_memory_windows).
+        self.assertEqual(win32shm_proxy.handle_count(), self.handles)
+        held[:4] = b'mine'
+        self.assertEqual(bytes(held[:4]), b'mine')
+        del held
+
     def test_request_reply_with_a_listener(self):
         from winesupport import echo_listener
         name = support.pipe_name()
