@@ -22,6 +22,12 @@ public class PythonServerStubsTests
 
 
         @dataclass
+        class Span:
+            low: int
+            high: int = 10
+
+
+        @dataclass
         class Stats:
             count: int
             mean: float
@@ -40,6 +46,12 @@ public class PythonServerStubsTests
                 if stats.count < 0:
                     raise ValueError('count below zero')
                 return stats.count
+
+            def scale(self, values: List[float], factor: float = 2.0) -> List[float]:
+                return [v * factor for v in values]
+
+            def width(self, span: Span) -> int:
+                return span.high - span.low
 
 
         server = rpc.RpcServer(sys.argv[1], Calculator(), crc=True)
@@ -99,6 +111,14 @@ public class PythonServerStubsTests
             Assert.Equal(7L, await CSharpStubsTests.CallAsync(contract, proxy, "CheckAsync", Activator.CreateInstance(stats, 7L, 1.0, "y")));
             var failed = await Assert.ThrowsAsync<RemoteInvocationException>(() => CSharpStubsTests.CallAsync(contract, proxy, "CheckAsync", Activator.CreateInstance(stats, -1L, 1.0, null)));
             Assert.Equal("count below zero", failed.Message);
+
+            // An optional parameter or member that is not nullable: left out, the server's default applies (sent as null,
+            // the Python server refuses it: "'factor' must be a number, got null").
+            Assert.Equal(new List<double> { 3 }, await CSharpStubsTests.CallAsync(contract, proxy, "ScaleAsync", new List<double> { 1.5 }));
+            Assert.Equal(new List<double> { 4.5 }, await CSharpStubsTests.CallAsync(contract, proxy, "ScaleAsync", new List<double> { 1.5 }, 3.0));
+            Type span = generated.GetTypes().Single(t => t.Name == "Span");
+            Assert.Equal(7L, await CSharpStubsTests.CallAsync(contract, proxy, "WidthAsync", Activator.CreateInstance(span, 3L, null)));
+            Assert.Equal(2L, await CSharpStubsTests.CallAsync(contract, proxy, "WidthAsync", Activator.CreateInstance(span, 3L, 5L)));
 
             // The Python server checks params before running the method: -32602 naming the parameter (StreamJsonRpc
             // raises RemoteMethodNotFoundException for that code).

@@ -5,7 +5,9 @@ namespace NPipes.Cli.Commands.Stubs;
 /// <summary>
 /// A C# interface for a contract (docs/rpc.md §8.4), usable with StreamJsonRpc's <c>JsonRpc.Attach&lt;T&gt;()</c> and
 /// NPipes' <c>AttachJsonRpc&lt;T&gt;()</c>: each method carries its wire name in <c>[JsonRpcMethod]</c>, each record member
-/// its wire name in <c>[JsonPropertyName]</c>, so the stub works whatever the naming policy. Same contract, same bytes.
+/// its wire name in <c>[JsonPropertyName]</c>, so the stub works whatever the naming policy. An omitted optional parameter or
+/// member is left out of the message, never sent as null (one overload per count of trailing optional parameters;
+/// <c>JsonIgnore(WhenWritingNull)</c> on optional members), as the Python CLI's C# does. Same contract, same bytes.
 /// </summary>
 internal static class CSharpStubs
 {
@@ -30,19 +32,29 @@ internal static class CSharpStubs
             first = false;
             Identifiers.Unique(method.Params.Select(p => (p.Name, Identifiers.CSharpLocal(p.Name))).Append(("cancellationToken", "cancellationToken")), method.Name + " parameters");
             string result = method.Result is Shape.Scalar { Type: "null" } ? "Task" : $"Task<{Type(method.Result, typeNames)}>";
-            IEnumerable<string> parameters = method.Params.Select(p => p.Required ? $"{Type(p.Type, typeNames)} {Identifiers.CSharpLocal(p.Name)}" : $"{Optional(p.Type, typeNames)} {Identifiers.CSharpLocal(p.Name)} = null")
-                .Append("CancellationToken cancellationToken = default");
-            code.Append($"    [JsonRpcMethod({Identifiers.Quoted(method.Name)})]\n");
-            code.Append($"    {result} {Identifiers.CSharpPascal(method.Name)}Async({string.Join(", ", parameters)});\n");
+            // One overload per count of the trailing optional parameters (they all trail: Contract refuses a required one
+            // after them): a proxy sends every argument it is given, so an omitted parameter must be left out, not sent
+            // as null, which a server would take as the value (a Python server refuses null for a non-nullable type; a
+            // .NET one passes null instead of the default).
+            int required = method.Params.Count(p => p.Required);
+            for (int count = required; count <= method.Params.Count; count++)
+            {
+                IEnumerable<string> parameters = method.Params.Take(count).Select(p => $"{Type(p.Type, typeNames)} {Identifiers.CSharpLocal(p.Name)}")
+                    .Append("CancellationToken cancellationToken = default");
+                code.Append(count > required ? "\n" : "");
+                code.Append($"    [JsonRpcMethod({Identifiers.Quoted(method.Name)})]\n");
+                code.Append($"    {result} {Identifiers.CSharpPascal(method.Name)}Async({string.Join(", ", parameters)});\n");
+            }
         }
         code.Append("}\n");
         foreach (ContractObject type in contract.Objects)
         {
             Identifiers.Unique(type.Members.Select(m => (m.Name, Identifiers.CSharpPascal(m.Name))).Append(("EqualityContract", "EqualityContract")), type.Name + " members");
             code.Append($"\n/// <summary>The object type {Xml(type.Name)}.</summary>\npublic sealed record {typeNames[type.Name]}(");
-            code.AppendJoin(",", type.Members.Select(m => $"\n    [property: JsonPropertyName({Identifiers.Quoted(m.Name)})] " + (m.Required
-                ? $"{Type(m.Type, typeNames)} {Identifiers.CSharpPascal(m.Name)}"
-                : $"{Optional(m.Type, typeNames)} {Identifiers.CSharpPascal(m.Name)} = null")));
+            code.AppendJoin(",", type.Members.Select(m => $"\n    [property: JsonPropertyName({Identifiers.Quoted(m.Name)})" + (m.Required
+                ? $"] {Type(m.Type, typeNames)} {Identifiers.CSharpPascal(m.Name)}"
+                // Left null, an optional member is left out (as the Python stubs' dataclasses do), not sent as null.
+                : $", JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] {Optional(m.Type, typeNames)} {Identifiers.CSharpPascal(m.Name)} = null")));
             code.Append(");\n");
         }
         return code.ToString();
