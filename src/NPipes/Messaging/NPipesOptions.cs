@@ -90,8 +90,8 @@ public sealed record NPipesOptions
 
     /// <summary>
     /// Large payloads through shared memory (docs/shared-memory.md): null (the default) is off. Both sides must opt in,
-    /// as both must agree on CRC; a side without it refuses the peer's shared-memory frames. Linux and Windows, in the
-    /// net10.0 build only: elsewhere (macOS, the netstandard2.0 build on any system) a connection made with it throws
+    /// as both must agree on CRC; a side without it refuses the peer's shared-memory frames. Windows (both builds) and
+    /// Linux (the net10.0 build): elsewhere (macOS, the netstandard2.0 build on Linux) a connection made with it throws
     /// <see cref="PlatformNotSupportedException"/>.
     /// </summary>
     public SharedMemoryOptions? SharedMemory { get; init; }

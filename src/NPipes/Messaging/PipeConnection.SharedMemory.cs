@@ -196,13 +196,13 @@ public sealed partial class PipeConnection
     }
 
     /// <summary>Refuses shared memory up front where no connection could have it (a server checks before it listens).</summary>
-    /// <exception cref="PlatformNotSupportedException">Shared memory is on, and this is not Linux or Windows in the net10.0 build.</exception>
+    /// <exception cref="PlatformNotSupportedException">Shared memory is on, and this is neither Windows nor Linux in the net10.0 build.</exception>
     internal static void ThrowIfNoSharedMemory(NPipesOptions options)
     {
 #if NET
         bool built = OperatingSystem.IsLinux() || OperatingSystem.IsWindows();
 #else
-        bool built = false;
+        bool built = OperatingSystem.IsWindows(); // the Linux side (memfd over a Unix socket) is in the net10.0 build only
 #endif
         if (options.SharedMemory is not null && !built)
         {
@@ -211,12 +211,12 @@ public sealed partial class PipeConnection
     }
 
     private static PlatformNotSupportedException Unavailable(string platform) => new(
-        $"Shared memory (NPipesOptions.SharedMemory) is not available on {platform}: it needs a Unix socket on Linux or a named pipe on Windows, in the net10.0 build (docs/shared-memory.md §7). Leave the option off there.");
+        $"Shared memory (NPipesOptions.SharedMemory) is not available on {platform}: it needs a named pipe on Windows, or a Unix socket on Linux in the net10.0 build (docs/shared-memory.md §7). Leave the option off there.");
 
     private static string PlatformName(ITransportStream? transport) => transport is null ? "a stream that is not a pipe" : SystemName();
 
     private static string SystemName() =>
-        RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "Windows in the netstandard2.0 build"
+        RuntimeInformation.IsOSPlatform(OSPlatform.Windows) ? "Windows"
         : RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "macOS"
         : RuntimeInformation.IsOSPlatform(OSPlatform.Linux) ? "Linux in the netstandard2.0 build"
         : RuntimeInformation.OSDescription;

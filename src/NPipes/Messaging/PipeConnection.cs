@@ -21,7 +21,7 @@ namespace NPipes;
 /// of 32 KiB or more are not copied: the send returns once the frame has been written. Dispose writes what is queued
 /// first. On Windows (message pipes) every frame is one write (one pipe message, as npipes reads) and a send completes
 /// when it is written.</para>
-/// <para>With <see cref="NPipesOptions.SharedMemory"/> on (Linux and Windows, net10.0 build), a payload at or above its
+/// <para>With <see cref="NPipesOptions.SharedMemory"/> on (Windows; Linux in the net10.0 build), a payload at or above its
 /// threshold travels through shared memory (docs/shared-memory.md): in a slot of the connection's ring (§8), or, larger
 /// than the ring, in a sealed file of its own on Linux and inline on Windows (§9). The send completes once its descriptor frame is written, after waiting, if the peer has left too
 /// much unread, for room in the ring or the in-flight budget; the received <see cref="PipeMessage"/> holds a private copy

@@ -6,7 +6,7 @@ namespace NPipes;
 /// connection's ring (§8: written once by the sender, copied out once by the receiver, no page allocated per message), or,
 /// larger than the ring, in a sealed memfd of its own handed over with the frame and read in place (Linux) or inline
 /// (Windows, where the ring is an unnamed section the receiver takes from the sender's process, §9); smaller ones go
-/// inline. Linux and Windows, in the net10.0 build only; elsewhere (macOS, the netstandard2.0 build on any system, §7)
+/// inline. Windows (both builds) and Linux (the net10.0 build); elsewhere (macOS, the netstandard2.0 build on Linux, §7)
 /// opting in is refused when the connection is made. Immutable; share freely.
 /// </summary>
 public sealed record SharedMemoryOptions

@@ -5,7 +5,8 @@ namespace NPipes.Transport;
 /// <summary>
 /// Shared memory on a connected pipe (docs/shared-memory.md): the connection's ring (§8), on every platform that has
 /// it, plus the files of <see cref="Files"/> where the transport can hand files over. Offered by the Linux socket stream
-/// and the Windows pipe stream of the net10.0 build (<see cref="ITransportStream.SharedMemory"/>); absent elsewhere.
+/// of the net10.0 build and the Windows pipe stream of both builds (<see cref="ITransportStream.SharedMemory"/>); absent
+/// elsewhere.
 /// The two differ in what Messaging asks here, never in the OS: whether files travel (kind 1, and the ring's file with
 /// its first slot's frame, flags bit 0), or the ring attaches with a frame of its own (kind 3, §9).
 /// </summary>

@@ -31,7 +31,7 @@ internal sealed class RingSender(ISharedMemoryTransport transport, long capacity
 #if NET
     internal static bool CoreLikelySpare => SpareCore.Likely;
 #else
-    internal static bool CoreLikelySpare => false; // this build has no shared memory (§7)
+    internal static bool CoreLikelySpare => false; // the load average is Linux's, whose shared memory is net10.0-only (§7)
 #endif
 
     /// <summary>A ring's capacity for an in-flight budget: rounded up to 4096 bytes, at most 1 GiB (what a receiver accepts).</summary>

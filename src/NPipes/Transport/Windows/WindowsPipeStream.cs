@@ -19,15 +19,10 @@ internal sealed class WindowsPipeStream(PipeStream pipe, PeerIdentity peer) : St
 
     public IDirectReceive? DirectReceive => null;
 
-#if NET
     private WindowsSharedMemory? _sharedMemory;
 
-    /// <summary>The ring in a section the receiver takes from the peer process the pipe reported (docs/shared-memory.md §9).</summary>
+    /// <summary>The ring in a section the receiver takes from the peer process the pipe reported (docs/shared-memory.md §9; both builds).</summary>
     public ISharedMemoryTransport? SharedMemory => _sharedMemory ??= new WindowsSharedMemory(peer.ProcessId);
-#else
-    /// <summary>None in the netstandard2.0 build (docs/shared-memory.md §7).</summary>
-    public ISharedMemoryTransport? SharedMemory => null;
-#endif
 
     /// <summary>Waits until the peer has read everything written (the pipe drained). The peer may already have read and closed: that is delivery too.</summary>
     public ValueTask<bool> ConfirmDeliveredAsync(CancellationToken cancellationToken)

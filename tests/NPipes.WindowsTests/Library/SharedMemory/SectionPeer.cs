@@ -1,4 +1,3 @@
-#if !NPIPES_NETSTANDARD
 using System.ComponentModel;
 using System.IO.Hashing;
 using System.IO.Pipes;
@@ -180,4 +179,3 @@ internal static partial class SectionPeer
     [return: MarshalAs(UnmanagedType.Bool)]
     private static partial bool CloseHandle(nint handle);
 }
-#endif

@@ -1,4 +1,3 @@
-#if !NPIPES_NETSTANDARD
 using System.Runtime.Versioning;
 using static NPipes.WindowsTests.Library.SharedMemory.SectionPeer;
 using static NPipes.WindowsTests.Pipes;
@@ -225,4 +224,3 @@ public class SharedMemoryAttackTests
         }
     }
 }
-#endif

@@ -1,4 +1,3 @@
-#if !NPIPES_NETSTANDARD
 using System.Runtime.Versioning;
 using static NPipes.WindowsTests.Library.SharedMemory.SectionPeer;
 using static NPipes.WindowsTests.Pipes;
@@ -79,4 +78,3 @@ public class SharedMemoryLeakTests
         await SharedMemoryAttackTests.RefusedAttachAsync("(step 3, the section's size", Section(size + 4096));
     }
 }
-#endif

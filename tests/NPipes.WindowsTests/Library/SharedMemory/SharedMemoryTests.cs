@@ -1,4 +1,3 @@
-#if !NPIPES_NETSTANDARD
 using System.Runtime.Versioning;
 using static NPipes.WindowsTests.Pipes;
 
@@ -175,4 +174,3 @@ public class SharedMemoryTests
 
     private static byte[] Slot(nint view, long position, int length) => SectionPeer.ReadAt(view, SectionPeer.Control + position % Ring, length);
 }
-#endif

@@ -27,8 +27,7 @@ internal sealed unsafe class WindowsSharedMemory(int peerProcessId) : ISharedMem
         try
         {
             Check(section, size);
-            return SectionViews.Map(section, (int)capacity)
-                ?? throw new SharedMemoryException($"Refused the peer's shared-memory ring (step 4, mapping it): MapViewOfFile failed: {SectionNative.LastError()}.");
+            return SectionViews.Map(section, (int)capacity);
         }
         finally
         {
@@ -47,7 +46,7 @@ internal sealed unsafe class WindowsSharedMemory(int peerProcessId) : ISharedMem
         {
             throw new SharedMemoryException("Refused a shared-memory ring (step 2, taking it from the peer): the pipe did not report the peer's process id.");
         }
-        nint process = SectionNative.OpenProcess(SectionNative.ProcessDupHandle, false, (uint)peerProcessId);
+        nint process = SectionNative.OpenProcess(SectionNative.ProcessDupHandle, 0, (uint)peerProcessId);
         if (process == 0)
         {
             throw new SharedMemoryException($"Refused a shared-memory ring (step 2): opening the peer's process (pid {peerProcessId}) to take its ring was refused: {SectionNative.LastError()}; shared memory on Windows needs the receiver to be allowed to open the sender's process (PROCESS_DUP_HANDLE).");
@@ -55,7 +54,8 @@ internal sealed unsafe class WindowsSharedMemory(int peerProcessId) : ISharedMem
         try
         {
             const uint Access = SectionNative.SectionQuery | SectionNative.SectionMapRead | SectionNative.SectionMapWrite;
-            if (!SectionNative.DuplicateHandle(process, (nint)value, SectionNative.GetCurrentProcess(), out nint section, Access, false, 0))
+            nint section;
+            if (SectionNative.DuplicateHandle(process, (nint)value, SectionNative.GetCurrentProcess(), &section, Access, 0, 0) == 0)
             {
                 throw new SharedMemoryException($"Refused a shared-memory ring (step 2): duplicating handle {value} out of the peer's process (pid {peerProcessId}) failed: {SectionNative.LastError()}.");
             }
@@ -71,7 +71,8 @@ internal sealed unsafe class WindowsSharedMemory(int peerProcessId) : ISharedMem
     private static void Check(nint section, long size)
     {
         SectionNative.SectionBasic info = default;
-        int status = SectionNative.NtQuerySection(section, SectionNative.SectionBasicInformation, &info, (nuint)sizeof(SectionNative.SectionBasic), out _);
+        nuint returned;
+        int status = SectionNative.NtQuerySection(section, SectionNative.SectionBasicInformation, &info, (nuint)sizeof(SectionNative.SectionBasic), &returned);
         if (status < 0)
         {
             throw new SharedMemoryException($"Refused the peer's shared-memory ring (step 3, querying the section): NtQuerySection failed with status 0x{status:X8} (not a section?).");

@@ -5,11 +5,11 @@ namespace NPipes.Transport;
 
 /// <summary>
 /// The Windows calls behind the ring in a section object (docs/shared-memory.md §9): CreateFileMapping, MapViewOfFile,
-/// UnmapViewOfFile, OpenProcess, DuplicateHandle, NtQuerySection (ntdll), CloseHandle. Only the Windows code of the
-/// net10.0 build calls them.
+/// UnmapViewOfFile, OpenProcess, DuplicateHandle, NtQuerySection (ntdll), CloseHandle. Only the Windows code of either
+/// build calls them.
 /// </summary>
 [SupportedOSPlatform("windows")]
-internal static unsafe partial class SectionNative
+internal static unsafe class SectionNative
 {
     public const uint PageReadWrite = 0x04;
     public const uint SecFile = 0x800000;
@@ -40,32 +40,31 @@ internal static unsafe partial class SectionNative
         public long MaximumSize;
     }
 
-    [LibraryImport("kernel32", EntryPoint = "CreateFileMappingW", SetLastError = true, StringMarshalling = StringMarshalling.Utf16)]
-    public static partial nint CreateFileMapping(nint file, nint attributes, uint protect, uint maximumSizeHigh, uint maximumSizeLow, string? name);
+    // DllImport with blittable signatures only (BOOL as int, handles as nint, out-values as pointers), so the same
+    // declarations serve both builds (netstandard2.0 has no LibraryImport) and need no marshalling stub on either.
+    [DllImport("kernel32", EntryPoint = "CreateFileMappingW", SetLastError = true)]
+    public static extern nint CreateFileMapping(nint file, nint attributes, uint protect, uint maximumSizeHigh, uint maximumSizeLow, char* name);
 
-    [LibraryImport("kernel32", SetLastError = true)]
-    public static partial nint MapViewOfFile(nint section, uint access, uint offsetHigh, uint offsetLow, nuint bytes);
+    [DllImport("kernel32", SetLastError = true)]
+    public static extern nint MapViewOfFile(nint section, uint access, uint offsetHigh, uint offsetLow, nuint bytes);
 
-    [LibraryImport("kernel32", SetLastError = true)]
-    [return: MarshalAs(UnmanagedType.Bool)]
-    public static partial bool UnmapViewOfFile(nint address);
+    [DllImport("kernel32", SetLastError = true)]
+    public static extern int UnmapViewOfFile(nint address);
 
-    [LibraryImport("kernel32", SetLastError = true)]
-    public static partial nint OpenProcess(uint access, [MarshalAs(UnmanagedType.Bool)] bool inherit, uint pid);
+    [DllImport("kernel32", SetLastError = true)]
+    public static extern nint OpenProcess(uint access, int inherit, uint pid);
 
-    [LibraryImport("kernel32", SetLastError = true)]
-    [return: MarshalAs(UnmanagedType.Bool)]
-    public static partial bool DuplicateHandle(nint sourceProcess, nint source, nint targetProcess, out nint target, uint access, [MarshalAs(UnmanagedType.Bool)] bool inherit, uint options);
+    [DllImport("kernel32", SetLastError = true)]
+    public static extern int DuplicateHandle(nint sourceProcess, nint source, nint targetProcess, nint* target, uint access, int inherit, uint options);
 
-    [LibraryImport("kernel32")]
-    public static partial nint GetCurrentProcess();
+    [DllImport("kernel32")]
+    public static extern nint GetCurrentProcess();
 
-    [LibraryImport("kernel32", SetLastError = true)]
-    [return: MarshalAs(UnmanagedType.Bool)]
-    public static partial bool CloseHandle(nint handle);
+    [DllImport("kernel32", SetLastError = true)]
+    public static extern int CloseHandle(nint handle);
 
-    [LibraryImport("ntdll")]
-    public static partial int NtQuerySection(nint section, int informationClass, SectionBasic* information, nuint length, out nuint returned);
+    [DllImport("ntdll")]
+    public static extern int NtQuerySection(nint section, int informationClass, SectionBasic* information, nuint length, nuint* returned);
 
     /// <summary>The last error of a failed call, in words with its number.</summary>
     public static string LastError()

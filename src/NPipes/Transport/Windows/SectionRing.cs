@@ -71,12 +71,12 @@ internal sealed unsafe class SectionRing : OutgoingRing
 
     protected override void Dispose(bool disposing)
     {
-        nint address = Interlocked.Exchange(ref _address, 0);
+        nint address = Interlocked.Exchange(ref _address, IntPtr.Zero);
         if (address != 0)
         {
             SectionNative.UnmapViewOfFile(address);
         }
-        nint section = Interlocked.Exchange(ref _section, 0);
+        nint section = Interlocked.Exchange(ref _section, IntPtr.Zero);
         if (section != 0)
         {
             SectionNative.CloseHandle(section);
@@ -98,24 +98,27 @@ internal sealed class SectionViews : IncomingRing
     {
     }
 
-    /// <summary>Maps <paramref name="section"/> (4096 + <paramref name="capacity"/> bytes); null (last error set) when the system refuses either view.</summary>
-    public static SectionViews? Map(nint section, int capacity)
+    /// <summary>Maps <paramref name="section"/> (4096 + <paramref name="capacity"/> bytes): §9 step 4.</summary>
+    /// <exception cref="SharedMemoryException">The system refused either view (nothing is left mapped).</exception>
+    public static SectionViews Map(nint section, int capacity)
     {
         nint whole = SectionNative.MapViewOfFile(section, SectionNative.FileMapRead, 0, 0, (nuint)(SharedMemoryDescriptor.RingControlLength + capacity));
         if (whole == 0)
         {
-            return null;
+            throw Refused();
         }
         nint control = SectionNative.MapViewOfFile(section, SectionNative.FileMapWrite, 0, 0, SharedMemoryDescriptor.RingControlLength);
         if (control == 0)
         {
-            int error = System.Runtime.InteropServices.Marshal.GetLastPInvokeError();
+            SharedMemoryException error = Refused(); // read the last error before the unmap can change it
             SectionNative.UnmapViewOfFile(whole);
-            System.Runtime.InteropServices.Marshal.SetLastPInvokeError(error);
-            return null;
+            throw error;
         }
         return new SectionViews(whole, control, capacity);
     }
+
+    private static SharedMemoryException Refused() =>
+        new($"Refused the peer's shared-memory ring (step 4, mapping it): MapViewOfFile failed: {SectionNative.LastError()}.");
 
     protected override void Unmap(nint control, nint data)
     {
