@@ -4,6 +4,7 @@ and that work as proxies; C#: an interface with records.  Both
 deterministic (same document, same bytes)."""
 
 import copy
+import json
 import importlib.util
 import os
 import shutil
@@ -196,6 +197,38 @@ class CSharpStubTests(unittest.TestCase):
             self.assertIn(f'Task<GetStatsResult> GetStatsAsync('
                           f'IReadOnlyList<double> values{count}, '
                           f'CancellationToken', text)
+
+
+class BothCLIsCSharp(unittest.TestCase):
+    """The .NET CLI's and this package's ``rpc stubs --lang csharp`` put the
+    same methods, overloads and record members on the wire (docs/rpc.md
+    §8.5: an omitted optional parameter or member is left out, never sent
+    as null); headers, namespaces and comments may differ."""
+
+    WIRE = ('    [JsonRpcMethod(', '    Task', '    [property: ',
+            'public sealed record ')
+
+    def wire_lines(self, text):
+        return [line for line in text.splitlines()
+                if line.startswith(self.WIRE)]
+
+    def test_same_wire_shape_from_both_clis(self):
+        cli, reason = support.dotnet_cli()
+        if cli is None:
+            self.skipTest(reason)
+        doc = contract.describe_service(Calculator()).document()
+        folder = Path(tempfile.mkdtemp(prefix='npipes-stubs-'))
+        self.addCleanup(shutil.rmtree, folder)
+        (folder / 'calc.json').write_text(json.dumps(doc))
+        out = subprocess.run([*cli, 'rpc', 'stubs', str(folder / 'calc.json'),
+                              '--lang', 'csharp'], capture_output=True,
+                             text=True, timeout=support.CHILD_TIMEOUT)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        ours = contract.csharp_stubs(doc, source='calc.json')
+        self.assertEqual(self.wire_lines(out.stdout), self.wire_lines(ours))
+        self.assertIn('    Task<Stats> StatsAsync(IReadOnlyList<double> '
+                      'values, CancellationToken cancellationToken = '
+                      'default);', out.stdout)
 
 
 if __name__ == '__main__':
