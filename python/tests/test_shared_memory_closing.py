@@ -97,6 +97,32 @@ class ClosedWhileInUse(unittest.TestCase):
         self.assertIsNone(link.ring_in)
 
 
+class AbandonedWithAViewHeld(unittest.TestCase):
+    """A message written in place and abandoned while the caller still
+    holds a view of it: no error (it was BufferError for a file's), the
+    memory and file let go of with the view."""
+
+    def test_in_a_file_and_in_the_ring(self):
+        name = pipe_name()
+        option = npipes.SharedMemory(max_in_flight=1 << 20)  # (ring: 1 MiB)
+        listener = npipes.Listener(name, shared_memory=option)
+        self.addCleanup(listener.close)
+        client = npipes.connect(name, shared_memory=option, timeout=TIMEOUT)
+        self.addCleanup(client.close)
+        self.addCleanup(listener.accept(TIMEOUT).close)
+        fds = open_fds()
+        for length in (2 << 20, SIZE):          # a file, a ring slot
+            message = client.create_message(length, TIMEOUT)
+            view = message.buffer[:6]
+            with message:
+                pass                            # (abandoned)
+            view[:] = b'in use'                 # still mapped
+            del view, message
+            if length != SIZE:                  # (the ring keeps its file)
+                self.assertEqual(open_fds(), fds, 'the file is still open')
+        client.send(bytes(SIZE))                # the ring is free again
+
+
 class RingsClosed(unittest.TestCase):
     """A ring used once closed fails as closed; what it is using stays
     mapped until it is done, then goes."""
