@@ -70,9 +70,12 @@ class FileSending:
         return crc
 
     def abandon(self, fd: int, mapping: mmap.mmap) -> None:
-        """Drop an unsent in-place message: its mapping, then its file."""
+        """Drop an unsent in-place message: its file, and its mapping now,
+        or with the last view of it the caller still holds (as a ring's)."""
         try:
             mapping.close()
+        except BufferError:
+            pass                            # (unmapped when it is freed)
         finally:
             self.file_port().close_file(fd)
 

@@ -20,7 +20,8 @@ from ._frames import check_size
 from ._shmfile import FileSending
 from ._shmframe import (KIND_RING, KIND_SECTION, RING_FILE, Budget,
                         Descriptor, DescriptorCodec, check_carried)
-from ._shmring import PAGE, RingReader, RingWriter, Slot, capacity_for
+from ._shmring import (PAGE, RingReader, RingWriter, Slot, capacity_for,
+                       closed_error)
 from ._util import Capabilities, Deadline, RingPort
 from .errors import FrameError, NPipesError, SharedMemoryError
 from .sharedmemory import SharedMemory
@@ -63,6 +64,10 @@ class ShmLink(FileSending):
         self._attach: Optional[bytes] = None
         #: Whether the last payload received came through shared memory.
         self.from_shared = False
+        #: The connection closed (maybe by another thread while a send or
+        #: receive runs: that one then fails as on a closed connection,
+        #: and no ring is made or taken after close, to be left open).
+        self.closed = False
 
     @property
     def endian(self) -> str:
@@ -117,7 +122,8 @@ class ShmLink(FileSending):
         if self.ring_in is not None:
             raise SharedMemoryError(f'shared memory: a second ring on the '
                                     f'same connection{which}')
-        self.ring_in = RingReader(*self.port.take_ring(found))
+        self.ring_in = ring = RingReader(*self.port.take_ring(found))
+        self._unless_closed(ring, 'ring_in')
 
     def _from_ring(self, found: Descriptor, max_payload: Optional[int]
                    ) -> bytes:
@@ -129,6 +135,8 @@ class ShmLink(FileSending):
             self.files.no_file()
         ring = self.ring_in
         if ring is None:
+            if self.closed:
+                raise closed_error()
             raise SharedMemoryError('shared memory: a ring slot (kind 2) '
                                     'before any ring')
         try:
@@ -154,6 +162,7 @@ class ShmLink(FileSending):
 
     def close(self) -> None:
         """The connection closes: queued files closed, rings unmapped."""
+        self.closed = True
         if self.files is not None:
             self.files.discard()
         rings, self.ring_out, self.ring_in = \
@@ -182,32 +191,51 @@ class ShmLink(FileSending):
                 fd = None
             ring = RingWriter(fd, mapping, self.capacity, self.port.close_file)
             self.ring_out = ring
+            self._unless_closed(ring, 'ring_out')
         return ring.place(size)
+
+    def _unless_closed(self, ring: Union[RingReader, RingWriter],
+                       name: str) -> None:
+        """After *ring* was stored as *name*: if the connection closed
+        meanwhile (another thread; close may not have seen it), close it
+        and fail as on a closed connection."""
+        if self.closed:
+            setattr(self, name, None)
+            ring.close()
+            raise closed_error()
+
+    def _ring_out(self) -> RingWriter:
+        """The ring of the slot being sent; closed_error() if the
+        connection closed meanwhile (another thread)."""
+        ring = self.ring_out
+        if ring is None:
+            raise closed_error()
+        return ring
 
     def ring_room(self, position: int, size: int) -> bool:
         """Whether the slot placed may be written now."""
-        assert self.ring_out is not None
-        return self.ring_out.room(position, size)
+        return self._ring_out().room(position, size)
 
     def ring_write(self, position: int,
                    payload: Union[bytes, bytearray, memoryview]) -> int:
         """Copy *payload* into its slot (one memcpy); its CRC (or 0)."""
-        ring = self.ring_out
-        assert ring is not None
-        ring.write(position, payload)
+        self._ring_out().write(position, payload)
         return zlib.crc32(payload) & 0xFFFFFFFF if self.crc else 0
 
     def ring_slot(self, position: int, size: int) -> Slot:
         """The slot placed, for the caller to write in place (§6)."""
-        ring = self.ring_out
-        assert ring is not None
-        assert ring.region is not None
-        return Slot(ring.region, position % ring.capacity, size)
+        ring = self._ring_out()
+        region = ring.region
+        if region is None:
+            raise closed_error()
+        return Slot(region, position % ring.capacity, size)
 
     def ring_finish(self, slot: Slot) -> int:
         """The CRC (or 0) of a slot the caller filled, once every view of
         it is released (else an error, and the slot is dropped)."""
         try:
+            if self.closed:                 # (before the view count: close
+                raise closed_error()        # let go of the ring's own)
             crc = slot.finish(self.crc)
         except BaseException:
             self.ring_drop(slot)
@@ -226,8 +254,7 @@ class ShmLink(FileSending):
         the first on Linux (it carries it; the caller closes it once sent);
         on Windows, the kind-3 frame to send first (a write of its own)
         when this slot is the ring's first."""
-        ring = self.ring_out
-        assert ring is not None
+        ring = self._ring_out()
         fd, ring.fd = ring.fd, None
         attach, self._attach = self._attach, None
         return self._codec.frame(size, crc, self.crc, KIND_RING, position,
@@ -235,8 +262,7 @@ class ShmLink(FileSending):
 
     def ring_sent(self, position: int, size: int) -> None:
         """The slot's frame was sent."""
-        assert self.ring_out is not None
-        self.ring_out.sent(position, size)
+        self._ring_out().sent(position, size)
 
     def ring_unsent(self, with_file: bool) -> None:
         """The slot placed is not sent; when its frame was to carry the

@@ -83,6 +83,22 @@ _RELEASED = memoryview(b'')
 _RELEASED.release()
 
 
+def closed_error() -> NPipesError:
+    """The error of a ring used after its connection closed (by another
+    thread while a send or receive ran): as the connection's own."""
+    return NPipesError('connection is closed')
+
+
+def _held(memory: Memory) -> memoryview:
+    """A view of *memory* of the caller's own, which keeps it mapped while
+    the caller uses it even if the ring is closed meanwhile (Memory.close
+    then unmaps with the last view); closed_error() if it is closed."""
+    try:
+        return memoryview(memory.view)
+    except ValueError:                      # released: the ring is closed
+        raise closed_error() from None
+
+
 def capacity_for(max_in_flight: int) -> int:
     """The data region of a sender whose budget is *max_in_flight* bytes:
     rounded up to a multiple of PAGE, at most MAX_CAPACITY (a larger ring
@@ -140,8 +156,10 @@ class RingWriter:
     def consumed(self) -> int:
         """The receiver's ``consumed``, checked: going backwards or past the
         end of what was sent is a SharedMemoryError."""
-        assert self._word is not None
-        value = int(self._word.value)
+        word = self._word                   # (it keeps the memory mapped)
+        if word is None:
+            raise closed_error()
+        value = int(word.value)
         if value < self._seen or value > self.end:
             raise SharedMemoryError(
                 f'shared memory: the receiver reports {value} ring bytes '
@@ -183,7 +201,8 @@ class RingWriter:
         if view.format != 'B':
             view = view.cast('B')
         start = PAGE + position % self.capacity
-        self.mapping.view[start:start + len(view)] = view
+        with _held(self.mapping) as target:
+            target[start:start + len(view)] = view
 
     def sent(self, position: int, length: int) -> None:
         """The slot's descriptor frame was sent."""
@@ -243,7 +262,11 @@ class RingReader:
             raise SharedMemoryError(
                 f'shared memory: ring slot at {position} of {length} bytes '
                 f'wraps past the end of the ring of {capacity}')
-        copy = bytes(self.data.view[start:start + length])
+        word = self._word                   # (it keeps the memory mapped)
+        if word is None:
+            raise closed_error()
+        with _held(self.data) as data:
+            copy = bytes(data[start:start + length])
         if expected is not None:
             computed = zlib.crc32(copy)
             if computed != expected:
@@ -251,8 +274,7 @@ class RingReader:
                     f'shared memory: CRC-32 mismatch: the descriptor says '
                     f'0x{expected:08x}, the ring slot has 0x{computed:08x}')
         self.end = position + length
-        assert self._word is not None
-        self._word.value = self.end
+        word.value = self.end
         return copy
 
     def close(self) -> None:

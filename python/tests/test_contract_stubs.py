@@ -182,7 +182,8 @@ class CSharpStubTests(unittest.TestCase):
                 'public sealed record Stats(',
                 '    [property: JsonPropertyName("count")] long Count,',
                 '    [property: JsonPropertyName("firstName"), JsonIgnore('
-                'Condition = JsonIgnoreCondition.WhenWritingNull)] string? '
+                'Condition = global::System.Text.Json.Serialization.'
+                'JsonIgnoreCondition.WhenWritingNull)] string? '
                 'FirstName = null);'):
             self.assertIn(line + '\n', text)
 

@@ -61,4 +61,31 @@ public class CSharpStubsTests
         var failed = await Assert.ThrowsAsync<RemoteInvocationException>(() => CallAsync(contract, proxy, "CheckAsync", negative));
         Assert.StartsWith("count below zero", failed.Message);
     }
+
+    [Theory]
+    // An object type named as the type an optional member's attribute names (it used to bind to the record).
+    [InlineData("dotnet", "JsonIgnoreCondition", "a")]
+    [InlineData("python", "JsonIgnoreCondition", "a")]
+    [InlineData("dotnet", "JsonIgnore", "a")]
+    // A member named as its record (C# refuses a member named as its enclosing type: it becomes Point_).
+    [InlineData("dotnet", "Point", "point")]
+    [InlineData("python", "Point", "point")]
+    public async Task Stubs_compile_whatever_an_object_type_or_member_is_named(string cli, string type, string member)
+    {
+        string document = """
+            {"openrpc":"1.3.2","info":{"title":"T","version":"1"},
+             "methods":[{"name":"m","params":[{"name":"x","schema":{"$ref":"#/components/schemas/TYPE"},"required":true},
+                                              {"name":"y","schema":{"type":"integer"},"required":false}],
+                         "result":{"name":"result","schema":{"type":"null"}}}],
+             "components":{"schemas":{"TYPE":{"type":"object","properties":{"MEMBER":{"type":"integer"},"b":{"type":"string"}},"required":["MEMBER"]}}}}
+            """.Replace("TYPE", type, StringComparison.Ordinal).Replace("MEMBER", member, StringComparison.Ordinal);
+        using var scratch = new Tool.Scratch();
+        string file = scratch.File("contract.json");
+        await File.WriteAllTextAsync(file, document, Rpc.Ct);
+        string[] args = ["rpc", "stubs", file, "--lang", "csharp"];
+        Tool.Output stubs = cli == "dotnet" ? await Tool.NpipesAsync(args)
+            : await Tool.RunAsync("python3", ["-m", "npipes", .. args], new Dictionary<string, string> { ["PYTHONPATH"] = Path.Combine(Rpc.RepoRoot, "python") });
+        Assert.True(stubs.Code == 0, stubs.ToString());
+        Assert.Single(Compile(stubs.Out).GetTypes(), t => t.Name == type);
+    }
 }

@@ -118,7 +118,10 @@ class _Writer:
                 first.append(f'    {attr}] {text} {member}')
             else:
                 opt = text if text.endswith('?') else text + '?'
-                later.append(f'    {attr}, JsonIgnore(Condition = '
+                # (the condition named in full: an object type of the
+                # contract may be named JsonIgnoreCondition)
+                later.append(f'    {attr}, JsonIgnore(Condition = global::'
+                             f'System.Text.Json.Serialization.'
                              f'JsonIgnoreCondition.WhenWritingNull)] '
                              f'{opt} {member} = null')
         members = first + later

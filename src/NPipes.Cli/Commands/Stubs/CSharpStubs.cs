@@ -49,12 +49,16 @@ internal static class CSharpStubs
         code.Append("}\n");
         foreach (ContractObject type in contract.Objects)
         {
-            Identifiers.Unique(type.Members.Select(m => (m.Name, Identifiers.CSharpPascal(m.Name))).Append(("EqualityContract", "EqualityContract")), type.Name + " members");
-            code.Append($"\n/// <summary>The object type {Xml(type.Name)}.</summary>\npublic sealed record {typeNames[type.Name]}(");
+            string record = typeNames[type.Name];
+            // C# refuses a member named as its enclosing type: it gets a trailing underscore (as the Python CLI's C#).
+            string Member(string wire) => Identifiers.CSharpPascal(wire) is var name && name == record ? name + "_" : name;
+            Identifiers.Unique(type.Members.Select(m => (m.Name, Member(m.Name))).Append(("EqualityContract", "EqualityContract")), type.Name + " members");
+            code.Append($"\n/// <summary>The object type {Xml(type.Name)}.</summary>\npublic sealed record {record}(");
             code.AppendJoin(",", type.Members.Select(m => $"\n    [property: JsonPropertyName({Identifiers.Quoted(m.Name)})" + (m.Required
-                ? $"] {Type(m.Type, typeNames)} {Identifiers.CSharpPascal(m.Name)}"
-                // Left null, an optional member is left out (as the Python stubs' dataclasses do), not sent as null.
-                : $", JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] {Optional(m.Type, typeNames)} {Identifiers.CSharpPascal(m.Name)} = null")));
+                ? $"] {Type(m.Type, typeNames)} {Member(m.Name)}"
+                // Left null, an optional member is left out (as the Python stubs' dataclasses do), not sent as null. The
+                // condition's type is named in full: an object type of the contract may be named JsonIgnoreCondition.
+                : $", JsonIgnore(Condition = global::System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)] {Optional(m.Type, typeNames)} {Member(m.Name)} = null")));
             code.Append(");\n");
         }
         return code.ToString();
