@@ -197,6 +197,15 @@ class Stream:
 
     @typed_os_errors
     def close(self) -> None:
+        """Close the socket.  Shut down first: a thread of ours blocked in a
+        receive or send on it then wakes (close alone leaves it blocked for
+        good, the kernel keeping the socket while a call is in it); the
+        peer sees the same end of stream, and unread bytes of its are
+        still reported to it at close."""
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass                       # (not connected any more)
         self._sock.close()
 
 

@@ -7,15 +7,16 @@ from typing import Any, Callable, Optional, Union, overload
 
 from . import _shmconn, transport
 from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
-from ._session import (ConnectionOptions, FrameSession, no_reply, peer_gone,
-                       send_cut)
+from ._session import (PEER_CLOSED, ConnectionOptions, FrameSession,
+                       no_reply, peer_gone, send_cut)
 from ._session import NO_REPLY as NO_REPLY
 from ._shmlink import open_link
 from ._util import Deadline, RawIO, typed_os_error
 from .access import UNKNOWN, Entries, PeerIdentity, client_policy
 from .consts import (DEFAULT_ENCODING, DEFAULT_ENDIAN, DEFAULT_MAX_PAYLOAD,
                      DEFAULT_PIPE_NAME, FRAME_OVERHEAD, HEADER_SIZE)
-from .errors import (ConnectionClosedError, FrameError, NPipesError,
+from .errors import (ConnectionClosedError, FrameError,
+                     IncompleteFrameError, NPipesError, PipeOSError,
                      PipeTimeoutError, SharedMemoryError)
 from .message import to_payload, to_text
 from .sharedmemory import SharedMemory
@@ -117,9 +118,33 @@ class Connection(_shmconn.InPlace, FrameSession):
             stream.close()
             raise
 
+    def _closed_meanwhile(self, exc: NPipesError) -> Optional[NPipesError]:
+        """The error to raise instead of *exc*, which a send or receive met
+        after this side closed the connection (close() from another
+        thread): 'connection is closed', the error of a call after close,
+        not the socket's EBADF or an end of stream blamed on the peer;
+        None if *exc* stands (not closed, or the call's own timeout or
+        refusal, which closes the connection itself and says so)."""
+        if self._stream is not None:
+            return None
+        if isinstance(exc, (PipeOSError, IncompleteFrameError)) or (
+                isinstance(exc, ConnectionClosedError)
+                and exc.reason == PEER_CLOSED):
+            return NPipesError('connection is closed')
+        return None
+
     # -- sending ---------------------------------------------------------
     def _send(self, data: Any, deadline: Deadline) -> None:
         """Send *data* (str, or bytes-like: bytes and bytearray uncopied)."""
+        try:
+            self._send_now(data, deadline)
+        except NPipesError as exc:
+            error = self._closed_meanwhile(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    def _send_now(self, data: Any, deadline: Deadline) -> None:
         payload: Union[bytes, bytearray] = data \
             if isinstance(data, (bytes, bytearray)) \
             else to_payload(data, self.encoding)
@@ -174,6 +199,15 @@ class Connection(_shmconn.InPlace, FrameSession):
         return _shmconn.copy_out(self._received(deadline))
 
     def _recv_frame(self, deadline: Deadline) -> bytes:
+        try:
+            return self._recv_frame_now(deadline)
+        except NPipesError as exc:
+            error = self._closed_meanwhile(exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    def _recv_frame_now(self, deadline: Deadline) -> bytes:
         stream, decoder, timeouts = self._stream, self._decoder, self._timeouts
         if stream is None:
             raise NPipesError('connection is closed')

@@ -5,6 +5,7 @@ import threading
 import unittest
 
 from tests import support
+from npipes._util import Deadline
 from npipes.connection import Connection, connect
 from npipes.errors import (ConnectionClosedError, CrcMismatchError,
                            FrameError, FrameTooLargeError,
@@ -211,6 +212,68 @@ class ConnectionErrorTests(unittest.TestCase):
         client.close()                    # idempotent
         with self.assertRaises(NPipesError):
             client.send('x')
+
+
+@unittest.skipUnless(support.IS_UNIX, 'a blocked read on a Windows pipe '
+                     'is not ended by another thread closing the handle')
+class ClosedByAnotherThreadTests(unittest.TestCase):
+    """close() from another thread while a send or receive runs: that call
+    fails as one made after close ('connection is closed'), never with the
+    socket's EBADF (PipeOSError) or as the peer's doing (ConnectionClosedError
+    'peer closed', IncompleteFrameError).  The outcome is the same wherever
+    the close lands, so each round asserts it."""
+
+    ROUNDS = 20
+
+    def pair(self):
+        name = support.pipe_name()
+        listener = Listener(name)
+        self.addCleanup(listener.close)
+        client = connect(name, T)
+        self.addCleanup(client.close)
+        server = listener.accept(T)
+        self.addCleanup(server.close)
+        return client, server
+
+    def outcome(self, call):
+        box = []
+
+        def run():
+            try:
+                while True:
+                    call()
+            except Exception as exc:            # noqa: BLE001 - the outcome
+                box.append(exc)
+        thread = threading.Thread(target=run)
+        thread.start()
+        return thread, box
+
+    def check(self, thread, box, conn):
+        conn.close()
+        support.join(thread, T)
+        self.assertEqual(len(box), 1)
+        self.assertIs(type(box[0]), NPipesError, repr(box[0]))
+        self.assertEqual(str(box[0]), 'connection is closed')
+
+    def test_a_receive_waiting_forever(self):
+        for _ in range(self.ROUNDS):
+            client, server = self.pair()
+            thread, box = self.outcome(server.recv)   # (the fast path)
+            self.check(thread, box, server)
+
+    def test_a_receive_with_a_timeout_mid_frame(self):
+        for _ in range(self.ROUNDS):
+            client, server = self.pair()
+            client.transport_stream.send(encode_frame(b'x' * 100)[:30],
+                                         Deadline(T))    # half a frame
+            thread, box = self.outcome(lambda: server.recv(T))
+            self.check(thread, box, server)
+
+    def test_a_send_while_the_peer_reads_nothing(self):
+        for _ in range(self.ROUNDS):
+            client, server = self.pair()
+            thread, box = self.outcome(lambda: client.send(b'y' * 65536, T))
+            self.check(thread, box, client)
 
 
 if __name__ == '__main__':
