@@ -14,8 +14,8 @@ from typing import (Any, Awaitable, Callable, Optional, cast,
 from . import _aio_shm, sharedmemory, transport
 from ._aio_channel import Channel, SocketChannel
 from ._aio_platform import run_blocking
-from ._session import (ConnectionOptions, FrameSession, no_reply, peer_gone,
-                       send_cut)
+from ._session import (ConnectionOptions, FrameSession, closed_here,
+                       no_reply, peer_gone, send_cut)
 from ._shmconn import copy_out
 from ._shmlink import ShmLink, open_link
 from ._util import Capabilities, Deadline
@@ -182,8 +182,7 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
             except _CLOSED:
                 n = 0
             if self._closed:
-                raise ConnectionClosedError('connection closed by this side',
-                                            reason='closed')
+                raise closed_here()
             if not n:
                 raise peer_gone(decoder.in_frame)
             try:
@@ -205,8 +204,7 @@ class Connection(_aio_shm.AioInPlace, FrameSession):
         except _CLOSED:
             payload = None
         if self._closed:
-            raise ConnectionClosedError('connection closed by this side',
-                                        reason='closed')
+            raise closed_here()
         if payload is None:
             raise peer_gone(decoder.in_frame)
         return payload

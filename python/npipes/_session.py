@@ -26,16 +26,24 @@ from ._shmlink import ShmLink
 from .errors import ConnectionClosedError, IncompleteFrameError, NPipesError
 
 __all__ = ['FrameSession', 'Timeouts', 'NO_REPLY', 'IDLE', 'FRAME', 'PEER_CLOSED',
-           'peer_gone', 'no_reply', 'send_cut']
+           'CLOSED_HERE', 'closed_here', 'peer_gone', 'no_reply', 'send_cut']
 
 #: ConnectionClosedError.reason values.
 IDLE = 'idle timeout'
 FRAME = 'frame timeout'
 PEER_CLOSED = 'peer closed'
+CLOSED_HERE = 'closed'
 
 #: Why a request whose peer closed the connection before replying usually
 #: failed (the .NET library says the same; the words are _hints').
 NO_REPLY = hints.NO_REPLY
+
+
+def closed_here() -> ConnectionClosedError:
+    """The error of a send or receive under way when this side closed the
+    connection (another thread or task called close): both drivers."""
+    return ConnectionClosedError('connection closed by this side',
+                                 reason=CLOSED_HERE)
 
 
 def peer_gone(in_frame: bool) -> NPipesError:

@@ -8,7 +8,7 @@ from typing import Any, Callable, Optional, Union, overload
 from . import _shmconn, transport
 from ._frames import MAX_WIRE_PAYLOAD, FrameEncoder, check_size
 from ._session import (PEER_CLOSED, ConnectionOptions, FrameSession,
-                       no_reply, peer_gone, send_cut)
+                       closed_here, no_reply, peer_gone, send_cut)
 from ._session import NO_REPLY as NO_REPLY
 from ._shmlink import open_link
 from ._util import Deadline, RawIO, typed_os_error
@@ -121,16 +121,16 @@ class Connection(_shmconn.InPlace, FrameSession):
     def _closed_meanwhile(self, exc: NPipesError) -> Optional[NPipesError]:
         """The error to raise instead of *exc*, which a send or receive met
         after this side closed the connection (close() from another
-        thread): 'connection is closed', the error of a call after close,
-        not the socket's EBADF or an end of stream blamed on the peer;
-        None if *exc* stands (not closed, or the call's own timeout or
-        refusal, which closes the connection itself and says so)."""
+        thread): closed_here(), as the asyncio driver's, not the socket's
+        EBADF or an end of stream blamed on the peer; None if *exc* stands
+        (not closed, or the call's own timeout or refusal, which closes
+        the connection itself and says so)."""
         if self._stream is not None:
             return None
         if isinstance(exc, (PipeOSError, IncompleteFrameError)) or (
                 isinstance(exc, ConnectionClosedError)
                 and exc.reason == PEER_CLOSED):
-            return NPipesError('connection is closed')
+            return closed_here()
         return None
 
     # -- sending ---------------------------------------------------------
