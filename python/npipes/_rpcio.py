@@ -20,10 +20,10 @@ import threading
 from typing import Callable, Deque, Optional, Tuple
 
 from ._jsonrpc import JsonValue
-from ._session import Timeouts, peer_gone
+from ._session import Timeouts, closed_here, peer_gone
 from ._util import Buffer, Deadline, Duplex
 from .connection import Connection
-from .errors import ConnectionClosedError, NPipesError
+from .errors import ConnectionClosedError, NPipesError, PipeOSError
 from .message import FrameDecoder, encode_frame
 
 __all__ = ['FrameIO', 'Outbox', 'OUTBOX_LIMIT', 'Call']
@@ -75,6 +75,9 @@ class FrameIO:
                     n = self._stream.recv_into(view, deadline)
                 except ConnectionClosedError:
                     n = 0                      # a reset: the peer is gone
+                except PipeOSError:
+                    self._closed_here()
+                    raise
             if n == 0:
                 raise peer_gone(decoder.in_frame)
             payload = decoder.advance(n)
@@ -97,8 +100,20 @@ class FrameIO:
         """Write all of *view* (only shutdown() or the peer ends a wait)."""
         if self._duplex is not None:
             self._duplex.send(view)
-        else:
+            return
+        try:
             self._stream.send(bytes(view), _FOREVER)
+        except PipeOSError:
+            self._closed_here()
+            raise
+
+    def _closed_here(self) -> None:
+        """After an OS error: if this side closed the connection (shutdown()
+        closes the handle to end the other thread's call: on Windows that
+        call fails with ERROR_INVALID_HANDLE or ERROR_OPERATION_ABORTED),
+        the quiet end it is (closed_here()), not an error to report."""
+        if self._conn.closed:
+            raise closed_here() from None
 
     def shutdown(self) -> None:
         """Wake a thread waiting in recv() or send(): both then fail."""

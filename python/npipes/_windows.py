@@ -10,6 +10,7 @@ continues it, so frames larger than one read (or than 64 KiB) work.
 
 from __future__ import annotations
 
+import errno
 import math
 import threading
 from typing import (Callable, Iterator, Optional, Tuple, Type, TypeVar, Union,
@@ -107,14 +108,21 @@ class Stream:
         #: Who is at the other end (docs/access.md §5), read once.
         self.peer = peer
 
+    def _open(self) -> int:
+        """The handle; after close() (maybe by another thread) the OSError
+        of a closed descriptor, as on Unix (not _winapi's TypeError)."""
+        handle = self._handle
+        if handle is None:
+            raise OSError(errno.EBADF, 'the pipe handle is closed')
+        return handle
+
     @typed_os_errors
     def recv_into(self, view: memoryview, deadline: Deadline) -> int:
         """Read up to len(view) bytes of the current pipe message (0 = EOF)."""
         while True:
             try:
-                # (None after close(): _winapi raises TypeError)
-                ov, err = _winapi.ReadFile(cast(int, self._handle),
-                                           len(view), overlapped=True)
+                ov, err = _winapi.ReadFile(self._open(), len(view),
+                                           overlapped=True)
                 # GetOverlappedResult raises for ERROR_BROKEN_PIPE too.
                 n, err = _finish(ov, err, deadline, 'receive')
             except OSError as exc:
@@ -135,8 +143,7 @@ class Stream:
     @typed_os_errors
     def send(self, frame: bytes, deadline: Deadline) -> None:
         """Write one whole frame with ONE WriteFile (one pipe message)."""
-        ov, err = _winapi.WriteFile(cast(int, self._handle), frame,
-                                    overlapped=True)
+        ov, err = _winapi.WriteFile(self._open(), frame, overlapped=True)
         n, err = _finish(ov, err, deadline, 'send')
         if err == ERROR_OPERATION_ABORTED:
             raise BrokenPipeError('pipe handle was closed during a write')

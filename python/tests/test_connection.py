@@ -214,8 +214,6 @@ class ConnectionErrorTests(unittest.TestCase):
             client.send('x')
 
 
-@unittest.skipUnless(support.IS_UNIX, 'a blocked read on a Windows pipe '
-                     'is not ended by another thread closing the handle')
 class ClosedByAnotherThreadTests(unittest.TestCase):
     """close() from another thread while a send or receive runs: that call
     fails as closed by this side (ConnectionClosedError, reason 'closed', as
@@ -244,7 +242,7 @@ class ClosedByAnotherThreadTests(unittest.TestCase):
                     call()
             except Exception as exc:            # noqa: BLE001 - the outcome
                 box.append(exc)
-        thread = threading.Thread(target=run)
+        thread = threading.Thread(target=run, daemon=True)
         thread.start()
         return thread, box
 
