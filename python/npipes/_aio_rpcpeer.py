@@ -16,6 +16,7 @@ from typing import Coroutine, Optional, Set
 from . import _jsonrpc as rpc
 from ._aio_connection import Connection
 from ._jsonrpc import JsonValue, OutParams
+from ._session import closed_here
 from ._rpcdispatch import (DEFAULT_MAX_QUEUED, DEFAULT_MAX_WORKERS, Engine,
                            Job, no_answer)
 from ._rpctargets import Registry
@@ -110,8 +111,7 @@ class Peer:
                 elif todo is not None:
                     await self._dispatch(todo)
         except asyncio.CancelledError:
-            ended = engine.closing or ConnectionClosedError(
-                'connection closed by this side', reason='closed')
+            ended = engine.closing or closed_here()
         except Exception as exc:
             ended = engine.stopped(exc)
         finally:
@@ -190,8 +190,7 @@ class Peer:
         self._end(cause)
 
     async def aclose(self) -> None:
-        self._end(ConnectionClosedError('connection closed by this side',
-                                        reason='closed'))
+        self._end(closed_here())
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
         await self._conn.aclose()

@@ -15,7 +15,7 @@ from typing import (Dict, List, Literal, Mapping, NamedTuple, NoReturn,
                     Optional, Sequence, Tuple, Type, Union)
 
 from . import _hints as hints
-from ._session import PEER_CLOSED
+from ._session import CLOSED_HERE, PEER_CLOSED
 from .errors import ConnectionClosedError, FrameError, NPipesError
 
 __all__ = ['RemoteError', 'RequestCancelledError', 'PARSE_ERROR',
@@ -332,7 +332,7 @@ def lost_error(cause: BaseException, method: str) -> ConnectionClosedError:
     connection."""
     reason = _reason(cause) or (
         'frame error' if isinstance(cause, FrameError) else 'error')
-    if reason == 'closed':
+    if reason == CLOSED_HERE:
         text = f'the connection was closed before {method!r} was answered'
     elif reason == PEER_CLOSED:
         text = hints.lost_before_answer(method, cause)
@@ -347,7 +347,7 @@ def closed_error(cause: Optional[BaseException]) -> ConnectionClosedError:
     """The error a call or send gets on an RPC connection that *cause*
     ended (both engines say the same)."""
     reason = (_reason(cause) if cause is not None else None) or 'error'
-    text = 'the RPC connection is closed' if reason == 'closed' \
+    text = 'the RPC connection is closed' if reason == CLOSED_HERE \
         else f'the RPC connection was lost: {cause}'
     err = ConnectionClosedError(text, reason=reason)
     err.__cause__ = cause

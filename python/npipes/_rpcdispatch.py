@@ -16,7 +16,7 @@ from typing import (Callable, ContextManager, Dict, Generic, Iterator,
 from . import _jsonrpc as rpc
 from ._jsonrpc import Id, JsonValue, OutParams
 from ._rpctargets import Registry, Target, Token, new_token
-from ._session import IDLE, PEER_CLOSED
+from ._session import CLOSED_HERE, IDLE, PEER_CLOSED
 from .errors import (ConnectionClosedError, FrameTooLargeError, NPipesError,
                      PipeTimeoutError)
 
@@ -292,14 +292,14 @@ class Peers:
 
 
 def _server_closed() -> ConnectionClosedError:
-    return ConnectionClosedError('server closed', reason='closed')
+    return ConnectionClosedError('server closed', reason=CLOSED_HERE)
 
 
 def raise_unless_clean(ended: Optional[BaseException]) -> None:
     """Raise what ended a served connection unless a close (for the
     Listener to report)."""
     if isinstance(ended, ConnectionClosedError) and \
-            ended.reason in (PEER_CLOSED, 'closed'):
+            ended.reason in (PEER_CLOSED, CLOSED_HERE):
         return
     if ended is not None:
         raise ended

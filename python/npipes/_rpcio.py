@@ -20,7 +20,7 @@ import threading
 from typing import Callable, Deque, Optional, Tuple
 
 from ._jsonrpc import JsonValue
-from ._session import Timeouts, closed_here, peer_gone
+from ._session import CLOSED_HERE, Timeouts, closed_here, peer_gone
 from ._util import Buffer, Deadline, Duplex
 from .connection import Connection
 from .errors import ConnectionClosedError, NPipesError, PipeOSError
@@ -38,7 +38,7 @@ class FrameIO:
         stream = conn.transport_stream
         if stream is None:
             raise ConnectionClosedError('the connection is already closed',
-                                        reason='closed')
+                                        reason=CLOSED_HERE)
         self._conn, self._stream = conn, stream
         make = stream.capabilities().duplex
         self._duplex: Optional[Duplex] = None if make is None else make()

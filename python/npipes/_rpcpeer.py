@@ -23,10 +23,10 @@ from ._rpcio import Call, FrameIO, Outbox
 from ._rpctargets import Registry
 from ._rpcturns import ReadTurns
 from ._rpcworkers import Workers
-from ._session import IDLE
+from ._session import IDLE, closed_here
 from ._util import Deadline
 from .connection import Connection
-from .errors import ConnectionClosedError, NPipesError, PipeTimeoutError
+from .errors import NPipesError, PipeTimeoutError
 
 #: How long an ending connection waits for its own threads.
 JOIN_BOUND = 10.0
@@ -267,8 +267,7 @@ class Peer:
         """End the connection from this side: what is queued is sent (for at
         most *flush_timeout* seconds; 0.1 s once a call went unanswered),
         pending calls fail."""
-        self._end(ConnectionClosedError('connection closed by this side',
-                                        reason='closed'), graceful=True)
+        self._end(closed_here(), graceful=True)
         self._outbox.join(min(flush_timeout, GAVE_UP_FLUSH) if self._gave_up
                           else flush_timeout)
         self._io.shutdown()
